@@ -1,0 +1,48 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: setup demo test lint bench stack-up stack-down clean
+
+setup: $(VENV_STAMP) $(NODE_STAMP)
+
+# The virtual environment is rebuilt when requirements.txt or pyproject.toml change.
+$(VENV_STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "Python 3.10+ is needed"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $@
+
+# npm tools (Azurite) are reinstalled when the lock file changes.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed (Node.js 18+): install Node.js, then retry"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+demo: setup
+	$(VENV)/bin/iglu demo
+
+test: setup
+	@bash scripts/ensure-chromium.sh
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	$(PY) -m benchmarks
+
+stack-up: setup
+	$(VENV)/bin/iglu stack up
+
+stack-down:
+	@test -x $(VENV)/bin/iglu && $(VENV)/bin/iglu stack down || true
+
+clean: stack-down
+	rm -rf $(VENV) node_modules outputs/notebooks outputs/tests outputs/bench

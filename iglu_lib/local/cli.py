@@ -1,0 +1,60 @@
+"""`iglu stack up|down|status`: the local stack of emulators."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    stack = subparsers.add_parser("stack", help="start, check or stop the local stack of emulators")
+    actions = stack.add_subparsers(dest="stack_command", metavar="ACTION", required=True)
+    up = actions.add_parser("up", help="start every local service and wait until each answers")
+    up.add_argument("--profile", default="local", help="profile whose stack.ports to use (default: local)")
+    up.add_argument("--json", action="store_true", help="print the endpoints as one JSON object")
+    up.set_defaults(handler=_up)
+    down = actions.add_parser("down", help="stop exactly the processes `up` started")
+    down.set_defaults(handler=_down)
+    status = actions.add_parser("status", help="each service and whether it answers")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=_status)
+
+
+def _up(args: argparse.Namespace) -> int:
+    from iglu_lib.cli import print_json
+    from iglu_lib.config import load_profile
+    from iglu_lib.local import stack
+
+    profile = load_profile(args.profile, stack_state={})
+    state = stack.up(ports=profile.get("stack.ports") or {})
+    if args.json:
+        print_json(state)
+    else:
+        for name, service in state["services"].items():
+            print(f"{name:16} {service['url']:28} pid {service['pid']}")
+        print(f"state: {state['state_dir']}/state.json")
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    from iglu_lib.local import stack
+
+    stopped = stack.down()
+    print(f"stopped: {', '.join(stopped)}" if stopped else "no stack was running")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from iglu_lib.cli import print_json
+    from iglu_lib.local import stack
+
+    report = stack.status()
+    if args.json:
+        print_json(report)
+        return 0 if report and all(s["healthy"] for s in report.values()) else 1
+    if not report:
+        print("no stack is running; start it with `iglu stack up`")
+        return 1
+    for name, service in report.items():
+        state = "healthy" if service["healthy"] else ("running, not answering" if service["running"] else "stopped")
+        print(f"{name:16} {service['url']:28} {state}")
+    return 0 if all(s["healthy"] for s in report.values()) else 1

@@ -1,0 +1,62 @@
+"""Shared fixtures: one real local stack (Azurite, moto's S3 server, the local MTurk server)
+for the whole test session, in a temporary folder so it never touches a developer's own
+stack. Areas with fixtures of their own keep them in `tests/<area>/conftest.py`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# Secrets the session's code may see: the last test scans outputs/ for every one of them.
+os.environ.setdefault("IGLU_WORKER_ID_SALT", "test-salt-" + secrets.token_hex(8))
+os.environ.setdefault("IGLU_PROJECT_ROOT", str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory):
+    """The running local stack's public state (endpoints, connection string, services)."""
+    from iglu_lib.local import stack as local_stack
+
+    state_dir = tmp_path_factory.mktemp("stack")
+    previous = os.environ.get("IGLU_STACK_DIR")
+    os.environ["IGLU_STACK_DIR"] = str(state_dir)
+    state = local_stack.up(state_dir)
+    yield state
+    local_stack.down(state_dir)
+    if previous is None:
+        os.environ.pop("IGLU_STACK_DIR", None)
+    else:
+        os.environ["IGLU_STACK_DIR"] = previous
+
+
+@pytest.fixture
+def local_profile(stack):
+    """The local profile, its endpoints taken from the session's stack."""
+    from iglu_lib.config import load_profile
+
+    return load_profile("local")
+
+
+@pytest.fixture
+def unique_name():
+    """A fresh lowercase name for containers, tables and buckets, so tests never share state."""
+
+    def make(prefix: str = "t") -> str:
+        return f"{prefix}{secrets.token_hex(6)}"
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def test_outputs() -> Path:
+    """Where tests write executed notebooks and artefacts (scanned for secrets at the end)."""
+    folder = ROOT / "outputs" / "tests"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
