@@ -6,7 +6,6 @@ import importlib
 import json
 import pkgutil
 import sys
-from pathlib import Path
 
 import benchmarks
 from iglu_lib import paths
