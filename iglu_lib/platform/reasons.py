@@ -1,0 +1,42 @@
+"""The vocabulary of reasons why a submission or a game is not (fully) good.
+
+One word per problem, stored in the game records and shown to researchers, and one sentence
+per word for the worker, so that the reason a worker reads is the reason that was stored.
+"""
+
+from __future__ import annotations
+
+#: Reasons a completion code cannot be used, in the order they are checked.
+CODE_REASONS: dict[str, str] = {
+    "empty_code": "The completion code field was empty. Paste the code the game showed at its end.",
+    "worker_id_pasted": "You pasted a worker ID instead of the completion code the game showed at its end.",
+    "join_command_pasted": (
+        "You pasted the join command instead of the completion code the game showed at its end."
+    ),
+    "not_base64": (
+        "The completion code is incomplete or contains characters a code never has; "
+        "copy the whole code the game showed."
+    ),
+    "not_gzip": "The completion code is incomplete; copy the whole code the game showed.",
+    "wrong_field_count": "The completion code is not one the game issues; copy the whole code the game showed.",
+    "human_challenge": "The completion code belongs to a game with a human partner, not to this task's AI builder.",
+    "task_mismatch": "The completion code belongs to a different task than the join code of this HIT.",
+    "agent_mismatch": "The completion code belongs to a game with a different AI builder than this HIT's.",
+    "code_reused": "The completion code was already submitted for another HIT.",
+    "same_code_twice": "The same completion code was submitted for two games of this HIT.",
+}
+
+#: Reasons found in the game data itself.
+GAME_REASONS: dict[str, str] = {
+    "game_data_missing": "We found no game for this completion code.",
+    "too_few_turns": "You gave the builder too few instructions in the game.",
+    "not_english": "The instructions in the game were not written in English.",
+    "instruction_too_short": "The instructions in the game were too short to describe the structure.",
+}
+
+REASONS: dict[str, str] = {**CODE_REASONS, **GAME_REASONS}
+
+
+def worker_message(reason: str) -> str:
+    """The sentence a worker reads for `reason` (a generic one for reasons outside the vocabulary)."""
+    return REASONS.get(reason, f"The submission could not be accepted ({reason}).")
