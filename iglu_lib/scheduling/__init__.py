@@ -1,0 +1,41 @@
+"""Balanced (and later adaptive) choice of task x agent combination x instances for each HIT.
+
+`Scheduler` hands out `Slot`s and keeps every agent instance in at most one open HIT;
+strategies (`STRATEGIES`) decide the combination, task and shown order. Only the standard
+library is used, so importing this package is cheap.
+"""
+
+from iglu_lib.scheduling.model import (
+    Choice,
+    Combination,
+    Inventory,
+    Outcome,
+    SchedulingError,
+    Slot,
+    TaskCode,
+    full_join_code,
+    split_join_code,
+)
+from iglu_lib.scheduling.pool import InstancePool
+from iglu_lib.scheduling.scheduler import ScheduledGame, Scheduler, StrategyFactory
+from iglu_lib.scheduling.strategy import STRATEGIES, BalancedStrategy, ScanningStrategy, Strategy
+
+__all__ = [
+    "STRATEGIES",
+    "BalancedStrategy",
+    "Choice",
+    "Combination",
+    "InstancePool",
+    "Inventory",
+    "Outcome",
+    "ScanningStrategy",
+    "ScheduledGame",
+    "Scheduler",
+    "SchedulingError",
+    "Slot",
+    "Strategy",
+    "StrategyFactory",
+    "TaskCode",
+    "full_join_code",
+    "split_join_code",
+]

@@ -1,0 +1,238 @@
+"""The scheduler: which task, agents, shown order and instances the next HIT gets.
+
+It keeps every agent instance in at most one open HIT, hands the choice of combination,
+task and order to a pluggable strategy, and rebuilds itself from the game records after a
+restart, so the collection loop can die at any line and carry on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from iglu_lib.scheduling.model import (
+    Choice,
+    Combination,
+    Inventory,
+    Outcome,
+    SchedulingError,
+    Slot,
+    full_join_code,
+    sequence_of,
+    slot_id_for,
+    split_join_code,
+)
+from iglu_lib.scheduling.pool import InstancePool
+from iglu_lib.scheduling.strategy import BalancedStrategy, Strategy
+
+#: Builds a strategy: `(inventory, combinations, seed) -> Strategy`.
+StrategyFactory = Callable[[Inventory, list[Combination], int], Strategy]
+
+
+class ScheduledGame(Protocol):
+    """What `restore` reads from a stored game record (one per game of a slot)."""
+
+    slot_id: str
+    shown_position: int
+    join_code: str
+    agent_name: str
+
+    @property
+    def outcome(self) -> Outcome: ...
+
+
+@dataclass
+class _SlotState:
+    slot: Slot
+    choice: Choice
+    outcome: Outcome
+
+
+class Scheduler:
+    """Hands out slots: `next()`, `release(join_code)`, `record_outcome(slot_id, outcome)`.
+
+    `next()` reserves one free instance of each agent of the chosen combination and counts
+    the slot as open. Freeing instances (`release`) and reporting what became of the HIT
+    (`record_outcome`) are separate because they happen at different moments: an expired
+    HIT whose assignment was accepted keeps its instances until the assignment duration has
+    run out. `close(slot_id, outcome)` does both.
+    """
+
+    def __init__(self, inventory: Inventory, k: int, seed: int = 0,
+                 strategy: StrategyFactory = BalancedStrategy) -> None:
+        self.inventory = inventory
+        self.k = k
+        self.seed = seed
+        self.combinations = inventory.combinations(k)
+        self._make_strategy = strategy
+        self._reset()
+
+    @classmethod
+    def from_content(cls, join_codes: object, agent_instances: object, k: int, seed: int = 0,
+                     strategy: StrategyFactory = BalancedStrategy) -> Scheduler:
+        return cls(Inventory.from_content(join_codes, agent_instances), k, seed, strategy)
+
+    @classmethod
+    def from_files(cls, join_codes_path: Path | str, agent_instances_path: Path | str, k: int,
+                   seed: int = 0, strategy: StrategyFactory = BalancedStrategy) -> Scheduler:
+        return cls(Inventory.from_files(join_codes_path, agent_instances_path), k, seed, strategy)
+
+    def _reset(self) -> None:
+        self._pool = InstancePool(self.inventory)
+        self._strategy = self._make_strategy(self.inventory, self.combinations, self.seed)
+        self._slots: dict[str, _SlotState] = {}
+        self._sequence = 0
+
+    # -- decisions ----------------------------------------------------------------------
+    def next(self) -> Slot | None:
+        """The next HIT's slot, or None while no allowed combination has free instances."""
+        choice = self._strategy.choose(self._pool)
+        if choice is None:
+            return None
+        slot_id = slot_id_for(self._sequence)
+        task = self.inventory.tasks[choice.task]
+        instance_ids = tuple(self._pool.take(agent, slot_id) for agent in choice.order)
+        slot = Slot(
+            slot_id=slot_id,
+            task_name=task.name,
+            task_id=task.task_id,
+            agents=choice.order,
+            instance_ids=instance_ids,
+            join_codes=tuple(full_join_code(task.task_join_code, iid) for iid in instance_ids),
+            combination=choice.combination,
+        )
+        self._strategy.count(choice)
+        self._slots[slot_id] = _SlotState(slot, choice, Outcome.OPEN)
+        self._sequence += 1
+        return slot
+
+    def release(self, join_code: str) -> Slot:
+        """Free the instance of a game's join code; returns the slot it belonged to."""
+        task_code, instance_id = split_join_code(join_code)
+        slot_id = self._pool.holder(instance_id)
+        if slot_id is None:
+            raise SchedulingError(f"join code {join_code!r}: its instance is not in an open HIT "
+                                  "(released already, or never scheduled)")
+        slot = self._slots[slot_id].slot
+        if join_code not in slot.join_codes:
+            raise SchedulingError(f"join code {join_code!r}: instance {instance_id!r} is busy in slot "
+                                  f"{slot_id} for another task ({slot.task_name!r})")
+        self._strategy.on_freed(self._pool.give_back(instance_id))
+        return slot
+
+    def record_outcome(self, slot_id: str, outcome: Outcome | str) -> None:
+        """Record what became of a slot's HIT; rejected or expired slots are scheduled again."""
+        state = self._state(slot_id)
+        outcome = Outcome(outcome)
+        if state.outcome.counted and not outcome.counted:
+            self._strategy.uncount(state.choice)
+        elif outcome.counted and not state.outcome.counted:
+            self._strategy.count(state.choice)
+        state.outcome = outcome
+
+    def close(self, slot_id: str, outcome: Outcome | str) -> None:
+        """Free whichever of the slot's instances it still holds, and record its outcome."""
+        state = self._state(slot_id)
+        for join_code, instance_id in zip(state.slot.join_codes, state.slot.instance_ids, strict=True):
+            if self._pool.holder(instance_id) == slot_id:
+                self.release(join_code)
+        self.record_outcome(slot_id, outcome)
+
+    # -- restart ------------------------------------------------------------------------
+    def restore(self, records: Iterable[ScheduledGame]) -> None:
+        """Rebuild the state from stored game records (one per game) after a restart.
+
+        Open slots hold their instances again; open and valid slots count for balance;
+        the next slot id follows the highest stored one, so ids are never reused.
+        """
+        self._reset()
+        by_slot: dict[str, list[ScheduledGame]] = {}
+        for record in records:
+            by_slot.setdefault(record.slot_id, []).append(record)
+        for slot_id in sorted(by_slot, key=sequence_of):
+            self._restore_slot(slot_id, sorted(by_slot[slot_id], key=lambda r: int(r.shown_position)))
+        self._sequence = max((sequence_of(s) for s in by_slot), default=-1) + 1
+
+    def _restore_slot(self, slot_id: str, games: list[ScheduledGame]) -> None:
+        task_by_code = self.inventory.task_by_join_code()
+        tasks, agents, instance_ids = set(), [], []
+        for game in games:
+            where = f"game record of slot {slot_id}, position {game.shown_position}"
+            task_code, instance_id = split_join_code(game.join_code)
+            if task_code not in task_by_code:
+                raise SchedulingError(f"{where}: JoinCode {game.join_code!r} is for a task not in the join-code file")
+            agent = self._pool.agent_of(instance_id)
+            if agent != game.agent_name:
+                raise SchedulingError(f"{where}: AgentName {game.agent_name!r} but instance {instance_id!r} "
+                                      f"belongs to {agent!r}")
+            tasks.add(task_by_code[task_code].name)
+            agents.append(agent)
+            instance_ids.append(instance_id)
+        if len(tasks) != 1 or len(games) != self.k or len(set(agents)) != self.k:
+            raise SchedulingError(f"game records of slot {slot_id}: expected {self.k} games of one task with "
+                                  f"distinct agents, found {len(games)} ({', '.join(agents)})")
+        task = self.inventory.tasks[tasks.pop()]
+        slot = Slot(slot_id, task.name, task.task_id, tuple(agents), tuple(instance_ids),
+                    tuple(g.join_code for g in games), self.inventory.canonical(tuple(agents)))
+        choice = Choice(slot.combination, task.name, slot.agents)
+        outcome = _slot_outcome(game.outcome for game in games)
+        if outcome is Outcome.OPEN:
+            for instance_id in instance_ids:
+                self._pool.take_instance(instance_id, slot_id)
+        if outcome.counted:
+            self._strategy.count(choice)
+        self._slots[slot_id] = _SlotState(slot, choice, outcome)
+
+    # -- views --------------------------------------------------------------------------
+    def slot(self, slot_id: str) -> Slot:
+        return self._state(slot_id).slot
+
+    def outcome(self, slot_id: str) -> Outcome:
+        return self._state(slot_id).outcome
+
+    def open_slots(self) -> list[Slot]:
+        return [s.slot for s in self._slots.values() if s.outcome is Outcome.OPEN]
+
+    def busy_instances(self) -> dict[str, str]:
+        """Busy instance id -> id of the slot holding it."""
+        return self._pool.busy
+
+    def combination_counts(self) -> dict[Combination, int]:
+        """Games (open or valid slots) per combination, zero included."""
+        counts = dict.fromkeys(self.combinations, 0)
+        counts.update(Counter(s.choice.combination for s in self._slots.values() if s.outcome.counted))
+        return counts
+
+    def cell_counts(self) -> dict[tuple[Combination, str], int]:
+        """Open or valid slots per (combination, task), zero included."""
+        counts = {(c, t): 0 for c in self.combinations for t in self.inventory.tasks}
+        counts.update(Counter((s.choice.combination, s.choice.task)
+                              for s in self._slots.values() if s.outcome.counted))
+        return counts
+
+    def order_counts(self) -> dict[tuple[str, ...], int]:
+        """Open or valid slots per shown order."""
+        return dict(Counter(s.choice.order for s in self._slots.values() if s.outcome.counted))
+
+    def spread(self) -> int:
+        """Games of the most scheduled combination minus those of the least scheduled one."""
+        counts = self.combination_counts().values()
+        return max(counts) - min(counts)
+
+    def _state(self, slot_id: str) -> _SlotState:
+        try:
+            return self._slots[slot_id]
+        except KeyError:
+            raise SchedulingError(f"unknown slot id {slot_id!r}: the scheduler never handed it out") from None
+
+
+def _slot_outcome(outcomes: Iterable[Outcome]) -> Outcome:
+    """One outcome for a slot's games: open if any is still open, else valid if any is valid."""
+    seen = set(outcomes)
+    for outcome in (Outcome.OPEN, Outcome.VALID, Outcome.REJECTED):
+        if outcome in seen:
+            return outcome
+    return Outcome.EXPIRED
