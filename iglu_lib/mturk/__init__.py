@@ -1,0 +1,32 @@
+"""MTurk for the workbench: the HIT manager over boto3, HIT page templates, answer parsing and
+qualification tests. Imports stay light: the names below load their module when first used."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "HitManager": "iglu_lib.mturk.manager",
+    "Hit": "iglu_lib.mturk.manager",
+    "Assignment": "iglu_lib.mturk.manager",
+    "SpendingRefused": "iglu_lib.mturk.manager",
+    "MTurkError": "iglu_lib.mturk.manager",
+    "RetryPolicy": "iglu_lib.mturk.retry",
+    "ParsedAnswers": "iglu_lib.mturk.answers",
+    "parse_answers": "iglu_lib.mturk.answers",
+    "render_hit": "iglu_lib.mturk.templates",
+    "html_question": "iglu_lib.mturk.templates",
+    "TemplateError": "iglu_lib.mturk.templates",
+    "TEMPLATES": "iglu_lib.mturk.templates",
+    "QualificationTest": "iglu_lib.mturk.qualifications",
+    "create_qualification_type": "iglu_lib.mturk.qualifications",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'iglu_lib.mturk' has no attribute '{name}'")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

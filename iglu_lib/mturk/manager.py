@@ -1,0 +1,478 @@
+"""The HIT manager: a thin layer over `boto3.client("mturk")` built from a profile.
+
+It adds what every caller (the collection loop, the crowd-task provider, the review notebook,
+the CLI) would otherwise repeat: HIT settings from the profile, pages from the package's
+templates, a `RequesterAnnotation` tag (HIT type, campaign, request token) so HITs of one
+kind can be listed and a repeated create finds the HIT it made before, pagination, safe
+answer parsing, retries with backoff, and a guard that refuses to spend real money unless
+asked to explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from functools import cached_property
+from typing import Any
+
+from iglu_lib.mturk.answers import ParsedAnswers, parse_answers
+from iglu_lib.mturk.retry import RetryPolicy
+from iglu_lib.mturk.templates import TEMPLATES, html_question, render_hit
+
+#: MTurk's largest page size.
+PAGE_SIZE = 100
+
+#: MTurk limits `RequesterAnnotation` to 255 characters.
+ANNOTATION_LIMIT = 255
+
+#: Statuses of HITs workers can still take or are working on.
+OPEN_STATUSES = ("Assignable", "Unassignable")
+
+#: Worker ids per `NotifyWorkers` call (the service's limit).
+NOTIFY_BATCH = 100
+
+#: A moment long past: `UpdateExpirationForHIT` with it expires a HIT at once.
+EXPIRE_NOW = datetime(2015, 1, 1, tzinfo=timezone.utc)
+
+
+class MTurkError(Exception):
+    """An MTurk call failed; the message names the operation, its target and the service's error."""
+
+    user_error = True
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class SpendingRefused(MTurkError):
+    """A call that pays was refused because the profile does not spend money by default."""
+
+
+# -- settings and records ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HitSettings:
+    """The `hit.*` settings of a profile, as `CreateHIT` arguments."""
+
+    title: str
+    description: str
+    reward: str
+    keywords: tuple[str, ...]
+    lifetime_seconds: int
+    assignment_duration_seconds: int
+    auto_approval_delay_seconds: int
+    max_assignments: int
+    qualification_requirements: tuple[Mapping[str, Any], ...] = ()
+
+    @classmethod
+    def from_profile(cls, profile: Any) -> HitSettings:
+        hit = profile.get("hit")
+        if not isinstance(hit, Mapping):
+            raise MTurkError(f"profile '{profile.name}' has no 'hit' settings; add them to its YAML file")
+        missing = [name for name in _REQUIRED_SETTINGS if hit.get(name) in (None, "")]
+        if missing:
+            raise MTurkError(
+                f"profile '{profile.name}' lacks hit.{', hit.'.join(missing)}; add them to its YAML file"
+            )
+        keywords = hit.get("keywords") or ()
+        return cls(
+            title=str(hit["title"]),
+            description=str(hit["description"]),
+            reward=str(hit["reward"]),
+            keywords=tuple(keywords.split(",") if isinstance(keywords, str) else keywords),
+            lifetime_seconds=int(hit["lifetime_seconds"]),
+            assignment_duration_seconds=int(hit["assignment_duration_seconds"]),
+            auto_approval_delay_seconds=int(hit["auto_approval_delay_seconds"]),
+            max_assignments=int(hit.get("max_assignments") or 1),
+            qualification_requirements=tuple(hit.get("qualification_requirements") or ()),
+        )
+
+    def create_hit_arguments(self) -> dict[str, Any]:
+        return {
+            "Title": self.title,
+            "Description": self.description,
+            "Reward": self.reward,
+            "Keywords": ",".join(k.strip() for k in self.keywords),
+            "LifetimeInSeconds": self.lifetime_seconds,
+            "AssignmentDurationInSeconds": self.assignment_duration_seconds,
+            "AutoApprovalDelayInSeconds": self.auto_approval_delay_seconds,
+            "MaxAssignments": self.max_assignments,
+            "QualificationRequirements": [dict(q) for q in self.qualification_requirements],
+        }
+
+
+_REQUIRED_SETTINGS = (
+    "title", "description", "reward", "lifetime_seconds",
+    "assignment_duration_seconds", "auto_approval_delay_seconds",
+)
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """What the manager writes in `RequesterAnnotation`: HIT type, campaign, request token."""
+
+    hit_type: str | None
+    campaign: str | None
+    token: str | None = None
+
+    def encode(self) -> str:
+        text = json.dumps({"t": self.hit_type, "c": self.campaign, "k": self.token}, separators=(",", ":"))
+        if len(text) > ANNOTATION_LIMIT:
+            raise MTurkError(
+                f"HIT annotation is {len(text)} characters, over MTurk's {ANNOTATION_LIMIT}; "
+                "use a shorter campaign name or request token"
+            )
+        return text
+
+    @classmethod
+    def decode(cls, text: str | None) -> Annotation:
+        """The tag of a HIT; HITs made by other tools decode to an empty annotation."""
+        try:
+            value = json.loads(text or "")
+        except json.JSONDecodeError:
+            return cls(None, None)
+        if not isinstance(value, dict):
+            return cls(None, None)
+        return cls(value.get("t"), value.get("c"), value.get("k"))
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A HIT as the manager reports it; `raw` is the service's structure."""
+
+    hit_id: str
+    hit_type_id: str
+    status: str
+    review_status: str | None
+    annotation: Annotation
+    max_assignments: int
+    available: int
+    pending: int
+    completed: int
+    expiration: datetime | None
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_service(cls, hit: Mapping[str, Any]) -> Hit:
+        return cls(
+            hit_id=hit["HITId"],
+            hit_type_id=hit.get("HITTypeId", ""),
+            status=hit.get("HITStatus", ""),
+            review_status=hit.get("HITReviewStatus"),
+            annotation=Annotation.decode(hit.get("RequesterAnnotation")),
+            max_assignments=int(hit.get("MaxAssignments", 0)),
+            available=int(hit.get("NumberOfAssignmentsAvailable", 0)),
+            pending=int(hit.get("NumberOfAssignmentsPending", 0)),
+            completed=int(hit.get("NumberOfAssignmentsCompleted", 0)),
+            expiration=hit.get("Expiration"),
+            raw=hit,
+        )
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A worker's assignment with its answers parsed (problems named, never raised)."""
+
+    assignment_id: str
+    hit_id: str
+    worker_id: str
+    status: str
+    accept_time: datetime | None
+    submit_time: datetime | None
+    answers: ParsedAnswers
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_service(cls, assignment: Mapping[str, Any], required: Iterable[str] = ()) -> Assignment:
+        return cls(
+            assignment_id=assignment["AssignmentId"],
+            hit_id=assignment.get("HITId", ""),
+            worker_id=assignment.get("WorkerId", ""),
+            status=assignment.get("AssignmentStatus", ""),
+            accept_time=assignment.get("AcceptTime"),
+            submit_time=assignment.get("SubmitTime"),
+            answers=parse_answers(assignment.get("Answer"), required),
+            raw=assignment,
+        )
+
+
+# -- the manager ---------------------------------------------------------------------------
+
+
+class HitManager:
+    """Create, list, review and pay for HITs of one type and campaign.
+
+    `hit_type` tags the HITs (and, when it names a template — `single`, `pairwise`, `multi` —
+    picks the page `create_hit` renders); `campaign` separates runs that share an account.
+    Calls that pay (`create_hit`, `approve`, `bonus`) are refused in a profile whose
+    `spend_money` is false unless `allow_spending=True` is given here or to the call.
+    """
+
+    def __init__(
+        self,
+        profile: Any,
+        *,
+        hit_type: str = "pairwise",
+        campaign: str = "default",
+        allow_spending: bool = False,
+        retry: RetryPolicy | None = None,
+        client_factory: Callable[[], Any] | None = None,
+    ) -> None:
+        self.profile = profile
+        self.hit_type = hit_type
+        self.campaign = campaign
+        self.allow_spending = allow_spending
+        self.retry = retry or RetryPolicy()
+        self._client_factory = client_factory or self._profile_client
+
+    # -- plumbing ------------------------------------------------------------------------
+    @cached_property
+    def client(self) -> Any:
+        """The boto3 MTurk client, made on first use (so refusals never need credentials)."""
+        return self._client_factory()
+
+    def _profile_client(self) -> Any:
+        from botocore.config import Config
+
+        no_retries = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=10, read_timeout=60)
+        return self.profile.boto3_client("mturk", config=no_retries)
+
+    @cached_property
+    def settings(self) -> HitSettings:
+        return HitSettings.from_profile(self.profile)
+
+    @property
+    def retries(self) -> int:
+        """How many calls were retried after throttling or a server fault."""
+        return self.retry.retries
+
+    def call(self, operation: str, **arguments: Any) -> dict[str, Any]:
+        """One MTurk operation (boto3's snake_case name), retried; errors become `MTurkError`."""
+        from botocore.exceptions import ClientError
+
+        method = getattr(self.client, operation)
+        try:
+            return self.retry.call(method, **arguments)
+        except ClientError as err:
+            error = err.response.get("Error", {})
+            target = _describe_target(arguments)
+            raise MTurkError(
+                f"MTurk {operation}{target} failed: {error.get('Code', '?')}: {error.get('Message', err)}",
+                code=error.get("Code"),
+            ) from err
+
+    def _paginate(self, operation: str, result_key: str, **arguments: Any) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            page_arguments = {**arguments, "MaxResults": PAGE_SIZE}
+            if token:
+                page_arguments["NextToken"] = token
+            page = self.call(operation, **page_arguments)
+            yield from page.get(result_key, [])
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def _require_spending(self, operation: str, allow: bool) -> None:
+        if self.profile.spend_money or self.allow_spending or allow:
+            return
+        raise SpendingRefused(
+            f"{operation} spends real money and profile '{self.profile.name}' has spend_money: false; "
+            "pass allow_spending=True (CLI: --allow-spending) to do it on purpose"
+        )
+
+    def _mine(self, hit: Hit) -> bool:
+        return hit.annotation.hit_type == self.hit_type and hit.annotation.campaign == self.campaign
+
+    def answer_fields(self, agents: int = 2) -> tuple[str, ...]:
+        """The answer fields a page of this manager's HIT type submits (none for custom pages)."""
+        template = TEMPLATES.get(self.hit_type)
+        return template.answer_fields(agents) if template else ()
+
+    # -- HITs ----------------------------------------------------------------------------
+    def create_hit(
+        self,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        question: str | None = None,
+        unique_request_token: str | None = None,
+        allow_spending: bool = False,
+        **overrides: Any,
+    ) -> Hit:
+        """Create a HIT from the template's `variables` (or a ready `question` XML).
+
+        `unique_request_token` makes the call idempotent: repeating it returns the HIT the
+        first call made. `overrides` replace profile settings (`reward`, `max_assignments`,
+        `lifetime_seconds`, ..., `qualification_requirements`) or add requirements
+        (`extra_qualification_requirements`).
+        """
+        self._require_spending("CreateHIT", allow_spending)
+        arguments = self._create_arguments(variables, question, unique_request_token, overrides)
+        try:
+            response = self.call("create_hit", **arguments)
+        except MTurkError as err:
+            existing = self._hit_made_with(unique_request_token) if _is_duplicate_token(err) else None
+            if existing is None:
+                raise
+            return existing
+        return Hit.from_service(response["HIT"])
+
+    def _create_arguments(
+        self,
+        variables: Mapping[str, Any] | None,
+        question: str | None,
+        token: str | None,
+        overrides: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        if (variables is None) == (question is None):
+            raise MTurkError("create_hit needs either template variables or a question XML, not both")
+        if question is None:
+            if self.hit_type not in TEMPLATES:
+                raise MTurkError(
+                    f"HIT type '{self.hit_type}' has no template ({', '.join(TEMPLATES)}); pass question="
+                )
+            page_variables = {"title": self.settings.title, **(variables or {})}
+            question = html_question(render_hit(self.hit_type, page_variables))
+        extra = tuple(overrides.pop("extra_qualification_requirements", ()) or ())
+        unknown = set(overrides) - set(HitSettings.__dataclass_fields__)
+        if unknown:
+            raise MTurkError(f"create_hit got unknown settings: {', '.join(sorted(unknown))}")
+        settings = replace(self.settings, **overrides)
+        arguments = settings.create_hit_arguments()
+        arguments["QualificationRequirements"] += [dict(q) for q in extra]
+        arguments["Question"] = question
+        arguments["RequesterAnnotation"] = Annotation(self.hit_type, self.campaign, token).encode()
+        if token:
+            arguments["UniqueRequestToken"] = token
+        return arguments
+
+    def _hit_made_with(self, token: str | None) -> Hit | None:
+        if not token:
+            return None
+        return next((hit for hit in self.hits() if hit.annotation.token == token), None)
+
+    def get_hit(self, hit_id: str) -> Hit:
+        return Hit.from_service(self.call("get_hit", HITId=hit_id)["HIT"])
+
+    def hits(self, statuses: Sequence[str] | None = None) -> Iterator[Hit]:
+        """Every HIT of this type and campaign (all pages of `ListHITs`), optionally by status."""
+        for raw in self._paginate("list_hits", "HITs"):
+            hit = Hit.from_service(raw)
+            if self._mine(hit) and (statuses is None or hit.status in statuses):
+                yield hit
+
+    def open_hits(self) -> list[Hit]:
+        """HITs workers can still accept or are working on."""
+        return list(self.hits(OPEN_STATUSES))
+
+    def reviewable_hits(self, status: str = "Reviewable") -> list[Hit]:
+        """HITs of this type in `Reviewable` (or `Reviewing`) state (`ListReviewableHITs`)."""
+        raws = self._paginate("list_reviewable_hits", "HITs", Status=status)
+        return [hit for hit in map(Hit.from_service, raws) if self._mine(hit)]
+
+    def set_reviewing(self, hit_id: str, reviewing: bool = True) -> None:
+        """Mark a HIT `Reviewing` (or back to `Reviewable`) so other reviewers skip it."""
+        self.call("update_hit_review_status", HITId=hit_id, Revert=not reviewing)
+
+    def expire(self, hit_id: str) -> None:
+        """Stop a HIT from being accepted (work already accepted may still be submitted)."""
+        self.call("update_expiration_for_hit", HITId=hit_id, ExpireAt=EXPIRE_NOW)
+
+    def delete(self, hit_id: str) -> None:
+        self.call("delete_hit", HITId=hit_id)
+
+    # -- assignments ---------------------------------------------------------------------
+    def assignments(
+        self, hit_id: str, statuses: Sequence[str] = ("Submitted",), agents: int = 2
+    ) -> list[Assignment]:
+        """A HIT's assignments with the given statuses, answers parsed against the template."""
+        required = self.answer_fields(agents)
+        raws = self._paginate("list_assignments_for_hit", "Assignments", HITId=hit_id,
+                              AssignmentStatuses=list(statuses))
+        return [Assignment.from_service(raw, required) for raw in raws]
+
+    def submitted_assignments(self, hit_id: str, agents: int = 2) -> list[Assignment]:
+        return self.assignments(hit_id, ("Submitted",), agents)
+
+    def get_assignment(self, assignment_id: str, agents: int = 2) -> Assignment:
+        response = self.call("get_assignment", AssignmentId=assignment_id)
+        return Assignment.from_service(response["Assignment"], self.answer_fields(agents))
+
+    def approve(
+        self,
+        assignment_id: str,
+        feedback: str | None = None,
+        *,
+        override_rejection: bool = False,
+        allow_spending: bool = False,
+    ) -> None:
+        """Approve (and pay) an assignment; `override_rejection` reverses an earlier rejection."""
+        self._require_spending("ApproveAssignment", allow_spending)
+        arguments: dict[str, Any] = {"AssignmentId": assignment_id, "OverrideRejection": override_rejection}
+        if feedback:
+            arguments["RequesterFeedback"] = feedback
+        self.call("approve_assignment", **arguments)
+
+    def reject(self, assignment_id: str, feedback: str) -> None:
+        """Reject an assignment; the feedback is the reason the worker reads."""
+        if not feedback or not feedback.strip():
+            raise MTurkError(f"rejecting {assignment_id} needs a reason the worker can read")
+        self.call("reject_assignment", AssignmentId=assignment_id, RequesterFeedback=feedback)
+
+    # -- workers -------------------------------------------------------------------------
+    def bonus(
+        self,
+        worker_id: str,
+        assignment_id: str,
+        amount: str,
+        reason: str,
+        *,
+        unique_request_token: str,
+        allow_spending: bool = False,
+    ) -> None:
+        """Pay a bonus once per `unique_request_token` (a repeat is not paid twice)."""
+        self._require_spending("SendBonus", allow_spending)
+        try:
+            self.call("send_bonus", WorkerId=worker_id, AssignmentId=assignment_id, BonusAmount=str(amount),
+                      Reason=reason, UniqueRequestToken=unique_request_token)
+        except MTurkError as err:
+            if not _is_duplicate_token(err):
+                raise
+
+    def notify(self, worker_ids: Sequence[str], subject: str, message: str) -> list[dict[str, Any]]:
+        """Message workers (in batches of 100); returns the service's per-worker failures."""
+        failures: list[dict[str, Any]] = []
+        for start in range(0, len(worker_ids), NOTIFY_BATCH):
+            batch = list(worker_ids[start:start + NOTIFY_BATCH])
+            response = self.call("notify_workers", Subject=subject, MessageText=message, WorkerIds=batch)
+            failures.extend(response.get("NotifyWorkersFailureStatuses", []))
+        return failures
+
+    def block(self, worker_id: str, reason: str) -> None:
+        self.call("create_worker_block", WorkerId=worker_id, Reason=reason)
+
+    def unblock(self, worker_id: str, reason: str = "unblocked by the requester") -> None:
+        self.call("delete_worker_block", WorkerId=worker_id, Reason=reason)
+
+    def blocked_workers(self) -> list[dict[str, Any]]:
+        return list(self._paginate("list_worker_blocks", "WorkerBlocks"))
+
+    def balance(self) -> str:
+        """The account's available balance, as the service reports it (a decimal string)."""
+        return self.call("get_account_balance")["AvailableBalance"]
+
+
+def _is_duplicate_token(err: MTurkError) -> bool:
+    text = str(err).lower()
+    return "token" in text and ("already" in text or "duplicate" in text or "previously" in text)
+
+
+def _describe_target(arguments: Mapping[str, Any]) -> str:
+    for key in ("AssignmentId", "HITId", "WorkerId", "QualificationTypeId"):
+        if key in arguments:
+            return f" {key}={arguments[key]}"
+    return ""

@@ -1,0 +1,137 @@
+"""HIT pages: Jinja2 templates shipped in the package, rendered into MTurk `HTMLQuestion`s.
+
+Each kind of HIT (one assistant, a pair, k assistants) is a `HitTemplate` in `TEMPLATES`,
+which also knows the answer fields its page submits, so that answer parsing can name what is
+missing. Rendering is strict: autoescaping keeps task names and codes from changing the page,
+and a missing variable is an error naming it rather than an empty string on a worker's screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+#: Variables a template may be rendered without, and the value they then take.
+OPTIONAL_VARIABLES: dict[str, Any] = {
+    "title": "Play a building game with an AI assistant in Minecraft",
+    "join_code_suffix": "",
+}
+
+HTML_QUESTION_SCHEMA = (
+    "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd"
+)
+
+
+class TemplateError(ValueError):
+    """A HIT page cannot be rendered from the variables given; the message says which."""
+
+    user_error = True
+
+
+def _single_fields(agents: int) -> tuple[str, ...]:
+    return ("joinCode", "completionCode", "agent_performance", "build_rating", "understanding_rating")
+
+
+def _multi_fields(agents: int) -> tuple[str, ...]:
+    per_game = (
+        name
+        for number in range(1, agents + 1)
+        for name in (f"joinCode{number}", f"completionCode{number}", f"agent{number}_performance")
+    )
+    return (*per_game, "best_agent")
+
+
+@dataclass(frozen=True)
+class HitTemplate:
+    """One kind of HIT page: its file, how many assistants it shows, the answers it submits."""
+
+    kind: str
+    file: str
+    min_agents: int
+    max_agents: int | None
+    fields: Callable[[int], tuple[str, ...]]
+
+    def check_agents(self, agents: int) -> None:
+        upper = self.max_agents if self.max_agents is not None else agents
+        if not self.min_agents <= agents <= upper:
+            wanted = (
+                f"exactly {self.min_agents}" if self.max_agents == self.min_agents
+                else f"at least {self.min_agents}"
+            )
+            raise TemplateError(
+                f"template '{self.kind}' shows {wanted} agent instance(s), got {agents} "
+                "in agent_instance_ids"
+            )
+
+    def answer_fields(self, agents: int) -> tuple[str, ...]:
+        """The answer names a submission of this page carries (for `agents` assistants)."""
+        return self.fields(agents)
+
+
+TEMPLATES: dict[str, HitTemplate] = {
+    "single": HitTemplate("single", "single_agent.html.j2", 1, 1, _single_fields),
+    "pairwise": HitTemplate("pairwise", "multi_agent.html.j2", 2, 2, _multi_fields),
+    "multi": HitTemplate("multi", "multi_agent.html.j2", 2, None, _multi_fields),
+}
+
+
+def hit_template(kind: str) -> HitTemplate:
+    """The template of a HIT kind, or an error listing the known kinds."""
+    try:
+        return TEMPLATES[kind]
+    except KeyError:
+        raise TemplateError(f"unknown HIT template '{kind}'; known: {', '.join(TEMPLATES)}") from None
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Any:
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    return Environment(
+        loader=PackageLoader("iglu_lib.mturk", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_hit(kind: str, variables: Mapping[str, Any]) -> str:
+    """The HTML page of a HIT of `kind` (`single`, `pairwise`, `multi`).
+
+    Needs `task_name`, `task_join_code` ("/plaiground:join-task-with-agent T:C:TASK") and
+    `agent_instance_ids` (one per game); optional `title` and `join_code_suffix` (appended to
+    every join code shown, e.g. an expiry the platform understands).
+    """
+    from jinja2 import TemplateError as JinjaError
+    from jinja2 import UndefinedError
+
+    template = hit_template(kind)
+    values = {**OPTIONAL_VARIABLES, **variables}
+    ids = values.get("agent_instance_ids")
+    if ids is not None:
+        if isinstance(ids, str) or not isinstance(ids, Sequence):
+            raise TemplateError("agent_instance_ids must be a list of agent instance ids, not a string")
+        template.check_agents(len(ids))
+    try:
+        return _environment().get_template(template.file).render(values)
+    except UndefinedError as err:
+        raise TemplateError(
+            f"template '{kind}' ({template.file}) needs a variable that was not given: {err.message}"
+        ) from None
+    except JinjaError as err:
+        raise TemplateError(f"template '{kind}' ({template.file}) failed to render: {err}") from None
+
+
+def html_question(html: str, frame_height: int = 0) -> str:
+    """Wrap a page in MTurk's `HTMLQuestion` XML (`FrameHeight` 0 lets the page take the window)."""
+    safe = html.replace("]]>", "]]]]><![CDATA[>")
+    return (
+        f'<HTMLQuestion xmlns="{HTML_QUESTION_SCHEMA}">\n'
+        f"  <HTMLContent><![CDATA[{safe}]]></HTMLContent>\n"
+        f"  <FrameHeight>{int(frame_height)}</FrameHeight>\n"
+        "</HTMLQuestion>\n"
+    )
