@@ -1,0 +1,121 @@
+"""Beyond the overall preference: per task, objective game scores, agreement between
+annotators, worker quality and what annotators wrote."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from itertools import combinations
+
+import pandas as pd
+
+from iglu_lib.analysis.intervals import wilson_interval
+from iglu_lib.analysis.preferences import Comparisons
+
+#: Per-game summary columns reported per agent when the games table has them.
+SUMMARY_COLUMNS = ("turns", "blocks", "structure_f1")
+
+#: Words too common to say anything about an agent.
+STOPWORDS = frozenset("""
+a about after again all also an and any are as at be because been before being but by can
+could did didn't do does doesn't done either even every first for from get got had has have he
+him his how i i'm if in into is it it's its just me more most my no not of on once one only or
+other our out over really so some still than that the their them then there they this those
+time to too two up us very was wasn't way we well were what when whenever where which while
+who will with would you your agent agents
+""".split())
+
+_WORD = re.compile(r"[a-z][a-z']+")
+
+
+def per_task(comparisons: Comparisons) -> pd.DataFrame:
+    """Wins and win rate (with Wilson interval) of each agent on each task."""
+    rows = []
+    for task, wins in comparisons.wins.groupby("task", sort=True):
+        for agent in comparisons.agents:
+            won = int((wins["winner"] == agent).sum())
+            decisive = won + int((wins["loser"] == agent).sum())
+            if decisive:
+                low, high = wilson_interval(won, decisive)
+                rows.append({"task": task, "agent": agent, "decisive": decisive, "wins": won,
+                             "win_rate": won / decisive, "win_rate_low": low, "win_rate_high": high})
+    columns = ["task", "agent", "decisive", "wins", "win_rate", "win_rate_low", "win_rate_high"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def game_scores(games: pd.DataFrame, columns: Sequence[str] = SUMMARY_COLUMNS) -> pd.DataFrame:
+    """Mean and median of the per-game summaries (turns, blocks, structure F1) per agent.
+
+    Empty when the games carry no summaries (no game data was available).
+    """
+    present = [c for c in columns if c in games.columns]
+    if not present:
+        return pd.DataFrame(columns=["agent", "games"])
+    scored = games.dropna(subset=present, how="all")
+    table = scored.groupby("AgentName")[present].agg(["mean", "median"])
+    table.columns = [f"{column}_{stat}" for column, stat in table.columns]
+    table.insert(0, "games", scored.groupby("AgentName").size())
+    return table.rename_axis("agent").reset_index()
+
+
+def agreement(comparisons: Comparisons) -> pd.DataFrame:
+    """Agreement of annotators who judged the same task and agents.
+
+    Per group (task, agents) with at least two complete comparisons: how many, the
+    majority outcome, and the share of pairs of comparisons with the same outcome (the same
+    winner, or both without decision). Comparisons of an unknown task are left out.
+    """
+    complete = comparisons.complete
+    complete = complete[~complete["task"].isin(["unknown", "mixed"])]
+    rows = []
+    for (task, agents), group in complete.groupby(["task", "agents"], sort=True):
+        if len(group) < 2:
+            continue
+        outcomes = group["winner"].fillna("no decision").tolist()
+        pairs = list(combinations(outcomes, 2))
+        majority, majority_count = Counter(outcomes).most_common(1)[0]
+        rows.append({"task": task, "agents": " vs ".join(agents), "comparisons": len(group),
+                     "majority": majority, "majority_share": majority_count / len(group),
+                     "pairwise_agreement": sum(a == b for a, b in pairs) / len(pairs)})
+    columns = ["task", "agents", "comparisons", "majority", "majority_share", "pairwise_agreement"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def worker_quality(games: pd.DataFrame) -> pd.DataFrame:
+    """Per worker (per HIT when the input has no worker ids): games, annotations, and how
+    many games had each completion-code status (`ok` or the reason it is not a code)."""
+    unit = games["worker"].fillna(games["HitId"].map(lambda hit: f"hit:{hit}"))
+    statuses = pd.crosstab(unit, games["code_status"])
+    summary = pd.DataFrame({
+        "games": games.groupby(unit).size(),
+        "annotated": (games["annotation_status"] == "valid").groupby(unit).sum(),
+        "malformed_annotations": (games["annotation_status"] == "invalid").groupby(unit).sum(),
+        "quality": games.groupby(unit)["worker_quality"].first(),
+    })
+    table = summary.join(statuses.add_prefix("code_")).rename_axis("worker").reset_index()
+    return table.sort_values(["quality", "worker"], ignore_index=True)
+
+
+def feedback_terms(games: pd.DataFrame, top: int = 10) -> pd.DataFrame:
+    """The most frequent content words in the free-text feedback about each agent."""
+    rows = []
+    for agent, texts in games.groupby("AgentName", sort=True)["feedback_text"]:
+        counts = Counter(word for text in texts if text for word in _words(text))
+        documents = int(texts.map(bool).sum())
+        for term, count in counts.most_common(top):
+            rows.append({"agent": agent, "term": term, "count": count, "feedbacks": documents})
+    return pd.DataFrame(rows, columns=["agent", "term", "count", "feedbacks"])
+
+
+def feedback_texts(games: pd.DataFrame) -> pd.DataFrame:
+    """Every non-empty free-text feedback with its agent, HIT and verdict."""
+    written = games[games["feedback_text"].map(bool)]
+    return written[["AgentName", "HitId", "chosen", "feedback_text"]].rename(
+        columns={"AgentName": "agent"}
+    ).reset_index(drop=True)
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip("'") for w in _WORD.findall(text.lower()) if w.strip("'") not in STOPWORDS and len(w) > 2]
+

@@ -1,0 +1,82 @@
+"""`iglu analyze`: preferences, rankings with uncertainty and quality tables from an export
+or a campaign's records, as CSV, Markdown and PNG files (and JSON on stdout)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    analyze = subparsers.add_parser(
+        "analyze",
+        help="analyse pairwise human evaluations: preferences, Bradley-Terry ranking, quality",
+        description="Analyse an export in the published format (default: the bundled IGLU human "
+        "evaluation) or a campaign's game records; writes tables (CSV, Markdown) and plots (PNG).",
+    )
+    source = analyze.add_mutually_exclusive_group()
+    source.add_argument("--input", help="export file in the published format (default: the bundled real export)")
+    source.add_argument("--campaign", help="campaign whose game records to read from storage")
+    analyze.add_argument("--profile", default="local", help="profile for --campaign (default: local)")
+    analyze.add_argument("--summaries", help="CSV of per-game summaries keyed by GameMinecraftId (optional)")
+    analyze.add_argument("--out", required=True, help="folder for the tables and plots")
+    analyze.add_argument("--agents", nargs="+", help="agents under evaluation (others are excluded as unknown)")
+    analyze.add_argument("--replicates", type=int, default=1000, help="bootstrap replicates (default 1000)")
+    analyze.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    analyze.add_argument("--json", action="store_true", help="print counts, per-agent figures and the ranking")
+    analyze.set_defaults(handler=_analyze)
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from iglu_lib.analysis.loading import load_games
+    from iglu_lib.analysis.report import analyze, write_outputs
+    from iglu_lib.cli import CommandError, print_json
+
+    if args.replicates < 1:
+        raise CommandError(f"--replicates must be at least 1, got {args.replicates}")
+    summaries = _read_summaries(args.summaries)
+    if args.campaign:
+        games = load_games(records=_campaign_records(args.campaign, args.profile), summaries=summaries)
+    else:
+        games = load_games(args.input, summaries=summaries)
+    analysis = analyze(games, agents=args.agents, replicates=args.replicates, seed=args.seed)
+    written = write_outputs(analysis, args.out)
+    if args.json:
+        print_json({**analysis.summary(), "outputs": str(args.out)})
+    else:
+        _print_overview(analysis, len(written), args.out)
+    return 0
+
+
+def _read_summaries(path: str | None):
+    if path is None:
+        return None
+    import pandas as pd
+
+    return pd.read_csv(path, dtype={"GameMinecraftId": str})
+
+
+def _campaign_records(campaign: str, profile_name: str):
+    """A campaign's game records through `iglu_lib.storage.campaign_records`."""
+    from iglu_lib.cli import CommandError
+    from iglu_lib.config import load_profile
+
+    try:
+        from iglu_lib.storage import campaign_records
+    except ImportError as err:
+        raise CommandError(
+            f"--campaign needs iglu_lib.storage.campaign_records, which is not available ({err}); "
+            "export the campaign to a file and pass it with --input"
+        ) from None
+    return campaign_records(load_profile(profile_name), campaign)
+
+
+def _print_overview(analysis, files: int, out: str) -> None:
+    counts = analysis.comparisons.counts()
+    print(f"{counts['hits']} HITs, {counts['complete_comparisons']} complete comparisons "
+          f"({counts['decisive']} decisive, {counts['no_decision']} without decision)")
+    for row in analysis.ranking.table.itertuples():
+        print(f"  {row.rank}. {row.agent}: strength {row.strength:+.3f} "
+              f"[{row.strength_low:+.3f}, {row.strength_high:+.3f}], P(best) {row.p_best:.2f}")
+    if analysis.ranking.problem:
+        print(f"  no ranking: {analysis.ranking.problem}")
+    print(f"wrote {files} files to {out}")

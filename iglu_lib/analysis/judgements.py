@@ -1,0 +1,105 @@
+"""What one game's annotation says: was this game's agent chosen best, what did the annotator
+write about it, and at which position was it shown.
+
+Two annotation layouts exist, each handled by one schema in `SCHEMAS`:
+
+* the published export stores, per game, `{"was_chosen_best": bool, "agent_performance": str}`;
+  the order in which the two games were shown is not recorded (the free text sometimes
+  says "the first one" about the game listed second, so file order is not shown order);
+* a pairwise HIT answer (the workbench's own HITs) is one object for the whole HIT, with
+  `joinCode1/2`, `completionCode1/2`, `agent1_performance`, `agent2_performance` and
+  `best_agent: {agent1_option, agent2_option}`, stored on each game of the HIT. Which game
+  is "agent 1" is derived from the data: the game whose join code (or completion code)
+  is `joinCode1` (`completionCode1`). A game matching neither cannot be judged.
+
+A schema that recognises an annotation but finds it unusable returns a `problem`, which the
+analysis counts and reports; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The annotator's verdict on one game; `problem` says why it cannot be used."""
+
+    chosen: bool | None = None
+    text: str = ""
+    position: int | None = None
+    problem: str | None = None
+
+
+class AnnotationSchema(Protocol):
+    name: str
+
+    def matches(self, annotation: Mapping[str, Any]) -> bool: ...
+
+    def judge(self, annotation: Mapping[str, Any], game: Mapping[str, Any]) -> Judgement: ...
+
+
+class PerGameSchema:
+    """`{"was_chosen_best": bool, "agent_performance": str}` on each game (published export)."""
+
+    name = "per_game"
+
+    def matches(self, annotation: Mapping[str, Any]) -> bool:
+        return "was_chosen_best" in annotation
+
+    def judge(self, annotation: Mapping[str, Any], game: Mapping[str, Any]) -> Judgement:
+        chosen = annotation["was_chosen_best"]
+        text = _text(annotation.get("agent_performance"))
+        if not isinstance(chosen, bool):
+            return Judgement(text=text, problem=f"was_chosen_best is {chosen!r}, not true/false")
+        return Judgement(chosen=chosen, text=text)
+
+
+class PairwiseAnswerSchema:
+    """The pairwise HIT answer (`best_agent`, `agentN_performance`, `joinCodeN`)."""
+
+    name = "pairwise_answer"
+
+    def matches(self, annotation: Mapping[str, Any]) -> bool:
+        return "best_agent" in annotation
+
+    def judge(self, annotation: Mapping[str, Any], game: Mapping[str, Any]) -> Judgement:
+        position = self._position(annotation, game)
+        if position is None:
+            return Judgement(problem="neither joinCode1/2 nor completionCode1/2 of the answer is this game's")
+        best = annotation.get("best_agent")
+        chosen = best.get(f"agent{position}_option") if isinstance(best, Mapping) else None
+        text = _text(annotation.get(f"agent{position}_performance"))
+        if not isinstance(chosen, bool):
+            return Judgement(text=text, position=position,
+                             problem=f"best_agent.agent{position}_option is {chosen!r}, not true/false")
+        return Judgement(chosen=chosen, text=text, position=position)
+
+    @staticmethod
+    def _position(annotation: Mapping[str, Any], game: Mapping[str, Any]) -> int | None:
+        own = {"joinCode": _text(game.get("JoinCode")), "completionCode": _text(game.get("CompletionCode"))}
+        for position in (1, 2):
+            for field, value in own.items():
+                if value and _text(annotation.get(f"{field}{position}")) == value:
+                    return position
+        return None
+
+
+SCHEMAS: tuple[AnnotationSchema, ...] = (PerGameSchema(), PairwiseAnswerSchema())
+
+
+def judge(annotation: Mapping[str, Any] | None, game: Mapping[str, Any]) -> Judgement:
+    """The judgement of one game from its parsed annotation (None or {} when not annotated)."""
+    if not annotation:
+        return Judgement()
+    for schema in SCHEMAS:
+        if schema.matches(annotation):
+            return schema.judge(annotation, game)
+    fields = ", ".join(sorted(map(str, annotation))) or "none"
+    return Judgement(problem=f"annotation has no known verdict field (fields: {fields})")
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""

@@ -1,0 +1,139 @@
+"""One games table for the analysis, from the published export or a campaign's records.
+
+Rows are games; the games of a HIT share `HitId`. On top of the published columns and the
+columns `read_feedback` adds (`annotation_status`, `annotation`, `code_status`), the table
+carries each game's judgement (`chosen`, `feedback_text`, `shown_position`,
+`judgement_problem`), its `worker` and `worker_quality`, and, when per-game summaries are
+given, their columns (turns, blocks, structure F1, ...) joined on `GameMinecraftId`.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from iglu_lib.analysis.judgements import judge
+
+#: Columns `read_feedback` adds that the analysis uses.
+DERIVED_COLUMNS = ["annotation_status", "annotation", "code_status"]
+PUBLISHED_COLUMNS = ["HitId", "GameMinecraftId", "TaskMinecraftId", "AgentName", "Annotation", "CompletionCode"]
+#: A worker whose every game has a code of status `ok`.
+GOOD_WORKER = "good"
+#: A worker with at least one game whose code is missing or not a code.
+FLAGGED_WORKER = "flagged"
+
+
+class AnalysisInputError(ValueError):
+    """The analysis input lacks what it needs; the message names the input and what to do."""
+
+    user_error = True
+
+
+def default_input() -> Path:
+    """The bundled copy of the published IGLU human evaluation export."""
+    return Path(str(resources.files("iglu_lib") / "data" / "human_evaluation" / "human_agent_feedback.csv"))
+
+
+def load_games(
+    path: str | Path | None = None,
+    *,
+    records: pd.DataFrame | None = None,
+    summaries: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The games table from an export file (default: the bundled one) or game records.
+
+    `records`: a campaign's game records (the design's game record columns); `summaries`:
+    optional per-game summaries with a `GameMinecraftId` column, joined when given.
+    """
+    if records is not None and path is not None:
+        raise AnalysisInputError("give either an export file or game records, not both")
+    feedback = _from_records(records) if records is not None else _from_file(path or default_input())
+    return prepare_games(feedback, summaries)
+
+
+def prepare_games(feedback: pd.DataFrame, summaries: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Judgements, workers and summaries added to a frame shaped like `read_feedback`'s."""
+    missing = [c for c in [*PUBLISHED_COLUMNS, *DERIVED_COLUMNS] if c not in feedback.columns]
+    if missing:
+        raise AnalysisInputError(
+            f"the games lack the column(s) {', '.join(missing)}; load them with "
+            "iglu_lib.platform.feedback.read_feedback or load_games"
+        )
+    games = _with_workers(_with_judgements(feedback.reset_index(drop=True)))
+    return _with_summaries(games, summaries)
+
+
+def _from_file(path: str | Path) -> pd.DataFrame:
+    from iglu_lib.platform.feedback import read_feedback
+
+    return read_feedback(path)
+
+
+def _from_records(records: pd.DataFrame) -> pd.DataFrame:
+    """Records go through `read_feedback` too, so both inputs are parsed by one reader: they
+    are written as an export (raw cells, annotations as JSON text) to a temporary file."""
+    import json
+    import tempfile
+
+    missing = [c for c in PUBLISHED_COLUMNS if c not in records.columns]
+    if missing:
+        raise AnalysisInputError(
+            f"game records lack the column(s) {', '.join(missing)}; pass the campaign's game "
+            "records as stored by iglu_lib.storage"
+        )
+    raw = records.drop(columns=[c for c in DERIVED_COLUMNS if c in records.columns])
+    raw = raw.assign(Annotation=raw["Annotation"].map(
+        lambda cell: json.dumps(cell) if isinstance(cell, dict | list) else cell
+    ))
+    with tempfile.TemporaryDirectory(prefix="iglu-analysis-") as folder:
+        export = Path(folder) / "records.csv"
+        raw.to_csv(export, index=False)
+        return _from_file(export)
+
+
+def _with_judgements(games: pd.DataFrame) -> pd.DataFrame:
+    judgements = [
+        judge(annotation if status == "valid" else None, game)
+        for annotation, status, game in zip(
+            games["annotation"], games["annotation_status"], games.to_dict("records"), strict=True
+        )
+    ]
+    return games.assign(
+        chosen=pd.array([j.chosen for j in judgements], dtype="boolean"),
+        feedback_text=[j.text for j in judgements],
+        shown_position=pd.array([j.position for j in judgements], dtype="Int64"),
+        judgement_problem=[j.problem for j in judgements],
+    )
+
+
+def _with_workers(games: pd.DataFrame) -> pd.DataFrame:
+    """`worker`: the (hashed) worker id when the input has one; `worker_quality` is judged per
+    worker, or per HIT when workers are unknown (a HIT is one worker's assignment)."""
+    if "WorkerId" in games.columns:
+        worker = games["WorkerId"].where(games["WorkerId"].map(_present), None)
+    else:
+        worker = pd.Series(None, index=games.index, dtype=object)
+    unit = worker.fillna(games["HitId"].map(lambda hit: f"hit:{hit}"))
+    all_ok = (games["code_status"] == "ok").groupby(unit).transform("all")
+    quality = all_ok.map({True: GOOD_WORKER, False: FLAGGED_WORKER})
+    return games.assign(worker=worker, worker_quality=quality)
+
+
+def _with_summaries(games: pd.DataFrame, summaries: pd.DataFrame | None) -> pd.DataFrame:
+    if summaries is None:
+        return games
+    if "GameMinecraftId" not in summaries.columns:
+        raise AnalysisInputError("per-game summaries need a GameMinecraftId column to be joined to the games")
+    duplicated = summaries["GameMinecraftId"].duplicated()
+    if duplicated.any():
+        first = summaries.loc[duplicated, "GameMinecraftId"].iloc[0]
+        raise AnalysisInputError(f"per-game summaries hold game {first} more than once; keep one row per game")
+    clashing = [c for c in summaries.columns if c != "GameMinecraftId" and c in games.columns]
+    summaries = summaries.drop(columns=clashing)
+    return games.merge(summaries, on="GameMinecraftId", how="left", validate="many_to_one")
+
+
+def _present(value: object) -> bool:
+    return isinstance(value, str) and value.strip() not in ("", "NA")

@@ -1,0 +1,104 @@
+"""Figures of the analysis (matplotlib, Agg backend: no display needed).
+
+Each function draws on a new figure and returns it, so notebooks show it and `save_all`
+writes it; nothing touches pyplot's global current figure.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from iglu_lib.analysis.report import Analysis
+
+
+def win_matrix(matrix: pd.DataFrame) -> Figure:
+    """Heatmap of decisive wins: row agent beat column agent."""
+    figure = Figure(figsize=(4.5, 4))
+    axes = figure.subplots()
+    image = axes.imshow(matrix.to_numpy(), cmap="Blues")
+    axes.set_xticks(range(len(matrix.columns)), matrix.columns)
+    axes.set_yticks(range(len(matrix.index)), matrix.index)
+    axes.set_xlabel("loser")
+    axes.set_ylabel("winner")
+    for (row, column), value in np.ndenumerate(matrix.to_numpy()):
+        axes.text(column, row, str(value), ha="center", va="center")
+    figure.colorbar(image, ax=axes, label="wins")
+    axes.set_title("Wins per ordered pair")
+    figure.tight_layout()
+    return figure
+
+
+def strengths(rankings: dict[str, pd.DataFrame], level: float = 0.95) -> Figure:
+    """Bradley-Terry strengths with their bootstrap intervals, one marker per ranking."""
+    figure = Figure(figsize=(6, 3.5))
+    axes = figure.subplots()
+    agents = list(next(iter(rankings.values()))["agent"])
+    offsets = np.linspace(-0.15, 0.15, len(rankings)) if len(rankings) > 1 else [0.0]
+    for offset, (label, table) in zip(offsets, rankings.items(), strict=True):
+        table = table.set_index("agent").reindex(agents)
+        y = np.arange(len(agents)) + offset
+        error = _spread(table["strength"], table["strength_low"], table["strength_high"])
+        axes.errorbar(table["strength"], y, xerr=error, fmt="o", capsize=3, label=label)
+    axes.axvline(0.0, color="grey", linewidth=0.8)
+    axes.set_yticks(range(len(agents)), agents)
+    axes.invert_yaxis()
+    axes.set_xlabel(f"strength (log-odds) with {level:.0%} bootstrap interval")
+    axes.legend(loc="best", fontsize="small")
+    axes.set_title("Bradley-Terry strengths")
+    figure.tight_layout()
+    return figure
+
+
+def win_rates_per_task(per_task: pd.DataFrame) -> Figure:
+    """Win rate of each agent on each task, with Wilson intervals."""
+    tasks = list(dict.fromkeys(per_task["task"]))
+    agents = sorted(per_task["agent"].unique())
+    figure = Figure(figsize=(max(6, 0.9 * len(tasks) + 2), 4))
+    axes = figure.subplots()
+    width = 0.8 / max(len(agents), 1)
+    for k, agent in enumerate(agents):
+        rows = per_task[per_task["agent"] == agent].set_index("task").reindex(tasks)
+        x = np.arange(len(tasks)) + (k - (len(agents) - 1) / 2) * width
+        error = _spread(rows["win_rate"], rows["win_rate_low"], rows["win_rate_high"])
+        axes.bar(x, rows["win_rate"], width, yerr=error, capsize=2, label=agent)
+    axes.set_xticks(range(len(tasks)), [_short(t) for t in tasks], rotation=45, ha="right")
+    axes.set_ylim(0, 1)
+    axes.set_ylabel("win rate (decisive comparisons)")
+    axes.legend(fontsize="small")
+    axes.set_title("Win rate per task")
+    figure.tight_layout()
+    return figure
+
+
+def save_all(analysis: Analysis, out_dir: Path) -> list[Path]:
+    """Write the three standard figures as PNG; returns their paths."""
+    from iglu_lib.analysis import breakdowns
+
+    figures = {
+        "win_matrix": win_matrix(analysis.comparisons.win_matrix()),
+        "strengths": strengths({"all games": analysis.ranking.table, "ok codes only": analysis.sensitivity.table},
+                               analysis.ranking.level),
+        "win_rates_per_task": win_rates_per_task(breakdowns.per_task(analysis.comparisons)),
+    }
+    written = []
+    for name, figure in figures.items():
+        path = Path(out_dir) / f"{name}.png"
+        figure.savefig(path, dpi=120)
+        written.append(path)
+    return written
+
+
+def _spread(value: pd.Series, low: pd.Series, high: pd.Series) -> np.ndarray:
+    """Error-bar lengths below and above; rounding can put a bound a hair past the value."""
+    return np.clip(np.vstack([value - low, high - value]), 0.0, None)
+
+
+def _short(task: str) -> str:
+    """Task ids are UUIDs; their first block is enough to tell them apart on an axis."""
+    return task.split("-")[0]

@@ -1,0 +1,195 @@
+"""The whole analysis of one games table: every figure, the JSON summary, and the files.
+
+`analyze` computes; `Analysis.summary()` is what `iglu analyze --json` prints;
+`write_outputs` writes each table as CSV and Markdown and the plots as PNG.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from iglu_lib.analysis import breakdowns
+from iglu_lib.analysis.preferences import ComparisonRules, Comparisons, compare
+from iglu_lib.analysis.ranking import PositionBias, Ranking, position_bias, rank
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the analysis found; `sensitivity` is the ranking on games with `ok` codes."""
+
+    games: pd.DataFrame
+    comparisons: Comparisons
+    ranking: Ranking
+    sensitivity_comparisons: Comparisons
+    sensitivity: Ranking
+    position: PositionBias
+
+    def malformed_annotations(self) -> pd.DataFrame:
+        """Games whose annotation is not JSON, by HIT (listed, never repaired)."""
+        bad = self.games[self.games["annotation_status"] == "invalid"]
+        return bad[["HitId", "GameMinecraftId", "AgentName", "Annotation"]].reset_index(drop=True)
+
+    def sensitivity_table(self) -> pd.DataFrame:
+        """Default and ok-codes-only rankings side by side, one row per agent."""
+        left = self.ranking.table.set_index("agent")
+        right = self.sensitivity.table.set_index("agent")
+        columns = ["rank", "strength", "strength_low", "strength_high", "p_best"]
+        table = left[columns].add_suffix("_all").join(right[columns].add_suffix("_ok_codes"), how="outer")
+        return table.sort_values("strength_all", ascending=False).rename_axis("agent").reset_index()
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every output table by file stem."""
+        return {
+            "counts": _counts_table(self.comparisons.counts()),
+            "per_agent": self.comparisons.per_agent(),
+            "win_matrix": self.comparisons.win_matrix().reset_index(),
+            "ranking": self.ranking.table,
+            "sensitivity": self.sensitivity_table(),
+            "position_bias": _position_table(self.position),
+            "comparisons": self.comparisons.hits.assign(agents=lambda h: h["agents"].map(" vs ".join)),
+            "malformed_annotations": self.malformed_annotations(),
+            "per_task": breakdowns.per_task(self.comparisons),
+            "game_scores": breakdowns.game_scores(self.games),
+            "agreement": breakdowns.agreement(self.comparisons),
+            "worker_quality": breakdowns.worker_quality(self.games),
+            "feedback_terms": breakdowns.feedback_terms(self.games),
+            "feedback_texts": breakdowns.feedback_texts(self.games),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """Counts, per-agent figures, the ranking and its sensitivity (JSON-ready)."""
+        counts = self.comparisons.counts()
+        return {
+            "counts": {**counts, "games": int(len(self.games)),
+                       "malformed_annotations": int((self.games["annotation_status"] == "invalid").sum()),
+                       "malformed_annotation_hits": sorted(self.malformed_annotations()["HitId"].unique())},
+            "per_agent": _records(self.comparisons.per_agent()),
+            "ranking": _ranking_json(self.ranking),
+            "position_bias": _position_json(self.position),
+            "sensitivity": {
+                "rule": "HITs with a game whose completion code is not ok are excluded",
+                "counts": self.sensitivity_comparisons.counts(),
+                "ranking": _ranking_json(self.sensitivity),
+                "same_order": self.ranking.order == self.sensitivity.order,
+            },
+        }
+
+
+def analyze(
+    games: pd.DataFrame,
+    *,
+    agents: Collection[str] | None = None,
+    replicates: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Analysis:
+    """Preferences, ranking, position bias and the ok-codes-only sensitivity of `games`."""
+    known = frozenset(agents) if agents else None
+    comparisons = compare(games, ComparisonRules(agents=known))
+    strict = compare(games, ComparisonRules(agents=known, require_ok_codes=True))
+    strict = Comparisons(strict.hits, strict.wins, comparisons.agents, strict.rules)
+    options = {"replicates": replicates, "seed": seed, "level": level}
+    return Analysis(
+        games=games,
+        comparisons=comparisons,
+        ranking=rank(comparisons, **options),
+        sensitivity_comparisons=strict,
+        sensitivity=rank(strict, **options),
+        position=position_bias(comparisons, **options),
+    )
+
+
+def write_outputs(analysis: Analysis, out_dir: str | Path) -> list[Path]:
+    """Each table as `<name>.csv` and `<name>.md`, `summary.json`, and the plots as PNG."""
+    import json
+
+    from iglu_lib.analysis import plots
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, table in analysis.tables().items():
+        table.to_csv(out / f"{name}.csv", index=False)
+        (out / f"{name}.md").write_text(_markdown(table), encoding="utf-8")
+        written += [out / f"{name}.csv", out / f"{name}.md"]
+    (out / "summary.json").write_text(json.dumps(analysis.summary(), indent=2, default=str), encoding="utf-8")
+    written.append(out / "summary.json")
+    written += plots.save_all(analysis, out)
+    return written
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    """A pipe table; cell text cannot add columns, rows or markup (pipes and backslashes
+    escaped, line breaks turned to spaces, `<`, `>` and `&` written as entities)."""
+    if table.empty:
+        return "(no rows)\n"
+    textual = [c for c in table.columns if pd.api.types.is_object_dtype(table[c])
+               or pd.api.types.is_string_dtype(table[c])]
+    safe = table.assign(**{str(c): table[c].map(_markdown_cell) for c in textual})
+    return safe.to_markdown(index=False, floatfmt=".3f") + "\n"
+
+
+def _markdown_cell(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    text = html.escape(" ".join(value.split()), quote=False)
+    return text.replace("\\", "\\\\").replace("|", "\\|")
+
+
+def _counts_table(counts: dict[str, Any]) -> pd.DataFrame:
+    rows = [{"count": key, "value": value} for key, value in counts.items() if not isinstance(value, dict)]
+    for group in ("excluded_hits", "excluded_games"):
+        rows += [{"count": f"{group}: {reason}", "value": n} for reason, n in counts[group].items()]
+    return pd.DataFrame(rows, columns=["count", "value"])
+
+
+def _position_table(bias: PositionBias) -> pd.DataFrame:
+    head = pd.DataFrame([{"agent": "(shown first)", "strength": bias.gamma, "strength_low": bias.gamma_low,
+                          "strength_high": bias.gamma_high}])
+    return pd.concat([head, bias.adjusted], ignore_index=True)
+
+
+def _ranking_json(ranking: Ranking) -> dict[str, Any]:
+    return {
+        "order": ranking.order,
+        "agents": _records(ranking.table),
+        "replicates": ranking.replicates,
+        "degenerate_replicates": ranking.degenerate_replicates,
+        "seed": ranking.seed,
+        "level": ranking.level,
+        "problem": ranking.problem,
+        "scale": "natural log-odds, centred to mean 0; P(a beats b) = 1 / (1 + exp(s_b - s_a))",
+    }
+
+
+def _position_json(bias: PositionBias) -> dict[str, Any]:
+    return {
+        "known_order": bias.known_order,
+        "first_shown_wins": bias.first_wins,
+        "probability_first_wins": _number(bias.probability),
+        "interval": [_number(bias.low), _number(bias.high)],
+        "gamma": _number(bias.gamma),
+        "gamma_interval": [_number(bias.gamma_low), _number(bias.gamma_high)],
+        "adjusted": _records(bias.adjusted),
+        "note": bias.note,
+    }
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _number(v) for k, v in row.items()} for row in table.to_dict("records")]
+
+
+def _number(value: Any) -> Any:
+    """JSON-friendly scalars: numpy numbers to Python, NaN to None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
