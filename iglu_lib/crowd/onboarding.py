@@ -1,0 +1,96 @@
+"""The onboarding check: does a worker's free-form answer show they can give real commands?
+
+The answer is split into commands on any line ending (`\\n`, `\\r\\n`, `\\r`), blank lines
+dropped, and judged by four rules, each with a reason a person can read:
+
+- `too_few_commands`: fewer than `min_commands` commands;
+- `too_short`: fewer than `min_average_words` words per command on average;
+- `not_diverse`: every command starts with the same word (with at least two commands);
+- `duplicate_commands`: the same command twice (case and spacing ignored).
+
+A worker passes when no rule fires. Rules are a registry of small functions, so adding one
+never touches the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class OnboardingRules:
+    """Thresholds of the check (defaults: 3 commands, 2 words on average)."""
+
+    min_commands: int = 3
+    min_average_words: float = 2.0
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any] | None) -> OnboardingRules:
+        values = dict(values or {})
+        unknown = sorted(set(values) - {"min_commands", "min_average_words"})
+        if unknown:
+            raise ValueError(f"unknown onboarding rule setting(s) {', '.join(unknown)}; known: min_commands, min_average_words")
+        return cls(int(values.get("min_commands", 3)), float(values.get("min_average_words", 2.0)))
+
+
+@dataclass(frozen=True)
+class OnboardingResult:
+    """Pass or fail, why, and how many commands the answer held."""
+
+    passed: bool
+    reasons: list[str] = field(default_factory=list)
+    commands: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+REASON_TEXT: dict[str, str] = {
+    "too_few_commands": "the answer has too few commands",
+    "too_short": "the commands are too short on average",
+    "not_diverse": "every command starts with the same word",
+    "duplicate_commands": "the same command appears more than once",
+}
+
+
+def split_commands(answer: str) -> list[str]:
+    """One command per line, whatever the line ending; blank lines dropped, spaces trimmed."""
+    return [" ".join(line.split()) for line in answer.splitlines() if line.strip()]
+
+
+def _too_few(commands: list[str], rules: OnboardingRules) -> bool:
+    return len(commands) < rules.min_commands
+
+
+def _too_short(commands: list[str], rules: OnboardingRules) -> bool:
+    words = sum(len(command.split()) for command in commands)
+    return not commands or words / len(commands) < rules.min_average_words
+
+
+def _not_diverse(commands: list[str], rules: OnboardingRules) -> bool:
+    first_words = {command.split()[0].lower() for command in commands}
+    return len(commands) > 1 and len(first_words) == 1
+
+
+def _duplicates(commands: list[str], rules: OnboardingRules) -> bool:
+    normalised = [command.lower() for command in commands]
+    return len(set(normalised)) < len(normalised)
+
+
+#: Each rule: its reason code and the test that fires it.
+RULES: dict[str, Callable[[list[str], OnboardingRules], bool]] = {
+    "too_few_commands": _too_few,
+    "too_short": _too_short,
+    "not_diverse": _not_diverse,
+    "duplicate_commands": _duplicates,
+}
+
+
+def check_onboarding(answer: str, rules: OnboardingRules | None = None) -> OnboardingResult:
+    """Judge one onboarding answer."""
+    rules = rules or OnboardingRules()
+    commands = split_commands(answer)
+    reasons = [reason for reason, fires in RULES.items() if fires(commands, rules)]
+    return OnboardingResult(passed=not reasons, reasons=reasons, commands=len(commands))

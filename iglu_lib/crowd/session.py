@@ -1,0 +1,72 @@
+"""One task run wired together: task folder, records, task server and provider.
+
+The CLI and notebook 07 both need the same wiring (the provider's qualification as the
+server's onboarding hook, the platform's worker site as the only place a submission is
+forwarded to); this module does it once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from iglu_lib.crowd.db import CrowdDB, default_db_path
+from iglu_lib.crowd.onboarding import OnboardingRules
+from iglu_lib.crowd.provider import StaticTaskProvider, worker_submit_origins
+from iglu_lib.crowd.server import TaskServer
+from iglu_lib.crowd.task import CrowdTask, load_task
+
+
+@dataclass
+class TaskRun:
+    """A loaded task with its records and provider; `server` once `serve` was called."""
+
+    task: CrowdTask
+    db: CrowdDB
+    provider: StaticTaskProvider
+    profile: Any
+    server: TaskServer | None = None
+
+    def make_server(self, *, host: str = "127.0.0.1", port: int = 0, rules: OnboardingRules | None = None,
+                    task_run_id: str | None = None) -> TaskServer:
+        """A task server (not started) whose onboarding results go to the platform."""
+        qualification = self.provider.qualification
+        if qualification is not None:
+            qualification.ensure()
+        self.server = TaskServer(
+            self.task, self.db, host=host, port=port, task_run_id=task_run_id, rules=rules,
+            submit_origins=worker_submit_origins(self.profile),
+            on_onboarding=qualification.record if qualification is not None else None,
+        )
+        return self.server
+
+    def serve(self, **options: Any) -> TaskServer:
+        """Start a task server in a background thread (tests, notebooks)."""
+        return self.make_server(**options).start()
+
+    def run_id(self, task_run_id: str | None = None) -> str:
+        if task_run_id:
+            return task_run_id
+        if self.server is not None:
+            return self.server.task_run_id
+        return self.db.task_run(task_name=self.task.name)["task_run_id"]
+
+    def launch(self, task_run_id: str | None = None, public_url: str | None = None) -> list[dict[str, Any]]:
+        """One HIT per unit of the run, pointing at `public_url` or the run's server."""
+        run = self.db.task_run(self.run_id(task_run_id))
+        url = public_url or run["server_url"]
+        if not url:
+            raise LookupError(f"task run {run['task_run_id']} has no server address; pass a public URL")
+        return self.provider.launch(run["task_run_id"], url)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+def open_task_run(task_dir: str | Path, conf_name: str, profile: Any, db_path: str | Path | None = None) -> TaskRun:
+    """Load the task folder and connect its records and the profile's crowd platform."""
+    task = load_task(task_dir, conf_name)
+    db = CrowdDB(db_path or default_db_path(task.name))
+    return TaskRun(task=task, db=db, provider=StaticTaskProvider.from_profile(profile, task, db), profile=profile)
