@@ -8,29 +8,40 @@ key's count, and stale entries are dropped when they reach the top.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Hashable, Iterable
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable
 
 
 class CountHeap:
-    """Keys with counts; `peek()` is the key with the lowest `(count, tie)`."""
+    """Keys with counts; `peek()` is the key with the lowest `(count, tie)`.
 
-    def __init__(self, keys_with_ties: Iterable[tuple[Any, Hashable]]) -> None:
-        self._heap = [(0, tie, key) for tie, key in keys_with_ties]
-        heapq.heapify(self._heap)
-        self._tie = {key: tie for _, tie, key in self._heap}
-        self.counts = dict.fromkeys(self._tie, 0)
+    Ties are the integers `0 .. n-1` and `key_at(tie)` names the key with that tie. Keys
+    that were never counted are not stored: a cursor walks them in tie order (their entry
+    `(0, tie)` is implicit), so building the heap of a combination's 1,000 tasks costs
+    nothing and only the tasks actually scheduled take memory.
+    """
+
+    def __init__(self, n: int, key_at: Callable[[int], Hashable]) -> None:
+        self._n = n
+        self._key_at = key_at
+        self._tie: dict[Hashable, int] = {}
+        self.counts: dict[Hashable, int] = {}
+        self._heap: list[tuple[int, int, Hashable]] = []
+        self._cursor = 0
 
     def peek(self) -> Hashable:
-        heap, counts = self._heap, self.counts
-        while heap[0][0] != counts[heap[0][2]]:
+        counts, heap = self.counts, self._heap
+        while self._cursor < self._n and counts.get(self._key_at(self._cursor), 0):
+            self._cursor += 1
+        while heap and heap[0][0] != counts[heap[0][2]]:
             heapq.heappop(heap)
+        if self._cursor < self._n and (not heap or (0, self._cursor) < heap[0][:2]):
+            return self._key_at(self._cursor)
         return heap[0][2]
 
-    def add(self, key: Hashable, delta: int) -> None:
-        count = self.counts[key] + delta
+    def add(self, key: Hashable, tie: int, delta: int) -> None:
+        count = self.counts.get(key, 0) + delta
         self.counts[key] = count
-        heapq.heappush(self._heap, (count, self._tie[key], key))
+        heapq.heappush(self._heap, (count, tie, key))
 
 
 class MinTracker:

@@ -17,9 +17,6 @@ class InstancePool:
         self._free: dict[str, deque[str]] = {agent: deque(ids) for agent, ids in inventory.instances.items()}
         self._holder: dict[str, str] = {}
 
-    def has_free(self, agent: str) -> bool:
-        return bool(self._free[agent])
-
     def first_short(self, agents: Iterable[str]) -> str | None:
         """The first of `agents` without a free instance, or None when all have one."""
         for agent in agents:

@@ -120,7 +120,7 @@ class Scheduler:
         if join_code not in slot.join_codes:
             raise SchedulingError(f"join code {join_code!r}: instance {instance_id!r} is busy in slot "
                                   f"{slot_id} for another task ({slot.task_name!r})")
-        self._strategy.on_freed(self._pool.give_back(instance_id))
+        self._free(instance_id)
         return slot
 
     def record_outcome(self, slot_id: str, outcome: Outcome | str) -> None:
@@ -136,10 +136,13 @@ class Scheduler:
     def close(self, slot_id: str, outcome: Outcome | str) -> None:
         """Free whichever of the slot's instances it still holds, and record its outcome."""
         state = self._state(slot_id)
-        for join_code, instance_id in zip(state.slot.join_codes, state.slot.instance_ids, strict=True):
+        for instance_id in state.slot.instance_ids:
             if self._pool.holder(instance_id) == slot_id:
-                self.release(join_code)
+                self._free(instance_id)
         self.record_outcome(slot_id, outcome)
+
+    def _free(self, instance_id: str) -> None:
+        self._strategy.on_freed(self._pool.give_back(instance_id), self._pool)
 
     # -- restart ------------------------------------------------------------------------
     def restore(self, records: Iterable[ScheduledGame]) -> None:

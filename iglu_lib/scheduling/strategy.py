@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from iglu_lib.scheduling.counts import CountHeap, MinTracker
@@ -30,38 +30,44 @@ class Strategy(Protocol):
     def uncount(self, choice: Choice) -> None:
         """A counted slot was rejected or expired: schedule its combination and task again."""
 
-    def on_freed(self, agent: str) -> None:
+    def on_freed(self, agent: str, pool: InstancePool) -> None:
         """An instance of `agent` became free."""
 
 
 class TieBreaks:
     """Seeded tie-breaking shared by every strategy, so equal counts resolve the same way.
 
-    Tasks are visited in one seeded order, each combination starting at its own offset, so
-    that early in a campaign different combinations play different tasks; shown orders are
-    rotated per combination so no agent is always shown first.
+    Ties are integers `0 .. n-1`. Tasks are visited in one seeded order, each combination
+    starting at its own offset, so that early in a campaign different combinations play
+    different tasks; shown orders are rotated per combination so no agent is always first.
     """
 
     def __init__(self, inventory: Inventory, combinations: list[Combination], seed: int) -> None:
         rng = random.Random(seed)
-        tasks = list(inventory.tasks)
-        rng.shuffle(tasks)
-        self.task_rank = {task: i for i, task in enumerate(tasks)}
+        self.tasks = list(inventory.tasks)
+        rng.shuffle(self.tasks)
+        self._task_rank = {task: i for i, task in enumerate(self.tasks)}
         shuffled = list(combinations)
         rng.shuffle(shuffled)
         self.combination_rank = {combo: i for i, combo in enumerate(shuffled)}
-        self._n_tasks = len(tasks)
         self._n_combinations = len(combinations)
 
-    def task_tie(self, combination: Combination, task: str) -> int:
-        offset = self.combination_rank[combination] * self._n_tasks // self._n_combinations
-        return (self.task_rank[task] + offset) % self._n_tasks
+    def _offset(self, combination: Combination) -> int:
+        return self.combination_rank[combination] * len(self.tasks) // self._n_combinations
 
-    def orders(self, combination: Combination) -> list[tuple[int, tuple[str, ...]]]:
-        """`(tie, order)` for every shown order of the combination."""
+    def task_tie(self, combination: Combination, task: str) -> int:
+        return (self._task_rank[task] + self._offset(combination)) % len(self.tasks)
+
+    def task_at(self, combination: Combination) -> Callable[[int], str]:
+        """The task with a given tie in this combination."""
+        tasks, offset, n = self.tasks, self._offset(combination), len(self.tasks)
+        return lambda tie: tasks[(tie - offset) % n]
+
+    def orders(self, combination: Combination) -> list[tuple[str, ...]]:
+        """Every shown order of the combination, indexed by its tie."""
         orders = list(itertools.permutations(combination))
-        shift = self.combination_rank[combination]
-        return [((i + shift) % len(orders), order) for i, order in enumerate(orders)]
+        shift = self.combination_rank[combination] % len(orders)
+        return orders[shift:] + orders[:shift]
 
 
 class BalancedStrategy:
@@ -83,7 +89,6 @@ class BalancedStrategy:
                  *, max_lead: int = 1) -> None:
         if max_lead < 1:
             raise ValueError(f"max_lead must be at least 1, not {max_lead}")
-        self._inventory = inventory
         self._ties = TieBreaks(inventory, combinations, seed)
         self._max_lead = max_lead
         self._games = MinTracker(combinations)
@@ -93,6 +98,7 @@ class BalancedStrategy:
         self._is_parked: set[Combination] = set()
         self._tasks: dict[Combination, CountHeap] = {}
         self._orders: dict[Combination, CountHeap] = {}
+        self._order_ties: dict[Combination, dict[tuple[str, ...], int]] = {}
 
     def choose(self, pool: InstancePool) -> Choice | None:
         combination = self._next_combination(pool)
@@ -106,10 +112,14 @@ class BalancedStrategy:
     def uncount(self, choice: Choice) -> None:
         self._add(choice, -1)
 
-    def on_freed(self, agent: str) -> None:
+    def on_freed(self, agent: str, pool: InstancePool) -> None:
         for combination in self._parked.pop(agent, ()):
-            self._is_parked.discard(combination)
-            self._push(combination)
+            short = pool.first_short(combination)
+            if short is None:
+                self._is_parked.discard(combination)
+                self._push(combination)
+            else:
+                self._parked.setdefault(short, []).append(combination)
 
     # -- internals ----------------------------------------------------------------------
     def _next_combination(self, pool: InstancePool) -> Combination | None:
@@ -131,11 +141,12 @@ class BalancedStrategy:
         return None
 
     def _add(self, choice: Choice, delta: int) -> None:
-        self._games.add(choice.combination, delta)
-        if choice.combination not in self._is_parked:
-            self._push(choice.combination)
-        self._task_heap(choice.combination).add(choice.task, delta)
-        self._order_heap(choice.combination).add(choice.order, delta)
+        combination = choice.combination
+        self._games.add(combination, delta)
+        if combination not in self._is_parked:
+            self._push(combination)
+        self._task_heap(combination).add(choice.task, self._ties.task_tie(combination, choice.task), delta)
+        self._order_heap(combination).add(choice.order, self._order_ties[combination][choice.order], delta)
 
     def _push(self, combination: Combination) -> None:
         entry = (self._games.counts[combination], self._ties.combination_rank[combination], combination)
@@ -144,14 +155,15 @@ class BalancedStrategy:
     def _task_heap(self, combination: Combination) -> CountHeap:
         heap = self._tasks.get(combination)
         if heap is None:
-            ties = ((self._ties.task_tie(combination, task), task) for task in self._inventory.tasks)
-            heap = self._tasks[combination] = CountHeap(ties)
+            heap = self._tasks[combination] = CountHeap(len(self._ties.tasks), self._ties.task_at(combination))
         return heap
 
     def _order_heap(self, combination: Combination) -> CountHeap:
         heap = self._orders.get(combination)
         if heap is None:
-            heap = self._orders[combination] = CountHeap(self._ties.orders(combination))
+            orders = self._ties.orders(combination)
+            self._order_ties[combination] = {order: tie for tie, order in enumerate(orders)}
+            heap = self._orders[combination] = CountHeap(len(orders), orders.__getitem__)
         return heap
 
 
@@ -162,7 +174,6 @@ class ScanningStrategy:
 
     def __init__(self, inventory: Inventory, combinations: list[Combination], seed: int,
                  *, max_lead: int = 1) -> None:
-        self._inventory = inventory
         self._ties = TieBreaks(inventory, combinations, seed)
         self._max_lead = max_lead
         self._games = dict.fromkeys(combinations, 0)
@@ -175,10 +186,10 @@ class ScanningStrategy:
         if not ready:
             return None
         combination = min(ready, key=lambda c: (self._games[c], self._ties.combination_rank[c]))
-        task = min(self._inventory.tasks, key=lambda t: (self._cells.get((combination, t), 0),
+        task = min(self._ties.tasks, key=lambda t: (self._cells.get((combination, t), 0),
                                                           self._ties.task_tie(combination, t)))
-        order = min(self._ties.orders(combination),
-                    key=lambda tie_order: (self._orders.get((combination, tie_order[1]), 0), tie_order[0]))[1]
+        orders = self._ties.orders(combination)
+        order = min(orders, key=lambda o: (self._orders.get((combination, o), 0), orders.index(o)))
         return Choice(combination, task, order)
 
     def count(self, choice: Choice) -> None:
@@ -187,7 +198,7 @@ class ScanningStrategy:
     def uncount(self, choice: Choice) -> None:
         self._add(choice, -1)
 
-    def on_freed(self, agent: str) -> None:
+    def on_freed(self, agent: str, pool: InstancePool) -> None:
         """Nothing to do: every decision looks at every combination anyway."""
 
     def _add(self, choice: Choice, delta: int) -> None:
