@@ -1,0 +1,26 @@
+"""Platform task JSON in and out, join codes and agent instances.
+
+Names are resolved on first use so that importing `iglu_lib.encoding` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "encode_task": "encoder",
+    "EncodingError": "encoder",
+    "visible_dialogue": "encoder",
+    "decode_task": "decoder",
+    "DecodingError": "decoder",
+    "load_platform_task": "decoder",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'iglu_lib.encoding' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"iglu_lib.encoding.{_EXPORTS[name]}"), name)
