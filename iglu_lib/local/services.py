@@ -117,6 +117,17 @@ def _s3_state(url: str, launch: Launch) -> dict[str, str]:
     return {"s3_endpoint_url": url}
 
 
+def _mturk_command(launch: Launch) -> list[str]:
+    return [
+        sys.executable, "-m", "iglu_lib.local.mturk",
+        "--host", launch.host, "--port", str(launch.port), "--data-dir", str(launch.data_dir),
+    ]
+
+
+def _mturk_state(url: str, launch: Launch) -> dict[str, str]:
+    return {"mturk_endpoint_url": url}
+
+
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         name="azurite-blob",
@@ -139,6 +150,12 @@ SERVICES: tuple[ServiceSpec, ...] = (
         command=_moto_command,
         probe_path="/moto-api/",
         state_keys=_s3_state,
+    ),
+    ServiceSpec(
+        name="mturk",
+        command=_mturk_command,
+        probe_path="/_local/health",
+        state_keys=_mturk_state,
     ),
 )
 

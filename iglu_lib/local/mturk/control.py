@@ -1,0 +1,172 @@
+"""The local control API under `/_local`: simulated workers, the clock, faults and counts.
+
+JSON in, JSON out. These requests are never counted and never faulted: they drive the
+rehearsal, they are not part of the service.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from iglu_lib.local.mturk import clock, worker_actions
+from iglu_lib.local.mturk.errors import WorkerActionError
+from iglu_lib.local.mturk.qualification_rules import DEFAULT_PROFILE
+from iglu_lib.local.mturk.server_state import state
+
+blueprint = Blueprint("control", __name__, url_prefix="/_local")
+
+
+class BadRequest(WorkerActionError):
+    def __init__(self, message: str) -> None:
+        super().__init__("BadRequest", message, 400)
+
+
+@blueprint.errorhandler(WorkerActionError)
+def _refused(error: WorkerActionError) -> tuple[Response, int]:
+    return jsonify({"error": error.code, "message": error.message}), error.status
+
+
+def _json() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if body is None and request.get_data():
+        raise BadRequest("the request body must be a JSON object")
+    if not isinstance(body or {}, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return body or {}
+
+
+def _field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+    if name not in body:
+        if default is ...:
+            raise BadRequest(f"field {name!r} is required")
+        return default
+    value = body[name]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise BadRequest(f"field {name!r} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _worker_id(body: dict[str, Any]) -> str:
+    worker_id = _field(body, "worker_id", str)
+    if not worker_id.strip() or len(worker_id) > 64:
+        raise BadRequest("worker_id must be a non-empty string of at most 64 characters")
+    return worker_id
+
+
+@blueprint.get("/health")
+def health() -> Response:
+    return jsonify({"ok": True})
+
+
+@blueprint.post("/workers")
+def upsert_worker() -> Response:
+    body = _json()
+    worker_id = _worker_id(body)
+    rate = _field(body, "approval_rate", (int, float), DEFAULT_PROFILE["approval_rate"])
+    approved = _field(body, "approved_hits", int, DEFAULT_PROFILE["approved_hits"])
+    locale = _field(body, "locale", dict, DEFAULT_PROFILE["locale"])
+    if not 0 <= rate <= 100 or approved < 0:
+        raise BadRequest("approval_rate must be within 0..100 and approved_hits >= 0")
+    if not isinstance(locale.get("Country"), str) or set(locale) - {"Country", "Subdivision"}:
+        raise BadRequest('locale must look like {"Country": "US", "Subdivision": "WA"}')
+    profile = {"approval_rate": int(rate), "approved_hits": approved, "locale": locale}
+
+    def save(ctx: Any) -> None:
+        ctx.db.execute(
+            "INSERT INTO workers (id, data) VALUES (?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+            (worker_id, json.dumps(profile)),
+        )
+
+    state().run(save)
+    return jsonify({"worker_id": worker_id})
+
+
+@blueprint.get("/workers/<worker_id>/hits")
+def worker_hits(worker_id: str) -> Response:
+    return jsonify({"hits": state().run(lambda ctx: worker_actions.hits_for_worker(ctx.db, worker_id))})
+
+
+@blueprint.get("/workers/<worker_id>/messages")
+def worker_messages(worker_id: str) -> Response:
+    def read(ctx: Any) -> list[dict[str, Any]]:
+        rows = ctx.db.execute(
+            "SELECT subject, text, time FROM messages WHERE worker_id = ? ORDER BY seq", (worker_id,)
+        )
+        return [dict(row) for row in rows]
+
+    return jsonify({"messages": state().run(read)})
+
+
+@blueprint.post("/hits/<hit_id>/accept")
+def accept(hit_id: str) -> Response:
+    worker_id = _worker_id(_json())
+    assignment_id, question = state().run(lambda ctx: worker_actions.accept(ctx, hit_id, worker_id))
+    return jsonify({"assignment_id": assignment_id, "question": question.for_worker()})
+
+
+@blueprint.post("/assignments/<assignment_id>/submit")
+def submit(assignment_id: str) -> Response:
+    answers = _field(_json(), "answers", dict)
+    if not all(isinstance(value, str) for value in answers.values()):
+        raise BadRequest("answers must map each QuestionIdentifier to a FreeText string")
+    state().run(lambda ctx: worker_actions.submit(ctx, assignment_id, answers))
+    return jsonify({"status": "Submitted"})
+
+
+@blueprint.post("/assignments/<assignment_id>/return")
+def return_assignment(assignment_id: str) -> Response:
+    state().run(lambda ctx: worker_actions.return_assignment(ctx, assignment_id))
+    return jsonify({"status": "Returned"})
+
+
+@blueprint.post("/qualifications/<type_id>/request")
+def request_qualification(type_id: str) -> Response:
+    body = _json()
+    worker_id = _worker_id(body)
+    answers = _field(body, "answers", dict, {})
+    result = state().run(lambda ctx: worker_actions.request_qualification(ctx, type_id, worker_id, answers))
+    return jsonify(result)
+
+
+@blueprint.get("/clock")
+def get_clock() -> Response:
+    return jsonify({"now": state().run(lambda ctx: ctx.now)})
+
+
+@blueprint.post("/clock/advance")
+def advance_clock() -> Response:
+    seconds = _field(_json(), "seconds", (int, float))
+    if seconds < 0:
+        raise BadRequest("seconds must be >= 0: the clock only moves forward")
+    with state().store.transaction() as db:
+        now = clock.advance(db, seconds)
+    return jsonify({"now": now})
+
+
+@blueprint.post("/faults")
+def set_faults() -> Response:
+    body = _json()
+    fraction = _field(body, "fraction", (int, float))
+    seed = _field(body, "seed", int, None)
+    kinds = _field(body, "kinds", list, ["throttle", "server_error"])
+    try:
+        state().faults.configure(float(fraction), seed, kinds)
+    except (ValueError, TypeError) as error:
+        raise BadRequest(str(error)) from None
+    return jsonify({"fraction": fraction, "seed": seed, "kinds": kinds})
+
+
+@blueprint.get("/stats")
+def stats() -> Response:
+    return jsonify(state().stats.snapshot())
+
+
+@blueprint.post("/stats/reset")
+def reset_stats() -> Response:
+    state().stats.reset()
+    return jsonify(state().stats.snapshot())

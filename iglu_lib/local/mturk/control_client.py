@@ -1,0 +1,89 @@
+"""A small client of the local control API, for simulated workers, tests and notebooks.
+
+Each method is one request of the contract under `/_local` (see the package README section);
+a refused worker action raises `WorkerRefused` carrying the server's error name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class WorkerRefused(Exception):
+    """The server refused a worker action; `code` is e.g. QualificationRequirementNotMet."""
+
+    def __init__(self, code: str, message: str, status: int) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class LocalMTurkControl:
+    """The control API of the local MTurk server at `base_url`."""
+
+    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+        import requests
+
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._http = requests.Session()
+
+    def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        response = self._http.request(method, self.base_url + path, json=body, timeout=self.timeout)
+        payload = response.json()
+        if response.status_code >= 400:
+            raise WorkerRefused(payload.get("error", "Error"), payload.get("message", ""), response.status_code)
+        return payload
+
+    # -- simulated workers -----------------------------------------------------------------
+    def set_worker(
+        self, worker_id: str, approval_rate: int = 100, approved_hits: int = 1000,
+        locale: Mapping[str, str] | None = None,
+    ) -> None:
+        self._call("POST", "/_local/workers", {
+            "worker_id": worker_id, "approval_rate": approval_rate, "approved_hits": approved_hits,
+            "locale": dict(locale or {"Country": "US"}),
+        })
+
+    def worker_hits(self, worker_id: str) -> list[dict[str, Any]]:
+        return self._call("GET", f"/_local/workers/{worker_id}/hits")["hits"]
+
+    def worker_messages(self, worker_id: str) -> list[dict[str, Any]]:
+        return self._call("GET", f"/_local/workers/{worker_id}/messages")["messages"]
+
+    def accept(self, hit_id: str, worker_id: str) -> dict[str, Any]:
+        """`{"assignment_id", "question": {"type", "html"|"url"}}`."""
+        return self._call("POST", f"/_local/hits/{hit_id}/accept", {"worker_id": worker_id})
+
+    def submit(self, assignment_id: str, answers: Mapping[str, str]) -> None:
+        self._call("POST", f"/_local/assignments/{assignment_id}/submit", {"answers": dict(answers)})
+
+    def return_assignment(self, assignment_id: str) -> None:
+        self._call("POST", f"/_local/assignments/{assignment_id}/return")
+
+    def request_qualification(
+        self, type_id: str, worker_id: str, answers: Mapping[str, str | Sequence[str]] | None = None
+    ) -> dict[str, Any]:
+        """Take a qualification's test (or get an auto-granted one): `{"status", "value"}`."""
+        body = {"worker_id": worker_id, "answers": dict(answers or {})}
+        return self._call("POST", f"/_local/qualifications/{type_id}/request", body)
+
+    # -- the server ------------------------------------------------------------------------
+    def now(self) -> float:
+        return self._call("GET", "/_local/clock")["now"]
+
+    def advance_clock(self, seconds: float) -> float:
+        return self._call("POST", "/_local/clock/advance", {"seconds": seconds})["now"]
+
+    def set_faults(
+        self, fraction: float, seed: int | None = None, kinds: Sequence[str] = ("throttle", "server_error")
+    ) -> None:
+        self._call("POST", "/_local/faults", {"fraction": fraction, "seed": seed, "kinds": list(kinds)})
+
+    def stats(self) -> dict[str, Any]:
+        return self._call("GET", "/_local/stats")
+
+    def reset_stats(self) -> None:
+        self._call("POST", "/_local/stats/reset")

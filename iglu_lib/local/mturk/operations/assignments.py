@@ -1,0 +1,96 @@
+"""Assignment operations: list and read submitted work, approve, reject, pay a bonus."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from iglu_lib.local.mturk import lifecycle, records
+from iglu_lib.local.mturk.errors import RequestError
+from iglu_lib.local.mturk.operations.registry import Context, claim_request_token, operation, page
+
+
+def _invalid_state(row: Any, allowed: str) -> RequestError:
+    return RequestError(
+        f"This operation can be called with a status of: {allowed} "
+        f"(assignment {row['id']} is {row['status']})",
+        "AWS.MechanicalTurk.InvalidAssignmentState",
+    )
+
+
+@operation("ListAssignmentsForHIT")
+def list_assignments_for_hit(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    records.hit_row(ctx.db, params["HITId"])
+    statuses = params.get("AssignmentStatuses") or list(records.VISIBLE_STATUSES)
+    marks = ", ".join("?" for _ in statuses)
+    rows, token = page(
+        ctx, params,
+        f"SELECT * FROM assignments WHERE hit_id = ? AND status IN ({marks})",
+        (params["HITId"], *statuses),
+    )
+    assignments = [records.assignment_view(row) for row in rows]
+    return {"Assignments": assignments, "NumResults": len(assignments), "NextToken": token}
+
+
+@operation("GetAssignment")
+def get_assignment(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    row = records.assignment_row(ctx.db, params["AssignmentId"])
+    hit = records.hit_view(ctx.db, records.hit_row(ctx.db, row["hit_id"]))
+    return {"Assignment": records.assignment_view(row), "HIT": hit}
+
+
+@operation("ApproveAssignment")
+def approve_assignment(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Submitted work, or rejected work with `OverrideRejection`, becomes Approved and is paid."""
+    row = records.assignment_row(ctx.db, params["AssignmentId"])
+    allowed = ("Submitted", "Rejected") if params.get("OverrideRejection") else ("Submitted",)
+    if row["status"] not in allowed:
+        raise _invalid_state(row, " or ".join(allowed))
+    fields = {"ApprovalTime": ctx.now}
+    if "RequesterFeedback" in params:
+        fields["RequesterFeedback"] = params["RequesterFeedback"]
+    records.update_assignment(ctx.db, row["id"], "Approved", **fields)
+    hit = json.loads(records.hit_row(ctx.db, row["hit_id"])["data"])
+    records.debit(ctx.db, hit["Reward"])
+    lifecycle.refresh_hit(ctx.db, row["hit_id"], ctx.now)
+    return {}
+
+
+@operation("RejectAssignment")
+def reject_assignment(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    row = records.assignment_row(ctx.db, params["AssignmentId"])
+    if row["status"] != "Submitted":
+        raise _invalid_state(row, "Submitted")
+    records.update_assignment(
+        ctx.db, row["id"], "Rejected", RejectionTime=ctx.now, RequesterFeedback=params["RequesterFeedback"]
+    )
+    lifecycle.refresh_hit(ctx.db, row["hit_id"], ctx.now)
+    return {}
+
+
+@operation("SendBonus")
+def send_bonus(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Pay a worker for an assignment they submitted; a repeated token is refused."""
+    row = records.assignment_row(ctx.db, params["AssignmentId"])
+    if row["worker_id"] != params["WorkerId"]:
+        raise RequestError(
+            f"Worker {params['WorkerId']} did not work on assignment {row['id']}",
+            "AWS.MechanicalTurk.InvalidParameterValue",
+        )
+    try:
+        amount = Decimal(params["BonusAmount"])
+    except InvalidOperation:
+        amount = Decimal(0)
+    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise RequestError(
+            f"The value {params['BonusAmount']!r} of BonusAmount must be a positive amount such as \"1.00\"",
+            "AWS.ParameterOutOfRange",
+        )
+    claim_request_token(ctx, params.get("UniqueRequestToken"), "SendBonus")
+    ctx.db.execute(
+        "INSERT INTO bonuses (worker_id, assignment_id, amount, reason, time) VALUES (?, ?, ?, ?, ?)",
+        (params["WorkerId"], row["id"], str(amount), params["Reason"], ctx.now),
+    )
+    records.debit(ctx.db, str(amount))
+    return {}
