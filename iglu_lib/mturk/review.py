@@ -1,0 +1,148 @@
+"""Reviewing submitted assignments by hand: a table of answers and codes, decisions applied
+through the HIT manager, and an ipywidgets view for the review notebook.
+
+Decisions are plain records (`Decision`), so the same review can be clicked through in
+Jupyter or given as a parameter to the notebook run headless by papermill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from iglu_lib.mturk.manager import Assignment, HitManager, MTurkError
+
+#: HIT statuses whose assignments may still wait for review.
+REVIEW_STATUSES = ("Assignable", "Unassignable", "Reviewable", "Reviewing")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with one assignment: `approve`, `reject` or `block` (its worker), and why."""
+
+    assignment_id: str
+    action: str
+    reason: str = ""
+
+    @classmethod
+    def from_mapping(cls, value: Mapping[str, Any], index: int = 0) -> Decision:
+        missing = [k for k in ("assignment_id", "action") if not value.get(k)]
+        if missing:
+            raise MTurkError(f"decision {index}: missing {', '.join(missing)} (got {dict(value)})")
+        if value["action"] not in ACTIONS:
+            raise MTurkError(f"decision {index}: unknown action '{value['action']}'; use {', '.join(ACTIONS)}")
+        return cls(str(value["assignment_id"]), str(value["action"]), str(value.get("reason") or ""))
+
+
+def _approve(manager: HitManager, assignment: Assignment, reason: str) -> None:
+    manager.approve(assignment.assignment_id, reason or None, override_rejection=assignment.status == "Rejected")
+
+
+def _reject(manager: HitManager, assignment: Assignment, reason: str) -> None:
+    manager.reject(assignment.assignment_id, reason)
+
+
+def _block(manager: HitManager, assignment: Assignment, reason: str) -> None:
+    if not reason:
+        raise MTurkError(f"blocking worker {assignment.worker_id} needs a reason")
+    manager.block(assignment.worker_id, reason)
+
+
+ACTIONS: dict[str, Callable[[HitManager, Assignment, str], None]] = {
+    "approve": _approve,
+    "reject": _reject,
+    "block": _block,
+}
+
+
+def assignment_row(assignment: Assignment, code_status: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """One flat row: ids, status, every answer field, and the problems found in the answers.
+
+    `best_agent` (crowd-form radio answers) becomes the chosen option's name; with
+    `code_status`, every `completionCode*` field gets a `<field>_status` column beside it.
+    """
+    row: dict[str, Any] = {
+        "hit_id": assignment.hit_id,
+        "assignment_id": assignment.assignment_id,
+        "worker_id": assignment.worker_id,
+        "status": assignment.status,
+        "submit_time": assignment.submit_time,
+    }
+    for name, value in sorted(assignment.answers.fields.items()):
+        row[name] = _chosen(value) if isinstance(value, Mapping) else value
+        if code_status is not None and name.startswith("completionCode"):
+            row[f"{name}_status"] = code_status(str(value))
+    row["problems"] = "; ".join(assignment.answers.problems)
+    return row
+
+
+def _chosen(options: Mapping[str, Any]) -> str:
+    chosen = [name for name, checked in options.items() if checked]
+    return ",".join(chosen) if chosen else "(none)"
+
+
+def submitted_assignments(manager: HitManager, agents: int = 2) -> list[Assignment]:
+    """Every submitted assignment of the manager's HIT type and campaign, HIT by HIT."""
+    found: list[Assignment] = []
+    for hit in manager.hits(REVIEW_STATUSES):
+        found.extend(manager.submitted_assignments(hit.hit_id, agents=agents))
+    return found
+
+
+def apply_decisions(manager: HitManager, decisions: Iterable[Decision | Mapping[str, Any]],
+                    agents: int = 2) -> list[dict[str, Any]]:
+    """Carry out decisions; each result says `done` or the error, so one failure stops nothing."""
+    results = []
+    for index, item in enumerate(decisions):
+        decision = item if isinstance(item, Decision) else Decision.from_mapping(item, index)
+        try:
+            assignment = manager.get_assignment(decision.assignment_id, agents=agents)
+            ACTIONS[decision.action](manager, assignment, decision.reason)
+            outcome = "done"
+        except MTurkError as err:
+            outcome = f"error: {err}"
+        results.append({**asdict(decision), "outcome": outcome})
+    return results
+
+
+def review_widget(manager: HitManager, assignments: Iterable[Assignment],
+                  code_status: Callable[[str], str] | None = None) -> Any:
+    """An ipywidgets view: per assignment its answers and codes, a reason box and buttons."""
+    import ipywidgets as widgets
+
+    boxes = [_assignment_box(widgets, manager, a, code_status) for a in assignments]
+    if not boxes:
+        return widgets.HTML("<p>No submitted assignments to review.</p>")
+    return widgets.VBox(boxes)
+
+
+def _assignment_box(widgets: Any, manager: HitManager, assignment: Assignment,
+                    code_status: Callable[[str], str] | None) -> Any:
+    import html
+
+    row = assignment_row(assignment, code_status)
+    cells = "".join(
+        f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(str(k))}</th>"
+        f"<td>{html.escape(str(v))}</td></tr>"
+        for k, v in row.items()
+    )
+    reason = widgets.Text(placeholder="reason (needed to reject or block)", layout=widgets.Layout(width="60%"))
+    status = widgets.HTML()
+    buttons = []
+    for action, style in (("approve", "success"), ("reject", "warning"), ("block", "danger")):
+        button = widgets.Button(description=action.capitalize(), button_style=style)
+        button.on_click(_on_click(manager, assignment.assignment_id, action, reason, status))
+        buttons.append(button)
+    return widgets.VBox([widgets.HTML(f"<table>{cells}</table>"), widgets.HBox([reason, *buttons]), status],
+                        layout=widgets.Layout(border="1px solid #ccc", padding="6px", margin="4px 0"))
+
+
+def _on_click(manager: HitManager, assignment_id: str, action: str, reason: Any, status: Any) -> Callable:
+    import html
+
+    def click(_button: Any) -> None:
+        result = apply_decisions(manager, [Decision(assignment_id, action, reason.value)])[0]
+        status.value = f"<b>{html.escape(action)}</b>: {html.escape(result['outcome'])}"
+
+    return click
