@@ -66,6 +66,12 @@ CREATE TABLE IF NOT EXISTS onboarding (
     synced_to_platform INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (worker_id, qualification)
 );
+CREATE TABLE IF NOT EXISTS qualification_types (
+    name TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    type_id TEXT NOT NULL,
+    PRIMARY KEY (name, endpoint)
+);
 CREATE TABLE IF NOT EXISTS submissions (
     assignment_id TEXT PRIMARY KEY,
     task_run_id TEXT NOT NULL,
@@ -76,7 +82,7 @@ CREATE TABLE IF NOT EXISTS submissions (
 );
 """
 
-TABLES = ("task_runs", "units", "workers", "assignments", "onboarding", "submissions")
+TABLES = ("task_runs", "units", "workers", "assignments", "onboarding", "submissions", "qualification_types")
 
 
 def default_db_path(task_name: str) -> Path:
@@ -152,7 +158,7 @@ class CrowdDB:
         else:
             rows = self._rows("SELECT * FROM task_runs ORDER BY created_at DESC, rowid DESC LIMIT 1")
         if not rows:
-            which = f"task run '{task_run_id}'" if task_run_id else "any task run" + (f" of '{task_name}'" if task_name else "")
+            which = f"task run '{task_run_id}'" if task_run_id else "task run" + (f" of '{task_name}'" if task_name else "")
             raise LookupError(f"{self.path}: no {which}; start the task server first (`iglu crowd serve`)")
         return rows[0]
 
@@ -229,6 +235,15 @@ class CrowdDB:
     def unsynced_onboarding(self, qualification: str) -> list[OnboardingRecord]:
         rows = self._rows("SELECT worker_id FROM onboarding WHERE qualification = ? AND synced_to_platform = 0", (qualification,))
         return [record for row in rows if (record := self.onboarding(row["worker_id"], qualification))]
+
+    def qualification_type_id(self, name: str, endpoint: str) -> str | None:
+        """The platform's id of a qualification type this file created or found before."""
+        rows = self._rows("SELECT type_id FROM qualification_types WHERE name = ? AND endpoint = ?", (name, endpoint))
+        return rows[0]["type_id"] if rows else None
+
+    def remember_qualification_type(self, name: str, endpoint: str, type_id: str) -> None:
+        with self._connect() as conn:
+            conn.execute("INSERT OR REPLACE INTO qualification_types VALUES (?, ?, ?)", (name, endpoint, type_id))
 
     # -- submissions ------------------------------------------------------------------
     def record_submission(self, assignment_id: str, task_run_id: str, unit_id: int, worker_id: str, data: Mapping[str, Any]) -> bool:

@@ -76,17 +76,43 @@ def _call(client: Any, operation: str, **arguments: Any) -> dict[str, Any]:
 class OnboardingQualification:
     """The `onboarding_qualification` on the platform: 1 passed, 0 failed, failed cannot accept."""
 
-    def __init__(self, client: Any, name: str, type_id: str | None = None) -> None:
+    def __init__(self, client: Any, name: str, db: CrowdDB | None = None) -> None:
         self.client = client
         self.name = name
-        self.type_id = type_id
+        self.db = db
+        self.type_id: str | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return str(getattr(getattr(self.client, "meta", None), "endpoint_url", ""))
 
     def ensure(self) -> str:
-        """The qualification type's id, creating the type the first time."""
+        """The qualification type's id: remembered, created, or found by name (in that order)."""
         if self.type_id:
             return self.type_id
-        found = self._find()
-        if found is None:
+        type_id = self._remembered() or self._create() or self._find()
+        if type_id is None:
+            raise ProviderError(
+                f"qualification type '{self.name}' exists on the platform but could not be listed; "
+                "rename mephisto.blueprint.onboarding_qualification or give the records file that created it (--db)"
+            )
+        self.type_id = type_id
+        if self.db is not None:
+            self.db.remember_qualification_type(self.name, self.endpoint, type_id)
+        return type_id
+
+    def _remembered(self) -> str | None:
+        type_id = self.db.qualification_type_id(self.name, self.endpoint) if self.db is not None else None
+        if type_id is None:
+            return None
+        try:
+            _call(self.client, "get_qualification_type", QualificationTypeId=type_id)
+        except ProviderError:
+            return None  # the platform forgot it (a fresh local stack): make it again
+        return type_id
+
+    def _create(self) -> str | None:
+        try:
             created = _call(
                 self.client, "create_qualification_type",
                 Name=self.name,
@@ -95,18 +121,23 @@ class OnboardingQualification:
                 AutoGranted=True,
                 AutoGrantedValue=PASSED_SCORE,
             )
-            found = created["QualificationType"]["QualificationTypeId"]
-        self.type_id = found
-        return found
+        except ProviderError as err:
+            if "already" in str(err).lower():
+                return None
+            raise
+        return created["QualificationType"]["QualificationTypeId"]
 
     def _find(self) -> str | None:
         token: str | None = None
         while True:
-            page = _call(
-                self.client, "list_qualification_types",
-                Query=self.name, MustBeRequestable=False, MustBeOwnedByCaller=True, MaxResults=100,
-                **({"NextToken": token} if token else {}),
-            )
+            try:
+                page = _call(
+                    self.client, "list_qualification_types",
+                    Query=self.name, MustBeRequestable=False, MustBeOwnedByCaller=True, MaxResults=100,
+                    **({"NextToken": token} if token else {}),
+                )
+            except ProviderError:
+                return None
             for qualification in page.get("QualificationTypes", []):
                 if qualification.get("Name") == self.name:
                     return qualification["QualificationTypeId"]
@@ -172,7 +203,7 @@ class StaticTaskProvider:
         self.db = db
         self.settings = settings or HitSettings()
         name = task.config.onboarding_qualification
-        self.qualification = OnboardingQualification(client, name) if task.config.has_onboarding and name else None
+        self.qualification = OnboardingQualification(client, name, db) if task.config.has_onboarding and name else None
 
     @classmethod
     def from_profile(cls, profile: Any, task: CrowdTask, db: CrowdDB) -> StaticTaskProvider:

@@ -41,6 +41,16 @@ ID_FIELDS = ("assignmentId", "hitId", "workerId", "turkSubmitTo", "unit_id")
 OnboardingHook = Callable[[str, bool], None]
 
 
+@dataclass(frozen=True)
+class Page:
+    """A response of the task server; `kind` is sent as `X-Crowd-Page` for scripts and tests."""
+
+    kind: str  # preview, onboarding, task, refused, forward, thanks, redirect
+    html: str = ""
+    status: int = 200
+    location: str | None = None
+
+
 class RequestProblem(Exception):
     """A request the server cannot serve; the message is shown to the worker."""
 
@@ -131,7 +141,7 @@ class TaskApp:
         return self.task_run_id, unit_id
 
     # -- pages ---------------------------------------------------------------------
-    def task_entry(self, params: Mapping[str, str]) -> tuple[str, int]:
+    def task_entry(self, params: Mapping[str, str]) -> Page:
         """GET /task: preview, refusal, onboarding or the task page."""
         if params.get("assignmentId", PREVIEW_ASSIGNMENT) == PREVIEW_ASSIGNMENT:
             return self.preview_entry(params)
@@ -139,20 +149,20 @@ class TaskApp:
         self.db.open_assignment(ctx.assignment_id, ctx.task_run_id, ctx.unit_id, ctx.hit_id or None, ctx.worker_id)
         return self._gated(ctx, self.task_page)
 
-    def preview_entry(self, params: Mapping[str, str]) -> tuple[str, int]:
+    def preview_entry(self, params: Mapping[str, str]) -> Page:
         """The preview; with a worker id (as the local platform passes) onboarding comes first,
         so that a new worker earns the qualification the HIT requires before accepting."""
         if not params.get("workerId", "").strip() or not self.task.config.has_onboarding:
-            return self.preview_page(), 200
-        return self._gated(self.context(params), lambda ctx: self.preview_page())
+            return Page("preview", self.preview_page())
+        return self._gated(self.context(params), lambda ctx: Page("preview", self.preview_page()))
 
-    def _gated(self, ctx: WorkContext, page: Callable[[WorkContext], str]) -> tuple[str, int]:
+    def _gated(self, ctx: WorkContext, page: Callable[[WorkContext], Page]) -> Page:
         gate = self._gate(ctx.worker_id)
         if gate == "failed":
-            return self.refusal_page(self._reasons(ctx.worker_id)), 403
+            return self.refusal(ctx.worker_id)
         if gate == "new":
-            return self._fill("onboarding", ctx.runtime_values()), 200
-        return page(ctx), 200
+            return Page("onboarding", self._fill("onboarding", ctx.runtime_values()))
+        return page(ctx)
 
     def preview_page(self) -> str:
         values = task_values(self.task.config)
@@ -160,16 +170,16 @@ class TaskApp:
             return simple_page(values["task_title"], f"<p>{html.escape(values['task_description'])}</p>")
         return fill(self.task.pages.preview, values, "preview page")
 
-    def task_page(self, ctx: WorkContext) -> str:
-        return self._fill("task", {**ctx.runtime_values(), **self.task.unit(ctx.unit_id).values})
+    def task_page(self, ctx: WorkContext) -> Page:
+        return Page("task", self._fill("task", {**ctx.runtime_values(), **self.task.unit(ctx.unit_id).values}))
 
-    def refusal_page(self, reasons: list[str]) -> str:
-        items = "".join(f"<li>{html.escape(REASON_TEXT.get(r, r))}</li>" for r in reasons)
-        return simple_page(
+    def refusal(self, worker_id: str) -> Page:
+        items = "".join(f"<li>{html.escape(REASON_TEXT.get(r, r))}</li>" for r in self._reasons(worker_id))
+        return Page("refused", simple_page(
             "You cannot work on this task",
             '<p id="onboarding-refused">Your answer to the qualification question did not meet the '
             f"requirements, so this task is not available to you. Please return the HIT.</p><ul>{items}</ul>",
-        )
+        ), 403)
 
     def _fill(self, kind: str, runtime: Mapping[str, Any]) -> str:
         source = self.task.pages.source(kind) or ""
@@ -190,8 +200,8 @@ class TaskApp:
         record = self.db.onboarding(worker_id, self.task.config.onboarding_qualification or "")
         return record.reasons if record else []
 
-    def onboarding_answer(self, form: Mapping[str, str]) -> tuple[str, int, str | None]:
-        """POST /onboarding: check, record, mirror; returns (page, status, redirect)."""
+    def onboarding_answer(self, form: Mapping[str, str]) -> Page:
+        """POST /onboarding: check, record, mirror; refused, or sent back to the task."""
         ctx = self.context(form)
         if self._gate(ctx.worker_id) == "new":
             result = check_onboarding(form.get("answer", ""), self.rules)
@@ -199,8 +209,8 @@ class TaskApp:
             if self.db.record_onboarding(ctx.worker_id, qualification, result.passed, result.reasons, result.commands, form.get("answer", "")):
                 self._mirror(ctx.worker_id, result.passed)
         if self._gate(ctx.worker_id) == "failed":
-            return self.refusal_page(self._reasons(ctx.worker_id)), 403, None
-        return "", 303, f"/task?{ctx.query()}"
+            return self.refusal(ctx.worker_id)
+        return Page("redirect", status=303, location=f"/task?{ctx.query()}")
 
     def _mirror(self, worker_id: str, passed: bool) -> None:
         if self.on_onboarding is None:
@@ -214,7 +224,7 @@ class TaskApp:
         self.db.mark_onboarding_synced(worker_id, qualification)
 
     # -- submissions -----------------------------------------------------------------
-    def submission(self, form: Mapping[str, str]) -> tuple[str, int]:
+    def submission(self, form: Mapping[str, str]) -> Page:
         """POST /submit: store the form, then forward it to the platform."""
         ctx = self.context(form)
         opened = self.db.assignment(ctx.assignment_id)
@@ -225,8 +235,9 @@ class TaskApp:
         data = {key: value for key, value in form.items() if key not in ID_FIELDS}
         self.db.record_submission(ctx.assignment_id, ctx.task_run_id, ctx.unit_id, ctx.worker_id, data)
         if not ctx.turk_submit_to:
-            return simple_page("Thank you", '<p id="submitted">Your work was recorded.</p>'), 200
-        return forward_page(ctx.turk_submit_to.rstrip("/") + "/mturk/externalSubmit", {"assignmentId": ctx.assignment_id, **data}), 200
+            return Page("thanks", simple_page("Thank you", '<p id="submitted">Your work was recorded.</p>'))
+        action = ctx.turk_submit_to.rstrip("/") + "/mturk/externalSubmit"
+        return Page("forward", forward_page(action, {"assignmentId": ctx.assignment_id, **data}))
 
 
 def simple_page(title: str, body: str) -> str:
@@ -258,9 +269,17 @@ def create_app(task_app: TaskApp) -> Any:
     app = Flask(f"crowd-{task_app.task.name}")
     html_type = "text/html; charset=utf-8"
 
+    def respond(page: Page) -> Any:
+        if page.location:
+            response = redirect(page.location, page.status)
+        else:
+            response = Response(page.html, page.status, content_type=html_type)
+        response.headers["X-Crowd-Page"] = page.kind
+        return response
+
     @app.errorhandler(RequestProblem)
     def problem(err: RequestProblem) -> Response:
-        return Response(simple_page("This page cannot be shown", f"<p>{html.escape(str(err))}</p>"), err.status, content_type=html_type)
+        return respond(Page("error", simple_page("This page cannot be shown", f"<p>{html.escape(str(err))}</p>"), err.status))
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -268,18 +287,15 @@ def create_app(task_app: TaskApp) -> Any:
 
     @app.get("/task")
     def task() -> Response:
-        page, status = task_app.task_entry(request.args)
-        return Response(page, status, content_type=html_type)
+        return respond(task_app.task_entry(request.args))
 
     @app.post("/onboarding")
     def onboarding() -> Any:
-        page, status, location = task_app.onboarding_answer(request.form)
-        return redirect(location, 303) if location else Response(page, status, content_type=html_type)
+        return respond(task_app.onboarding_answer(request.form))
 
     @app.post("/submit")
     def submit() -> Response:
-        page, status = task_app.submission(request.form)
-        return Response(page, status, content_type=html_type)
+        return respond(task_app.submission(request.form))
 
     @app.get("/<path:filename>")
     def extra(filename: str) -> Response:

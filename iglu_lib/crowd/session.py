@@ -65,8 +65,15 @@ class TaskRun:
             self.server.stop()
 
 
-def open_task_run(task_dir: str | Path, conf_name: str, profile: Any, db_path: str | Path | None = None) -> TaskRun:
-    """Load the task folder and connect its records and the profile's crowd platform."""
+def open_task_run(task_dir: str | Path, conf_name: str, profile: Any, db_path: str | Path | None = None,
+                  qualification_name: str | None = None) -> TaskRun:
+    """Load the task folder and connect its records and the profile's crowd platform.
+
+    `qualification_name` replaces the task's `onboarding_qualification`, to start a campaign
+    whose workers are judged afresh.
+    """
     task = load_task(task_dir, conf_name)
+    if qualification_name:
+        task = task.with_qualification(qualification_name)
     db = CrowdDB(db_path or default_db_path(task.name))
     return TaskRun(task=task, db=db, provider=StaticTaskProvider.from_profile(profile, task, db), profile=profile)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from iglu_lib.crowd.config import TaskConfig, TaskConfigError, load_config
@@ -21,6 +21,10 @@ class CrowdTask:
     @property
     def name(self) -> str:
         return self.config.task_name
+
+    def with_qualification(self, name: str) -> CrowdTask:
+        """The same task with another `onboarding_qualification` (e.g. one per campaign)."""
+        return replace(self, config=replace(self.config, onboarding_qualification=name))
 
     def unit(self, unit_id: int) -> Unit:
         if not 0 <= unit_id < len(self.units):

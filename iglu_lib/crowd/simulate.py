@@ -1,0 +1,131 @@
+"""Simulated workers for rehearsing a static task on the local MTurk server.
+
+A simulated worker does over HTTP what a person does in the browser: previews the HIT (the
+frame opens the task server with `assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE` and the worker
+id, as the local site passes them), answers the onboarding if asked, accepts the HIT through
+the local server's control API, opens the task page with the parameters the platform adds,
+submits the form to the task server and then to the platform's `/mturk/externalSubmit`, as
+the forwarding page does in a browser. It uses only the documented HTTP contracts, so it
+exercises exactly the parts a real campaign uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+PREVIEW_ASSIGNMENT = "ASSIGNMENT_ID_NOT_AVAILABLE"
+
+
+@dataclass(frozen=True)
+class WorkerPlan:
+    """What one simulated worker writes."""
+
+    worker_id: str
+    onboarding_answer: str
+    answers: Mapping[str, str]
+
+
+@dataclass
+class WorkerOutcome:
+    """How far a simulated worker got, and why they stopped."""
+
+    worker_id: str
+    hit_id: str
+    onboarding: str = "not asked"  # not asked, passed, failed
+    accepted: bool = False
+    assignment_id: str | None = None
+    submitted: bool = False
+    refusal: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _with_query(url: str, params: Mapping[str, str]) -> str:
+    return url + ("&" if urlsplit(url).query else "?") + urlencode(dict(params))
+
+
+def _server_and_unit(task_url: str) -> tuple[str, str]:
+    """The task server's base address and the unit id of an ExternalQuestion URL."""
+    parts = urlsplit(task_url)
+    return f"{parts.scheme}://{parts.netloc}", parse_qs(parts.query).get("unit_id", [""])[0]
+
+
+class SimulatedWorkers:
+    """Workers of the local MTurk server at `mturk_url` working on a task server's HITs."""
+
+    def __init__(self, mturk_url: str, timeout: float = 30.0) -> None:
+        import requests
+
+        self.mturk_url = mturk_url.rstrip("/")
+        self.timeout = timeout
+        self.http = requests.Session()
+
+    def _control(self, path: str, body: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+        response = self.http.post(self.mturk_url + path, json=dict(body), timeout=self.timeout)
+        return response.status_code, response.json()
+
+    def register(self, worker_id: str, approval_rate: int = 99, approved_hits: int = 500) -> None:
+        status, body = self._control("/_local/workers", {
+            "worker_id": worker_id, "approval_rate": approval_rate, "approved_hits": approved_hits,
+            "locale": {"Country": "US"},
+        })
+        if status >= 400:
+            raise RuntimeError(f"the local MTurk server refused worker {worker_id}: {body}")
+
+    def work(self, plan: WorkerPlan, hit_id: str, task_url: str) -> WorkerOutcome:
+        """Preview (and onboarding), accept, work and submit one HIT whose question is `task_url`."""
+        outcome = WorkerOutcome(plan.worker_id, hit_id)
+        self.register(plan.worker_id)
+        if not self._preview(plan, hit_id, task_url, outcome):
+            return outcome
+        status, body = self._control(f"/_local/hits/{hit_id}/accept", {"worker_id": plan.worker_id})
+        if status >= 400:
+            outcome.refusal = body.get("error", str(status))
+            return outcome
+        outcome.accepted = True
+        outcome.assignment_id = body["assignment_id"]
+        params = self._params(outcome.assignment_id, hit_id, plan.worker_id)
+        page = self.http.get(_with_query(body["question"]["url"], params), timeout=self.timeout)
+        if page.headers.get("X-Crowd-Page") != "task":
+            outcome.refusal = f"task page not shown ({page.headers.get('X-Crowd-Page')}, HTTP {page.status_code})"
+            return outcome
+        self._submit(task_url, params, plan.answers, outcome)
+        return outcome
+
+    def _params(self, assignment_id: str, hit_id: str, worker_id: str) -> dict[str, str]:
+        return {"assignmentId": assignment_id, "hitId": hit_id, "workerId": worker_id, "turkSubmitTo": self.mturk_url}
+
+    def _preview(self, plan: WorkerPlan, hit_id: str, task_url: str, outcome: WorkerOutcome) -> bool:
+        """False when the worker is refused at the preview."""
+        params = self._params(PREVIEW_ASSIGNMENT, hit_id, plan.worker_id)
+        page = self.http.get(_with_query(task_url, params), timeout=self.timeout)
+        if page.headers.get("X-Crowd-Page") == "onboarding":
+            base, unit_id = _server_and_unit(task_url)
+            page = self.http.post(
+                f"{base}/onboarding", data={**params, "unit_id": unit_id, "answer": plan.onboarding_answer},
+                timeout=self.timeout,
+            )
+            outcome.onboarding = "failed" if page.headers.get("X-Crowd-Page") == "refused" else "passed"
+        if page.headers.get("X-Crowd-Page") == "refused":
+            outcome.onboarding = "failed"
+            outcome.refusal = "onboarding failed"
+            return False
+        return True
+
+    def _submit(self, task_url: str, params: Mapping[str, str], answers: Mapping[str, str], outcome: WorkerOutcome) -> None:
+        base, unit_id = _server_and_unit(task_url)
+        sent = self.http.post(f"{base}/submit", data={**params, "unit_id": unit_id, **answers}, timeout=self.timeout)
+        if sent.headers.get("X-Crowd-Page") != "forward":
+            outcome.refusal = f"submission not accepted (HTTP {sent.status_code})"
+            return
+        forwarded = self.http.post(
+            f"{self.mturk_url}/mturk/externalSubmit", data={"assignmentId": params["assignmentId"], **answers},
+            timeout=self.timeout,
+        )
+        outcome.submitted = forwarded.status_code < 400
+        if not outcome.submitted:
+            outcome.refusal = f"the platform refused the submission (HTTP {forwarded.status_code})"
