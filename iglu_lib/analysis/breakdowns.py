@@ -110,7 +110,7 @@ def feedback_terms(games: pd.DataFrame, top: int = 10) -> pd.DataFrame:
 
 def feedback_texts(games: pd.DataFrame) -> pd.DataFrame:
     """Every non-empty free-text feedback with its agent, HIT and verdict."""
-    written = games[games["feedback_text"].map(bool)]
+    written = games[games["feedback_text"].map(bool).astype(bool)]
     return written[["AgentName", "HitId", "chosen", "feedback_text"]].rename(
         columns={"AgentName": "agent"}
     ).reset_index(drop=True)

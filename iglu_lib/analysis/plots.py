@@ -21,6 +21,8 @@ def win_matrix(matrix: pd.DataFrame) -> Figure:
     """Heatmap of decisive wins: row agent beat column agent."""
     figure = Figure(figsize=(4.5, 4))
     axes = figure.subplots()
+    if matrix.empty:
+        return _nothing(figure, axes, "Wins per ordered pair")
     image = axes.imshow(matrix.to_numpy(), cmap="Blues")
     axes.set_xticks(range(len(matrix.columns)), matrix.columns)
     axes.set_yticks(range(len(matrix.index)), matrix.index)
@@ -61,6 +63,8 @@ def win_rates_per_task(per_task: pd.DataFrame) -> Figure:
     agents = sorted(per_task["agent"].unique())
     figure = Figure(figsize=(max(6, 0.9 * len(tasks) + 2), 4))
     axes = figure.subplots()
+    if per_task.empty:
+        return _nothing(figure, axes, "Win rate per task")
     width = 0.8 / max(len(agents), 1)
     for k, agent in enumerate(agents):
         rows = per_task[per_task["agent"] == agent].set_index("task").reindex(tasks)
@@ -92,6 +96,22 @@ def save_all(analysis: Analysis, out_dir: Path) -> list[Path]:
         figure.savefig(path, dpi=120)
         written.append(path)
     return written
+
+
+def _nothing(figure: Figure, axes, title: str) -> Figure:
+    axes.set_axis_off()
+    axes.text(0.5, 0.5, "no decisive comparisons", ha="center", va="center")
+    axes.set_title(title)
+    return figure
+
+
+def png(figure: Figure) -> bytes:
+    """The figure as PNG bytes (for notebooks and widgets, whatever the backend)."""
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
 
 
 def _spread(value: pd.Series, low: pd.Series, high: pd.Series) -> np.ndarray:

@@ -208,6 +208,11 @@ def _agents(hits: pd.DataFrame, rules: ComparisonRules) -> list[str]:
     return sorted({agent for agents in complete["agents"] for agent in agents})
 
 
+def hit_tasks(games: pd.DataFrame) -> pd.Series:
+    """Each game's HIT task: the one task its games name, "unknown" or "mixed"."""
+    return games.groupby("HitId")["TaskMinecraftId"].transform(_task)
+
+
 def filter_games(
     games: pd.DataFrame,
     *,
@@ -222,7 +227,7 @@ def filter_games(
     """
     keep = pd.Series(True, index=games.index)
     if tasks is not None:
-        keep &= games.groupby("HitId")["TaskMinecraftId"].transform(_task).isin(tasks)
+        keep &= hit_tasks(games).isin(tasks)
     if code_statuses is not None:
         keep &= games["code_status"].isin(code_statuses)
     if worker_qualities is not None:

@@ -56,6 +56,8 @@ class PositionBias:
 def rank(comparisons: Comparisons, *, replicates: int = 1000, seed: int = 0, level: float = 0.95) -> Ranking:
     """Bradley-Terry MLE on the decisive comparisons, with a seeded bootstrap over HITs."""
     agents = comparisons.agents
+    if len(agents) < 2:
+        return _empty_ranking(agents, replicates, seed, level, "fewer than two agents have complete comparisons")
     index = {agent: i for i, agent in enumerate(agents)}
     template = bt.pair_design(np.zeros((len(agents), len(agents))))
     row_of = _pair_rows(len(agents))
