@@ -43,6 +43,7 @@ class TaskBrowser:
     def show(self, index: int) -> None:
         """Show task number `index` (clamped to the set)."""
         import matplotlib.pyplot as plt
+        from IPython.display import display
 
         index = max(0, min(index, len(self.tasks) - 1))
         if self._slider.value != index:
@@ -53,8 +54,8 @@ class TaskBrowser:
         self._picture.clear_output(wait=True)
         with self._picture:
             figure = render(task)
-            plt.show(figure)
-            plt.close(figure)
+            display(figure)
+        plt.close(figure)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
