@@ -113,3 +113,30 @@ def scrub_value(value: Any, key: str | None = None) -> Any:
     if isinstance(value, dict):
         return {k: scrub_value(v, k) for k, v in value.items()}
     return value
+
+
+def store_game_data(game: Any, profile: Any, *, blob_service: Any = None) -> str:
+    """Copy a fetched game's raw document to the private container and its scrubbed copy to
+    the results container, at the platform's path; returns the record's `ResultGameDataPath`
+    (`<results container>/<path>`).
+    """
+    import json
+
+    from azure.core.exceptions import ResourceExistsError
+
+    if game.parsed is None or game.document is None:
+        raise PrivacyError(f"game of code {game.code[:20]!r}... has no data to store ({game.reason})")
+    service = blob_service or profile.blob_service_client()
+    path = game.parsed.game_blob_path
+    copies = {
+        profile.get("storage.private_container"): game.document,
+        profile.get("storage.results_container"): scrub_value(game.document),
+    }
+    for container_name, document in copies.items():
+        container = service.get_container_client(container_name)
+        try:
+            container.create_container()
+        except ResourceExistsError:
+            pass
+        container.upload_blob(path, json.dumps(document).encode("utf-8"), overwrite=True)
+    return f"{profile.get('storage.results_container')}/{path}"

@@ -29,6 +29,7 @@ CODE_REASONS: dict[str, str] = {
 #: Reasons found in the game data itself.
 GAME_REASONS: dict[str, str] = {
     "game_data_missing": "We found no game for this completion code.",
+    "game_data_unreadable": "The game of this completion code could not be read; we will look into it.",
     "too_few_turns": "You gave the builder too few instructions in the game.",
     "not_english": "The instructions in the game were not written in English.",
     "instruction_too_short": "The instructions in the game were too short to describe the structure.",

@@ -1,0 +1,293 @@
+"""The Minecraft data-collection platform, simulated on the local stack's blob storage.
+
+It does what the workbench needs from the real platform and writes what the real one
+writes: task data at `<task container>/TASK/{initialGameState,targetGameChanges}.json`,
+the two exports for join codes, and for each played game its events at the real game-data
+path and a real completion code. Everything it knows lives in blob storage (its registry
+of tasks and agents in the `platform-simulator` container), so any process with the profile
+can play a join code another process handed out.
+
+Join codes may end with `:<expiry>` (epoch milliseconds, as the HIT pages append it;
+seconds are accepted); `play` refuses expired ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from iglu_lib.local.platform.architects import ArchitectProfile, architect_profile, dialogue_lines
+from iglu_lib.local.platform.builder import Position, structure
+from iglu_lib.local.platform.game import GameSetup, play_game
+from iglu_lib.platform.codes import (
+    CodeError,
+    CompletionCode,
+    JoinCode,
+    make_completion_code,
+    parse_join_code,
+)
+
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
+
+#: Namespace of the simulator's deterministic ids.
+NAMESPACE = uuid.UUID("6f1d3c2e-8a4b-4c6d-9e0f-1a2b3c4d5e6f")
+REGISTRY_CONTAINER = "platform-simulator"
+#: Games are dated from here on (plus a seed-given offset), so a seed always gives the same game.
+EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+
+
+class SimulatorError(Exception):
+    """The simulated platform refuses a request; `reason` says why in one word."""
+
+    user_error = True
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+
+
+def stable_id(*parts: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, "\x1f".join(parts)))
+
+
+class PlatformSimulator:
+    """Tasks, agents and games of one simulated tournament and challenge."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        tournament_id: str | None = None,
+        challenge_id: str | None = None,
+    ) -> None:
+        self.tournament_id = tournament_id or stable_id("tournament")
+        self.challenge_id = challenge_id or stable_id("challenge", self.tournament_id)
+        service = profile.blob_service_client()
+        self.tasks = _ensure(service.get_container_client(profile.get("storage.task_container")))
+        self.games = _ensure(service.get_container_client(profile.get("storage.game_container")))
+        self.registry = _ensure(service.get_container_client(REGISTRY_CONTAINER))
+        self._task_cache: dict[str, dict[str, Any]] = {}
+
+    # -- tasks --------------------------------------------------------------------------
+    def upload_tasks(self, tasks: Mapping[str, str | Mapping[str, Any]]) -> dict[str, str]:
+        """Store platform task JSONs as the platform does; returns `{name: task id}`.
+
+        The id is derived from the tournament, name and content, so uploading the same task
+        again gives the same id.
+        """
+        ids = {}
+        for name, task_json in tasks.items():
+            document = json.loads(task_json) if isinstance(task_json, str) else dict(task_json)
+            _require_task_parts(name, document)
+            digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+            task_id = stable_id("task", self.tournament_id, name, digest)
+            self._write(self.tasks, f"{task_id}/initialGameState.json", document["initialGameState"])
+            self._write(self.tasks, f"{task_id}/targetGameChanges.json", document["targetGameChanges"])
+            architect, builder = _roles(document["initialGameState"])
+            entry = {"id": task_id, "name": name, "architectRoleId": architect, "builderRoleId": builder}
+            self._write(self.registry, f"{self._prefix}/tasks/{task_id}.json", entry)
+            ids[name] = task_id
+        return ids
+
+    def uploaded_tasks(self) -> list[dict[str, str]]:
+        """The tasks of this tournament (`id`, `name`, role ids), in name order."""
+        entries = [self._read(self.registry, blob.name) for blob in self.registry.list_blobs(f"{self._prefix}/tasks/")]
+        return sorted(entries, key=lambda e: (e["name"], e["id"]))
+
+    # -- agents -------------------------------------------------------------------------
+    def register_agent(self, name: str, instance_count: int, skill: float) -> list[dict[str, str]]:
+        """Register an agent served by `instance_count` instances that build with `skill` (0..1)."""
+        if not 0.0 <= float(skill) <= 1.0:
+            raise SimulatorError("bad_skill", f"skill of agent {name!r} must be within 0 and 1, got {skill}")
+        if int(instance_count) < 1:
+            raise SimulatorError("bad_instance_count", f"agent {name!r} needs at least one instance")
+        agent_id = stable_id("agent", self.tournament_id, name)
+        instances = [
+            {"agent_instance_id": stable_id("instance", agent_id, str(i)), "agent_instance_name": f"{name}-{i}"}
+            for i in range(1, int(instance_count) + 1)
+        ]
+        entry = {"id": agent_id, "name": name, "skill": float(skill), "instances": instances}
+        self._write(self.registry, f"{self._prefix}/agents/{name}.json", entry)
+        for served_by in [agent_id, *(i["agent_instance_id"] for i in instances)]:
+            self._write(self.registry, f"{self._prefix}/services/{served_by}.json", {"agent": name, "skill": float(skill)})
+        return instances
+
+    def agent(self, name: str) -> dict[str, Any]:
+        entry = self._read(self.registry, f"{self._prefix}/agents/{name}.json")
+        if entry is None:
+            raise SimulatorError("unknown_agent", f"agent {name!r} is not registered; call register_agent first")
+        return entry
+
+    # -- exports ------------------------------------------------------------------------
+    def exports(self, agent_names: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The platform's two exports: task ids by name, and join commands for each agent."""
+        tasks = self.uploaded_tasks()
+        agents = [self.agent(name) for name in agent_names]
+        mapping = {"taskIdNamesList": [{"id": t["id"], "name": t["name"]} for t in tasks]}
+        commands = [
+            JoinCode(self.tournament_id, self.challenge_id, t["id"], a["id"]).text() for t in tasks for a in agents
+        ]
+        join = {
+            "info": {
+                "tournamentId": self.tournament_id,
+                "challengeId": self.challenge_id,
+                "roleId": tasks[0]["builderRoleId"] if tasks else stable_id("role", "builder"),
+                "taskIds": [t["id"] for t in tasks],
+                "agents": [{"id": a["id"], "name": a["name"]} for a in agents],
+            },
+            "commands": commands,
+        }
+        return mapping, join
+
+    # -- games --------------------------------------------------------------------------
+    def play(
+        self,
+        join_code: str,
+        architect: str | ArchitectProfile = "diligent",
+        seed: int | str = 0,
+        *,
+        now: float | None = None,
+    ) -> str:
+        """Play one game for a full join code; returns the completion code the game shows.
+
+        Deterministic for a join code, architect and seed (no clock is read but the
+        expiry check's `now`).
+        """
+        join = self._usable_join_code(join_code, now)
+        profile = architect_profile(architect)
+        service = self._read(self.registry, f"{_registry_prefix(join.tournament_id)}/services/{join.agent_instance_id}.json")
+        if service is None:
+            raise SimulatorError("unknown_agent", f"no agent instance {join.agent_instance_id} in tournament {join.tournament_id}")
+        rng = random.Random(f"{join.tournament_id}:{join.challenge_id}:{join.task_id}:{join.agent_instance_id}|{profile.name}|{seed}")
+        code = self._code(join, game_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)))
+        setup = self._setup(join, code)
+        started = EPOCH + timedelta(seconds=rng.randrange(0, 90 * 86400))
+        events = play_game(setup, profile, skill=service["skill"], rng=rng, started_at=started)
+        self._write(self.games, code.game_blob_path, {"id": code.game_id, "events": events})
+        return code.raw
+
+    def _usable_join_code(self, join_code: str, now: float | None) -> JoinCode:
+        try:
+            join = parse_join_code(join_code)
+        except CodeError as err:
+            raise SimulatorError("join_code_malformed", err.message) from None
+        if not join.agent_instance_id:
+            raise SimulatorError("join_code_malformed", f"join code {join_code!r} names no agent instance")
+        if join.expired(time.time() if now is None else now):
+            raise SimulatorError("join_code_expired", f"join code {join_code!r} expired; ask for a new HIT")
+        return join
+
+    def _code(self, join: JoinCode, *, game_id: str) -> CompletionCode:
+        task = self._task(join.task_id)
+        fields = dict(
+            tournament_id=join.tournament_id,
+            challenge_id=join.challenge_id,
+            task_id=join.task_id,
+            game_id=game_id,
+            role_id=task["architect_role_id"],
+            agent_service_id=str(join.agent_instance_id),
+        )
+        return CompletionCode(kind="ac", raw=make_completion_code(**fields), **fields)
+
+    def _setup(self, join: JoinCode, code: CompletionCode) -> GameSetup:
+        task = self._task(join.task_id)
+        return GameSetup(
+            tournament_id=code.tournament_id,
+            challenge_id=code.challenge_id,
+            task_id=code.task_id,
+            game_id=code.game_id,
+            group_id=code.group_id,
+            architect_role_id=task["architect_role_id"],
+            builder_role_id=task["builder_role_id"],
+            agent_service_id=code.agent_service_id,
+            initial=task["initial"],
+            target=task["target"],
+            dialogue=task["dialogue"],
+        )
+
+    def _task(self, task_id: str) -> dict[str, Any]:
+        """A task's worlds, roles and dialogue, read from the task container once."""
+        if task_id not in self._task_cache:
+            initial = self._read(self.tasks, f"{task_id}/initialGameState.json")
+            target = self._read(self.tasks, f"{task_id}/targetGameChanges.json")
+            if initial is None or target is None:
+                raise SimulatorError("unknown_task", f"task {task_id} has no data in the task container; upload it first")
+            architect, builder = _roles(initial)
+            self._task_cache[task_id] = {
+                "initial": _blocks(initial["worldState"]["blockChanges"]),
+                "target": structure(_target_blocks(target)),
+                "architect_role_id": architect,
+                "builder_role_id": builder,
+                "dialogue": tuple(dialogue_lines(initial.get("instructions", ""))),
+            }
+        return self._task_cache[task_id]
+
+    # -- storage ------------------------------------------------------------------------
+    @property
+    def _prefix(self) -> str:
+        return _registry_prefix(self.tournament_id)
+
+    @staticmethod
+    def _write(container: Any, path: str, value: Any) -> None:
+        container.upload_blob(path, json.dumps(value, indent=1).encode("utf-8"), overwrite=True)
+
+    @staticmethod
+    def _read(container: Any, path: str) -> Any:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return json.loads(container.download_blob(path).readall())
+        except ResourceNotFoundError:
+            return None
+
+
+def _registry_prefix(tournament_id: str) -> str:
+    return f"tournaments/{tournament_id}"
+
+
+def _ensure(container: Any) -> Any:
+    from azure.core.exceptions import ResourceExistsError
+
+    try:
+        container.create_container()
+    except ResourceExistsError:
+        pass
+    return container
+
+
+def _require_task_parts(name: str, document: Mapping[str, Any]) -> None:
+    initial = document.get("initialGameState")
+    if not isinstance(initial, Mapping) or not isinstance(initial.get("worldState", {}).get("blockChanges"), Mapping):
+        raise SimulatorError("bad_task", f"task {name!r}: initialGameState.worldState.blockChanges is missing")
+    if not isinstance(document.get("targetGameChanges"), list):
+        raise SimulatorError("bad_task", f"task {name!r}: targetGameChanges is missing or not a list")
+
+
+def _roles(initial: Mapping[str, Any]) -> tuple[str, str]:
+    """(architect, builder) role ids: the builder is the role confined to a movement region."""
+    states = initial.get("playerStates") or {}
+    builders = [role for role, state in states.items() if isinstance(state, Mapping) and "movementRegion" in state]
+    architects = [role for role in states if role not in builders]
+    architect = architects[0] if architects else stable_id("role", "architect")
+    builder = builders[0] if builders else stable_id("role", "builder")
+    return architect, builder
+
+
+def _blocks(block_changes: Mapping[str, Any]) -> dict[Position, int]:
+    from iglu_lib.platform.events import world_blocks
+
+    return world_blocks(block_changes)
+
+
+def _target_blocks(target_changes: Sequence[Mapping[str, Any]]) -> dict[Position, int]:
+    blocks: dict[Position, int] = {}
+    for change in target_changes:
+        blocks.update(_blocks(change.get("worldChanges", {}).get("blockChanges", {})))
+    return blocks

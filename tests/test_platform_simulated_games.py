@@ -1,0 +1,251 @@
+"""Games on the local stack: the platform simulator writes real-format tasks, events and
+codes into Azurite; the client fetches them back; validation judges them; the scrubbed
+copy of a game holds none of the raw copy's personal data."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from iglu_lib.local.platform import PlatformSimulator, SimulatorError
+from iglu_lib.platform.client import GameDataClient, GameDataError
+from iglu_lib.platform.codes import make_completion_code, parse_completion_code, parse_join_code
+from iglu_lib.platform.privacy import find_worker_ids, store_game_data
+from iglu_lib.platform.validation import validate_assignment
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "greenlands"
+TASK_DIR = FIXTURES / "tasks" / "03794642-d5dc-40df-bd41-4cd898ae6b7c"
+ARCHITECT_ROLE = "914a403c-d103-405f-a1d2-10fba7ee0a28"
+
+
+def greenlands_task() -> dict:
+    return {
+        "name": "greenlands",
+        "initialGameState": json.loads((TASK_DIR / "initialGameState.json").read_text()),
+        "targetGameChanges": json.loads((TASK_DIR / "targetGameChanges.json").read_text()),
+    }
+
+
+def bundled_tasks() -> dict[str, str | dict]:
+    """The real platform task and every task of the bundled single-turn sample, encoded."""
+    from iglu_lib.encoding import encode_task
+    from iglu_lib.tasks import load_sample
+
+    tasks: dict[str, str | dict] = {"greenlands": greenlands_task()}
+    for number, task in enumerate(load_sample()):
+        name = f"sample-{number:02d}"
+        tasks[name] = encode_task(task, name=name, architect_role_id=ARCHITECT_ROLE, builder_role_id="builder-role")
+    return tasks
+
+
+@pytest.fixture(scope="module")
+def profile(stack):
+    from iglu_lib.config import load_profile
+
+    return load_profile("local")
+
+
+@pytest.fixture(scope="module")
+def platform(profile):
+    """A simulator with its own tournament, the bundled tasks and two agents."""
+    simulator = PlatformSimulator(profile, tournament_id="tournament-" + datetime.now().strftime("%H%M%S%f"))
+    task_ids = simulator.upload_tasks(bundled_tasks())
+    perfect = simulator.register_agent("Perfect", 2, 1.0)
+    hopeless = simulator.register_agent("Hopeless", 1, 0.0)
+    return simulator, task_ids, {"Perfect": perfect, "Hopeless": hopeless}
+
+
+def join_code(simulator, task_id: str, instance: dict, expires: float | None = None) -> str:
+    base = f"/plaiground:join-task-with-agent {simulator.tournament_id}:{simulator.challenge_id}:{task_id}"
+    code = f"{base}:{instance['agent_instance_id']}"
+    return code if expires is None else f"{code}:{int(expires * 1000)}"
+
+
+@pytest.fixture(scope="module")
+def client(profile):
+    return GameDataClient(profile)
+
+
+def test_exports_have_the_platform_formats(platform):
+    simulator, task_ids, agents = platform
+    mapping, joins = simulator.exports(["Perfect", "Hopeless"])
+    assert sorted(mapping["taskIdNamesList"], key=lambda t: t["name"]) == sorted(
+        ({"id": i, "name": n} for n, i in task_ids.items()), key=lambda t: t["name"]
+    )
+    info = joins["info"]
+    assert set(info) == {"tournamentId", "challengeId", "roleId", "taskIds", "agents"}
+    assert [a["name"] for a in info["agents"]] == ["Perfect", "Hopeless"]
+    assert len(joins["commands"]) == 2 * len(task_ids)
+    parsed = [parse_join_code(c) for c in joins["commands"]]
+    assert all(c.startswith("/plaiground:join-task-with-agent ") for c in joins["commands"])
+    assert {p.task_id for p in parsed} == set(task_ids.values())
+    assert {p.agent_instance_id for p in parsed} == {a["id"] for a in info["agents"]}
+    assert [i["agent_instance_name"] for i in agents["Perfect"]] == ["Perfect-1", "Perfect-2"]
+    assert simulator.upload_tasks({"greenlands": greenlands_task()}) == {"greenlands": task_ids["greenlands"]}
+
+
+def test_a_played_game_is_stored_at_the_real_path_with_a_real_code(platform, profile, client):
+    simulator, task_ids, agents = platform
+    instance = agents["Perfect"][0]
+    code = simulator.play(join_code(simulator, task_ids["greenlands"], instance), "diligent", seed=1)
+    fields = parse_completion_code(code)
+    assert (fields.tournament_id, fields.challenge_id, fields.task_id) == (
+        simulator.tournament_id, simulator.challenge_id, task_ids["greenlands"],
+    )
+    assert fields.role_id == ARCHITECT_ROLE and fields.agent_service_id == instance["agent_instance_id"]
+    blob = profile.blob_service_client().get_container_client(profile.get("storage.game_container"))
+    stored = json.loads(blob.download_blob(fields.game_blob_path).readall())
+    assert stored["id"] == fields.game_id
+    kinds = [e["eventType"] for e in stored["events"]]
+    assert kinds[:2] == ["PlatformGameStartEvent", "PlatformPlayerJoinsGameEvent"]
+    assert kinds[-1] == "PlatformGameEndEvent" and "PlatformTaskCompletedEvent" in kinds
+    common = {"eventType", "id", "gameId", "taskId", "tournamentId", "producedAtDatetime", "source", "roleId", "groupId"}
+    assert all(common <= set(e) for e in stored["events"])
+    game = client.fetch(code)
+    assert game.ok and game.document == stored
+    frame = game.events_frame()
+    assert len(frame) == len(stored["events"]) and (frame["problems"] == "").all()
+    summary = game.summary()
+    assert summary.task_completed and summary.structure_f1 == pytest.approx(1.0)
+    assert summary.architect_turns >= 1 and summary.blocks_placed == 3
+
+
+def test_games_are_deterministic_for_a_seed(platform, profile):
+    simulator, task_ids, agents = platform
+    join = join_code(simulator, task_ids["sample-00"], agents["Perfect"][1])
+    assert simulator.play(join, "diligent", seed=7) == simulator.play(join, "diligent", seed=7)
+    assert simulator.play(join, "diligent", seed=7) != simulator.play(join, "diligent", seed=8)
+    other = PlatformSimulator(profile, tournament_id=simulator.tournament_id)
+    assert other.play(join, "diligent", seed=7) == simulator.play(join, "diligent", seed=7)
+
+
+def test_join_codes_with_an_expiry_are_refused_once_expired(platform):
+    simulator, task_ids, agents = platform
+    deadline = datetime(2030, 1, 1, tzinfo=timezone.utc).timestamp()
+    join = join_code(simulator, task_ids["greenlands"], agents["Perfect"][0], expires=deadline)
+    assert parse_completion_code(simulator.play(join, seed=1, now=deadline - 60))
+    with pytest.raises(SimulatorError) as expired:
+        simulator.play(join, seed=1, now=deadline + 1)
+    assert expired.value.reason == "join_code_expired"
+    for bad, reason in [
+        (join_code(simulator, task_ids["greenlands"], {"agent_instance_id": "nobody"}), "unknown_agent"),
+        (join_code(simulator, "no-such-task", agents["Perfect"][0]), "unknown_task"),
+        (f"{simulator.tournament_id}:{simulator.challenge_id}:{task_ids['greenlands']}", "join_code_malformed"),
+        ("<b>not a join code</b>", "join_code_malformed"),
+    ]:
+        with pytest.raises(SimulatorError) as refused:
+            simulator.play(bad, seed=1)
+        assert refused.value.reason == reason
+    with pytest.raises(ValueError, match="known profiles: diligent"):
+        simulator.play(join_code(simulator, task_ids["greenlands"], agents["Perfect"][0]), "sleepy")
+
+
+def test_every_bundled_task_validates_approve_when_diligent_and_reject_when_lazy(platform, client):
+    simulator, task_ids, agents = platform
+    instance = agents["Perfect"][0]
+    joins = [join_code(simulator, task_id, instance) for task_id in task_ids.values()]
+    diligent = [simulator.play(j, "diligent", seed=3) for j in joins]
+    lazy = [simulator.play(j, "lazy", seed=3) for j in joins]
+    games = client.fetch_many(diligent + lazy, join_codes=joins + joins, workers=8, progress=False)
+    for join, game in zip(joins, games[: len(joins)], strict=True):
+        verdict = validate_assignment([game])
+        assert verdict.verdict == "approve", (join, verdict)
+        assert game.summary().structure_f1 == pytest.approx(1.0)
+    for game in games[len(joins) :]:
+        verdict = validate_assignment([game])
+        assert verdict.verdict == "reject" and "too_few_turns" in verdict.reasons
+        assert "too few instructions" in verdict.worker_message
+
+
+def test_the_agents_skill_decides_whether_the_target_gets_built(platform, client):
+    simulator, task_ids, agents = platform
+    join = join_code(simulator, task_ids["greenlands"], agents["Hopeless"][0])
+    games = client.fetch_many([simulator.play(join, "diligent", seed=s) for s in range(5)], progress=False)
+    assert not any(g.summary().task_completed for g in games)
+    assert all(g.summary().structure_f1 < 1.0 for g in games)
+
+
+def test_assignment_verdicts_for_codes_that_do_not_fit(platform, client):
+    simulator, task_ids, agents = platform
+    perfect_join = join_code(simulator, task_ids["greenlands"], agents["Perfect"][0])
+    other_join = join_code(simulator, task_ids["greenlands"], agents["Perfect"][1])
+    code = simulator.play(perfect_join, "diligent", seed=11)
+    good, wrong_agent = client.fetch_many([code, code], join_codes=[perfect_join, other_join], progress=False)
+    verdict = validate_assignment([good, wrong_agent])
+    assert verdict.verdict == "reject"
+    assert [g.reasons for g in verdict.games] == [("same_code_twice",), ("agent_mismatch",)]
+    second = client.fetch(simulator.play(join_code(simulator, task_ids["sample-01"], agents["Perfect"][0]), seed=2))
+    assert validate_assignment([client.fetch(code, perfect_join), second]).verdict == "approve"
+    reused = validate_assignment([client.fetch(code, perfect_join)], seen={code: "HIT-A"}, owner="HIT-B")
+    assert reused.verdict == "reject" and reused.reasons == ("code_reused",)
+    mixed = validate_assignment([client.fetch(code, perfect_join), client.fetch("A3SXZL66TVNQQG")])
+    assert mixed.verdict == "partial" and "worker ID" in mixed.worker_message
+    foreign = client.fetch(simulator.play(perfect_join, "non_english", seed=4), perfect_join)
+    assert validate_assignment([foreign]).reasons == ("not_english",)
+    terse = client.fetch(simulator.play(perfect_join, "terse", seed=4), perfect_join)
+    assert validate_assignment([terse]).verdict == "approve_with_warning"
+    strict = validate_assignment([terse], {"warn_only": []})
+    assert strict.verdict == "reject" and strict.reasons == ("instruction_too_short",)
+    with pytest.raises(ValueError, match="unknown validation parameter.*min_turns"):
+        validate_assignment([terse], {"min_turns": 3})
+
+
+def test_missing_and_unreadable_game_data_get_reasons(profile, client, platform):
+    simulator = platform[0]
+    fields = dict(tournament_id=simulator.tournament_id, challenge_id=simulator.challenge_id, task_id="t",
+                  role_id="r", agent_service_id="a")
+    absent = client.fetch(make_completion_code(game_id="never-played", **fields))
+    assert absent.reason == "game_data_missing"
+    broken_code = make_completion_code(game_id="broken", **fields)
+    container = profile.blob_service_client().get_container_client(profile.get("storage.game_container"))
+    container.upload_blob(parse_completion_code(broken_code).game_blob_path, b"<xml>&not-json;</xml>", overwrite=True)
+    broken = client.fetch(broken_code)
+    assert broken.reason == "game_data_unreadable" and broken.events == []
+    verdict = validate_assignment([absent, broken])
+    assert [g.reasons for g in verdict.games] == [("game_data_missing",), ("game_data_unreadable",)]
+    assert client.fetch("yWsnwOPMepirQ3pPKDkCuEvKVX22JZreSIPN1").reason == "not_base64"
+
+
+def test_container_urls_with_a_sas_work_and_unreachable_storage_is_an_error(profile, platform):
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    simulator, task_ids, agents = platform
+    code = simulator.play(join_code(simulator, task_ids["greenlands"], agents["Perfect"][0]), seed=21)
+    service = profile.blob_service_client()
+    urls = {}
+    for setting in ("storage.game_container", "storage.task_container"):
+        name = profile.get(setting)
+        sas = generate_container_sas(
+            service.account_name, name, account_key=service.credential.account_key,
+            permission=ContainerSasPermissions(read=True), expiry=datetime.now(timezone.utc) + timedelta(hours=1),
+        )
+        urls[setting] = f"{service.url.rstrip('/')}/{name}?{sas}"
+    by_sas = GameDataClient(game_container_url=urls["storage.game_container"], task_container_url=urls["storage.task_container"])
+    game = by_sas.fetch(code)
+    assert game.ok and game.summary().structure_f1 == pytest.approx(1.0)
+    closed = GameDataClient(game_container_url="http://127.0.0.1:9/nobody/games?sig=secret",
+                            task_container_url="http://127.0.0.1:9/nobody/tasks", attempts=2, backoff_seconds=0)
+    with pytest.raises(GameDataError, match="unreachable after 2 attempts") as failed:
+        closed.fetch(code)
+    assert "secret" not in str(failed.value)
+
+
+def test_the_scrubbed_copy_holds_none_of_the_raw_copys_personal_data(platform, profile, client):
+    simulator, task_ids, agents = platform
+    code = simulator.play(join_code(simulator, task_ids["greenlands"], agents["Perfect"][0]), "oversharing", seed=5)
+    game = client.fetch(code)
+    result_path = store_game_data(game, profile)
+    results, path = result_path.split("/", 1)
+    assert results == profile.get("storage.results_container") and path == game.parsed.game_blob_path
+    service = profile.blob_service_client()
+    raw = service.get_container_client(profile.get("storage.private_container")).download_blob(path).readall().decode()
+    clean = service.get_container_client(results).download_blob(path).readall().decode()
+    personal = ["jane.doe@example.com", "555-201-7788", "https://example.com/help", *find_worker_ids(raw)]
+    assert find_worker_ids(raw) and all(item in raw for item in personal)
+    assert not any(item in clean for item in personal)
+    assert "[email]" in clean and "[phone]" in clean and "[worker_id]" in clean
+    cleaned = json.loads(clean)
+    assert [e["id"] for e in cleaned["events"]] == [e["id"] for e in json.loads(raw)["events"]]
