@@ -10,8 +10,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-import requests
 
+from iglu_lib.local.mturk.control_client import LocalMTurkControl, WorkerRefused
 from iglu_lib.mturk import HitManager
 from iglu_lib.mturk.manager import MTurkError
 from iglu_lib.mturk.qualifications import (
@@ -34,34 +34,22 @@ def completion_code(**fields: str) -> str:
     return make_completion_code(**{**ids, **fields})
 
 
-class LocalTurk:
-    """The server's control API: simulated workers, faults and counts."""
+def accept(turk: LocalMTurkControl, hit_id: str, worker_id: str) -> str:
+    """A worker who meets the production requirements accepts the HIT."""
+    turk.set_worker(worker_id, approval_rate=99, approved_hits=500)
+    return turk.accept(hit_id, worker_id)["assignment_id"]
 
-    def __init__(self, url: str) -> None:
-        self.url = url.rstrip("/")
 
-    def post(self, path: str, body: dict) -> dict:
-        response = requests.post(f"{self.url}/_local{path}", json=body, timeout=30)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def accept(self, hit_id: str, worker_id: str) -> str:
-        self.post("/workers", {"worker_id": worker_id, "approval_rate": 99, "approved_hits": 500,
-                               "locale": {"Country": "US"}})
-        return self.post(f"/hits/{hit_id}/accept", {"worker_id": worker_id})["assignment_id"]
-
-    def submit(self, assignment_id: str, fields: dict) -> None:
-        self.post(f"/assignments/{assignment_id}/submit", {"answers": {"taskAnswers": json.dumps([fields])}})
-
-    def stats(self) -> dict:
-        return requests.get(f"{self.url}/_local/stats", timeout=30).json()
+def submit(turk: LocalMTurkControl, assignment_id: str, fields: dict) -> None:
+    """Submit as the crowd-form does: one `taskAnswers` holding a JSON list of one object."""
+    turk.submit(assignment_id, {"taskAnswers": json.dumps([fields])})
 
 
 @pytest.fixture
-def turk(stack) -> LocalTurk:
+def turk(stack) -> LocalMTurkControl:
     if "mturk_endpoint_url" not in stack:
         pytest.fail("the local stack has no mturk_endpoint_url: the local MTurk server is not registered")
-    return LocalTurk(stack["mturk_endpoint_url"])
+    return LocalMTurkControl(stack["mturk_endpoint_url"])
 
 
 @pytest.fixture
@@ -79,10 +67,10 @@ def pair_answers(code1: str, code2: str, **extra: object) -> dict:
             "best_agent": {"agent1_option": True, "agent2_option": False}, **extra}
 
 
-def submitted(manager: HitManager, turk: LocalTurk, worker_id: str, fields: dict | None = None) -> tuple:
+def submitted(manager: HitManager, turk: LocalMTurkControl, worker_id: str, fields: dict | None = None) -> tuple:
     hit = manager.create_hit(pair_variables(), unique_request_token=uuid.uuid4().hex)
-    assignment_id = turk.accept(hit.hit_id, worker_id)
-    turk.submit(assignment_id, fields or pair_answers(completion_code(), completion_code()))
+    assignment_id = accept(turk, hit.hit_id, worker_id)
+    submit(turk, assignment_id, fields or pair_answers(completion_code(), completion_code()))
     return hit, assignment_id
 
 
@@ -165,13 +153,12 @@ def test_notify_block_unblock_and_balance(manager, turk, unique_name):
     worker = "WB" + unique_name().upper()
     hit, _ = submitted(manager, turk, worker)
     assert manager.notify([worker], "Thanks", "Your games were great") == []
-    messages = requests.get(f"{turk.url}/_local/workers/{worker}/messages", timeout=30).json()["messages"]
-    assert [m["subject"] for m in messages] == ["Thanks"]
+    assert [m["subject"] for m in turk.worker_messages(worker)] == ["Thanks"]
     manager.block(worker, "pasted join codes as completion codes")
     assert worker in {b["WorkerId"] for b in manager.blocked_workers()}
     other = manager.create_hit(pair_variables(), unique_request_token=uuid.uuid4().hex)
-    refused = requests.post(f"{turk.url}/_local/hits/{other.hit_id}/accept", json={"worker_id": worker}, timeout=30)
-    assert refused.status_code >= 400 and "error" in refused.json()
+    with pytest.raises(WorkerRefused):
+        turk.accept(other.hit_id, worker)
     manager.unblock(worker, "appeal accepted")
     assert worker not in {b["WorkerId"] for b in manager.blocked_workers()}
     assert float(manager.balance()) > 0
@@ -184,29 +171,29 @@ def test_qualification_type_from_files_scores_and_guards_hits(manager, turk, uni
     good, bad = "WQ" + unique_name().upper(), "WX" + unique_name().upper()
     for worker, answers in ((good, {"role": "assistant", "instruction": "precise", "completion": "code"}),
                             (bad, {"role": "me", "instruction": "vague", "completion": "code"})):
-        turk.post("/workers", {"worker_id": worker})
-        turk.post(f"/qualifications/{type_id}/request", {"worker_id": worker, "answers": answers})
+        turk.set_worker(worker)
+        turk.request_qualification(type_id, worker, answers)
     assert score(manager, type_id, good) == 100
     assert score(manager, type_id, bad) == 33
     guarded = manager.create_hit(pair_variables(), unique_request_token=uuid.uuid4().hex,
                                  extra_qualification_requirements=[requirement(type_id, 100)])
-    refused = requests.post(f"{turk.url}/_local/hits/{guarded.hit_id}/accept", json={"worker_id": bad}, timeout=30)
-    assert refused.status_code >= 400
-    assert turk.post(f"/hits/{guarded.hit_id}/accept", {"worker_id": good})["assignment_id"]
+    with pytest.raises(WorkerRefused, match="Qualification"):
+        turk.accept(guarded.hit_id, bad)
+    assert turk.accept(guarded.hit_id, good)["assignment_id"]
 
 
 # -- reliability -----------------------------------------------------------------------------
 
 
 def test_retries_absorb_ten_percent_injected_faults(manager, turk):
-    turk.post("/faults", {"fraction": 0.1, "seed": 7, "kinds": ["throttle", "server_error"]})
+    turk.set_faults(0.1, seed=7, kinds=("throttle", "server_error"))
     try:
         made = [manager.create_hit(pair_variables(), unique_request_token=f"{manager.campaign}-f{i}").hit_id
                 for i in range(60)]
         listed = [h.hit_id for h in manager.hits()]
         fetched = [manager.get_hit(hit_id).hit_id for hit_id in made]
     finally:
-        turk.post("/faults", {"fraction": 0.0})
+        turk.set_faults(0.0, seed=0)
     assert sorted(listed) == sorted(made) == sorted(fetched) and len(set(made)) == 60
     assert manager.retries > 0, "with 10% faults over ~120 calls some must have been retried"
 
