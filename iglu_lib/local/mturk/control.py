@@ -152,7 +152,7 @@ def advance_clock() -> Response:
 def set_faults() -> Response:
     body = _json()
     fraction = _field(body, "fraction", (int, float))
-    seed = _field(body, "seed", int, None)
+    seed = _field(body, "seed", (int, type(None)), None)
     kinds = _field(body, "kinds", list, ["throttle", "server_error"])
     try:
         state().faults.configure(float(fraction), seed, kinds)
