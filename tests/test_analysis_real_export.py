@@ -43,17 +43,20 @@ def test_iglu_analyze_json_reports_the_published_evaluation(tmp_path, capsys):
 def test_the_same_games_as_campaign_records_give_the_same_answer():
     raw = pd.read_csv(default_input(), dtype=str, keep_default_na=False)
     records = raw.assign(PartitionKey="campaign", RowKey=raw.index.astype(str), JoinCode="",
-                         WorkerId=[f"worker-{i // 2:016x}" for i in range(len(raw))])
-    games = load_games(records=records)
+                         WorkerId=[f"A{i // 2:012d}XYZ" for i in range(len(raw))])
+    games = load_games(records=records, salt="test-salt")
     analysis = analyze(games, replicates=50)
     counts = analysis.comparisons.counts()
     assert (counts["complete_comparisons"], counts["decisive"]) == (69, 64)
     assert analysis.ranking.order == ["Happy", "MHB", "Felipe"]
-    assert games["worker"].notna().all()
+    assert games["worker"].str.fullmatch(r"worker-[0-9a-f]{16}").all()  # hashed, never raw
+    assert games["worker"].nunique() == 211
     with pytest.raises(AnalysisInputError, match="AgentName"):
-        load_games(records=records.drop(columns=["AgentName"]))
+        load_games(records=records.drop(columns=["AgentName"]), salt="test-salt")
+    with pytest.raises(AnalysisInputError, match="salt"):
+        load_games(records=records)
     with pytest.raises(AnalysisInputError, match="not both"):
-        load_games(default_input(), records=records)
+        load_games(default_input(), records=records, salt="test-salt")
 
 
 def test_hostile_text_cannot_change_the_markdown_tables(tmp_path):
@@ -61,7 +64,7 @@ def test_hostile_text_cannot_change_the_markdown_tables(tmp_path):
     hostile = 'bad | cell\n| injected | row | <script>alert("x")</script> &amp; \\'
     first = raw.index[raw["Annotation"].str.contains("was_chosen_best")][0]
     raw.loc[first, "Annotation"] = json.dumps({"was_chosen_best": True, "agent_performance": hostile})
-    games = load_games(records=raw)
+    games = load_games(records=raw, salt="test-salt")
     write_outputs(analyze(games, replicates=20), tmp_path)
     table = (tmp_path / "feedback_texts.md").read_text()
     lines = table.splitlines()

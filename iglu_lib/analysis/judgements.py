@@ -10,7 +10,9 @@ Two annotation layouts exist, each handled by one schema in `SCHEMAS`:
   `joinCode1/2`, `completionCode1/2`, `agent1_performance`, `agent2_performance` and
   `best_agent: {agent1_option, agent2_option}`, stored on each game of the HIT. Which game
   is "agent 1" is derived from the data: the game whose join code (or completion code)
-  is `joinCode1` (`completionCode1`). A game matching neither cannot be judged.
+  is `joinCode1` (`completionCode1`), else the record's `ShownPosition` (0-based); a game
+  matching neither cannot be judged. Records give the shown position of per-game
+  annotations too.
 
 A schema that recognises an annotation but finds it unusable returns a `problem`, which the
 analysis counts and reports; nothing is guessed.
@@ -54,7 +56,7 @@ class PerGameSchema:
         text = _text(annotation.get("agent_performance"))
         if not isinstance(chosen, bool):
             return Judgement(text=text, problem=f"was_chosen_best is {chosen!r}, not true/false")
-        return Judgement(chosen=chosen, text=text)
+        return Judgement(chosen=chosen, text=text, position=record_position(game))
 
 
 class PairwiseAnswerSchema:
@@ -79,12 +81,17 @@ class PairwiseAnswerSchema:
 
     @staticmethod
     def _position(annotation: Mapping[str, Any], game: Mapping[str, Any]) -> int | None:
-        own = {"joinCode": _text(game.get("JoinCode")), "completionCode": _text(game.get("CompletionCode"))}
+        """The position whose codes in the answer are this game's; the record's shown
+        position when the answer names neither code."""
+        join_code, completion_code = _text(game.get("JoinCode")), _text(game.get("CompletionCode"))
         for position in (1, 2):
-            for field, value in own.items():
-                if value and _text(annotation.get(f"{field}{position}")) == value:
-                    return position
-        return None
+            shown = _text(annotation.get(f"joinCode{position}"))
+            # the page may append the expiry to the join code: `<join code>:<epoch ms>`
+            if join_code and (shown == join_code or shown.startswith(join_code + ":")):
+                return position
+            if completion_code and _text(annotation.get(f"completionCode{position}")) == completion_code:
+                return position
+        return record_position(game)
 
 
 SCHEMAS: tuple[AnnotationSchema, ...] = (PerGameSchema(), PairwiseAnswerSchema())
@@ -99,6 +106,13 @@ def judge(annotation: Mapping[str, Any] | None, game: Mapping[str, Any]) -> Judg
             return schema.judge(annotation, game)
     fields = ", ".join(sorted(map(str, annotation))) or "none"
     return Judgement(problem=f"annotation has no known verdict field (fields: {fields})")
+
+
+def record_position(game: Mapping[str, Any]) -> int | None:
+    """1-based shown position from a game record's `ShownPosition` (stored 0-based)."""
+    value = game.get("ShownPosition")
+    text = str(value).strip() if value is not None else ""
+    return int(text) + 1 if text.isdigit() else None
 
 
 def _text(value: Any) -> str:

@@ -18,6 +18,8 @@ from iglu_lib.analysis.judgements import judge
 
 #: Columns `read_feedback` adds that the analysis uses.
 DERIVED_COLUMNS = ["annotation_status", "annotation", "code_status"]
+#: Every column `read_feedback` adds (dropped from records before they are read again).
+_READER_COLUMNS = [*DERIVED_COLUMNS, "code_fields", "code_game_id"]
 PUBLISHED_COLUMNS = ["HitId", "GameMinecraftId", "TaskMinecraftId", "AgentName", "Annotation", "CompletionCode"]
 #: A worker whose every game has a code of status `ok`.
 GOOD_WORKER = "good"
@@ -40,16 +42,18 @@ def load_games(
     path: str | Path | None = None,
     *,
     records: pd.DataFrame | None = None,
+    salt: str | None = None,
     summaries: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The games table from an export file (default: the bundled one) or game records.
 
-    `records`: a campaign's game records (the design's game record columns); `summaries`:
-    optional per-game summaries with a `GameMinecraftId` column, joined when given.
+    `records`: a campaign's game records (the design's game record columns, e.g.
+    `GameRecords.dataframe()`), with `salt` the worker-id salt that hashes their worker ids;
+    `summaries`: optional per-game summaries with a `GameMinecraftId` column, joined when given.
     """
     if records is not None and path is not None:
         raise AnalysisInputError("give either an export file or game records, not both")
-    feedback = _from_records(records) if records is not None else _from_file(path or default_input())
+    feedback = _from_records(records, salt) if records is not None else _from_file(path or default_input())
     return prepare_games(feedback, summaries)
 
 
@@ -71,25 +75,32 @@ def _from_file(path: str | Path) -> pd.DataFrame:
     return read_feedback(path)
 
 
-def _from_records(records: pd.DataFrame) -> pd.DataFrame:
-    """Records go through `read_feedback` too, so both inputs are parsed by one reader: they
-    are written as an export (raw cells, annotations as JSON text) to a temporary file."""
+def _from_records(records: pd.DataFrame, salt: str | None) -> pd.DataFrame:
+    """Records take the export's own round trip: `write_feedback` (worker ids become keyed
+    pseudonyms, free text is scrubbed) to a temporary file, then `read_feedback`, so both
+    inputs are parsed by one reader and no raw worker id reaches the analysis outputs."""
     import json
     import tempfile
+
+    from iglu_lib.platform.feedback import write_feedback
 
     missing = [c for c in PUBLISHED_COLUMNS if c not in records.columns]
     if missing:
         raise AnalysisInputError(
             f"game records lack the column(s) {', '.join(missing)}; pass the campaign's game "
-            "records as stored by iglu_lib.storage"
+            "records as iglu_lib.storage gives them (GameRecords.dataframe())"
         )
-    raw = records.drop(columns=[c for c in DERIVED_COLUMNS if c in records.columns])
+    if not salt:
+        raise AnalysisInputError(
+            "game records need the worker-id salt (profile.worker_id_salt()) so that worker ids "
+            "are hashed before the analysis writes anything"
+        )
+    raw = records.drop(columns=[c for c in records.columns if c in _READER_COLUMNS])
     raw = raw.assign(Annotation=raw["Annotation"].map(
         lambda cell: json.dumps(cell) if isinstance(cell, dict | list) else cell
     ))
     with tempfile.TemporaryDirectory(prefix="iglu-analysis-") as folder:
-        export = Path(folder) / "records.csv"
-        raw.to_csv(export, index=False)
+        export = write_feedback(raw, Path(folder) / "records.csv", salt=salt, extra_columns=True)
         return _from_file(export)
 
 
