@@ -41,6 +41,14 @@ class RecordStatus(str, enum.Enum):
     def outcome(self) -> Outcome:
         return _OUTCOMES[self]
 
+    @classmethod
+    def parse(cls, value: RecordStatus | str) -> RecordStatus:
+        """A status by name, refused with the known names."""
+        try:
+            return cls(value)
+        except ValueError:
+            raise RecordError(f"unknown status {value!r} (known: {', '.join(s.value for s in cls)})") from None
+
 
 _OUTCOMES = {
     RecordStatus.PLANNED: Outcome.OPEN,
@@ -167,10 +175,9 @@ def _from_cell(name: str, value: Any, where: str) -> Any:
         return parsed if name == "annotation" else tuple(parsed)
     if name == "status":
         try:
-            return RecordStatus(value)
-        except ValueError:
-            known = ", ".join(s.value for s in RecordStatus)
-            raise RecordError(f"{where}: unknown status {value!r} (known: {known})") from None
+            return RecordStatus.parse(value)
+        except RecordError as err:
+            raise RecordError(f"{where}: {err}") from None
     if name == "shown_position":
         return int(value)
     return value

@@ -124,7 +124,7 @@ class GameRecords:
             raise RecordError(f"{where}: cannot set {', '.join(unknown)}; settable fields are "
                               f"{', '.join(n for n in COLUMNS if n not in ('campaign', 'row_key'))}")
         if "status" in fields:
-            fields["status"] = status = RecordStatus(fields["status"])
+            fields["status"] = status = RecordStatus.parse(fields["status"])
             if status != record.status and status not in TRANSITIONS[record.status]:
                 raise RecordError(f"{where}: status cannot go from {record.status.value} to {status.value}")
         if "reasons" in fields:
@@ -184,7 +184,7 @@ class GameRecords:
         """Records in any of the given statuses."""
         if not statuses:
             return []
-        values = [RecordStatus(s).value for s in statuses]
+        values = [RecordStatus.parse(s).value for s in statuses]
         params = {f"s{i}": value for i, value in enumerate(values)}
         either = " or ".join(f"Status eq @s{i}" for i in range(len(values)))
         # the SDK finds @names between single spaces, hence the spaced parentheses
