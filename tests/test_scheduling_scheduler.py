@@ -19,6 +19,7 @@ from iglu_lib.scheduling import (
     ScanningStrategy,
     Scheduler,
     SchedulingError,
+    make_strategy,
     split_join_code,
 )
 
@@ -254,3 +255,25 @@ def test_restore_of_nothing_starts_afresh():
     scheduler.next()
     scheduler.restore([])
     assert scheduler.busy_instances() == {} and scheduler.next().slot_id == "00000000"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_larger_lead_keeps_instances_busier_within_that_lead(seed):
+    agents, per_agent, n_tasks, k = ("ABCDEF", [1, 2, 1, 2, 1, 2], 9, 2)
+    issued, spreads = {}, {}
+    for name in ("balanced", "scanning"):
+        scheduler = Scheduler.from_content(join_codes(n_tasks), agent_instances(agents, per_agent), k, seed=seed,
+                                           strategy=make_strategy(name, max_lead=3))
+        campaign = Campaign(scheduler, random.Random(seed))
+        spreads[name] = []
+        for _ in range(500):
+            campaign.step()
+            spreads[name].append(scheduler.spread())
+        issued[name] = campaign.issued
+    assert issued["balanced"] == issued["scanning"]
+    assert max(spreads["balanced"]) <= 3
+
+
+def test_unknown_strategy_names_the_known_ones():
+    with pytest.raises(SchedulingError, match="unknown scheduling strategy 'adaptive'; known: balanced, scanning"):
+        make_strategy("adaptive")

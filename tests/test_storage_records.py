@@ -175,3 +175,20 @@ def test_dataframe_and_export_in_the_published_format(records, tmp_path, local_p
     assert back["GameMinecraftId"].tolist() == ["g-1", "NA"]
     assert back["annotation"][0]["agent_performance"] == HOSTILE[0] + " \"quoted\" <b>bold</b>"
     assert back["WorkerId"][0].startswith("worker-")
+
+
+def test_slots_group_games_and_update_all_changes_them_together(records):
+    scheduler = Scheduler.from_content(*content(), 2, seed=6)
+    first, second = scheduler.next(), scheduler.next()
+    records.plan(first)
+    records.update_all(records.plan(second), status="hit_created", hit_id="H2")
+    assert list(records.slots()) == [first.slot_id, second.slot_id]
+    (only,) = records.slots("hit_created").values()
+    assert [g.join_code for g in only] == list(second.join_codes) and {g.hit_id for g in only} == {"H2"}
+
+
+def test_a_cell_too_long_for_the_table_is_refused_with_a_reason(records):
+    (row,) = records.plan(Scheduler.from_content(*content(), 1).next())
+    with pytest.raises(RecordError, match="column Annotation: 40,0.. characters, a table cell holds 32,767"):
+        records.update(row, annotation={"text": "x" * 40_000})
+    assert records.get(row.row_key).annotation == {}

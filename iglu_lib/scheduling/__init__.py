@@ -18,7 +18,13 @@ from iglu_lib.scheduling.model import (
 )
 from iglu_lib.scheduling.pool import InstancePool
 from iglu_lib.scheduling.scheduler import ScheduledGame, Scheduler, StrategyFactory
-from iglu_lib.scheduling.strategy import STRATEGIES, BalancedStrategy, ScanningStrategy, Strategy
+from iglu_lib.scheduling.strategy import (
+    STRATEGIES,
+    BalancedStrategy,
+    ScanningStrategy,
+    Strategy,
+    make_strategy,
+)
 
 __all__ = [
     "STRATEGIES",
@@ -37,5 +43,6 @@ __all__ = [
     "StrategyFactory",
     "TaskCode",
     "full_join_code",
+    "make_strategy",
     "split_join_code",
 ]

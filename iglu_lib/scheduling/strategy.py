@@ -7,14 +7,15 @@ uncertainty) can replace the balanced one without touching the scheduler.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import random
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from iglu_lib.scheduling.counts import CountHeap, MinTracker
-from iglu_lib.scheduling.model import Choice, Combination, Inventory
+from iglu_lib.scheduling.model import Choice, Combination, Inventory, SchedulingError
 from iglu_lib.scheduling.pool import InstancePool
 
 
@@ -211,3 +212,10 @@ class ScanningStrategy:
 
 #: Strategies by the name a parameter file uses (`strategy: balanced`).
 STRATEGIES: Mapping[str, type] = {"balanced": BalancedStrategy, "scanning": ScanningStrategy}
+
+
+def make_strategy(name: str, **options: Any) -> Callable[..., Strategy]:
+    """The strategy factory a parameter file names, with its options (`max_lead: 2`)."""
+    if name not in STRATEGIES:
+        raise SchedulingError(f"unknown scheduling strategy {name!r}; known: {', '.join(STRATEGIES)}")
+    return functools.partial(STRATEGIES[name], **options)

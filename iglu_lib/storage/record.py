@@ -97,6 +97,8 @@ COLUMNS: Mapping[str, str] = {
     "updated_at": "UpdatedAt",
 }
 _JSON_COLUMNS = {"annotation", "reasons"}
+#: Azure Tables holds at most 64 KiB per string cell (UTF-16): 32,767 characters.
+MAX_CELL_CHARS = 32_767
 #: Characters a table key may not hold (Azure Tables: / \ # ? and control characters).
 _BAD_KEY = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
 
@@ -139,8 +141,14 @@ class GameRecord:
     def to_entity(self, attributes: list[str] | None = None) -> dict[str, Any]:
         """The table entity (all columns, or the keys and `attributes` only)."""
         names = list(COLUMNS) if attributes is None else ["campaign", "row_key", *attributes]
-        return {COLUMNS[name]: _to_cell(name, getattr(self, name)) for name in names
-                if getattr(self, name) is not None}
+        entity = {COLUMNS[name]: _to_cell(name, getattr(self, name)) for name in names
+                  if getattr(self, name) is not None}
+        for column, value in entity.items():
+            if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+                raise RecordError(f"game record {self.campaign}/{self.row_key}, column {column}: "
+                                  f"{len(value):,} characters, a table cell holds {MAX_CELL_CHARS:,}; "
+                                  "refuse the submission or store the text elsewhere and keep a reference")
+        return entity
 
     @classmethod
     def from_entity(cls, entity: Mapping[str, Any], etag: str | None = None) -> GameRecord:

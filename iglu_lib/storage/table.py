@@ -97,6 +97,10 @@ class GameRecords:
         """Change one record if nobody changed it since it was read; returns the new version."""
         return self.update_many([(record, changes)])[0]
 
+    def update_all(self, records: Sequence[GameRecord], **changes: Any) -> list[GameRecord]:
+        """The same change to several records in one transaction (e.g. every game of a HIT)."""
+        return self.update_many([(record, dict(changes)) for record in records])
+
     def update_many(self, changes: Sequence[tuple[GameRecord, dict[str, Any]]]) -> list[GameRecord]:
         """Change several records of the campaign in one transaction (all or nothing), each
         guarded by its ETag; e.g. the games of one HIT when its assignment is judged."""
@@ -167,6 +171,14 @@ class GameRecords:
     def slot_games(self, slot_id: str) -> list[GameRecord]:
         """The games of one slot, in shown order."""
         return sorted(self._query({"SlotId": slot_id}), key=lambda r: r.shown_position)
+
+    def slots(self, *statuses: RecordStatus | str) -> dict[str, list[GameRecord]]:
+        """Records grouped by slot id (games in shown order); only the given statuses if any.
+        The loop changes a slot's games together, so a slot's rows share one status."""
+        grouped: dict[str, list[GameRecord]] = {}
+        for record in self.by_status(*statuses) if statuses else self.all():
+            grouped.setdefault(record.slot_id, []).append(record)
+        return {slot_id: sorted(games, key=lambda r: r.shown_position) for slot_id, games in grouped.items()}
 
     def by_hit(self, hit_id: str) -> list[GameRecord]:
         return self._query({"HitId": hit_id})
