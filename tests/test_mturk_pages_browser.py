@@ -1,0 +1,138 @@
+"""A worker in headless Chromium does a pairwise HIT on the local MTurk server: the preview
+shows no codes, accepting shows both join codes, bad completion codes keep submit disabled
+with an error beside the field, two valid codes enable it, and what the worker typed comes
+back through boto3 and the HIT manager."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from iglu_lib.local.mturk.control_client import LocalMTurkControl
+from iglu_lib.mturk import HitManager
+from iglu_lib.platform.codes import make_completion_code
+
+pytestmark = pytest.mark.browser
+
+JOIN = "/plaiground:join-task-with-agent T1:C1:TASK1"
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def chromium_binary() -> str | None:
+    default = Path("/usr/bin/chromium")
+    if default.exists():
+        return str(default)
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def completion_code(**fields: str) -> str:
+    """A valid completion code with fresh ids (any field can be fixed by keyword)."""
+    ids = {name: str(uuid.uuid4()) for name in
+           ("tournament_id", "challenge_id", "task_id", "game_id", "role_id", "agent_service_id")}
+    return make_completion_code(**{**ids, **fields})
+
+
+@pytest.fixture(scope="module")
+def browser():
+    binary = chromium_binary()
+    if binary is None:
+        pytest.skip("no Chromium binary (/usr/bin/chromium, chromium or chromium-browser on PATH); "
+                    "install Debian's chromium package (scripts/ensure-chromium.sh)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def test_worker_does_a_pairwise_hit_in_chromium(page, stack, local_profile, unique_name):
+    url = stack["mturk_endpoint_url"]
+    manager = HitManager(local_profile, hit_type="pairwise", campaign=unique_name("browser"))
+    hit = manager.create_hit(
+        {"task_name": 'Blue tower <i>"quoted"</i>', "task_join_code": JOIN,
+         "agent_instance_ids": ["inst-a", "inst-b"]},
+        unique_request_token=uuid.uuid4().hex,
+    )
+    worker = "WBROWSER" + unique_name().upper()
+    LocalMTurkControl(url).set_worker(worker)
+    join1, join2 = f"{JOIN}:inst-a", f"{JOIN}:inst-b"
+
+    # Preview: the task is described, no join code is shown, nothing can be submitted.
+    page.goto(f"{url}/worker/hits/{hit.hit_id}?workerId={worker}")
+    frame = page.frame_locator("#hit-frame")
+    frame.locator("#preview-note").wait_for(state="visible")
+    assert frame.locator(".task-name").inner_text() == 'Blue tower <i>"quoted"</i>'
+    frame_text = frame.locator("body").inner_text()
+    assert "inst-a" not in frame_text and "inst-b" not in frame_text
+    assert frame.locator("#submit-button").count() == 0 and frame.locator("input.completion-code").count() == 0
+
+    # Accept: both join codes are visible on the work page.
+    page.click("#accept-hit")
+    page.wait_for_url("**/worker/assignments/**")
+    frame = page.frame_locator("#hit-frame")
+    assert frame.locator("#join-code-1").inner_text() == join1
+    assert frame.locator("#join-code-2").inner_text() == join2
+    assert frame.locator("body").evaluate("() => typeof DecompressionStream") == "function"
+    submit = frame.locator("#submit-button")
+    assert submit.is_disabled()
+
+    code1, code2 = completion_code(), completion_code()
+    bad_codes = {
+        "AB12CD34EF56GH": "not a completion code",
+        join1: "join command",
+        code1[:60]: "cut off",
+        completion_code(kind="hc"): "without the AI assistant",
+        completion_code(game_id="short"): "wrong length",
+    }
+    frame.locator("#completionCode2").fill(code2)
+    for bad, message in bad_codes.items():
+        frame.locator("#completionCode1").fill(bad)
+        error = frame.locator("#completionCode1-error")
+        error.filter(has_text=message).wait_for()
+        assert submit.is_disabled(), bad
+
+    # The same code twice is refused beside the second field.
+    frame.locator("#completionCode1").fill(code2)
+    frame.locator("#completionCode2-error").filter(has_text="same code as game 1").wait_for()
+    assert submit.is_disabled()
+
+    # Two valid, different codes enable submit; the worker answers and submits.
+    frame.locator("#completionCode1").fill(f"  {code1}\n")
+    frame.locator("#submit-button:enabled").wait_for()
+    assert frame.locator("#completionCode1-error").inner_text() == ""
+    assert frame.locator("#completionCode2-error").inner_text() == ""
+    frame.locator("#agent1_performance").fill("It built the tower <quickly> & well")
+    frame.locator("#agent2_performance").fill("It ignored me")
+    frame.locator("#best-agent-1").check()
+    submit.click()
+    frame.get_by_text("Your work was submitted").wait_for()
+
+    raw = local_profile.boto3_client("mturk").list_assignments_for_hit(HITId=hit.hit_id)["Assignments"]
+    assert len(raw) == 1 and raw[0]["WorkerId"] == worker and raw[0]["AssignmentStatus"] == "Submitted"
+    [assignment] = manager.submitted_assignments(hit.hit_id)
+    assert assignment.answers.ok, assignment.answers.problems
+    assert assignment.answers.fields == {
+        "joinCode1": join1,
+        "joinCode2": join2,
+        "completionCode1": f"  {code1}",  # a text input drops the line break, keeps the spaces
+        "completionCode2": code2,
+        "agent1_performance": "It built the tower <quickly> & well",
+        "agent2_performance": "It ignored me",
+        "best_agent": {"agent1_option": True, "agent2_option": False},
+    }
