@@ -1,0 +1,105 @@
+"""`iglu logs sync|process|generate`: droidlet interaction logs from S3 to one clean table."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    logs = subparsers.add_parser("logs", help="sync droidlet interaction logs from S3 and collate them")
+    actions = logs.add_subparsers(dest="logs_command", metavar="ACTION", required=True)
+
+    sync = actions.add_parser("sync", help="mirror the objects under an S3 prefix to a folder, incrementally")
+    sync.add_argument("--bucket", help="S3 bucket (default: the profile's s3.logs_bucket)")
+    sync.add_argument("--prefix", default="", help="key prefix, e.g. turk_logs/ (default: the whole bucket)")
+    sync.add_argument("--dest", required=True, help="folder to mirror into")
+    sync.add_argument("--workers", type=int, default=8, help="parallel downloads (default: 8)")
+    _common(sync)
+    sync.set_defaults(handler=_sync)
+
+    process = actions.add_parser("process", help="collate every NAME.csv of the logs into one table")
+    process.add_argument("--src", required=True, help="folder of archives and loose logs (the sync's --dest)")
+    process.add_argument("--kind", required=True, help="CSV name without .csv, e.g. nsp_outputs")
+    process.add_argument("--out", required=True, help="folder for NAME_<date>.csv, .parquet and _rejects.csv")
+    process.add_argument("--date", help="date in the output names (default: today, UTC)")
+    process.add_argument("--workers", type=int, help="worker processes (default: up to 4, one per core)")
+    process.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    process.set_defaults(handler=_process)
+
+    generate = actions.add_parser("generate", help="fill a bucket (or a folder) with generated droidlet-style logs")
+    target = generate.add_mutually_exclusive_group(required=True)
+    target.add_argument("--bucket", help="bucket to fill (created if missing)")
+    target.add_argument("--dest", help="folder to write the corpus into instead")
+    generate.add_argument("--batches", type=int, default=2)
+    generate.add_argument("--logs-per-batch", type=int, default=4)
+    generate.add_argument("--rows-per-log", type=int, default=30)
+    generate.add_argument("--seed", type=int, default=0)
+    _common(generate)
+    generate.set_defaults(handler=_generate)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", default="local", help="profile to use (default: local)")
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from iglu_lib.cli import CommandError, print_json
+    from iglu_lib.config import load_profile
+    from iglu_lib.logs.sync import sync_prefix
+
+    profile = load_profile(args.profile)
+    bucket = args.bucket or profile.get("s3.logs_bucket")
+    if not bucket:
+        raise CommandError(f"no --bucket given and profile '{args.profile}' has no s3.logs_bucket")
+    summary = sync_prefix(profile.boto3_client("s3"), bucket, args.prefix, args.dest,
+                          workers=args.workers, progress=not args.json)
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"listed {summary['listed']}, downloaded {summary['downloaded']} "
+              f"({summary['bytes']} bytes), skipped {summary['skipped']}, failed {len(summary['failed'])}")
+        for failure in summary["failed"]:
+            print(f"  failed {failure['key']}: {failure['error']}")
+    return 1 if summary["failed"] else 0
+
+
+def _process(args: argparse.Namespace) -> int:
+    from iglu_lib.cli import print_json
+    from iglu_lib.logs.process import process_logs
+
+    summary = process_logs(args.src, args.kind, args.out, date=args.date, workers=args.workers,
+                           progress=not args.json)
+    if args.json:
+        print_json(summary)
+        return 0
+    print(f"{summary['members_read']} files from {summary['archives']} archives: {summary['rows_in']} rows in, "
+          f"{summary['duplicates_removed']} duplicates, {summary['malformed_rows']} malformed, "
+          f"{summary['rows_out']} rows out")
+    for name, error in summary["bad_archive_errors"].items():
+        print(f"  unreadable archive {name}: {error}")
+    for kind, path in summary["outputs"].items():
+        print(f"  {kind}: {path}")
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from iglu_lib.cli import print_json
+    from iglu_lib.local.droidlet_logs import CorpusSpec, upload_corpus, write_corpus
+
+    spec = CorpusSpec(batches=args.batches, logs_per_batch=args.logs_per_batch,
+                      rows_per_log=args.rows_per_log, seed=args.seed)
+    if args.dest:
+        truth = write_corpus(args.dest, spec)
+    else:
+        from iglu_lib.config import load_profile
+
+        s3 = load_profile(args.profile).boto3_client("s3")
+        truth = upload_corpus(s3, args.bucket, spec, progress=not args.json)
+    report = {"objects": len(truth.objects), "bytes": truth.compressed_bytes,
+              "expected": {kind: truth.summary(kind) for kind in truth.kinds}}
+    if args.json:
+        print_json(report)
+    else:
+        print(f"wrote {report['objects']} objects ({report['bytes']} bytes) under {spec.prefix}/")
+    return 0

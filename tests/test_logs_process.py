@@ -1,0 +1,169 @@
+"""`iglu logs process`: generated corpora come out with exactly the counts the generator
+injected, hostile content survives intact, bad input is reported, nothing lands on disk."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from iglu_lib.local.droidlet_logs import CorpusSpec, write_corpus
+from iglu_lib.logs.process import NoLogsFound, process_logs
+
+SPEC = CorpusSpec(batches=3, logs_per_batch=4, rows_per_log=50, seed=7, hostile_rate=0.1)
+
+
+def _read_table(path: str) -> pd.DataFrame:
+    return pd.read_csv(path, sep="|", dtype=str, keep_default_na=False)
+
+
+def _tar_gz(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    return folder, write_corpus(folder, SPEC)
+
+
+@pytest.mark.parametrize("kind", ["nsp_outputs", "error_details"])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_counts_match_what_the_generator_injected(corpus, tmp_path, kind, workers):
+    folder, truth = corpus
+    summary = process_logs(folder, kind, tmp_path, date="2026-01-02", workers=workers, progress=False)
+    expected = truth.summary(kind)
+    assert {key: summary[key] for key in expected} == expected
+    assert kind != "nsp_outputs" or (expected["duplicates_removed"] > 0 and expected["malformed_rows"] > 0)
+    assert len(expected["bad_archives"]) == SPEC.corrupt_archives
+    table = _read_table(summary["outputs"]["csv"])
+    assert len(table) == expected["rows_out"]
+    assert not table.duplicated().any()
+    parquet = pd.read_parquet(summary["outputs"]["parquet"])
+    assert parquet.equals(table)
+    rejects = _read_table(summary["outputs"]["rejects"])
+    assert len(rejects) == expected["malformed_rows"]
+    assert set(rejects["reason"]) == {"wrong_field_count"}
+
+
+def test_the_table_is_clean_and_names_each_log(corpus, tmp_path):
+    folder, _ = corpus
+    summary = process_logs(folder, "nsp_outputs", tmp_path, date="d", workers=1, progress=False)
+    table = _read_table(summary["outputs"]["csv"])
+    assert list(table.columns) == ["command", "action_dict", "source", "agent", "time", "turk_log_id"]
+    for column in table.columns:
+        assert (table[column] == table[column].str.strip()).all(), column
+        assert not table[column].str.contains("\r").any(), column
+    log_folders = {p.parent.name for p in folder.rglob("logs.t*")}
+    assert set(table["turk_log_id"]) <= log_folders | {p.parent.name for p in folder.rglob("*.csv")}
+    assert b"\r\n" not in Path(summary["outputs"]["csv"]).read_bytes()
+
+
+def test_archives_are_never_extracted_to_disk(corpus, tmp_path):
+    folder, _ = corpus
+    before = sorted(folder.rglob("*"))
+    process_logs(folder, "nsp_outputs", tmp_path / "out", date="d", workers=2, progress=False)
+    assert sorted(folder.rglob("*")) == before
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "nsp_outputs_d.csv", "nsp_outputs_d.parquet", "nsp_outputs_d_rejects.csv"]
+
+
+HOSTILE = (
+    "\ufeffcommand | action_dict |source|agent|time\r\n"
+    'build a "big" tower|{\'a\': 1}|model|bot|1\r\n'
+    '  "copy that | paste it"  |"{\'b\': \'x | y\'}"|model|bot|2\r\n'
+    '"say ""hi | there"""|"{""c"": 3}"|model|bot|3\r\n'
+    '<script>alert(1)</script> &amp; &lt;b&gt;|=HYPERLINK("x")|model|bot|4\r\n'
+    "\r\n"
+    '"unclosed quote | eats|its own line only|model|bot|5\r\n'
+    "dance|{}|model|bot|6\r\n"
+    "   dance   |  {}  | model|bot |6  \r\n"
+    "dance|{}|model|bot\r\n"
+).encode("utf-8") + b"caf\xe9|{}|model|bot|7\r\n" + b"last|{}|model|bot|8"
+
+
+def test_hostile_content_is_kept_verbatim_and_bad_lines_are_rejected_with_line_numbers(tmp_path):
+    src = tmp_path / "src"
+    (src / "b1" / "loose-log").mkdir(parents=True)
+    (src / "b1" / "loose-log" / "nsp_outputs.csv").write_bytes(HOSTILE)
+    (src / "b1" / "arch").mkdir()
+    (src / "b1" / "arch" / "logs.tgz").write_bytes(_tar_gz({"in-archive/nsp_outputs.csv": HOSTILE}))
+    summary = process_logs(src, "nsp_outputs", tmp_path / "out", date="d", workers=1, progress=False)
+    assert {k: summary[k] for k in ("archives", "members_read", "rows_in", "duplicates_removed",
+                                    "malformed_rows", "rows_out")} == {
+        "archives": 1, "members_read": 2, "rows_in": 20, "duplicates_removed": 2,
+        "malformed_rows": 6, "rows_out": 12}
+    table = pd.read_parquet(summary["outputs"]["parquet"])
+    assert list(table.columns) == ["command", "action_dict", "source", "agent", "time", "turk_log_id"]
+    loose = table[table["turk_log_id"] == "loose-log"]
+    assert list(loose["command"]) == [
+        'build a "big" tower', "copy that | paste it", 'say "hi | there"',
+        "<script>alert(1)</script> &amp; &lt;b&gt;", "dance", "last"]
+    assert list(loose["action_dict"])[:4] == ["{'a': 1}", "{'b': 'x | y'}", '{"c": 3}', '=HYPERLINK("x")']
+    assert set(table["turk_log_id"]) == {"loose-log", "in-archive"}
+    assert _read_table(summary["outputs"]["csv"]).equals(table)
+    rejects = _read_table(summary["outputs"]["rejects"])
+    loose_rejects = rejects[rejects["source"] == "b1/loose-log/nsp_outputs.csv"]
+    assert list(loose_rejects["line"]) == ["7", "10", "11"]
+    assert list(loose_rejects["reason"]) == ["wrong_field_count"] * 2 + ["not_utf8"]
+    archive_rejects = rejects[rejects["source"] == "b1/arch/logs.tgz"]
+    assert set(archive_rejects["member"]) == {"in-archive/nsp_outputs.csv"}
+
+
+def test_a_log_uploaded_twice_counts_once(tmp_path):
+    csv = b"command|time\nbuild|1\ndig|2\n"
+    archive = _tar_gz({"log-1/nsp_outputs.csv": csv})
+    for batch in ("a", "b"):
+        (tmp_path / "src" / batch).mkdir(parents=True)
+        (tmp_path / "src" / batch / "logs.tar.gz").write_bytes(archive)
+    (tmp_path / "src" / "a" / "log-2").mkdir()
+    (tmp_path / "src" / "a" / "log-2" / "nsp_outputs.csv").write_bytes(csv)
+    summary = process_logs(tmp_path / "src", "nsp_outputs", tmp_path / "out", date="d",
+                           workers=2, progress=False)
+    assert (summary["rows_in"], summary["duplicates_removed"], summary["rows_out"]) == (6, 2, 4)
+    table = _read_table(summary["outputs"]["csv"])
+    assert sorted(table["turk_log_id"]) == ["log-1", "log-1", "log-2", "log-2"]
+
+
+def test_corrupt_archives_are_listed_and_the_rest_is_processed(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    good = _tar_gz({"ok/nsp_outputs.csv": b"command|time\nbuild|1\n"})
+    (src / "1-good.tar.gz").write_bytes(good)
+    (src / "2-truncated.tar.gz").write_bytes(good[: len(good) // 2])
+    (src / "3-html.tgz").write_bytes(b"<html>503</html>")
+    (src / "4-bad-crc.tar.gz").write_bytes(good[:-8] + b"\0" * 8)
+    (src / "5-plain.tar").write_bytes(gzip.decompress(good))
+    summary = process_logs(src, "nsp_outputs", tmp_path / "out", date="d", workers=1, progress=False)
+    assert summary["bad_archives"] == ["2-truncated.tar.gz", "3-html.tgz", "4-bad-crc.tar.gz"]
+    assert all(summary["bad_archive_errors"][name] for name in summary["bad_archives"])
+    assert (summary["archives"], summary["members_read"], summary["rows_out"]) == (5, 2, 1)
+
+
+def test_a_file_with_another_header_goes_to_the_rejects(tmp_path):
+    for name, data in (("a", b"command|time\nbuild|1\n"), ("b", b"time|command\n2|dig\n3|fill\n")):
+        (tmp_path / "src" / name).mkdir(parents=True)
+        (tmp_path / "src" / name / "nsp_outputs.csv").write_bytes(data)
+    summary = process_logs(tmp_path / "src", "nsp_outputs", tmp_path / "out", date="d",
+                           workers=1, progress=False)
+    assert (summary["rows_out"], summary["malformed_rows"]) == (1, 2)
+    rejects = _read_table(summary["outputs"]["rejects"])
+    assert list(rejects["line"]) == ["2", "3"]
+    assert rejects["reason"].str.startswith("header_mismatch").all()
+
+
+def test_a_folder_without_logs_is_a_clear_error(tmp_path):
+    with pytest.raises(NoLogsFound, match="no archive .* and no nsp_outputs.csv"):
+        process_logs(tmp_path, "nsp_outputs", tmp_path / "out", progress=False)
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        process_logs(tmp_path / "missing", "nsp_outputs", tmp_path / "out", progress=False)
