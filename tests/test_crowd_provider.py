@@ -69,7 +69,7 @@ def test_onboarding_result_is_mirrored_and_failed_workers_cannot_accept(task_run
     launched = task_run.launch()
     workers = SimulatedWorkers(mturk_url)
     bad = workers.work(WorkerPlan(unique_name("wbad"), "go\nhi", ANSWERS), launched[0]["hit_id"], launched[0]["url"])
-    assert bad.onboarding == "failed" and not bad.accepted
+    assert bad.onboarding == "failed" and not bad.accepted and bad.refusal == "QualificationRequirementNotMet"
     qualification = task_run.provider.qualification
     assert qualification.score(bad.worker_id) == 0
     refused = requests.post(f"{mturk_url}/_local/hits/{launched[1]['hit_id']}/accept", json={"worker_id": bad.worker_id}, timeout=30)

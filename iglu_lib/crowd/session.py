@@ -60,6 +60,16 @@ class TaskRun:
             raise LookupError(f"task run {run['task_run_id']} has no server address; pass a public URL")
         return self.provider.launch(run["task_run_id"], url)
 
+    def status_frame(self, task_run_id: str | None = None) -> Any:
+        """`provider.status` as a DataFrame, assignments counted by state."""
+        import pandas as pd
+
+        rows = []
+        for row in self.provider.status(self.run_id(task_run_id)):
+            states = list(row.pop("assignments", {}).values())
+            rows.append({**row, **{state.lower(): states.count(state) for state in ("Submitted", "Approved", "Rejected")}})
+        return pd.DataFrame(rows)
+
     def stop(self) -> None:
         if self.server is not None:
             self.server.stop()

@@ -80,8 +80,7 @@ class SimulatedWorkers:
         """Preview (and onboarding), accept, work and submit one HIT whose question is `task_url`."""
         outcome = WorkerOutcome(plan.worker_id, hit_id)
         self.register(plan.worker_id)
-        if not self._preview(plan, hit_id, task_url, outcome):
-            return outcome
+        self._preview(plan, hit_id, task_url, outcome)  # a refused worker still tries to accept
         status, body = self._control(f"/_local/hits/{hit_id}/accept", {"worker_id": plan.worker_id})
         if status >= 400:
             outcome.refusal = body.get("error", str(status))
@@ -99,8 +98,8 @@ class SimulatedWorkers:
     def _params(self, assignment_id: str, hit_id: str, worker_id: str) -> dict[str, str]:
         return {"assignmentId": assignment_id, "hitId": hit_id, "workerId": worker_id, "turkSubmitTo": self.mturk_url}
 
-    def _preview(self, plan: WorkerPlan, hit_id: str, task_url: str, outcome: WorkerOutcome) -> bool:
-        """False when the worker is refused at the preview."""
+    def _preview(self, plan: WorkerPlan, hit_id: str, task_url: str, outcome: WorkerOutcome) -> None:
+        """Open the preview and answer the onboarding when it is asked for."""
         params = self._params(PREVIEW_ASSIGNMENT, hit_id, plan.worker_id)
         page = self.http.get(_with_query(task_url, params), timeout=self.timeout)
         if page.headers.get("X-Crowd-Page") == "onboarding":
@@ -112,9 +111,6 @@ class SimulatedWorkers:
             outcome.onboarding = "failed" if page.headers.get("X-Crowd-Page") == "refused" else "passed"
         if page.headers.get("X-Crowd-Page") == "refused":
             outcome.onboarding = "failed"
-            outcome.refusal = "onboarding failed"
-            return False
-        return True
 
     def _submit(self, task_url: str, params: Mapping[str, str], answers: Mapping[str, str], outcome: WorkerOutcome) -> None:
         base, unit_id = _server_and_unit(task_url)
@@ -129,3 +125,28 @@ class SimulatedWorkers:
         outcome.submitted = forwarded.status_code < 400
         if not outcome.submitted:
             outcome.refusal = f"the platform refused the submission (HTTP {forwarded.status_code})"
+
+
+def simulate(mturk_url: str, plans: list[WorkerPlan], hits: list[Mapping[str, Any]], progress: bool = True) -> list[WorkerOutcome]:
+    """Each planned worker takes the next HIT in turn (`hits`: `{"hit_id", "url"}` as launched)."""
+    from tqdm.auto import tqdm
+
+    if not hits:
+        raise ValueError("no HITs to work on; launch the task first")
+    workers = SimulatedWorkers(mturk_url)
+    return [
+        workers.work(plan, hits[i % len(hits)]["hit_id"], hits[i % len(hits)]["url"])
+        for i, plan in enumerate(tqdm(plans, desc="simulated workers", disable=not progress))
+    ]
+
+
+def plans_from_parameters(items: list[Mapping[str, Any]]) -> list[WorkerPlan]:
+    """Worker plans from notebook parameters: `{worker_id, onboarding_answer, answers: {...}}`."""
+    plans = []
+    for index, item in enumerate(items, start=1):
+        missing = [key for key in ("worker_id", "onboarding_answer") if key not in item]
+        if missing:
+            raise ValueError(f"simulated worker {index}: missing {', '.join(missing)}")
+        plans.append(WorkerPlan(str(item["worker_id"]), str(item["onboarding_answer"]),
+                                {str(k): str(v) for k, v in dict(item.get("answers") or {}).items()}))
+    return plans
