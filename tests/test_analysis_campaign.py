@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
+
 from iglu_lib.cli import main
 from iglu_lib.platform.codes import make_completion_code
 from iglu_lib.scheduling import Scheduler
@@ -28,7 +30,7 @@ def _answer(rows, best_position: int, codes: list[str]) -> dict:
             "best_agent": {"agent1_option": best_position == 1, "agent2_option": best_position == 2}}
 
 
-def _play(records: GameRecords, slot, hit: int, best_position: int) -> None:
+def _play(records: GameRecords, slot, hit: int, best_position: int, **verdict) -> None:
     rows = records.plan(slot)
     codes = [make_completion_code(tournament_id="T", challenge_id="C", task_id=slot.task_id,
                                   game_id=f"game-{hit}-{k}", role_id="architect", agent_service_id=row.agent_name)
@@ -37,7 +39,7 @@ def _play(records: GameRecords, slot, hit: int, best_position: int) -> None:
     rows = records.update_many([(r, {"status": "hit_created", "hit_id": f"HIT{hit}"}) for r in rows])
     records.update_many([
         (r, {"status": "submitted", "worker_id": RAW_WORKER, "completion_code": code,
-             "game_minecraft_id": f"game-{hit}-{k}", "annotation": answer})
+             "game_minecraft_id": f"game-{hit}-{k}", "annotation": answer, **verdict})
         for k, (r, code) in enumerate(zip(rows, codes, strict=True))
     ])
 
@@ -47,7 +49,8 @@ def test_campaign_records_are_analysed_with_their_shown_order(local_profile, uni
     records = GameRecords.open(local_profile, campaign)
     scheduler = Scheduler.from_content(*_content(), 2, seed=3)
     for hit, best in enumerate([1, 1, 1, 2]):  # the agent shown first wins three of four
-        _play(records, scheduler.next(), hit, best)
+        verdict = {"verdict": "reject", "reasons": ["too_few_turns"]} if hit == 3 else {"verdict": "approve"}
+        _play(records, scheduler.next(), hit, best, **verdict)
     records.plan(scheduler.next())  # a HIT not yet played: excluded as not annotated
 
     out = tmp_path / "campaign"
@@ -62,7 +65,10 @@ def test_campaign_records_are_analysed_with_their_shown_order(local_profile, uni
     assert bias["probability_first_wins"] == 0.75
     for path in out.iterdir():
         assert RAW_WORKER not in path.read_bytes().decode("utf-8", "replace"), path.name
-    assert "worker-" in (out / "worker_quality.csv").read_text()
+    quality = pd.read_csv(out / "worker_quality.csv")
+    worker = quality[quality["worker"].str.startswith("worker-")].iloc[0]
+    assert worker["quality"] == "flagged"  # one HIT of this worker was rejected
+    assert (worker["reason_too_few_turns"], worker["verdict_approve"], worker["verdict_reject"]) == (2, 6, 2)
 
 
 def test_an_unknown_campaign_is_a_one_line_error(local_profile, unique_name, tmp_path, capsys):

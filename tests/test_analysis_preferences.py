@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from iglu_lib.analysis.breakdowns import game_scores
 from iglu_lib.analysis.loading import AnalysisInputError, prepare_games
 from iglu_lib.analysis.preferences import ComparisonRules, compare, filter_games
 from iglu_lib.analysis.ranking import position_bias, rank
+from iglu_lib.platform.events import summarize
 
+FIXTURES = Path(__file__).parent / "fixtures" / "greenlands" / "game_events"
 TASK = "03794642-d5dc-40df-bd41-4cd898ae6b7c"
 
 
@@ -135,3 +139,14 @@ def test_summaries_are_joined_by_game_and_bad_summaries_are_refused():
         prepare_games(base, pd.concat([summaries, summaries]))
     with pytest.raises(AnalysisInputError, match="lack the column"):
         prepare_games(base.drop(columns=["code_status"]))
+
+
+def test_game_summaries_of_real_events_give_scores_per_agent():
+    events = json.loads((FIXTURES / "GameEvents1_Complete.json").read_text())
+    summary = summarize(events).as_dict()  # the games stage's per-game summary
+    base = pd.DataFrame([_game("h1", "A", _verdict(True), game=summary["game_id"]),
+                         _game("h1", "B", _verdict(False))])
+    games = prepare_games(base, pd.DataFrame([summary]))
+    scores = game_scores(games).set_index("agent")
+    assert scores.loc["A", "games"] == 1 and "B" not in scores.index
+    assert scores.loc["A", "blocks_placed_mean"] == 4 and scores.loc["A", "task_completed_mean"] == 1.0

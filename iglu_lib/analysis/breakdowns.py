@@ -3,6 +3,7 @@ annotators, worker quality and what annotators wrote."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -13,8 +14,10 @@ import pandas as pd
 from iglu_lib.analysis.intervals import wilson_interval
 from iglu_lib.analysis.preferences import Comparisons
 
-#: Per-game summary columns reported per agent when the games table has them.
-SUMMARY_COLUMNS = ("turns", "blocks", "structure_f1")
+#: Per-game summary columns reported per agent when the games table has them (the names of
+#: `iglu_lib.platform.events.GameSummary`, and the short names `turns` and `blocks`).
+SUMMARY_COLUMNS = ("architect_turns", "turns", "blocks_placed", "blocks_removed", "blocks",
+                   "structure_f1", "duration_seconds", "task_completed")
 
 #: Words too common to say anything about an agent.
 STOPWORDS = frozenset("""
@@ -52,7 +55,8 @@ def game_scores(games: pd.DataFrame, columns: Sequence[str] = SUMMARY_COLUMNS) -
     present = [c for c in columns if c in games.columns]
     if not present:
         return pd.DataFrame(columns=["agent", "games"])
-    scored = games.dropna(subset=present, how="all")
+    values = games[present].apply(pd.to_numeric, errors="coerce").astype(float)
+    scored = values.assign(AgentName=games["AgentName"]).dropna(subset=present, how="all")
     table = scored.groupby("AgentName")[present].agg(["mean", "median"])
     table.columns = [f"{column}_{stat}" for column, stat in table.columns]
     table.insert(0, "games", scored.groupby("AgentName").size())
@@ -83,18 +87,36 @@ def agreement(comparisons: Comparisons) -> pd.DataFrame:
 
 
 def worker_quality(games: pd.DataFrame) -> pd.DataFrame:
-    """Per worker (per HIT when the input has no worker ids): games, annotations, and how
-    many games had each completion-code status (`ok` or the reason it is not a code)."""
+    """Per worker (per HIT when the input has no worker ids): games, annotations, how many
+    games had each completion-code status (`ok` or the reason it is not a code), and, for
+    campaign records, each verdict and each validation reason."""
     unit = games["worker"].fillna(games["HitId"].map(lambda hit: f"hit:{hit}"))
-    statuses = pd.crosstab(unit, games["code_status"])
     summary = pd.DataFrame({
         "games": games.groupby(unit).size(),
         "annotated": (games["annotation_status"] == "valid").groupby(unit).sum(),
         "malformed_annotations": (games["annotation_status"] == "invalid").groupby(unit).sum(),
         "quality": games.groupby(unit)["worker_quality"].first(),
     })
-    table = summary.join(statuses.add_prefix("code_")).rename_axis("worker").reset_index()
+    tallies = [pd.crosstab(unit, games["code_status"]).add_prefix("code_")]
+    if "Verdict" in games.columns:
+        tallies.append(pd.crosstab(unit, games["Verdict"]).add_prefix("verdict_"))
+    if "Reasons" in games.columns:
+        reasons = games["Reasons"].map(_reason_list).explode().dropna()
+        if len(reasons):
+            tallies.append(pd.crosstab(unit[reasons.index], reasons).add_prefix("reason_"))
+    table = summary.join(tallies).fillna(0).rename_axis("worker").reset_index()
     return table.sort_values(["quality", "worker"], ignore_index=True)
+
+
+def _reason_list(cell: object) -> list[str]:
+    """Reasons stored as a JSON list of words; anything else counts as `unreadable`."""
+    if not isinstance(cell, str) or cell.strip() in ("", "NA"):
+        return []
+    try:
+        value = json.loads(cell)
+    except ValueError:
+        return ["unreadable"]
+    return [str(v) for v in value] if isinstance(value, list) else ["unreadable"]
 
 
 def feedback_terms(games: pd.DataFrame, top: int = 10) -> pd.DataFrame:

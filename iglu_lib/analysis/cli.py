@@ -77,12 +77,14 @@ def _campaign_games(campaign: str, profile_name: str, summaries):
 
 
 def _print_overview(analysis, files: int, out: str) -> None:
+    """A few lines for a person at a terminal (the JSON is for scripts)."""
     counts = analysis.comparisons.counts()
     print(f"{counts['hits']} HITs, {counts['complete_comparisons']} complete comparisons "
           f"({counts['decisive']} decisive, {counts['no_decision']} without decision)")
-    for row in analysis.ranking.table.itertuples():
-        print(f"  {row.rank}. {row.agent}: strength {row.strength:+.3f} "
-              f"[{row.strength_low:+.3f}, {row.strength_high:+.3f}], P(best) {row.p_best:.2f}")
     if analysis.ranking.problem:
         print(f"  no ranking: {analysis.ranking.problem}")
+    else:
+        for row in analysis.ranking.table.itertuples():
+            print(f"  {row.rank}. {row.agent}: strength {row.strength:+.3f} "
+                  f"[{row.strength_low:+.3f}, {row.strength_high:+.3f}], P(best) {row.p_best:.2f}")
     print(f"wrote {files} files to {out}")

@@ -23,8 +23,10 @@ _READER_COLUMNS = [*DERIVED_COLUMNS, "code_fields", "code_game_id"]
 PUBLISHED_COLUMNS = ["HitId", "GameMinecraftId", "TaskMinecraftId", "AgentName", "Annotation", "CompletionCode"]
 #: A worker whose every game has a code of status `ok`.
 GOOD_WORKER = "good"
-#: A worker with at least one game whose code is missing or not a code.
+#: A worker with at least one game whose code is missing or not a code, or that was rejected.
 FLAGGED_WORKER = "flagged"
+#: The `Verdict` of a rejected game in campaign records (`iglu_lib.platform.validation.REJECT`).
+REJECTED_VERDICT = "reject"
 
 
 class AnalysisInputError(ValueError):
@@ -120,23 +122,31 @@ def _with_judgements(games: pd.DataFrame) -> pd.DataFrame:
 
 
 def _with_workers(games: pd.DataFrame) -> pd.DataFrame:
-    """`worker`: the (hashed) worker id when the input has one; `worker_quality` is judged per
-    worker, or per HIT when workers are unknown (a HIT is one worker's assignment)."""
+    """`worker`: the (hashed) worker id when the input has one. `worker_quality` is judged per
+    worker, or per HIT when workers are unknown (a HIT is one worker's assignment): `good`
+    when every game's completion code is `ok` and no game was rejected (`Verdict`)."""
     if "WorkerId" in games.columns:
         worker = games["WorkerId"].where(games["WorkerId"].map(_present), None)
     else:
         worker = pd.Series(None, index=games.index, dtype=object)
     unit = worker.fillna(games["HitId"].map(lambda hit: f"hit:{hit}"))
-    all_ok = (games["code_status"] == "ok").groupby(unit).transform("all")
-    quality = all_ok.map({True: GOOD_WORKER, False: FLAGGED_WORKER})
+    clean = games["code_status"] == "ok"
+    if "Verdict" in games.columns:
+        clean &= games["Verdict"] != REJECTED_VERDICT
+    all_clean = clean.groupby(unit).transform("all")
+    quality = all_clean.map({True: GOOD_WORKER, False: FLAGGED_WORKER})
     return games.assign(worker=worker, worker_quality=quality)
 
 
 def _with_summaries(games: pd.DataFrame, summaries: pd.DataFrame | None) -> pd.DataFrame:
     if summaries is None:
         return games
+    if "GameMinecraftId" not in summaries.columns and "game_id" in summaries.columns:
+        summaries = summaries.rename(columns={"game_id": "GameMinecraftId"})  # GameSummary.as_dict()
     if "GameMinecraftId" not in summaries.columns:
-        raise AnalysisInputError("per-game summaries need a GameMinecraftId column to be joined to the games")
+        raise AnalysisInputError(
+            "per-game summaries need a GameMinecraftId (or game_id) column to be joined to the games"
+        )
     duplicated = summaries["GameMinecraftId"].duplicated()
     if duplicated.any():
         first = summaries.loc[duplicated, "GameMinecraftId"].iloc[0]
