@@ -153,3 +153,50 @@ def test_cli_launch_status_review_over_the_local_server(local_profile, tmp_path,
         run.stop()
     missing = _cli("status", str(task_dir), "--conf", "craftassist", "--db", str(tmp_path / "none.sqlite"))
     assert missing.returncode == 2 and "no task run of" in missing.stderr and "start the task server" in missing.stderr
+
+
+def test_onboarding_result_the_platform_missed_is_mirrored_at_review(task_run, mturk_url, unique_name):
+    launched = task_run.launch()
+    worker = unique_name("wlate")
+    faults = requests.Session()
+    faults.post(f"{mturk_url}/_local/faults", json={"fraction": 1.0, "seed": 1, "kinds": ["server_error"]}, timeout=30)
+    try:
+        params = {"unit_id": "0", "assignmentId": "ASSIGNMENT_ID_NOT_AVAILABLE", "hitId": launched[0]["hit_id"],
+                  "workerId": worker, "turkSubmitTo": mturk_url}
+        page = requests.post(f"{task_run.server.url}/onboarding", data={**params, "answer": GOOD}, timeout=30)
+        assert page.headers["X-Crowd-Page"] == "preview"  # the worker is not held up by the platform
+    finally:
+        faults.post(f"{mturk_url}/_local/faults", json={"fraction": 0.0, "kinds": ["server_error"]}, timeout=30)
+    qualification = task_run.provider.qualification
+    record = task_run.db.onboarding(worker, qualification.name)
+    assert record.passed and not record.synced_to_platform
+    assert qualification.score(worker) is None
+    task_run.provider.review(task_run.run_id())
+    assert qualification.score(worker) == 1
+    assert task_run.db.onboarding(worker, qualification.name).synced_to_platform
+
+
+def test_serve_cli_answers_until_stopped(local_profile, tmp_path, unique_name, mturk_url):
+    import signal
+
+    task_dir = Path(shutil.copytree(EXAMPLE, tmp_path / "task"))
+    conf = task_dir / "conf" / "craftassist.yaml"
+    conf.write_text(conf.read_text().replace("craftassist_onboarding_v1", unique_name("servequal")))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "iglu_lib.cli", "crowd", "serve", str(task_dir), "--conf", "craftassist",
+         "--db", str(tmp_path / "serve.sqlite"), "--min-commands", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
+    )
+    try:
+        lines = [process.stdout.readline(), process.stdout.readline()]
+        assert lines[0].startswith("task run craftassist-interaction-"), lines
+        url = lines[1].strip().removeprefix("task server at ")
+        assert requests.get(f"{url}/healthz", timeout=30).json()["units"] == 3
+        params = {"unit_id": "0", "assignmentId": "A1", "hitId": "H1", "workerId": unique_name("w"), "turkSubmitTo": mturk_url}
+        two = requests.post(f"{url}/onboarding", data={**params, "answer": "build a tower\nmove it left"}, timeout=30)
+        assert two.headers["X-Crowd-Page"] == "task"  # --min-commands 2 reached the gate
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "task server stopped" in out

@@ -130,7 +130,8 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         server.serve_forever(announce=lambda url: print(f"task server at {url}", flush=True))
     except KeyboardInterrupt:
-        print("task server stopped")
+        pass  # werkzeug usually swallows it itself; either way the server has stopped
+    print("task server stopped", flush=True)
     return 0
 
 
