@@ -136,6 +136,9 @@ def test_approve_reject_override_and_bonus(mturk, control):
     with pytest.raises(ClientError):
         mturk.send_bonus(WorkerId="W-pay-1", BonusAmount="-1", AssignmentId=first, Reason="x")
     assert float(mturk.get_account_balance()["AvailableBalance"]) == pytest.approx(balance - 2.25)
+    (payment,) = mturk.list_bonus_payments(HITId=hit_id)["BonusPayments"]
+    assert payment["WorkerId"] == "W-pay-1" and payment["BonusAmount"] == "1.25" and payment["Reason"] == "great"
+    assert mturk.list_bonus_payments(AssignmentId=second)["BonusPayments"] == []
     mturk.update_expiration_for_hit(HITId=hit_id, ExpireAt=0)
     mturk.delete_hit(HITId=hit_id)
     assert status(mturk, hit_id) == "Disposed"

@@ -192,3 +192,15 @@ def test_extending_an_expired_hit_reopens_it(mturk):
 def test_botocore_still_validates_client_side(mturk):
     with pytest.raises(ParamValidationError):
         mturk.create_hit(Title="x")
+
+
+def test_additional_assignments_reopen_a_full_hit_within_the_services_limit(mturk, control):
+    hit_id = mturk.create_hit(**hit_args(MaxAssignments=1))["HIT"]["HITId"]
+    control.submit(control.accept(hit_id, "W-more-1")["assignment_id"], {"a": "1"})
+    assert mturk.get_hit(HITId=hit_id)["HIT"]["HITStatus"] == "Reviewable"
+    mturk.create_additional_assignments_for_hit(HITId=hit_id, NumberOfAdditionalAssignments=2)
+    hit = mturk.get_hit(HITId=hit_id)["HIT"]
+    assert hit["HITStatus"] == "Assignable" and hit["MaxAssignments"] == 3
+    assert hit["NumberOfAssignmentsAvailable"] == 2
+    with pytest.raises(ClientError):  # from under 10 to 10 or more
+        mturk.create_additional_assignments_for_hit(HITId=hit_id, NumberOfAdditionalAssignments=7)

@@ -145,6 +145,12 @@ def test_preview_submission_unknown_ids_and_returning(base, mturk):
     assert requests.get(f"{base}/worker/hits/3NOSUCH", params={"workerId": "W"}, timeout=30).status_code == 404
     assert requests.get(f"{base}/worker/hits/3NOSUCH/frame", timeout=30).status_code == 404
     assert requests.get(f"{base}/worker/assignments/3NOSUCH", timeout=30).status_code == 404
+    disposed = create_hit(mturk)
+    mturk.update_expiration_for_hit(HITId=disposed, ExpireAt=0)
+    mturk.delete_hit(HITId=disposed)
+    assert requests.get(f"{base}/worker/hits/{disposed}", params={"workerId": "W"}, timeout=30).status_code == 404
+    refused = requests.post(f"{base}/worker/hits/{disposed}/accept", data={"workerId": "W"}, timeout=30)
+    assert refused.status_code == 404
     worker = "W-ret-" + secrets.token_hex(3)
     hit_id = create_hit(mturk)
     assignment_id = urlsplit(accept(base, hit_id, worker)).path.rsplit("/", 1)[-1]

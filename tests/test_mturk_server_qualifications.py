@@ -242,3 +242,18 @@ def test_bad_qualification_types_are_request_errors(mturk, extra):
     with pytest.raises(ClientError) as info:
         qualification_type(mturk, **extra)
     assert info.value.response["Error"]["Code"] == "RequestError"
+
+
+def test_list_qualification_types_and_hits_for_a_type(mturk):
+    tag = secrets.token_hex(6)
+    requestable = qualification_type(mturk, AutoGranted=True, Keywords=tag)
+    plain = qualification_type(mturk, Keywords=tag)
+    found = {t["QualificationTypeId"] for p in mturk.get_paginator("list_qualification_types").paginate(
+        Query=tag, MustBeRequestable=False, MustBeOwnedByCaller=True) for t in p["QualificationTypes"]}
+    assert found == {requestable, plain}
+    found = {t["QualificationTypeId"] for p in mturk.get_paginator("list_qualification_types").paginate(
+        Query=tag, MustBeRequestable=True) for t in p["QualificationTypes"]}
+    assert found == {requestable}
+    hit_id = hit_with(mturk, {"QualificationTypeId": plain, "Comparator": "Exists"})
+    assert [h["HITId"] for h in mturk.list_hits_for_qualification_type(QualificationTypeId=plain)["HITs"]] == [hit_id]
+    assert mturk.list_hits_for_qualification_type(QualificationTypeId="x' OR '1'='1")["HITs"] == []

@@ -93,7 +93,8 @@ def test_requests_are_counted_per_operation_and_reset(private):
         ({"X-Amz-Target": TARGET + "ListHITs"}, b'{"MaxResults": 0}', "RequestError"),
         ({"X-Amz-Target": TARGET + "CreateHIT"}, b'{"Title": "x", "Description": "d", "Reward": "1.00", '
          b'"LifetimeInSeconds": 60, "AssignmentDurationInSeconds": 60, "Question": "<a>&lt;</a>"}', "RequestError"),
-        ({"X-Amz-Target": TARGET + "ListBonusPayments"}, b"{}", "RequestError"),
+        ({"X-Amz-Target": TARGET + "GetFileUploadURL"}, b'{"AssignmentId": "a", "QuestionIdentifier": "q"}',
+         "RequestError"),
         ({"X-Amz-Target": TARGET + "UpdateExpirationForHIT"}, b'{"HITId": "x", "ExpireAt": "soon"}', "RequestError"),
     ],
 )

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from iglu_lib.local.mturk import records, worker_actions
-from iglu_lib.local.mturk.errors import WorkerActionError
+from iglu_lib.local.mturk.errors import RequestError, WorkerActionError
 from iglu_lib.local.mturk.questions import (
     PREVIEW_ASSIGNMENT_ID,
     external_url,
@@ -48,7 +48,7 @@ def _hit_page(hit_id: str, worker_id: str, assignment_id: str | None, error: str
 
     try:
         found = state().run(gather)
-    except Exception:  # an unknown or disposed HIT
+    except (RequestError, WorkerActionError):  # an unknown or disposed HIT
         return render_template("message.html", title="No such HIT", message=f"There is no HIT {hit_id}."), 404
     hit, refusal = found["hit"], found["refusal"]
     src = None
@@ -111,7 +111,7 @@ def frame(hit_id: str) -> tuple[str, int]:
     """The HTMLQuestion's content, with the crowd-form script served locally."""
     try:
         hit = state().run(lambda ctx: records.hit_view(ctx.db, records.hit_row(ctx.db, hit_id)))
-    except Exception:
+    except RequestError:
         return render_template("message.html", title="No such HIT", message=f"There is no HIT {hit_id}."), 404
     question = worker_actions.question_of(hit)
     if question.kind != "HTMLQuestion":

@@ -94,3 +94,24 @@ def send_bonus(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     )
     records.debit(ctx.db, str(amount))
     return {}
+
+
+@operation("ListBonusPayments")
+def list_bonus_payments(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Bonuses of one HIT's assignments or of one assignment (exactly one of the two)."""
+    if ("HITId" in params) == ("AssignmentId" in params):
+        raise RequestError("Give exactly one of HITId and AssignmentId", "AWS.MechanicalTurk.InvalidParameterValue")
+    if "HITId" in params:
+        records.hit_row(ctx.db, params["HITId"])
+        where = "assignment_id IN (SELECT id FROM assignments WHERE hit_id = ?)"
+        args: tuple[Any, ...] = (params["HITId"],)
+    else:
+        records.assignment_row(ctx.db, params["AssignmentId"])
+        where, args = "assignment_id = ?", (params["AssignmentId"],)
+    rows, token = page(ctx, params, f"SELECT * FROM bonuses WHERE {where}", args)
+    payments = [
+        {"WorkerId": row["worker_id"], "BonusAmount": row["amount"], "AssignmentId": row["assignment_id"],
+         "Reason": row["reason"], "GrantTime": row["time"]}
+        for row in rows
+    ]
+    return {"BonusPayments": payments, "NumResults": len(payments), "NextToken": token}

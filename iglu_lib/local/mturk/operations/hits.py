@@ -161,3 +161,36 @@ def delete_hit(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         )
     records.set_hit_status(ctx.db, row["id"], "Disposed")
     return {}
+
+
+@operation("CreateAdditionalAssignmentsForHIT")
+def create_additional_assignments_for_hit(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """More slots for a HIT; the service never takes a HIT from under 10 slots to 10 or more."""
+    row = records.hit_row(ctx.db, params["HITId"])
+    extra = params["NumberOfAdditionalAssignments"]
+    current = records.hit_view(ctx.db, row)["MaxAssignments"]
+    if extra < 1:
+        raise RequestError("NumberOfAdditionalAssignments must be at least 1", "AWS.ParameterOutOfRange")
+    if current < 10 <= current + extra:
+        raise RequestError(
+            "HITs created with fewer than 10 assignments cannot be extended to have 10 or more",
+            "AWS.MechanicalTurk.InvalidParameterValue",
+        )
+    if row["status"] in ("Disposed", "Reviewing"):
+        raise RequestError(
+            f"HIT {row['id']} is {row['status']}: it takes no more assignments",
+            "AWS.MechanicalTurk.InvalidHITState",
+        )
+    claim_request_token(ctx, params.get("UniqueRequestToken"), "CreateAdditionalAssignmentsForHIT")
+    records.update_hit_data(ctx.db, row["id"], MaxAssignments=current + extra)
+    lifecycle.refresh_hit(ctx.db, row["id"], ctx.now)
+    return {}
+
+
+@operation("ListHITsForQualificationType")
+def list_hits_for_qualification_type(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    where = (
+        "status != 'Disposed' AND EXISTS (SELECT 1 FROM json_each(data, '$.QualificationRequirements') "
+        "WHERE json_extract(value, '$.QualificationTypeId') = ?)"
+    )
+    return _hit_page(ctx, params, where, (params["QualificationTypeId"],))

@@ -67,6 +67,20 @@ def get_qualification_type(ctx: Context, params: dict[str, Any]) -> dict[str, An
     return {"QualificationType": load_qualification_type(ctx, params["QualificationTypeId"])}
 
 
+@operation("ListQualificationTypes")
+def list_qualification_types(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """The requester's own types (the local server has no other requesters' types to search)."""
+    rows, token = page(ctx, params, "SELECT * FROM qualification_types WHERE 1 = 1", ())
+    found = [json.loads(row["data"]) for row in rows]
+    query = params.get("Query", "").lower()
+    found = [
+        t for t in found
+        if (not params["MustBeRequestable"] or t["IsRequestable"])
+        and query in f"{t['Name']} {t['Description']} {t.get('Keywords', '')}".lower()
+    ]
+    return {"QualificationTypes": found, "NumResults": len(found), "NextToken": token}
+
+
 def grant(ctx: Context, type_id: str, worker_id: str, value: int) -> None:
     """Give (or update) a worker's qualification."""
     qualification = {
