@@ -277,3 +277,29 @@ def test_a_larger_lead_keeps_instances_busier_within_that_lead(seed):
 def test_unknown_strategy_names_the_known_ones():
     with pytest.raises(SchedulingError, match="unknown scheduling strategy 'adaptive'; known: balanced, scanning"):
         make_strategy("adaptive")
+
+
+def test_restore_skips_closed_slots_of_retired_tasks_and_agents_and_reports_them():
+    old = Scheduler.from_content(join_codes(2), agent_instances("ABC", 1), 1, seed=0)
+    by_agent = {slot.agents[0]: slot for slot in (old.next() for _ in range(3))}
+    old.close(by_agent["A"].slot_id, Outcome.VALID)
+    old.close(by_agent["C"].slot_id, Outcome.VALID)
+    records = records_of(old, sorted(s.slot_id for s in by_agent.values()))
+    # agent C retired, instance A-i0 replaced by A-i9: only closed slots used them
+    kept = dict(agent_instances("AB", 1), A=[{"agent_instance_id": "A-i9", "agent_instance_name": "new"}])
+    restored = Scheduler.from_content(join_codes(2), kept, 1, seed=0)
+    report = restored.restore(records)
+    assert report.skipped == {by_agent["C"].slot_id: "agent 'C' is not in the agent-instances file"}
+    assert report.outcomes == {"valid": 1, "open": 1}
+    assert restored.combination_counts() == {("A",): 1, ("B",): 1}
+    assert restored.busy_instances() == {"B-i0": by_agent["B"].slot_id}
+    restored.close(by_agent["A"].slot_id, Outcome.VALID)  # its old instance is unknown: nothing to free
+
+
+def test_restore_refuses_an_open_slot_whose_instance_is_gone():
+    old = Scheduler.from_content(join_codes(2), agent_instances("A", 1), 1)
+    slot = old.next()
+    renamed = {"A": [{"agent_instance_id": "A-new", "agent_instance_name": "new"}]}
+    with pytest.raises(SchedulingError, match=f"open slot {slot.slot_id}: instance 'A-i0' is not in the "
+                                              "agent-instances file; put it back"):
+        Scheduler.from_content(join_codes(2), renamed, 1).restore(records_of(old, [slot.slot_id]))

@@ -17,7 +17,7 @@ from iglu_lib.scheduling.model import (
     split_join_code,
 )
 from iglu_lib.scheduling.pool import InstancePool
-from iglu_lib.scheduling.scheduler import ScheduledGame, Scheduler, StrategyFactory
+from iglu_lib.scheduling.scheduler import RestoreReport, ScheduledGame, Scheduler, StrategyFactory
 from iglu_lib.scheduling.strategy import (
     STRATEGIES,
     BalancedStrategy,
@@ -34,6 +34,7 @@ __all__ = [
     "InstancePool",
     "Inventory",
     "Outcome",
+    "RestoreReport",
     "ScanningStrategy",
     "ScheduledGame",
     "Scheduler",

@@ -31,6 +31,10 @@ class InstancePool:
             raise SchedulingError(f"unknown agent instance {instance_id!r}; it is not in the agent-instances "
                                   "file the scheduler was built from") from None
 
+    def owner(self, instance_id: str) -> str | None:
+        """The agent of an instance, or None when the instance is unknown."""
+        return self._agent_of.get(instance_id)
+
     def holder(self, instance_id: str) -> str | None:
         """The slot id holding the instance, or None when it is free."""
         self.agent_of(instance_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -42,6 +42,18 @@ class ScheduledGame(Protocol):
 
     @property
     def outcome(self) -> Outcome: ...
+
+
+@dataclass
+class RestoreReport:
+    """What `restore` rebuilt: slots per outcome, and slots skipped with the reason."""
+
+    outcomes: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+class _Retired(Exception):
+    """A stored slot names a task, agent or instance no longer in the campaign's files."""
 
 
 @dataclass
@@ -137,7 +149,7 @@ class Scheduler:
         """Free whichever of the slot's instances it still holds, and record its outcome."""
         state = self._state(slot_id)
         for instance_id in state.slot.instance_ids:
-            if self._pool.holder(instance_id) == slot_id:
+            if self._pool.owner(instance_id) and self._pool.holder(instance_id) == slot_id:
                 self._free(instance_id)
         self.record_outcome(slot_id, outcome)
 
@@ -145,49 +157,70 @@ class Scheduler:
         self._strategy.on_freed(self._pool.give_back(instance_id), self._pool)
 
     # -- restart ------------------------------------------------------------------------
-    def restore(self, records: Iterable[ScheduledGame]) -> None:
+    def restore(self, records: Iterable[ScheduledGame]) -> RestoreReport:
         """Rebuild the state from stored game records (one per game) after a restart.
 
         Open slots hold their instances again; open and valid slots count for balance;
-        the next slot id follows the highest stored one, so ids are never reused.
+        the next slot id follows the highest stored one, so ids are never reused. Closed
+        slots of a task or agent no longer in the files are skipped and reported; an open
+        one is an error (its HIT still uses what is gone).
         """
         self._reset()
         by_slot: dict[str, list[ScheduledGame]] = {}
         for record in records:
             by_slot.setdefault(record.slot_id, []).append(record)
+        report = RestoreReport()
         for slot_id in sorted(by_slot, key=sequence_of):
-            self._restore_slot(slot_id, sorted(by_slot[slot_id], key=lambda r: int(r.shown_position)))
+            games = sorted(by_slot[slot_id], key=lambda r: int(r.shown_position))
+            self._restore_slot(slot_id, games, report)
         self._sequence = max((sequence_of(s) for s in by_slot), default=-1) + 1
+        return report
 
-    def _restore_slot(self, slot_id: str, games: list[ScheduledGame]) -> None:
+    def _restore_slot(self, slot_id: str, games: list[ScheduledGame], report: RestoreReport) -> None:
+        outcome = _slot_outcome(game.outcome for game in games)
+        try:
+            slot = self._slot_of_records(slot_id, games, outcome)
+        except _Retired as gone:
+            if outcome is Outcome.OPEN:
+                raise SchedulingError(f"open slot {slot_id}: {gone}; put it back in the file or close "
+                                      "that HIT first") from None
+            report.skipped[slot_id] = str(gone)
+            return
+        choice = Choice(slot.combination, slot.task_name, slot.agents)
+        if outcome is Outcome.OPEN:
+            for instance_id in slot.instance_ids:
+                self._pool.take_instance(instance_id, slot_id)
+        if outcome.counted:
+            self._strategy.count(choice)
+        self._slots[slot_id] = _SlotState(slot, choice, outcome)
+        report.outcomes[outcome.value] = report.outcomes.get(outcome.value, 0) + 1
+
+    def _slot_of_records(self, slot_id: str, games: list[ScheduledGame], outcome: Outcome) -> Slot:
         task_by_code = self.inventory.task_by_join_code()
         tasks, agents, instance_ids = set(), [], []
         for game in games:
             where = f"game record of slot {slot_id}, position {game.shown_position}"
             task_code, instance_id = split_join_code(game.join_code)
             if task_code not in task_by_code:
-                raise SchedulingError(f"{where}: JoinCode {game.join_code!r} is for a task not in the join-code file")
-            agent = self._pool.agent_of(instance_id)
-            if agent != game.agent_name:
+                raise _Retired(f"task join code {task_code!r} is not in the join-code file")
+            if game.agent_name not in self.inventory.instances:
+                raise _Retired(f"agent {game.agent_name!r} is not in the agent-instances file")
+            owner = self._pool.owner(instance_id)
+            if owner is None and outcome is Outcome.OPEN:
+                raise _Retired(f"instance {instance_id!r} is not in the agent-instances file")
+            if owner not in (None, game.agent_name):
                 raise SchedulingError(f"{where}: AgentName {game.agent_name!r} but instance {instance_id!r} "
-                                      f"belongs to {agent!r}")
+                                      f"belongs to {owner!r}")
             tasks.add(task_by_code[task_code].name)
-            agents.append(agent)
+            agents.append(game.agent_name)
             instance_ids.append(instance_id)
         if len(tasks) != 1 or len(games) != self.k or len(set(agents)) != self.k:
             raise SchedulingError(f"game records of slot {slot_id}: expected {self.k} games of one task with "
-                                  f"distinct agents, found {len(games)} ({', '.join(agents)})")
+                                  f"distinct agents, found {len(games)} ({', '.join(agents)}); was the "
+                                  "campaign run with another combination size?")
         task = self.inventory.tasks[tasks.pop()]
-        slot = Slot(slot_id, task.name, task.task_id, tuple(agents), tuple(instance_ids),
+        return Slot(slot_id, task.name, task.task_id, tuple(agents), tuple(instance_ids),
                     tuple(g.join_code for g in games), self.inventory.canonical(tuple(agents)))
-        choice = Choice(slot.combination, task.name, slot.agents)
-        outcome = _slot_outcome(game.outcome for game in games)
-        if outcome is Outcome.OPEN:
-            for instance_id in instance_ids:
-                self._pool.take_instance(instance_id, slot_id)
-        if outcome.counted:
-            self._strategy.count(choice)
-        self._slots[slot_id] = _SlotState(slot, choice, outcome)
 
     # -- views --------------------------------------------------------------------------
     def slot(self, slot_id: str) -> Slot:

@@ -82,14 +82,14 @@ class BalancedStrategy:
     balance.
 
     Combinations sit in a heap by `(games, tie)`; one whose agents lack a free instance is
-    parked under the first such agent and pushed back when that agent frees an instance, so
-    a decision costs O(log n) amortised instead of a scan of every combination.
+    parked under the first such agent and looked at again only when that agent frees an
+    instance, so a decision costs O(log n) amortised instead of a scan of every combination.
     """
 
     def __init__(self, inventory: Inventory, combinations: list[Combination], seed: int,
                  *, max_lead: int = 1) -> None:
         if max_lead < 1:
-            raise ValueError(f"max_lead must be at least 1, not {max_lead}")
+            raise SchedulingError(f"max_lead must be at least 1, not {max_lead}")
         self._ties = TieBreaks(inventory, combinations, seed)
         self._max_lead = max_lead
         self._games = MinTracker(combinations)
