@@ -133,6 +133,19 @@ def test_submitted_answers_are_parsed_and_hostile_text_stays_text(manager, turk,
     assert incomplete.answers.problems == ("answer is missing field 'completionCode2'",)
 
 
+def test_review_lifecycle_reviewing_approve_and_delete(manager, turk, unique_name):
+    hit, assignment_id = submitted(manager, turk, "WL" + unique_name().upper())
+    assert [h.hit_id for h in manager.reviewable_hits()] == [hit.hit_id], "the only assignment is in"
+    manager.set_reviewing(hit.hit_id)
+    assert manager.reviewable_hits() == [] and [h.hit_id for h in manager.reviewable_hits("Reviewing")] == [hit.hit_id]
+    manager.set_reviewing(hit.hit_id, reviewing=False)
+    with pytest.raises(MTurkError, match="delete_hit HITId="):
+        manager.delete(hit.hit_id)  # refused while an assignment waits for review
+    manager.approve(assignment_id)
+    manager.delete(hit.hit_id)
+    assert list(manager.hits()) == [], "ListHITs leaves out disposed HITs"
+
+
 def test_approve_reject_override_and_bonus(manager, turk, local_profile, unique_name):
     hit, first = submitted(manager, turk, "W1" + unique_name().upper())
     client = local_profile.boto3_client("mturk")
@@ -225,6 +238,12 @@ def test_cli_lists_reviews_blocks_and_qualifies(manager, turk, unique_name):
     assert qualify.returncode == 0 and json.loads(qualify.stdout)["qualification_type_id"]
     unknown = iglu("approve", "NOPE")
     assert unknown.returncode == 2 and "AssignmentId=NOPE" in unknown.stderr and unknown.stderr.count("\n") == 1
+
+
+def test_cli_refuses_to_pay_in_production_without_allow_spending(tmp_path):
+    refused = subprocess.run([sys.executable, "-m", "iglu_lib.cli", "mturk", "approve", "A1", "--profile", "production"],
+                             capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert refused.returncode == 2 and "spends real money" in refused.stderr and "--allow-spending" in refused.stderr
 
 
 # -- review notebook -------------------------------------------------------------------------

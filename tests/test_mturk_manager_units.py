@@ -82,6 +82,15 @@ def test_missing_variable_and_wrong_agent_count_are_named():
         render_hit("trio", {})
 
 
+def test_external_question_escapes_the_url():
+    from defusedxml.ElementTree import fromstring
+
+    from iglu_lib.mturk import external_question
+
+    xml = external_question("https://tasks.example/run?a=1&b=<2>", frame_height=600)
+    assert fromstring(xml)[0].text == "https://tasks.example/run?a=1&b=<2>"
+
+
 def test_html_question_keeps_cdata_intact():
     xml = html_question("<p>a ]]> b</p>")
     assert xml.count("<![CDATA[") == 2 and "<FrameHeight>0</FrameHeight>" in xml

@@ -17,10 +17,13 @@ _EXPORTS = {
     "parse_answers": "iglu_lib.mturk.answers",
     "render_hit": "iglu_lib.mturk.templates",
     "html_question": "iglu_lib.mturk.templates",
+    "external_question": "iglu_lib.mturk.templates",
     "TemplateError": "iglu_lib.mturk.templates",
     "TEMPLATES": "iglu_lib.mturk.templates",
     "QualificationTest": "iglu_lib.mturk.qualifications",
     "create_qualification_type": "iglu_lib.mturk.qualifications",
+    "Decision": "iglu_lib.mturk.review",
+    "apply_decisions": "iglu_lib.mturk.review",
 }
 
 __all__ = sorted(_EXPORTS)

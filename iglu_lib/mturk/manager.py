@@ -11,6 +11,7 @@ asked to explicitly.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -306,16 +307,18 @@ class HitManager:
         """Create a HIT from the template's `variables` (or a ready `question` XML).
 
         `unique_request_token` makes the call idempotent: repeating it returns the HIT the
-        first call made. `overrides` replace profile settings (`reward`, `max_assignments`,
+        first call made. Without one, a fresh token still keeps this call's own retries from
+        making a second HIT. `overrides` replace profile settings (`reward`, `max_assignments`,
         `lifetime_seconds`, ..., `qualification_requirements`) or add requirements
         (`extra_qualification_requirements`).
         """
         self._require_spending("CreateHIT", allow_spending)
-        arguments = self._create_arguments(variables, question, unique_request_token, overrides)
+        token = unique_request_token or uuid.uuid4().hex
+        arguments = self._create_arguments(variables, question, token, overrides)
         try:
             response = self.call("create_hit", **arguments)
         except MTurkError as err:
-            existing = self._hit_made_with(unique_request_token) if _is_duplicate_token(err) else None
+            existing = self._hit_made_with(token) if _is_duplicate_token(err) else None
             if existing is None:
                 raise
             return existing
@@ -325,7 +328,7 @@ class HitManager:
         self,
         variables: Mapping[str, Any] | None,
         question: str | None,
-        token: str | None,
+        token: str,
         overrides: Mapping[str, Any],
     ) -> dict[str, Any]:
         if (variables is None) == (question is None):
@@ -346,13 +349,10 @@ class HitManager:
         arguments["QualificationRequirements"] += [dict(q) for q in extra]
         arguments["Question"] = question
         arguments["RequesterAnnotation"] = Annotation(self.hit_type, self.campaign, token).encode()
-        if token:
-            arguments["UniqueRequestToken"] = token
+        arguments["UniqueRequestToken"] = token
         return arguments
 
-    def _hit_made_with(self, token: str | None) -> Hit | None:
-        if not token:
-            return None
+    def _hit_made_with(self, token: str) -> Hit | None:
         return next((hit for hit in self.hits() if hit.annotation.token == token), None)
 
     def get_hit(self, hit_id: str) -> Hit:

@@ -22,6 +22,9 @@ OPTIONAL_VARIABLES: dict[str, Any] = {
 HTML_QUESTION_SCHEMA = (
     "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd"
 )
+EXTERNAL_QUESTION_SCHEMA = (
+    "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2006-07-14/ExternalQuestion.xsd"
+)
 
 
 class TemplateError(ValueError):
@@ -134,4 +137,16 @@ def html_question(html: str, frame_height: int = 0) -> str:
         f"  <HTMLContent><![CDATA[{safe}]]></HTMLContent>\n"
         f"  <FrameHeight>{int(frame_height)}</FrameHeight>\n"
         "</HTMLQuestion>\n"
+    )
+
+
+def external_question(url: str, frame_height: int = 0) -> str:
+    """MTurk's `ExternalQuestion` XML for a page served elsewhere (MTurk adds the worker parameters)."""
+    from xml.sax.saxutils import escape
+
+    return (
+        f'<ExternalQuestion xmlns="{EXTERNAL_QUESTION_SCHEMA}">\n'
+        f"  <ExternalURL>{escape(url)}</ExternalURL>\n"
+        f"  <FrameHeight>{int(frame_height)}</FrameHeight>\n"
+        "</ExternalQuestion>\n"
     )
