@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from iglu_lib.platform.codes import CodeError, CompletionCode, parse_completion_code
-from iglu_lib.platform.events import GameSummary, events_frame, summarize
+from iglu_lib.platform.events import GameSummary, TaskTarget, events_frame, summarize
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,6 +48,7 @@ class Game:
     reason: str | None = None
     document: Any = None
     task: dict[str, Any] | None = None
+    target: TaskTarget | None = field(default=None, repr=False)
     join_code: str | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -72,7 +73,7 @@ class Game:
 
     def summary(self) -> GameSummary:
         role = self.parsed.role_id if self.parsed else None
-        return summarize(self.events, architect_role_id=role, task=self.task)
+        return summarize(self.events, architect_role_id=role, task=self.target or self.task)
 
     def summary_row(self) -> dict[str, Any]:
         """A flat row for tables: the code's ids, the reason, and the summary's numbers."""
@@ -105,7 +106,7 @@ class GameDataClient:
         transport = _transport(pool_size)
         self.games = _container(profile, "storage.game_container", game_container_url, transport)
         self.tasks = _container(profile, "storage.task_container", task_container_url, transport)
-        self._task_cache: dict[str, dict[str, Any] | None] = {}
+        self._task_cache: dict[str, tuple[dict[str, Any] | None, TaskTarget | None]] = {}
         self._task_lock = threading.Lock()
 
     # -- one game -----------------------------------------------------------------------
@@ -129,20 +130,27 @@ class GameDataClient:
         if not isinstance(game.document, Mapping | list):
             game.reason = "game_data_unreadable"
             return game
-        game.task = self.task(game.parsed.task_id)
+        game.task, game.target = self._task_and_target(game.parsed.task_id)
         if game.task is None:
             game.problems.append("task_data_missing")
+        elif game.target is None:
+            game.problems.append("task_data_undecodable")
         return game
 
     def task(self, task_id: str) -> dict[str, Any] | None:
         """The task's stored game state and target (read once per client), or None if absent."""
+        return self._task_and_target(task_id)[0]
+
+    def _task_and_target(self, task_id: str) -> tuple[dict[str, Any] | None, TaskTarget | None]:
+        """The task's data and its decoded target, read and decoded once per client."""
         with self._task_lock:
             if task_id in self._task_cache:
                 return self._task_cache[task_id]
         task = self._read_task(task_id)
+        entry = (task, _target(task))
         with self._task_lock:
-            self._task_cache[task_id] = task
-        return task
+            self._task_cache[task_id] = entry
+        return entry
 
     def _read_task(self, task_id: str) -> dict[str, Any] | None:
         task: dict[str, Any] = {"name": task_id}
@@ -209,6 +217,15 @@ class GameDataClient:
             f"{_public(where)}: unreachable after {self.attempts} attempts ({failure}); "
             "check that storage is running (`iglu stack up` for the local profile) and retry"
         )
+
+
+def _target(task: dict[str, Any] | None) -> TaskTarget | None:
+    if task is None:
+        return None
+    try:
+        return TaskTarget.from_task(task)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def _public(url: str) -> str:

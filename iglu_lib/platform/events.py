@@ -236,7 +236,7 @@ def summarize(
     events: Sequence[Any],
     *,
     architect_role_id: str | None = None,
-    task: Mapping[str, Any] | None = None,
+    task: Mapping[str, Any] | TaskTarget | None = None,
 ) -> GameSummary:
     """Summarise one game's events; with the task, score the final structure against its target.
 
@@ -268,14 +268,38 @@ def summarize(
     )
 
 
-def _score_or_none(events: Sequence[Mapping[str, Any]], task: Mapping[str, Any] | None) -> float | None:
+def _score_or_none(events: Sequence[Mapping[str, Any]], task: Mapping[str, Any] | TaskTarget | None) -> float | None:
     """The structure score, or None when there is no task or its data cannot be decoded."""
     if task is None:
         return None
     try:
-        return score_structure(events, task)
+        target = task if isinstance(task, TaskTarget) else TaskTarget.from_task(task)
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
+    return target.score(events)
+
+
+@dataclass(frozen=True)
+class TaskTarget:
+    """A task's initial world and target, decoded once and used to score many games."""
+
+    initial: Mapping[tuple[int, int, int], int]
+    target_grid: Any
+
+    @classmethod
+    def from_task(cls, task: Mapping[str, Any]) -> TaskTarget:
+        """From the task's stored parts (`initialGameState`, `targetGameChanges`)."""
+        from iglu_lib.encoding import decode_task
+
+        decoded = decode_task(dict(task))
+        return cls(world_blocks(task["initialGameState"]["worldState"]["blockChanges"]), decoded.target_grid)
+
+    def score(self, events: Sequence[Any]) -> float:
+        """F1 of the structure built by the end of the game against the target."""
+        from iglu_lib.tasks import structure_f1
+
+        built = structure_blocks(final_world(self.initial, events))
+        return float(structure_f1(built, self.target_grid))
 
 
 def _first(events: Sequence[Mapping[str, Any]], key: str) -> str | None:
@@ -294,14 +318,3 @@ def _duration(events: Sequence[Mapping[str, Any]]) -> float | None:
     if len(stamps) < 2:
         return None
     return (max(stamps) - min(stamps)).total_seconds()
-
-
-def score_structure(events: Sequence[Mapping[str, Any]], task: Mapping[str, Any]) -> float:
-    """F1 of the structure built by the end of the game against the task's target."""
-    from iglu_lib.encoding import decode_task
-    from iglu_lib.tasks import structure_f1
-
-    decoded = decode_task(dict(task))
-    initial = world_blocks(task["initialGameState"]["worldState"]["blockChanges"])
-    built = structure_blocks(final_world(initial, events))
-    return float(structure_f1(built, decoded.target_grid))
