@@ -17,6 +17,7 @@ from iglu_lib.mturk.manager import MTurkError
 from iglu_lib.mturk.qualifications import (
     QualificationTest,
     create_qualification_type,
+    grant,
     requirement,
     score,
 )
@@ -188,6 +189,11 @@ def test_qualification_type_from_files_scores_and_guards_hits(manager, turk, uni
         turk.request_qualification(type_id, worker, answers)
     assert score(manager, type_id, good) == 100
     assert score(manager, type_id, bad) == 33
+    granted = "WG" + unique_name().upper()
+    turk.set_worker(granted)
+    assert score(manager, type_id, granted) is None
+    grant(manager, type_id, granted, 100)
+    assert score(manager, type_id, granted) == 100
     guarded = manager.create_hit(pair_variables(), unique_request_token=uuid.uuid4().hex,
                                  extra_qualification_requirements=[requirement(type_id, 100)])
     with pytest.raises(WorkerRefused, match="Qualification"):
