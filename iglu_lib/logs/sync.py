@@ -100,7 +100,6 @@ def sync_prefix(s3: Any, bucket: str, prefix: str, dest: str | Path, *, workers:
 
 def list_objects(s3: Any, bucket: str, prefix: str) -> Iterator[RemoteObject | dict[str, str]]:
     """Every object under the prefix, or a failure entry for a key that is not safe to mirror."""
-    base = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
     paginator = s3.get_paginator("list_objects_v2")
     try:
         pages = list(paginator.paginate(Bucket=bucket, Prefix=prefix))
@@ -113,11 +112,17 @@ def list_objects(s3: Any, bucket: str, prefix: str) -> Iterator[RemoteObject | d
             if key.endswith("/"):
                 continue
             try:
-                relative = safe_relative(key[len(base):])
+                relative = local_name(prefix, key)
             except UnsafeKey as err:
                 yield {"key": key, "error": str(err)}
                 continue
             yield RemoteObject(key, int(obj["Size"]), obj["ETag"].strip('"'), relative)
+
+
+def local_name(prefix: str, key: str) -> str:
+    """Where `key` lands under the destination: relative to `prefix` up to its last `/`."""
+    base = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
+    return safe_relative(key[len(base):])
 
 
 def safe_relative(name: str) -> str:
