@@ -206,6 +206,10 @@ def test_release_refuses_unknown_and_double_releases():
     scheduler.release(slot.join_codes[0])
     with pytest.raises(SchedulingError, match="not in an open HIT"):
         scheduler.release(slot.join_codes[0])
+    with pytest.raises(SchedulingError, match="unknown outcome 'approved'; use one of open, valid"):
+        scheduler.record_outcome(slot.slot_id, "approved")
+    with pytest.raises(SchedulingError, match="unknown slot id '99'"):
+        scheduler.close("99", Outcome.VALID)
     scheduler.close(slot.slot_id, Outcome.VALID)  # releases what is still held, idempotently
     scheduler.close(slot.slot_id, Outcome.VALID)
     assert scheduler.busy_instances() == {}

@@ -123,7 +123,7 @@ class Scheduler:
 
     def release(self, join_code: str) -> Slot:
         """Free the instance of a game's join code; returns the slot it belonged to."""
-        task_code, instance_id = split_join_code(join_code)
+        instance_id = split_join_code(join_code)[1]
         slot_id = self._pool.holder(instance_id)
         if slot_id is None:
             raise SchedulingError(f"join code {join_code!r}: its instance is not in an open HIT "
@@ -138,7 +138,7 @@ class Scheduler:
     def record_outcome(self, slot_id: str, outcome: Outcome | str) -> None:
         """Record what became of a slot's HIT; rejected or expired slots are scheduled again."""
         state = self._state(slot_id)
-        outcome = Outcome(outcome)
+        outcome = _parse_outcome(outcome)
         if state.outcome.counted and not outcome.counted:
             self._strategy.uncount(state.choice)
         elif outcome.counted and not state.outcome.counted:
@@ -263,6 +263,14 @@ class Scheduler:
             return self._slots[slot_id]
         except KeyError:
             raise SchedulingError(f"unknown slot id {slot_id!r}: the scheduler never handed it out") from None
+
+
+def _parse_outcome(value: Outcome | str) -> Outcome:
+    try:
+        return Outcome(value)
+    except ValueError:
+        known = ", ".join(o.value for o in Outcome)
+        raise SchedulingError(f"unknown outcome {value!r}; use one of {known}") from None
 
 
 def _slot_outcome(outcomes: Iterable[Outcome]) -> Outcome:
