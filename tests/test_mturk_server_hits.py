@@ -136,6 +136,9 @@ def test_max_results_above_100_and_a_bad_token_are_request_errors(mturk):
         {"Question": '<!DOCTYPE x [<!ENTITY a "aaaa">]><HTMLQuestion><HTMLContent>&a;</HTMLContent></HTMLQuestion>'},
         {"Question": "<ExternalQuestion><ExternalURL>javascript:alert(1)</ExternalURL></ExternalQuestion>"},
         {"LifetimeInSeconds": 5},
+        {"Title": "t" * 129},
+        {"RequesterAnnotation": "a" * 256},
+        {"Question": HTML_QUESTION.replace("<crowd-form>", "<p>" + "x" * 70000 + "</p><crowd-form>")},
         {"AssignmentDurationInSeconds": 10 ** 9},
         {"QualificationRequirements": [{"QualificationTypeId": "3NOSUCHQUAL", "Comparator": "Exists"}]},
         {"QualificationRequirements": [

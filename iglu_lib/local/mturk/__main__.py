@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
+import sys
 from pathlib import Path
 
 from werkzeug.serving import make_server
@@ -18,12 +20,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True, help="folder of the SQLite state")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    server = make_server(args.host, args.port, create_app(args.data_dir), threaded=True)
+    app = create_app(args.data_dir)
+    server = make_server(args.host, args.port, app, threaded=True)
+    # `iglu stack down` sends SIGTERM: leave serve_forever so the database closes cleanly.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     print(f"local MTurk server on http://{args.host}:{args.port} (state in {args.data_dir})", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
+    finally:
+        server.server_close()
+        app.extensions["mturk"].store.close()
     return 0
 
 

@@ -24,6 +24,9 @@ LIMITS = {  # (min, max) of the service's durations and counts
     "MaxAssignments": (1, 1_000_000),
 }
 
+TEXT_LIMITS = {"Title": 128, "Description": 2000, "Keywords": 1000, "RequesterAnnotation": 255}
+QUESTION_MAX_BYTES = 65535
+
 
 def _check_limits(params: dict[str, Any]) -> None:
     for name, (low, high) in LIMITS.items():
@@ -32,6 +35,17 @@ def _check_limits(params: dict[str, Any]) -> None:
                 f"The value {params[name]} of {name} must be between {low} and {high}",
                 "AWS.ParameterOutOfRange",
             )
+    for name, most in TEXT_LIMITS.items():
+        if len(params.get(name, "")) > most:
+            raise RequestError(
+                f"{name} is {len(params[name])} characters long; the service allows at most {most}",
+                "AWS.ParameterOutOfRange",
+            )
+    if len(params.get("Question", "").encode("utf-8")) > QUESTION_MAX_BYTES:
+        raise RequestError(
+            f"The XML question data must not be larger than {QUESTION_MAX_BYTES} bytes",
+            "AWS.ParameterOutOfRange",
+        )
 
 
 def _check_reward(reward: str) -> None:
