@@ -74,3 +74,20 @@ def test_campaign_records_are_analysed_with_their_shown_order(local_profile, uni
 def test_an_unknown_campaign_is_a_one_line_error(local_profile, unique_name, tmp_path, capsys):
     assert main(["analyze", "--campaign", unique_name("none"), "--out", str(tmp_path)]) == 2
     assert "has no game records" in capsys.readouterr().err
+
+
+def test_notebook_reads_a_campaign_from_storage(local_profile, unique_name, test_outputs):
+    from iglu_lib import paths
+    from iglu_lib.notebooks import run_notebook
+
+    campaign = unique_name("nb")
+    records = GameRecords.open(local_profile, campaign)
+    scheduler = Scheduler.from_content(*_content(), 2, seed=5)
+    for hit, best in enumerate([1, 2, 1]):
+        _play(records, scheduler.next(), hit, best)
+    out_dir = "outputs/tests/06_analysis_campaign"
+    run_notebook("06_analysis", "params/06_analysis.yaml",
+                 parameters={"campaign": campaign, "replicates": 50, "explorer_replicates": 10, "out_dir": out_dir},
+                 output=test_outputs / "06_analysis_campaign.ipynb", progress=False)
+    summary = json.loads((paths.project_root() / out_dir / "summary.json").read_text())
+    assert summary["counts"]["decisive"] == 3 and summary["position_bias"]["known_order"] == 3

@@ -15,6 +15,7 @@ from typing import Any
 
 _EXPORTS = {
     "load_games": "loading",
+    "load_campaign": "loading",
     "prepare_games": "loading",
     "default_input": "loading",
     "compare": "preferences",

@@ -67,8 +67,9 @@ def agreement(comparisons: Comparisons) -> pd.DataFrame:
     """Agreement of annotators who judged the same task and agents.
 
     Per group (task, agents) with at least two complete comparisons: how many, the
-    majority outcome, and the share of pairs of comparisons with the same outcome (the same
-    winner, or both without decision). Comparisons of an unknown task are left out.
+    distinct annotators (HITs when worker ids are unknown), the majority outcome, and the share
+    of pairs of comparisons with the same outcome (the same winner, or both without decision).
+    Comparisons of an unknown task are left out.
     """
     complete = comparisons.complete
     complete = complete[~complete["task"].isin(["unknown", "mixed"])]
@@ -79,10 +80,12 @@ def agreement(comparisons: Comparisons) -> pd.DataFrame:
         outcomes = group["winner"].fillna("no decision").tolist()
         pairs = list(combinations(outcomes, 2))
         majority, majority_count = Counter(outcomes).most_common(1)[0]
+        annotators = group["worker"].fillna(group["HitId"]).nunique()
         rows.append({"task": task, "agents": " vs ".join(agents), "comparisons": len(group),
-                     "majority": majority, "majority_share": majority_count / len(group),
+                     "annotators": annotators, "majority": majority, "majority_share": majority_count / len(group),
                      "pairwise_agreement": sum(a == b for a, b in pairs) / len(pairs)})
-    columns = ["task", "agents", "comparisons", "majority", "majority_share", "pairwise_agreement"]
+    columns = ["task", "agents", "comparisons", "annotators", "majority", "majority_share",
+               "pairwise_agreement"]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from iglu_lib.analysis.loading import load_games
+    from iglu_lib.analysis.loading import load_campaign, load_games
     from iglu_lib.analysis.report import analyze, write_outputs
     from iglu_lib.cli import CommandError, print_json
 
@@ -35,7 +35,7 @@ def _analyze(args: argparse.Namespace) -> int:
         raise CommandError(f"--replicates must be at least 1, got {args.replicates}")
     summaries = _read_summaries(args.summaries)
     if args.campaign:
-        games = _campaign_games(args.campaign, args.profile, summaries)
+        games = load_campaign(args.campaign, args.profile, summaries=summaries)
     else:
         games = load_games(args.input, summaries=summaries)
     analysis = analyze(games, agents=args.agents, replicates=args.replicates, seed=args.seed)
@@ -53,27 +53,6 @@ def _read_summaries(path: str | None):
     import pandas as pd
 
     return pd.read_csv(path, dtype={"GameMinecraftId": str})
-
-
-def _campaign_games(campaign: str, profile_name: str, summaries):
-    """A campaign's games from its records in Azure Tables (`iglu_lib.storage.GameRecords`)."""
-    from iglu_lib.analysis.loading import load_games
-    from iglu_lib.cli import CommandError
-    from iglu_lib.config import load_profile
-
-    try:
-        from iglu_lib.storage import GameRecords
-    except ImportError as err:
-        raise CommandError(
-            f"--campaign needs iglu_lib.storage, which is not available ({err}); "
-            "export the campaign to a file and pass it with --input"
-        ) from None
-    profile = load_profile(profile_name)
-    records = GameRecords.open(profile, campaign).dataframe()
-    if records.empty:
-        raise CommandError(f"campaign {campaign!r} has no game records in profile {profile_name!r}; "
-                           "check the campaign name and the profile")
-    return load_games(records=records, salt=profile.worker_id_salt(), summaries=summaries)
 
 
 def _print_overview(analysis, files: int, out: str) -> None:

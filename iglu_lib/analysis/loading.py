@@ -59,6 +59,27 @@ def load_games(
     return prepare_games(feedback, summaries)
 
 
+def load_campaign(campaign: str, profile_name: str = "local", *, summaries: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The games table of a campaign's records in Azure Tables (`iglu_lib.storage`)."""
+    from iglu_lib.config import load_profile
+
+    try:
+        from iglu_lib.storage import GameRecords
+    except ImportError as err:
+        raise AnalysisInputError(
+            f"reading campaign {campaign!r} needs iglu_lib.storage, which is not available ({err}); "
+            "export the campaign to a file and analyse that file instead"
+        ) from None
+    profile = load_profile(profile_name)
+    records = GameRecords.open(profile, campaign).dataframe()
+    if records.empty:
+        raise AnalysisInputError(
+            f"campaign {campaign!r} has no game records in profile {profile_name!r}; "
+            "check the campaign name and the profile"
+        )
+    return load_games(records=records, salt=profile.worker_id_salt(), summaries=summaries)
+
+
 def prepare_games(feedback: pd.DataFrame, summaries: pd.DataFrame | None = None) -> pd.DataFrame:
     """Judgements, workers and summaries added to a frame shaped like `read_feedback`'s."""
     missing = [c for c in [*PUBLISHED_COLUMNS, *DERIVED_COLUMNS] if c not in feedback.columns]
