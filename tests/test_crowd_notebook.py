@@ -6,9 +6,10 @@ import csv
 import shutil
 
 from iglu_lib.notebooks import run_notebook
+from iglu_lib.platform.privacy import pseudonym
 
 
-def test_crowd_task_notebook_runs_headless(stack, test_outputs, unique_name):
+def test_crowd_task_notebook_runs_headless(stack, local_profile, test_outputs, unique_name):
     output_dir = test_outputs / "07_crowd_task"
     shutil.rmtree(output_dir, ignore_errors=True)  # fresh records: the counts below are this run's
     out = run_notebook(
@@ -18,10 +19,14 @@ def test_crowd_task_notebook_runs_headless(stack, test_outputs, unique_name):
     )
     text = out.read_text(encoding="utf-8")
     assert "QualificationRequirementNotMet" in text  # the failed worker tried to accept and was refused
+    salt = local_profile.worker_id_salt()
     with open(output_dir / "onboarding.csv", newline="") as handle:
         onboarding = {row["worker_id"]: row["passed"] for row in csv.DictReader(handle)}
-    assert onboarding == {"SIMWORKERRICH01": "1", "SIMWORKERSHORT02": "0", "SIMWORKERRICH03": "1"}
+    assert onboarding == {pseudonym("SIMWORKERRICH01", salt): "1", pseudonym("SIMWORKERSHORT02", salt): "0",
+                          pseudonym("SIMWORKERRICH03", salt): "1"}
     with open(output_dir / "submissions.csv", newline="") as handle:
         submitted = sorted(row["worker_id"] for row in csv.DictReader(handle))
-    assert submitted == ["SIMWORKERRICH01", "SIMWORKERRICH03"]
+    assert submitted == sorted([pseudonym("SIMWORKERRICH01", salt), pseudonym("SIMWORKERRICH03", salt)])
+    exported = (output_dir / "onboarding.csv").read_text() + (output_dir / "submissions.csv").read_text()
+    assert "SIMWORKER" not in exported and "build a red tower next to the tree" not in exported
     assert text.count("Approved") >= 2

@@ -200,3 +200,24 @@ def test_serve_cli_answers_until_stopped(local_profile, tmp_path, unique_name, m
         out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert "task server stopped" in out
+
+
+def test_spending_and_plain_http_are_refused_where_money_is_real(task_run, local_profile):
+    from dataclasses import replace
+
+    from iglu_lib.config import load_profile
+    from iglu_lib.crowd.provider import StaticTaskProvider
+    from iglu_lib.crowd.session import TaskRun
+
+    careful = StaticTaskProvider(task_run.provider.client, task_run.task, task_run.db,
+                                 replace(task_run.provider.settings, spend_money=False))
+    with pytest.raises(ProviderError, match="creating 3 HITs spends money"):
+        careful.launch(task_run.run_id(), task_run.server.url)
+    assert all(unit["hit_id"] is None for unit in task_run.db.units(task_run.run_id()))
+    with pytest.raises(ProviderError, match="approving assignments spends money"):
+        careful.review(task_run.run_id())
+    assert len(careful.launch(task_run.run_id(), task_run.server.url, allow_spending=True)) == 3
+
+    production = TaskRun(task_run.task, task_run.db, careful, load_profile("production", env={}), task_run.server)
+    with pytest.raises(LookupError, match="only over HTTPS"):
+        production.launch(public_url="http://example.org/crowd")

@@ -40,6 +40,7 @@ def register(subparsers: Any) -> None:
     _task_options(launch)
     launch.add_argument("--task-run", help="task run id (default: the newest run of the task)")
     launch.add_argument("--public-url", help="address workers reach the task server at (default: the run's server)")
+    launch.add_argument("--spend-money", action="store_true", help="allow paying on a profile with spend_money: false")
     launch.add_argument("--json", action="store_true")
     launch.set_defaults(handler=_launch)
 
@@ -52,6 +53,8 @@ def register(subparsers: Any) -> None:
         sub.add_argument("--task-run", help="task run id (default: the newest run of the task)")
         sub.add_argument("--json", action="store_true")
         sub.set_defaults(handler=handler)
+        if name == "review":
+            sub.add_argument("--spend-money", action="store_true", help="allow paying on a profile with spend_money: false")
 
 
 def _help(parser: argparse.ArgumentParser) -> int:
@@ -140,7 +143,7 @@ def _launch(args: argparse.Namespace) -> int:
 
     run = _open(args)
     try:
-        launched = run.launch(args.task_run, args.public_url)
+        launched = run.launch(args.task_run, args.public_url, allow_spending=args.spend_money)
     except LookupError as err:
         raise CrowdCommandError(str(err)) from None
     if args.json:
@@ -172,7 +175,7 @@ def _review(args: argparse.Namespace) -> int:
 
     run = _open(args)
     try:
-        decisions = run.provider.review(run.run_id(args.task_run))
+        decisions = run.review(args.task_run, allow_spending=args.spend_money)
     except LookupError as err:
         raise CrowdCommandError(str(err)) from None
     if args.json:

@@ -183,6 +183,7 @@ class HitSettings:
     assignment_duration_seconds: int = 3600
     auto_approval_delay_seconds: int = 259200
     qualification_requirements: tuple[dict[str, Any], ...] = ()
+    spend_money: bool = True
 
     @classmethod
     def from_profile(cls, profile: Any) -> HitSettings:
@@ -191,6 +192,7 @@ class HitSettings:
             assignment_duration_seconds=int(profile.get("hit.assignment_duration_seconds", 3600)),
             auto_approval_delay_seconds=int(profile.get("hit.auto_approval_delay_seconds", 259200)),
             qualification_requirements=tuple(profile.get("hit.qualification_requirements") or ()),
+            spend_money=profile.spend_money,
         )
 
 
@@ -210,16 +212,29 @@ class StaticTaskProvider:
         return cls(profile.boto3_client("mturk"), task, db, HitSettings.from_profile(profile))
 
     # -- launch ----------------------------------------------------------------------
-    def launch(self, task_run_id: str, server_url: str, unit_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    def _require_spending(self, what: str, allow: bool) -> None:
+        if not (self.settings.spend_money or allow):
+            raise ProviderError(
+                f"{what} spends money and this profile does not allow it (spend_money: false); "
+                "pass --spend-money (CLI) or allow_spending=True when you mean it"
+            )
+
+    def launch(self, task_run_id: str, server_url: str, unit_ids: Iterable[int] | None = None,
+               allow_spending: bool = False) -> list[dict[str, Any]]:
         """One HIT per unit not launched yet; returns `{"unit_id", "hit_id", "url"}` per HIT made."""
         wanted = None if unit_ids is None else set(unit_ids)
+        pending = [
+            unit for unit in self.db.units(task_run_id)
+            if not unit["hit_id"] and (wanted is None or unit["unit_id"] in wanted)
+        ]
+        if not pending:
+            return []
+        self._require_spending(f"creating {len(pending)} HITs", allow_spending)
         requirements = [*self.settings.qualification_requirements]
         if self.qualification is not None:
             requirements.append(self.qualification.requirement())
         launched = []
-        for unit in self.db.units(task_run_id):
-            if unit["hit_id"] or (wanted is not None and unit["unit_id"] not in wanted):
-                continue
+        for unit in pending:
             url = f"{server_url.rstrip('/')}/task?unit_id={unit['unit_id']}"
             hit = self._create_hit(task_run_id, unit["unit_id"], url, requirements)
             self.db.record_hit(task_run_id, unit["unit_id"], hit["HITId"], hit.get("HITTypeId"))
@@ -298,13 +313,14 @@ class StaticTaskProvider:
                 return found
 
     # -- settle ----------------------------------------------------------------------
-    def review(self, task_run_id: str) -> list[dict[str, Any]]:
+    def review(self, task_run_id: str, allow_spending: bool = False) -> list[dict[str, Any]]:
         """Approve submitted work the task server recorded, reject work it never received.
 
         Only assignments the platform still shows as Submitted are acted on, so running the
         review again never pays or rejects twice. Onboarding results the server could not
         mirror at the time are mirrored here.
         """
+        self._require_spending("approving assignments", allow_spending)
         decisions = []
         for unit in self.db.units(task_run_id):
             if not unit["hit_id"]:

@@ -52,13 +52,22 @@ class TaskRun:
             return self.server.task_run_id
         return self.db.task_run(task_name=self.task.name)["task_run_id"]
 
-    def launch(self, task_run_id: str | None = None, public_url: str | None = None) -> list[dict[str, Any]]:
+    def launch(self, task_run_id: str | None = None, public_url: str | None = None,
+               allow_spending: bool = False) -> list[dict[str, Any]]:
         """One HIT per unit of the run, pointing at `public_url` or the run's server."""
         run = self.db.task_run(self.run_id(task_run_id))
         url = public_url or run["server_url"]
         if not url:
             raise LookupError(f"task run {run['task_run_id']} has no server address; pass a public URL")
-        return self.provider.launch(run["task_run_id"], url)
+        if not self.profile.is_local and not url.startswith("https://"):
+            raise LookupError(
+                f"MTurk shows ExternalQuestion pages only over HTTPS, not {url}; serve the task behind "
+                "HTTPS and pass that address as the public URL (--public-url)"
+            )
+        return self.provider.launch(run["task_run_id"], url, allow_spending=allow_spending)
+
+    def review(self, task_run_id: str | None = None, allow_spending: bool = False) -> list[dict[str, Any]]:
+        return self.provider.review(self.run_id(task_run_id), allow_spending=allow_spending)
 
     def status_frame(self, task_run_id: str | None = None) -> Any:
         """`provider.status` as a DataFrame, assignments counted by state."""
