@@ -15,12 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from iglu_lib.analysis.judgements import judge
+from iglu_lib.platform.feedback import DERIVED_COLUMNS, PUBLISHED_COLUMNS
 
 #: Columns `read_feedback` adds that the analysis uses.
-DERIVED_COLUMNS = ["annotation_status", "annotation", "code_status"]
-#: Every column `read_feedback` adds (dropped from records before they are read again).
-_READER_COLUMNS = [*DERIVED_COLUMNS, "code_fields", "code_game_id"]
-PUBLISHED_COLUMNS = ["HitId", "GameMinecraftId", "TaskMinecraftId", "AgentName", "Annotation", "CompletionCode"]
+USED_DERIVED_COLUMNS = ("annotation_status", "annotation", "code_status")
 #: A worker whose every game has a code of status `ok`.
 GOOD_WORKER = "good"
 #: A worker with at least one game whose code is missing or not a code, or that was rejected.
@@ -82,7 +80,7 @@ def load_campaign(campaign: str, profile_name: str = "local", *, summaries: pd.D
 
 def prepare_games(feedback: pd.DataFrame, summaries: pd.DataFrame | None = None) -> pd.DataFrame:
     """Judgements, workers and summaries added to a frame shaped like `read_feedback`'s."""
-    missing = [c for c in [*PUBLISHED_COLUMNS, *DERIVED_COLUMNS] if c not in feedback.columns]
+    missing = [c for c in [*PUBLISHED_COLUMNS, *USED_DERIVED_COLUMNS] if c not in feedback.columns]
     if missing:
         raise AnalysisInputError(
             f"the games lack the column(s) {', '.join(missing)}; load them with "
@@ -118,7 +116,7 @@ def _from_records(records: pd.DataFrame, salt: str | None) -> pd.DataFrame:
             "game records need the worker-id salt (profile.worker_id_salt()) so that worker ids "
             "are hashed before the analysis writes anything"
         )
-    raw = records.drop(columns=[c for c in records.columns if c in _READER_COLUMNS])
+    raw = records.drop(columns=[c for c in records.columns if c in DERIVED_COLUMNS])
     raw = raw.assign(Annotation=raw["Annotation"].map(
         lambda cell: json.dumps(cell) if isinstance(cell, dict | list) else cell
     ))

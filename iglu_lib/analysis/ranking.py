@@ -7,14 +7,14 @@ decision, so a replicate's number of decisive comparisons varies as it would in 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from iglu_lib.analysis import bradley_terry as bt
 from iglu_lib.analysis.intervals import wilson_interval
-from iglu_lib.analysis.preferences import DECISIVE, Comparisons
+from iglu_lib.analysis.preferences import Comparisons
 
 
 @dataclass(frozen=True)
@@ -66,37 +66,37 @@ def rank(comparisons: Comparisons, *, replicates: int = 1000, seed: int = 0, lev
         i, j = index[win["winner"]], index[win["loser"]]
         return row_of[min(i, j), max(i, j)], i < j
 
-    units = comparisons.complete["HitId"]
-    trials, wins, frequencies = _unit_patterns(units, comparisons.wins, cell, len(template.trials))
+    patterns = _unit_patterns(comparisons.complete["HitId"], comparisons.wins, cell, len(template.trials))
     try:
-        point = bt.fit(bt.Design(template.x, frequencies @ trials, frequencies @ wins, len(agents)))
+        fitted = _fit_and_bootstrap(template, patterns, replicates=replicates, seed=seed, level=level)
     except bt.NoMaximumLikelihood as err:
         return _empty_ranking(agents, replicates, seed, level, str(err))
-    boot = bt.bootstrap(trials, wins, frequencies, template, replicates=replicates, seed=seed)
-    low, high = boot.interval(level) if len(boot.estimates) else (np.full(len(agents), np.nan),) * 2
     table = pd.DataFrame({
         "agent": agents,
-        "strength": point,
-        "strength_low": low,
-        "strength_high": high,
-        "p_best": boot.probability_best(len(agents)),
+        "strength": fitted.point,
+        "strength_low": fitted.low,
+        "strength_high": fitted.high,
+        "p_best": fitted.bootstrap.probability_best(len(agents)),
     }).sort_values("strength", ascending=False, ignore_index=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
-    return Ranking(table, replicates, boot.degenerate, seed, level)
+    return Ranking(table, replicates, fitted.bootstrap.degenerate, seed, level)
 
 
 def position_bias(
     comparisons: Comparisons, *, replicates: int = 1000, seed: int = 0, level: float = 0.95
 ) -> PositionBias:
-    """The shown-first advantage, from decisive comparisons whose shown order is known."""
+    """The shown-first advantage, from decisive comparisons whose shown order is known and
+    that involve the agent shown first (all of them in two-game HITs)."""
     agents = comparisons.agents
-    known = comparisons.wins.dropna(subset=["first"])
+    wins = comparisons.wins
+    known = wins[wins["first"].notna() & ((wins["winner"] == wins["first"]) | (wins["loser"] == wins["first"]))]
     first_won = int((known["winner"] == known["first"]).sum())
     low, high = wilson_interval(first_won, len(known))
+    share = first_won / len(known) if len(known) else np.nan
     empty = pd.DataFrame({"agent": agents, "strength": np.nan, "strength_low": np.nan, "strength_high": np.nan})
+    unfitted = PositionBias(len(known), first_won, share, low, high, np.nan, np.nan, np.nan, empty)
     if known.empty:
-        return PositionBias(0, 0, np.nan, low, high, np.nan, np.nan, np.nan, empty,
-                            note="the shown order of the games is not recorded in this input")
+        return replace(unfitted, note="the shown order of the games is not recorded in this input")
     index = {agent: i for i, agent in enumerate(agents)}
     n = len(agents)
     template = bt.position_design(np.zeros((n, n)), np.zeros((n, n)))
@@ -107,20 +107,44 @@ def position_bias(
         second = win["loser"] if win["winner"] == first else win["winner"]
         return ordered[index[first], index[second]], win["winner"] == first
 
-    units = comparisons.complete.loc[lambda h: h["first"].notna() & (h["outcome"] == DECISIVE), "HitId"]
-    trials, wins, frequencies = _unit_patterns(units, known, cell, len(template.trials))
+    patterns = _unit_patterns(known["HitId"].drop_duplicates(), known, cell, len(template.trials))
     try:
-        point = bt.fit(bt.Design(template.x, frequencies @ trials, frequencies @ wins, n))
+        fitted = _fit_and_bootstrap(template, patterns, replicates=replicates, seed=seed, level=level)
     except bt.NoMaximumLikelihood as err:
-        return PositionBias(len(known), first_won, first_won / len(known), low, high,
-                            np.nan, np.nan, np.nan, empty, note=str(err))
+        return replace(unfitted, note=str(err))
+    adjusted = pd.DataFrame({"agent": agents, "strength": fitted.point[:n], "strength_low": fitted.low[:n],
+                             "strength_high": fitted.high[:n]})
+    return replace(unfitted, gamma=float(fitted.point[n]), gamma_low=float(fitted.low[n]),
+                   gamma_high=float(fitted.high[n]),
+                   adjusted=adjusted.sort_values("strength", ascending=False, ignore_index=True))
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    point: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    bootstrap: bt.Bootstrap
+
+
+def _fit_and_bootstrap(
+    template: bt.Design,
+    patterns: tuple[np.ndarray, np.ndarray, np.ndarray],
+    *,
+    replicates: int,
+    seed: int,
+    level: float,
+) -> _Fitted:
+    """The MLE of the observed units and its bootstrap interval (NaN if no replicate fits)."""
+    trials, wins, frequencies = patterns
+    observed = bt.Design(template.x, frequencies @ trials, frequencies @ wins, template.n_agents)
+    point = bt.fit(observed)
     boot = bt.bootstrap(trials, wins, frequencies, template, replicates=replicates, seed=seed)
-    lows, highs = boot.interval(level) if len(boot.estimates) else (np.full(n + 1, np.nan),) * 2
-    adjusted = pd.DataFrame({"agent": agents, "strength": point[:n], "strength_low": lows[:n],
-                             "strength_high": highs[:n]}).sort_values("strength", ascending=False,
-                                                                      ignore_index=True)
-    return PositionBias(len(known), first_won, first_won / len(known), low, high,
-                        float(point[n]), float(lows[n]), float(highs[n]), adjusted)
+    if len(boot.estimates):
+        low, high = boot.interval(level)
+    else:
+        low = high = np.full(point.shape, np.nan)
+    return _Fitted(point, low, high, boot)
 
 
 def _pair_rows(n_agents: int) -> dict[tuple[int, int], int]:
