@@ -210,3 +210,14 @@ def test_retry_policy_retries_throttling_only_and_counts():
     assert policy.retries == 5
     with pytest.raises(ClientError):
         RetryPolicy(max_attempts=2, sleep=lambda s: None).call(failing("ThrottlingException", 400, 5))
+
+
+def test_unreachable_endpoint_is_one_clear_error():
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    profile = load_profile("local", env={}, stack_state={"mturk_endpoint_url": f"http://127.0.0.1:{port}"})
+    with pytest.raises(MTurkError, match=r"get_account_balance failed: .*is the endpoint reachable"):
+        HitManager(profile).balance()

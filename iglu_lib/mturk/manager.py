@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import cached_property
@@ -221,22 +221,17 @@ class HitManager:
         campaign: str = "default",
         allow_spending: bool = False,
         retry: RetryPolicy | None = None,
-        client_factory: Callable[[], Any] | None = None,
     ) -> None:
         self.profile = profile
         self.hit_type = hit_type
         self.campaign = campaign
         self.allow_spending = allow_spending
         self.retry = retry or RetryPolicy()
-        self._client_factory = client_factory or self._profile_client
 
     # -- plumbing ------------------------------------------------------------------------
     @cached_property
     def client(self) -> Any:
         """The boto3 MTurk client, made on first use (so refusals never need credentials)."""
-        return self._client_factory()
-
-    def _profile_client(self) -> Any:
         from botocore.config import Config
 
         no_retries = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=10, read_timeout=60)
@@ -253,18 +248,20 @@ class HitManager:
 
     def call(self, operation: str, **arguments: Any) -> dict[str, Any]:
         """One MTurk operation (boto3's snake_case name), retried; errors become `MTurkError`."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         method = getattr(self.client, operation)
+        target = _describe_target(arguments)
         try:
             return self.retry.call(method, **arguments)
         except ClientError as err:
             error = err.response.get("Error", {})
-            target = _describe_target(arguments)
             raise MTurkError(
                 f"MTurk {operation}{target} failed: {error.get('Code', '?')}: {error.get('Message', err)}",
                 code=error.get("Code"),
             ) from err
+        except BotoCoreError as err:
+            raise MTurkError(f"MTurk {operation}{target} failed: {err}; is the endpoint reachable?") from err
 
     def _paginate(self, operation: str, result_key: str, **arguments: Any) -> Iterator[dict[str, Any]]:
         token: str | None = None
