@@ -104,6 +104,13 @@ def validate_assignment(
         validate_game(game, limits, seen=seen, owner=owner, hit_codes=[g.code for g in games if g is not game])
         for game in games
     )
+    return combine_game_verdicts(verdicts)
+
+
+def combine_game_verdicts(verdicts: Sequence[GameVerdict]) -> AssignmentVerdict:
+    """The assignment's verdict and worker message from its games' verdicts (also used to
+    settle an assignment whose game verdicts were stored before a restart)."""
+    verdicts = tuple(verdicts)
     verdict = _assignment_verdict(verdicts)
     reasons = tuple(dict.fromkeys(r for v in verdicts for r in (*v.reasons, *v.warnings)))
     return AssignmentVerdict(verdict, reasons, verdicts, _message(verdict, verdicts))
