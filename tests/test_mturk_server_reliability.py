@@ -116,6 +116,8 @@ def test_malformed_requests_are_answered_as_the_service_would(stack, headers, bo
         ("POST", "/_local/assignments/3NOSUCH/submit", {"answers": {"a": "b"}}),
         ("POST", "/_local/assignments/3NOSUCH/submit", {"answers": {"a": 1}}),
         ("POST", "/_local/assignments/3NOSUCH/return", {}),
+        ("POST", "/_local/qualifications/3NOSUCH/request", {"worker_id": "W", "answers": {"q1": 5}}),
+        ("POST", "/_local/qualifications/3NOSUCH/request", {"worker_id": "W"}),
         ("POST", "/_local/clock/advance", {"seconds": "many"}),
         ("POST", "/_local/faults", {"fraction": 2}),
         ("POST", "/_local/faults", {"fraction": 0.1, "kinds": ["meteor"]}),
@@ -166,3 +168,34 @@ def test_state_survives_a_restart(private):
         )
     control.submit(pending, {"a": "after restart"})
     assert mturk.get_hit(HITId=hit_id)["HIT"]["HITStatus"] == "Reviewable"
+
+
+def _dummy(shape, depth=0):
+    """A value of the right type for a shape: what a careless caller might send."""
+    kind = shape.type_name
+    if kind == "structure":
+        return {name: _dummy(member, depth + 1) for name, member in shape.members.items()
+                if name in shape.required_members or depth == 0}
+    if kind == "list":
+        return [_dummy(shape.member, depth + 1)]
+    return {"string": "x<'\">", "integer": 1, "long": 1, "boolean": True, "timestamp": 0}.get(kind, "x")
+
+
+def _operation_names():
+    from iglu_lib.local.mturk.operations import OPERATIONS
+
+    return sorted(OPERATIONS)
+
+
+@pytest.mark.parametrize("name", _operation_names())
+def test_every_operation_answers_careless_input_without_crashing(stack, name):
+    import botocore.session
+
+    operation = botocore.session.get_session().get_service_model("mturk").operation_model(name)
+    for body in ({}, _dummy(operation.input_shape), {"Unknown": {"deep": [1, 2]}}):
+        response = requests.post(
+            stack["mturk_endpoint_url"] + "/", json=body, headers={"X-Amz-Target": TARGET + name}, timeout=30
+        )
+        assert response.status_code in (200, 400), (name, body, response.text)
+        if response.status_code == 400:
+            assert response.json()["__type"].endswith(("RequestError", "SerializationException"))

@@ -129,8 +129,14 @@ def request_qualification(type_id: str) -> Response:
     body = _json()
     worker_id = _worker_id(body)
     answers = _field(body, "answers", dict, {})
+    if not all(_is_selection(value) for value in answers.values()):
+        raise BadRequest("answers must map each QuestionIdentifier to a SelectionIdentifier or a list of them")
     result = state().run(lambda ctx: worker_actions.request_qualification(ctx, type_id, worker_id, answers))
     return jsonify(result)
+
+
+def _is_selection(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
 
 
 @blueprint.get("/clock")

@@ -22,6 +22,7 @@ from iglu_lib.local.mturk.questions import (
 from iglu_lib.local.mturk.server_state import state
 
 blueprint = Blueprint("pages", __name__, template_folder="templates")
+DEFAULT_FRAME_HEIGHT = 800
 
 
 def _submit_to() -> str:
@@ -56,6 +57,7 @@ def _hit_page(hit_id: str, worker_id: str, assignment_id: str | None, error: str
         src = _frame_src(hit_id, hit, assignment_id or PREVIEW_ASSIGNMENT_ID, worker_id)
     page = render_template(
         "hit.html", hit=hit, worker_id=worker_id, assignment_id=assignment_id, frame_src=src,
+        frame_height=worker_actions.question_of(hit).frame_height or DEFAULT_FRAME_HEIGHT,
         refusal=refusal, error=error,
     )
     return page, status

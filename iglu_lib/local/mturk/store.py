@@ -90,7 +90,3 @@ def set_meta(db: sqlite3.Connection, key: str, value: Any) -> None:
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, json.dumps(value)),
     )
-
-
-def data_of(row: sqlite3.Row | None) -> dict[str, Any] | None:
-    return json.loads(row["data"]) if row else None
