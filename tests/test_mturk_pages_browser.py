@@ -136,3 +136,33 @@ def test_worker_does_a_pairwise_hit_in_chromium(page, stack, local_profile, uniq
         "agent2_performance": "It ignored me",
         "best_agent": {"agent1_option": True, "agent2_option": False},
     }
+
+
+def test_single_agent_page_submits_code_and_ratings(page, stack, local_profile, unique_name):
+    url = stack["mturk_endpoint_url"]
+    manager = HitManager(local_profile, hit_type="single", campaign=unique_name("browser"))
+    hit = manager.create_hit({"task_name": "Red wall", "task_join_code": JOIN, "agent_instance_ids": ["solo"],
+                              "join_code_suffix": ":1893456000000"})
+    worker = "WSINGLE" + unique_name().upper()
+    LocalMTurkControl(url).set_worker(worker)
+    page.goto(f"{url}/worker/hits/{hit.hit_id}?workerId={worker}")
+    page.click("#accept-hit")
+    page.wait_for_url("**/worker/assignments/**")
+    frame = page.frame_locator("#hit-frame")
+    assert frame.locator("#join-code-1").inner_text() == f"{JOIN}:solo:1893456000000"
+    code = completion_code(legacy=True)
+    frame.locator("#completionCode").fill(code[:-8])
+    frame.locator("#completionCode-error").filter(has_text="copy").wait_for()
+    frame.locator("#completionCode").fill(code)
+    frame.locator("#submit-button:enabled").wait_for()
+    frame.locator("#agent_performance").fill("fine")
+    frame.locator("#build_rating").select_option("4")
+    frame.locator("#understanding_rating").select_option("2")
+    frame.locator("#submit-button").click()
+    frame.get_by_text("Your work was submitted").wait_for()
+    [assignment] = manager.submitted_assignments(hit.hit_id, agents=1)
+    assert assignment.answers.ok, assignment.answers.problems
+    assert assignment.answers.fields == {
+        "joinCode": f"{JOIN}:solo:1893456000000", "completionCode": code, "agent_performance": "fine",
+        "build_rating": "4", "understanding_rating": "2",
+    }
