@@ -183,6 +183,9 @@ def test_profile_settings_become_create_hit_arguments():
     arguments = settings.create_hit_arguments()
     assert arguments["Reward"] == "1.00" and arguments["Keywords"].startswith("minecraft,game")
     assert len(arguments["QualificationRequirements"]) == 3
+    from dataclasses import replace
+
+    assert replace(settings, keywords="a, b").create_hit_arguments()["Keywords"] == "a,b"
     assert Annotation.decode(Annotation("pairwise", "camp", "tok").encode()) == Annotation("pairwise", "camp", "tok")
     assert Annotation.decode("made by hand") == Annotation(None, None)
     with pytest.raises(MTurkError, match="over MTurk's 255"):

@@ -79,12 +79,11 @@ class HitSettings:
             raise MTurkError(
                 f"profile '{profile.name}' lacks hit.{', hit.'.join(missing)}; add them to its YAML file"
             )
-        keywords = hit.get("keywords") or ()
         return cls(
             title=str(hit["title"]),
             description=str(hit["description"]),
             reward=str(hit["reward"]),
-            keywords=tuple(keywords.split(",") if isinstance(keywords, str) else keywords),
+            keywords=tuple(_keyword_list(hit.get("keywords") or ())),
             lifetime_seconds=int(hit["lifetime_seconds"]),
             assignment_duration_seconds=int(hit["assignment_duration_seconds"]),
             auto_approval_delay_seconds=int(hit["auto_approval_delay_seconds"]),
@@ -97,13 +96,23 @@ class HitSettings:
             "Title": self.title,
             "Description": self.description,
             "Reward": self.reward,
-            "Keywords": ",".join(k.strip() for k in self.keywords),
+            "Keywords": _keywords(self.keywords),
             "LifetimeInSeconds": self.lifetime_seconds,
             "AssignmentDurationInSeconds": self.assignment_duration_seconds,
             "AutoApprovalDelayInSeconds": self.auto_approval_delay_seconds,
             "MaxAssignments": self.max_assignments,
             "QualificationRequirements": [dict(q) for q in self.qualification_requirements],
         }
+
+
+def _keyword_list(keywords: str | Iterable[str]) -> list[str]:
+    """Keywords from a list or a comma-separated string (both appear in profiles and overrides)."""
+    items = keywords.split(",") if isinstance(keywords, str) else keywords
+    return [k.strip() for k in items if str(k).strip()]
+
+
+def _keywords(keywords: str | Iterable[str]) -> str:
+    return ",".join(_keyword_list(keywords))
 
 
 _REQUIRED_SETTINGS = (
