@@ -66,7 +66,8 @@ def _mistake(target: Mapping[Position, int], rng: random.Random) -> Action:
 
 
 def _spread(actions: list[Action], turns: int, rng: random.Random) -> list[list[Action]]:
-    """Split the actions, in order, over the turns at random cut points."""
-    cuts = sorted(rng.randint(0, len(actions)) for _ in range(turns - 1))
+    """Split the actions, in order, over the turns at random cut points, keeping the last
+    action for the last turn: the architect instructs until the structure is done."""
+    cuts = sorted(rng.randint(0, max(0, len(actions) - 1)) for _ in range(turns - 1))
     bounds = [0, *cuts, len(actions)]
     return [actions[bounds[i] : bounds[i + 1]] for i in range(turns)]
