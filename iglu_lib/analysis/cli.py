@@ -52,7 +52,7 @@ def _read_summaries(path: str | None):
         return None
     import pandas as pd
 
-    return pd.read_csv(path, dtype={"GameMinecraftId": str})
+    return pd.read_csv(path, dtype={"GameMinecraftId": str, "game_id": str})
 
 
 def _print_overview(analysis, files: int, out: str) -> None:
