@@ -44,8 +44,6 @@ def test_each_rule_fires_with_its_reason(answer, reasons):
 def test_thresholds_come_from_the_rules():
     assert check_onboarding("build a tower\nmove it left", OnboardingRules(min_commands=2)).passed
     assert check_onboarding(GOOD, OnboardingRules(min_average_words=5)).reasons == ["too_short"]
-    with pytest.raises(ValueError, match="unknown onboarding rule setting"):
-        OnboardingRules.from_mapping({"min_words": 3})
 
 
 def test_check_onboarding_cli_prints_json_and_exits_by_verdict(tmp_path):

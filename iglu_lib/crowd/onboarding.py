@@ -26,14 +26,6 @@ class OnboardingRules:
     min_commands: int = 3
     min_average_words: float = 2.0
 
-    @classmethod
-    def from_mapping(cls, values: dict[str, Any] | None) -> OnboardingRules:
-        values = dict(values or {})
-        unknown = sorted(set(values) - {"min_commands", "min_average_words"})
-        if unknown:
-            raise ValueError(f"unknown onboarding rule setting(s) {', '.join(unknown)}; known: min_commands, min_average_words")
-        return cls(int(values.get("min_commands", 3)), float(values.get("min_average_words", 2.0)))
-
 
 @dataclass(frozen=True)
 class OnboardingResult:
