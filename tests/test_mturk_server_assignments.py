@@ -237,3 +237,22 @@ def test_clock_only_moves_forward(private):
     with pytest.raises(WorkerRefused) as info:
         control.advance_clock(-5)
     assert info.value.status == 400
+
+
+def test_simultaneous_accepts_never_overfill_a_hit(mturk, stack):
+    from concurrent.futures import ThreadPoolExecutor
+
+    hit_id = create_hit(mturk, MaxAssignments=5)
+
+    def try_accept(i):
+        try:
+            return LocalMTurkControl(stack["mturk_endpoint_url"]).accept(hit_id, f"W-rush-{i}")["assignment_id"]
+        except WorkerRefused as refused:
+            return refused.code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(try_accept, range(20)))
+    assert sum(o == "HITNotAssignable" for o in outcomes) == 15
+    assert len({o for o in outcomes if o != "HITNotAssignable"}) == 5
+    hit = mturk.get_hit(HITId=hit_id)["HIT"]
+    assert hit["NumberOfAssignmentsPending"] == 5 and hit["HITStatus"] == "Unassignable"

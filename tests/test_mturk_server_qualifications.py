@@ -257,3 +257,35 @@ def test_list_qualification_types_and_hits_for_a_type(mturk):
     hit_id = hit_with(mturk, {"QualificationTypeId": plain, "Comparator": "Exists"})
     assert [h["HITId"] for h in mturk.list_hits_for_qualification_type(QualificationTypeId=plain)["HITs"]] == [hit_id]
     assert mturk.list_hits_for_qualification_type(QualificationTypeId="x' OR '1'='1")["HITs"] == []
+
+
+def test_worker_takes_a_qualification_test_on_the_pages(mturk, control, stack):
+    import requests
+    from markupsafe import escape
+
+    base = stack["mturk_endpoint_url"]
+    name = '<i>Builder "test"</i> ' + secrets.token_hex(4)
+    type_id = mturk.create_qualification_type(
+        Name=name, Description="Answer two questions", QualificationTypeStatus="Active",
+        Test=TEST_FORM, AnswerKey=ANSWER_KEY, TestDurationInSeconds=600,
+    )["QualificationType"]["QualificationTypeId"]
+    hit_id = hit_with(mturk, {"QualificationTypeId": type_id, "Comparator": "EqualTo", "IntegerValues": [100]})
+    taker = worker("W-page")
+    preview = requests.get(f"{base}/worker/hits/{hit_id}", params={"workerId": taker}, timeout=30).text
+    link = f"/worker/qualifications/{type_id}?workerId={taker}"
+    assert link in preview and str(escape(name)) in preview and name not in preview
+    form = requests.get(base + link, timeout=30).text
+    assert form.count('name="q1"') == 2 and 'value="builder"' in form and 'type="radio"' in form
+    assert form.count('name="q2"') == 2 and 'type="checkbox"' in form
+    described = control.qualification_type(type_id)
+    assert described["test"] == TEST_FORM and described["name"] == name and not described["auto_granted"]
+    result = requests.post(
+        f"{base}/worker/qualifications/{type_id}",
+        data={"workerId": taker, "q1": "builder", "q2": ["a", "b"]}, timeout=30,
+    )
+    assert result.status_code == 200 and '<strong id="score">100</strong>' in result.text
+    assert can_accept(control, hit_id, taker)
+    again = requests.post(f"{base}/worker/qualifications/{type_id}", data={"workerId": taker, "q1": "builder"}, timeout=30)
+    assert again.status_code == 409 and 'id="error"' in again.text
+    missing = requests.get(f"{base}/worker/qualifications/3NOSUCH", timeout=30)
+    assert missing.status_code == 404

@@ -124,6 +124,16 @@ def return_assignment(assignment_id: str) -> Response:
     return jsonify({"status": "Returned"})
 
 
+@blueprint.get("/qualifications/<type_id>")
+def qualification_type(type_id: str) -> Response:
+    """What a worker sees before requesting: name, description, and the test if there is one."""
+    found = state().run(lambda ctx: worker_actions.requestable_type(ctx.db, type_id))
+    return jsonify({
+        "qualification_type_id": type_id, "name": found["Name"], "description": found["Description"],
+        "test": found.get("Test"), "auto_granted": bool(found.get("AutoGranted")),
+    })
+
+
 @blueprint.post("/qualifications/<type_id>/request")
 def request_qualification(type_id: str) -> Response:
     body = _json()

@@ -63,6 +63,11 @@ class LocalMTurkControl:
     def return_assignment(self, assignment_id: str) -> None:
         self._call("POST", f"/_local/assignments/{assignment_id}/return")
 
+    def qualification_type(self, type_id: str) -> dict[str, Any]:
+        """`{"qualification_type_id", "name", "description", "test" (QuestionForm XML or None),
+        "auto_granted"}` of a type a worker may request."""
+        return self._call("GET", f"/_local/qualifications/{type_id}")
+
     def request_qualification(
         self, type_id: str, worker_id: str, answers: Mapping[str, str | Sequence[str]] | None = None
     ) -> dict[str, Any]:

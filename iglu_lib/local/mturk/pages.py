@@ -13,6 +13,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 
 from iglu_lib.local.mturk import records, worker_actions
 from iglu_lib.local.mturk.errors import RequestError, WorkerActionError
+from iglu_lib.local.mturk.question_form import parse_question_form
 from iglu_lib.local.mturk.questions import (
     PREVIEW_ASSIGNMENT_ID,
     external_url,
@@ -45,7 +46,8 @@ def _hit_page(hit_id: str, worker_id: str, assignment_id: str | None, error: str
     def gather(ctx: Any) -> dict[str, Any]:
         hit = records.hit_view(ctx.db, records.hit_row(ctx.db, hit_id))
         refusal = None if assignment_id else worker_actions.preview_refusal(ctx.db, hit_id, worker_id)
-        return {"hit": hit, "refusal": refusal}
+        tests = [] if assignment_id else worker_actions.requestable_unmet(ctx.db, hit_id, worker_id)
+        return {"hit": hit, "refusal": refusal, "tests": tests}
 
     try:
         found = state().run(gather)
@@ -58,7 +60,7 @@ def _hit_page(hit_id: str, worker_id: str, assignment_id: str | None, error: str
     page = render_template(
         "hit.html", hit=hit, worker_id=worker_id, assignment_id=assignment_id, frame_src=src,
         frame_height=worker_actions.question_of(hit).frame_height or DEFAULT_FRAME_HEIGHT,
-        refusal=refusal, error=error,
+        refusal=refusal, error=error, tests=found["tests"],
     )
     return page, status
 
@@ -106,6 +108,34 @@ def return_assignment(assignment_id: str) -> Response | tuple[str, int]:
     except WorkerActionError as error:
         return render_template("message.html", title="Cannot return", message=error.message), error.status
     return redirect(url_for("pages.hit_list", workerId=_worker_id()), code=303)
+
+
+@blueprint.route("/worker/qualifications/<type_id>", methods=["GET", "POST"])
+def qualification(type_id: str) -> tuple[str, int]:
+    """A qualification's test as a form (or a request button), scored on submit."""
+    worker_id = _worker_id()
+    try:
+        found = state().run(lambda ctx: worker_actions.requestable_type(ctx.db, type_id))
+    except WorkerActionError as error:
+        return render_template("message.html", title="No such qualification", message=error.message), error.status
+    questions = parse_question_form(found["Test"]) if "Test" in found else []
+    result, error, status = None, None, 200
+    if request.method == "POST":
+        answers = {
+            q.identifier: request.form.getlist(q.identifier) if q.multiple else request.form.get(q.identifier, "")
+            for q in questions
+        }
+        try:
+            if not worker_id:
+                raise WorkerActionError("BadRequest", "Give a worker id to request a qualification.", 400)
+            result = state().run(lambda ctx: worker_actions.request_qualification(ctx, type_id, worker_id, answers))
+        except WorkerActionError as refused:
+            error, status = refused.message, refused.status
+    page = render_template(
+        "qualification.html", qualification=found, questions=questions, worker_id=worker_id,
+        result=result, error=error,
+    )
+    return page, status
 
 
 @blueprint.get("/worker/hits/<hit_id>/frame")

@@ -141,16 +141,35 @@ def assignment_context(db: sqlite3.Connection, assignment_id: str) -> dict[str, 
     return {"hit_id": row["hit_id"], "worker_id": row["worker_id"], "status": row["status"]}
 
 
-def request_qualification(
-    ctx: Context, type_id: str, worker_id: str, answers: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Grant an auto-granted type, or score the worker's test answers against the AnswerKey."""
-    row = ctx.db.execute("SELECT data FROM qualification_types WHERE id = ?", (type_id,)).fetchone()
+def requestable_type(db: sqlite3.Connection, type_id: str) -> dict[str, Any]:
+    """A qualification type a worker may request (by test or auto-grant)."""
+    row = db.execute("SELECT data FROM qualification_types WHERE id = ?", (type_id,)).fetchone()
     if row is None:
         raise WorkerActionError("QualificationTypeNotFound", f"There is no qualification type {type_id}", 404)
     qualification_type = json.loads(row["data"])
     if qualification_type["QualificationTypeStatus"] != "Active" or not qualification_type["IsRequestable"]:
         raise WorkerActionError("QualificationNotRequestable", "This qualification cannot be requested.")
+    return qualification_type
+
+
+def requestable_unmet(db: sqlite3.Connection, hit_id: str, worker_id: str) -> list[dict[str, Any]]:
+    """The requestable qualification types the worker lacks for this HIT: what to take first."""
+    _, hit = _hit(db, hit_id)
+    found = []
+    for requirement in unmet(db, worker_id, hit["QualificationRequirements"], "accept"):
+        row = db.execute(
+            "SELECT data FROM qualification_types WHERE id = ?", (requirement["QualificationTypeId"],)
+        ).fetchone()
+        if row and json.loads(row["data"])["IsRequestable"]:
+            found.append(json.loads(row["data"]))
+    return found
+
+
+def request_qualification(
+    ctx: Context, type_id: str, worker_id: str, answers: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Grant an auto-granted type, or score the worker's test answers against the AnswerKey."""
+    qualification_type = requestable_type(ctx.db, type_id)
     _check_retry(ctx, qualification_type, worker_id)
     if qualification_type.get("AutoGranted"):
         value = qualification_type.get("AutoGrantedValue", 1)

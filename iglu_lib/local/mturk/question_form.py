@@ -1,0 +1,65 @@
+"""A qualification test's `QuestionForm`, read safely so the worker pages can show it as a form.
+
+Only what a test needs is kept: each question's identifier, its text, and either its
+selections (one or several may be chosen) or a free-text box.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+MULTIPLE_STYLES = {"checkbox", "multichooser"}
+
+
+@dataclass(frozen=True)
+class FormQuestion:
+    identifier: str
+    text: str
+    selections: tuple[tuple[str, str], ...]  # (SelectionIdentifier, label); empty for free text
+    multiple: bool
+
+
+def _name(element: Any) -> str:
+    return element.tag.rsplit("}", 1)[-1]
+
+
+def _child(element: Any, name: str) -> Any | None:
+    return next((child for child in element if _name(child) == name), None)
+
+
+def _content_text(element: Any | None) -> str:
+    """The readable text of a QuestionContent or Selection (Text and FormattedContent)."""
+    if element is None:
+        return ""
+    parts = [(child.text or "").strip() for child in element if _name(child) in ("Text", "FormattedContent")]
+    return "\n".join(part for part in parts if part)
+
+
+def _question(element: Any) -> FormQuestion:
+    identifier = (_child(element, "QuestionIdentifier").text or "").strip()  # type: ignore[union-attr]
+    answer = _child(element, "AnswerSpecification")
+    selection = _child(answer, "SelectionAnswer") if answer is not None else None
+    if selection is None:
+        return FormQuestion(identifier, _content_text(_child(element, "QuestionContent")), (), False)
+    style = (_child(selection, "StyleSuggestion").text or "") if _child(selection, "StyleSuggestion") is not None else ""
+    most = _child(selection, "MaxSelectionCount")
+    multiple = style.strip() in MULTIPLE_STYLES or (most is not None and (most.text or "1").strip() not in ("", "1"))
+    selections = tuple(
+        ((_child(item, "SelectionIdentifier").text or "").strip(), _content_text(item) or "")
+        for item in (_child(selection, "Selections") or [])
+        if _name(item) == "Selection" and _child(item, "SelectionIdentifier") is not None
+    )
+    return FormQuestion(identifier, _content_text(_child(element, "QuestionContent")), selections, multiple)
+
+
+def parse_question_form(xml: str) -> list[FormQuestion]:
+    """The questions of a QuestionForm (already checked well-formed when the type was created)."""
+    from defusedxml import ElementTree
+
+    root = ElementTree.fromstring(xml)
+    return [
+        _question(element)
+        for element in root
+        if _name(element) == "Question" and _child(element, "QuestionIdentifier") is not None
+    ]
