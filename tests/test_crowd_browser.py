@@ -23,12 +23,13 @@ GOOD = "build a red tower next to the tree\nmove the blue block two steps left\n
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.skip(f"no Chromium binary at {CHROMIUM} (install Debian's chromium package to run browser tests)")
+    binary = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        pytest.skip(f"no Chromium binary at {CHROMIUM} or on PATH (install Debian's chromium package to run browser tests)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        launched = playwright.chromium.launch(executable_path=binary, args=ARGS)
         yield launched
         launched.close()
 

@@ -31,6 +31,11 @@ _EXPORTS = {
     "OnboardingQualification": "iglu_lib.crowd.provider",
     "StaticTaskProvider": "iglu_lib.crowd.provider",
     "worker_submit_origins": "iglu_lib.crowd.provider",
+    "TaskRun": "iglu_lib.crowd.session",
+    "open_task_run": "iglu_lib.crowd.session",
+    "export_records": "iglu_lib.crowd.export",
+    "SimulatedWorkers": "iglu_lib.crowd.simulate",
+    "WorkerPlan": "iglu_lib.crowd.simulate",
 }
 
 __all__ = sorted(_EXPORTS)
