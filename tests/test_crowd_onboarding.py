@@ -68,6 +68,7 @@ def test_fill_escapes_values_and_keeps_escaped_placeholders():
     filled = fill(page, {"name": '"><script>alert(1)</script>&amp;', "count": 3})
     assert "<script>" not in filled and "&quot;&gt;&lt;script&gt;" in filled and "&amp;amp;" in filled
     assert "${literal}" in filled and filled.endswith(" 3")
+    assert fill("${a}", {"a": "${b}", "b": "no"}) == "${b}"  # values are never filled again
 
 
 def test_fill_names_every_missing_value():

@@ -101,9 +101,10 @@ def test_submission_is_recorded_and_forwarded_to_the_platform_only(served):
 
 def test_hostile_ids_are_escaped_and_unknown_units_refused(served):
     server, _, _ = served
-    params = _params('W"><script>x()</script>', "A-x", unit=0)
+    params = _params('W\'"><script>x()</script>', "A-x'; DROP TABLE assignments; --", unit=0)
     page = requests.get(f"{server.url}/task", params=params, timeout=30)
     assert "<script>x()" not in page.text and "&lt;script&gt;" in page.text
+    assert served[1].assignment("A-x'; DROP TABLE assignments; --")["worker_id"] == 'W\'"><script>x()</script>'
     assert requests.get(f"{server.url}/task", params=_params("W", "A", unit=99), timeout=30).status_code == 404
     assert requests.get(f"{server.url}/task", params={"unit_id": 0, "assignmentId": "A1"}, timeout=30).status_code == 400
     unopened = requests.post(f"{server.url}/submit", data={**_params("W-none", "A-none"), "x": "1"}, timeout=30)
