@@ -114,10 +114,7 @@ def _play_games(profile) -> list[tuple[str, str]]:
     pairs = []
     for number in range(GAMES):
         instance = instances[number % len(instances)]["agent_instance_id"]
-        join = (
-            f"/plaiground:join-task-with-agent {simulator.tournament_id}:{simulator.challenge_id}:"
-            f"{task_ids[number % len(task_ids)]}:{instance}"
-        )
+        join = simulator.join_code(task_ids[number % len(task_ids)], instance)
         pairs.append((simulator.play(join, "diligent", seed=number), join))
     return pairs
 

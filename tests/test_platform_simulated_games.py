@@ -59,9 +59,7 @@ def platform(profile):
 
 
 def join_code(simulator, task_id: str, instance: dict, expires: float | None = None) -> str:
-    base = f"/plaiground:join-task-with-agent {simulator.tournament_id}:{simulator.challenge_id}:{task_id}"
-    code = f"{base}:{instance['agent_instance_id']}"
-    return code if expires is None else f"{code}:{int(expires * 1000)}"
+    return simulator.join_code(task_id, instance["agent_instance_id"], expires_at=expires)
 
 
 @pytest.fixture(scope="module")

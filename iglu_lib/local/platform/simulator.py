@@ -146,6 +146,10 @@ class PlatformSimulator:
         }
         return mapping, join
 
+    def join_code(self, task_id: str, agent_instance_id: str, *, expires_at: float | None = None) -> str:
+        """The full join code of a game of this tournament (expiry in epoch seconds)."""
+        return JoinCode(self.tournament_id, self.challenge_id, task_id, agent_instance_id, expires_at).text()
+
     # -- games --------------------------------------------------------------------------
     def play(
         self,

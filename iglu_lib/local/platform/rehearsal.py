@@ -1,0 +1,66 @@
+"""A few simulated games on the local stack, for notebooks, the demo and benchmarks.
+
+Uploads the real platform task bundled with the tests and the encoded single-turn sample
+tasks, registers agents, and plays games with a mix of simulated architects, returning
+each game's completion code with the join code it was played from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from iglu_lib import paths
+from iglu_lib.local.platform.simulator import PlatformSimulator
+
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
+
+GREENLANDS_TASK = "tests/fixtures/greenlands/tasks/03794642-d5dc-40df-bd41-4cd898ae6b7c"
+ARCHITECT_ROLE = "914a403c-d103-405f-a1d2-10fba7ee0a28"
+BUILDER_ROLE = "77d0e089-6302-496b-9844-9f3e37961464"
+
+
+def rehearsal_tasks(sample_tasks: int = 4) -> dict[str, Any]:
+    """The real greenlands task (when the checkout has it) and the first sample tasks, encoded."""
+    from iglu_lib.encoding import encode_task
+    from iglu_lib.tasks import load_sample
+
+    tasks: dict[str, Any] = {}
+    folder = paths.project_root() / GREENLANDS_TASK
+    if folder.is_dir():
+        tasks["greenlands"] = {
+            "name": "greenlands",
+            "initialGameState": json.loads((folder / "initialGameState.json").read_text(encoding="utf-8")),
+            "targetGameChanges": json.loads((folder / "targetGameChanges.json").read_text(encoding="utf-8")),
+        }
+    for number, task in enumerate(load_sample()[:sample_tasks]):
+        name = f"sample-{number:02d}"
+        tasks[name] = encode_task(task, name=name, architect_role_id=ARCHITECT_ROLE, builder_role_id=BUILDER_ROLE)
+    return tasks
+
+
+def simulate_games(
+    profile: Profile,
+    *,
+    games: int = 6,
+    architects: Sequence[str] = ("diligent", "lazy"),
+    agents: Mapping[str, float] | None = None,
+    sample_tasks: int = 4,
+    seed: int = 0,
+    tournament_id: str = "rehearsal",
+) -> list[tuple[str, str]]:
+    """Play `games` games, cycling over tasks, agents and architects; `(code, join code)` each."""
+    simulator = PlatformSimulator(profile, tournament_id=tournament_id)
+    task_ids = list(simulator.upload_tasks(rehearsal_tasks(sample_tasks)).values())
+    skills = dict(agents or {"Steady": 0.9, "Shaky": 0.4})
+    instances = [simulator.register_agent(name, 1, skill)[0] for name, skill in skills.items()]
+    played = []
+    for number in range(games):
+        task_id = task_ids[number % len(task_ids)]
+        instance = instances[number % len(instances)]["agent_instance_id"]
+        join = simulator.join_code(task_id, instance)
+        architect = architects[number % len(architects)]
+        played.append((simulator.play(join, architect, seed=seed + number), join))
+    return played

@@ -1,0 +1,102 @@
+"""Many games at once, as tables: what the games notebook and scripts show and write.
+
+`read_codes` takes codes from a text file (one per line) or an export in the published
+format; `summary_table` and `verdict_table` turn fetched games into one row per game;
+`store_games` moves each game's raw copy to the private container and its scrubbed copy to
+the results container.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from iglu_lib.platform.client import Game
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from iglu_lib.config import Profile
+
+
+def read_codes(path: str | Path) -> list[str]:
+    """Completion codes from a file: a CSV with a `CompletionCode` column, or one code a line.
+
+    Cells that are not codes are kept (their games get the reason); empty cells and `NA`
+    are skipped, and the count of skipped lines is in the error when nothing is left.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        from iglu_lib.platform.feedback import read_feedback
+
+        cells = list(read_feedback(path)["CompletionCode"])
+    else:
+        cells = path.read_text(encoding="utf-8").splitlines()
+    codes = [c.strip() for c in cells if c.strip() and c.strip() != "NA"]
+    if not codes:
+        raise ValueError(f"{path}: no completion codes ({len(cells)} empty or NA cells); give a file with codes")
+    return codes
+
+
+def summary_table(games: Sequence[Game]) -> pd.DataFrame:
+    """One row per game: ids from the code, the reason when unusable, and the summary.
+
+    Keyed by `GameMinecraftId` so that the analysis stage can join it to game records.
+    """
+    import pandas as pd
+
+    rows = [game.summary_row() for game in games]
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "GameMinecraftId", frame.pop("game_id"))
+    for column in ("turns_by_role", "chat_by_role"):
+        if column in frame:
+            frame[column] = frame[column].map(lambda v: v if isinstance(v, str) else _compact(v))
+    return frame
+
+
+def _compact(value: Any) -> str | None:
+    import json
+
+    return json.dumps(value, sort_keys=True) if isinstance(value, Mapping) else None
+
+
+def verdict_table(games: Sequence[Game], thresholds: Any = None) -> pd.DataFrame:
+    """One row per game with its verdict, each game judged as its own assignment."""
+    import pandas as pd
+
+    from iglu_lib.platform.validation import validate_assignment
+
+    rows = []
+    for game in games:
+        verdict = validate_assignment([game], thresholds)
+        rows.append(
+            {
+                "GameMinecraftId": game.game_id,
+                "verdict": verdict.verdict,
+                "reasons": ";".join(verdict.reasons),
+                "worker_message": verdict.worker_message,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def store_games(games: Sequence[Game], profile: Profile) -> pd.DataFrame:
+    """Copy each fetched game (raw to private, scrubbed to results); one row per game with
+    its `ResultGameDataPath`, or the reason it was not stored."""
+    import pandas as pd
+
+    from iglu_lib.platform.privacy import store_game_data
+
+    service = profile.blob_service_client()
+    rows = []
+    for game in games:
+        stored = game.ok and game.document is not None
+        rows.append(
+            {
+                "GameMinecraftId": game.game_id,
+                "ResultGameDataPath": store_game_data(game, profile, blob_service=service) if stored else None,
+                "not_stored_because": None if stored else game.reason,
+            }
+        )
+    return pd.DataFrame(rows)
