@@ -192,3 +192,23 @@ def test_a_cell_too_long_for_the_table_is_refused_with_a_reason(records):
     with pytest.raises(RecordError, match="column Annotation: 40,0.. characters, a table cell holds 32,767"):
         records.update(row, annotation={"text": "x" * 40_000})
     assert records.get(row.row_key).annotation == {}
+
+
+def test_cells_count_hits_per_task_and_combination(records):
+    scheduler = Scheduler.from_content(*content(n_tasks=2, agents="ABC", per_agent=6), 2, seed=8)
+    for _ in range(6):
+        records.plan(scheduler.next())
+    cells = records.cells()
+    assert list(cells.columns) == ["A + B", "A + C", "B + C"] and list(cells.index) == ["task-0", "task-1"]
+    assert cells.to_numpy().sum() == 6 and cells.to_numpy().max() - cells.to_numpy().min() <= 1
+    assert records.cells("approved").empty
+
+
+def test_a_code_reused_from_another_campaign_is_found_when_asked(records, local_profile, table):
+    earlier = GameRecords.open(local_profile, records.campaign + "-earlier", table_name=table)
+    scheduler = Scheduler.from_content(*content(), 1, seed=9)
+    (old,) = earlier.plan(scheduler.next())
+    earlier.update(old, completion_code="' or CompletionCode ne '")
+    assert records.by_completion_code("' or CompletionCode ne '") == []
+    (found,) = records.by_completion_code("' or CompletionCode ne '", every_campaign=True)
+    assert (found.campaign, found.row_key) == (earlier.campaign, old.row_key)

@@ -80,7 +80,7 @@ def export_command(args: argparse.Namespace) -> int:
     from iglu_lib.cli import print_json
     from iglu_lib.config import load_profile
     from iglu_lib.storage import GameRecords
-    from iglu_lib.storage.export import export_records
+    from iglu_lib.storage.views import export_records
 
     profile = load_profile(args.profile)
     records = GameRecords.open(profile, args.campaign, table_name=args.table)

@@ -183,8 +183,10 @@ class GameRecords:
     def by_hit(self, hit_id: str) -> list[GameRecord]:
         return self._query({"HitId": hit_id})
 
-    def by_completion_code(self, code: str) -> list[GameRecord]:
-        return self._query({"CompletionCode": code})
+    def by_completion_code(self, code: str, *, every_campaign: bool = False) -> list[GameRecord]:
+        """Records holding a completion code; `every_campaign` also searches the other
+        campaigns of the table (a code reused from an earlier campaign)."""
+        return self._query({"CompletionCode": code}, every_campaign=every_campaign)
 
     def by_worker(self, worker_id: str) -> list[GameRecord]:
         return self._query({"WorkerId": worker_id})
@@ -203,9 +205,11 @@ class GameRecords:
         return self._query(extra_filter=f"( {either} )", extra_params=params)
 
     def _query(self, equal: dict[str, str] | None = None, *, extra_filter: str = "",
-               extra_params: dict[str, str] | None = None) -> list[GameRecord]:
-        """Records of the campaign whose columns equal the given values (all parameterised)."""
-        clauses, params = ["PartitionKey eq @campaign"], {"campaign": self.campaign}
+               extra_params: dict[str, str] | None = None, every_campaign: bool = False) -> list[GameRecord]:
+        """Records of the campaign (or of every campaign) whose columns equal the given values
+        (all parameterised). Column names come from this module, never from input."""
+        clauses = [] if every_campaign else ["PartitionKey eq @campaign"]
+        params = {} if every_campaign else {"campaign": self.campaign}
         for i, (column, value) in enumerate((equal or {}).items()):
             clauses.append(f"{column} eq @v{i}")
             params[f"v{i}"] = value
@@ -214,19 +218,25 @@ class GameRecords:
             params.update(extra_params or {})
         entities = self.table.query_entities(query_filter=" and ".join(clauses), parameters=params)
         records = [GameRecord.from_entity(e, e.metadata.get("etag")) for e in entities]
-        return sorted(records, key=lambda r: r.row_key)
+        return sorted(records, key=lambda r: (r.campaign, r.row_key))
 
     # -- views --------------------------------------------------------------------------
     def dataframe(self, records: Iterable[GameRecord] | None = None) -> pd.DataFrame:
         """The records as a table, one row per game, columns as stored."""
-        from iglu_lib.storage.export import records_frame
+        from iglu_lib.storage.views import records_frame
 
         return records_frame(self.all() if records is None else records)
+
+    def cells(self, *statuses: RecordStatus | str) -> pd.DataFrame:
+        """HITs per task x agent combination, of the given statuses (all if none)."""
+        from iglu_lib.storage.views import cell_table
+
+        return cell_table(self.by_status(*statuses) if statuses else self.all())
 
     def export(self, path: str | Path, *, salt: str, statuses: Sequence[RecordStatus | str] = (RecordStatus.APPROVED,),
                extra_columns: bool = False) -> Path:
         """Write the records in the given statuses in the published feedback format."""
-        from iglu_lib.storage.export import export_records
+        from iglu_lib.storage.views import export_records
 
         return export_records(self.by_status(*statuses), path, salt=salt, extra_columns=extra_columns)
 

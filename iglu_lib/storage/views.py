@@ -1,5 +1,6 @@
-"""Records as a DataFrame, and their export in the published `human_agent_feedback.csv`
-format (through `iglu_lib.platform.feedback.write_feedback`, which hashes worker ids)."""
+"""Records as DataFrames (one row per game; HITs per task x combination cell), and their
+export in the published `human_agent_feedback.csv` format (through
+`iglu_lib.platform.feedback.write_feedback`, which hashes worker ids)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,21 @@ def records_frame(records: Iterable[GameRecord]) -> pd.DataFrame:
 
     rows = [{column: record.to_entity().get(column) for column in COLUMNS.values()} for record in records]
     return pd.DataFrame(rows, columns=list(COLUMNS.values()))
+
+
+def cell_table(records: Iterable[GameRecord]) -> pd.DataFrame:
+    """HITs (slots) per task (rows) and agent combination (columns, names joined by ` + `),
+    zero where a combination has not played a task; the balance a campaign should show."""
+    import pandas as pd
+
+    slots: dict[str, list[GameRecord]] = {}
+    for record in records:
+        slots.setdefault(record.slot_id, []).append(record)
+    rows = [{"task": games[0].task_name, "combination": " + ".join(sorted(g.agent_name for g in games))}
+            for games in slots.values()]
+    frame = pd.DataFrame(rows, columns=["task", "combination"])
+    table = pd.crosstab(frame["task"], frame["combination"]) if rows else pd.DataFrame()
+    return table.rename_axis(index="task", columns="combination")
 
 
 def export_records(records: Iterable[GameRecord], path: str | Path, *, salt: str,
