@@ -113,7 +113,8 @@ def test_a_stale_etag_is_a_conflict_and_a_transaction_is_all_or_nothing(records)
 
 
 def test_status_moves_only_along_the_loop(records):
-    rows = records.plan(Scheduler.from_content(*content(), 1).next())
+    scheduler = Scheduler.from_content(*content(), 1)
+    rows = records.plan(scheduler.next())
     with pytest.raises(RecordError, match="cannot go from planned to approved"):
         records.update(rows[0], status="approved")
     with pytest.raises(RecordError, match="cannot set HitId"):
@@ -123,6 +124,9 @@ def test_status_moves_only_along_the_loop(records):
     assert records.get(row.row_key) == row and row.is_hit_qualified is True
     with pytest.raises(RecordError, match="cannot go from approved to expired"):
         records.update(row, status="expired")
+    (late,) = records.plan(scheduler.next())
+    late = records.update(records.update(late, status="hit_created"), status="expired")
+    assert records.update(late, status="submitted").status is RecordStatus.SUBMITTED, "a late submission"
 
 
 def test_the_scheduler_restores_from_the_records(records):

@@ -66,7 +66,8 @@ TRANSITIONS: Mapping[RecordStatus, frozenset[RecordStatus]] = {
     RecordStatus.SUBMITTED: frozenset({RecordStatus.APPROVED, RecordStatus.REJECTED}),
     RecordStatus.APPROVED: frozenset(),
     RecordStatus.REJECTED: frozenset({RecordStatus.APPROVED}),  # a rejection reversed on appeal
-    RecordStatus.EXPIRED: frozenset(),
+    # an assignment accepted before the HIT expired may still be submitted after it
+    RecordStatus.EXPIRED: frozenset({RecordStatus.SUBMITTED}),
 }
 
 #: Attribute -> table column, in the order of the design's game record, then the loop's fields.
