@@ -100,4 +100,8 @@ def _is_user_error(err: Exception) -> bool:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Under `python -m iglu_lib.cli` this module runs as __main__: dispatch through the package's
+    # own copy so that handlers raising `iglu_lib.cli.CommandError` are recognised.
+    from iglu_lib.cli import main as package_main
+
+    sys.exit(package_main())
