@@ -104,9 +104,11 @@ def worker_quality(games: pd.DataFrame) -> pd.DataFrame:
     if "Verdict" in games.columns:
         tallies.append(pd.crosstab(unit, games["Verdict"]).add_prefix("verdict_"))
     if "Reasons" in games.columns:
-        reasons = games["Reasons"].map(_reason_list).explode().dropna()
+        # one row per (game, reason); a game with several reasons repeats its index, so reset it
+        reasons = (pd.DataFrame({"unit": unit, "reason": games["Reasons"].map(_reason_list)})
+                   .explode("reason").dropna(subset=["reason"]).reset_index(drop=True))
         if len(reasons):
-            tallies.append(pd.crosstab(unit[reasons.index], reasons).add_prefix("reason_"))
+            tallies.append(pd.crosstab(reasons["unit"], reasons["reason"]).add_prefix("reason_"))
     table = summary.join(tallies).fillna(0).rename_axis("worker").reset_index()
     return table.sort_values(["quality", "worker"], ignore_index=True)
 
