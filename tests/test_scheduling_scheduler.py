@@ -240,10 +240,6 @@ def test_restore_refuses_inconsistent_records():
     scheduler = Scheduler.from_content(*content, 2)
     slot = scheduler.next()
     records = records_of(scheduler, [slot.slot_id])
-    twice = records + [StoredGame("00000001", g.shown_position, g.join_code, g.agent_name, Outcome.OPEN)
-                       for g in records]
-    with pytest.raises(SchedulingError, match="in two open slots"):
-        Scheduler.from_content(*content, 2).restore(twice)
     wrong_agent = [StoredGame("00000000", 0, slot.join_codes[0], "B" if slot.agents[0] == "A" else "A",
                               Outcome.OPEN)]
     with pytest.raises(SchedulingError, match="slot 00000000, position 0: AgentName"):
@@ -252,6 +248,21 @@ def test_restore_refuses_inconsistent_records():
         Scheduler.from_content(*content, 2).restore(records[:1])
     with pytest.raises(SchedulingError, match="8-digit sequence number"):
         Scheduler.from_content(*content, 2).restore([StoredGame("x", 0, slot.join_codes[0], "A", Outcome.OPEN)])
+
+
+def test_a_late_submission_reopening_a_freed_slot_leaves_the_instances_with_the_later_slot():
+    content = (join_codes(2), agent_instances("AB", 1))
+    scheduler = Scheduler.from_content(*content, 2)
+    expired = scheduler.next()
+    scheduler.close(expired.slot_id, Outcome.EXPIRED)
+    playing = scheduler.next()
+    scheduler.record_outcome(expired.slot_id, Outcome.OPEN)  # the late assignment is being judged
+    restored = Scheduler.from_content(*content, 2)
+    report = restored.restore(records_of(scheduler, [expired.slot_id, playing.slot_id]))
+    assert report.moved == {iid: (expired.slot_id, playing.slot_id) for iid in expired.instance_ids}
+    assert restored.busy_instances() == scheduler.busy_instances()
+    restored.close(expired.slot_id, Outcome.VALID)
+    assert set(restored.busy_instances().values()) == {playing.slot_id}
 
 
 def test_restore_of_nothing_starts_afresh():

@@ -45,14 +45,14 @@ class InstancePool:
         self._holder[instance_id] = slot_id
         return instance_id
 
-    def take_instance(self, instance_id: str, slot_id: str) -> None:
-        """Hold a specific instance (when rebuilding open slots from the records)."""
+    def take_instance(self, instance_id: str, slot_id: str) -> str | None:
+        """Hold a specific instance (when rebuilding open slots from the records); returns
+        the slot that held it before, which loses it, or None when it was free."""
         held_by = self.holder(instance_id)
-        if held_by is not None:
-            raise SchedulingError(f"instance {instance_id!r} is in two open slots ({held_by} and {slot_id}); "
-                                  "the records are inconsistent: close one of these HITs by hand")
-        self._free[self._agent_of[instance_id]].remove(instance_id)
+        if held_by is None:
+            self._free[self._agent_of[instance_id]].remove(instance_id)
         self._holder[instance_id] = slot_id
+        return held_by
 
     def give_back(self, instance_id: str) -> str:
         """Free the instance; returns its agent."""

@@ -46,10 +46,17 @@ class ScheduledGame(Protocol):
 
 @dataclass
 class RestoreReport:
-    """What `restore` rebuilt: slots per outcome, and slots skipped with the reason."""
+    """What `restore` rebuilt: slots per outcome, slots skipped with the reason, and instances
+    found in two open slots, moved to the later one.
+
+    Two open slots share an instance only when the earlier one was freed (its HIT expired)
+    and then reopened by a late submission: its game was played before the instance was
+    handed on, so the later slot, where a worker may be playing now, keeps the instance.
+    """
 
     outcomes: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    moved: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 class _Retired(Exception):
@@ -189,7 +196,9 @@ class Scheduler:
         choice = Choice(slot.combination, slot.task_name, slot.agents)
         if outcome is Outcome.OPEN:
             for instance_id in slot.instance_ids:
-                self._pool.take_instance(instance_id, slot_id)
+                earlier = self._pool.take_instance(instance_id, slot_id)
+                if earlier is not None:
+                    report.moved[instance_id] = (earlier, slot_id)
         if outcome.counted:
             self._strategy.count(choice)
         self._slots[slot_id] = _SlotState(slot, choice, outcome)
