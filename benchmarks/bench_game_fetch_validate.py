@@ -64,7 +64,9 @@ def _profile(state: dict, blob_endpoint: str | None = None):
     from iglu_lib.config import load_profile
 
     if blob_endpoint:
-        connection = state["azure_storage_connection_string"].replace(state["azure_blob_endpoint"], blob_endpoint)
+        connection = state["azure_storage_connection_string"].replace(
+            state["azure_blob_endpoint"], blob_endpoint
+        )
         state = {**state, "azure_storage_connection_string": connection}
     return load_profile("local", stack_state=state)
 
@@ -106,7 +108,9 @@ def _play_games(profile) -> list[tuple[str, str]]:
 
     simulator = PlatformSimulator(profile, tournament_id="bench-game-fetch-validate")
     tasks = {
-        f"task-{i}": encode_task(t, name=f"task-{i}", architect_role_id="architect", builder_role_id="builder")
+        f"task-{i}": encode_task(
+            t, name=f"task-{i}", architect_role_id="architect", builder_role_id="builder"
+        )
         for i, t in enumerate(load_sample()[:8])
     }
     task_ids = list(simulator.upload_tasks(tasks).values())

@@ -26,8 +26,14 @@ def test_game_data_notebook_runs_headless(local_profile, test_outputs):
     assert len(summaries) == len(verdicts) == len(stored) == 6
     assert summaries["reason"].isna().all() and summaries["structure_f1"].between(0, 1).all()
     assert set(verdicts["verdict"]) == {"approve", "reject"}
-    assert verdicts.loc[verdicts["verdict"] == "reject", "reasons"].str.contains("too_few_turns").all()
-    assert stored["ResultGameDataPath"].str.startswith(local_profile.get("storage.results_container") + "/").all()
+    assert (
+        verdicts.loc[verdicts["verdict"] == "reject", "reasons"].str.contains("too_few_turns").all()
+    )
+    assert (
+        stored["ResultGameDataPath"]
+        .str.startswith(local_profile.get("storage.results_container") + "/")
+        .all()
+    )
     assert (out_dir / "games.png").stat().st_size > 0
     text = executed.read_text()
     assert "jane.doe@example.com" not in text and "555-201-7788" not in text

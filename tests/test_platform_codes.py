@@ -20,7 +20,9 @@ from iglu_lib.platform.codes import (
 )
 from iglu_lib.platform.reasons import CODE_REASONS, worker_message
 
-EXPORT = Path(__file__).resolve().parents[1] / "iglu_lib/data/human_evaluation/human_agent_feedback.csv"
+EXPORT = (
+    Path(__file__).resolve().parents[1] / "iglu_lib/data/human_evaluation/human_agent_feedback.csv"
+)
 REAL_CODE = (
     "H4sIAAAAAAAA/xXO2w1AIQgD0IlIAFHBbeS1/wjX+9nkpO2kSpY0COUGIRW4+iKFDOtpw2ecG4cLZ7EvoNXPRTooWUI6jyjauC0Ojm2y"
     "hCFnBghmg6fQz9X01vIdZ/pGQiVQxR81gd35it/Y4JYoz2MkV3AEJOF4aDZcSgbC9rur8LIeb15rKMMOTRB+m9fMwd+NKchcNT6/q3Xr4AAAAA=="
@@ -50,7 +52,11 @@ def test_a_real_code_decodes_to_its_seven_fields():
 
 
 def test_made_codes_round_trip_and_legacy_codes_are_marked():
-    assert parse_completion_code(make_completion_code(**FIELDS)).fields() == {**FIELDS, "kind": "ac", "legacy": False}
+    assert parse_completion_code(make_completion_code(**FIELDS)).fields() == {
+        **FIELDS,
+        "kind": "ac",
+        "legacy": False,
+    }
     legacy = parse_completion_code(make_completion_code(**FIELDS, legacy=True))
     assert legacy.legacy and legacy.agent_service_id == FIELDS["agent_service_id"]
     assert legacy.group_id == (
@@ -149,3 +155,21 @@ def test_join_codes_parse_with_and_without_expiry():
         with pytest.raises(CodeError) as caught:
             parse_join_code(bad)
         assert caught.value.reason == "join_code_malformed"
+
+
+def test_codes_of_any_length_and_alphabet_get_a_reason_never_a_crash():
+    import random
+
+    rng = random.Random(5)
+    alphabets = [
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=",
+        "0123456789abcdef-:",
+        "äöü€😀\x00\n\t\"'<>&;",
+        "H4sI",
+    ]
+    for _ in range(500):
+        alphabet = rng.choice(alphabets)
+        text = "".join(rng.choice(alphabet) for _ in range(rng.choice([1, 3, 4, 8, 37, 200, 5000])))
+        status = code_status(text)
+        assert status == "missing" or status in CODE_REASONS or status == "ok"
+        assert check_code(text).reason in (*CODE_REASONS, None)

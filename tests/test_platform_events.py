@@ -53,7 +53,11 @@ def test_unknown_types_missing_and_malformed_fields_are_kept_and_flagged():
         {"eventType": "BlockPlaceEvent", "location": {"x": "left"}, "material": "red"},
         {"eventType": "PlayerChatEvent"},
         "not an event",
-        {"eventType": "PlayerChatEvent", "message": "<script>x</script> &amp;", "producedAtDatetime": "yesterday"},
+        {
+            "eventType": "PlayerChatEvent",
+            "message": "<script>x</script> &amp;",
+            "producedAtDatetime": "yesterday",
+        },
     ]
     frame = events_frame(events)
     assert list(frame["problems"]) == [
@@ -67,7 +71,10 @@ def test_unknown_types_missing_and_malformed_fields_are_kept_and_flagged():
     assert frame["material"].isna().all() and pd.isna(frame.loc[4, "producedAtDatetime"])
     assert frame.loc[4, "message"] == "<script>x</script> &amp;"
     assert summarize(events).flagged_events == 4
-    assert event_problems({"eventType": "BlockRemoveEvent", "location": {"x": 1, "y": 2, "z": 3}}) == []
+    assert (
+        event_problems({"eventType": "BlockRemoveEvent", "location": {"x": 1, "y": 2, "z": 3}})
+        == []
+    )
 
 
 def test_the_built_structure_is_replayed_in_iglu_coordinates():
@@ -77,9 +84,17 @@ def test_the_built_structure_is_replayed_in_iglu_coordinates():
     start = structure_blocks(initial)
     assert len(start) == 10 and all(block[1] == -1 and block[3] == 1 for block in start)
     events = [
-        {"eventType": "BlockPlaceEvent", "location": {"x": 0.0, "y": 1.0, "z": 0.0}, "material": 181},
+        {
+            "eventType": "BlockPlaceEvent",
+            "location": {"x": 0.0, "y": 1.0, "z": 0.0},
+            "material": 181,
+        },
         {"eventType": "BlockRemoveEvent", "location": {"x": -1.0, "y": 1.0, "z": -3.0}},
-        {"eventType": "BlockPlaceEvent", "location": {"x": 30.0, "y": 1.0, "z": 0.0}, "material": 178},
+        {
+            "eventType": "BlockPlaceEvent",
+            "location": {"x": 30.0, "y": 1.0, "z": 0.0},
+            "material": 178,
+        },
     ]
     built = structure_blocks(final_world(initial, events))
     assert (0, -1, 0, 3) in built and (-1, -1, -3, 1) not in built and len(built) == 10
@@ -91,7 +106,11 @@ def test_the_final_structure_is_scored_against_the_task_target():
     initial = world_blocks(task["initialGameState"]["worldState"]["blockChanges"])
     missing = [p for p in target if p not in initial]
     complete = [
-        {"eventType": "BlockPlaceEvent", "location": dict(zip("xyz", map(float, p), strict=True)), "material": 178}
+        {
+            "eventType": "BlockPlaceEvent",
+            "location": dict(zip("xyz", map(float, p), strict=True)),
+            "material": 178,
+        }
         for p in missing
     ]
     assert summarize(complete, task=task).structure_f1 == pytest.approx(1.0)
@@ -103,14 +122,34 @@ def test_the_final_structure_is_scored_against_the_task_target():
 
 def test_turns_chat_and_duration_by_role():
     def event(kind, **fields):
-        return {"eventType": kind, "producedAtDatetime": f"2026-01-01T00:00:{len(events):02d}Z", **fields}
+        return {
+            "eventType": kind,
+            "producedAtDatetime": f"2026-01-01T00:00:{len(events):02d}Z",
+            **fields,
+        }
 
     events: list[dict] = []
     for _ in range(2):
         events.append(event("PlayerChatEvent", roleId="arch", message="build a tower"))
-        events.append(event("PlatformPlayerTurnChangeEvent", reason="PLAYER_COMMAND", previousActiveRoleId="arch", nextActiveRoleId="bot"))
-        events.append(event("PlatformPlayerTurnChangeEvent", reason="ABORT_TIME_OUT", previousActiveRoleId="bot", nextActiveRoleId="arch"))
+        events.append(
+            event(
+                "PlatformPlayerTurnChangeEvent",
+                reason="PLAYER_COMMAND",
+                previousActiveRoleId="arch",
+                nextActiveRoleId="bot",
+            )
+        )
+        events.append(
+            event(
+                "PlatformPlayerTurnChangeEvent",
+                reason="ABORT_TIME_OUT",
+                previousActiveRoleId="bot",
+                nextActiveRoleId="arch",
+            )
+        )
     summary = summarize(events, architect_role_id="arch")
     assert summary.turns_by_role == {"arch": 2} and summary.architect_turns == 2
-    assert summary.chat_by_role == {"arch": 2} and summary.architect_messages == ["build a tower"] * 2
+    assert (
+        summary.chat_by_role == {"arch": 2} and summary.architect_messages == ["build a tower"] * 2
+    )
     assert summary.duration_seconds == 5.0

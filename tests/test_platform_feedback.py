@@ -20,7 +20,14 @@ from iglu_lib.platform.privacy import PrivacyError, pseudonym
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPORT = ROOT / "iglu_lib/data/human_evaluation/human_agent_feedback.csv"
-WORKER_IDS = {"A3SXZL66TVNQQG", "A1E20NMMEOXM0T", "A1EVO152C6YOER", "A2L10O5EU1ZMVY", "A3M04KCSI0ECGL", "A2E3G70OBH0W01"}
+WORKER_IDS = {
+    "A3SXZL66TVNQQG",
+    "A1E20NMMEOXM0T",
+    "A1EVO152C6YOER",
+    "A2L10O5EU1ZMVY",
+    "A3M04KCSI0ECGL",
+    "A2E3G70OBH0W01",
+}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +46,13 @@ def test_the_real_export_reads_with_its_published_counts(export):
     assert (codes.pop("ok"), codes.pop("missing")) == (113, 282)
     assert (codes.pop("worker_id_pasted"), codes.pop("join_command_pasted")) == (20, 2)
     assert sum(codes.values()) == 422 - 113 - 282 - 20 - 2
-    assert set(codes) <= {"empty_code", "not_base64", "not_gzip", "wrong_field_count", "human_challenge"}
+    assert set(codes) <= {
+        "empty_code",
+        "not_base64",
+        "not_gzip",
+        "wrong_field_count",
+        "human_challenge",
+    }
     assert report["code_game_id_differs"]["rows"] == 23
     assert report["worker_ids"]["distinct"] == len(WORKER_IDS)
     assert report["worker_ids"]["occurrences"] == 20
@@ -76,9 +89,16 @@ def test_extra_columns_only_behind_the_flag_and_worker_columns_pseudonymized(exp
     frame["WorkerId"] = ["A3SXZL66TVNQQG", "lowercase-worker", "NA", ""]
     plain = write_feedback(frame, tmp_path / "plain.csv", salt="k").read_text()
     assert plain.splitlines()[0] == ",".join(PUBLISHED_COLUMNS)
-    extra = read_feedback(write_feedback(frame, tmp_path / "extra.csv", salt="k", extra_columns=True))
+    extra = read_feedback(
+        write_feedback(frame, tmp_path / "extra.csv", salt="k", extra_columns=True)
+    )
     assert list(extra.columns[:7]) == [*PUBLISHED_COLUMNS, "WorkerId"]
-    assert list(extra["WorkerId"]) == [pseudonym("A3SXZL66TVNQQG", "k"), pseudonym("lowercase-worker", "k"), "NA", ""]
+    assert list(extra["WorkerId"]) == [
+        pseudonym("A3SXZL66TVNQQG", "k"),
+        pseudonym("lowercase-worker", "k"),
+        "NA",
+        "",
+    ]
     assert "annotation_status" not in (tmp_path / "extra.csv").read_text().splitlines()[0]
 
 
@@ -111,7 +131,10 @@ def test_hostile_cells_are_kept_as_text(tmp_path):
 def test_import_feedback_cli_prints_the_report():
     result = subprocess.run(
         [sys.executable, "-m", "iglu_lib.cli", "import", "feedback", str(EXPORT), "--json"],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
     report = json.loads(result.stdout)
     assert report["rows"] == 422 and report["completion_codes"]["missing"] == 282
@@ -122,6 +145,10 @@ def test_import_feedback_cli_names_a_bad_file(tmp_path):
     bad.write_text("just,some\ncolumns,here\n")
     result = subprocess.run(
         [sys.executable, "-m", "iglu_lib.cli", "import", "feedback", str(bad), "--json"],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
-    assert result.returncode == 2 and "bad.csv" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 2 and "bad.csv" in result.stderr and "Traceback" not in result.stderr
+    )

@@ -4,7 +4,11 @@ copy of a game holds none of the raw copy's personal data."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import socket
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -37,7 +41,9 @@ def bundled_tasks() -> dict[str, str | dict]:
     tasks: dict[str, str | dict] = {"greenlands": greenlands_task()}
     for number, task in enumerate(load_sample()):
         name = f"sample-{number:02d}"
-        tasks[name] = encode_task(task, name=name, architect_role_id=ARCHITECT_ROLE, builder_role_id="builder-role")
+        tasks[name] = encode_task(
+            task, name=name, architect_role_id=ARCHITECT_ROLE, builder_role_id="builder-role"
+        )
     return tasks
 
 
@@ -82,25 +88,44 @@ def test_exports_have_the_platform_formats(platform):
     assert {p.task_id for p in parsed} == set(task_ids.values())
     assert {p.agent_instance_id for p in parsed} == {a["id"] for a in info["agents"]}
     assert [i["agent_instance_name"] for i in agents["Perfect"]] == ["Perfect-1", "Perfect-2"]
-    assert simulator.upload_tasks({"greenlands": greenlands_task()}) == {"greenlands": task_ids["greenlands"]}
+    assert simulator.upload_tasks({"greenlands": greenlands_task()}) == {
+        "greenlands": task_ids["greenlands"]
+    }
 
 
 def test_a_played_game_is_stored_at_the_real_path_with_a_real_code(platform, profile, client):
     simulator, task_ids, agents = platform
     instance = agents["Perfect"][0]
-    code = simulator.play(join_code(simulator, task_ids["greenlands"], instance), "diligent", seed=1)
+    code = simulator.play(
+        join_code(simulator, task_ids["greenlands"], instance), "diligent", seed=1
+    )
     fields = parse_completion_code(code)
     assert (fields.tournament_id, fields.challenge_id, fields.task_id) == (
-        simulator.tournament_id, simulator.challenge_id, task_ids["greenlands"],
+        simulator.tournament_id,
+        simulator.challenge_id,
+        task_ids["greenlands"],
     )
-    assert fields.role_id == ARCHITECT_ROLE and fields.agent_service_id == instance["agent_instance_id"]
+    assert (
+        fields.role_id == ARCHITECT_ROLE
+        and fields.agent_service_id == instance["agent_instance_id"]
+    )
     blob = profile.blob_service_client().get_container_client(profile.get("storage.game_container"))
     stored = json.loads(blob.download_blob(fields.game_blob_path).readall())
     assert stored["id"] == fields.game_id
     kinds = [e["eventType"] for e in stored["events"]]
     assert kinds[:2] == ["PlatformGameStartEvent", "PlatformPlayerJoinsGameEvent"]
     assert kinds[-1] == "PlatformGameEndEvent" and "PlatformTaskCompletedEvent" in kinds
-    common = {"eventType", "id", "gameId", "taskId", "tournamentId", "producedAtDatetime", "source", "roleId", "groupId"}
+    common = {
+        "eventType",
+        "id",
+        "gameId",
+        "taskId",
+        "tournamentId",
+        "producedAtDatetime",
+        "source",
+        "roleId",
+        "groupId",
+    }
     assert all(common <= set(e) for e in stored["events"])
     game = client.fetch(code)
     assert game.ok and game.document == stored
@@ -129,9 +154,15 @@ def test_join_codes_with_an_expiry_are_refused_once_expired(platform):
         simulator.play(join, seed=1, now=deadline + 1)
     assert expired.value.reason == "join_code_expired"
     for bad, reason in [
-        (join_code(simulator, task_ids["greenlands"], {"agent_instance_id": "nobody"}), "unknown_agent"),
+        (
+            join_code(simulator, task_ids["greenlands"], {"agent_instance_id": "nobody"}),
+            "unknown_agent",
+        ),
         (join_code(simulator, "no-such-task", agents["Perfect"][0]), "unknown_task"),
-        (f"{simulator.tournament_id}:{simulator.challenge_id}:{task_ids['greenlands']}", "join_code_malformed"),
+        (
+            f"{simulator.tournament_id}:{simulator.challenge_id}:{task_ids['greenlands']}",
+            "join_code_malformed",
+        ),
         ("<b>not a join code</b>", "join_code_malformed"),
     ]:
         with pytest.raises(SimulatorError) as refused:
@@ -161,7 +192,9 @@ def test_every_bundled_task_validates_approve_when_diligent_and_reject_when_lazy
 def test_the_agents_skill_decides_whether_the_target_gets_built(platform, client):
     simulator, task_ids, agents = platform
     join = join_code(simulator, task_ids["greenlands"], agents["Hopeless"][0])
-    games = client.fetch_many([simulator.play(join, "diligent", seed=s) for s in range(5)], progress=False)
+    games = client.fetch_many(
+        [simulator.play(join, "diligent", seed=s) for s in range(5)], progress=False
+    )
     assert not any(g.summary().task_completed for g in games)
     assert all(g.summary().structure_f1 < 1.0 for g in games)
 
@@ -171,13 +204,19 @@ def test_assignment_verdicts_for_codes_that_do_not_fit(platform, client):
     perfect_join = join_code(simulator, task_ids["greenlands"], agents["Perfect"][0])
     other_join = join_code(simulator, task_ids["greenlands"], agents["Perfect"][1])
     code = simulator.play(perfect_join, "diligent", seed=11)
-    good, wrong_agent = client.fetch_many([code, code], join_codes=[perfect_join, other_join], progress=False)
+    good, wrong_agent = client.fetch_many(
+        [code, code], join_codes=[perfect_join, other_join], progress=False
+    )
     verdict = validate_assignment([good, wrong_agent])
     assert verdict.verdict == "reject"
     assert [g.reasons for g in verdict.games] == [("same_code_twice",), ("agent_mismatch",)]
-    second = client.fetch(simulator.play(join_code(simulator, task_ids["sample-01"], agents["Perfect"][0]), seed=2))
+    second = client.fetch(
+        simulator.play(join_code(simulator, task_ids["sample-01"], agents["Perfect"][0]), seed=2)
+    )
     assert validate_assignment([client.fetch(code, perfect_join), second]).verdict == "approve"
-    reused = validate_assignment([client.fetch(code, perfect_join)], seen={code: "HIT-A"}, owner="HIT-B")
+    reused = validate_assignment(
+        [client.fetch(code, perfect_join)], seen={code: "HIT-A"}, owner="HIT-B"
+    )
     assert reused.verdict == "reject" and reused.reasons == ("code_reused",)
     mixed = validate_assignment([client.fetch(code, perfect_join), client.fetch("A3SXZL66TVNQQG")])
     assert mixed.verdict == "partial" and "worker ID" in mixed.worker_message
@@ -193,13 +232,22 @@ def test_assignment_verdicts_for_codes_that_do_not_fit(platform, client):
 
 def test_missing_and_unreadable_game_data_get_reasons(profile, client, platform):
     simulator = platform[0]
-    fields = dict(tournament_id=simulator.tournament_id, challenge_id=simulator.challenge_id, task_id="t",
-                  role_id="r", agent_service_id="a")
+    fields = dict(
+        tournament_id=simulator.tournament_id,
+        challenge_id=simulator.challenge_id,
+        task_id="t",
+        role_id="r",
+        agent_service_id="a",
+    )
     absent = client.fetch(make_completion_code(game_id="never-played", **fields))
     assert absent.reason == "game_data_missing"
     broken_code = make_completion_code(game_id="broken", **fields)
-    container = profile.blob_service_client().get_container_client(profile.get("storage.game_container"))
-    container.upload_blob(parse_completion_code(broken_code).game_blob_path, b"<xml>&not-json;</xml>", overwrite=True)
+    container = profile.blob_service_client().get_container_client(
+        profile.get("storage.game_container")
+    )
+    container.upload_blob(
+        parse_completion_code(broken_code).game_blob_path, b"<xml>&not-json;</xml>", overwrite=True
+    )
     broken = client.fetch(broken_code)
     assert broken.reason == "game_data_unreadable" and broken.events == []
     verdict = validate_assignment([absent, broken])
@@ -211,21 +259,33 @@ def test_container_urls_with_a_sas_work_and_unreachable_storage_is_an_error(prof
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
     simulator, task_ids, agents = platform
-    code = simulator.play(join_code(simulator, task_ids["greenlands"], agents["Perfect"][0]), seed=21)
+    code = simulator.play(
+        join_code(simulator, task_ids["greenlands"], agents["Perfect"][0]), seed=21
+    )
     service = profile.blob_service_client()
     urls = {}
     for setting in ("storage.game_container", "storage.task_container"):
         name = profile.get(setting)
         sas = generate_container_sas(
-            service.account_name, name, account_key=service.credential.account_key,
-            permission=ContainerSasPermissions(read=True), expiry=datetime.now(timezone.utc) + timedelta(hours=1),
+            service.account_name,
+            name,
+            account_key=service.credential.account_key,
+            permission=ContainerSasPermissions(read=True),
+            expiry=datetime.now(timezone.utc) + timedelta(hours=1),
         )
         urls[setting] = f"{service.url.rstrip('/')}/{name}?{sas}"
-    by_sas = GameDataClient(game_container_url=urls["storage.game_container"], task_container_url=urls["storage.task_container"])
+    by_sas = GameDataClient(
+        game_container_url=urls["storage.game_container"],
+        task_container_url=urls["storage.task_container"],
+    )
     game = by_sas.fetch(code)
     assert game.ok and game.summary().structure_f1 == pytest.approx(1.0)
-    closed = GameDataClient(game_container_url="http://127.0.0.1:9/nobody/games?sig=secret",
-                            task_container_url="http://127.0.0.1:9/nobody/tasks", attempts=2, backoff_seconds=0)
+    closed = GameDataClient(
+        game_container_url="http://127.0.0.1:9/nobody/games?sig=secret",
+        task_container_url="http://127.0.0.1:9/nobody/tasks",
+        attempts=2,
+        backoff_seconds=0,
+    )
     with pytest.raises(GameDataError, match="unreachable after 2 attempts") as failed:
         closed.fetch(code)
     assert "secret" not in str(failed.value)
@@ -233,17 +293,96 @@ def test_container_urls_with_a_sas_work_and_unreachable_storage_is_an_error(prof
 
 def test_the_scrubbed_copy_holds_none_of_the_raw_copys_personal_data(platform, profile, client):
     simulator, task_ids, agents = platform
-    code = simulator.play(join_code(simulator, task_ids["greenlands"], agents["Perfect"][0]), "oversharing", seed=5)
+    code = simulator.play(
+        join_code(simulator, task_ids["greenlands"], agents["Perfect"][0]), "oversharing", seed=5
+    )
     game = client.fetch(code)
     result_path = store_game_data(game, profile)
     results, path = result_path.split("/", 1)
-    assert results == profile.get("storage.results_container") and path == game.parsed.game_blob_path
+    assert (
+        results == profile.get("storage.results_container") and path == game.parsed.game_blob_path
+    )
     service = profile.blob_service_client()
-    raw = service.get_container_client(profile.get("storage.private_container")).download_blob(path).readall().decode()
+    raw = (
+        service.get_container_client(profile.get("storage.private_container"))
+        .download_blob(path)
+        .readall()
+        .decode()
+    )
     clean = service.get_container_client(results).download_blob(path).readall().decode()
-    personal = ["jane.doe@example.com", "555-201-7788", "https://example.com/help", *find_worker_ids(raw)]
+    personal = [
+        "jane.doe@example.com",
+        "555-201-7788",
+        "https://example.com/help",
+        *find_worker_ids(raw),
+    ]
     assert find_worker_ids(raw) and all(item in raw for item in personal)
     assert not any(item in clean for item in personal)
     assert "[email]" in clean and "[phone]" in clean and "[worker_id]" in clean
     cleaned = json.loads(clean)
     assert [e["id"] for e in cleaned["events"]] == [e["id"] for e in json.loads(raw)["events"]]
+
+
+@contextmanager
+def flaky_storage(endpoint: str, failing_connections: int):
+    """A loopback relay to the blob endpoint whose first connections answer 503 and close."""
+    host, port = endpoint.removeprefix("http://").split("/", 1)[0].split(":")
+    listener = socket.create_server(("127.0.0.1", 0))
+    connections = itertools.count()
+
+    def pipe(source, sink):
+        with source, sink:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+
+    def serve():
+        while True:
+            try:
+                client_socket, _ = listener.accept()
+            except OSError:
+                return
+            if next(connections) < failing_connections:
+                with client_socket:
+                    client_socket.recv(65536)
+                    client_socket.sendall(
+                        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    )
+                continue
+            upstream = socket.create_connection((host, int(port)))
+            for args in ((client_socket, upstream), (upstream, client_socket)):
+                threading.Thread(target=pipe, args=args, daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield endpoint.replace(f"{host}:{port}", f"127.0.0.1:{listener.getsockname()[1]}")
+    finally:
+        listener.close()
+
+
+def test_transient_storage_errors_are_retried(stack, platform):
+    from iglu_lib.config import load_profile
+
+    simulator, task_ids, agents = platform
+    code = simulator.play(
+        join_code(simulator, task_ids["greenlands"], agents["Perfect"][0]), seed=31
+    )
+    endpoint = stack["azure_blob_endpoint"]
+    for failing, succeeds in ((2, True), (3, False)):
+        with flaky_storage(endpoint, failing) as relayed:
+            state = {
+                **stack,
+                "azure_storage_connection_string": stack["azure_storage_connection_string"].replace(
+                    endpoint, relayed
+                ),
+            }
+            client = GameDataClient(
+                load_profile("local", stack_state=state), attempts=3, backoff_seconds=0
+            )
+            if succeeds:
+                game = client.fetch(code)
+                assert game.ok and game.summary().task_completed
+            else:
+                with pytest.raises(
+                    GameDataError, match=r"unreachable after 3 attempts \(HTTP 503\)"
+                ):
+                    client.fetch(code)

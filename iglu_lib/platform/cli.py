@@ -11,13 +11,17 @@ def register(subparsers: Any) -> None:
     games_commands = games.add_subparsers(dest="games_command", metavar="ACTION")
     games.set_defaults(handler=lambda args: _help(games))
 
-    check = games_commands.add_parser("check-code", help="decode a completion code and say whether it is usable")
+    check = games_commands.add_parser(
+        "check-code", help="decode a completion code and say whether it is usable"
+    )
     check.add_argument("code", help="the completion code as the worker pasted it")
     check.add_argument("--join-code", help="the game's join code, to check task and agent")
     check.add_argument("--json", action="store_true", help="print JSON")
     check.set_defaults(handler=check_code_command)
 
-    fetch = games_commands.add_parser("fetch", help="download games by completion code and summarise them")
+    fetch = games_commands.add_parser(
+        "fetch", help="download games by completion code and summarise them"
+    )
     fetch.add_argument("codes", nargs="+", help="completion codes")
     fetch.add_argument("--profile", default="local", help="configuration profile (default: local)")
     fetch.add_argument("--workers", type=int, default=16, help="parallel downloads (default: 16)")
@@ -28,7 +32,8 @@ def register(subparsers: Any) -> None:
     import_commands = imports.add_subparsers(dest="import_command", metavar="KIND")
     imports.set_defaults(handler=lambda args: _help(imports))
     feedback = import_commands.add_parser(
-        "feedback", help="read a game-record export (human_agent_feedback.csv) and report its quality"
+        "feedback",
+        help="read a game-record export (human_agent_feedback.csv) and report its quality",
     )
     feedback.add_argument("file", help="CSV in the published format")
     feedback.add_argument("--json", action="store_true", help="print JSON")

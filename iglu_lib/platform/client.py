@@ -176,9 +176,13 @@ class GameDataClient:
         """Fetch the games of many codes with at most `workers` downloads at a time, in order."""
         joins = list(join_codes) if join_codes is not None else [None] * len(codes)
         if len(joins) != len(codes):
-            raise ValueError(f"{len(codes)} codes but {len(joins)} join codes; give one join code per code")
+            raise ValueError(
+                f"{len(codes)} codes but {len(joins)} join codes; give one join code per code"
+            )
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = [pool.submit(self.fetch, code, join) for code, join in zip(codes, joins, strict=True)]
+            futures = [
+                pool.submit(self.fetch, code, join) for code, join in zip(codes, joins, strict=True)
+            ]
             return [future.result() for future in _progress(futures, progress)]
 
     # -- transport ----------------------------------------------------------------------
@@ -209,7 +213,9 @@ class GameDataClient:
                 failure = f"{type(err).__name__}"
             except HttpResponseError as err:
                 if err.status_code not in TRANSIENT_STATUSES:
-                    raise GameDataError(f"{where}: storage answered {err.status_code} ({err.reason})") from None
+                    raise GameDataError(
+                        f"{where}: storage answered {err.status_code} ({err.reason})"
+                    ) from None
                 failure = f"HTTP {err.status_code}"
             if attempt < self.attempts:
                 time.sleep(self.backoff_seconds * 2 ** (attempt - 1))

@@ -68,7 +68,9 @@ class CompletionCode:
     def group_id(self) -> str:
         """The game-data folder's group: `T:ac:C`, or `T:C:TASK:AGENT_SERVICE` for legacy codes."""
         if self.legacy:
-            return f"{self.tournament_id}:{self.challenge_id}:{self.task_id}:{self.agent_service_id}"
+            return (
+                f"{self.tournament_id}:{self.challenge_id}:{self.task_id}:{self.agent_service_id}"
+            )
         return f"{self.tournament_id}:{self.kind}:{self.challenge_id}"
 
     @property
@@ -110,7 +112,9 @@ class JoinCode:
         return ":".join(parts)
 
     def expired(self, now: float | None = None) -> bool:
-        return self.expires_at is not None and (time.time() if now is None else now) >= self.expires_at
+        return (
+            self.expires_at is not None and (time.time() if now is None else now) >= self.expires_at
+        )
 
 
 @dataclass(frozen=True)
@@ -208,14 +212,18 @@ def _decompress(data: bytes) -> str:
 def _fields(payload: str, *, raw: str) -> CompletionCode:
     parts = payload.split(":")
     if len(parts) not in (7, 8):
-        raise CodeError("wrong_field_count", f"the code holds {len(parts)} fields, expected 7 (or legacy 8)")
+        raise CodeError(
+            "wrong_field_count", f"the code holds {len(parts)} fields, expected 7 (or legacy 8)"
+        )
     legacy = len(parts) == 8
     tournament, kind, challenge, task, game, role = parts[:6]
     agent_service = parts[-1]
     if kind == "hc":
         raise CodeError("human_challenge", "the code is of a game with a human partner (hc)")
     if kind != "ac" or not all((tournament, challenge, task, game, role, agent_service)):
-        raise CodeError("wrong_field_count", "the code's fields are not those of an agent challenge game")
+        raise CodeError(
+            "wrong_field_count", "the code's fields are not those of an agent challenge game"
+        )
     return CompletionCode(tournament, kind, challenge, task, game, role, agent_service, legacy, raw)
 
 
@@ -273,7 +281,9 @@ def _reuse(
     hit_codes: Collection[str],
 ) -> str | None:
     for key in (parsed.raw, parsed.game_id):
-        if key in seen and not (isinstance(seen, Mapping) and owner is not None and seen[key] == owner):
+        if key in seen and not (
+            isinstance(seen, Mapping) and owner is not None and seen[key] == owner
+        ):
             return "code_reused"
     for other in hit_codes:
         if other.strip() == parsed.raw or _game_id_of(other) == parsed.game_id:
@@ -313,6 +323,8 @@ def parse_join_code(text: str) -> JoinCode:
 
 def _expiry(value: str, text: str) -> float:
     if not value.isdigit():
-        raise CodeError("join_code_malformed", f"the expiry of join code {text!r} is not an epoch timestamp")
+        raise CodeError(
+            "join_code_malformed", f"the expiry of join code {text!r} is not an epoch timestamp"
+        )
     number = int(value)
     return number / 1000 if number >= _MILLISECONDS_FROM else float(number)

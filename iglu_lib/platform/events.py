@@ -16,7 +16,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-COMMON_FIELDS = ("eventType", "id", "gameId", "taskId", "tournamentId", "producedAtDatetime", "source", "roleId", "groupId")
+COMMON_FIELDS = (
+    "eventType",
+    "id",
+    "gameId",
+    "taskId",
+    "tournamentId",
+    "producedAtDatetime",
+    "source",
+    "roleId",
+    "groupId",
+)
 
 #: Fields each known event type must carry beyond the common ones.
 EVENT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -126,7 +136,9 @@ def events_frame(events: Iterable[Any]) -> pd.DataFrame:
     frame = pd.DataFrame([_row(i, event) for i, event in enumerate(events)], columns=_columns())
     for column, dtype in _DTYPES.items():
         frame[column] = _typed(frame[column], dtype)
-    frame["producedAtDatetime"] = pd.to_datetime(frame["producedAtDatetime"], errors="coerce", utc=True)
+    frame["producedAtDatetime"] = pd.to_datetime(
+        frame["producedAtDatetime"], errors="coerce", utc=True
+    )
     string_columns = [c for c in frame.columns if c not in _DTYPES and c != "producedAtDatetime"]
     frame[string_columns] = frame[string_columns].astype("string")
     return frame
@@ -179,7 +191,9 @@ def _position(location: Mapping[str, Any]) -> tuple[int, int, int] | None:
         return None
 
 
-def final_world(initial: Mapping[tuple[int, int, int], int], events: Iterable[Any]) -> dict[tuple[int, int, int], int]:
+def final_world(
+    initial: Mapping[tuple[int, int, int], int], events: Iterable[Any]
+) -> dict[tuple[int, int, int], int]:
     """The world after replaying the block events on the initial blocks."""
     world = dict(initial)
     for event in events:
@@ -246,7 +260,8 @@ def summarize(
     turns = Counter(
         str(e.get("previousActiveRoleId"))
         for e in valid
-        if e.get("eventType") == "PlatformPlayerTurnChangeEvent" and e.get("reason") == PLAYER_COMMAND
+        if e.get("eventType") == "PlatformPlayerTurnChangeEvent"
+        and e.get("reason") == PLAYER_COMMAND
     )
     chats = [e for e in valid if e.get("eventType") == "PlayerChatEvent"]
     return GameSummary(
@@ -258,7 +273,9 @@ def summarize(
         chat_by_role=dict(Counter(str(e.get("roleId")) for e in chats)),
         architect_turns=turns.get(str(architect_role_id), 0) if architect_role_id else 0,
         architect_messages=[
-            str(e.get("message") or "") for e in chats if architect_role_id and e.get("roleId") == architect_role_id
+            str(e.get("message") or "")
+            for e in chats
+            if architect_role_id and e.get("roleId") == architect_role_id
         ],
         blocks_placed=sum(e.get("eventType") == "BlockPlaceEvent" for e in valid),
         blocks_removed=sum(e.get("eventType") == "BlockRemoveEvent" for e in valid),
@@ -268,7 +285,9 @@ def summarize(
     )
 
 
-def _score_or_none(events: Sequence[Mapping[str, Any]], task: Mapping[str, Any] | TaskTarget | None) -> float | None:
+def _score_or_none(
+    events: Sequence[Mapping[str, Any]], task: Mapping[str, Any] | TaskTarget | None
+) -> float | None:
     """The structure score, or None when there is no task or its data cannot be decoded."""
     if task is None:
         return None
@@ -292,7 +311,10 @@ class TaskTarget:
         from iglu_lib.encoding import decode_task
 
         decoded = decode_task(dict(task))
-        return cls(world_blocks(task["initialGameState"]["worldState"]["blockChanges"]), decoded.target_grid)
+        return cls(
+            world_blocks(task["initialGameState"]["worldState"]["blockChanges"]),
+            decoded.target_grid,
+        )
 
     def score(self, events: Sequence[Any]) -> float:
         """F1 of the structure built by the end of the game against the target."""
@@ -312,7 +334,9 @@ def _duration(events: Sequence[Mapping[str, Any]]) -> float | None:
     stamps = []
     for event in events:
         try:
-            stamps.append(datetime.fromisoformat(str(event["producedAtDatetime"]).replace("Z", "+00:00")))
+            stamps.append(
+                datetime.fromisoformat(str(event["producedAtDatetime"]).replace("Z", "+00:00"))
+            )
         except (KeyError, ValueError):
             continue
     if len(stamps) < 2:

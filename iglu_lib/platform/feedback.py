@@ -22,7 +22,14 @@ from iglu_lib.platform.privacy import PrivacyError, find_worker_ids, is_pseudony
 if TYPE_CHECKING:
     import pandas as pd
 
-PUBLISHED_COLUMNS = ("HitId", "GameMinecraftId", "TaskMinecraftId", "AgentName", "Annotation", "CompletionCode")
+PUBLISHED_COLUMNS = (
+    "HitId",
+    "GameMinecraftId",
+    "TaskMinecraftId",
+    "AgentName",
+    "Annotation",
+    "CompletionCode",
+)
 #: Columns `read_feedback` adds; they are views of the raw cells and never written back.
 DERIVED_COLUMNS = ("annotation_status", "annotation", "code_status", "code_fields", "code_game_id")
 #: Columns whose whole value is a worker id, pseudonymized even when not shaped like one.
@@ -49,7 +56,9 @@ def read_feedback(path: str | Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise FeedbackFormatError(f"{path}: not a readable CSV file ({err}); export it again as UTF-8 CSV") from None
+        raise FeedbackFormatError(
+            f"{path}: not a readable CSV file ({err}); export it again as UTF-8 CSV"
+        ) from None
     missing = [c for c in PUBLISHED_COLUMNS if c not in frame.columns]
     if missing:
         raise FeedbackFormatError(
@@ -144,7 +153,9 @@ def _raw_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if c not in DERIVED_COLUMNS]
 
 
-def write_feedback(df: pd.DataFrame, path: str | Path, *, salt: str, extra_columns: bool = False) -> Path:
+def write_feedback(
+    df: pd.DataFrame, path: str | Path, *, salt: str, extra_columns: bool = False
+) -> Path:
     """Write game records in exactly the published format, with no raw worker id anywhere.
 
     Worker ids in any cell become keyed pseudonyms (a `WorkerId` column entirely), and
@@ -153,10 +164,14 @@ def write_feedback(df: pd.DataFrame, path: str | Path, *, salt: str, extra_colum
     by `read_feedback` never are. Refuses to run without a salt.
     """
     if not salt:
-        raise PrivacyError("write_feedback needs the worker-id salt (IGLU_WORKER_ID_SALT); refusing to export")
+        raise PrivacyError(
+            "write_feedback needs the worker-id salt (IGLU_WORKER_ID_SALT); refusing to export"
+        )
     missing = [c for c in PUBLISHED_COLUMNS if c not in df.columns]
     if missing:
-        raise FeedbackFormatError(f"cannot export game records without column(s) {', '.join(missing)}")
+        raise FeedbackFormatError(
+            f"cannot export game records without column(s) {', '.join(missing)}"
+        )
     columns = list(PUBLISHED_COLUMNS)
     if extra_columns:
         columns += [c for c in _raw_columns(df) if c not in PUBLISHED_COLUMNS]

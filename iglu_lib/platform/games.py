@@ -35,7 +35,9 @@ def read_codes(path: str | Path) -> list[str]:
         cells = path.read_text(encoding="utf-8").splitlines()
     codes = [c.strip() for c in cells if c.strip() and c.strip() != "NA"]
     if not codes:
-        raise ValueError(f"{path}: no completion codes ({len(cells)} empty or NA cells); give a file with codes")
+        raise ValueError(
+            f"{path}: no completion codes ({len(cells)} empty or NA cells); give a file with codes"
+        )
     return codes
 
 
@@ -95,7 +97,9 @@ def store_games(games: Sequence[Game], profile: Profile) -> pd.DataFrame:
         rows.append(
             {
                 "GameMinecraftId": game.game_id,
-                "ResultGameDataPath": store_game_data(game, profile, blob_service=service) if stored else None,
+                "ResultGameDataPath": store_game_data(game, profile, blob_service=service)
+                if stored
+                else None,
                 "not_stored_because": None if stored else game.reason,
             }
         )

@@ -95,9 +95,22 @@ def is_pseudonym(text: str) -> bool:
 #: Event fields that hold identifiers, enums or timestamps the platform writes, never free text.
 STRUCTURAL_FIELDS = frozenset(
     {
-        "eventType", "id", "gameId", "taskId", "tournamentId", "source", "roleId", "groupId",
-        "agentSubscriptionFilterValue", "producedAtDatetime", "reason", "nextActiveRoleId",
-        "previousActiveRoleId", "playerId", "completionType", "challengeId",
+        "eventType",
+        "id",
+        "gameId",
+        "taskId",
+        "tournamentId",
+        "source",
+        "roleId",
+        "groupId",
+        "agentSubscriptionFilterValue",
+        "producedAtDatetime",
+        "reason",
+        "nextActiveRoleId",
+        "previousActiveRoleId",
+        "playerId",
+        "completionType",
+        "challengeId",
     }
 )
 
@@ -125,7 +138,9 @@ def store_game_data(game: Any, profile: Any, *, blob_service: Any = None) -> str
     from azure.core.exceptions import ResourceExistsError
 
     if game.parsed is None or game.document is None:
-        raise PrivacyError(f"game of code {game.code[:20]!r}... has no data to store ({game.reason})")
+        raise PrivacyError(
+            f"game of code {game.code[:20]!r}... has no data to store ({game.reason})"
+        )
     service = blob_service or profile.blob_service_client()
     path = game.parsed.game_blob_path
     copies = {

@@ -81,7 +81,12 @@ class AssignmentVerdict:
             "reasons": list(self.reasons),
             "worker_message": self.worker_message,
             "games": [
-                {"game_id": g.game_id, "verdict": g.verdict, "reasons": list(g.reasons), "warnings": list(g.warnings)}
+                {
+                    "game_id": g.game_id,
+                    "verdict": g.verdict,
+                    "reasons": list(g.reasons),
+                    "warnings": list(g.warnings),
+                }
                 for g in self.games
             ],
         }
@@ -99,9 +104,13 @@ def validate_assignment(
     `seen` holds codes (or game ids) already stored for other assignments, `owner` names
     this one (see `codes.check_code`).
     """
-    limits = thresholds if isinstance(thresholds, Thresholds) else Thresholds.from_params(thresholds)
+    limits = (
+        thresholds if isinstance(thresholds, Thresholds) else Thresholds.from_params(thresholds)
+    )
     verdicts = tuple(
-        validate_game(game, limits, seen=seen, owner=owner, hit_codes=[g.code for g in games if g is not game])
+        validate_game(
+            game, limits, seen=seen, owner=owner, hit_codes=[g.code for g in games if g is not game]
+        )
         for game in games
     )
     return combine_game_verdicts(verdicts)
@@ -143,7 +152,9 @@ def _effort_reasons(turns: int, messages: Sequence[str], limits: Thresholds) -> 
     if turns < limits.min_architect_turns:
         reasons.append("too_few_turns")
     text = "\n".join(m.strip() for m in messages if m and m.strip())
-    if len(text) >= limits.min_chars_for_language and not is_english(text, limits.min_english_probability):
+    if len(text) >= limits.min_chars_for_language and not is_english(
+        text, limits.min_english_probability
+    ):
         reasons.append("not_english")
     if len(text) < limits.min_instruction_chars:
         reasons.append("instruction_too_short")

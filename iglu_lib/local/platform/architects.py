@@ -99,4 +99,6 @@ def architect_profile(architect: str | ArchitectProfile) -> ArchitectProfile:
         return ARCHITECTS[architect]
     except KeyError:
         known = ", ".join(ARCHITECTS)
-        raise ValueError(f"unknown architect profile {architect!r}; known profiles: {known}") from None
+        raise ValueError(
+            f"unknown architect profile {architect!r}; known profiles: {known}"
+        ) from None

@@ -50,7 +50,9 @@ class _EventLog:
     clock: datetime
     events: list[dict[str, Any]] = field(default_factory=list)
 
-    def emit(self, event_type: str, *, source: str = PLUGIN, role: str | None = None, **fields: Any) -> None:
+    def emit(
+        self, event_type: str, *, source: str = PLUGIN, role: str | None = None, **fields: Any
+    ) -> None:
         self.clock += timedelta(seconds=round(self.rng.uniform(0.5, 12.0), 3))
         self.events.append(
             {
@@ -60,7 +62,9 @@ class _EventLog:
                 "gameId": self.setup.game_id,
                 "taskId": self.setup.task_id,
                 "tournamentId": self.setup.tournament_id,
-                "producedAtDatetime": self.clock.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "producedAtDatetime": self.clock.isoformat(timespec="milliseconds").replace(
+                    "+00:00", "Z"
+                ),
                 "source": source,
                 "roleId": role,
                 "groupId": self.setup.group_id,
@@ -90,13 +94,19 @@ def play_game(
     log = _EventLog(setup, rng, started_at)
     architect_role, builder_role = setup.architect_role_id, setup.builder_role_id
     log.emit("PlatformGameStartEvent")
-    log.emit("PlatformPlayerJoinsGameEvent", role=architect_role, playerId=str(uuid.UUID(int=rng.getrandbits(128))))
+    log.emit(
+        "PlatformPlayerJoinsGameEvent",
+        role=architect_role,
+        playerId=str(uuid.UUID(int=rng.getrandbits(128))),
+    )
     log.emit("PlatformPlayerJoinsGameEvent", role=builder_role, playerId=setup.agent_service_id)
     log.emit("AgentIsReadyEvent", source=AGENT, role=builder_role)
     log.turn(None, architect_role, reason="PLATFORM_GAME_START")
     messages = architect.messages(setup.dialogue, rng)
     world = dict(setup.initial)
-    for message, actions in zip(messages, plan(world, setup.target, skill=skill, turns=len(messages), rng=rng), strict=True):
+    for message, actions in zip(
+        messages, plan(world, setup.target, skill=skill, turns=len(messages), rng=rng), strict=True
+    ):
         _architect_turn(log, message)
         _builder_turn(log, world, actions)
         if structure(world) == dict(setup.target):
@@ -124,9 +134,17 @@ def _builder_turn(log: _EventLog, world: dict[Position, int], actions: list[Acti
             log.emit("BlockRemoveEvent", source=AGENT, role=role, location=location)
         else:
             world[action.position] = action.material
-            log.emit("BlockPlaceEvent", source=AGENT, role=role, location=location, material=action.material)
+            log.emit(
+                "BlockPlaceEvent",
+                source=AGENT,
+                role=role,
+                location=location,
+                material=action.material,
+            )
     if not actions:
-        log.emit("PlayerChatEvent", source=AGENT, role=role, message="Could you describe where exactly?")
+        log.emit(
+            "PlayerChatEvent", source=AGENT, role=role, message="Could you describe where exactly?"
+        )
     log.turn(role, log.setup.architect_role_id)
 
 

@@ -32,12 +32,18 @@ def rehearsal_tasks(sample_tasks: int = 4) -> dict[str, Any]:
     if folder.is_dir():
         tasks["greenlands"] = {
             "name": "greenlands",
-            "initialGameState": json.loads((folder / "initialGameState.json").read_text(encoding="utf-8")),
-            "targetGameChanges": json.loads((folder / "targetGameChanges.json").read_text(encoding="utf-8")),
+            "initialGameState": json.loads(
+                (folder / "initialGameState.json").read_text(encoding="utf-8")
+            ),
+            "targetGameChanges": json.loads(
+                (folder / "targetGameChanges.json").read_text(encoding="utf-8")
+            ),
         }
     for number, task in enumerate(load_sample()[:sample_tasks]):
         name = f"sample-{number:02d}"
-        tasks[name] = encode_task(task, name=name, architect_role_id=ARCHITECT_ROLE, builder_role_id=BUILDER_ROLE)
+        tasks[name] = encode_task(
+            task, name=name, architect_role_id=ARCHITECT_ROLE, builder_role_id=BUILDER_ROLE
+        )
     return tasks
 
 

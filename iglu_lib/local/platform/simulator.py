@@ -88,41 +88,66 @@ class PlatformSimulator:
             _require_task_parts(name, document)
             digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
             task_id = stable_id("task", self.tournament_id, name, digest)
-            self._write(self.tasks, f"{task_id}/initialGameState.json", document["initialGameState"])
-            self._write(self.tasks, f"{task_id}/targetGameChanges.json", document["targetGameChanges"])
+            self._write(
+                self.tasks, f"{task_id}/initialGameState.json", document["initialGameState"]
+            )
+            self._write(
+                self.tasks, f"{task_id}/targetGameChanges.json", document["targetGameChanges"]
+            )
             architect, builder = _roles(document["initialGameState"])
-            entry = {"id": task_id, "name": name, "architectRoleId": architect, "builderRoleId": builder}
+            entry = {
+                "id": task_id,
+                "name": name,
+                "architectRoleId": architect,
+                "builderRoleId": builder,
+            }
             self._write(self.registry, f"{self._prefix}/tasks/{task_id}.json", entry)
             ids[name] = task_id
         return ids
 
     def uploaded_tasks(self) -> list[dict[str, str]]:
         """The tasks of this tournament (`id`, `name`, role ids), in name order."""
-        entries = [self._read(self.registry, blob.name) for blob in self.registry.list_blobs(f"{self._prefix}/tasks/")]
+        entries = [
+            self._read(self.registry, blob.name)
+            for blob in self.registry.list_blobs(f"{self._prefix}/tasks/")
+        ]
         return sorted(entries, key=lambda e: (e["name"], e["id"]))
 
     # -- agents -------------------------------------------------------------------------
     def register_agent(self, name: str, instance_count: int, skill: float) -> list[dict[str, str]]:
         """Register an agent served by `instance_count` instances that build with `skill` (0..1)."""
         if not 0.0 <= float(skill) <= 1.0:
-            raise SimulatorError("bad_skill", f"skill of agent {name!r} must be within 0 and 1, got {skill}")
+            raise SimulatorError(
+                "bad_skill", f"skill of agent {name!r} must be within 0 and 1, got {skill}"
+            )
         if int(instance_count) < 1:
-            raise SimulatorError("bad_instance_count", f"agent {name!r} needs at least one instance")
+            raise SimulatorError(
+                "bad_instance_count", f"agent {name!r} needs at least one instance"
+            )
         agent_id = stable_id("agent", self.tournament_id, name)
         instances = [
-            {"agent_instance_id": stable_id("instance", agent_id, str(i)), "agent_instance_name": f"{name}-{i}"}
+            {
+                "agent_instance_id": stable_id("instance", agent_id, str(i)),
+                "agent_instance_name": f"{name}-{i}",
+            }
             for i in range(1, int(instance_count) + 1)
         ]
         entry = {"id": agent_id, "name": name, "skill": float(skill), "instances": instances}
         self._write(self.registry, f"{self._prefix}/agents/{name}.json", entry)
         for served_by in [agent_id, *(i["agent_instance_id"] for i in instances)]:
-            self._write(self.registry, f"{self._prefix}/services/{served_by}.json", {"agent": name, "skill": float(skill)})
+            self._write(
+                self.registry,
+                f"{self._prefix}/services/{served_by}.json",
+                {"agent": name, "skill": float(skill)},
+            )
         return instances
 
     def agent(self, name: str) -> dict[str, Any]:
         entry = self._read(self.registry, f"{self._prefix}/agents/{name}.json")
         if entry is None:
-            raise SimulatorError("unknown_agent", f"agent {name!r} is not registered; call register_agent first")
+            raise SimulatorError(
+                "unknown_agent", f"agent {name!r} is not registered; call register_agent first"
+            )
         return entry
 
     # -- exports ------------------------------------------------------------------------
@@ -132,7 +157,9 @@ class PlatformSimulator:
         agents = [self.agent(name) for name in agent_names]
         mapping = {"taskIdNamesList": [{"id": t["id"], "name": t["name"]} for t in tasks]}
         commands = [
-            JoinCode(self.tournament_id, self.challenge_id, t["id"], a["id"]).text() for t in tasks for a in agents
+            JoinCode(self.tournament_id, self.challenge_id, t["id"], a["id"]).text()
+            for t in tasks
+            for a in agents
         ]
         join = {
             "info": {
@@ -146,9 +173,13 @@ class PlatformSimulator:
         }
         return mapping, join
 
-    def join_code(self, task_id: str, agent_instance_id: str, *, expires_at: float | None = None) -> str:
+    def join_code(
+        self, task_id: str, agent_instance_id: str, *, expires_at: float | None = None
+    ) -> str:
         """The full join code of a game of this tournament (expiry in epoch seconds)."""
-        return JoinCode(self.tournament_id, self.challenge_id, task_id, agent_instance_id, expires_at).text()
+        return JoinCode(
+            self.tournament_id, self.challenge_id, task_id, agent_instance_id, expires_at
+        ).text()
 
     # -- games --------------------------------------------------------------------------
     def play(
@@ -166,10 +197,18 @@ class PlatformSimulator:
         """
         join = self._usable_join_code(join_code, now)
         profile = architect_profile(architect)
-        service = self._read(self.registry, f"{_registry_prefix(join.tournament_id)}/services/{join.agent_instance_id}.json")
+        service = self._read(
+            self.registry,
+            f"{_registry_prefix(join.tournament_id)}/services/{join.agent_instance_id}.json",
+        )
         if service is None:
-            raise SimulatorError("unknown_agent", f"no agent instance {join.agent_instance_id} in tournament {join.tournament_id}")
-        rng = random.Random(f"{join.tournament_id}:{join.challenge_id}:{join.task_id}:{join.agent_instance_id}|{profile.name}|{seed}")
+            raise SimulatorError(
+                "unknown_agent",
+                f"no agent instance {join.agent_instance_id} in tournament {join.tournament_id}",
+            )
+        rng = random.Random(
+            f"{join.tournament_id}:{join.challenge_id}:{join.task_id}:{join.agent_instance_id}|{profile.name}|{seed}"
+        )
         code = self._code(join, game_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)))
         setup = self._setup(join, code)
         started = EPOCH + timedelta(seconds=rng.randrange(0, 90 * 86400))
@@ -183,9 +222,13 @@ class PlatformSimulator:
         except CodeError as err:
             raise SimulatorError("join_code_malformed", err.message) from None
         if not join.agent_instance_id:
-            raise SimulatorError("join_code_malformed", f"join code {join_code!r} names no agent instance")
+            raise SimulatorError(
+                "join_code_malformed", f"join code {join_code!r} names no agent instance"
+            )
         if join.expired(time.time() if now is None else now):
-            raise SimulatorError("join_code_expired", f"join code {join_code!r} expired; ask for a new HIT")
+            raise SimulatorError(
+                "join_code_expired", f"join code {join_code!r} expired; ask for a new HIT"
+            )
         return join
 
     def _code(self, join: JoinCode, *, game_id: str) -> CompletionCode:
@@ -222,7 +265,10 @@ class PlatformSimulator:
             initial = self._read(self.tasks, f"{task_id}/initialGameState.json")
             target = self._read(self.tasks, f"{task_id}/targetGameChanges.json")
             if initial is None or target is None:
-                raise SimulatorError("unknown_task", f"task {task_id} has no data in the task container; upload it first")
+                raise SimulatorError(
+                    "unknown_task",
+                    f"task {task_id} has no data in the task container; upload it first",
+                )
             architect, builder = _roles(initial)
             self._task_cache[task_id] = {
                 "initial": _blocks(initial["worldState"]["blockChanges"]),
@@ -268,16 +314,26 @@ def _ensure(container: Any) -> Any:
 
 def _require_task_parts(name: str, document: Mapping[str, Any]) -> None:
     initial = document.get("initialGameState")
-    if not isinstance(initial, Mapping) or not isinstance(initial.get("worldState", {}).get("blockChanges"), Mapping):
-        raise SimulatorError("bad_task", f"task {name!r}: initialGameState.worldState.blockChanges is missing")
+    if not isinstance(initial, Mapping) or not isinstance(
+        initial.get("worldState", {}).get("blockChanges"), Mapping
+    ):
+        raise SimulatorError(
+            "bad_task", f"task {name!r}: initialGameState.worldState.blockChanges is missing"
+        )
     if not isinstance(document.get("targetGameChanges"), list):
-        raise SimulatorError("bad_task", f"task {name!r}: targetGameChanges is missing or not a list")
+        raise SimulatorError(
+            "bad_task", f"task {name!r}: targetGameChanges is missing or not a list"
+        )
 
 
 def _roles(initial: Mapping[str, Any]) -> tuple[str, str]:
     """(architect, builder) role ids: the builder is the role confined to a movement region."""
     states = initial.get("playerStates") or {}
-    builders = [role for role, state in states.items() if isinstance(state, Mapping) and "movementRegion" in state]
+    builders = [
+        role
+        for role, state in states.items()
+        if isinstance(state, Mapping) and "movementRegion" in state
+    ]
     architects = [role for role in states if role not in builders]
     architect = architects[0] if architects else stable_id("role", "architect")
     builder = builders[0] if builders else stable_id("role", "builder")
