@@ -8,6 +8,7 @@ handlers (legacy and standard) treat as throttling and retry.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 TYPE_PREFIX = "com.amazonaws.mechanicalturk.requester#"
@@ -33,7 +34,14 @@ class ServiceError(Exception):
 
 
 class RequestError(ServiceError):
-    """The request is invalid or not allowed in the entity's current state."""
+    """The request is invalid or not allowed in the entity's current state.
+
+    The service ends its messages with the request's time in epoch milliseconds, e.g.
+    `... has already been processed. (1626172412406)`; clients that match messages see the same.
+    """
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "Message": f"{self.message} ({int(time.time() * 1000)})"}
 
 
 class ServiceFault(ServiceError):
@@ -71,7 +79,7 @@ class ProtocolError(ServiceError):
 
 def does_not_exist(kind: str, entity_id: str) -> RequestError:
     return RequestError(
-        f"{kind} {entity_id} does not exist. ({kind.replace(' ', '')}DoesNotExist)",
+        f"{kind} {entity_id} does not exist.",
         f"AWS.MechanicalTurk.{kind.replace(' ', '')}DoesNotExist",
     )
 
