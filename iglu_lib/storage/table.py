@@ -233,7 +233,8 @@ class GameRecords:
 
         return cell_table(self.by_status(*statuses) if statuses else self.all())
 
-    def export(self, path: str | Path, *, salt: str, statuses: Sequence[RecordStatus | str] = (RecordStatus.APPROVED,),
+    def export(self, path: str | Path, *, salt: str,
+               statuses: Sequence[RecordStatus | str] = (RecordStatus.APPROVED,),
                extra_columns: bool = False) -> Path:
         """Write the records in the given statuses in the published feedback format."""
         from iglu_lib.storage.views import export_records
