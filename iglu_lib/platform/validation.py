@@ -107,22 +107,29 @@ def validate_assignment(
     limits = (
         thresholds if isinstance(thresholds, Thresholds) else Thresholds.from_params(thresholds)
     )
-    verdicts = tuple(
+    verdicts = [
         validate_game(
-            game, limits, seen=seen, owner=owner, hit_codes=[g.code for g in games if g is not game]
+            game,
+            limits,
+            seen=seen,
+            owner=owner,
+            hit_codes=[g.code for g in games if g is not game],
         )
         for game in games
-    )
+    ]
     return combine_game_verdicts(verdicts)
 
 
 def combine_game_verdicts(verdicts: Sequence[GameVerdict]) -> AssignmentVerdict:
-    """The assignment's verdict and worker message from its games' verdicts (also used to
-    settle an assignment whose game verdicts were stored before a restart)."""
-    verdicts = tuple(verdicts)
-    verdict = _assignment_verdict(verdicts)
-    reasons = tuple(dict.fromkeys(r for v in verdicts for r in (*v.reasons, *v.warnings)))
-    return AssignmentVerdict(verdict, reasons, verdicts, _message(verdict, verdicts))
+    """The assignment's verdict, reasons and worker message from its games' verdicts (also
+    from verdicts stored earlier, so that a restart acts on exactly what was recorded)."""
+    games = tuple(
+        GameVerdict(v.game_id, v.verdict, tuple(v.reasons), tuple(v.warnings), v.summary)
+        for v in verdicts
+    )
+    verdict = _assignment_verdict(games)
+    reasons = tuple(dict.fromkeys(r for v in games for r in (*v.reasons, *v.warnings)))
+    return AssignmentVerdict(verdict, reasons, games, _message(verdict, games))
 
 
 def validate_game(
