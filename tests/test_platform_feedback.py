@@ -87,6 +87,7 @@ def test_export_again_has_no_raw_worker_id_and_keeps_every_other_byte(export, tm
 def test_extra_columns_only_behind_the_flag_and_worker_columns_pseudonymized(export, tmp_path):
     frame = export.head(4).copy()
     frame["WorkerId"] = ["A3SXZL66TVNQQG", "lowercase-worker", "NA", ""]
+    frame["Annotation"] = [{"was_chosen_best": True, "note": "mail a@b.org"}, "{}", "", "NA"]
     plain = write_feedback(frame, tmp_path / "plain.csv", salt="k").read_text()
     assert plain.splitlines()[0] == ",".join(PUBLISHED_COLUMNS)
     extra = read_feedback(
@@ -100,6 +101,7 @@ def test_extra_columns_only_behind_the_flag_and_worker_columns_pseudonymized(exp
         "",
     ]
     assert "annotation_status" not in (tmp_path / "extra.csv").read_text().splitlines()[0]
+    assert extra["annotation"][0] == {"was_chosen_best": True, "note": "mail [email]"}
 
 
 def test_export_refuses_without_a_salt(export, tmp_path):

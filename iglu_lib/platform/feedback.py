@@ -185,7 +185,7 @@ def write_feedback(
 
 
 def _protect(column: str, cell: Any, salt: str) -> str:
-    text = str(cell)
+    text = json.dumps(cell) if isinstance(cell, dict | list) else str(cell)
     if column in WORKER_COLUMNS and text not in MISSING_CELLS and not is_pseudonym(text):
         return pseudonym(text, salt)
     return scrub(text, salt=salt)
