@@ -15,10 +15,20 @@ TASKS, AGENTS, INSTANCES_PER_AGENT, K, DECISIONS, SEED = 1000, 20, 2, 2, 10_000,
 
 
 def _scheduler(strategy) -> Scheduler:
-    join_codes = {f"task-{i:04d}": {"task_join_code": f"/plaiground:join-task-with-agent T:C:tid{i}",
-                                    "task_id": f"tid{i}"} for i in range(TASKS)}
-    instances = {f"agent-{a:02d}": [{"agent_instance_id": f"a{a}i{j}", "agent_instance_name": f"#{j}"}
-                                    for j in range(INSTANCES_PER_AGENT)] for a in range(AGENTS)}
+    join_codes = {
+        f"task-{i:04d}": {
+            "task_join_code": f"/plaiground:join-task-with-agent T:C:tid{i}",
+            "task_id": f"tid{i}",
+        }
+        for i in range(TASKS)
+    }
+    instances = {
+        f"agent-{a:02d}": [
+            {"agent_instance_id": f"a{a}i{j}", "agent_instance_name": f"#{j}"}
+            for j in range(INSTANCES_PER_AGENT)
+        ]
+        for a in range(AGENTS)
+    }
     return Scheduler.from_content(join_codes, instances, K, seed=SEED, strategy=strategy)
 
 
@@ -52,8 +62,22 @@ def run() -> list[dict]:
     assert balanced.cell_counts() == scanning.cell_counts(), "the strategies decided differently"
     value, baseline = DECISIONS / heap_seconds, DECISIONS / scan_seconds
     return [
-        {"name": "scheduler_decisions", "value": value, "unit": "decisions/s", "baseline": baseline,
-         "ratio": value / baseline, "target": 10, "better": "higher"},
-        {"name": "scheduler_spread_after_10000", "value": float(spread), "unit": "games",
-         "baseline": 1.0, "ratio": float(spread), "target": 1, "better": "lower"},
+        {
+            "name": "scheduler_decisions",
+            "value": value,
+            "unit": "decisions/s",
+            "baseline": baseline,
+            "ratio": value / baseline,
+            "target": 10,
+            "better": "higher",
+        },
+        {
+            "name": "scheduler_spread_after_10000",
+            "value": float(spread),
+            "unit": "games",
+            "baseline": 1.0,
+            "ratio": float(spread),
+            "target": 1,
+            "better": "lower",
+        },
     ]

@@ -25,14 +25,23 @@ from iglu_lib.scheduling import (
 
 
 def join_codes(n_tasks: int) -> dict:
-    return {f"task-{i}": {"task_join_code": f"/plaiground:join-task-with-agent T1:C1:tid{i}", "task_id": f"tid{i}"}
-            for i in range(n_tasks)}
+    return {
+        f"task-{i}": {
+            "task_join_code": f"/plaiground:join-task-with-agent T1:C1:tid{i}",
+            "task_id": f"tid{i}",
+        }
+        for i in range(n_tasks)
+    }
 
 
 def agent_instances(agents: str | list[str], per_agent: int | list[int]) -> dict:
     sizes = per_agent if isinstance(per_agent, list) else [per_agent] * len(agents)
-    return {a: [{"agent_instance_id": f"{a}-i{j}", "agent_instance_name": f"{a} #{j}"} for j in range(n)]
-            for a, n in zip(agents, sizes, strict=True)}
+    return {
+        a: [
+            {"agent_instance_id": f"{a}-i{j}", "agent_instance_name": f"{a} #{j}"} for j in range(n)
+        ]
+        for a, n in zip(agents, sizes, strict=True)
+    }
 
 
 @dataclass(frozen=True)
@@ -47,8 +56,11 @@ class StoredGame:
 
 
 def records_of(scheduler: Scheduler, slot_ids) -> list[StoredGame]:
-    return [StoredGame(sid, pos, code, agent, scheduler.outcome(sid))
-            for sid in slot_ids for pos, agent, _, code in scheduler.slot(sid).games()]
+    return [
+        StoredGame(sid, pos, code, agent, scheduler.outcome(sid))
+        for sid in slot_ids
+        for pos, agent, _, code in scheduler.slot(sid).games()
+    ]
 
 
 class Campaign:
@@ -72,12 +84,18 @@ class Campaign:
             for code in self.rng.sample(slot.join_codes, len(slot.join_codes)):
                 self.scheduler.release(code)
             roll = self.rng.random()
-            outcome = Outcome.VALID if roll >= self.reject_rate else self.rng.choice([Outcome.REJECTED, Outcome.EXPIRED])
+            outcome = (
+                Outcome.VALID
+                if roll >= self.reject_rate
+                else self.rng.choice([Outcome.REJECTED, Outcome.EXPIRED])
+            )
             self.scheduler.record_outcome(slot_id, outcome)
 
     def check_no_shared_instance(self) -> None:
         held = [iid for slot in self.open.values() for iid in slot.instance_ids]
-        assert len(held) == len(set(held)), f"an instance is in two open HITs: {Counter(held).most_common(1)}"
+        assert len(held) == len(set(held)), (
+            f"an instance is in two open HITs: {Counter(held).most_common(1)}"
+        )
         assert set(self.scheduler.busy_instances()) == set(held)
 
 
@@ -94,7 +112,9 @@ SETUPS = [  # (agents, instances per agent, tasks, k)
 def test_random_release_orders_keep_every_rule(seed):
     rng = random.Random(seed)
     agents, per_agent, n_tasks, k = SETUPS[seed % len(SETUPS)]
-    scheduler = Scheduler.from_content(join_codes(n_tasks), agent_instances(agents, per_agent), k, seed=seed)
+    scheduler = Scheduler.from_content(
+        join_codes(n_tasks), agent_instances(agents, per_agent), k, seed=seed
+    )
     campaign = Campaign(scheduler, rng)
     for _ in range(600):
         campaign.step()
@@ -106,7 +126,7 @@ def test_random_release_orders_keep_every_rule(seed):
         slots = [s for s in campaign.issued if s.combination == combination]
         # within a combination, every task once per round, in rounds
         for round_start in range(0, len(slots) - n_tasks + 1, n_tasks):
-            assert len({s.task_name for s in slots[round_start:round_start + n_tasks]}) == n_tasks
+            assert len({s.task_name for s in slots[round_start : round_start + n_tasks]}) == n_tasks
         # shown orders used equally often, within one
         orders = Counter(s.agents for s in slots)
         uses = [orders.get(order, 0) for order in itertools.permutations(combination)]
@@ -118,8 +138,9 @@ def test_heap_strategy_decides_exactly_like_the_scanning_oracle(seed):
     agents, per_agent, n_tasks, k = SETUPS[seed % len(SETUPS)]
     runs = []
     for strategy in (STRATEGIES["balanced"], ScanningStrategy):
-        scheduler = Scheduler.from_content(join_codes(n_tasks), agent_instances(agents, per_agent), k,
-                                           seed=seed, strategy=strategy)
+        scheduler = Scheduler.from_content(
+            join_codes(n_tasks), agent_instances(agents, per_agent), k, seed=seed, strategy=strategy
+        )
         campaign = Campaign(scheduler, random.Random(seed), reject_rate=0.25)
         for _ in range(500):
             campaign.step()
@@ -130,7 +151,9 @@ def test_heap_strategy_decides_exactly_like_the_scanning_oracle(seed):
 @pytest.mark.parametrize("seed", range(10))
 def test_rejected_and_expired_slots_are_scheduled_again_until_balanced(seed):
     agents, per_agent, n_tasks, k = SETUPS[seed % len(SETUPS)]
-    scheduler = Scheduler.from_content(join_codes(n_tasks), agent_instances(agents, per_agent), k, seed=seed)
+    scheduler = Scheduler.from_content(
+        join_codes(n_tasks), agent_instances(agents, per_agent), k, seed=seed
+    )
     campaign = Campaign(scheduler, random.Random(seed), reject_rate=0.3)
     for _ in range(400):
         campaign.step()
@@ -167,19 +190,33 @@ def test_slot_carries_full_join_codes_in_shown_order():
 
 
 def test_join_code_is_read_as_a_synonym_and_task_id_defaults_from_it():
-    inventory = Inventory.from_content({"t": {"join_code": "/p:join T:C:abc"}}, agent_instances("A", 1))
+    inventory = Inventory.from_content(
+        {"t": {"join_code": "/p:join T:C:abc"}}, agent_instances("A", 1)
+    )
     assert inventory.tasks["t"].task_id == "abc"
 
 
-@pytest.mark.parametrize(("join", "instances", "k", "message"), [
-    ({}, agent_instances("AB", 1), 2, "join codes must be a non-empty mapping"),
-    ({"t": {"task_id": "x"}}, agent_instances("AB", 1), 2, "task 't' has no 'task_join_code'"),
-    (join_codes(1), {"A": []}, 1, "agent 'A' has no instances"),
-    (join_codes(1), {"A": [{"agent_instance_id": "x"}], "B": [{"agent_instance_id": "x"}]}, 1,
-     "instance id 'x' is listed for both 'A' and 'B'"),
-    (join_codes(1), {"A": [{"agent_instance_id": "a:b"}]}, 1, "without ':'"),
-    (join_codes(1), agent_instances("AB", 1), 3, "k=3 must be between 1 and the number of agents"),
-])
+@pytest.mark.parametrize(
+    ("join", "instances", "k", "message"),
+    [
+        ({}, agent_instances("AB", 1), 2, "join codes must be a non-empty mapping"),
+        ({"t": {"task_id": "x"}}, agent_instances("AB", 1), 2, "task 't' has no 'task_join_code'"),
+        (join_codes(1), {"A": []}, 1, "agent 'A' has no instances"),
+        (
+            join_codes(1),
+            {"A": [{"agent_instance_id": "x"}], "B": [{"agent_instance_id": "x"}]},
+            1,
+            "instance id 'x' is listed for both 'A' and 'B'",
+        ),
+        (join_codes(1), {"A": [{"agent_instance_id": "a:b"}]}, 1, "without ':'"),
+        (
+            join_codes(1),
+            agent_instances("AB", 1),
+            3,
+            "k=3 must be between 1 and the number of agents",
+        ),
+    ],
+)
 def test_bad_input_says_what_is_wrong(join, instances, k, message):
     with pytest.raises(SchedulingError, match=message):
         Scheduler.from_content(join, instances, k)
@@ -189,7 +226,9 @@ def test_files_are_read_and_errors_name_the_file(tmp_path):
     codes, instances = tmp_path / "join_codes.json", tmp_path / "agent_instances.json"
     codes.write_text(json.dumps(join_codes(2)))
     instances.write_text('{"A": [')
-    with pytest.raises(SchedulingError, match=r"agent_instances.json: line 1, column \d+: not JSON"):
+    with pytest.raises(
+        SchedulingError, match=r"agent_instances.json: line 1, column \d+: not JSON"
+    ):
         Scheduler.from_files(codes, instances, 1)
     instances.write_text(json.dumps(agent_instances("AB", 2)))
     assert Scheduler.from_files(codes, instances, 2).next() is not None
@@ -200,7 +239,9 @@ def test_release_refuses_unknown_and_double_releases():
     slot = scheduler.next()
     with pytest.raises(SchedulingError, match="unknown agent instance 'Z'"):
         scheduler.release("/p:join T:C:x:Z")
-    other_task = [c for c in join_codes(2).values() if c["task_id"] != slot.task_id][0]["task_join_code"]
+    other_task = [c for c in join_codes(2).values() if c["task_id"] != slot.task_id][0][
+        "task_join_code"
+    ]
     with pytest.raises(SchedulingError, match="for another task"):
         scheduler.release(f"{other_task}:A-i0")
     scheduler.release(slot.join_codes[0])
@@ -230,7 +271,9 @@ def test_restore_rebuilds_the_same_state_from_records(seed):
     assert restored.order_counts() == original.order_counts()
     for _ in range(20):
         a, b = original.next(), restored.next()
-        assert (a and (a.slot_id, a.task_name, a.agents)) == (b and (b.slot_id, b.task_name, b.agents))
+        assert (a and (a.slot_id, a.task_name, a.agents)) == (
+            b and (b.slot_id, b.task_name, b.agents)
+        )
         if a is None:
             break
 
@@ -240,14 +283,19 @@ def test_restore_refuses_inconsistent_records():
     scheduler = Scheduler.from_content(*content, 2)
     slot = scheduler.next()
     records = records_of(scheduler, [slot.slot_id])
-    wrong_agent = [StoredGame("00000000", 0, slot.join_codes[0], "B" if slot.agents[0] == "A" else "A",
-                              Outcome.OPEN)]
+    wrong_agent = [
+        StoredGame(
+            "00000000", 0, slot.join_codes[0], "B" if slot.agents[0] == "A" else "A", Outcome.OPEN
+        )
+    ]
     with pytest.raises(SchedulingError, match="slot 00000000, position 0: AgentName"):
         Scheduler.from_content(*content, 2).restore(wrong_agent)
     with pytest.raises(SchedulingError, match="expected 2 games of one task"):
         Scheduler.from_content(*content, 2).restore(records[:1])
     with pytest.raises(SchedulingError, match="8-digit sequence number"):
-        Scheduler.from_content(*content, 2).restore([StoredGame("x", 0, slot.join_codes[0], "A", Outcome.OPEN)])
+        Scheduler.from_content(*content, 2).restore(
+            [StoredGame("x", 0, slot.join_codes[0], "A", Outcome.OPEN)]
+        )
 
 
 def test_a_late_submission_reopening_a_freed_slot_leaves_the_instances_with_the_later_slot():
@@ -277,8 +325,13 @@ def test_a_larger_lead_keeps_instances_busier_within_that_lead(seed):
     agents, per_agent, n_tasks, k = ("ABCDEF", [1, 2, 1, 2, 1, 2], 9, 2)
     issued, spreads = {}, {}
     for name in ("balanced", "scanning"):
-        scheduler = Scheduler.from_content(join_codes(n_tasks), agent_instances(agents, per_agent), k, seed=seed,
-                                           strategy=make_strategy(name, max_lead=3))
+        scheduler = Scheduler.from_content(
+            join_codes(n_tasks),
+            agent_instances(agents, per_agent),
+            k,
+            seed=seed,
+            strategy=make_strategy(name, max_lead=3),
+        )
         campaign = Campaign(scheduler, random.Random(seed))
         spreads[name] = []
         for _ in range(500):
@@ -290,7 +343,9 @@ def test_a_larger_lead_keeps_instances_busier_within_that_lead(seed):
 
 
 def test_unknown_strategy_names_the_known_ones():
-    with pytest.raises(SchedulingError, match="unknown scheduling strategy 'adaptive'; known: balanced, scanning"):
+    with pytest.raises(
+        SchedulingError, match="unknown scheduling strategy 'adaptive'; known: balanced, scanning"
+    ):
         make_strategy("adaptive")
 
 
@@ -301,20 +356,27 @@ def test_restore_skips_closed_slots_of_retired_tasks_and_agents_and_reports_them
     old.close(by_agent["C"].slot_id, Outcome.VALID)
     records = records_of(old, sorted(s.slot_id for s in by_agent.values()))
     # agent C retired, instance A-i0 replaced by A-i9: only closed slots used them
-    kept = dict(agent_instances("AB", 1), A=[{"agent_instance_id": "A-i9", "agent_instance_name": "new"}])
+    kept = dict(
+        agent_instances("AB", 1), A=[{"agent_instance_id": "A-i9", "agent_instance_name": "new"}]
+    )
     restored = Scheduler.from_content(join_codes(2), kept, 1, seed=0)
     report = restored.restore(records)
     assert report.skipped == {by_agent["C"].slot_id: "agent 'C' is not in the agent-instances file"}
     assert report.outcomes == {"valid": 1, "open": 1}
     assert restored.combination_counts() == {("A",): 1, ("B",): 1}
     assert restored.busy_instances() == {"B-i0": by_agent["B"].slot_id}
-    restored.close(by_agent["A"].slot_id, Outcome.VALID)  # its old instance is unknown: nothing to free
+    restored.close(
+        by_agent["A"].slot_id, Outcome.VALID
+    )  # its old instance is unknown: nothing to free
 
 
 def test_restore_refuses_an_open_slot_whose_instance_is_gone():
     old = Scheduler.from_content(join_codes(2), agent_instances("A", 1), 1)
     slot = old.next()
     renamed = {"A": [{"agent_instance_id": "A-new", "agent_instance_name": "new"}]}
-    with pytest.raises(SchedulingError, match=f"open slot {slot.slot_id}: instance 'A-i0' is not in the "
-                                              "agent-instances file; put it back"):
+    with pytest.raises(
+        SchedulingError,
+        match=f"open slot {slot.slot_id}: instance 'A-i0' is not in the "
+        "agent-instances file; put it back",
+    ):
         Scheduler.from_content(join_codes(2), renamed, 1).restore(records_of(old, [slot.slot_id]))

@@ -20,7 +20,7 @@ from iglu_lib.storage import (
 HOSTILE = [
     "' or 1 eq 1 or '",
     "x' or PartitionKey ne 'nothing",
-    "\"); DROP TABLE x; --",
+    '"); DROP TABLE x; --',
     "<script>alert('x')</script> &amp; &lt;b&gt;",
     "@campaign",
     "O'Brien ' and RowKey gt '",
@@ -28,10 +28,20 @@ HOSTILE = [
 
 
 def content(n_tasks: int = 4, agents: str = "ABC", per_agent: int = 2):
-    join_codes = {f"task-{i}": {"task_join_code": f"/plaiground:join-task-with-agent T:C:tid{i}", "task_id": f"tid{i}"}
-                  for i in range(n_tasks)}
-    instances = {a: [{"agent_instance_id": f"{a}{j}", "agent_instance_name": f"{a} {j}"} for j in range(per_agent)]
-                 for a in agents}
+    join_codes = {
+        f"task-{i}": {
+            "task_join_code": f"/plaiground:join-task-with-agent T:C:tid{i}",
+            "task_id": f"tid{i}",
+        }
+        for i in range(n_tasks)
+    }
+    instances = {
+        a: [
+            {"agent_instance_id": f"{a}{j}", "agent_instance_name": f"{a} {j}"}
+            for j in range(per_agent)
+        ]
+        for a in agents
+    }
     return join_codes, instances
 
 
@@ -68,9 +78,18 @@ def test_plan_writes_one_planned_row_per_game_once(records):
     assert records.plan(slot) == rows, "planning the same slot again is a no-op"
     assert records.all() == rows and all(r.etag for r in records.all())
     other = scheduler.next()
-    forged = type(other)(slot.slot_id, other.task_name, other.task_id, other.agents, other.instance_ids,
-                         other.join_codes, other.combination)
-    with pytest.raises(RecordConflict, match=f"slot {slot.slot_id} is already planned with other games"):
+    forged = type(other)(
+        slot.slot_id,
+        other.task_name,
+        other.task_id,
+        other.agents,
+        other.instance_ids,
+        other.join_codes,
+        other.combination,
+    )
+    with pytest.raises(
+        RecordConflict, match=f"slot {slot.slot_id} is already planned with other games"
+    ):
         records.plan(forged)
 
 
@@ -81,15 +100,26 @@ def test_hostile_values_are_stored_intact_and_never_change_a_query(records, loca
     for value in HOSTILE:
         slot = scheduler.next()
         neighbour.plan(slot)
-        rows = submitted(records, records.plan(slot), hit_id=value, worker_id=value, completion_code=value,
-                         annotation={"agent_performance": value, "best": value}, reasons=[value])
+        rows = submitted(
+            records,
+            records.plan(slot),
+            hit_id=value,
+            worker_id=value,
+            completion_code=value,
+            annotation={"agent_performance": value, "best": value},
+            reasons=[value],
+        )
         stored[value] = rows
     for value, rows in stored.items():
         for query in (records.by_hit, records.by_worker, records.by_completion_code):
             found = query(value)
             assert found == rows, (query.__name__, value)
         again = records.get(rows[0].row_key)
-        assert (again.worker_id, again.annotation["best"], again.reasons) == (value, value, (value,))
+        assert (again.worker_id, again.annotation["best"], again.reasons) == (
+            value,
+            value,
+            (value,),
+        )
     for probe in ("' or '1' eq '1", "x' or HitId ne '", "' or Status eq 'submitted"):
         assert records.by_hit(probe) == []
         assert records.by_worker(probe) == []
@@ -126,7 +156,9 @@ def test_status_moves_only_along_the_loop(records):
         records.update(row, status="expired")
     (late,) = records.plan(scheduler.next())
     late = records.update(records.update(late, status="hit_created"), status="expired")
-    assert records.update(late, status="submitted").status is RecordStatus.SUBMITTED, "a late submission"
+    assert records.update(late, status="submitted").status is RecordStatus.SUBMITTED, (
+        "a late submission"
+    )
 
 
 def test_the_scheduler_restores_from_the_records(records):
@@ -139,12 +171,18 @@ def test_the_scheduler_restores_from_the_records(records):
     assert restored.busy_instances() == scheduler.busy_instances()
     assert restored.next() is None, "both instances are in the open HIT"
     rows = records.slot_games(first.slot_id)
-    records.update_many([(r, {"status": "rejected", "verdict": "invalid", "reasons": ["code is a worker id"]})
-                         for r in rows])
+    records.update_many(
+        [
+            (r, {"status": "rejected", "verdict": "invalid", "reasons": ["code is a worker id"]})
+            for r in rows
+        ]
+    )
     restored.restore(records.all())
     assert restored.outcome(first.slot_id) is Outcome.REJECTED
     again = restored.next()
-    assert (again.task_name, again.slot_id) == (first.task_name, "00000001"), "a rejected slot comes back"
+    assert (again.task_name, again.slot_id) == (first.task_name, "00000001"), (
+        "a rejected slot comes back"
+    )
 
 
 def test_missing_rows_bad_names_and_foreign_rows_are_named(records, local_profile, table):
@@ -152,8 +190,14 @@ def test_missing_rows_bad_names_and_foreign_rows_are_named(records, local_profil
         records.get("00000099-0")
     with pytest.raises(RecordError, match="campaign name 'a/b' cannot be a table key"):
         GameRecords.open(local_profile, "a/b", table_name=table)
-    records.table.create_entity({"PartitionKey": records.campaign, "RowKey": "junk", "SlotId": "1",
-                                 "Annotation": "{not json"})
+    records.table.create_entity(
+        {
+            "PartitionKey": records.campaign,
+            "RowKey": "junk",
+            "SlotId": "1",
+            "Annotation": "{not json",
+        }
+    )
     with pytest.raises(RecordError, match=r"junk, column Annotation: not JSON"):
         records.all()
 
@@ -162,22 +206,35 @@ def test_dataframe_and_export_in_the_published_format(records, tmp_path, local_p
     from iglu_lib.platform.feedback import PUBLISHED_COLUMNS, read_feedback
 
     scheduler = Scheduler.from_content(*content(), 2, seed=5)
-    approved = submitted(records, records.plan(scheduler.next()), hit_id="3ABCHIT", worker_id="A1B2C3D4E5F6G7",
-                         annotation={"agent_performance": HOSTILE[0] + " \"quoted\" <b>bold</b>"})
-    approved = records.update_many([(approved[0], {"status": "approved", "game_minecraft_id": "g-1",
-                                                   "completion_code": "CODE1"}),
-                                    (approved[1], {"status": "approved"})])
+    approved = submitted(
+        records,
+        records.plan(scheduler.next()),
+        hit_id="3ABCHIT",
+        worker_id="A1B2C3D4E5F6G7",
+        annotation={"agent_performance": HOSTILE[0] + ' "quoted" <b>bold</b>'},
+    )
+    approved = records.update_many(
+        [
+            (
+                approved[0],
+                {"status": "approved", "game_minecraft_id": "g-1", "completion_code": "CODE1"},
+            ),
+            (approved[1], {"status": "approved"}),
+        ]
+    )
     records.plan(scheduler.next())  # planned rows are not exported by default
     frame = records.dataframe()
     assert len(frame) == 4 and {"HitId", "Status", "Annotation", "WorkerId"} <= set(frame.columns)
-    out = records.export(tmp_path / "feedback.csv", salt=local_profile.worker_id_salt(), extra_columns=True)
+    out = records.export(
+        tmp_path / "feedback.csv", salt=local_profile.worker_id_salt(), extra_columns=True
+    )
     text = out.read_text()
     assert "A1B2C3D4E5F6G7" not in text
     back = read_feedback(out)
-    assert list(back.columns[:len(PUBLISHED_COLUMNS)]) == list(PUBLISHED_COLUMNS)
+    assert list(back.columns[: len(PUBLISHED_COLUMNS)]) == list(PUBLISHED_COLUMNS)
     assert back["HitId"].tolist() == ["3ABCHIT", "3ABCHIT"]
     assert back["GameMinecraftId"].tolist() == ["g-1", "NA"]
-    assert back["annotation"][0]["agent_performance"] == HOSTILE[0] + " \"quoted\" <b>bold</b>"
+    assert back["annotation"][0]["agent_performance"] == HOSTILE[0] + ' "quoted" <b>bold</b>'
     assert back["WorkerId"][0].startswith("worker-")
 
 
@@ -188,12 +245,16 @@ def test_slots_group_games_and_update_all_changes_them_together(records):
     records.update_all(records.plan(second), status="hit_created", hit_id="H2")
     assert list(records.slots()) == [first.slot_id, second.slot_id]
     (only,) = records.slots("hit_created").values()
-    assert [g.join_code for g in only] == list(second.join_codes) and {g.hit_id for g in only} == {"H2"}
+    assert [g.join_code for g in only] == list(second.join_codes) and {g.hit_id for g in only} == {
+        "H2"
+    }
 
 
 def test_a_cell_too_long_for_the_table_is_refused_with_a_reason(records):
     (row,) = records.plan(Scheduler.from_content(*content(), 1).next())
-    with pytest.raises(RecordError, match="column Annotation: 40,0.. characters, a table cell holds 32,767"):
+    with pytest.raises(
+        RecordError, match="column Annotation: 40,0.. characters, a table cell holds 32,767"
+    ):
         records.update(row, annotation={"text": "x" * 40_000})
     assert records.get(row.row_key).annotation == {}
 
@@ -203,7 +264,10 @@ def test_cells_count_hits_per_task_and_combination(records):
     for _ in range(6):
         records.plan(scheduler.next())
     cells = records.cells()
-    assert list(cells.columns) == ["A + B", "A + C", "B + C"] and list(cells.index) == ["task-0", "task-1"]
+    assert list(cells.columns) == ["A + B", "A + C", "B + C"] and list(cells.index) == [
+        "task-0",
+        "task-1",
+    ]
     assert cells.to_numpy().sum() == 6 and cells.to_numpy().max() - cells.to_numpy().min() <= 1
     assert records.cells("approved").empty
 

@@ -45,7 +45,7 @@ class CountHeap:
 
 
 class MinTracker:
-    """The lowest count over a fixed set of keys, kept with a histogram of counts (O(1) amortised)."""
+    """The lowest count over a fixed set of keys, kept with a histogram (O(1) amortised)."""
 
     def __init__(self, keys: Iterable[Hashable]) -> None:
         self.counts = dict.fromkeys(keys, 0)

@@ -22,7 +22,7 @@ Combination = tuple[str, ...]
 
 
 class SchedulingError(ValueError):
-    """Input to the scheduler is malformed or inconsistent; the message says where and what to do."""
+    """Input to the scheduler is malformed or inconsistent; the message says where and what."""
 
     user_error = True
 
@@ -78,7 +78,15 @@ class Slot:
 
     def games(self) -> Iterator[tuple[int, str, str, str]]:
         """`(shown position, agent, instance id, join code)` for each game of the slot."""
-        return iter(zip(range(len(self.agents)), self.agents, self.instance_ids, self.join_codes, strict=True))
+        return iter(
+            zip(
+                range(len(self.agents)),
+                self.agents,
+                self.instance_ids,
+                self.join_codes,
+                strict=True,
+            )
+        )
 
 
 def slot_id_for(sequence: int) -> str:
@@ -87,8 +95,10 @@ def slot_id_for(sequence: int) -> str:
 
 def sequence_of(slot_id: str) -> int:
     if not (len(slot_id) == 8 and slot_id.isdigit()):
-        raise SchedulingError(f"slot id {slot_id!r} is not an 8-digit sequence number; "
-                              "the records were not written by this scheduler")
+        raise SchedulingError(
+            f"slot id {slot_id!r} is not an 8-digit sequence number; "
+            "the records were not written by this scheduler"
+        )
     return int(slot_id)
 
 
@@ -101,7 +111,9 @@ def split_join_code(join_code: str) -> tuple[str, str]:
     """`(task join code, instance id)` of a full join code."""
     task_code, sep, instance_id = str(join_code).rpartition(":")
     if not sep or not task_code or not instance_id:
-        raise SchedulingError(f"join code {join_code!r} is not '<task join code>:<agent instance id>'")
+        raise SchedulingError(
+            f"join code {join_code!r} is not '<task join code>:<agent instance id>'"
+        )
     return task_code, instance_id
 
 
@@ -110,18 +122,23 @@ class Inventory:
     """The tasks and agent instances of a campaign, checked and indexed."""
 
     tasks: Mapping[str, TaskCode]
-    instances: Mapping[str, tuple[str, ...]]   # agent name -> instance ids, in file order
+    instances: Mapping[str, tuple[str, ...]]  # agent name -> instance ids, in file order
 
     @classmethod
     def from_content(cls, join_codes: Any, agent_instances: Any, *, source: str = "") -> Inventory:
         where = f"{source}: " if source else ""
-        return cls(tasks=_parse_tasks(join_codes, where), instances=_parse_instances(agent_instances, where))
+        return cls(
+            tasks=_parse_tasks(join_codes, where),
+            instances=_parse_instances(agent_instances, where),
+        )
 
     @classmethod
     def from_files(cls, join_codes_path: Path | str, agent_instances_path: Path | str) -> Inventory:
         return cls(
             tasks=_parse_tasks(_read_json(join_codes_path), f"{join_codes_path}: "),
-            instances=_parse_instances(_read_json(agent_instances_path), f"{agent_instances_path}: "),
+            instances=_parse_instances(
+                _read_json(agent_instances_path), f"{agent_instances_path}: "
+            ),
         )
 
     @property
@@ -130,8 +147,10 @@ class Inventory:
 
     def combinations(self, k: int) -> list[Combination]:
         if not 1 <= k <= len(self.instances):
-            raise SchedulingError(f"combination size k={k} must be between 1 and the number of agents "
-                                  f"({len(self.instances)}: {', '.join(self.instances)})")
+            raise SchedulingError(
+                f"combination size k={k} must be between 1 and the number of agents "
+                f"({len(self.instances)}: {', '.join(self.instances)})"
+            )
         return list(itertools.combinations(self.agents, k))
 
     def agent_of_instance(self) -> dict[str, str]:
@@ -151,25 +170,35 @@ def _read_json(path: Path | str) -> Any:
     except FileNotFoundError:
         raise SchedulingError(f"{path}: file not found") from None
     except json.JSONDecodeError as err:
-        raise SchedulingError(f"{path}: line {err.lineno}, column {err.colno}: not JSON ({err.msg})") from None
+        raise SchedulingError(
+            f"{path}: line {err.lineno}, column {err.colno}: not JSON ({err.msg})"
+        ) from None
 
 
 def _parse_tasks(content: Any, where: str) -> dict[str, TaskCode]:
     if not isinstance(content, Mapping) or not content:
-        raise SchedulingError(f"{where}join codes must be a non-empty mapping "
-                              "{task_name: {'task_join_code', 'task_id'}}")
+        raise SchedulingError(
+            f"{where}join codes must be a non-empty mapping "
+            "{task_name: {'task_join_code', 'task_id'}}"
+        )
     tasks: dict[str, TaskCode] = {}
     seen_codes: dict[str, str] = {}
     for name, entry in content.items():
         if not isinstance(entry, Mapping):
-            raise SchedulingError(f"{where}task {name!r}: expected a mapping with 'task_join_code' and 'task_id'")
+            raise SchedulingError(
+                f"{where}task {name!r}: expected a mapping with 'task_join_code' and 'task_id'"
+            )
         code = entry.get("task_join_code", entry.get("join_code"))
         if not isinstance(code, str) or not code.strip():
-            raise SchedulingError(f"{where}task {name!r} has no 'task_join_code' (or 'join_code'); "
-                                  "regenerate the join-code file")
+            raise SchedulingError(
+                f"{where}task {name!r} has no 'task_join_code' (or 'join_code'); "
+                "regenerate the join-code file"
+            )
         task_id = entry.get("task_id") or code.rpartition(":")[2]
         if code in seen_codes:
-            raise SchedulingError(f"{where}tasks {seen_codes[code]!r} and {name!r} share the join code {code!r}")
+            raise SchedulingError(
+                f"{where}tasks {seen_codes[code]!r} and {name!r} share the join code {code!r}"
+            )
         seen_codes[code] = name
         tasks[str(name)] = TaskCode(str(name), code, str(task_id))
     return tasks
@@ -177,22 +206,30 @@ def _parse_tasks(content: Any, where: str) -> dict[str, TaskCode]:
 
 def _parse_instances(content: Any, where: str) -> dict[str, tuple[str, ...]]:
     if not isinstance(content, Mapping) or not content:
-        raise SchedulingError(f"{where}agent instances must be a non-empty mapping "
-                              "{agent_name: [{'agent_instance_id', 'agent_instance_name'}]}")
+        raise SchedulingError(
+            f"{where}agent instances must be a non-empty mapping "
+            "{agent_name: [{'agent_instance_id', 'agent_instance_name'}]}"
+        )
     instances: dict[str, tuple[str, ...]] = {}
     owner: dict[str, str] = {}
     for agent, entries in content.items():
         if not isinstance(entries, list) or not entries:
-            raise SchedulingError(f"{where}agent {agent!r} has no instances; add at least one or remove the agent")
+            raise SchedulingError(
+                f"{where}agent {agent!r} has no instances; add at least one or remove the agent"
+            )
         ids = []
         for row, entry in enumerate(entries):
             iid = entry.get("agent_instance_id") if isinstance(entry, Mapping) else None
             if not isinstance(iid, str) or not iid or ":" in iid:
-                raise SchedulingError(f"{where}agent {agent!r}, instance {row}: 'agent_instance_id' must be a "
-                                      "non-empty string without ':'")
+                raise SchedulingError(
+                    f"{where}agent {agent!r}, instance {row}: 'agent_instance_id' must be a "
+                    "non-empty string without ':'"
+                )
             if iid in owner:
-                raise SchedulingError(f"{where}instance id {iid!r} is listed for both {owner[iid]!r} and "
-                                      f"{agent!r}; every instance must be unique")
+                raise SchedulingError(
+                    f"{where}instance id {iid!r} is listed for both {owner[iid]!r} and "
+                    f"{agent!r}; every instance must be unique"
+                )
             owner[iid] = str(agent)
             ids.append(iid)
         instances[str(agent)] = tuple(ids)

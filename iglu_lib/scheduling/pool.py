@@ -14,7 +14,9 @@ class InstancePool:
 
     def __init__(self, inventory: Inventory) -> None:
         self._agent_of = inventory.agent_of_instance()
-        self._free: dict[str, deque[str]] = {agent: deque(ids) for agent, ids in inventory.instances.items()}
+        self._free: dict[str, deque[str]] = {
+            agent: deque(ids) for agent, ids in inventory.instances.items()
+        }
         self._holder: dict[str, str] = {}
 
     def first_short(self, agents: Iterable[str]) -> str | None:
@@ -28,8 +30,10 @@ class InstancePool:
         try:
             return self._agent_of[instance_id]
         except KeyError:
-            raise SchedulingError(f"unknown agent instance {instance_id!r}; it is not in the agent-instances "
-                                  "file the scheduler was built from") from None
+            raise SchedulingError(
+                f"unknown agent instance {instance_id!r}; it is not in the agent-instances "
+                "file the scheduler was built from"
+            ) from None
 
     def owner(self, instance_id: str) -> str | None:
         """The agent of an instance, or None when the instance is unknown."""
@@ -57,7 +61,9 @@ class InstancePool:
     def give_back(self, instance_id: str) -> str:
         """Free the instance; returns its agent."""
         if self.holder(instance_id) is None:
-            raise SchedulingError(f"instance {instance_id!r} is not in an open HIT; it was released already")
+            raise SchedulingError(
+                f"instance {instance_id!r} is not in an open HIT; it was released already"
+            )
         del self._holder[instance_id]
         agent = self._agent_of[instance_id]
         self._free[agent].append(instance_id)

@@ -80,8 +80,13 @@ class Scheduler:
     run out. `close(slot_id, outcome)` does both.
     """
 
-    def __init__(self, inventory: Inventory, k: int, seed: int = 0,
-                 strategy: StrategyFactory = BalancedStrategy) -> None:
+    def __init__(
+        self,
+        inventory: Inventory,
+        k: int,
+        seed: int = 0,
+        strategy: StrategyFactory = BalancedStrategy,
+    ) -> None:
         self.inventory = inventory
         self.k = k
         self.seed = seed
@@ -90,13 +95,25 @@ class Scheduler:
         self._reset()
 
     @classmethod
-    def from_content(cls, join_codes: object, agent_instances: object, k: int, seed: int = 0,
-                     strategy: StrategyFactory = BalancedStrategy) -> Scheduler:
+    def from_content(
+        cls,
+        join_codes: object,
+        agent_instances: object,
+        k: int,
+        seed: int = 0,
+        strategy: StrategyFactory = BalancedStrategy,
+    ) -> Scheduler:
         return cls(Inventory.from_content(join_codes, agent_instances), k, seed, strategy)
 
     @classmethod
-    def from_files(cls, join_codes_path: Path | str, agent_instances_path: Path | str, k: int,
-                   seed: int = 0, strategy: StrategyFactory = BalancedStrategy) -> Scheduler:
+    def from_files(
+        cls,
+        join_codes_path: Path | str,
+        agent_instances_path: Path | str,
+        k: int,
+        seed: int = 0,
+        strategy: StrategyFactory = BalancedStrategy,
+    ) -> Scheduler:
         return cls(Inventory.from_files(join_codes_path, agent_instances_path), k, seed, strategy)
 
     def _reset(self) -> None:
@@ -133,12 +150,16 @@ class Scheduler:
         instance_id = split_join_code(join_code)[1]
         slot_id = self._pool.holder(instance_id)
         if slot_id is None:
-            raise SchedulingError(f"join code {join_code!r}: its instance is not in an open HIT "
-                                  "(released already, or never scheduled)")
+            raise SchedulingError(
+                f"join code {join_code!r}: its instance is not in an open HIT "
+                "(released already, or never scheduled)"
+            )
         slot = self._slots[slot_id].slot
         if join_code not in slot.join_codes:
-            raise SchedulingError(f"join code {join_code!r}: instance {instance_id!r} is busy in slot "
-                                  f"{slot_id} for another task ({slot.task_name!r})")
+            raise SchedulingError(
+                f"join code {join_code!r}: instance {instance_id!r} is busy in slot "
+                f"{slot_id} for another task ({slot.task_name!r})"
+            )
         self._free(instance_id)
         return slot
 
@@ -183,14 +204,17 @@ class Scheduler:
         self._sequence = max((sequence_of(s) for s in by_slot), default=-1) + 1
         return report
 
-    def _restore_slot(self, slot_id: str, games: list[ScheduledGame], report: RestoreReport) -> None:
+    def _restore_slot(
+        self, slot_id: str, games: list[ScheduledGame], report: RestoreReport
+    ) -> None:
         outcome = _slot_outcome(game.outcome for game in games)
         try:
             slot = self._slot_of_records(slot_id, games, outcome)
         except _Retired as gone:
             if outcome is Outcome.OPEN:
-                raise SchedulingError(f"open slot {slot_id}: {gone}; put it back in the file or close "
-                                      "that HIT first") from None
+                raise SchedulingError(
+                    f"open slot {slot_id}: {gone}; put it back in the file or close that HIT first"
+                ) from None
             report.skipped[slot_id] = str(gone)
             return
         choice = Choice(slot.combination, slot.task_name, slot.agents)
@@ -218,18 +242,29 @@ class Scheduler:
             if owner is None and outcome is Outcome.OPEN:
                 raise _Retired(f"instance {instance_id!r} is not in the agent-instances file")
             if owner not in (None, game.agent_name):
-                raise SchedulingError(f"{where}: AgentName {game.agent_name!r} but instance {instance_id!r} "
-                                      f"belongs to {owner!r}")
+                raise SchedulingError(
+                    f"{where}: AgentName {game.agent_name!r} but instance {instance_id!r} "
+                    f"belongs to {owner!r}"
+                )
             tasks.add(task_by_code[task_code].name)
             agents.append(game.agent_name)
             instance_ids.append(instance_id)
         if len(tasks) != 1 or len(games) != self.k or len(set(agents)) != self.k:
-            raise SchedulingError(f"game records of slot {slot_id}: expected {self.k} games of one task with "
-                                  f"distinct agents, found {len(games)} ({', '.join(agents)}); was the "
-                                  "campaign run with another combination size?")
+            raise SchedulingError(
+                f"game records of slot {slot_id}: expected {self.k} games of one task with "
+                f"distinct agents, found {len(games)} ({', '.join(agents)}); was the "
+                "campaign run with another combination size?"
+            )
         task = self.inventory.tasks[tasks.pop()]
-        return Slot(slot_id, task.name, task.task_id, tuple(agents), tuple(instance_ids),
-                    tuple(g.join_code for g in games), self.inventory.canonical(tuple(agents)))
+        return Slot(
+            slot_id,
+            task.name,
+            task.task_id,
+            tuple(agents),
+            tuple(instance_ids),
+            tuple(g.join_code for g in games),
+            self.inventory.canonical(tuple(agents)),
+        )
 
     # -- views --------------------------------------------------------------------------
     def slot(self, slot_id: str) -> Slot:
@@ -248,14 +283,21 @@ class Scheduler:
     def combination_counts(self) -> dict[Combination, int]:
         """Games (open or valid slots) per combination, zero included."""
         counts = dict.fromkeys(self.combinations, 0)
-        counts.update(Counter(s.choice.combination for s in self._slots.values() if s.outcome.counted))
+        counts.update(
+            Counter(s.choice.combination for s in self._slots.values() if s.outcome.counted)
+        )
         return counts
 
     def cell_counts(self) -> dict[tuple[Combination, str], int]:
         """Open or valid slots per (combination, task), zero included."""
         counts = {(c, t): 0 for c in self.combinations for t in self.inventory.tasks}
-        counts.update(Counter((s.choice.combination, s.choice.task)
-                              for s in self._slots.values() if s.outcome.counted))
+        counts.update(
+            Counter(
+                (s.choice.combination, s.choice.task)
+                for s in self._slots.values()
+                if s.outcome.counted
+            )
+        )
         return counts
 
     def order_counts(self) -> dict[tuple[str, ...], int]:
@@ -271,7 +313,9 @@ class Scheduler:
         try:
             return self._slots[slot_id]
         except KeyError:
-            raise SchedulingError(f"unknown slot id {slot_id!r}: the scheduler never handed it out") from None
+            raise SchedulingError(
+                f"unknown slot id {slot_id!r}: the scheduler never handed it out"
+            ) from None
 
 
 def _parse_outcome(value: Outcome | str) -> Outcome:

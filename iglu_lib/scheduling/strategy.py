@@ -86,8 +86,9 @@ class BalancedStrategy:
     instance, so a decision costs O(log n) amortised instead of a scan of every combination.
     """
 
-    def __init__(self, inventory: Inventory, combinations: list[Combination], seed: int,
-                 *, max_lead: int = 1) -> None:
+    def __init__(
+        self, inventory: Inventory, combinations: list[Combination], seed: int, *, max_lead: int = 1
+    ) -> None:
         if max_lead < 1:
             raise SchedulingError(f"max_lead must be at least 1, not {max_lead}")
         self._ties = TieBreaks(inventory, combinations, seed)
@@ -105,7 +106,9 @@ class BalancedStrategy:
         combination = self._next_combination(pool)
         if combination is None:
             return None
-        return Choice(combination, self._task_heap(combination).peek(), self._order_heap(combination).peek())
+        return Choice(
+            combination, self._task_heap(combination).peek(), self._order_heap(combination).peek()
+        )
 
     def count(self, choice: Choice) -> None:
         self._add(choice, +1)
@@ -146,17 +149,27 @@ class BalancedStrategy:
         self._games.add(combination, delta)
         if combination not in self._is_parked:
             self._push(combination)
-        self._task_heap(combination).add(choice.task, self._ties.task_tie(combination, choice.task), delta)
-        self._order_heap(combination).add(choice.order, self._order_ties[combination][choice.order], delta)
+        self._task_heap(combination).add(
+            choice.task, self._ties.task_tie(combination, choice.task), delta
+        )
+        self._order_heap(combination).add(
+            choice.order, self._order_ties[combination][choice.order], delta
+        )
 
     def _push(self, combination: Combination) -> None:
-        entry = (self._games.counts[combination], self._ties.combination_rank[combination], combination)
+        entry = (
+            self._games.counts[combination],
+            self._ties.combination_rank[combination],
+            combination,
+        )
         heapq.heappush(self._heap, entry)
 
     def _task_heap(self, combination: Combination) -> CountHeap:
         heap = self._tasks.get(combination)
         if heap is None:
-            heap = self._tasks[combination] = CountHeap(len(self._ties.tasks), self._ties.task_at(combination))
+            heap = self._tasks[combination] = CountHeap(
+                len(self._ties.tasks), self._ties.task_at(combination)
+            )
         return heap
 
     def _order_heap(self, combination: Combination) -> CountHeap:
@@ -173,8 +186,9 @@ class ScanningStrategy:
     order. Obviously correct and O(combinations + tasks) per decision: the oracle of the
     property tests and the baseline of the `scheduler_decisions` benchmark."""
 
-    def __init__(self, inventory: Inventory, combinations: list[Combination], seed: int,
-                 *, max_lead: int = 1) -> None:
+    def __init__(
+        self, inventory: Inventory, combinations: list[Combination], seed: int, *, max_lead: int = 1
+    ) -> None:
         self._ties = TieBreaks(inventory, combinations, seed)
         self._max_lead = max_lead
         self._games = dict.fromkeys(combinations, 0)
@@ -187,8 +201,13 @@ class ScanningStrategy:
         if not ready:
             return None
         combination = min(ready, key=lambda c: (self._games[c], self._ties.combination_rank[c]))
-        task = min(self._ties.tasks, key=lambda t: (self._cells.get((combination, t), 0),
-                                                          self._ties.task_tie(combination, t)))
+        task = min(
+            self._ties.tasks,
+            key=lambda t: (
+                self._cells.get((combination, t), 0),
+                self._ties.task_tie(combination, t),
+            ),
+        )
         orders = self._ties.orders(combination)
         order = min(orders, key=lambda o: (self._orders.get((combination, o), 0), orders.index(o)))
         return Choice(combination, task, order)
@@ -217,5 +236,7 @@ STRATEGIES: Mapping[str, type] = {"balanced": BalancedStrategy, "scanning": Scan
 def make_strategy(name: str, **options: Any) -> Callable[..., Strategy]:
     """The strategy factory a parameter file names, with its options (`max_lead: 2`)."""
     if name not in STRATEGIES:
-        raise SchedulingError(f"unknown scheduling strategy {name!r}; known: {', '.join(STRATEGIES)}")
+        raise SchedulingError(
+            f"unknown scheduling strategy {name!r}; known: {', '.join(STRATEGIES)}"
+        )
     return functools.partial(STRATEGIES[name], **options)

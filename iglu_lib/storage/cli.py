@@ -6,7 +6,16 @@ import argparse
 from typing import Any
 
 #: Columns `iglu records list` shows (worker ids stay out of listings).
-LISTED = ("RowKey", "Status", "Verdict", "AgentName", "TaskName", "HitId", "AssignmentId", "GameMinecraftId")
+LISTED = (
+    "RowKey",
+    "Status",
+    "Verdict",
+    "AgentName",
+    "TaskName",
+    "HitId",
+    "AssignmentId",
+    "GameMinecraftId",
+)
 
 
 def register(subparsers: Any) -> None:
@@ -14,19 +23,31 @@ def register(subparsers: Any) -> None:
     commands = records.add_subparsers(dest="records_command", metavar="ACTION")
     records.set_defaults(handler=lambda args: _help(records))
 
-    listing = commands.add_parser("list", help="list a campaign's game records, optionally filtered")
+    listing = commands.add_parser(
+        "list", help="list a campaign's game records, optionally filtered"
+    )
     _common(listing)
-    listing.add_argument("--status", action="append", default=[], help="only this status (repeatable)")
+    listing.add_argument(
+        "--status", action="append", default=[], help="only this status (repeatable)"
+    )
     listing.add_argument("--hit", help="only the games of this HIT id")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=list_command)
 
-    export = commands.add_parser("export", help="write records in the published feedback format (worker ids hashed)")
+    export = commands.add_parser(
+        "export", help="write records in the published feedback format (worker ids hashed)"
+    )
     _common(export)
     export.add_argument("--out", required=True, help="CSV file to write")
-    export.add_argument("--status", action="append", default=[],
-                        help="export records in this status (repeatable; default: approved)")
-    export.add_argument("--extra-columns", action="store_true", help="also write the workbench's own columns")
+    export.add_argument(
+        "--status",
+        action="append",
+        default=[],
+        help="export records in this status (repeatable; default: approved)",
+    )
+    export.add_argument(
+        "--extra-columns", action="store_true", help="also write the workbench's own columns"
+    )
     export.add_argument("--json", action="store_true", help="print JSON")
     export.set_defaults(handler=export_command)
 
@@ -64,7 +85,9 @@ def list_command(args: argparse.Namespace) -> int:
     rows = records.dataframe(found)[list(LISTED)].to_dict(orient="records")
     counts = Counter(r.status.value for r in found)
     if args.json:
-        print_json({"campaign": records.campaign, "counts": dict(sorted(counts.items())), "records": rows})
+        print_json(
+            {"campaign": records.campaign, "counts": dict(sorted(counts.items())), "records": rows}
+        )
         return 0
     from tabulate import tabulate
 
@@ -86,8 +109,15 @@ def export_command(args: argparse.Namespace) -> int:
     records = GameRecords.open(profile, args.campaign, table_name=args.table)
     statuses = args.status or ["approved"]
     found = records.by_status(*statuses)
-    path = export_records(found, args.out, salt=profile.worker_id_salt(), extra_columns=args.extra_columns)
-    summary = {"campaign": records.campaign, "statuses": statuses, "path": str(path), "rows": len(found)}
+    path = export_records(
+        found, args.out, salt=profile.worker_id_salt(), extra_columns=args.extra_columns
+    )
+    summary = {
+        "campaign": records.campaign,
+        "statuses": statuses,
+        "path": str(path),
+        "rows": len(found),
+    }
     if args.json:
         print_json(summary)
     else:

@@ -30,12 +30,12 @@ class RecordError(ValueError):
 class RecordStatus(str, enum.Enum):
     """Where a game is in the campaign loop, and what the scheduler makes of it."""
 
-    PLANNED = "planned"          # intention written, HIT not yet created
+    PLANNED = "planned"  # intention written, HIT not yet created
     HIT_CREATED = "hit_created"  # HIT exists (HitId known)
-    SUBMITTED = "submitted"      # assignment submitted; verdict written before approve/reject
+    SUBMITTED = "submitted"  # assignment submitted; verdict written before approve/reject
     APPROVED = "approved"
     REJECTED = "rejected"
-    EXPIRED = "expired"          # HIT expired (or never created) without a usable assignment
+    EXPIRED = "expired"  # HIT expired (or never created) without a usable assignment
 
     @property
     def outcome(self) -> Outcome:
@@ -47,7 +47,9 @@ class RecordStatus(str, enum.Enum):
         try:
             return cls(value)
         except ValueError:
-            raise RecordError(f"unknown status {value!r} (known: {', '.join(s.value for s in cls)})") from None
+            raise RecordError(
+                f"unknown status {value!r} (known: {', '.join(s.value for s in cls)})"
+            ) from None
 
 
 _OUTCOMES = {
@@ -142,13 +144,18 @@ class GameRecord:
     def to_entity(self, attributes: list[str] | None = None) -> dict[str, Any]:
         """The table entity (all columns, or the keys and `attributes` only)."""
         names = list(COLUMNS) if attributes is None else ["campaign", "row_key", *attributes]
-        entity = {COLUMNS[name]: _to_cell(name, getattr(self, name)) for name in names
-                  if getattr(self, name) is not None}
+        entity = {
+            COLUMNS[name]: _to_cell(name, getattr(self, name))
+            for name in names
+            if getattr(self, name) is not None
+        }
         for column, value in entity.items():
             if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
-                raise RecordError(f"game record {self.campaign}/{self.row_key}, column {column}: "
-                                  f"{len(value):,} characters, a table cell holds {MAX_CELL_CHARS:,}; "
-                                  "refuse the submission or store the text elsewhere and keep a reference")
+                raise RecordError(
+                    f"game record {self.campaign}/{self.row_key}, column {column}: "
+                    f"{len(value):,} characters, a table cell holds {MAX_CELL_CHARS:,}; "
+                    "refuse the submission or store the text elsewhere and keep a reference"
+                )
         return entity
 
     @classmethod
@@ -158,12 +165,19 @@ class GameRecord:
         for name, column in COLUMNS.items():
             if column in entity and entity[column] is not None:
                 values[name] = _from_cell(name, entity[column], f"{where}, column {column}")
-        missing = [COLUMNS[f.name] for f in dataclasses.fields(cls)
-                   if f.name in COLUMNS and f.name not in values
-                   and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        missing = [
+            COLUMNS[f.name]
+            for f in dataclasses.fields(cls)
+            if f.name in COLUMNS
+            and f.name not in values
+            and f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+        ]
         if missing:
-            raise RecordError(f"{where}: missing column(s) {', '.join(missing)}; the row was not written "
-                              "by the workbench")
+            raise RecordError(
+                f"{where}: missing column(s) {', '.join(missing)}; the row was not written "
+                "by the workbench"
+            )
         return cls(**values, etag=etag)
 
 
@@ -180,7 +194,9 @@ def _from_cell(name: str, value: Any, where: str) -> Any:
         try:
             parsed = json.loads(value)
         except (TypeError, ValueError):
-            raise RecordError(f"{where}: not JSON ({str(value)[:60]!r}); fix or delete the row") from None
+            raise RecordError(
+                f"{where}: not JSON ({str(value)[:60]!r}); fix or delete the row"
+            ) from None
         return parsed if name == "annotation" else tuple(parsed)
     if name == "status":
         try:
@@ -195,8 +211,10 @@ def _from_cell(name: str, value: Any, where: str) -> Any:
 def check_key(value: str, what: str) -> str:
     """A PartitionKey or RowKey value, refused with a reason when the table cannot hold it."""
     if not isinstance(value, str) or not value or len(value) > 255 or _BAD_KEY.search(value):
-        raise RecordError(f"{what} {value!r} cannot be a table key: use 1-255 characters without "
-                          "/ \\ # ? or control characters")
+        raise RecordError(
+            f"{what} {value!r} cannot be a table key: use 1-255 characters without "
+            "/ \\ # ? or control characters"
+        )
     return value
 
 

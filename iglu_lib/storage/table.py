@@ -54,10 +54,12 @@ class GameRecords:
 
     @classmethod
     def open(cls, profile: Profile, campaign: str, *, table_name: str | None = None) -> GameRecords:
-        """The campaign's records in the profile's table (`storage.records_table`), created if missing."""
+        """The campaign's records in the profile's `storage.records_table` (created if missing)."""
         name = table_name or profile.get("storage.records_table")
         if not name:
-            raise RecordError(f"profile '{profile.name}' has no storage.records_table; add it to the profile")
+            raise RecordError(
+                f"profile '{profile.name}' has no storage.records_table; add it to the profile"
+            )
         table = profile.table_service_client().create_table_if_not_exists(name)
         return cls(table, campaign)
 
@@ -70,11 +72,19 @@ class GameRecords:
         token = request_token(self.campaign, slot.slot_id)
         records = [
             GameRecord(
-                campaign=self.campaign, row_key=row_key_for(slot.slot_id, position), slot_id=slot.slot_id,
-                shown_position=position, agent_name=agent, join_code=join_code, task_name=slot.task_name,
-                task_minecraft_id=slot.task_id, agent_minecraft_id=instance_id,
-                hit_type=hit_type or hit_type_for(len(slot.agents)), unique_request_token=token,
-                created_at=now, updated_at=now,
+                campaign=self.campaign,
+                row_key=row_key_for(slot.slot_id, position),
+                slot_id=slot.slot_id,
+                shown_position=position,
+                agent_name=agent,
+                join_code=join_code,
+                task_name=slot.task_name,
+                task_minecraft_id=slot.task_id,
+                agent_minecraft_id=instance_id,
+                hit_type=hit_type or hit_type_for(len(slot.agents)),
+                unique_request_token=token,
+                created_at=now,
+                updated_at=now,
             )
             for position, agent, instance_id, join_code in slot.games()
         ]
@@ -82,15 +92,21 @@ class GameRecords:
             results = self._transact([("create", r.to_entity()) for r in records])
         except _EntityExists:
             return self._already_planned(slot, records)
-        return [dataclasses.replace(r, etag=res.get("etag")) for r, res in zip(records, results, strict=True)]
+        return [
+            dataclasses.replace(r, etag=res.get("etag"))
+            for r, res in zip(records, results, strict=True)
+        ]
 
     def _already_planned(self, slot: Slot, records: list[GameRecord]) -> list[GameRecord]:
         stored = self.slot_games(slot.slot_id)
-        same = [(r.row_key, r.join_code, r.agent_name) for r in stored] == \
-               [(r.row_key, r.join_code, r.agent_name) for r in records]
+        same = [(r.row_key, r.join_code, r.agent_name) for r in stored] == [
+            (r.row_key, r.join_code, r.agent_name) for r in records
+        ]
         if not same:
-            raise RecordConflict(f"campaign {self.campaign!r}: slot {slot.slot_id} is already planned with other "
-                                 "games; restore the scheduler from the records before planning again")
+            raise RecordConflict(
+                f"campaign {self.campaign!r}: slot {slot.slot_id} is already planned with other "
+                "games; restore the scheduler from the records before planning again"
+            )
         return stored
 
     def update(self, record: GameRecord, **changes: Any) -> GameRecord:
@@ -108,14 +124,23 @@ class GameRecords:
         from azure.data.tables import UpdateMode
 
         now = utc_now()
-        updated = [self._changed(record, dict(fields, updated_at=now)) for record, fields in changes]
+        updated = [
+            self._changed(record, dict(fields, updated_at=now)) for record, fields in changes
+        ]
         operations = []
         for (record, fields), new in zip(changes, updated, strict=True):
             entity = new.to_entity([*fields, "updated_at"])
-            options = {"mode": UpdateMode.MERGE, "etag": record.etag, "match_condition": MatchConditions.IfNotModified}
+            options = {
+                "mode": UpdateMode.MERGE,
+                "etag": record.etag,
+                "match_condition": MatchConditions.IfNotModified,
+            }
             operations.append(("update", entity, options))
         results = self._transact(operations)
-        return [dataclasses.replace(r, etag=res.get("etag")) for r, res in zip(updated, results, strict=True)]
+        return [
+            dataclasses.replace(r, etag=res.get("etag"))
+            for r, res in zip(updated, results, strict=True)
+        ]
 
     def _changed(self, record: GameRecord, fields: dict[str, Any]) -> GameRecord:
         where = f"game record {record.campaign}/{record.row_key}"
@@ -123,14 +148,20 @@ class GameRecords:
             raise RecordError(f"{where} belongs to another campaign than {self.campaign!r}")
         if record.etag is None:
             raise RecordError(f"{where} has no ETag: update records as read from the table")
-        unknown = [name for name in fields if name not in COLUMNS or name in ("campaign", "row_key")]
+        unknown = [
+            name for name in fields if name not in COLUMNS or name in ("campaign", "row_key")
+        ]
         if unknown:
-            raise RecordError(f"{where}: cannot set {', '.join(unknown)}; settable fields are "
-                              f"{', '.join(n for n in COLUMNS if n not in ('campaign', 'row_key'))}")
+            raise RecordError(
+                f"{where}: cannot set {', '.join(unknown)}; settable fields are "
+                f"{', '.join(n for n in COLUMNS if n not in ('campaign', 'row_key'))}"
+            )
         if "status" in fields:
             fields["status"] = status = RecordStatus.parse(fields["status"])
             if status != record.status and status not in TRANSITIONS[record.status]:
-                raise RecordError(f"{where}: status cannot go from {record.status.value} to {status.value}")
+                raise RecordError(
+                    f"{where}: status cannot go from {record.status.value} to {status.value}"
+                )
         if "reasons" in fields:
             fields["reasons"] = tuple(fields["reasons"])
         return dataclasses.replace(record, **fields)
@@ -141,7 +172,10 @@ class GameRecords:
         if not operations:
             return []
         if len(operations) > MAX_TRANSACTION:
-            raise RecordError(f"{len(operations)} changes in one transaction; Azure Tables allows {MAX_TRANSACTION}")
+            raise RecordError(
+                f"{len(operations)} changes in one transaction; "
+                f"Azure Tables allows {MAX_TRANSACTION}"
+            )
         try:
             return list(self.table.submit_transaction(operations))
         except TableTransactionError as err:
@@ -149,10 +183,14 @@ class GameRecords:
             if err.error_code == "EntityAlreadyExists":
                 raise _EntityExists(keys) from None
             if err.error_code == "UpdateConditionNotSatisfied":
-                raise RecordConflict(f"campaign {self.campaign!r}: game record(s) {keys} changed since they "
-                                     "were read (ETag mismatch); read them again and decide again") from None
+                raise RecordConflict(
+                    f"campaign {self.campaign!r}: game record(s) {keys} changed since they "
+                    "were read (ETag mismatch); read them again and decide again"
+                ) from None
             if err.error_code == "ResourceNotFound":
-                raise RecordNotFound(f"campaign {self.campaign!r}: no game record among {keys}") from None
+                raise RecordNotFound(
+                    f"campaign {self.campaign!r}: no game record among {keys}"
+                ) from None
             raise
 
     # -- reading ------------------------------------------------------------------------
@@ -162,7 +200,9 @@ class GameRecords:
         try:
             entity = self.table.get_entity(self.campaign, check_key(row_key, "row key"))
         except ResourceNotFoundError:
-            raise RecordNotFound(f"campaign {self.campaign!r} has no game record {row_key!r}") from None
+            raise RecordNotFound(
+                f"campaign {self.campaign!r} has no game record {row_key!r}"
+            ) from None
         return GameRecord.from_entity(entity, entity.metadata.get("etag"))
 
     def all(self) -> list[GameRecord]:
@@ -178,7 +218,10 @@ class GameRecords:
         grouped: dict[str, list[GameRecord]] = {}
         for record in self.by_status(*statuses) if statuses else self.all():
             grouped.setdefault(record.slot_id, []).append(record)
-        return {slot_id: sorted(games, key=lambda r: r.shown_position) for slot_id, games in grouped.items()}
+        return {
+            slot_id: sorted(games, key=lambda r: r.shown_position)
+            for slot_id, games in grouped.items()
+        }
 
     def by_hit(self, hit_id: str) -> list[GameRecord]:
         return self._query({"HitId": hit_id})
@@ -204,8 +247,14 @@ class GameRecords:
         # the SDK finds @names between single spaces, hence the spaced parentheses
         return self._query(extra_filter=f"( {either} )", extra_params=params)
 
-    def _query(self, equal: dict[str, str] | None = None, *, extra_filter: str = "",
-               extra_params: dict[str, str] | None = None, every_campaign: bool = False) -> list[GameRecord]:
+    def _query(
+        self,
+        equal: dict[str, str] | None = None,
+        *,
+        extra_filter: str = "",
+        extra_params: dict[str, str] | None = None,
+        every_campaign: bool = False,
+    ) -> list[GameRecord]:
         """Records of the campaign (or of every campaign) whose columns equal the given values
         (all parameterised). Column names come from this module, never from input."""
         clauses = [] if every_campaign else ["PartitionKey eq @campaign"]
@@ -233,13 +282,20 @@ class GameRecords:
 
         return cell_table(self.by_status(*statuses) if statuses else self.all())
 
-    def export(self, path: str | Path, *, salt: str,
-               statuses: Sequence[RecordStatus | str] = (RecordStatus.APPROVED,),
-               extra_columns: bool = False) -> Path:
+    def export(
+        self,
+        path: str | Path,
+        *,
+        salt: str,
+        statuses: Sequence[RecordStatus | str] = (RecordStatus.APPROVED,),
+        extra_columns: bool = False,
+    ) -> Path:
         """Write the records in the given statuses in the published feedback format."""
         from iglu_lib.storage.views import export_records
 
-        return export_records(self.by_status(*statuses), path, salt=salt, extra_columns=extra_columns)
+        return export_records(
+            self.by_status(*statuses), path, salt=salt, extra_columns=extra_columns
+        )
 
 
 class _EntityExists(Exception):

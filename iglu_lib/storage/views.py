@@ -21,7 +21,10 @@ def records_frame(records: Iterable[GameRecord]) -> pd.DataFrame:
     """One row per game, the table's columns (JSON columns as their stored JSON text)."""
     import pandas as pd
 
-    rows = [{column: record.to_entity().get(column) for column in COLUMNS.values()} for record in records]
+    rows = [
+        {column: record.to_entity().get(column) for column in COLUMNS.values()}
+        for record in records
+    ]
     return pd.DataFrame(rows, columns=list(COLUMNS.values()))
 
 
@@ -33,15 +36,18 @@ def cell_table(records: Iterable[GameRecord]) -> pd.DataFrame:
     slots: dict[str, list[GameRecord]] = {}
     for record in records:
         slots.setdefault(record.slot_id, []).append(record)
-    rows = [{"task": games[0].task_name, "combination": " + ".join(sorted(g.agent_name for g in games))}
-            for games in slots.values()]
+    rows = [
+        {"task": games[0].task_name, "combination": " + ".join(sorted(g.agent_name for g in games))}
+        for games in slots.values()
+    ]
     frame = pd.DataFrame(rows, columns=["task", "combination"])
     table = pd.crosstab(frame["task"], frame["combination"]) if rows else pd.DataFrame()
     return table.rename_axis(index="task", columns="combination")
 
 
-def export_records(records: Iterable[GameRecord], path: str | Path, *, salt: str,
-                   extra_columns: bool = False) -> Path:
+def export_records(
+    records: Iterable[GameRecord], path: str | Path, *, salt: str, extra_columns: bool = False
+) -> Path:
     """Write records in the published format; empty ids and codes become NA as published."""
     from iglu_lib.platform.feedback import write_feedback
 
