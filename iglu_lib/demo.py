@@ -1,13 +1,18 @@
-"""`make demo`: the whole rehearsal on the local stack, through the notebooks.
+"""`make demo`: the whole rehearsal on a fresh local stack, through the notebooks.
 
-Starts the stack when it is not running, runs each stage of `params/demo.yaml` with papermill
-in order, prints where the executed notebooks and artefacts are, and stops the stack it
-started (a stack that was already running is left running)."""
+Starts a stack of its own (under `outputs/demo/stack`, wiped first, so every demo starts from
+nothing), runs each stage of `params/demo.yaml` with papermill in order, stops the stack, and
+prints the campaign summary, the agents ranked by the collected preferences beside the
+simulator's true order, and where the executed notebooks and files are."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from iglu_lib import paths
 from iglu_lib.config import ConfigError, read_yaml
@@ -19,6 +24,10 @@ class Stage:
     parameters: str | None
 
 
+def demo_dir() -> Path:
+    return paths.outputs_dir() / "demo"
+
+
 def read_stages(demo_file: Path) -> list[Stage]:
     plan = read_yaml(demo_file)
     if not isinstance(plan, dict) or not isinstance(plan.get("stages"), list):
@@ -26,24 +35,50 @@ def read_stages(demo_file: Path) -> list[Stage]:
     return [Stage(item["notebook"], item.get("parameters")) for item in plan["stages"]]
 
 
-def run_demo(demo_file: Path | None = None, keep_stack: bool = False) -> list[Path]:
-    """Run every stage; returns the executed notebooks."""
+def run_demo(demo_file: Path | None = None) -> list[Path]:
+    """Run every stage on a fresh stack; returns the executed notebooks."""
     from tqdm.auto import tqdm
 
     from iglu_lib.local import stack
     from iglu_lib.notebooks import run_notebook
 
     stages = read_stages(demo_file or paths.params_dir() / "demo.yaml")
-    started_here = not stack.is_running()
-    if started_here:
-        print("starting the local stack ...", flush=True)
-    stack.up()
+    state_dir = demo_dir() / "stack"
+    stack.down(state_dir)
+    shutil.rmtree(demo_dir(), ignore_errors=True)
+    previous = os.environ.get("IGLU_STACK_DIR")
+    os.environ["IGLU_STACK_DIR"] = str(state_dir)  # the notebooks' kernels inherit it
     executed = []
     try:
+        print("starting a fresh local stack ...", flush=True)
+        stack.up(state_dir)
         for stage in tqdm(stages, desc="demo stages", unit="notebook"):
-            output = paths.outputs_dir() / "demo" / "notebooks" / f"{Path(stage.notebook).stem}.ipynb"
+            output = demo_dir() / "notebooks" / f"{Path(stage.notebook).stem}.ipynb"
             executed.append(run_notebook(stage.notebook, stage.parameters, output=output, progress=False))
     finally:
-        if started_here and not keep_stack:
-            stack.down()
+        stack.down(state_dir)
+        if previous is None:
+            os.environ.pop("IGLU_STACK_DIR", None)
+        else:
+            os.environ["IGLU_STACK_DIR"] = previous
     return executed
+
+
+def final_report(folder: Path | None = None) -> dict[str, Any]:
+    """What the demo ends with: the campaign summary and the collected ranking beside the truth."""
+    from iglu_lib.analysis import analyze, load_games
+
+    folder = folder or demo_dir()
+    summary = json.loads((folder / "campaign_summary.json").read_text(encoding="utf-8"))
+    skills = json.loads((folder / "platform" / "true_skills.json").read_text(encoding="utf-8"))
+    analysis = analyze(load_games(folder / "campaign_feedback.csv"), replicates=200, seed=0)
+    ranking = analysis.ranking
+    collected = [] if ranking.problem else list(ranking.table["agent"])
+    return {
+        "campaign": {k: v for k, v in summary.items() if k != "status"},
+        "cell_spread": summary["status"]["cell_spread"],
+        "games_by_reason": summary["status"]["games_by_reason"],
+        "collected_order": collected,
+        "true_order": sorted(skills, key=skills.__getitem__, reverse=True),
+        "ranking_problem": ranking.problem,
+    }

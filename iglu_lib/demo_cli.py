@@ -6,21 +6,28 @@ import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    demo = subparsers.add_parser("demo", help="run the whole rehearsal on the local stack, through the notebooks")
+    demo = subparsers.add_parser("demo", help="run the whole rehearsal on a fresh local stack, through the notebooks")
     demo.add_argument("--plan", help="stages file (default params/demo.yaml)")
-    demo.add_argument("--keep-stack", action="store_true", help="leave the stack running afterwards")
     demo.set_defaults(handler=_demo)
 
 
 def _demo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from iglu_lib import paths
-    from iglu_lib.demo import run_demo
+    from iglu_lib.demo import demo_dir, final_report, run_demo
 
-    executed = run_demo(Path(args.plan) if args.plan else None, keep_stack=args.keep_stack)
+    executed = run_demo(Path(args.plan) if args.plan else None)
+    report = final_report()
+    campaign = report["campaign"]
+    print(f"\ncampaign {campaign['campaign']}: {campaign['good_hits']}/{campaign['target']} good HITs, "
+          f"{campaign['paid_hits']} paid, ${campaign['spent']} of ${campaign['budget']}, "
+          f"{campaign['blocked_workers']} workers blocked, cells within {report['cell_spread']} of each other")
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(report["games_by_reason"].items())) or "none"
+    print(f"games flagged by reason: {reasons}")
+    print(f"agents ranked by the collected preferences: {' > '.join(report['collected_order']) or report['ranking_problem']}")
+    print(f"true order of the simulated agents:         {' > '.join(report['true_order'])}")
     print("\nexecuted notebooks:")
     for path in executed:
         print(f"  {path}")
-    print(f"artefacts: {paths.outputs_dir() / 'demo'}")
+    print(f"files (tasks, exports, join codes, records export, analysis): {demo_dir()}")
     return 0

@@ -1,0 +1,28 @@
+"""The collection loop: run a campaign on the crowd platform until enough good work exists.
+
+`Campaign` ties the scheduler (which games next), the HIT manager (the crowd platform), the
+game-data client and validation (was the work real) and the game records (what happened)
+together, writing every decision to the records before acting on it. Nothing imports this
+package; it imports the others. Heavy libraries load only when a campaign runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "CampaignParams": "iglu_lib.collection.params",
+    "Campaign": "iglu_lib.collection.campaign",
+    "TurnReport": "iglu_lib.collection.campaign",
+    "run_campaign": "iglu_lib.collection.campaign",
+    "campaign_status": "iglu_lib.collection.status",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'iglu_lib.collection' has no attribute '{name}'")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -1,0 +1,68 @@
+"""`iglu collect` runs a campaign; `iglu campaign status` reports where one stands."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    collect = subparsers.add_parser("collect", help="run a campaign until enough good HITs exist")
+    collect.add_argument("--params", required=True, help="campaign parameters (YAML), e.g. params/03_collect.yaml")
+    collect.add_argument("--resume", action="store_true",
+                         help="carry on a stopped campaign (running again does the same: records decide)")
+    collect.add_argument("--json", action="store_true", help="print the final summary as JSON")
+    collect.set_defaults(handler=_collect)
+    campaign = subparsers.add_parser("campaign", help="campaign reports")
+    actions = campaign.add_subparsers(dest="campaign_command", metavar="ACTION", required=True)
+    status = actions.add_parser("status", help="games per task x combination, open HITs, verdicts, spend")
+    status.add_argument("--campaign", required=True)
+    status.add_argument("--profile", default="local")
+    status.add_argument("--params", help="the campaign's parameters: adds cells still empty and the spend")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=_status)
+
+
+def _collect(args: argparse.Namespace) -> int:
+    import signal
+
+    from iglu_lib.cli import print_json
+    from iglu_lib.collection.campaign import Campaign
+    from iglu_lib.collection.params import CampaignParams
+
+    campaign = Campaign(CampaignParams.from_file(args.params))
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: campaign.stop())
+    summary = campaign.run(progress=not args.json)
+    if args.json:
+        print_json(summary)
+    else:
+        print(" ".join(f"{key}={value}" for key, value in summary.items()))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from iglu_lib.cli import print_json
+    from iglu_lib.collection.status import campaign_status
+    from iglu_lib.config import load_profile
+    from iglu_lib.storage import GameRecords
+
+    profile = load_profile(args.profile)
+    cells, cost = (), None
+    if args.params:
+        from iglu_lib.collection.params import CampaignParams
+        from iglu_lib.scheduling import Inventory
+
+        params = CampaignParams.from_file(args.params)
+        inventory = Inventory.from_files(params.path(params.join_codes), params.path(params.agent_instances))
+        cells = [(task, combo) for task in inventory.tasks for combo in inventory.combinations(params.k)]
+        cost = params.cost_per_hit(profile.get("hit.reward"))
+    status = campaign_status(GameRecords.open(profile, args.campaign).all(), cost_per_hit=cost, cells=cells)
+    if args.json:
+        print_json(status)
+        return 0
+    for key, value in status.items():
+        if key != "cells":
+            print(f"{key}: {value}")
+    for cell in status["cells"]:
+        print(f"  {cell['task']:40} {cell['combination']:30} {cell['good_hits']}")
+    return 0

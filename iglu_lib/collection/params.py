@@ -1,0 +1,94 @@
+"""A campaign's parameters, from a YAML file in `params/` (never a secret among them)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from iglu_lib import paths
+from iglu_lib.config import ConfigError, read_yaml
+
+#: Agents per HIT by mode; `multi` takes `agents_per_hit` from the parameters.
+MODES = {"single": 1, "pairwise": 2, "multi": None}
+
+
+@dataclass(frozen=True)
+class CampaignParams:
+    """What a campaign collects, from which files, within which limits."""
+
+    campaign: str
+    join_codes: str
+    agent_instances: str
+    mode: str = "pairwise"
+    profile: str = "local"
+    agents_per_hit: int | None = None
+    target_approved_hits: int = 10
+    budget: str = "100.00"                  # cap on reward plus platform fee, in dollars
+    fee_rate: str = "0.20"                  # MTurk's commission on rewards
+    validation: Mapping[str, Any] = field(default_factory=dict)
+    block_after_disqualified_games: int = 3
+    never_block: tuple[str, ...] = ()
+    join_code_expiry: bool = True           # join codes stop working when the HIT can no longer be worked
+    poll_interval_seconds: float = 2.0
+    max_poll_interval_seconds: float = 30.0
+    max_turns: int | None = None            # stop after this many turns (None: until the target)
+    seed: int = 0
+    fetch_workers: int = 16
+
+    @property
+    def k(self) -> int:
+        """Agents per HIT."""
+        return MODES[self.mode] or int(self.agents_per_hit or 0)
+
+    @property
+    def hit_type(self) -> str:
+        """The HIT template: `single`, `pairwise` or `multi`."""
+        return self.mode
+
+    def cost_per_hit(self, reward: str) -> Decimal:
+        return Decimal(reward) * (1 + Decimal(self.fee_rate))
+
+    def path(self, value: str) -> Path:
+        """A file parameter, relative to the project root unless absolute."""
+        candidate = Path(value)
+        return candidate if candidate.is_absolute() else paths.project_root() / candidate
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], source: str = "parameters") -> CampaignParams:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"{source}: unknown campaign parameter(s) {', '.join(unknown)}; "
+                              f"known: {', '.join(sorted(known))}")
+        missing = [name for name in ("campaign", "join_codes", "agent_instances") if not values.get(name)]
+        if missing:
+            raise ConfigError(f"{source}: missing {', '.join(missing)}")
+        params = dict(values)
+        if "never_block" in params:
+            params["never_block"] = tuple(params["never_block"] or ())
+        for money in ("budget", "fee_rate"):
+            if money in params:
+                params[money] = str(params[money])
+        result = cls(**params)
+        result._check(source)
+        return result
+
+    @classmethod
+    def from_file(cls, path: str | Path, overrides: Mapping[str, Any] | None = None) -> CampaignParams:
+        values = read_yaml(Path(path))
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: expected a mapping of campaign parameters")
+        return cls.from_mapping({**values, **(overrides or {})}, source=str(path))
+
+    def _check(self, source: str) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"{source}: mode {self.mode!r} is not one of {', '.join(MODES)}")
+        if self.mode == "multi" and (self.agents_per_hit or 0) < 2:
+            raise ConfigError(f"{source}: mode multi needs agents_per_hit of at least 2")
+        if self.target_approved_hits < 1:
+            raise ConfigError(f"{source}: target_approved_hits must be at least 1")
+        if Decimal(self.budget) <= 0:
+            raise ConfigError(f"{source}: budget must be positive (dollars, reward plus fee)")

@@ -1,0 +1,57 @@
+"""Where a campaign stands, read from its game records: games per task x combination cell,
+open HITs, busy instances, verdicts by reason, and spend."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from iglu_lib.collection.campaign import OPEN_STATUSES, slot_outcome
+from iglu_lib.scheduling import Outcome
+from iglu_lib.storage import GameRecord, RecordStatus
+
+
+def campaign_status(
+    records: Sequence[GameRecord],
+    *,
+    cost_per_hit: Decimal | None = None,
+    cells: Sequence[tuple[str, Sequence[str]]] = (),
+) -> dict[str, Any]:
+    """Counts a researcher checks while a campaign runs (or after it). `cells` lists every
+    (task, combination) the campaign schedules, so cells without a good HIT show as 0."""
+    slots: dict[str, list[GameRecord]] = {}
+    for record in records:
+        slots.setdefault(record.slot_id, []).append(record)
+    outcomes = {slot_id: slot_outcome(games) for slot_id, games in slots.items()}
+    good: Counter[tuple[str, str]] = Counter({(task, " vs ".join(sorted(combo))): 0 for task, combo in cells})
+    for slot_id, games in slots.items():
+        if outcomes[slot_id] is Outcome.VALID:
+            good[(games[0].task_name, " vs ".join(sorted(g.agent_name for g in games)))] += 1
+    paid = sum(1 for games in slots.values() if games[0].status is RecordStatus.APPROVED)
+    open_hits = sorted({g.hit_id or g.slot_id for g in records if g.status in OPEN_STATUSES})
+    status = {
+        "slots": len(slots),
+        "outcomes": dict(Counter(o.value for o in outcomes.values())),
+        "good_hits": sum(o is Outcome.VALID for o in outcomes.values()),
+        "paid_hits": paid,
+        "open_hits": len(open_hits),
+        "busy_instances": sorted(g.agent_minecraft_id for g in records if g.status in OPEN_STATUSES),
+        "games_by_verdict": dict(Counter(g.verdict or "pending" for g in records)),
+        "games_by_reason": dict(Counter(r for g in records for r in g.reasons)),
+        "cells": [{"task": task, "combination": combo, "good_hits": n} for (task, combo), n in sorted(good.items())],
+    }
+    counts = [cell["good_hits"] for cell in status["cells"]]
+    status["cell_spread"] = max(counts) - min(counts) if counts else 0
+    if cost_per_hit is not None:
+        status["spent"] = f"{cost_per_hit * paid:.2f}"
+    return status
+
+
+def cells_frame(status: dict[str, Any]) -> Any:
+    """The good HITs per task x combination as a table (tasks as rows), for notebooks."""
+    import pandas as pd
+
+    frame = pd.DataFrame(status["cells"], columns=["task", "combination", "good_hits"])
+    return frame.pivot_table(index="task", columns="combination", values="good_hits", fill_value=0, aggfunc="sum")

@@ -1,0 +1,192 @@
+"""A rehearsal platform for campaign tests: sample tasks uploaded to the simulator, three agents
+with instance pools, the join-code and agent-instances files the loop reads; a simulated crowd
+and a monitor that watches the local MTurk server for an instance in two open HITs."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from iglu_lib.collection.params import CampaignParams
+
+AGENTS = {"Alpha": {"instances": 2, "skill": 0.85}, "Beta": {"instances": 2, "skill": 0.5},
+          "Gamma": {"instances": 2, "skill": 0.2}}
+MISBEHAVING = {"lazy": 0.15, "pastes_worker_id": 0.1, "swaps_codes": 0.1, "other_language": 0.05,
+               "reuses_code": 0.05, "abandons": 0.05}
+
+
+@dataclass(frozen=True)
+class Rehearsal:
+    folder: Path
+    join_codes: Path
+    agent_instances: Path
+    platform_dir: Path
+
+    def params(self, campaign: str, **overrides) -> CampaignParams:
+        values = {
+            "campaign": campaign,
+            "join_codes": str(self.join_codes),
+            "agent_instances": str(self.agent_instances),
+            "mode": "pairwise",
+            "target_approved_hits": 8,
+            "poll_interval_seconds": 0.05,
+            "max_poll_interval_seconds": 0.3,
+            "block_after_disqualified_games": 3,
+            **overrides,
+        }
+        return CampaignParams.from_mapping(values)
+
+    def params_file(self, campaign: str, **overrides) -> Path:
+        import yaml
+
+        params = self.params(campaign, **overrides)
+        values = {k: v for k, v in params.__dict__.items()}
+        values["never_block"] = list(values["never_block"])
+        values["validation"] = dict(values["validation"])
+        path = self.folder / f"{campaign}.yaml"
+        path.write_text(yaml.safe_dump(values))
+        return path
+
+
+@pytest.fixture(scope="module")
+def rehearsal(stack, tmp_path_factory) -> Rehearsal:
+    from iglu_lib.config import load_profile
+    from iglu_lib.encoding import encode_task
+    from iglu_lib.encoding.join_codes import build_join_codes
+    from iglu_lib.local.rehearsal import prepare_simulated_platform
+    from iglu_lib.tasks import load_sample
+
+    profile = load_profile("local")
+    folder = tmp_path_factory.mktemp("rehearsal")
+    (folder / "tasks").mkdir()
+    for number, task in enumerate(load_sample()[:4]):
+        encoded = encode_task(task, name=task.task_id, architect_role_id="architect-role",
+                              builder_role_id="builder-role")
+        (folder / "tasks" / f"task{number}.json").write_text(encoded)
+    files = prepare_simulated_platform(profile, folder / "tasks", AGENTS, folder / "platform")
+    join_codes, _ = build_join_codes(json.loads(files["task_id_mapping"].read_text()),
+                                     json.loads(files["join_commands"].read_text()))
+    (folder / "join_codes.json").write_text(json.dumps(join_codes))
+    return Rehearsal(folder, folder / "join_codes.json", files["agent_instances"], folder / "platform")
+
+
+@pytest.fixture
+def crowd_factory(rehearsal, local_profile):
+    """Start simulated crowds; every one started is stopped after the test."""
+    from iglu_lib.local.workers import rehearsal_crowd
+
+    crowds = []
+
+    def start(size: int = 10, mix=None, seed: int = 0):
+        crowd = rehearsal_crowd(local_profile, str(rehearsal.platform_dir), size=size,
+                                mix=MISBEHAVING if mix is None else mix, seed=seed)
+        crowds.append(crowd)
+        return crowd
+
+    yield start
+    for crowd in crowds:
+        crowd.stop()
+
+
+class OpenHitMonitor:
+    """Polls the server's HITs of a campaign and records any agent instance found in two HITs
+    that workers can take or are working on (Assignable or Unassignable) at the same moment."""
+
+    def __init__(self, profile, campaign: str) -> None:
+        from iglu_lib.mturk import HitManager
+
+        self.manager = HitManager(profile, campaign=campaign)
+        self.violations: list[str] = []
+        self.polls = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> OpenHitMonitor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            try:
+                hits = self.manager.open_hits()
+            except Exception:  # noqa: BLE001 - a fault-injected poll is skipped
+                continue
+            self.polls += 1
+            holder: dict[str, str] = {}
+            for hit in hits:
+                for instance in instances_of(hit.raw.get("Question", "")):
+                    if instance in holder and holder[instance] != hit.hit_id:
+                        self.violations.append(f"{instance} in {holder[instance]} and {hit.hit_id}")
+                    holder[instance] = hit.hit_id
+            self._stop.wait(0.05)
+
+
+def instances_of(question: str) -> list[str]:
+    """Agent instance ids of the join codes in a HIT's page."""
+    from iglu_lib.local.workers import join_codes_of
+    from iglu_lib.platform.codes import parse_join_code
+
+    page = re.sub(r"^.*<!\[CDATA\[|\]\]>.*$", "", question, flags=re.S)
+    return [parse_join_code(code).agent_instance_id for code in join_codes_of(page)]
+
+
+@pytest.fixture
+def monitor_factory(local_profile):
+    def make(campaign: str) -> OpenHitMonitor:
+        return OpenHitMonitor(local_profile, campaign)
+
+    return make
+
+
+def check_invariants(profile, campaign: str, reward: str) -> dict:
+    """What must hold after any campaign, however often it died or was refused: one HIT per
+    scheduled slot, every submitted assignment settled exactly once (and paid once), records
+    agreeing with the server. Returns counts for further checks."""
+    from decimal import Decimal
+
+    from iglu_lib.mturk import HitManager
+    from iglu_lib.storage import GameRecords, RecordStatus
+
+    records = GameRecords.open(profile, campaign).all()
+    manager = HitManager(profile, campaign=campaign)
+    slots: dict[str, list] = {}
+    for record in records:
+        slots.setdefault(record.slot_id, []).append(record)
+    hit_of_slot = {slot_id: {g.hit_id for g in games} for slot_id, games in slots.items()}
+    assert all(len(ids) == 1 for ids in hit_of_slot.values()), "every game of a slot shares one HIT"
+    record_hits = {next(iter(ids)) for ids in hit_of_slot.values()} - {""}
+    assert len(record_hits) == len([s for s, ids in hit_of_slot.items() if ids != {""}]), "one HIT per slot"
+    server_hits = {hit.hit_id: hit for hit in manager.hits()}
+    expired = {g.hit_id for g in records if g.status is RecordStatus.EXPIRED}
+    assert set(server_hits) == record_hits - expired, "the server's HITs are exactly the slots' HITs"
+    approved = 0
+    for games in slots.values():
+        hit_id = games[0].hit_id
+        if hit_id not in server_hits:
+            continue
+        assignments = manager.assignments(hit_id, ("Submitted", "Approved", "Rejected"))
+        assert all(a.status != "Submitted" for a in assignments), f"HIT {hit_id} left unsettled"
+        for assignment in assignments:
+            expected = {"Approved": RecordStatus.APPROVED, "Rejected": RecordStatus.REJECTED}[assignment.status]
+            assert {g.status for g in games} == {expected}, f"records of {hit_id} disagree with the server"
+            assert {g.assignment_id for g in games} == {assignment.assignment_id}
+            assert {g.worker_id for g in games} == {assignment.worker_id}
+            approved += assignment.status == "Approved"
+    paid_hits = len({g.slot_id for g in records if g.status is RecordStatus.APPROVED})
+    assert paid_hits == approved
+    return {"records": records, "approved": approved, "slots": len(slots),
+            "paid": Decimal(reward) * approved}
+
+
+@pytest.fixture
+def invariants():
+    return check_invariants
