@@ -157,3 +157,53 @@ def test_preview_submission_unknown_ids_and_returning(base, mturk):
     returned = requests.post(f"{base}/worker/assignments/{assignment_id}/return", data={"workerId": worker}, allow_redirects=False, timeout=30)
     assert returned.status_code == 303
     assert hit_id in {h["hit_id"] for h in LocalMTurkControl(base).worker_hits(worker)}
+
+
+QUESTION_FORM = """<QuestionForm xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2017-11-06/QuestionForm.xsd">
+<Question><QuestionIdentifier>role</QuestionIdentifier><QuestionContent><Text>Who &lt;builds&gt;?</Text></QuestionContent>
+<AnswerSpecification><SelectionAnswer><Selections>
+<Selection><SelectionIdentifier>architect</SelectionIdentifier><Text>Architect</Text></Selection>
+<Selection><SelectionIdentifier>builder</SelectionIdentifier><Text>Builder</Text></Selection>
+</Selections></SelectionAnswer></AnswerSpecification></Question>
+<Question><QuestionIdentifier>colours</QuestionIdentifier><QuestionContent><Text>Colours used</Text></QuestionContent>
+<AnswerSpecification><SelectionAnswer><StyleSuggestion>checkbox</StyleSuggestion><Selections>
+<Selection><SelectionIdentifier>red</SelectionIdentifier><Text>Red</Text></Selection>
+<Selection><SelectionIdentifier>blue</SelectionIdentifier><Text>Blue</Text></Selection>
+</Selections></SelectionAnswer></AnswerSpecification></Question>
+<Question><QuestionIdentifier>comment</QuestionIdentifier><QuestionContent><Text>Comment</Text></QuestionContent>
+<AnswerSpecification><FreeTextAnswer/></AnswerSpecification></Question>
+</QuestionForm>"""
+SELECTION_ANSWERS = (
+    "<Answer><QuestionIdentifier>role</QuestionIdentifier><SelectionIdentifier>builder</SelectionIdentifier></Answer>"
+    "<Answer><QuestionIdentifier>colours</QuestionIdentifier><SelectionIdentifier>red</SelectionIdentifier>"
+    "<SelectionIdentifier>blue</SelectionIdentifier></Answer>"
+    "<Answer><QuestionIdentifier>comment</QuestionIdentifier><FreeText>&lt;nice&gt; &amp; \"tidy\"</FreeText></Answer>"
+)
+
+
+def test_question_form_hit_is_a_form_whose_selections_are_stored_as_selection_identifiers(base, mturk):
+    worker = "W-form-" + secrets.token_hex(3)
+    hit_id = create_hit(mturk, question=QUESTION_FORM)
+    preview = requests.get(f"{base}/worker/hits/{hit_id}", params={"workerId": worker}, timeout=30)
+    preview_frame = requests.get(base + frame_src(preview.text), timeout=30).text
+    assert 'id="submit-answers" disabled' in preview_frame and "Who &lt;builds&gt;?" in preview_frame
+    work = requests.get(base + accept(base, hit_id, worker), timeout=30)
+    frame = requests.get(base + frame_src(work.text), timeout=30).text
+    assert 'type="radio" name="role"' in frame and 'type="checkbox" name="colours"' in frame
+    assert 'action="/mturk/externalSubmit"' in frame and "disabled" not in frame
+    assignment_id = parse_qs(urlsplit(frame_src(work.text)).query)["assignmentId"][0]
+    fields = [("assignmentId", assignment_id), ("role", "builder"), ("colours", "red"), ("colours", "blue"),
+              ("comment", '<nice> & "tidy"')]
+    assert requests.post(f"{base}/mturk/externalSubmit", data=fields, timeout=30).status_code == 200
+    (assignment,) = mturk.list_assignments_for_hit(HITId=hit_id)["Assignments"]
+    assert SELECTION_ANSWERS in assignment["Answer"]
+
+
+def test_question_form_answers_through_the_worker_api(mturk, stack):
+    control = LocalMTurkControl(stack["mturk_endpoint_url"])
+    hit_id = create_hit(mturk, question=QUESTION_FORM)
+    accepted = control.accept(hit_id, "W-form-api")
+    assert accepted["question"] == {"type": "QuestionForm", "xml": QUESTION_FORM}
+    control.submit(accepted["assignment_id"], {"role": "builder", "colours": ["red", "blue"], "comment": '<nice> & "tidy"'})
+    (assignment,) = mturk.list_assignments_for_hit(HITId=hit_id)["Assignments"]
+    assert SELECTION_ANSWERS in assignment["Answer"]

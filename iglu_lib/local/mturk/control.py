@@ -112,9 +112,16 @@ def accept(hit_id: str) -> Response:
 @blueprint.post("/assignments/<assignment_id>/submit")
 def submit(assignment_id: str) -> Response:
     answers = _field(_json(), "answers", dict)
-    if not all(isinstance(value, str) for value in answers.values()):
-        raise BadRequest("answers must map each QuestionIdentifier to a FreeText string")
-    state().run(lambda ctx: worker_actions.submit(ctx, assignment_id, answers))
+    if not all(_is_selection(value) for value in answers.values()):
+        raise BadRequest(
+            "answers must map each QuestionIdentifier to a FreeText string "
+            "(or, for a QuestionForm's selection question, a list of SelectionIdentifiers)"
+        )
+    pairs = [
+        (name, value) for name, values in answers.items()
+        for value in (values if isinstance(values, list) else [values])
+    ]
+    state().run(lambda ctx: worker_actions.submit(ctx, assignment_id, pairs))
     return jsonify({"status": "Submitted"})
 
 

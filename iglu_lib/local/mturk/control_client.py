@@ -57,8 +57,10 @@ class LocalMTurkControl:
         """`{"assignment_id", "question": {"type", "html"|"url"}}`."""
         return self._call("POST", f"/_local/hits/{hit_id}/accept", {"worker_id": worker_id})
 
-    def submit(self, assignment_id: str, answers: Mapping[str, str]) -> None:
-        self._call("POST", f"/_local/assignments/{assignment_id}/submit", {"answers": dict(answers)})
+    def submit(self, assignment_id: str, answers: Mapping[str, str | Sequence[str]]) -> None:
+        """Answers by QuestionIdentifier: FreeText, or a QuestionForm's SelectionIdentifiers."""
+        body = {name: value if isinstance(value, str) else list(value) for name, value in answers.items()}
+        self._call("POST", f"/_local/assignments/{assignment_id}/submit", {"answers": body})
 
     def return_assignment(self, assignment_id: str) -> None:
         self._call("POST", f"/_local/assignments/{assignment_id}/return")

@@ -140,15 +140,23 @@ def qualification(type_id: str) -> tuple[str, int]:
 
 @blueprint.get("/worker/hits/<hit_id>/frame")
 def frame(hit_id: str) -> tuple[str, int]:
-    """The HTMLQuestion's content, with the crowd-form script served locally."""
+    """An HTMLQuestion's content, with the crowd-form script served locally, or a QuestionForm
+    rendered as a form that posts to `/mturk/externalSubmit`."""
     try:
         hit = state().run(lambda ctx: records.hit_view(ctx.db, records.hit_row(ctx.db, hit_id)))
     except RequestError:
         return render_template("message.html", title="No such HIT", message=f"There is no HIT {hit_id}."), 404
     question = worker_actions.question_of(hit)
+    if question.kind == "QuestionForm":
+        assignment_id = request.args.get("assignmentId", PREVIEW_ASSIGNMENT_ID)
+        page = render_template(
+            "question_form.html", questions=parse_question_form(question.xml or ""),
+            assignment_id=assignment_id, preview=assignment_id == PREVIEW_ASSIGNMENT_ID,
+        )
+        return page, 200
     if question.kind != "HTMLQuestion":
-        message = f"This HIT is a {question.kind}; the local site shows HTMLQuestion content here."
-        return render_template("message.html", title="Not an HTMLQuestion", message=message), 404
+        message = f"This HIT is an {question.kind}: its frame is the external URL."
+        return render_template("message.html", title="Not shown here", message=message), 404
     return local_crowd_html(question.html or ""), 200
 
 

@@ -6,6 +6,7 @@ selections (one or several may be chosen) or a free-text box.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,3 +64,22 @@ def parse_question_form(xml: str) -> list[FormQuestion]:
         for element in root
         if _name(element) == "Question" and _child(element, "QuestionIdentifier") is not None
     ]
+
+
+def form_answers(
+    questions: list[FormQuestion], pairs: Iterable[tuple[str, str]]
+) -> list[tuple[str, str | tuple[str, ...]]]:
+    """Submitted form fields as a QuestionForm's answers: a selection question's values become
+    its SelectionIdentifiers (in the form's order), anything else stays free text."""
+    pairs = list(pairs)
+    selection_ids = {q.identifier for q in questions if q.selections}
+    answers: list[tuple[str, str | tuple[str, ...]]] = []
+    for question in questions:
+        values = [value for name, value in pairs if name == question.identifier]
+        if question.identifier in selection_ids:
+            answers.append((question.identifier, tuple(values)))
+        elif values:
+            answers.append((question.identifier, values[0]))
+    known = {q.identifier for q in questions}
+    answers += [(name, value) for name, value in pairs if name not in known]
+    return answers

@@ -26,12 +26,15 @@ class Question:
     kind: str  # HTMLQuestion, ExternalQuestion or QuestionForm
     html: str | None = None
     url: str | None = None
+    xml: str | None = None  # a QuestionForm's own document
     frame_height: int = 0
 
     def for_worker(self) -> dict[str, str]:
         """The question as the worker JSON API returns it."""
         if self.kind == "ExternalQuestion":
             return {"type": self.kind, "url": self.url or ""}
+        if self.kind == "QuestionForm":
+            return {"type": self.kind, "xml": self.xml or ""}
         return {"type": self.kind, "html": local_crowd_html(self.html or "")}
 
 
@@ -75,7 +78,7 @@ def parse_question(xml: str) -> Question:
             )
         return Question(kind, url=url, frame_height=frame_height)
     if kind == "QuestionForm":
-        return Question(kind)
+        return Question(kind, xml=xml)
     raise RequestError(
         f"Question must be an HTMLQuestion, ExternalQuestion or QuestionForm, not {kind}",
         "AWS.MechanicalTurk.XMLParseError",

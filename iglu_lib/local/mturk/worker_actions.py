@@ -20,6 +20,7 @@ from iglu_lib.local.mturk.ids import new_id
 from iglu_lib.local.mturk.operations.qualifications import grant
 from iglu_lib.local.mturk.operations.registry import Context
 from iglu_lib.local.mturk.qualification_rules import unmet
+from iglu_lib.local.mturk.question_form import form_answers, parse_question_form
 from iglu_lib.local.mturk.questions import Question, parse_question
 
 
@@ -114,9 +115,14 @@ def _accepted(ctx: Context, assignment_id: str) -> sqlite3.Row:
 def submit(
     ctx: Context, assignment_id: str, answers: Mapping[str, str] | Iterable[tuple[str, str]]
 ) -> None:
-    """Store the answers as QuestionFormAnswers; auto-approval is due after the HIT's delay."""
+    """Store the answers as QuestionFormAnswers; auto-approval is due after the HIT's delay.
+    A QuestionForm HIT's selection questions are stored as SelectionIdentifiers."""
     row = _accepted(ctx, assignment_id)
     hit = json.loads(records.hit_row(ctx.db, row["hit_id"])["data"])
+    question = question_of(hit)
+    if question.kind == "QuestionForm":
+        pairs = answers.items() if isinstance(answers, Mapping) else answers
+        answers = form_answers(parse_question_form(question.xml or ""), pairs)
     records.update_assignment(
         ctx.db, assignment_id, "Submitted",
         auto_approval_time=ctx.now + hit["AutoApprovalDelayInSeconds"],
