@@ -83,24 +83,64 @@ def verdict_table(games: Sequence[Game], thresholds: Any = None) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def store_games(games: Sequence[Game], profile: Profile) -> pd.DataFrame:
+def store_games(
+    games: Sequence[Game], profile: Profile, *, campaign: str | None = None
+) -> pd.DataFrame:
     """Copy each fetched game (raw to private, scrubbed to results); one row per game with
-    its `ResultGameDataPath`, or the reason it was not stored."""
+    its `ResultGameDataPath`, or the reason it was not stored.
+
+    With a `campaign`, the path is also written into the game's record (found by its
+    completion code); a record the collection loop changed meanwhile is left for next time.
+    """
     import pandas as pd
 
     from iglu_lib.platform.privacy import store_game_data
 
     service = profile.blob_service_client()
+    records = _records(profile, campaign)
     rows = []
     for game in games:
-        stored = game.ok and game.document is not None
-        rows.append(
-            {
-                "GameMinecraftId": game.game_id,
-                "ResultGameDataPath": store_game_data(game, profile, blob_service=service)
-                if stored
-                else None,
-                "not_stored_because": None if stored else game.reason,
-            }
-        )
+        row = {
+            "GameMinecraftId": game.game_id,
+            "ResultGameDataPath": None,
+            "not_stored_because": game.reason,
+        }
+        if game.ok:
+            path = store_game_data(game, profile, blob_service=service)
+            row.update(ResultGameDataPath=path, not_stored_because=None)
+            if records is not None:
+                row["record"] = _record_path(records, game, path)
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _records(profile: Profile, campaign: str | None) -> Any:
+    if not campaign:
+        return None
+    from iglu_lib.storage import GameRecords
+
+    return GameRecords.open(profile, campaign)
+
+
+def _record_path(records: Any, game: Game, path: str) -> str:
+    """Write `path` into the records of the game's code; says what happened."""
+    from iglu_lib.storage import RecordConflict
+
+    matching = [
+        r for r in records.by_completion_code(game.code.strip()) if r.join_code == game.join_code
+    ]
+    if not matching:
+        return "no_record"
+    try:
+        records.update_all(matching, result_game_data_path=path)
+    except RecordConflict:
+        return "record_changed_meanwhile"
+    return "updated"
+
+
+def campaign_codes(profile: Profile, campaign: str) -> tuple[list[str], list[str]]:
+    """The submitted completion codes of a campaign's games, with their join codes."""
+    from iglu_lib.storage import GameRecords
+
+    submitted = [r for r in GameRecords.open(profile, campaign).all() if r.completion_code]
+    return [r.completion_code for r in submitted], [r.join_code for r in submitted]
