@@ -111,6 +111,8 @@ def test_malformed_requests_are_answered_as_the_service_would(stack, headers, bo
         ("POST", "/_local/workers", {"worker_id": 5}),
         ("POST", "/_local/workers", {"worker_id": "W", "approval_rate": 101}),
         ("POST", "/_local/workers", {"worker_id": "W", "locale": {"Country": "US", "City": "x"}}),
+        ("POST", "/_local/workers", {"worker_id": "W", "locale": {"Country": "US", "Subdivision": {}}}),
+        ("POST", "/_local/workers", {"worker_id": "W", "locale": {"Subdivision": "WA"}}),
         ("POST", "/_local/hits/3NOSUCH/accept", {"worker_id": "W"}),
         ("POST", "/_local/hits/3NOSUCH/accept", None),
         ("POST", "/_local/assignments/3NOSUCH/submit", {"answers": {"a": "b"}}),

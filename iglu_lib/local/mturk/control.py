@@ -50,6 +50,14 @@ def _field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], defau
     return value
 
 
+def _is_locale(value: dict[str, Any]) -> bool:
+    return (
+        "Country" in value
+        and set(value) <= {"Country", "Subdivision"}
+        and all(isinstance(part, str) for part in value.values())
+    )
+
+
 def _worker_id(body: dict[str, Any]) -> str:
     worker_id = _field(body, "worker_id", str)
     if not worker_id.strip() or len(worker_id) > 64:
@@ -71,7 +79,7 @@ def upsert_worker() -> Response:
     locale = _field(body, "locale", dict, DEFAULT_PROFILE["locale"])
     if not 0 <= rate <= 100 or approved < 0:
         raise BadRequest("approval_rate must be within 0..100 and approved_hits >= 0")
-    if not isinstance(locale.get("Country"), str) or set(locale) - {"Country", "Subdivision"}:
+    if not _is_locale(locale):
         raise BadRequest('locale must look like {"Country": "US", "Subdivision": "WA"}')
     profile = {"approval_rate": int(rate), "approved_hits": approved, "locale": locale}
 
