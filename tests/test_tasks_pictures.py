@@ -30,8 +30,10 @@ def test_browser_steps_through_tasks_and_escapes_markup():
                    target_grid=to_dense([(0, -1, 0, 1)]), task_id="<i>id</i>")
     browser = TaskBrowser([load_sample()[0], hostile])
     assert browser.index == 0 and "Architect" in browser._dialogue.value
+    first_picture = bytes(browser._picture.value)
+    assert first_picture.startswith(b"\x89PNG")
     browser.show(5)  # clamped to the last task
-    assert browser.index == 1
+    assert browser.index == 1 and bytes(browser._picture.value) != first_picture
     html = browser._dialogue.value
     assert "<script>" not in html and "&lt;script&gt;" in html and "&amp; more" in html
     assert "<b>bold</b>" not in html and "&lt;i&gt;id&lt;/i&gt;" in html

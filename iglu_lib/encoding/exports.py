@@ -6,11 +6,13 @@ exports; the shapes are exactly those the platform hands back (see `join_codes`)
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from iglu_lib.encoding.join_codes import JOIN_COMMAND
+from iglu_lib.encoding.join_codes import JOIN_COMMAND, ExportError
 
 NAMESPACE = uuid.UUID("6f1c55a4-4d3e-4a59-9c1e-5b0d2f8a7e21")
 
@@ -21,9 +23,16 @@ def rehearsal_id(*parts: str) -> str:
 
 
 def make_platform_exports(
-    task_names: Sequence[str], agent_names: Sequence[str], *, campaign: str = "rehearsal"
+    task_names: Sequence[str],
+    agent_names: Sequence[str],
+    *,
+    campaign: str = "rehearsal",
+    role_id: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(task-id mapping export, join-command export) for these tasks and agents."""
+    """(task-id mapping export, join-command export) for these tasks and agents.
+
+    `role_id` is the role the human plays (the architect role of the encoded tasks).
+    """
     tournament, challenge = rehearsal_id(campaign, "tournament"), rehearsal_id(campaign, "challenge")
     tasks = [{"id": rehearsal_id(campaign, "task", name), "name": name} for name in task_names]
     agents = [{"id": rehearsal_id(campaign, "agent", name), "name": name} for name in agent_names]
@@ -33,8 +42,24 @@ def make_platform_exports(
     info = {
         "tournamentId": tournament,
         "challengeId": challenge,
-        "roleId": rehearsal_id(campaign, "role", "architect"),
+        "roleId": role_id or rehearsal_id(campaign, "role", "architect"),
         "taskIds": [task["id"] for task in tasks],
         "agents": agents,
     }
     return {"taskIdNamesList": tasks}, {"info": info, "commands": commands}
+
+
+def read_task_names(folder: str | Path) -> list[str]:
+    """The `name` of every platform task file (`*.json`) in a folder, sorted."""
+    names = []
+    for path in sorted(Path(folder).glob("*.json")):
+        try:
+            name = json.loads(path.read_text(encoding="utf-8")).get("name")
+        except (json.JSONDecodeError, AttributeError):
+            raise ExportError(f"{path}: not a platform task file (no JSON object with a 'name')") from None
+        if not isinstance(name, str) or not name:
+            raise ExportError(f"{path}: the task has no 'name'")
+        names.append(name)
+    if not names:
+        raise ExportError(f"{folder}: no task files (*.json); run notebook 01 or `iglu encode-tasks` first")
+    return sorted(names)

@@ -79,6 +79,24 @@ def parse_join_command(command: Any) -> JoinCommand:
     return JoinCommand(f"{JOIN_COMMAND} {tournament}:{challenge}:{task_id}", task_id, agent_id)
 
 
+def game_join_code(task_join_code: str, agent_instance_id: str) -> str:
+    """The join code a person types to play one task with one agent instance."""
+    return f"{task_join_code}:{agent_instance_id}"
+
+
+def join_code_table(
+    join_codes: Mapping[str, Mapping[str, str]], instances: Mapping[str, list[Mapping[str, str]]]
+) -> list[dict[str, str]]:
+    """One row per task, agent and instance, with the game's full join code."""
+    return [
+        {"task": name, "agent": agent, "agent_instance_name": instance["agent_instance_name"],
+         "join_code": game_join_code(entry["task_join_code"], instance["agent_instance_id"])}
+        for name, entry in join_codes.items()
+        for agent, agent_instances in instances.items()
+        for instance in agent_instances
+    ]
+
+
 def build_join_codes(
     task_id_mapping: Mapping[str, Any],
     join_commands: Mapping[str, Any],

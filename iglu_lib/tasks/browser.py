@@ -1,8 +1,14 @@
-"""A notebook widget that steps through a set of tasks: picture on the left, dialogue beside it."""
+"""A notebook widget that steps through a set of tasks: picture on the left, dialogue beside it.
+
+The picture is a PNG in an `Image` widget rather than a figure captured by an `Output`
+widget: output capture goes through comm messages that headless runners (papermill,
+nbclient) can wait on forever, and a PNG looks the same in JupyterLab.
+"""
 
 from __future__ import annotations
 
 import html
+import io
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,7 +34,7 @@ class TaskBrowser:
         previous.on_click(lambda _: self.show(self.index - 1))
         following.on_click(lambda _: self.show(self.index + 1))
         self._slider.observe(lambda change: self.show(change["new"]), names="value")
-        self._picture = widgets.Output()
+        self._picture = widgets.Image(format="png")
         self._dialogue = widgets.HTML()
         self.widget = widgets.VBox([
             widgets.HBox([previous, self._slider, following]),
@@ -42,25 +48,29 @@ class TaskBrowser:
 
     def show(self, index: int) -> None:
         """Show task number `index` (clamped to the set)."""
-        import matplotlib.pyplot as plt
-        from IPython.display import display
-
         index = max(0, min(index, len(self.tasks) - 1))
         if self._slider.value != index:
             self._slider.value = index  # the observer calls back into show()
             return
         task = self.tasks[index]
         self._dialogue.value = dialogue_html(task)
-        self._picture.clear_output(wait=True)
-        with self._picture:
-            figure = render(task)
-            display(figure)
-        plt.close(figure)
+        self._picture.value = picture_png(task)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
         display(self.widget)
+
+
+def picture_png(task: Task) -> bytes:
+    """`render(task)` as PNG bytes (the figure is closed, so nothing else shows it)."""
+    import matplotlib.pyplot as plt
+
+    figure = render(task, figsize=(8, 3.8))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80)
+    plt.close(figure)
+    return buffer.getvalue()
 
 
 def dialogue_html(task: Task) -> str:
