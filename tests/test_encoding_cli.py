@@ -84,3 +84,13 @@ def test_file_stems_are_safe():
     assert safe_file_stem("2-c135/step-4") == "2-c135_step-4"
     assert safe_file_stem("../../etc/passwd") == "etc_passwd"
     assert safe_file_stem("a b<c>.json") == "a_b_c_.json"
+
+
+def test_tasks_list_shows_ids_sizes_and_skipped_rows(tmp_path):
+    done = _iglu("tasks", "list", "--select", "13-c71/step-2", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(done.stdout)
+    assert [t["task"] for t in listed["tasks"]] == ["13-c71/step-2/CQ-game-1278", "13-c71/step-2/CQ-game-1613"]
+    assert listed["tasks"][0]["start_blocks"] == 3 and listed["report"]["rows"] == 24
+    table = _iglu("tasks", "list", cwd=tmp_path)
+    assert "24 tasks; 0 of 24 rows skipped" in table.stdout

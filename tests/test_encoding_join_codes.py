@@ -157,3 +157,32 @@ def test_join_codes_command_fails_only_when_nothing_is_usable(tmp_path):
     broken = _iglu("join-codes", "--task-id-mapping", "m.json", "--join-codes", "c.json", "--out", "codes.json",
                    cwd=tmp_path)
     assert broken.returncode == 2 and "c.json: join-command export is not valid JSON (line 1" in broken.stderr
+
+
+def test_game_join_codes_pair_each_task_with_each_instance():
+    from iglu_lib.encoding.join_codes import join_code_table
+
+    join_codes, _ = build_join_codes(*_exports())
+    instances = {"Alpha": [{"agent_instance_id": "i1", "agent_instance_name": "a1"},
+                           {"agent_instance_id": "i2", "agent_instance_name": "a2"}]}
+    table = join_code_table(join_codes, instances)
+    assert len(table) == 4
+    assert table[0] == {"task": "first", "agent": "Alpha", "agent_instance_name": "a1",
+                        "join_code": f"{CMD} T:C:task-1:i1"}
+
+
+def test_rehearsal_exports_read_task_names_from_encoded_files(tmp_path):
+    from iglu_lib.encoding.exports import read_task_names
+
+    with pytest.raises(ExportError, match="no task files"):
+        read_task_names(tmp_path)
+    (tmp_path / "a.json").write_text(json.dumps({"name": "b-task"}))
+    (tmp_path / "b.json").write_text(json.dumps({"name": "a-task"}))
+    assert read_task_names(tmp_path) == ["a-task", "b-task"]
+    mapping, commands = make_platform_exports(["a-task"], ["Alpha"])
+    again, _ = make_platform_exports(["a-task"], ["Alpha"])
+    assert mapping == again  # stable ids
+    assert commands["commands"][0].endswith(f":{mapping['taskIdNamesList'][0]['id']}:{commands['info']['agents'][0]['id']}")
+    (tmp_path / "c.json").write_text("[1]")
+    with pytest.raises(ExportError, match="c.json: not a platform task file"):
+        read_task_names(tmp_path)

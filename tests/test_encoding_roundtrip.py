@@ -149,3 +149,14 @@ def test_damaged_platform_tasks_name_the_element(damage, message):
 def test_invalid_json_text_names_line_and_column():
     with pytest.raises(DecodingError, match=r"task: not valid JSON \(line 2, column 1"):
         decode_task('{"a":\n')
+
+
+def test_placed_wool_becomes_an_iglu_block():
+    from iglu_lib.encoding import iglu_block_from_platform
+
+    assert iglu_block_from_platform(2, 1, -2, 178) == (2, -1, -2, 1)
+    assert iglu_block_from_platform(-5, 9, 5, 171) == (-5, 7, 5, 6)
+    with pytest.raises(DecodingError, match="material 19 is not a wool colour"):
+        iglu_block_from_platform(0, 1, 0, 19)
+    with pytest.raises(DecodingError, match=r"y=8 is outside the build zone.*platform y = 10"):
+        iglu_block_from_platform(0, 10, 0, 178)

@@ -15,6 +15,15 @@ _EXPORTS = {
     "decode_task": "decoder",
     "DecodingError": "decoder",
     "load_platform_task": "decoder",
+    "iglu_block_from_platform": "decoder",
+    "build_join_codes": "join_codes",
+    "read_join_codes": "join_codes",
+    "game_join_code": "join_codes",
+    "ExportError": "join_codes",
+    "load_agent_instances": "agents",
+    "validate_agent_instances": "agents",
+    "encode_tasks": "batch",
+    "make_platform_exports": "exports",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -101,7 +101,7 @@ def _starting_blocks(changes: Mapping[str, Any], where: str) -> list[tuple[int, 
         if world_scenery.get(position) == material:
             continue
         x, y, z = position
-        blocks.append(_iglu_block(x, y - START_Y_SHIFT, z, material, f"{where}[{key!r}]"))
+        blocks.append(iglu_block_from_platform(x, y, z, material, f"{where}[{key!r}]"))
     return [block for block in blocks if block[3] != 0]
 
 
@@ -112,7 +112,7 @@ def _target_grid(target_changes: list[Any], where: str) -> np.ndarray:
                           "blockChanges", f"{where}[{index}].worldChanges", dict)
         for key, block in changes.items():
             (x, y, z), material = _block(key, block, f"{where}[{index}]")
-            x, y, z, colour = _iglu_block(x, y - START_Y_SHIFT, z, material, f"{where}[{index}][{key!r}]")
+            x, y, z, colour = iglu_block_from_platform(x, y, z, material, f"{where}[{index}][{key!r}]")
             grid[y + 1, x + 5, z + 5] = colour
     return grid
 
@@ -127,7 +127,15 @@ def _block(key: str, block: Any, where: str) -> tuple[tuple[int, int, int], Any]
     return position, block["type"]
 
 
-def _iglu_block(x: int, y: int, z: int, material: Any, where: str) -> tuple[int, int, int, int]:
+def iglu_block_from_platform(
+    x: int, y: int, z: int, material: Any, where: str = "block"
+) -> tuple[int, int, int, int]:
+    """The IGLU `(x, y, z, colour)` of a wool block at platform position (x, y, z).
+
+    Events of a game (`BlockPlaceEvent.location`, `.material`) use the same positions, so
+    this turns what a builder placed into a structure `structure_f1` can score.
+    """
+    y = y - START_Y_SHIFT
     if material not in WOOL_TO_IGLU:
         raise DecodingError(
             f"{where}: material {material!r} is not a wool colour of IGLU "
