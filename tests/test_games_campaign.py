@@ -50,7 +50,9 @@ def test_campaign_games_are_fetched_stored_and_recorded(local_profile, campaign)
     by_code = {r.completion_code: r for r in records.all()}
     assert by_code[code].result_game_data_path == stored.loc[good.game_id, "ResultGameDataPath"]
     assert by_code["A3SXZL66TVNQQG"].result_game_data_path == ""
-    assert summary_table(games)["GameMinecraftId"].fillna("").tolist() == [g.game_id or "" for g in games]
+    assert summary_table(games)["GameMinecraftId"].fillna("").tolist() == [
+        g.game_id or "" for g in games
+    ]
 
 
 def test_codes_come_from_text_files_and_exports(tmp_path):
@@ -66,3 +68,22 @@ def test_codes_come_from_text_files_and_exports(tmp_path):
     empty.write_text("NA\n\n")
     with pytest.raises(ValueError, match="empty.txt: no completion codes"):
         read_codes(empty)
+
+
+def test_store_command_stores_a_campaigns_games(local_profile, campaign):
+    import json
+    import subprocess
+    import sys
+
+    name, records, code = campaign
+    result = subprocess.run(
+        [sys.executable, "-m", "iglu_lib.cli", "games", "store", name, "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = json.loads(result.stdout)
+    assert sorted(str(r["not_stored_because"]) for r in rows) == ["None", "worker_id_pasted"]
+    assert [r.result_game_data_path != "" for r in records.all() if r.completion_code == code] == [
+        True
+    ]

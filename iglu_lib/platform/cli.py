@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 
@@ -27,6 +28,16 @@ def register(subparsers: Any) -> None:
     fetch.add_argument("--workers", type=int, default=16, help="parallel downloads (default: 16)")
     fetch.add_argument("--json", action="store_true", help="print JSON")
     fetch.set_defaults(handler=fetch_command)
+
+    store = games_commands.add_parser(
+        "store",
+        help="copy a campaign's games: raw to the private container, scrubbed to the results container",
+    )
+    store.add_argument("campaign", help="campaign whose submitted games to store")
+    store.add_argument("--profile", default="local", help="configuration profile (default: local)")
+    store.add_argument("--workers", type=int, default=16, help="parallel downloads (default: 16)")
+    store.add_argument("--json", action="store_true", help="print JSON")
+    store.set_defaults(handler=store_command)
 
     imports = subparsers.add_parser("import", help="read exports back into the workbench")
     import_commands = imports.add_subparsers(dest="import_command", metavar="KIND")
@@ -74,6 +85,26 @@ def fetch_command(args: argparse.Namespace) -> int:
 
         print(tabulate(rows, headers="keys"))
     return 0 if all(game.ok for game in games) else 1
+
+
+def store_command(args: argparse.Namespace) -> int:
+    from iglu_lib.cli import print_json
+    from iglu_lib.config import load_profile
+    from iglu_lib.platform.client import GameDataClient
+    from iglu_lib.platform.games import campaign_codes, store_games
+
+    profile = load_profile(args.profile)
+    codes, join_codes = campaign_codes(profile, args.campaign)
+    games = GameDataClient(profile).fetch_many(
+        codes, join_codes=join_codes, workers=args.workers, progress=not args.json
+    )
+    rows = json.loads(store_games(games, profile, campaign=args.campaign).to_json(orient="records"))
+    if args.json:
+        print_json(rows)
+    else:
+        stored = sum(1 for row in rows if row["ResultGameDataPath"])
+        print(f"stored {stored} of {len(rows)} submitted games of campaign {args.campaign}")
+    return 0
 
 
 def import_feedback_command(args: argparse.Namespace) -> int:
