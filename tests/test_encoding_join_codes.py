@@ -186,3 +186,17 @@ def test_rehearsal_exports_read_task_names_from_encoded_files(tmp_path):
     (tmp_path / "c.json").write_text("[1]")
     with pytest.raises(ExportError, match="c.json: not a platform task file"):
         read_task_names(tmp_path)
+
+
+def test_export_agents_sharing_a_name_are_instances_of_one_agent():
+    from iglu_lib.encoding.agents import agent_instances_from_export
+
+    instances = agent_instances_from_export([{"id": "x1", "name": "MHB"}, {"id": "x2", "name": "MHB"},
+                                             {"id": "y1", "name": "Happy"}])
+    assert instances == {
+        "MHB": [{"agent_instance_id": "x1", "agent_instance_name": "MHB-1"},
+                {"agent_instance_id": "x2", "agent_instance_name": "MHB-2"}],
+        "Happy": [{"agent_instance_id": "y1", "agent_instance_name": "Happy-1"}],
+    }
+    with pytest.raises(AgentInstancesError, match="'x1' is already used by agent 'MHB'"):
+        agent_instances_from_export([{"id": "x1", "name": "MHB"}, {"id": "x1", "name": "Happy"}])

@@ -50,13 +50,14 @@ def load_agent_instances(path: str | Path) -> AgentInstances:
 
 
 def agent_instances_from_export(agents: list[Mapping[str, str]]) -> AgentInstances:
-    """One instance per agent of the join-command export (`info.agents`): the agent's id is
-    the instance id the platform pairs games with. Add instances by hand when several run."""
-    return validate_agent_instances(
-        {agent["name"]: [{"agent_instance_id": agent["id"], "agent_instance_name": f"{agent['name']}-1"}]
-         for agent in agents},
-        "join-command export agents",
-    )
+    """The instances named by the join-command export (`info.agents`): each agent id there is
+    an instance id the platform pairs games with, and ids sharing a name are instances of one
+    agent. Add instances by hand when more run."""
+    document: dict[str, list[dict[str, str]]] = {}
+    for agent in agents:
+        entries = document.setdefault(agent["name"], [])
+        entries.append({"agent_instance_id": agent["id"], "agent_instance_name": f"{agent['name']}-{len(entries) + 1}"})
+    return validate_agent_instances(document, "join-command export agents")
 
 
 def instances_table(instances: AgentInstances) -> list[dict[str, str]]:

@@ -112,9 +112,10 @@ def _join_codes(args: argparse.Namespace) -> int:
 
     join_codes, report = join_codes_from_files(args.task_id_mapping, args.join_codes)
     if report.usable:
+        instances = agent_instances_from_export(report.agents)  # checked before anything is written
         write_json_file(args.out, join_codes)
         if args.agents_out:
-            write_json_file(args.agents_out, agent_instances_from_export(report.agents))
+            write_json_file(args.agents_out, instances)
     if args.json:
         print_json({**report.as_dict(), "out": args.out if report.usable else None})
     else:

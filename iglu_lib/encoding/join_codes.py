@@ -14,6 +14,7 @@ report; only what is unambiguous reaches the join-code file.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -197,10 +198,13 @@ def read_join_codes(path: str | Path) -> dict[str, dict[str, str]]:
 
 
 def write_json_file(path: str | Path, value: Any) -> Path:
-    """Write pretty JSON (parent folders created)."""
+    """Write pretty JSON (parent folders created) through a temporary file, so a reader never
+    sees half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
     return path
 
 
