@@ -340,8 +340,7 @@ class Campaign:
         if all(g.status in (RecordStatus.APPROVED, RecordStatus.REJECTED) for g in games):
             return games
         verdict = combine_game_verdicts([_game_verdict(g) for g in games])
-        current = self.manager.get_assignment(assignment.assignment_id, agents=self.params.k).status
-        status = SETTLED_ON_SERVICE.get(current)
+        status = SETTLED_ON_SERVICE.get(assignment.status)  # as listed this turn: done before a crash?
         if status is None and verdict.verdict == "reject":
             self.manager.reject(assignment.assignment_id, verdict.worker_message)
             status = RecordStatus.REJECTED

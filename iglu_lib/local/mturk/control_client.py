@@ -87,7 +87,10 @@ class LocalMTurkControl:
     def set_faults(
         self, fraction: float, seed: int | None = None, kinds: Sequence[str] = ("throttle", "server_error")
     ) -> None:
-        self._call("POST", "/_local/faults", {"fraction": fraction, "seed": seed, "kinds": list(kinds)})
+        body: dict[str, Any] = {"fraction": fraction, "kinds": list(kinds)}
+        if seed is not None:  # the server wants an integer seed or none at all
+            body["seed"] = seed
+        self._call("POST", "/_local/faults", body)
 
     def stats(self) -> dict[str, Any]:
         return self._call("GET", "/_local/stats")

@@ -1,0 +1,24 @@
+"""Notebook 03 runs a campaign headless with its simulated crowd and exports hashed records."""
+
+from __future__ import annotations
+
+import json
+
+from iglu_lib.notebooks import run_notebook
+
+
+def test_collect_notebook_runs_headless(rehearsal, unique_name, test_outputs, tmp_path):
+    name = unique_name("nb")
+    params_file = rehearsal.params_file(name, target_approved_hits=4)
+    export_csv = tmp_path / "feedback.csv"
+    summary_json = tmp_path / "summary.json"
+    out = run_notebook("03_collect", "params/03_collect.yaml", output=test_outputs / "03_collect.ipynb",
+                       progress=False, parameters={
+                           "campaign_params": str(params_file), "platform_dir": str(rehearsal.platform_dir),
+                           "crowd_size": 6, "export_csv": str(export_csv), "summary_json": str(summary_json)})
+    summary = json.loads(summary_json.read_text())
+    assert summary["done"] and summary["good_hits"] == 4
+    text = export_csv.read_text()
+    assert text.startswith("HitId,GameMinecraftId,TaskMinecraftId,AgentName,Annotation,CompletionCode")
+    assert "ASIM" not in text, "exports hold no raw worker id"
+    assert "good 4/4" in out.read_text() or "good_hits" in out.read_text()
