@@ -13,9 +13,13 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib.platform.codes import PSEUDONYM, WORKER_ID
+
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
+    from iglu_lib.platform.client import Game
 
 URL = re.compile(r"(?i)\b(?:https?://|ftp://|www\.)[^\s<>\"'\\]+")
 EMAIL = re.compile(r"(?i)[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
@@ -128,7 +132,7 @@ def scrub_value(value: Any, key: str | None = None) -> Any:
     return value
 
 
-def store_game_data(game: Any, profile: Any, *, blob_service: Any = None) -> str:
+def store_game_data(game: Game, profile: Profile, *, blob_service: Any = None) -> str:
     """Copy a fetched game's raw document to the private container and its scrubbed copy to
     the results container, at the platform's path; returns the record's `ResultGameDataPath`
     (`<results container>/<path>`).

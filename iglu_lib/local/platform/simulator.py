@@ -19,6 +19,7 @@ import random
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ from iglu_lib.platform.codes import (
     make_completion_code,
     parse_join_code,
 )
+from iglu_lib.platform.events import world_blocks
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
@@ -57,6 +59,29 @@ def stable_id(*parts: str) -> str:
     return str(uuid.uuid5(NAMESPACE, "\x1f".join(parts)))
 
 
+@dataclass(frozen=True)
+class StoredTask:
+    """What a game needs of a stored task: its worlds, its roles and its dialogue."""
+
+    initial: Mapping[Position, int]
+    target: Mapping[Position, int]
+    architect_role_id: str
+    builder_role_id: str
+    dialogue: tuple[str, ...]
+
+    @classmethod
+    def from_parts(cls, initial: Mapping[str, Any], target: Sequence[Any]) -> StoredTask:
+        """From the task's `initialGameState` and `targetGameChanges` as stored."""
+        architect, builder = _roles(initial)
+        return cls(
+            initial=world_blocks(initial["worldState"]["blockChanges"]),
+            target=structure(_target_blocks(target)),
+            architect_role_id=architect,
+            builder_role_id=builder,
+            dialogue=tuple(dialogue_lines(initial.get("instructions") or "")),
+        )
+
+
 class PlatformSimulator:
     """Tasks, agents and games of one simulated tournament and challenge."""
 
@@ -73,7 +98,7 @@ class PlatformSimulator:
         self.tasks = _ensure(service.get_container_client(profile.get("storage.task_container")))
         self.games = _ensure(service.get_container_client(profile.get("storage.game_container")))
         self.registry = _ensure(service.get_container_client(REGISTRY_CONTAINER))
-        self._task_cache: dict[str, dict[str, Any]] = {}
+        self._task_cache: dict[str, StoredTask] = {}
 
     # -- tasks --------------------------------------------------------------------------
     def upload_tasks(self, tasks: Mapping[str, str | Mapping[str, Any]]) -> dict[str, str]:
@@ -197,11 +222,11 @@ class PlatformSimulator:
         """
         join = self._usable_join_code(join_code, now)
         profile = architect_profile(architect)
-        service = self._read(
+        agent = self._read(
             self.registry,
             f"{_registry_prefix(join.tournament_id)}/services/{join.agent_instance_id}.json",
         )
-        if service is None:
+        if agent is None:
             raise SimulatorError(
                 "unknown_agent",
                 f"no agent instance {join.agent_instance_id} in tournament {join.tournament_id}",
@@ -209,10 +234,14 @@ class PlatformSimulator:
         rng = random.Random(
             f"{join.tournament_id}:{join.challenge_id}:{join.task_id}:{join.agent_instance_id}|{profile.name}|{seed}"
         )
-        code = self._code(join, game_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)))
-        setup = self._setup(join, code)
+        task = self._task(join.task_id)
+        code = _completion_code(
+            join, task, game_id=str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        )
         started = EPOCH + timedelta(seconds=rng.randrange(0, 90 * 86400))
-        events = play_game(setup, profile, skill=service["skill"], rng=rng, started_at=started)
+        events = play_game(
+            _setup(code, task), profile, skill=agent["skill"], rng=rng, started_at=started
+        )
         self._write(self.games, code.game_blob_path, {"id": code.game_id, "events": events})
         return code.raw
 
@@ -231,36 +260,8 @@ class PlatformSimulator:
             )
         return join
 
-    def _code(self, join: JoinCode, *, game_id: str) -> CompletionCode:
-        task = self._task(join.task_id)
-        fields = dict(
-            tournament_id=join.tournament_id,
-            challenge_id=join.challenge_id,
-            task_id=join.task_id,
-            game_id=game_id,
-            role_id=task["architect_role_id"],
-            agent_service_id=str(join.agent_instance_id),
-        )
-        return CompletionCode(kind="ac", raw=make_completion_code(**fields), **fields)
-
-    def _setup(self, join: JoinCode, code: CompletionCode) -> GameSetup:
-        task = self._task(join.task_id)
-        return GameSetup(
-            tournament_id=code.tournament_id,
-            challenge_id=code.challenge_id,
-            task_id=code.task_id,
-            game_id=code.game_id,
-            group_id=code.group_id,
-            architect_role_id=task["architect_role_id"],
-            builder_role_id=task["builder_role_id"],
-            agent_service_id=code.agent_service_id,
-            initial=task["initial"],
-            target=task["target"],
-            dialogue=task["dialogue"],
-        )
-
-    def _task(self, task_id: str) -> dict[str, Any]:
-        """A task's worlds, roles and dialogue, read from the task container once."""
+    def _task(self, task_id: str) -> StoredTask:
+        """A task as stored in the task container, read once per simulator."""
         if task_id not in self._task_cache:
             initial = self._read(self.tasks, f"{task_id}/initialGameState.json")
             target = self._read(self.tasks, f"{task_id}/targetGameChanges.json")
@@ -269,14 +270,7 @@ class PlatformSimulator:
                     "unknown_task",
                     f"task {task_id} has no data in the task container; upload it first",
                 )
-            architect, builder = _roles(initial)
-            self._task_cache[task_id] = {
-                "initial": _blocks(initial["worldState"]["blockChanges"]),
-                "target": structure(_target_blocks(target)),
-                "architect_role_id": architect,
-                "builder_role_id": builder,
-                "dialogue": tuple(dialogue_lines(initial.get("instructions", ""))),
-            }
+            self._task_cache[task_id] = StoredTask.from_parts(initial, target)
         return self._task_cache[task_id]
 
     # -- storage ------------------------------------------------------------------------
@@ -298,6 +292,35 @@ class PlatformSimulator:
             return None
 
 
+def _completion_code(join: JoinCode, task: StoredTask, *, game_id: str) -> CompletionCode:
+    """The code of a game played from `join`: the human plays the task's architect role."""
+    fields = dict(
+        tournament_id=join.tournament_id,
+        challenge_id=join.challenge_id,
+        task_id=join.task_id,
+        game_id=game_id,
+        role_id=task.architect_role_id,
+        agent_service_id=str(join.agent_instance_id),
+    )
+    return CompletionCode(kind="ac", raw=make_completion_code(**fields), **fields)
+
+
+def _setup(code: CompletionCode, task: StoredTask) -> GameSetup:
+    return GameSetup(
+        tournament_id=code.tournament_id,
+        challenge_id=code.challenge_id,
+        task_id=code.task_id,
+        game_id=code.game_id,
+        group_id=code.group_id,
+        architect_role_id=task.architect_role_id,
+        builder_role_id=task.builder_role_id,
+        agent_service_id=code.agent_service_id,
+        initial=task.initial,
+        target=task.target,
+        dialogue=task.dialogue,
+    )
+
+
 def _registry_prefix(tournament_id: str) -> str:
     return f"tournaments/{tournament_id}"
 
@@ -314,9 +337,8 @@ def _ensure(container: Any) -> Any:
 
 def _require_task_parts(name: str, document: Mapping[str, Any]) -> None:
     initial = document.get("initialGameState")
-    if not isinstance(initial, Mapping) or not isinstance(
-        initial.get("worldState", {}).get("blockChanges"), Mapping
-    ):
+    world = initial.get("worldState") if isinstance(initial, Mapping) else None
+    if not isinstance(world, Mapping) or not isinstance(world.get("blockChanges"), Mapping):
         raise SimulatorError(
             "bad_task", f"task {name!r}: initialGameState.worldState.blockChanges is missing"
         )
@@ -340,14 +362,10 @@ def _roles(initial: Mapping[str, Any]) -> tuple[str, str]:
     return architect, builder
 
 
-def _blocks(block_changes: Mapping[str, Any]) -> dict[Position, int]:
-    from iglu_lib.platform.events import world_blocks
-
-    return world_blocks(block_changes)
-
-
 def _target_blocks(target_changes: Sequence[Mapping[str, Any]]) -> dict[Position, int]:
     blocks: dict[Position, int] = {}
     for change in target_changes:
-        blocks.update(_blocks(change.get("worldChanges", {}).get("blockChanges", {})))
+        changes = change.get("worldChanges") if isinstance(change, Mapping) else None
+        if isinstance(changes, Mapping) and isinstance(changes.get("blockChanges"), Mapping):
+            blocks.update(world_blocks(changes["blockChanges"]))
     return blocks
