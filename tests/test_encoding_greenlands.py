@@ -53,3 +53,17 @@ def test_decoding_accepts_text_and_the_full_task_document(real):
     full = json.dumps({"name": "n", **real, "state": "Draft"})
     assert decode_task(full) == decode_task({"name": "n", **real})
     assert decode_task(full).task_id == "n"
+
+
+def test_an_encoded_task_splits_into_the_platform_files_and_back(real):
+    from iglu_lib.encoding import split_task_files
+
+    task = decode_task(real)
+    text = encode_task(task, name=TASK_ID, architect_role_id=ARCHITECT, builder_role_id=BUILDER)
+    files = split_task_files(text)
+    assert sorted(files) == ["initialGameState.json", "targetGameChanges.json"]
+    assert json.loads(files["initialGameState.json"]) == real["initialGameState"]
+    assert json.loads(files["targetGameChanges.json"]) == real["targetGameChanges"]
+    # the files' text, as downloaded from the task container, decodes too
+    assert decode_task({"initialGameState": files["initialGameState.json"],
+                        "targetGameChanges": files["targetGameChanges.json"]}) == task

@@ -149,6 +149,8 @@ def test_damaged_platform_tasks_name_the_element(damage, message):
 def test_invalid_json_text_names_line_and_column():
     with pytest.raises(DecodingError, match=r"task: not valid JSON \(line 2, column 1"):
         decode_task('{"a":\n')
+    with pytest.raises(DecodingError, match="task: expected a JSON object, got list"):
+        decode_task("[]")
 
 
 def test_placed_wool_becomes_an_iglu_block():

@@ -16,6 +16,7 @@ _EXPORTS = {
     "DecodingError": "decoder",
     "load_platform_task": "decoder",
     "iglu_block_from_platform": "decoder",
+    "split_task_files": "decoder",
     "build_join_codes": "join_codes",
     "read_join_codes": "join_codes",
     "game_join_code": "join_codes",

@@ -38,10 +38,16 @@ class DecodingError(ValueError):
 def decode_task(task_json: str | Mapping[str, Any], *, source: str = "task") -> Task:
     """The IGLU task of a platform task (JSON text or parsed), or of its two split files.
 
-    The split form is a mapping with `initialGameState` and `targetGameChanges`, as
-    `load_platform_task` reads them from the platform's task container.
+    The split form is a mapping with `initialGameState` and `targetGameChanges` (parsed, or
+    the files' text as downloaded from the platform's task container).
     """
     document = _parsed(task_json, source)
+    if not isinstance(document, Mapping):
+        raise DecodingError(f"{source}: expected a JSON object, got {type(document).__name__}")
+    document = dict(document)
+    for key in ("initialGameState", "targetGameChanges"):
+        if isinstance(document.get(key), str):
+            document[key] = _parsed(document[key], f"{source}: {key}")
     initial = _member(document, "initialGameState", source, dict)
     world = _member(initial, "worldState", f"{source}: initialGameState", dict)
     changes = _member(world, "blockChanges", f"{source}: initialGameState.worldState", dict)
@@ -71,8 +77,18 @@ def load_platform_task(folder: str | Path) -> Task:
         if not path.is_file():
             raise DecodingError(f"{path}: not found (a platform task folder holds {INITIAL_FILE} and {TARGET_FILE})")
         parts[key] = _parsed(path.read_text(encoding="utf-8"), str(path))
-    task = decode_task({**parts, "name": folder.name}, source=str(folder))
-    return task
+    return decode_task({**parts, "name": folder.name}, source=str(folder))
+
+
+def split_task_files(task_json: str | Mapping[str, Any]) -> dict[str, str]:
+    """The two files the platform stores per task (`initialGameState.json`,
+    `targetGameChanges.json`) from a full platform task JSON."""
+    document = _parsed(task_json, "task")
+    parts = {
+        INITIAL_FILE: _member(document, "initialGameState", "task", dict),
+        TARGET_FILE: _member(document, "targetGameChanges", "task", list),
+    }
+    return {name: json.dumps(part, indent=4, ensure_ascii=False) for name, part in parts.items()}
 
 
 def _parsed(task_json: str | Mapping[str, Any], source: str) -> Any:
@@ -80,8 +96,9 @@ def _parsed(task_json: str | Mapping[str, Any], source: str) -> Any:
         return task_json
     try:
         document = json.loads(task_json)
-    except json.JSONDecodeError as err:
-        raise DecodingError(f"{source}: not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})") from None
+    except (TypeError, json.JSONDecodeError) as err:
+        where = f" (line {err.lineno}, column {err.colno}: {err.msg})" if isinstance(err, json.JSONDecodeError) else ""
+        raise DecodingError(f"{source}: not valid JSON{where}") from None
     return document
 
 
