@@ -85,6 +85,7 @@ def test_rows_that_cannot_be_tasks_are_skipped_counted_and_explained(tmp_path):
             {"GameId": "CQ-game-9004", "InitializedWorldPath": start},  # unknown colour
             {"GameId": "CQ-game-9005", "InitializedWorldPath": start},  # outside the zone
             {"GameId": "CQ-game-9006", "InitializedWorldPath": start, "InputInstruction": "two$$lines"},
+            {"GameId": "CQ-game-9007", "InitializedWorldPath": "../../../../etc/passwd"},
         ],
         files={
             start: _state([0, 63, 0, 57]),
@@ -96,7 +97,7 @@ def test_rows_that_cannot_be_tasks_are_skipped_counted_and_explained(tmp_path):
         },
     )
     tasks, report = load_singleturn(folder)
-    assert report.rows == 9 and report.loaded == len(tasks) == 3
+    assert report.rows == 10 and report.loaded == len(tasks) == 3
     reasons = {s.game_id: s.reason for s in report.skipped}
     assert reasons["CQ-game-1021"] == "repeated game: CQ-game-1021 already read on line 2"
     assert reasons["CQ-game-9001"].startswith("missing file: start world state")
@@ -105,8 +106,9 @@ def test_rows_that_cannot_be_tasks_are_skipped_counted_and_explained(tmp_path):
     assert "game-9003-step-action: not valid JSON (line 1" in reasons["CQ-game-9003"]
     assert "worldEndingState.blocks[1]: colour id 12 is in neither VoxelWorld palette" in reasons["CQ-game-9004"]
     assert "worldEndingState.blocks[1]: z=6 is outside the build zone" in reasons["CQ-game-9005"]
+    assert reasons["CQ-game-9007"].startswith("unsafe path: the start world state")
     assert report.reasons() == {"repeated game": 1, "missing file": 1, "target equals start": 1,
-                                "unreadable file": 3}
+                                "unreadable file": 3, "unsafe path": 1}
     made = {t.task_id: t for t in tasks}
     assert made["99-c1/step-2/CQ-game-9006"].last_instruction == "<Architect> two\nlines"
     assert made["99-c1/step-2/CQ-game-9006"].target_blocks == [(0, -1, 0, 1), (0, 0, 0, 3)]

@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,7 @@ def _encode_all(
     for index, task in enumerate(tasks, start=1):
         task = as_task(task)
         if task.task_id is None:
-            task = Task(task.chat, task.target_grid, task.last_instruction, task.starting_grid, f"task-{index}")
+            task = replace(task, task_id=f"task-{index}")
         variants = [task, empty_start_copy(task)] if empty_start_copies else [task]
         for variant in variants:
             name = variant.task_id or ""

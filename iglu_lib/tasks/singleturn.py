@@ -176,6 +176,8 @@ def _task_from_row(folder: Path, row: _Row, task_id: str, strict: bool) -> Task 
         return "missing file: the row has no InitializedWorldPath"
     start_file, target_file = folder / row.start_path, folder / row.target_path
     for kind, path in (("start", start_file), ("target", target_file)):
+        if not path.resolve().is_relative_to(folder.resolve()):
+            return f"unsafe path: the {kind} world state {path} lies outside the dataset folder"
         if not path.is_file():
             return f"missing file: {kind} world state {path} not found"
     try:
