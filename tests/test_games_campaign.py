@@ -50,9 +50,10 @@ def test_campaign_games_are_fetched_stored_and_recorded(local_profile, campaign)
     by_code = {r.completion_code: r for r in records.all()}
     assert by_code[code].result_game_data_path == stored.loc[good.game_id, "ResultGameDataPath"]
     assert by_code["A3SXZL66TVNQQG"].result_game_data_path == ""
-    assert summary_table(games)["GameMinecraftId"].fillna("").tolist() == [
-        g.game_id or "" for g in games
-    ]
+    assert summary_table(games)["GameMinecraftId"].tolist() == [good.game_id]
+    bad = next(g for g in games if not g.ok)
+    assert summary_table([good, bad, good])["GameMinecraftId"].tolist() == [good.game_id]
+    assert summary_table([bad]).empty
 
 
 def test_codes_come_from_text_files_and_exports(tmp_path):

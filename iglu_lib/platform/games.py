@@ -42,14 +42,19 @@ def read_codes(path: str | Path) -> list[str]:
 
 
 def summary_table(games: Sequence[Game]) -> pd.DataFrame:
-    """One row per game: ids from the code, the reason when unusable, and the summary.
+    """One row per distinct game: ids from the code, the reason when unusable, the summary.
 
-    Keyed by `GameMinecraftId` so that the analysis stage can join it to game records.
+    Keyed by `GameMinecraftId` (unique) so that the analysis stage can join it to the game
+    records; codes that name no game at all are left out (`verdict_table` lists them).
     """
     import pandas as pd
 
-    rows = [game.summary_row() for game in games]
-    frame = pd.DataFrame(rows)
+    first_of_game = {}
+    for game in games:
+        if game.game_id:
+            first_of_game.setdefault(game.game_id, game)
+    rows = [game.summary_row() for game in first_of_game.values()]
+    frame = pd.DataFrame(rows, columns=["game_id", "reason"] if not rows else None)
     frame.insert(0, "GameMinecraftId", frame.pop("game_id"))
     for column in ("turns_by_role", "chat_by_role"):
         if column in frame:
