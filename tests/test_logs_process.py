@@ -78,26 +78,40 @@ def test_archives_are_never_extracted_to_disk(corpus, tmp_path):
         "nsp_outputs_d.csv", "nsp_outputs_d.parquet", "nsp_outputs_d_rejects.csv"]
 
 
-HOSTILE = (
-    "\ufeffcommand | action_dict |source|agent|time\r\n"
-    'build a "big" tower|{\'a\': 1}|model|bot|1\r\n'
-    '  "copy that | paste it"  |"{\'b\': \'x | y\'}"|model|bot|2\r\n'
-    '"say ""hi | there"""|"{""c"": 3}"|model|bot|3\r\n'
-    '<script>alert(1)</script> &amp; &lt;b&gt;|=HYPERLINK("x")|model|bot|4\r\n'
-    "\r\n"
-    '"unclosed quote | eats|its own line only|model|bot|5\r\n'
-    "dance|{}|model|bot|6\r\n"
-    "   dance   |  {}  | model|bot |6  \r\n"
-    "dance|{}|model|bot\r\n"
-).encode("utf-8") + b"caf\xe9|{}|model|bot|7\r\n" + b"last|{}|model|bot|8"
+HOSTILE_LINES = [
+    "\ufeffcommand | action_dict |source|agent|time",                   # 1 BOM, spaced names
+    'build a "big" tower|{\'a\': 1}|model|bot|1',                       # 2 a quote mid-field is text
+    '"  copy that | paste it  "|"{\'b\': \'x | y\'}"|model|bot|2',        # 3 quoted: | is text
+    '"say ""hi | there"""|"{""c"": 3}"|model|bot|3',                   # 4 doubled quotes
+    '<script>alert(1)</script> &amp; &lt;b&gt;|=HYPERLINK("x")|model|bot|4',  # 5 markup, formula
+    "",                                                                  # 6 blank: no row
+    '"unclosed quote | eats|its own line only|model|bot|5',             # 7 rejected, alone
+    "dance|{}|model|bot|6",                                              # 8
+    "   dance   |  {}  | model|bot |6  ",                                # 9 duplicate of 8
+    "dance|{}|model|bot",                                                # 10 a field short
+    "NOT-UTF-8",                                                         # 11 latin-1 bytes
+    '  "s|t"  |x|model|bot|9',                                           # 12 quote not first: 6 fields
+    "last|{}|model|bot|8",                                               # 13 no final line end
+]
+KEPT_COMMANDS = ['build a "big" tower', "copy that | paste it", 'say "hi | there"',
+                 "<script>alert(1)</script> &amp; &lt;b&gt;", "dance", "last"]
+
+
+def _crlf_file(lines: list[str]) -> bytes:
+    return b"\r\n".join(b"caf\xe9|{}|model|bot|7" if line == "NOT-UTF-8" else line.encode("utf-8")
+                        for line in lines)
 
 
 def test_hostile_content_is_kept_verbatim_and_bad_lines_are_rejected_with_line_numbers(tmp_path):
+    """The loose file needs the line-by-line path (blank line, latin-1, a runaway quote); the
+    archived one, without those three lines, is parsed whole by Arrow: same rows either way."""
     src = tmp_path / "src"
     (src / "b1" / "loose-log").mkdir(parents=True)
-    (src / "b1" / "loose-log" / "nsp_outputs.csv").write_bytes(HOSTILE)
+    (src / "b1" / "loose-log" / "nsp_outputs.csv").write_bytes(_crlf_file(HOSTILE_LINES))
     (src / "b1" / "arch").mkdir()
-    (src / "b1" / "arch" / "logs.tgz").write_bytes(_tar_gz({"in-archive/nsp_outputs.csv": HOSTILE}))
+    whole = [line for i, line in enumerate(HOSTILE_LINES, 1) if i not in (6, 7, 11)]
+    (src / "b1" / "arch" / "logs.tgz").write_bytes(
+        _tar_gz({"in-archive/nsp_outputs.csv": _crlf_file(whole)}))
     summary = process_logs(src, "nsp_outputs", tmp_path / "out", date="d", workers=1, progress=False)
     assert {k: summary[k] for k in ("archives", "members_read", "rows_in", "duplicates_removed",
                                     "malformed_rows", "rows_out")} == {
@@ -105,19 +119,21 @@ def test_hostile_content_is_kept_verbatim_and_bad_lines_are_rejected_with_line_n
         "malformed_rows": 6, "rows_out": 12}
     table = pd.read_parquet(summary["outputs"]["parquet"])
     assert list(table.columns) == ["command", "action_dict", "source", "agent", "time", "turk_log_id"]
-    loose = table[table["turk_log_id"] == "loose-log"]
-    assert list(loose["command"]) == [
-        'build a "big" tower', "copy that | paste it", 'say "hi | there"',
-        "<script>alert(1)</script> &amp; &lt;b&gt;", "dance", "last"]
-    assert list(loose["action_dict"])[:4] == ["{'a': 1}", "{'b': 'x | y'}", '{"c": 3}', '=HYPERLINK("x")']
-    assert set(table["turk_log_id"]) == {"loose-log", "in-archive"}
+    for log in ("loose-log", "in-archive"):
+        rows = table[table["turk_log_id"] == log]
+        assert list(rows["command"]) == KEPT_COMMANDS, log
+        assert list(rows["action_dict"])[:4] == ["{'a': 1}", "{'b': 'x | y'}", '{"c": 3}',
+                                                 '=HYPERLINK("x")'], log
     assert _read_table(summary["outputs"]["csv"]).equals(table)
     rejects = _read_table(summary["outputs"]["rejects"])
-    loose_rejects = rejects[rejects["source"] == "b1/loose-log/nsp_outputs.csv"]
-    assert list(loose_rejects["line"]) == ["7", "10", "11"]
-    assert list(loose_rejects["reason"]) == ["wrong_field_count"] * 2 + ["not_utf8"]
-    archive_rejects = rejects[rejects["source"] == "b1/arch/logs.tgz"]
-    assert set(archive_rejects["member"]) == {"in-archive/nsp_outputs.csv"}
+    loose = rejects[rejects["source"] == "b1/loose-log/nsp_outputs.csv"]
+    assert list(loose["line"]) == ["7", "10", "11", "12"]
+    assert list(loose["reason"]) == ["wrong_field_count", "wrong_field_count", "not_utf8",
+                                     "wrong_field_count"]
+    archived = rejects[rejects["source"] == "b1/arch/logs.tgz"]
+    assert list(archived["line"]) == ["8", "9"]
+    assert set(archived["member"]) == {"in-archive/nsp_outputs.csv"}
+    assert list(archived["text"]) == ["dance|{}|model|bot", '  "s|t"  |x|model|bot|9']
 
 
 def test_a_log_uploaded_twice_counts_once(tmp_path):

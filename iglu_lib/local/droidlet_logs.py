@@ -27,12 +27,12 @@ Everything is a pure function of the spec and its seed: a log is built from
 
 from __future__ import annotations
 
-import csv
+import functools
 import io
 import json
 import random
 import tarfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,7 @@ _HOSTILE = (
 )
 #: Per-row context in a logical form: the speaker's memory id and position, filled per row.
 _CONTEXT = {"speaker_memid": "@MEMID@", "speaker_pos": "@POS@"}
-_CSV = {"delimiter": "|", "quotechar": '"', "lineterminator": "\n", "quoting": csv.QUOTE_MINIMAL}
+_SPECIAL = ("|", '"', "\n", "\r")
 
 
 @dataclass(frozen=True)
@@ -242,9 +242,9 @@ def _row_values(rng: random.Random, columns: tuple[str, ...], command: tuple[str
 
 
 def _serialise(values: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, **_CSV).writerow(values)
-    return buffer.getvalue().rstrip("\n")
+    """One CSV record the way `csv.writer(delimiter="|")` writes it (quoted only if needed)."""
+    return "|".join(['"' + v.replace('"', '""') + '"' if any(c in v for c in _SPECIAL) else v
+                     for v in values])
 
 
 def _pad(rng: random.Random, values: list[str]) -> str:
@@ -280,58 +280,69 @@ def tar_log(log: GeneratedLog, archive_name: str, compresslevel: int = 6) -> byt
     return buffer.getvalue()
 
 
-def iter_corpus(spec: CorpusSpec, truth: CorpusTruth, logs: Iterable[GeneratedLog] | None = None
+@dataclass(frozen=True)
+class PackedLog:
+    """One log as it is uploaded: its archive (`archive_name`), or loose files when it has none."""
+
+    turk_log_id: str
+    truths: dict[str, KindTruth]
+    archive_name: str | None
+    objects: dict[str, bytes]
+
+
+def pack_log(spec: CorpusSpec, index: int) -> PackedLog:
+    """Log number `index`, archived (or loose for the first `spec.loose_logs`): pure, so a
+    process pool can build and compress many at once."""
+    log = build_log(spec, index)
+    if index < spec.loose_logs:
+        return PackedLog(log.turk_log_id, log.truths, None, dict(log.files))
+    name = spec.archive_names[index % len(spec.archive_names)]
+    return PackedLog(log.turk_log_id, log.truths, name, {name: tar_log(log, name, spec.compresslevel)})
+
+
+def iter_corpus(spec: CorpusSpec, truth: CorpusTruth, map_fn: Callable[..., Iterable[Any]] = map
                 ) -> Iterator[tuple[str, bytes]]:
     """Yield `(key, bytes)` for every object of the corpus, updating `truth` as it goes.
 
-    `logs` may supply the logs (for instance built in a process pool); by default they are
-    built here, in order.
+    `map_fn` maps `pack_log` over the log indexes, in order (`map`, or a pool's `imap`).
     """
     total = spec.batches * spec.logs_per_batch
-    built = iter(logs) if logs is not None else (build_log(spec, i) for i in range(total))
-    reuploads: list[tuple[GeneratedLog, bytes, str]] = []
-    for index, log in enumerate(built):
-        batch = f"batch-{index // spec.logs_per_batch:03d}"
-        folder = f"{spec.prefix}/{batch}/{log.turk_log_id}"
-        if index < spec.loose_logs:
-            yield from _loose(log, folder, truth)
+    reuploads: list[PackedLog] = []
+    for index, packed in enumerate(map_fn(functools.partial(pack_log, spec), range(total))):
+        folder = f"{spec.prefix}/batch-{index // spec.logs_per_batch:03d}/{packed.turk_log_id}"
+        if packed.archive_name is None:
+            _count(packed, truth, archive=False)
+            for name, data in packed.objects.items():
+                truth.objects[f"{folder}/{name}"] = len(data)
+                yield f"{folder}/{name}", data
             continue
-        name = spec.archive_names[index % len(spec.archive_names)]
-        archive = tar_log(log, name, spec.compresslevel)
+        archive = packed.objects[packed.archive_name]
         if index >= total - spec.corrupt_archives:
-            yield _corrupt(folder, name, archive, index, truth)
+            yield _corrupt(f"{folder}/{packed.archive_name}", archive, index, truth)
             continue
-        _count_archive(log, truth)
-        truth.objects[f"{folder}/{name}"] = len(archive)
-        yield f"{folder}/{name}", archive
+        _count(packed, truth)
+        truth.objects[f"{folder}/{packed.archive_name}"] = len(archive)
+        yield f"{folder}/{packed.archive_name}", archive
         if len(reuploads) < spec.reuploaded_logs:
-            reuploads.append((log, archive, name))
-    for log, archive, name in reuploads:
-        key = f"{spec.prefix}/reupload/{log.turk_log_id}/{name}"
-        _count_archive(log, truth, reupload=True)
+            reuploads.append(packed)
+    for packed in reuploads:
+        key = f"{spec.prefix}/reupload/{packed.turk_log_id}/{packed.archive_name}"
+        _count(packed, truth, reupload=True)
+        archive = packed.objects[packed.archive_name or ""]
         truth.objects[key] = len(archive)
         yield key, archive
 
 
-def _loose(log: GeneratedLog, folder: str, truth: CorpusTruth) -> Iterator[tuple[str, bytes]]:
+def _count(packed: PackedLog, truth: CorpusTruth, *, archive: bool = True, reupload: bool = False
+           ) -> None:
+    truth.archives += int(archive)
     for kind in KINDS:
-        truth.kinds[kind].add(log.truths[kind])
-    for name, data in log.files.items():
-        truth.objects[f"{folder}/{name}"] = len(data)
-        yield f"{folder}/{name}", data
+        truth.kinds[kind].add(packed.truths[kind], all_duplicates=reupload)
 
 
-def _count_archive(log: GeneratedLog, truth: CorpusTruth, *, reupload: bool = False) -> None:
-    truth.archives += 1
-    for kind in KINDS:
-        truth.kinds[kind].add(log.truths[kind], all_duplicates=reupload)
-
-
-def _corrupt(folder: str, name: str, archive: bytes, index: int, truth: CorpusTruth
-             ) -> tuple[str, bytes]:
+def _corrupt(key: str, archive: bytes, index: int, truth: CorpusTruth) -> tuple[str, bytes]:
     """A truncated upload (even indexes) or a file that is no archive at all (odd ones)."""
     data = archive[: len(archive) * 3 // 5] if index % 2 == 0 else b"<html>503 Slow Down</html>\n" * 8
-    key = f"{folder}/{name}"
     truth.archives += 1
     truth.bad_archives.append(key)
     truth.objects[key] = len(data)
@@ -339,11 +350,11 @@ def _corrupt(folder: str, name: str, archive: bytes, index: int, truth: CorpusTr
 
 
 def write_corpus(folder: str | Path, spec: CorpusSpec,
-                 logs: Iterable[GeneratedLog] | None = None) -> CorpusTruth:
+                 map_fn: Callable[..., Iterable[Any]] = map) -> CorpusTruth:
     """Write the corpus under `folder` (keys become relative paths); return its truth."""
     truth = CorpusTruth()
     root = Path(folder)
-    for key, data in iter_corpus(spec, truth, logs):
+    for key, data in iter_corpus(spec, truth, map_fn):
         path = root / key
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
@@ -358,8 +369,7 @@ def upload_corpus(s3: Any, bucket: str, spec: CorpusSpec, *, create_bucket: bool
     if create_bucket:
         _ensure_bucket(s3, bucket)
     truth = CorpusTruth()
-    total = spec.batches * spec.logs_per_batch + spec.reuploaded_logs
-    for key, data in tqdm(iter_corpus(spec, truth), total=total, desc="upload logs",
+    for key, data in tqdm(iter_corpus(spec, truth), desc="upload logs",
                           unit="obj", disable=not progress):
         s3.put_object(Bucket=bucket, Key=key, Body=data)
     return truth

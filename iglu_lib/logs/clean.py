@@ -1,46 +1,34 @@
 """Clean one `|`-separated CSV file of a droidlet log: the rules of the collated table.
 
-Quoting: one record per physical line; a field may be quoted with `"` to hold `|` (and `""`
-stands for a quote inside a quoted field), the way Python's `csv` module writes with
-`delimiter="|"`. A newline cannot be part of a field, so a stray quote can only ever damage
-its own line (the row then has the wrong number of fields and is rejected), never swallow
-the rest of the file.
+Dialect: one record per line; the first line is the header; a field that starts with `"`
+is quoted and may then hold `|`, with `""` standing for a quote (what Python's `csv`
+writes with `delimiter="|"`). A quote anywhere else is an ordinary character. A field
+cannot hold a line break, so a stray quote damages only its own line (which then has the
+wrong number of fields), never the next one.
 
-Per line: CRLF becomes LF, every field is stripped of surrounding whitespace, a blank line
-is skipped (it is no row), a row whose field count differs from the header's goes to the
-rejects with its line number, an exact duplicate of an earlier row of the same file is
-dropped and counted. Kept rows are re-written in the same dialect (quoted only where needed)
-with the log's `turk_log_id` appended as the last field, and each gets a 64-bit hash (CRC-32
-and Adler-32 side by side) so the caller can drop duplicates across files of the same log
-without holding the rows themselves. Hashes are only ever compared between rows of the same
-`turk_log_id`, so a crafted collision could at most hide a row of the crafter's own log.
+Rules: CRLF (and lone CR) line endings are read as LF; every field is stripped of
+surrounding whitespace; blank lines are no rows and are skipped; a row whose number of
+fields differs from the header's goes to the rejects with its line number
+(`wrong_field_count`), as does a line that is not UTF-8 (`not_utf8`); an exact duplicate of an
+earlier row of the same file is dropped and counted. Kept rows get the log's `turk_log_id`.
 
-Whole-buffer searches find the few lines that need a careful look (a quote, stray
-whitespace, a blank, the wrong number of separators); only those are parsed one by one,
-with `csv`. Every other line passes through untouched.
+Parsing is Arrow's CSV reader (C++), on the whole file at once. When its rows do not match
+the file's lines one to one (blank lines, lone CR line endings, a quote running over a line
+end) or the file is not UTF-8, the file is parsed again line by line with `csv`, so that
+every line number stays exact.
 """
 
 from __future__ import annotations
 
-import csv
-import zlib
-from array import array
 from dataclasses import dataclass, field
+from typing import Any
 
 DELIMITER = b"|"
 QUOTE = b'"'
-#: How fields are read; `skipinitialspace` lets `  "quoted"` still count as quoted.
-READ_DIALECT = {"delimiter": "|", "quotechar": '"', "doublequote": True,
-                "skipinitialspace": True, "strict": False}
-WRITE_DIALECT = {"delimiter": "|", "quotechar": '"', "doublequote": True,
-                 "lineterminator": "\n", "quoting": csv.QUOTE_MINIMAL}
 LOG_ID_COLUMN = "turk_log_id"
-_NEEDS_QUOTES = ('|', '"', "\n", "\r")
-#: Whitespace next to a separator or a line end, after all whitespace became a space; with
-#: the offset of the whitespace char, so that it is counted on its own line.
-_STRAY_TOKENS = [(b" |", 0), (b"| ", 1), (b" \n", 0), (b"\n ", 1)]
-_WHITESPACE_TO_SPACE = bytes.maketrans(b"\t\r\x0b\x0c", b"    ")
+REJECT_COLUMNS = ("source", "member", "line", "reason", "expected_fields", "found_fields", "text")
 _BOM = b"\xef\xbb\xbf"
+_SEPARATOR = "\x1f"
 
 
 @dataclass(frozen=True)
@@ -60,48 +48,69 @@ class Reject:
                 str(self.expected_fields), str(self.found_fields), self.text]
 
 
-REJECT_COLUMNS = ("source", "member", "line", "reason", "expected_fields", "found_fields", "text")
-
-
 @dataclass
 class CleanFile:
-    """One cleaned CSV file: its header, kept rows (as one block) and what was dropped."""
+    """One cleaned CSV file: its header, kept rows (an Arrow table, `turk_log_id` last), the
+    line each kept row came from, and what was dropped."""
 
     source: str
     member: str
     turk_log_id: str
     header: tuple[str, ...] = ()
-    block: bytes = b""                 # kept rows, `\n`-terminated, turk_log_id appended
-    hashes: bytes = b""                # 8 bytes per kept row, same order
-    line_numbers: bytes = b""          # array('I') of each kept row's line in the file
+    table: Any = None
+    line_numbers: Any = None
     rows_in: int = 0
     duplicates: int = 0
     rejects: list[Reject] = field(default_factory=list)
 
     @property
     def rows_kept(self) -> int:
-        return len(self.hashes) // 8
+        return 0 if self.table is None else self.table.num_rows
 
-    def kept_lines(self) -> list[bytes]:
-        return self.block.split(b"\n")[:-1]
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled with the table as Arrow IPC bytes: a worker hands files back cheaply."""
+        state = dict(self.__dict__)
+        if self.table is not None:
+            import pyarrow as pa
+
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, self.table.schema) as writer:
+                writer.write_table(self.table)
+            state["table"] = sink.getvalue().to_pybytes()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if isinstance(state.get("table"), bytes):
+            import pyarrow as pa
+
+            state["table"] = pa.ipc.open_stream(state["table"]).read_all()
+        self.__dict__.update(state)
 
 
 def clean_file(data: bytes, *, source: str, member: str, turk_log_id: str) -> CleanFile:
     """Clean the bytes of one CSV file (see the module docstring for the rules)."""
     result = CleanFile(source, member, turk_log_id)
-    text = data.removeprefix(_BOM).replace(b"\r\n", b"\n")
-    lines = text.split(b"\n")
-    header_line = lines[0].strip()
+    data = data.removeprefix(_BOM)
+    end = data.find(b"\n")
+    header_line = (data if end < 0 else data[:end]).strip()
     if not header_line:
         return result
-    result.header = tuple(_parse_line(header_line.decode("utf-8", errors="replace")))
-    body = lines[1:]
-    if body and not body[-1]:
-        body.pop()
-    suspects = _suspect_lines(text, body, len(result.header)) if _is_utf8(text) else None
-    rows, numbers = _rows(body, suspects, len(result.header), result)
-    _keep_unique(rows, numbers, result)
+    result.header = tuple(_split_header(header_line))
+    body = b"" if end < 0 else data[end + 1:]
+    parsed = _parse_whole(body, result)
+    if parsed is None:
+        result.rows_in, result.rejects = 0, []
+        parsed = _parse_lines(body, result)
+    table, numbers = parsed
+    _keep_first(table, numbers, result, separator_free=_SEPARATOR.encode() not in body)
     return result
+
+
+def _split_header(line: bytes) -> list[str]:
+    import csv
+
+    text = line.decode("utf-8", errors="replace")
+    return [name.strip() for name in next(csv.reader([text], delimiter="|"), [])]
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -112,116 +121,117 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _suspect_lines(text: bytes, body: list[bytes], width: int) -> set[int]:
-    """Indexes of body lines that need a careful look: a quote, stray whitespace, blank, or
-    the wrong number of separators. Found with whole-buffer searches; the rest pass as is."""
-    separators = width - 1
-    suspects = {i for i, line in enumerate(body) if line.count(DELIMITER) != separators}
-    if separators == 0 or b"\n\n" in text:
-        suspects.update(i for i, line in enumerate(body) if not line)
-    if QUOTE in text:
-        suspects.update(i for i, line in enumerate(body) if QUOTE in line)
-    spaced = text.translate(_WHITESPACE_TO_SPACE)
-    if any(token in spaced for token, _ in _STRAY_TOKENS) or spaced.endswith(b" "):
-        suspects.update(_lines_at(spaced, _STRAY_TOKENS))
-        if spaced.endswith(b" "):
-            suspects.add(len(body) - 1)
-    return suspects
-
-
-def _lines_at(text: bytes, tokens: list[tuple[bytes, int]]) -> set[int]:
-    """Body line indexes holding any of `tokens` (each with the offset of the char that counts)."""
-    positions = []
-    for token, shift in tokens:
-        at = text.find(token)
-        while at >= 0:
-            positions.append(at + shift)
-            at = text.find(token, at + 1)
-    found, line, last = set(), 0, 0
-    for position in sorted(positions):
-        line += text.count(b"\n", last, position)
-        last = position
-        found.add(line - 1)
-    found.discard(-1)
-    return found
-
-
-def _rows(body: list[bytes], suspects: set[int] | None, width: int, result: CleanFile
-          ) -> tuple[list[bytes], array]:
-    if suspects is not None and not suspects:
-        result.rows_in = len(body)
-        return body, array("I", range(2, len(body) + 2))
-    rows, numbers = [], array("I")
-    start = 0
-    for index in sorted(suspects) if suspects is not None else range(len(body)):
-        rows.extend(body[start:index])
-        numbers.extend(range(start + 2, index + 2))
-        result.rows_in += index - start
-        start = index + 1
-        line = _careful_line(body[index], index + 2, width, result)
-        if line is not None:
-            rows.append(line)
-            numbers.append(index + 2)
-    rows.extend(body[start:])
-    numbers.extend(range(start + 2, len(body) + 2))
-    result.rows_in += len(body) - start
-    return rows, numbers
-
-
-def _careful_line(raw: bytes, number: int, width: int, result: CleanFile) -> bytes | None:
-    """The clean form of one line, or None when it is blank or rejected (and counted)."""
-    if not raw.strip():
+def _parse_whole(body: bytes, result: CleanFile) -> tuple[Any, Any] | None:
+    """Arrow parses the whole body; None when it is not UTF-8 or a line number could be off
+    (blank lines, a quote over a line end), so that the caller takes the careful path."""
+    import numpy as np
+    if not (body.isascii() or _is_utf8(body)):
         return None
-    result.rows_in += 1
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        result.rejects.append(_reject(result, number, raw, width, 0, "not_utf8"))
+    invalid: list[Any] = []
+    table = _read(body, len(result.header), invalid)
+    rows = table.num_rows + len(invalid)
+    lines = body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1)
+    if rows != lines:
         return None
-    fields = _parse_line(text)
-    if len(fields) != width:
-        result.rejects.append(_reject(result, number, raw.strip(), width, len(fields)))
-        return None
-    return _write_line(fields) if QUOTE in raw else DELIMITER.join(
-        field.encode("utf-8") for field in fields)
+    bad = np.array([row.number for row in invalid], dtype=np.int64)
+    numbers = np.setdiff1d(np.arange(1, lines + 1), bad, assume_unique=True) + 1
+    result.rows_in = rows
+    result.rejects = [_reject(result, row.number + 1, row.text, row.actual_columns) for row in invalid]
+    return table, numbers
 
 
-def _parse_line(text: str) -> list[str]:
-    if '"' not in text:
-        return [part.strip() for part in text.split("|")]
-    return [part.strip() for part in next(csv.reader([text], **READ_DIALECT), [])]
+def _parse_lines(body: bytes, result: CleanFile) -> tuple[Any, Any]:
+    """Line by line with `csv`, so no line can reach into the next: blank lines skipped,
+    undecodable lines and rows of the wrong width rejected, each with its own line number."""
+    import csv
+
+    import numpy as np
+    import pyarrow as pa
+
+    width = len(result.header)
+    columns: list[list[str]] = [[] for _ in range(width)]
+    numbers = []
+    for number, raw in enumerate(body.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n"), 2):
+        if not raw.strip():
+            continue
+        result.rows_in += 1
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            result.rejects.append(_reject(result, number, raw.decode("utf-8", errors="replace"),
+                                          0, "not_utf8"))
+            continue
+        fields = next(csv.reader([text], delimiter="|", quotechar='"', doublequote=True))
+        if len(fields) != width:
+            result.rejects.append(_reject(result, number, text, len(fields)))
+            continue
+        for values, value in zip(columns, fields, strict=True):
+            values.append(value)
+        numbers.append(number)
+    table = pa.table({f"f{i}": pa.array(values, pa.string()) for i, values in enumerate(columns)})
+    return table, np.array(numbers, dtype=np.int64)
 
 
-def _write_line(fields: list[str]) -> bytes:
-    """Fields joined by `|`, each quoted only if it holds `|`, `"` or a line break (as `csv`
-    does with QUOTE_MINIMAL, which is what `WRITE_DIALECT` describes for other writers)."""
-    return "|".join([_quoted(value) for value in fields]).encode("utf-8")
+def _read(body: bytes, width: int, invalid: list[Any]) -> Any:
+    """The rows of `body` as an all-string table; rows of the wrong width go to `invalid`."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    names = [f"f{i}" for i in range(width)]
+    if not body.strip():
+        return pa.table({name: pa.array([], pa.string()) for name in names})
+
+    def handle(row: Any) -> str:
+        if row.text.strip():
+            invalid.append(row)
+        return "skip"
+
+    return pa_csv.read_csv(
+        pa.py_buffer(body),
+        read_options=pa_csv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 26),
+        parse_options=pa_csv.ParseOptions(delimiter="|", quote_char='"', double_quote=True,
+                                          newlines_in_values=False, invalid_row_handler=handle),
+        convert_options=pa_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                              strings_can_be_null=False,
+                                              quoted_strings_can_be_null=False),
+    )
 
 
-def _quoted(value: str) -> str:
-    if any(char in value for char in _NEEDS_QUOTES):
-        return '"' + value.replace('"', '""') + '"'
-    return value
-
-
-def _reject(result: CleanFile, number: int, line: bytes, expected: int, found: int,
+def _reject(result: CleanFile, line: int, text: str, found: int,
             reason: str = "wrong_field_count") -> Reject:
-    return Reject(result.source, result.member, number, reason, expected, found,
-                  line.decode("utf-8", errors="replace"))
+    return Reject(result.source, result.member, line, reason, len(result.header), found, text)
 
 
-def _keep_unique(rows: list[bytes], numbers: array, result: CleanFile) -> None:
-    """Drop exact duplicates within the file, append the log id, hash what is kept."""
-    if len(set(rows)) == len(rows):
-        unique, kept_numbers = rows, numbers
-    else:
-        first_seen: dict[bytes, int] = {}
-        for line, number in zip(rows, numbers, strict=True):
-            first_seen.setdefault(line, number)
-        unique, kept_numbers = list(first_seen), array("I", first_seen.values())
-    result.duplicates = len(rows) - len(unique)
-    suffix = DELIMITER + _write_line([result.turk_log_id])
-    result.block = (suffix + b"\n").join(unique) + suffix + b"\n" if unique else b""
-    result.hashes = array("Q", [zlib.crc32(line) | zlib.adler32(line) << 32
-                                for line in unique]).tobytes()
-    result.line_numbers = kept_numbers.tobytes()
+def row_keys(table: Any, *, separator_free: bool = False) -> Any:
+    """One string per row that is equal exactly when the rows are: each field length-prefixed,
+    or, when the caller knows no value holds the unit separator, the fields joined by it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if separator_free:
+        return pc.binary_join_element_wise(*table.columns, _SEPARATOR)
+    parts = []
+    for column in table.columns:
+        parts += [pc.cast(pc.binary_length(column), pa.string()), column]
+    return pc.binary_join_element_wise(*parts, _SEPARATOR)
+
+
+def _keep_first(table: Any, numbers: Any, result: CleanFile, *, separator_free: bool) -> None:
+    """Strip every field, drop exact duplicates within the file, append the log id."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    stripped = pa.table([pc.utf8_trim_whitespace(c) for c in table.columns],
+                        names=[f"f{i}" for i in range(table.num_columns)])
+    keys = row_keys(stripped, separator_free=separator_free).combine_chunks()
+    codes = pc.dictionary_encode(keys).indices.to_numpy(zero_copy_only=False)
+    first = np.unique(codes, return_index=True)[1]
+    result.duplicates = stripped.num_rows - len(first)
+    if result.duplicates:
+        first.sort()
+        stripped, numbers = stripped.take(pa.array(first)), numbers[first]
+    log_ids = pa.array([result.turk_log_id] * stripped.num_rows, pa.string())
+    result.table = pa.Table.from_arrays([*stripped.columns, log_ids],
+                                        names=[*result.header, LOG_ID_COLUMN])
+    result.line_numbers = numbers

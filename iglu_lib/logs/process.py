@@ -1,15 +1,15 @@
 """Collate one kind of CSV file of a log corpus into a clean table (`iglu logs process`).
 
-Sources (archives and loose files, see `sources`) are read and cleaned in a pool of worker
-processes (see `clean` for the row rules) and come back in a stable order; this process
-only drops rows already seen in an earlier file of the same log (a log uploaded twice, an
-archive next to its extracted copy), by their 64-bit hashes, and writes. Memory stays bounded
-on big corpora: a worker holds one archive's files of the kind, only a few sources are in
-flight at once, rows are written in blocks of a few megabytes, and the cross-file duplicate
-check keeps 8 bytes per distinct row, not the rows.
+Sources (archives and loose files, see `sources`) are read, parsed and cleaned in a pool of
+worker processes (see `clean` for the row rules) and come back as Arrow tables in a stable
+order; this process only drops rows already kept from an earlier file of the same log (a log
+uploaded twice, an archive next to its extracted copy) and writes. Memory stays bounded on
+big corpora: a worker holds one archive's files of the kind, only a few sources are in flight
+at once, rows are written in row groups of a bounded size, and the cross-file duplicate check
+keeps only where each log was seen, reading an earlier file again in the rare case it must.
 
-Outputs in `--out`: `NAME_<date>.csv` (UTF-8, LF, `|`-separated and quoted like the logs,
-the header's columns then `turk_log_id`), `NAME_<date>.parquet` (the same table, every
+Outputs in `--out`: `NAME_<date>.csv` (UTF-8, LF, `|`-separated, every value quoted with
+`""` for a quote, the header's columns then `turk_log_id`), `NAME_<date>.parquet` (the same table, every
 column a string), and `NAME_<date>_rejects.csv` (every row that did not make it, with
 source, member, line number, reason and text).
 """
@@ -27,18 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from iglu_lib.logs.clean import (
-    LOG_ID_COLUMN,
-    READ_DIALECT,
-    REJECT_COLUMNS,
-    WRITE_DIALECT,
-    CleanFile,
-    Reject,
-)
+from iglu_lib.logs.clean import LOG_ID_COLUMN, REJECT_COLUMNS, CleanFile, Reject, row_keys
 from iglu_lib.logs.sources import Source, SourceResult, find_sources, read_source
 
-#: Rows of kept data buffered before a block is written to the CSV and the Parquet file.
-FLUSH_BYTES = 32 << 20
+#: Kept rows buffered before they are written (one Parquet row group each).
+FLUSH_ROWS = 250_000
 
 
 class NoLogsFound(Exception):
@@ -72,24 +65,36 @@ class Summary:
         }
 
 
-class SeenRows:
-    """The 64-bit hashes of the rows kept so far, per `turk_log_id` (a duplicate always shares
-    its log id), as one sorted array per log: 8 bytes per distinct row, never the rows."""
+class SeenLogs:
+    """Where each `turk_log_id` was read before. A duplicate row always shares its log id, so
+    only a file whose log was already seen (a log uploaded twice, an archive beside its
+    extracted copy: rare) is compared, exactly, with the earlier files of that log, which are
+    read again for it. Nothing per row is kept, so memory does not grow with the corpus."""
 
     def __init__(self) -> None:
-        self._by_log: dict[str, Any] = {}
+        self._where: dict[str, list[tuple[Source, str]]] = {}
 
-    def first_seen(self, turk_log_id: str, hashes: Any) -> Any:
-        """A boolean mask over `hashes` (distinct already): True where the row is new; records them."""
+    def new_rows(self, source: Source, cleaned: CleanFile) -> Any:
+        """A boolean mask over the file's kept rows: True where no earlier file of its log had it."""
         import numpy as np
+        import pyarrow.compute as pc
 
-        known = self._by_log.get(turk_log_id)
-        if known is None:
-            self._by_log[turk_log_id] = np.sort(hashes)
-            return np.ones(len(hashes), dtype=bool)
-        mask = ~np.isin(hashes, known, assume_unique=True)
-        self._by_log[turk_log_id] = np.sort(np.concatenate((known, hashes[mask])))
+        earlier = self._where.setdefault(cleaned.turk_log_id, [])
+        mask = np.ones(cleaned.rows_kept, dtype=bool)
+        if earlier:
+            keys = row_keys(cleaned.table)
+            for table in self._earlier_tables(cleaned, earlier):
+                seen = pc.is_in(keys, value_set=row_keys(table)).to_numpy(zero_copy_only=False)
+                mask &= ~seen
+        earlier.append((source, cleaned.member))
         return mask
+
+    @staticmethod
+    def _earlier_tables(cleaned: CleanFile, earlier: list[tuple[Source, str]]) -> Iterator[Any]:
+        for source, member in earlier:
+            for again in read_source(source).files:
+                if again.member == member and again.header == cleaned.header:
+                    yield again.table
 
 
 class TableWriter:
@@ -101,86 +106,58 @@ class TableWriter:
         self.paths = {"csv": out / f"{stem}.csv", "parquet": out / f"{stem}.parquet",
                       "rejects": out / f"{stem}_rejects.csv"}
         self._parts = {key: path.with_name(path.name + ".part") for key, path in self.paths.items()}
-        self._csv = self._parts["csv"].open("wb")
         self._rejects = self._parts["rejects"].open("w", encoding="utf-8", newline="")
-        self._rejects_writer = csv.writer(self._rejects, **WRITE_DIALECT)
+        self._rejects_writer = csv.writer(self._rejects, delimiter="|", lineterminator="\n")
         self._rejects_writer.writerow(REJECT_COLUMNS)
         self.columns: tuple[str, ...] | None = None
-        self._pending: list[bytes] = []
-        self._pending_bytes = 0
+        self._pending: list[Any] = []
+        self._pending_rows = 0
+        self._csv: Any = None
         self._parquet: Any = None
 
-    def start(self, header: tuple[str, ...]) -> None:
-        self.columns = (*header, LOG_ID_COLUMN)
-        self._csv.write(_csv_line(self.columns))
+    def start(self, columns: tuple[str, ...]) -> None:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+        import pyarrow.parquet as pq
 
-    def write(self, block: bytes) -> None:
-        self._pending.append(block)
-        self._pending_bytes += len(block)
-        if self._pending_bytes >= FLUSH_BYTES:
+        self.columns = columns
+        schema = pa.schema([(name, pa.string()) for name in columns])
+        self._csv = pa_csv.CSVWriter(str(self._parts["csv"]), schema, write_options=pa_csv.WriteOptions(
+            delimiter="|", quoting_style="needed"))
+        self._parquet = pq.ParquetWriter(self._parts["parquet"], schema)
+
+    def write(self, table: Any) -> None:
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+        if self._pending_rows >= FLUSH_ROWS:
             self._flush()
 
     def reject(self, rejects: Iterable[Reject]) -> None:
         self._rejects_writer.writerows(r.as_row() for r in rejects)
 
     def _flush(self) -> None:
+        import pyarrow as pa
+
         if not self._pending:
             return
-        block = b"".join(self._pending)
-        self._pending, self._pending_bytes = [], 0
-        self._csv.write(block)
-        table = _arrow_table(block, self.columns or ())
-        if self._parquet is None:
-            import pyarrow.parquet as pq
-
-            self._parquet = pq.ParquetWriter(self._parts["parquet"], table.schema)
+        table = pa.concat_tables(self._pending)
+        self._pending, self._pending_rows = [], 0
+        self._csv.write_table(table)
         self._parquet.write_table(table)
 
     def close(self) -> dict[str, str]:
         """Finish every file and move it into place; returns the paths written."""
-        self._flush()
-        if self._parquet is None and self.columns is not None:
-            import pyarrow.parquet as pq
-
-            pq.write_table(_arrow_table(b"", self.columns), self._parts["parquet"])
-        elif self._parquet is not None:
-            self._parquet.close()
-        self._csv.close()
-        self._rejects.close()
         written = {}
+        if self.columns is not None:
+            self._flush()
+            self._csv.close()
+            self._parquet.close()
+        self._rejects.close()
         for key, part in self._parts.items():
-            if part.exists() and (key != "csv" or self.columns is not None):
+            if part.exists():
                 part.replace(self.paths[key])
                 written[key] = str(self.paths[key])
-            else:
-                part.unlink(missing_ok=True)
         return written
-
-
-def _csv_line(values: Iterable[str]) -> bytes:
-    import io
-
-    buffer = io.StringIO()
-    csv.writer(buffer, **WRITE_DIALECT).writerow(list(values))
-    return buffer.getvalue().encode("utf-8")
-
-
-def _arrow_table(block: bytes, columns: tuple[str, ...]) -> Any:
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
-
-    if not block:
-        return pa.table({name: pa.array([], pa.string()) for name in columns})
-    return pa_csv.read_csv(
-        pa.py_buffer(block),
-        read_options=pa_csv.ReadOptions(column_names=list(columns), block_size=8 << 20),
-        parse_options=pa_csv.ParseOptions(delimiter=READ_DIALECT["delimiter"],
-                                          quote_char=READ_DIALECT["quotechar"],
-                                          double_quote=True, newlines_in_values=False),
-        convert_options=pa_csv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()),
-                                              strings_can_be_null=False,
-                                              quoted_strings_can_be_null=False),
-    )
 
 
 def process_logs(src: str | Path, kind: str, out: str | Path, *, date: str | None = None,
@@ -194,7 +171,7 @@ def process_logs(src: str | Path, kind: str, out: str | Path, *, date: str | Non
                           "check --src and --kind")
     summary = Summary()
     writer = TableWriter(Path(out), kind, date or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d"))
-    seen = SeenRows()
+    seen = SeenLogs()
     total = sum(s.path.stat().st_size for s in sources)
     with tqdm(total=total, unit="B", unit_scale=True, desc=f"process {kind}",
               disable=not progress) as bar:
@@ -223,7 +200,7 @@ def read_all(sources: list[Source], workers: int | None = None) -> Iterator[Sour
             yield pending.popleft().result()
 
 
-def _collect(result: SourceResult, summary: Summary, writer: TableWriter, seen: SeenRows) -> None:
+def _collect(result: SourceResult, summary: Summary, writer: TableWriter, seen: SeenLogs) -> None:
     if result.source.is_archive:
         summary.archives += 1
     if result.error is not None:
@@ -239,39 +216,24 @@ def _collect(result: SourceResult, summary: Summary, writer: TableWriter, seen: 
         if not cleaned.header:
             continue
         if writer.columns is None:
-            writer.start(cleaned.header)
+            writer.start((*cleaned.header, LOG_ID_COLUMN))
         if (*cleaned.header, LOG_ID_COLUMN) != writer.columns:
             _reject_whole_file(cleaned, summary, writer)
             continue
-        _write_new_rows(cleaned, summary, writer, seen)
-
-
-def _write_new_rows(cleaned: CleanFile, summary: Summary, writer: TableWriter,
-                    seen: SeenRows) -> None:
-    import numpy as np
-
-    hashes = np.frombuffer(cleaned.hashes, dtype=np.uint64)
-    mask = seen.first_seen(cleaned.turk_log_id, hashes)
-    kept = int(mask.sum())
-    summary.duplicates_removed += len(hashes) - kept
-    summary.rows_out += kept
-    if kept == len(hashes):
-        writer.write(cleaned.block)
-    elif kept:
-        lines = cleaned.kept_lines()
-        writer.write(b"".join(line + b"\n" for line, keep in zip(lines, mask, strict=True) if keep))
+        mask = seen.new_rows(result.source, cleaned)
+        kept = int(mask.sum())
+        summary.duplicates_removed += cleaned.rows_kept - kept
+        summary.rows_out += kept
+        writer.write(cleaned.table if kept == cleaned.rows_kept else cleaned.table.filter(mask))
 
 
 def _reject_whole_file(cleaned: CleanFile, summary: Summary, writer: TableWriter) -> None:
     """A file whose header differs from the table's: every kept row becomes a reject."""
-    from array import array
-
-    numbers = array("I")
-    numbers.frombytes(cleaned.line_numbers)
     expected = len(writer.columns or ()) - 1
     reason = f"header_mismatch: {'|'.join(cleaned.header)}"
-    rejects = [Reject(cleaned.source, cleaned.member, number, reason, expected,
-                      len(cleaned.header), line.rsplit(b"|", 1)[0].decode("utf-8"))
-               for line, number in zip(cleaned.kept_lines(), numbers, strict=True)]
+    rows = zip(*(column.to_pylist() for column in cleaned.table.columns[:-1]), strict=True)
+    rejects = [Reject(cleaned.source, cleaned.member, int(number), reason, expected,
+                      len(cleaned.header), "|".join(row))
+               for row, number in zip(rows, cleaned.line_numbers, strict=True)]
     summary.malformed_rows += len(rejects)
     writer.reject(rejects)
