@@ -57,6 +57,8 @@ def test_the_real_export_reads_with_its_published_counts(export):
     assert report["worker_ids"]["distinct"] == len(WORKER_IDS)
     assert report["worker_ids"]["occurrences"] == 20
     assert not (WORKER_IDS & set(json.dumps(report).split('"')))
+    named = feedback_report(export, salt="k")["worker_ids"]["pseudonyms"]
+    assert named == sorted(pseudonym(w, "k") for w in WORKER_IDS)
 
 
 def test_the_invalid_annotation_stays_raw_text(export):
@@ -140,6 +142,7 @@ def test_import_feedback_cli_prints_the_report():
     )
     report = json.loads(result.stdout)
     assert report["rows"] == 422 and report["completion_codes"]["missing"] == 282
+    assert "pseudonyms" not in report["worker_ids"]
 
 
 def test_import_feedback_cli_names_a_bad_file(tmp_path):
@@ -154,3 +157,29 @@ def test_import_feedback_cli_names_a_bad_file(tmp_path):
     assert (
         result.returncode == 2 and "bad.csv" in result.stderr and "Traceback" not in result.stderr
     )
+
+
+def test_import_feedback_cli_lists_pseudonyms_with_a_profiles_salt():
+    import os
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "iglu_lib.cli",
+            "import",
+            "feedback",
+            str(EXPORT),
+            "--json",
+            "--pseudonyms",
+            "sandbox",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "IGLU_WORKER_ID_SALT": "cli-salt"},
+    )
+    assert result.returncode == 0, result.stderr
+    named = json.loads(result.stdout)["worker_ids"]["pseudonyms"]
+    assert named == sorted(pseudonym(w, "cli-salt") for w in WORKER_IDS)
+    assert not any(w in result.stdout for w in WORKER_IDS)

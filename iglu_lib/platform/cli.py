@@ -47,6 +47,11 @@ def register(subparsers: Any) -> None:
         help="read a game-record export (human_agent_feedback.csv) and report its quality",
     )
     feedback.add_argument("file", help="CSV in the published format")
+    feedback.add_argument(
+        "--pseudonyms",
+        metavar="PROFILE",
+        help="also list the worker ids found as keyed pseudonyms, with this profile's salt",
+    )
     feedback.add_argument("--json", action="store_true", help="print JSON")
     feedback.set_defaults(handler=import_feedback_command)
 
@@ -111,7 +116,12 @@ def import_feedback_command(args: argparse.Namespace) -> int:
     from iglu_lib.cli import print_json
     from iglu_lib.platform.feedback import feedback_report, read_feedback
 
-    report = feedback_report(read_feedback(args.file))
+    salt = None
+    if args.pseudonyms:
+        from iglu_lib.config import load_profile
+
+        salt = load_profile(args.pseudonyms).worker_id_salt()
+    report = feedback_report(read_feedback(args.file), salt=salt)
     if args.json:
         print_json(report)
     else:

@@ -98,8 +98,12 @@ def _decode_code(cell: str) -> tuple[str, dict[str, Any] | None]:
     return "ok", code.fields()
 
 
-def feedback_report(df: pd.DataFrame) -> dict[str, Any]:
-    """The data-quality report of an export read by `read_feedback` (JSON-ready)."""
+def feedback_report(df: pd.DataFrame, *, salt: str | None = None) -> dict[str, Any]:
+    """The data-quality report of an export read by `read_feedback` (JSON-ready).
+
+    Worker ids found in the text are counted; with a `salt` they are also listed as their
+    keyed pseudonyms (never as themselves), so they can be matched to other exports.
+    """
     games_per_hit = Counter(df.groupby("HitId").size().tolist())
     ok = df[df["code_status"] == "ok"]
     field_counts = Counter(8 if fields["legacy"] else 7 for fields in ok["code_fields"])
@@ -117,7 +121,7 @@ def feedback_report(df: pd.DataFrame) -> dict[str, Any]:
             "game_id_missing_in_row": int(differs["GameMinecraftId"].isin(MISSING_CELLS).sum()),
             "game_id_other": int((~differs["GameMinecraftId"].isin(MISSING_CELLS)).sum()),
         },
-        "worker_ids": _worker_id_report(df),
+        "worker_ids": _worker_id_report(df, salt),
     }
 
 
@@ -133,7 +137,7 @@ def _rows(index: Any) -> list[int]:
     return [int(i) + 2 for i in index]
 
 
-def _worker_id_report(df: pd.DataFrame) -> dict[str, Any]:
+def _worker_id_report(df: pd.DataFrame, salt: str | None) -> dict[str, Any]:
     """How many worker ids the text holds and where (never the ids themselves)."""
     by_column: Counter[str] = Counter()
     distinct: set[str] = set()
@@ -142,11 +146,14 @@ def _worker_id_report(df: pd.DataFrame) -> dict[str, Any]:
             found = find_worker_ids(cell)
             by_column[column] += len(found)
             distinct.update(found)
-    return {
+    report: dict[str, Any] = {
         "distinct": len(distinct),
         "occurrences": sum(by_column.values()),
         "by_column": {k: v for k, v in by_column.items() if v},
     }
+    if salt:
+        report["pseudonyms"] = sorted(pseudonym(worker, salt) for worker in distinct)
+    return report
 
 
 def _raw_columns(df: pd.DataFrame) -> list[str]:
