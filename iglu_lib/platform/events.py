@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from iglu_lib.encoding.platform_world import WOOL_TO_IGLU
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -46,8 +48,9 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
 
 _LOCATION_KEYS = ("x", "y", "z", "pitch", "yaw")
 
-#: Wool materials of the platform and the IGLU colours they stand for (DESIGN.md, encoding).
-WOOL_COLOURS = {178: 1, 180: 2, 181: 3, 168: 4, 177: 5, 171: 6}
+#: Wool materials of the platform and the IGLU colours 1..6 they stand for (gray wool, the
+#: platform's colour 0, is air in IGLU and never part of a structure).
+WOOL_COLOURS = {wool: colour for wool, colour in WOOL_TO_IGLU.items() if colour}
 #: The build zone in platform (world) coordinates: x, z in -5..5, y in 1..9.
 WORLD_X = range(-5, 6)
 WORLD_Y = range(1, 10)

@@ -11,12 +11,11 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from iglu_lib.platform.events import WOOL_COLOURS, WORLD_X, WORLD_Y, WORLD_Z
+
 Position = tuple[int, int, int]
 #: Wool materials the agent builds with (the IGLU colours 1..6 on the platform).
-WOOLS = (178, 180, 181, 168, 177, 171)
-ZONE_X = range(-5, 6)
-ZONE_Y = range(1, 10)
-ZONE_Z = range(-5, 6)
+WOOLS = tuple(WOOL_COLOURS)
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,9 @@ class Action:
 
 def structure(world: Mapping[Position, int]) -> dict[Position, int]:
     """The blocks of the build zone above the floor (what the target describes)."""
-    return {p: m for p, m in world.items() if p[0] in ZONE_X and p[1] in ZONE_Y and p[2] in ZONE_Z}
+    return {
+        p: m for p, m in world.items() if p[0] in WORLD_X and p[1] in WORLD_Y and p[2] in WORLD_Z
+    }
 
 
 def needed_actions(world: Mapping[Position, int], target: Mapping[Position, int]) -> list[Action]:
@@ -60,7 +61,7 @@ def plan(
 
 def _mistake(target: Mapping[Position, int], rng: random.Random) -> Action:
     while True:
-        position = (rng.choice(ZONE_X), rng.choice(range(1, 4)), rng.choice(ZONE_Z))
+        position = (rng.choice(WORLD_X), rng.choice(range(1, 4)), rng.choice(WORLD_Z))
         if position not in target:
             return Action(position, rng.choice(WOOLS))
 
