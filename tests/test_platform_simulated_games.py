@@ -386,3 +386,30 @@ def test_transient_storage_errors_are_retried(stack, platform):
                     GameDataError, match=r"unreachable after 3 attempts \(HTTP 503\)"
                 ):
                     client.fetch(code)
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["code", "legacy_code"])
+def test_the_real_event_files_round_trip_through_storage(platform, profile, client, legacy):
+    container = profile.blob_service_client().get_container_client(
+        profile.get("storage.game_container")
+    )
+    for path in sorted((FIXTURES / "game_events").glob("*.json")):
+        events = json.loads(path.read_text())
+        first = events[0]
+        code = make_completion_code(
+            tournament_id=first["tournamentId"],
+            challenge_id="challenge",
+            task_id=first["taskId"],
+            game_id=first["gameId"],
+            role_id="4d7ee4dd-470e-403b-971a-a537de81147c",
+            agent_service_id="agent",
+            legacy=legacy,
+        )
+        blob_path = parse_completion_code(code).game_blob_path
+        assert ("challenge:" + first["taskId"] in blob_path) is legacy
+        container.upload_blob(blob_path, path.read_bytes(), overwrite=True)
+        game = client.fetch(code)
+        assert game.ok and game.events == events
+        assert len(game.events_frame()) == len(events)
+        assert game.summary().task_completed is ("NotComplete" not in path.stem)
+        assert "task_data_missing" in game.problems and game.summary().structure_f1 is None
