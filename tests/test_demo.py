@@ -25,6 +25,6 @@ def test_demo_runs_every_stage_and_reports():
     assert summary["status"]["cell_spread"] <= 1
     assert summary["blocked_workers"] >= 1 and summary["status"]["games_by_reason"], "misbehaviour was caught"
     for stage in ("00_stack", "01_encode_tasks", "01b_simulated_platform", "02_join_codes", "03_collect",
-                  "06_analysis"):
+                  "05_game_data", "06_analysis"):
         assert (demo / "notebooks" / f"{stage}.ipynb").is_file()
     assert not (demo / "stack" / "state.json").exists(), "the demo stops the stack it started"
