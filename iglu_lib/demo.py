@@ -35,8 +35,9 @@ def read_stages(demo_file: Path) -> list[Stage]:
     return [Stage(item["notebook"], item.get("parameters")) for item in plan["stages"]]
 
 
-def run_demo(demo_file: Path | None = None) -> list[Path]:
-    """Run every stage on a fresh stack; returns the executed notebooks."""
+def run_demo(demo_file: Path | None = None, *, keep_stack: bool = False) -> list[Path]:
+    """Run every stage on a fresh stack (left running with `keep_stack`, to look around
+    with `IGLU_STACK_DIR=outputs/demo/stack`); returns the executed notebooks."""
     from tqdm.auto import tqdm
 
     from iglu_lib.local import stack
@@ -56,7 +57,8 @@ def run_demo(demo_file: Path | None = None) -> list[Path]:
             output = demo_dir() / "notebooks" / f"{Path(stage.notebook).stem}.ipynb"
             executed.append(run_notebook(stage.notebook, stage.parameters, output=output, progress=False))
     finally:
-        stack.down(state_dir)
+        if not keep_stack:
+            stack.down(state_dir)
         if previous is None:
             os.environ.pop("IGLU_STACK_DIR", None)
         else:

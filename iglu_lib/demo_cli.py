@@ -8,6 +8,8 @@ import argparse
 def register(subparsers: argparse._SubParsersAction) -> None:
     demo = subparsers.add_parser("demo", help="run the whole rehearsal on a fresh local stack, through the notebooks")
     demo.add_argument("--plan", help="stages file (default params/demo.yaml)")
+    demo.add_argument("--keep-stack", action="store_true",
+                      help="leave the demo's stack running (IGLU_STACK_DIR=outputs/demo/stack) to look around")
     demo.set_defaults(handler=_demo)
 
 
@@ -16,7 +18,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     from iglu_lib.demo import demo_dir, final_report, run_demo
 
-    executed = run_demo(Path(args.plan) if args.plan else None)
+    executed = run_demo(Path(args.plan) if args.plan else None, keep_stack=args.keep_stack)
     report = final_report()
     campaign = report["campaign"]
     print(f"\ncampaign {campaign['campaign']}: {campaign['good_hits']}/{campaign['target']} good HITs, "
@@ -30,4 +32,11 @@ def _demo(args: argparse.Namespace) -> int:
     for path in executed:
         print(f"  {path}")
     print(f"files (tasks, exports, join codes, records export, analysis): {demo_dir()}")
+    stack_dir = demo_dir() / "stack"
+    look = (f"IGLU_STACK_DIR={stack_dir} iglu campaign status --campaign {campaign['campaign']} "
+            "--params params/campaigns/demo-pairwise.yaml")
+    if args.keep_stack:
+        print(f"the demo's stack is still running; e.g. {look}; stop it with IGLU_STACK_DIR={stack_dir} iglu stack down")
+    else:
+        print(f"to look at the campaign again: IGLU_STACK_DIR={stack_dir} iglu stack up, then {look}")
     return 0
