@@ -10,8 +10,7 @@ stays light.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from iglu_lib.lazy import lazy_exports
 
 _EXPORTS = {
     "load_games": "loading",
@@ -29,9 +28,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'iglu_lib.analysis' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"iglu_lib.analysis.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -7,8 +7,7 @@ recorded in a `CrowdDB`. Names are re-exported lazily so `import iglu_lib.crowd`
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from iglu_lib.lazy import lazy_exports
 
 _EXPORTS = {
     "TaskConfig": "iglu_lib.crowd.config",
@@ -39,9 +38,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'iglu_lib.crowd' has no attribute '{name}'")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

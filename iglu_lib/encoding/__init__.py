@@ -5,8 +5,7 @@ Names are resolved on first use so that importing `iglu_lib.encoding` stays chea
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from iglu_lib.lazy import lazy_exports
 
 _EXPORTS = {
     "encode_task": "encoder",
@@ -28,9 +27,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'iglu_lib.encoding' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"iglu_lib.encoding.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -3,8 +3,7 @@ qualification tests. Imports stay light: the names below load their module when 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from iglu_lib.lazy import lazy_exports
 
 _EXPORTS = {
     "HitManager": "iglu_lib.mturk.manager",
@@ -27,9 +26,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'iglu_lib.mturk' has no attribute '{name}'")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

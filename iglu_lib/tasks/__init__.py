@@ -6,8 +6,7 @@ Names are resolved on first use (NumPy and matplotlib load only then), so import
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from iglu_lib.lazy import lazy_exports
 
 _EXPORTS = {
     "Task": "model",
@@ -31,9 +30,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'iglu_lib.tasks' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"iglu_lib.tasks.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
