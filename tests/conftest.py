@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # Secrets the session's code may see: the last test scans outputs/ for every one of them.
 os.environ.setdefault("IGLU_WORKER_ID_SALT", "test-salt-" + secrets.token_hex(8))
