@@ -1,8 +1,8 @@
 """Collate one kind of CSV file of a log corpus into a clean table (`iglu logs process`).
 
 Sources (archives and loose files, see `sources`) are read, parsed and cleaned in a pool of
-worker processes (see `clean` for the row rules) and come back as Arrow tables in a stable
-order; this process only drops rows already kept from an earlier file of the same log (a log
+threads (see `clean` for the row rules; zlib and Arrow release the GIL) and come back as Arrow tables in a stable
+order; the calling thread only drops rows already kept from an earlier file of the same log (a log
 uploaded twice, an archive next to its extracted copy) and writes. Memory stays bounded on
 big corpora: a worker holds one archive's files of the kind, only a few sources are in flight
 at once, rows are written in row groups of a bounded size, and the cross-file duplicate check
@@ -20,7 +20,6 @@ import collections
 import concurrent.futures
 import csv
 import datetime as dt
-import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -183,18 +182,19 @@ def process_logs(src: str | Path, kind: str, out: str | Path, *, date: str | Non
 
 
 def read_all(sources: list[Source], workers: int | None = None) -> Iterator[SourceResult]:
-    """Read the sources in worker processes, a bounded number in flight, in their order."""
+    """Read the sources in a pool of threads, a bounded number in flight, in their order.
+
+    Threads rather than processes: the heavy parts (zlib, Arrow's parser and kernels) release
+    the GIL, and tables then need no copying between processes."""
     count = workers or min(4, os.cpu_count() or 1)
     if count <= 1 or len(sources) < 2:
         yield from map(read_source, sources)
         return
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=count, thread_name_prefix="logs") as pool:
         pending: collections.deque = collections.deque()
-        queue = iter(sources)
-        for source in queue:
+        for source in sources:
             pending.append(pool.submit(read_source, source))
-            if len(pending) >= 4 * count:
+            if len(pending) >= 2 * count:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()

@@ -93,7 +93,7 @@ def _archive_members(source: Source) -> Iterator[tuple[str, bytes]]:
         opener = next((make for prefix, make in DECOMPRESSORS.items() if magic.startswith(prefix)),
                       None)
         stream = opener(raw) if opener else raw
-        with tarfile.open(fileobj=stream, mode="r|") as tar:
+        with tarfile.open(fileobj=stream, mode="r|", bufsize=_CHUNK) as tar:
             for member in tar:
                 if member.isfile() and PurePosixPath(member.name).name == wanted:
                     handle = tar.extractfile(member)
