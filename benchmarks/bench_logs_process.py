@@ -13,7 +13,6 @@ cached under `outputs/bench/logs_corpus/`.
 from __future__ import annotations
 
 import json
-import math
 import multiprocessing
 import shutil
 import subprocess
@@ -24,7 +23,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from iglu_lib import paths
-from iglu_lib.local.droidlet_logs import CorpusSpec, pack_log, write_corpus
+from iglu_lib.local.droidlet_logs import CorpusSpec, sized, write_corpus
 
 MIN_COMPRESSED_BYTES = 200 * 1024 * 1024
 KIND = "nsp_outputs"
@@ -38,7 +37,7 @@ SPEC = CorpusSpec(
 
 def corpus() -> tuple[Path, list[Path]]:
     """The cached corpus folder and its archives (generated on first use)."""
-    spec = _sized_spec()
+    spec = sized(SPEC, MIN_COMPRESSED_BYTES)
     key = f"{spec.seed}-{spec.batches}x{spec.logs_per_batch}x{spec.rows_per_log}"
     folder = paths.outputs_dir() / "bench" / "logs_corpus" / key
     done = folder / "truth.json"
@@ -49,12 +48,6 @@ def corpus() -> tuple[Path, list[Path]]:
         done.write_text(json.dumps({"spec": asdict(spec), "bytes": truth.compressed_bytes,
                                     "expected": truth.summary(KIND)}, indent=1))
     return folder / "logs", sorted((folder / "logs").rglob("*.t*gz"))
-
-
-def _sized_spec() -> CorpusSpec:
-    per_log = sum(len(b) for i in (1, 2) for b in pack_log(SPEC, i).objects.values()) / 2
-    batches = math.ceil(MIN_COMPRESSED_BYTES * 1.02 / per_log / SPEC.logs_per_batch)
-    return CorpusSpec(**{**asdict(SPEC), "batches": batches})
 
 
 def extract_and_concat(src: str, out: str, kind: str = KIND) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from iglu_lib.local.droidlet_logs import CorpusSpec, write_corpus
+from iglu_lib.local.droidlet_logs import CorpusSpec, sized, write_corpus
 from iglu_lib.logs.process import NoLogsFound, process_logs
 
 SPEC = CorpusSpec(batches=3, logs_per_batch=4, rows_per_log=50, seed=7, hostile_rate=0.1)
@@ -183,3 +183,15 @@ def test_a_folder_without_logs_is_a_clear_error(tmp_path):
         process_logs(tmp_path, "nsp_outputs", tmp_path / "out", progress=False)
     with pytest.raises(FileNotFoundError, match="no such folder"):
         process_logs(tmp_path / "missing", "nsp_outputs", tmp_path / "out", progress=False)
+
+
+def test_the_generator_is_seeded_and_reaches_a_requested_size(tmp_path):
+    spec = sized(CorpusSpec(rows_per_log=40, seed=3), 400_000)
+    first = write_corpus(tmp_path / "a", spec)
+    again = write_corpus(tmp_path / "b", spec)
+    assert first.compressed_bytes >= 400_000
+    files = {p.relative_to(tmp_path / "a").as_posix(): p.read_bytes()
+             for p in (tmp_path / "a").rglob("*") if p.is_file()}
+    assert {k: len(v) for k, v in files.items()} == first.objects
+    assert all((tmp_path / "b" / k).read_bytes() == v for k, v in files.items())
+    assert again.summary("nsp_outputs") == first.summary("nsp_outputs")

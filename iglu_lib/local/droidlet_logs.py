@@ -27,9 +27,11 @@ Everything is a pure function of the spec and its seed: a log is built from
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import json
+import math
 import random
 import tarfile
 from collections.abc import Callable, Iterable, Iterator
@@ -298,6 +300,16 @@ def pack_log(spec: CorpusSpec, index: int) -> PackedLog:
         return PackedLog(log.turk_log_id, log.truths, None, dict(log.files))
     name = spec.archive_names[index % len(spec.archive_names)]
     return PackedLog(log.turk_log_id, log.truths, name, {name: tar_log(log, name, spec.compresslevel)})
+
+
+def sized(spec: CorpusSpec, min_compressed_bytes: int) -> CorpusSpec:
+    """`spec` with enough batches for at least `min_compressed_bytes` of objects: the size of a
+    log is estimated from one cycle of archive kinds, with 5% to spare, and the logs that come
+    out loose or corrupt are not counted on."""
+    sample = range(spec.loose_logs, spec.loose_logs + 2 * len(spec.archive_names))
+    per_log = sum(len(data) for i in sample for data in pack_log(spec, i).objects.values()) / len(sample)
+    logs = math.ceil(min_compressed_bytes * 1.05 / per_log) + spec.loose_logs + spec.corrupt_archives
+    return dataclasses.replace(spec, batches=max(1, math.ceil(logs / spec.logs_per_batch)))
 
 
 def iter_corpus(spec: CorpusSpec, truth: CorpusTruth, map_fn: Callable[..., Iterable[Any]] = map

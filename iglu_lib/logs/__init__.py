@@ -1,3 +1,23 @@
-"""Droidlet interaction logs: mirror them from S3 (`sync`) and collate one kind of CSV file
-into a clean table (`process`, with `sources` reading archives as streams and `clean`
-holding the row rules). Heavy libraries load only when a function runs."""
+"""Droidlet interaction logs: mirror them from S3 and collate one kind of CSV file into a
+clean table.
+
+Modules: `sync` (incremental, parallel mirror of an S3 prefix), `sources` (archives read as
+streams, loose files), `clean` (the row rules of one CSV file), `process` (the collation:
+pool of readers, cross-file duplicates, CSV + Parquet + rejects). Names below are imported on
+first use, so `import iglu_lib.logs` stays light.
+"""
+
+from __future__ import annotations
+
+from iglu_lib.lazy import lazy_exports
+
+_EXPORTS = {
+    "sync_prefix": "sync",
+    "local_name": "sync",
+    "process_logs": "process",
+    "find_sources": "sources",
+    "clean_file": "clean",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -34,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     generate.add_argument("--logs-per-batch", type=int, default=4)
     generate.add_argument("--rows-per-log", type=int, default=30)
     generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--min-mb", type=float, help="add batches until the objects weigh at least this much")
     _common(generate)
     generate.set_defaults(handler=_generate)
 
@@ -85,10 +86,12 @@ def _process(args: argparse.Namespace) -> int:
 
 def _generate(args: argparse.Namespace) -> int:
     from iglu_lib.cli import print_json
-    from iglu_lib.local.droidlet_logs import CorpusSpec, upload_corpus, write_corpus
+    from iglu_lib.local.droidlet_logs import CorpusSpec, sized, upload_corpus, write_corpus
 
     spec = CorpusSpec(batches=args.batches, logs_per_batch=args.logs_per_batch,
                       rows_per_log=args.rows_per_log, seed=args.seed)
+    if args.min_mb:
+        spec = sized(spec, int(args.min_mb * 1e6))
     if args.dest:
         truth = write_corpus(args.dest, spec)
     else:
