@@ -135,6 +135,18 @@ def feedback_terms(games: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["agent", "term", "count", "feedbacks"])
 
 
+def feedback_term_matrix(terms: pd.DataFrame, agents: Sequence[str], top: int = 15) -> pd.DataFrame:
+    """Terms x agents: how often each agent's feedback used each term (0 when it did not),
+    the `top` terms by the counts of `agents` in their order, to compare what annotators
+    wrote about each agent side by side.
+
+    `terms` is `feedback_terms`' table; an agent without any feedback gets a column of zeros.
+    """
+    matrix = (terms.pivot_table(index="term", columns="agent", values="count", aggfunc="sum")
+              .reindex(columns=list(agents)).fillna(0).astype(int))
+    return matrix.sort_values(by=list(agents), ascending=False).head(top)
+
+
 def feedback_texts(games: pd.DataFrame) -> pd.DataFrame:
     """Every non-empty free-text feedback with its agent, HIT and verdict."""
     written = games[games["feedback_text"].map(bool).astype(bool)]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from iglu_lib import paths
 from iglu_lib.analysis.judgements import judge
 from iglu_lib.platform.feedback import DERIVED_COLUMNS, PUBLISHED_COLUMNS
 
@@ -76,6 +77,44 @@ def load_campaign(campaign: str, profile_name: str = "local", *, summaries: pd.D
             "check the campaign name and the profile"
         )
     return load_games(records=records, salt=profile.worker_id_salt(), summaries=summaries)
+
+
+def load_input(
+    input_file: str | Path | None = None,
+    *,
+    campaign: str | None = None,
+    profile_name: str = "local",
+    summaries_file: str | Path | None = None,
+    root: Path | None = None,
+) -> pd.DataFrame:
+    """The games table from a campaign's records or an export file (default: the bundled
+    one), with the per-game summaries of `summaries_file` joined when given: what the analysis
+    notebook and `iglu analyze` take as their inputs.
+
+    Relative paths are taken from `root` (default: the project root). A campaign and an
+    export file at once is an error: which one was meant cannot be guessed.
+    """
+    root = paths.project_root() if root is None else root
+    if campaign and input_file:
+        raise AnalysisInputError(
+            f"both campaign {campaign!r} and input file {input_file!r} are set; "
+            "set one of them (the other to null)"
+        )
+    summaries = read_summaries(root / summaries_file) if summaries_file else None
+    if campaign:
+        return load_campaign(campaign, profile_name, summaries=summaries)
+    return load_games(root / input_file if input_file else None, summaries=summaries)
+
+
+def read_summaries(path: str | Path) -> pd.DataFrame:
+    """Per-game summaries (the games stage's `summaries.csv`), ids kept as text."""
+    try:
+        return pd.read_csv(path, dtype={"GameMinecraftId": str, "game_id": str})
+    except FileNotFoundError:
+        raise AnalysisInputError(
+            f"{path}: per-game summaries not found; run the games stage (notebook 05) first "
+            "or leave the summaries out"
+        ) from None
 
 
 def prepare_games(feedback: pd.DataFrame, summaries: pd.DataFrame | None = None) -> pd.DataFrame:

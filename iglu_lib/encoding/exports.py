@@ -2,6 +2,8 @@
 
 The ids are name-based UUIDs (`uuid5`), so the same tasks and agents always give the same
 exports; the shapes are exactly those the platform hands back (see `join_codes`).
+`export_files` picks the platform's own exports when both are given and writes rehearsal
+ones otherwise.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from iglu_lib.encoding.join_codes import JOIN_COMMAND, ExportError
+from iglu_lib import paths
+from iglu_lib.encoding.join_codes import JOIN_COMMAND, ExportError, write_json_file
 
 NAMESPACE = uuid.UUID("6f1c55a4-4d3e-4a59-9c1e-5b0d2f8a7e21")
 
@@ -63,3 +67,51 @@ def read_task_names(folder: str | Path) -> list[str]:
     if not names:
         raise ExportError(f"{folder}: no task files (*.json); run notebook 01 or `iglu encode-tasks` first")
     return sorted(names)
+
+
+@dataclass(frozen=True)
+class ExportFiles:
+    """The two export files to read, and how they came about (for the reader of a notebook)."""
+
+    task_id_mapping: Path
+    join_commands: Path
+    note: str
+
+
+def export_files(
+    task_id_mapping: str | Path | None,
+    join_commands: str | Path | None,
+    *,
+    tasks_dir: str | Path,
+    agents: Sequence[str],
+    exports_dir: str | Path,
+    campaign: str = "rehearsal",
+    role_id: str | None = None,
+    root: Path | None = None,
+) -> ExportFiles:
+    """The platform's two exports when both are given; otherwise rehearsal exports made from
+    the encoded tasks in `tasks_dir` and written to `exports_dir`.
+
+    Relative paths are taken from `root` (default: the project root), as notebooks give them.
+    Giving only one of the two exports is an error: a join-command export is only meaningful
+    with the task-id mapping of the same tournament.
+    """
+    root = paths.project_root() if root is None else root
+    if task_id_mapping and join_commands:
+        return ExportFiles(root / task_id_mapping, root / join_commands, "the platform's exports")
+    if task_id_mapping or join_commands:
+        given, missing = (
+            ("task_id_mapping", "join_commands") if task_id_mapping else ("join_commands", "task_id_mapping")
+        )
+        raise ExportError(
+            f"{given} is set but {missing} is empty; give both exports of one tournament, "
+            "or neither to make rehearsal exports from the encoded tasks"
+        )
+    names = read_task_names(root / tasks_dir)
+    mapping, commands = make_platform_exports(names, agents, campaign=campaign, role_id=role_id)
+    folder = root / exports_dir
+    return ExportFiles(
+        write_json_file(folder / "task_id_mapping.json", mapping),
+        write_json_file(folder / "join_commands.json", commands),
+        f"rehearsal exports for {len(names)} tasks and {len(agents)} agents in {folder}",
+    )

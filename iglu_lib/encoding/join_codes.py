@@ -18,7 +18,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 JOIN_COMMAND = "/plaiground:join-task-with-agent"
 
@@ -58,6 +61,25 @@ class JoinCodeReport:
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "problems": self.problems()}
 
+    def require_usable(self, source: str = "the exports") -> None:
+        """Raise an `ExportError` naming every problem found when no task is usable, so a
+        notebook or script stops before writing an empty join-code file."""
+        if self.usable:
+            return
+        found = {kind: getattr(self, kind) for kind, count in self.problems().items() if count}
+        named = "; ".join(f"{kind.replace('_', ' ')}: {_examples(items)}" for kind, items in found.items())
+        raise ExportError(
+            f"no usable join code in {source} ({named or 'they list no task'}); "
+            "give the task-id mapping and the join commands of the same tournament"
+        )
+
+
+def _examples(items: Mapping[str, Any] | list[str], shown: int = 3) -> str:
+    """A count and the first few names of a problem's items."""
+    names = list(items)
+    more = f", ... ({len(names)} in all)" if len(names) > shown else ""
+    return ", ".join(repr(name) for name in names[:shown]) + more
+
 
 @dataclass(frozen=True)
 class JoinCommand:
@@ -96,6 +118,18 @@ def join_code_table(
         for agent, agent_instances in instances.items()
         for instance in agent_instances
     ]
+
+
+def join_code_matrix(
+    join_codes: Mapping[str, Mapping[str, str]], instances: Mapping[str, list[Mapping[str, str]]]
+) -> pd.DataFrame:
+    """Tasks x agents: each cell the join code of one game (the agent's first instance), so a
+    person can see at a glance which code pairs which task with which agent."""
+    import pandas as pd
+
+    rows = join_code_table(join_codes, instances)
+    table = pd.DataFrame(rows, columns=["task", "agent", "agent_instance_name", "join_code"])
+    return table.pivot_table(index="task", columns="agent", values="join_code", aggfunc="first")
 
 
 def build_join_codes(

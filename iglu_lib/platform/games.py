@@ -1,23 +1,105 @@
 """Many games at once, as tables: what the games notebook and scripts show and write.
 
-`read_codes` takes codes from a text file (one per line) or an export in the published
-format; `summary_table` and `verdict_table` turn fetched games into one row per game;
-`store_games` moves each game's raw copy to the private container and its scrubbed copy to
-the results container.
+`select_codes` decides which completion codes to fetch (a campaign's, a file's, a list, or
+freshly simulated games); `read_codes` takes codes from a text file (one per line) or an
+export in the published format; `summary_table`, `verdict_table` and `scrubbed_events` turn
+fetched games into tables; `store_games` moves each game's raw copy to the private container
+and its scrubbed copy to the results container.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from iglu_lib import paths
 from iglu_lib.platform.client import Game
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from iglu_lib.config import Profile
+
+
+#: Plays games and returns `(completion code, join code)` of each (see
+#: `iglu_lib.local.platform.rehearsal.simulation`); `iglu_lib.platform` never imports the
+#: local stack itself.
+Simulation = Callable[[], Sequence[tuple[str, str]]]
+
+#: The event columns a person reads first: what happened, by whom, what was said and built.
+EVENT_COLUMNS = ("eventType", "source", "roleId", "message", "material", "x", "y", "z", "problems")
+
+
+class NoCodesError(ValueError):
+    """Nothing to fetch; the message says which inputs were empty and what to set."""
+
+    user_error = True
+
+
+@dataclass(frozen=True)
+class CodeSelection:
+    """The completion codes to fetch, their join codes when known, and where they came from."""
+
+    codes: list[str]
+    join_codes: list[str] | None
+    note: str
+
+
+def select_codes(
+    profile: Profile,
+    *,
+    campaign: str | None = None,
+    codes_file: str | Path | None = None,
+    codes: Sequence[str] = (),
+    simulate: Simulation | None = None,
+    root: Path | None = None,
+) -> CodeSelection:
+    """The codes of a campaign's submitted games, else of `codes_file`, else `codes`, else of
+    the games `simulate` plays; the first source that is set wins.
+
+    A campaign's join codes come from its records and simulated games know theirs, so those
+    games are checked against the join code they were played from. `codes_file` is taken
+    relative to `root` (default: the project root). Raises `NoCodesError` when the chosen
+    source holds no code.
+    """
+    if campaign:
+        found, join_codes = campaign_codes(profile, campaign)
+        return _selection(found, join_codes, f"campaign {campaign!r} (submitted games)")
+    if codes_file:
+        path = (paths.project_root() if root is None else root) / codes_file
+        return _selection(read_codes(path), None, str(path))
+    if codes:
+        return _selection(list(codes), None, "the given codes")
+    if simulate is not None:
+        played = list(simulate())
+        return _selection([c for c, _ in played], [j for _, j in played], "simulated games on the local stack")
+    raise NoCodesError(
+        "no completion codes: set `codes`, `codes_file` or `campaign`, or use the local profile "
+        "with `simulate_games` above 0"
+    )
+
+
+def _selection(codes: list[str], join_codes: list[str] | None, source: str) -> CodeSelection:
+    if not codes:
+        raise NoCodesError(f"no completion codes in {source}; check it, or choose another source of codes")
+    return CodeSelection(codes, join_codes, f"{len(codes)} completion codes from {source}")
+
+
+def scrubbed_events(games: Sequence[Game], columns: Sequence[str] = EVENT_COLUMNS) -> pd.DataFrame:
+    """The events of the first usable game, messages scrubbed of personal data, so that a
+    notebook can show what a game looks like without showing who played it.
+
+    Empty (with the same columns) when no game is usable.
+    """
+    from iglu_lib.platform.events import events_frame
+    from iglu_lib.platform.privacy import scrub
+
+    first = next((game for game in games if game.ok), None)
+    events = first.events_frame() if first else events_frame([])
+    events["message"] = events["message"].map(scrub, na_action="ignore")
+    return events[list(columns)]
 
 
 def read_codes(path: str | Path) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from iglu_lib import paths
@@ -16,6 +17,7 @@ from iglu_lib.local.platform.simulator import PlatformSimulator
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
+    from iglu_lib.platform.games import Simulation
 
 GREENLANDS_TASK = "tests/fixtures/greenlands/tasks/03794642-d5dc-40df-bd41-4cd898ae6b7c"
 ARCHITECT_ROLE = "914a403c-d103-405f-a1d2-10fba7ee0a28"
@@ -70,3 +72,18 @@ def simulate_games(
         architect = architects[number % len(architects)]
         played.append((simulator.play(join, architect, seed=seed + number), join))
     return played
+
+
+def simulation(
+    profile: Profile,
+    *,
+    games: int,
+    architects: Sequence[str] = ("diligent", "lazy"),
+    seed: int = 0,
+) -> Simulation | None:
+    """`simulate_games` ready to play, for `iglu_lib.platform.games.select_codes`; None when
+    there is nothing to simulate (no games asked for, or a profile that is not local: real
+    campaigns must never be mixed with simulated games)."""
+    if not (profile.is_local and games > 0):
+        return None
+    return partial(simulate_games, profile, games=games, architects=architects, seed=seed)

@@ -1,0 +1,84 @@
+"""What notebook 05 calls: which codes to fetch, the events of one game with messages
+scrubbed, and the figure of structure and effort."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from iglu_lib.config import load_profile
+from iglu_lib.local.platform.rehearsal import simulation
+from iglu_lib.platform.client import Game, GameDataClient
+from iglu_lib.platform.games import EVENT_COLUMNS, NoCodesError, scrubbed_events, select_codes
+from iglu_lib.platform.plots import structure_and_effort
+
+
+def test_a_codes_file_is_read_relative_to_the_root_and_wins_over_codes(local_profile, tmp_path):
+    (tmp_path / "codes.txt").write_text("code-1\n\nNA\ncode-2\n", encoding="utf-8")
+    selection = select_codes(local_profile, codes_file="codes.txt", codes=["ignored"],
+                             simulate=lambda: pytest.fail("simulated despite a codes file"),
+                             root=tmp_path)
+    assert selection.codes == ["code-1", "code-2"] and selection.join_codes is None
+    assert selection.note == f"2 completion codes from {tmp_path / 'codes.txt'}"
+
+
+def test_given_codes_win_over_simulated_games(local_profile):
+    selection = select_codes(local_profile, codes=["a", "b"],
+                             simulate=lambda: pytest.fail("simulated despite codes"))
+    assert selection.codes == ["a", "b"] and selection.join_codes is None
+
+
+def test_a_campaign_without_submitted_games_names_the_campaign(local_profile, unique_name):
+    campaign = unique_name("nocodes")
+    with pytest.raises(NoCodesError, match=f"campaign '{campaign}'"):
+        select_codes(local_profile, campaign=campaign, codes=["a"])
+
+
+def test_nothing_to_fetch_says_what_to_set(local_profile):
+    with pytest.raises(NoCodesError, match="set `codes`, `codes_file` or `campaign`"):
+        select_codes(local_profile, simulate=simulation(local_profile, games=0))
+
+
+def test_simulation_only_on_the_local_profile():
+    assert simulation(load_profile("sandbox"), games=3) is None
+
+
+def test_simulated_games_are_selected_with_their_join_codes_and_shown_scrubbed(local_profile):
+    selection = select_codes(
+        local_profile, simulate=simulation(local_profile, games=2, architects=["oversharing"], seed=3)
+    )
+    assert len(selection.codes) == len(selection.join_codes) == 2
+    assert "simulated games" in selection.note
+    games = GameDataClient(local_profile).fetch_many(
+        selection.codes, join_codes=selection.join_codes, progress=False
+    )
+    raw = " ".join(games[0].events_frame()["message"].dropna())
+    assert "jane.doe@example.com" in raw  # the oversharing architect gives it away
+    events = scrubbed_events(games)
+    assert list(events.columns) == list(EVENT_COLUMNS) and len(events) == len(games[0].events)
+    shown = " ".join(events["message"].dropna())
+    assert "jane.doe@example.com" not in shown and "555-201-7788" not in shown
+
+
+def test_no_usable_game_gives_an_empty_events_table():
+    events = scrubbed_events([Game(code="nonsense", reason="not_a_code")])
+    assert events.empty and list(events.columns) == list(EVENT_COLUMNS)
+
+
+def test_figure_shows_usable_games_only():
+    summaries = pd.DataFrame({
+        "GameMinecraftId": ["aaaaaaaa-1", "bbbbbbbb-2", "cccccccc-3"],
+        "reason": [None, "game_not_found", None],
+        "structure_f1": [0.5, None, None],
+        "architect_turns": [4, 0, 1],
+    })
+    f1, turns = structure_and_effort(summaries).axes
+    assert [label.get_text() for label in f1.get_xticklabels()] == ["aaaaaaaa", "cccccccc"]
+    assert [bar.get_height() for bar in f1.patches] == [0.5, 0.0]
+    assert [bar.get_height() for bar in turns.patches] == [4, 1]
+
+
+def test_figure_without_any_usable_game_is_empty():
+    summaries = pd.DataFrame({"GameMinecraftId": ["x"], "reason": ["not_a_code"]})
+    f1, turns = structure_and_effort(summaries).axes
+    assert not f1.patches and not turns.patches
