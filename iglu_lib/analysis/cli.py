@@ -27,17 +27,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from iglu_lib.analysis.loading import load_campaign, load_games
+    from pathlib import Path
+
+    from iglu_lib.analysis.loading import load_input
     from iglu_lib.analysis.report import analyze, write_outputs
     from iglu_lib.cli import CommandError, print_json
 
     if args.replicates < 1:
         raise CommandError(f"--replicates must be at least 1, got {args.replicates}")
-    summaries = _read_summaries(args.summaries)
-    if args.campaign:
-        games = load_campaign(args.campaign, args.profile, summaries=summaries)
-    else:
-        games = load_games(args.input, summaries=summaries)
+    games = load_input(args.input, campaign=args.campaign, profile_name=args.profile,
+                       summaries_file=args.summaries, root=Path.cwd())
     analysis = analyze(games, agents=args.agents, replicates=args.replicates, seed=args.seed)
     written = write_outputs(analysis, args.out)
     if args.json:
@@ -45,14 +44,6 @@ def _analyze(args: argparse.Namespace) -> int:
     else:
         _print_overview(analysis, len(written), args.out)
     return 0
-
-
-def _read_summaries(path: str | None):
-    if path is None:
-        return None
-    import pandas as pd
-
-    return pd.read_csv(path, dtype={"GameMinecraftId": str, "game_id": str})
 
 
 def _print_overview(analysis, files: int, out: str) -> None:
