@@ -123,7 +123,9 @@ class TableWriter:
         schema = pa.schema([(name, pa.string()) for name in columns])
         self._csv = pa_csv.CSVWriter(str(self._parts["csv"]), schema, write_options=pa_csv.WriteOptions(
             delimiter="|", quoting_style="needed"))
-        self._parquet = pq.ParquetWriter(self._parts["parquet"], schema)
+        # Dictionary pages only where values repeat by design; free text gains nothing from them.
+        self._parquet = pq.ParquetWriter(self._parts["parquet"], schema,
+                                         use_dictionary=[LOG_ID_COLUMN])
 
     def write(self, table: Any) -> None:
         self._pending.append(table)
