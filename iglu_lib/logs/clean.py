@@ -25,8 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-DELIMITER = b"|"
-QUOTE = b'"'
 LOG_ID_COLUMN = "turk_log_id"
 REJECT_COLUMNS = ("source", "member", "line", "reason", "expected_fields", "found_fields", "text")
 _BOM = b"\xef\xbb\xbf"
@@ -108,6 +106,7 @@ def _parse_whole(body: bytes, result: CleanFile) -> tuple[Any, Any] | None:
     """Arrow parses the whole body; None when it is not UTF-8 or a line number could be off
     (blank lines, a quote over a line end), so that the caller takes the careful path."""
     import numpy as np
+
     if not (body.isascii() or _is_utf8(body)):
         return None
     invalid: list[Any] = []

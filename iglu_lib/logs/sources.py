@@ -70,7 +70,7 @@ def find_sources(folder: str | Path, kind: str) -> list[Source]:
 
 
 def read_source(source: Source) -> SourceResult:
-    """Read and clean every `kind.csv` of one source (runs in a worker process)."""
+    """Read and clean every `kind.csv` of one source (runs in a reading thread)."""
     if not source.is_archive:
         data = source.path.read_bytes()
         return SourceResult(source, [clean_file(data, source=source.name, member=source.name,
