@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gzip
 import io
 import json
 import math
@@ -269,17 +270,18 @@ def _malformed(rng: random.Random, values: list[str]) -> str:
 
 # -- the corpus --------------------------------------------------------------------------------
 def tar_log(log: GeneratedLog, archive_name: str, compresslevel: int = 6) -> bytes:
-    """The log as a tar archive (gzip-compressed unless the name ends in `.tar`)."""
+    """The log as a tar archive, gzip-compressed unless the name ends in `.tar`; byte for byte
+    the same on every run (fixed times in the tar and gzip headers)."""
     buffer = io.BytesIO()
-    mode = "w" if archive_name.endswith(".tar") else "w:gz"
-    options = {} if mode == "w" else {"compresslevel": compresslevel}
-    with tarfile.open(fileobj=buffer, mode=mode, **options) as tar:  # type: ignore[call-overload]
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
         for name, data in log.files.items():
             info = tarfile.TarInfo(f"{log.turk_log_id}/{name}")
             info.size = len(data)
             info.mtime = 1_700_000_000
             tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    if archive_name.endswith(".tar"):
+        return buffer.getvalue()
+    return gzip.compress(buffer.getvalue(), compresslevel=compresslevel, mtime=0)
 
 
 @dataclass(frozen=True)
