@@ -26,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     process.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     process.set_defaults(handler=_process)
 
-    generate = actions.add_parser("generate", help="fill a bucket (or a folder) with generated droidlet-style logs")
+    generate = actions.add_parser(
+        "generate", help="fill a bucket of the local stack (or a folder) with generated droidlet-style logs")
     target = generate.add_mutually_exclusive_group(required=True)
     target.add_argument("--bucket", help="bucket to fill (created if missing)")
     target.add_argument("--dest", help="folder to write the corpus into instead")
@@ -95,10 +96,14 @@ def _generate(args: argparse.Namespace) -> int:
     if args.dest:
         truth = write_corpus(args.dest, spec)
     else:
+        from iglu_lib.cli import CommandError
         from iglu_lib.config import load_profile
 
-        s3 = load_profile(args.profile).boto3_client("s3")
-        truth = upload_corpus(s3, args.bucket, spec, progress=not args.json)
+        profile = load_profile(args.profile)
+        if not profile.is_local:
+            raise CommandError(f"generated logs go only to the local stack's S3, not to profile "
+                               f"'{args.profile}'; use --profile local or --dest FOLDER")
+        truth = upload_corpus(profile.boto3_client("s3"), args.bucket, spec, progress=not args.json)
     report = {"objects": len(truth.objects), "bytes": truth.compressed_bytes,
               "expected": {kind: truth.summary(kind) for kind in truth.kinds}}
     if args.json:
