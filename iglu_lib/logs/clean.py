@@ -201,21 +201,42 @@ def row_keys(table: Any, *, separator_free: bool = False) -> Any:
 
 def _keep_first(table: Any, numbers: Any, result: CleanFile, *, separator_free: bool) -> None:
     """Strip every field, drop exact duplicates within the file, append the log id."""
-    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     pool = pa.system_memory_pool()
     stripped = pa.table([pc.utf8_trim_whitespace(c, memory_pool=pool) for c in table.columns],
                         names=[f"f{i}" for i in range(table.num_columns)])
-    keys = row_keys(stripped, separator_free=separator_free).combine_chunks()
-    codes = pc.dictionary_encode(keys, memory_pool=pool).indices.to_numpy(zero_copy_only=False)
-    first = np.unique(codes, return_index=True)[1]
-    result.duplicates = stripped.num_rows - len(first)
+    keep = _first_occurrences(stripped, separator_free)
+    result.duplicates = stripped.num_rows - int(keep.sum())
     if result.duplicates:
-        first.sort()
-        stripped, numbers = stripped.take(pa.array(first)), numbers[first]
+        stripped, numbers = stripped.filter(pa.array(keep)), numbers[keep]
     log_ids = pa.array([result.turk_log_id] * stripped.num_rows, pa.string())
     result.table = pa.Table.from_arrays([*stripped.columns, log_ids],
                                         names=[*result.header, LOG_ID_COLUMN])
     result.line_numbers = numbers
+
+
+def _first_occurrences(table: Any, separator_free: bool) -> Any:
+    """A mask of the rows that are no exact copy of an earlier row. Two equal rows have equal
+    last fields (in logs, usually a time stamp), so only rows whose last field repeats are
+    compared in full: most files then never build a key for every row."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keep = np.ones(table.num_rows, dtype=bool)
+    if table.num_rows < 2 or table.num_columns == 0:
+        return keep
+    last = pc.dictionary_encode(table.column(table.num_columns - 1).combine_chunks()).indices
+    codes = last.to_numpy(zero_copy_only=False)
+    candidates = np.flatnonzero(np.bincount(codes)[codes] > 1)
+    if not len(candidates):
+        return keep
+    subset = table.take(pa.array(candidates)) if len(candidates) < table.num_rows else table
+    keys = row_keys(subset, separator_free=separator_free).combine_chunks()
+    key_codes = pc.dictionary_encode(keys).indices.to_numpy(zero_copy_only=False)
+    first = np.zeros(len(candidates), dtype=bool)
+    first[np.unique(key_codes, return_index=True)[1]] = True
+    keep[candidates[~first]] = False
+    return keep
