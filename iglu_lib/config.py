@@ -165,14 +165,11 @@ class Profile:
     def boto3_client(self, service: str, **kwargs: Any) -> Any:
         """A boto3 client for `mturk` or `s3` at this profile's endpoint."""
         import boto3
-        from botocore.config import Config
 
-        retries = Config(retries={"max_attempts": 1, "mode": "standard"}) if self.is_local else None
         return boto3.client(
             service,
             region_name=self.region,
             endpoint_url=self.endpoint(service),
-            config=kwargs.pop("config", retries),
             **self.aws_credentials(),
             **kwargs,
         )

@@ -243,7 +243,7 @@ class HitManager:
         """The boto3 MTurk client, made on first use (so refusals never need credentials)."""
         from botocore.config import Config
 
-        no_retries = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=10, read_timeout=60)
+        no_retries = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=10, read_timeout=60)
         return self.profile.boto3_client("mturk", config=no_retries)
 
     @cached_property

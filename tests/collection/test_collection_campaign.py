@@ -124,8 +124,7 @@ def test_ten_percent_of_requests_failing_still_reaches_the_target(
     finally:
         control.set_faults(0.0)  # no seed: turning faults off needs none
     assert summary["done"] and summary["good_hits"] == 10
-    absorbed = campaign.manager.retries + monitor.manager.retries
-    assert absorbed > 0, "faults were injected and absorbed by retries"
+    assert campaign.manager.retries > 0, "faults reached the loop's own calls and were absorbed"
     assert monitor.violations == []
     invariants(local_profile, name, local_profile.get("hit.reward"))
 
