@@ -37,8 +37,6 @@ OPEN_STATUSES = (RecordStatus.PLANNED, RecordStatus.HIT_CREATED, RecordStatus.SU
 SETTLED_ON_SERVICE = {"Approved": RecordStatus.APPROVED, "Rejected": RecordStatus.REJECTED}
 #: Verdicts whose HIT counts as a good one (a `partial` HIT is paid but its slot runs again).
 GOOD_VERDICTS = ("approve", "approve_with_warning")
-#: Errors a turn survives: the next turn tries again (records make the retry safe).
-TRANSIENT = ("MTurkError", "RecordConflict", "GameDataError")
 
 
 @dataclass
@@ -76,6 +74,16 @@ def slot_outcome(games: Sequence[GameRecord]) -> Outcome:
     if statuses == {RecordStatus.APPROVED} and all(game.verdict != "reject" for game in games):
         return Outcome.VALID
     return Outcome.REJECTED
+
+
+def transient_errors() -> tuple[type[Exception], ...]:
+    """Errors a turn survives: the service or storage failed after its retries, or a record
+    changed under us; the next turn tries again, and the records make that safe."""
+    from iglu_lib.mturk import MTurkError
+    from iglu_lib.platform.client import GameDataError
+    from iglu_lib.storage import RecordConflict
+
+    return (MTurkError, RecordConflict, GameDataError)
 
 
 def code_field(position: int, k: int) -> str:
@@ -212,9 +220,7 @@ class Campaign:
                 break
             try:
                 step(report)
-            except Exception as err:  # noqa: BLE001 - transient service errors: the next turn retries
-                if type(err).__name__ not in TRANSIENT:
-                    raise
+            except transient_errors() as err:
                 report.errors.append(f"{type(err).__name__}: {err}")
         return report
 
@@ -291,9 +297,8 @@ class Campaign:
             games = self.records.update_all(games, status=RecordStatus.EXPIRED)
         try:
             self.manager.delete(hit_id)
-        except Exception as err:  # noqa: BLE001 - a HIT already deleted is what we wanted
-            if type(err).__name__ not in TRANSIENT:
-                raise
+        except transient_errors():
+            pass  # a HIT already deleted is what we wanted; another turn would not do better
         return games
 
     def _judge(self, assignment: Any, games: list[GameRecord]) -> list[GameRecord]:
