@@ -3,8 +3,9 @@ clean table.
 
 Modules: `sync` (incremental, parallel mirror of an S3 prefix), `sources` (archives read as
 streams, loose files), `clean` (the row rules of one CSV file), `process` (the collation:
-pool of readers, cross-file duplicates, CSV + Parquet + rejects). Names below are imported on
-first use, so `import iglu_lib.logs` stays light.
+pool of readers, cross-file duplicates, CSV + Parquet + rejects), `report` (a run's folders,
+the check of its counts against generated logs, its summary file), `plots` (the overview of a
+collated table). Names below are imported on first use, so `import iglu_lib.logs` stays light.
 """
 
 from __future__ import annotations
