@@ -86,7 +86,9 @@ def run_notebook(
             str(source),
             str(target),
             parameters=values,
-            cwd=str(source.parent),
+            # the kernel starts in the notebook's folder; papermill's own `cwd` would chdir this
+            # process, which races when a batch runs notebooks in threads
+            resources={"metadata": {"path": str(source.parent)}},
             kernel_name="python3",
             progress_bar=progress,
             log_output=False,

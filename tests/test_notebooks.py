@@ -24,6 +24,7 @@ def test_run_injects_parameters_and_writes_the_executed_copy(tmp_path, test_outp
     out = run_notebook(ECHO, params, output=test_outputs / "echo.ipynb", progress=False)
     text = _outputs_text(out)
     assert "bonjour" in text and "injected-parameters" in text
+    assert str(ECHO.parent) in text, "the kernel runs in the notebook's folder"
 
 
 def test_failing_cell_is_reported_with_its_error(test_outputs):
@@ -49,7 +50,9 @@ def test_batch_runs_pairs_and_summarises(tmp_path, test_outputs):
         f"  - {{notebook: {ECHO}, parameters: {good}, output: {test_outputs / 'b1.ipynb'}}}\n"
         f"  - {{notebook: {ECHO}, parameters: {bad}, output: {test_outputs / 'b2.ipynb'}}}\n"
     )
+    before = Path.cwd()
     results = run_batch(batch)
+    assert Path.cwd() == before, "running notebooks in threads must not move this process's cwd"
     assert [r.ok for r in results] == [True, False]
     table = summary_table(results)
     assert "passed" in table and "FAILED" in table and "b2.ipynb" in table
