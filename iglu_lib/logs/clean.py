@@ -29,6 +29,9 @@ LOG_ID_COLUMN = "turk_log_id"
 REJECT_COLUMNS = ("source", "member", "line", "reason", "expected_fields", "found_fields", "text")
 _BOM = b"\xef\xbb\xbf"
 _SEPARATOR = "\x1f"
+#: The ASCII characters Unicode calls white space and ASCII does not: where none occurs in an
+#: ASCII file, Arrow's ASCII trim strips exactly what its UTF-8 trim would, five times faster.
+_UNICODE_ONLY_SPACES = (b"\x1c", b"\x1d", b"\x1e", b"\x1f")
 
 
 @dataclass(frozen=True)
@@ -78,12 +81,15 @@ def clean_file(data: bytes, *, source: str, member: str, turk_log_id: str) -> Cl
         return result
     result.header = tuple(_split_header(header_line))
     body = b"" if end < 0 else data[end + 1:]
-    parsed = _parse_whole(body, result)
+    ascii_body = body.isascii()
+    parsed = _parse_whole(body, result) if ascii_body or _is_utf8(body) else None
     if parsed is None:
         result.rows_in, result.rejects = 0, []
         parsed = _parse_lines(body, result)
     table, numbers = parsed
-    _keep_first(table, numbers, result, separator_free=_SEPARATOR.encode() not in body)
+    ascii_spaces = ascii_body and not any(char in body for char in _UNICODE_ONLY_SPACES)
+    _keep_first(table, numbers, result, separator_free=_SEPARATOR.encode() not in body,
+                ascii_spaces=ascii_spaces)
     return result
 
 
@@ -103,12 +109,10 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def _parse_whole(body: bytes, result: CleanFile) -> tuple[Any, Any] | None:
-    """Arrow parses the whole body; None when it is not UTF-8 or a line number could be off
-    (blank lines, a quote over a line end), so that the caller takes the careful path."""
+    """Arrow parses the whole (UTF-8) body; None when a line number could be off (blank
+    lines, a quote over a line end), so that the caller takes the careful path."""
     import numpy as np
 
-    if not (body.isascii() or _is_utf8(body)):
-        return None
     invalid: list[Any] = []
     table = _read(body, len(result.header), invalid)
     rows = table.num_rows + len(invalid)
@@ -160,7 +164,7 @@ def _read(body: bytes, width: int, invalid: list[Any]) -> Any:
     import pyarrow.csv as pa_csv
 
     names = [f"f{i}" for i in range(width)]
-    if not body.strip():
+    if not body or body.isspace():
         return pa.table({name: pa.array([], pa.string()) for name in names})
 
     def handle(row: Any) -> str:
@@ -199,13 +203,16 @@ def row_keys(table: Any, *, separator_free: bool = False) -> Any:
     return pc.binary_join_element_wise(*parts, _SEPARATOR)
 
 
-def _keep_first(table: Any, numbers: Any, result: CleanFile, *, separator_free: bool) -> None:
-    """Strip every field, drop exact duplicates within the file, append the log id."""
+def _keep_first(table: Any, numbers: Any, result: CleanFile, *, separator_free: bool,
+                ascii_spaces: bool = False) -> None:
+    """Strip every field, drop exact duplicates within the file, append the log id.
+    `ascii_spaces`: the caller knows the file holds no white space but ASCII's."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     pool = pa.system_memory_pool()
-    stripped = pa.table([pc.utf8_trim_whitespace(c, memory_pool=pool) for c in table.columns],
+    trim = pc.ascii_trim_whitespace if ascii_spaces else pc.utf8_trim_whitespace
+    stripped = pa.table([trim(c, memory_pool=pool) for c in table.columns],
                         names=[f"f{i}" for i in range(table.num_columns)])
     keep = _first_occurrences(stripped, separator_free)
     result.duplicates = stripped.num_rows - int(keep.sum())

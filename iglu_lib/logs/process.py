@@ -97,7 +97,11 @@ class SeenLogs:
 
 
 class TableWriter:
-    """Writes the kept rows to `NAME_<date>.csv` and `.parquet`, the rejects beside them."""
+    """Writes the kept rows to `NAME_<date>.csv` and `.parquet`, the rejects beside them.
+
+    A batch of rows is written in the background (the CSV and the Parquet file each in its own
+    thread; Arrow's writers release the GIL) while the next batch is collected, so reading does
+    not stall during a write. At most one batch is being written at a time, in order."""
 
     def __init__(self, out: Path, kind: str, date: str) -> None:
         out.mkdir(parents=True, exist_ok=True)
@@ -113,6 +117,9 @@ class TableWriter:
         self._pending_rows = 0
         self._csv: Any = None
         self._parquet: Any = None
+        self._writing: list[concurrent.futures.Future] = []
+        self._threads = concurrent.futures.ThreadPoolExecutor(max_workers=2,
+                                                              thread_name_prefix="logs-write")
 
     def start(self, columns: tuple[str, ...]) -> None:
         import pyarrow as pa
@@ -143,16 +150,27 @@ class TableWriter:
             return
         table = pa.concat_tables(self._pending)
         self._pending, self._pending_rows = [], 0
-        self._csv.write_table(table)
-        self._parquet.write_table(table)
+        self._wait()
+        self._writing = [self._threads.submit(self._csv.write_table, table),
+                         self._threads.submit(self._parquet.write_table, table)]
+
+    def _wait(self) -> None:
+        """Until the batch being written is on disk; raises what its writing raised."""
+        writing, self._writing = self._writing, []
+        for future in writing:
+            future.result()
 
     def close(self) -> dict[str, str]:
         """Finish every file and move it into place; returns the paths written."""
         written = {}
-        if self.columns is not None:
-            self._flush()
-            self._csv.close()
-            self._parquet.close()
+        try:
+            if self.columns is not None:
+                self._flush()
+                self._wait()
+                self._csv.close()
+                self._parquet.close()
+        finally:
+            self._threads.shutdown()
         self._rejects.close()
         for key, part in self._parts.items():
             if part.exists():

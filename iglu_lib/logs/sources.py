@@ -12,7 +12,7 @@ none of its rows are used, so the table never holds half an archive.
 from __future__ import annotations
 
 import bz2
-import gzip
+import io
 import lzma
 import tarfile
 import zlib
@@ -21,16 +21,34 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from isal import igzip, isal_zlib
+
 from iglu_lib.logs.clean import CleanFile, clean_file
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz")
-#: Decompressing readers by the magic bytes a file starts with; anything else is plain tar.
-DECOMPRESSORS: dict[bytes, Callable[[IO[bytes]], IO[bytes]]] = {
-    b"\x1f\x8b": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
-    b"BZh": lambda raw: bz2.BZ2File(raw, mode="rb"),
-    b"\xfd7zXZ\x00": lambda raw: lzma.LZMAFile(raw, mode="rb"),
+
+
+@dataclass(frozen=True)
+class Compression:
+    """How to undo one compression: as a stream (big archives, bounded memory) or in one call
+    on the whole file (the common small archive: no Python work per chunk, fewer copies).
+    Both verify the checksum and fail on a truncated file."""
+
+    stream: Callable[[IO[bytes]], IO[bytes]]
+    whole: Callable[[bytes], bytes]
+
+
+#: Compressions by the magic bytes a file starts with; anything else is plain tar. gzip is
+#: inflated by ISA-L (`isal`), about twice as fast as zlib, with the same checks.
+COMPRESSIONS: dict[bytes, Compression] = {
+    b"\x1f\x8b": Compression(lambda raw: igzip.GzipFile(fileobj=raw, mode="rb"), igzip.decompress),
+    b"BZh": Compression(lambda raw: bz2.BZ2File(raw, mode="rb"), bz2.decompress),
+    b"\xfd7zXZ\x00": Compression(lambda raw: lzma.LZMAFile(raw, mode="rb"), lzma.decompress),
 }
-_READ_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, ValueError)
+#: Compressed archives up to this size are decompressed in one call; bigger ones stream.
+WHOLE_FILE_BYTES = 16 << 20
+_READ_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, isal_zlib.error, lzma.LZMAError,
+                ValueError)
 _CHUNK = 1 << 20
 
 
@@ -88,11 +106,7 @@ def read_source(source: Source) -> SourceResult:
 def _archive_members(source: Source) -> Iterator[tuple[str, bytes]]:
     wanted = f"{source.kind}.csv"
     with source.path.open("rb") as raw:
-        magic = raw.read(6)
-        raw.seek(0)
-        opener = next((make for prefix, make in DECOMPRESSORS.items() if magic.startswith(prefix)),
-                      None)
-        stream = opener(raw) if opener else raw
+        stream = _decompressed(raw, source.path.stat().st_size)
         with tarfile.open(fileobj=stream, mode="r|", bufsize=_CHUNK) as tar:
             for member in tar:
                 if member.isfile() and PurePosixPath(member.name).name == wanted:
@@ -101,6 +115,18 @@ def _archive_members(source: Source) -> Iterator[tuple[str, bytes]]:
                         yield member.name, handle.read()
         while stream.read(_CHUNK):  # the rest, so a compressed stream's checksum is verified
             pass
+
+
+def _decompressed(raw: IO[bytes], size: int) -> IO[bytes]:
+    """The tar stream inside `raw`, by the compression its first bytes name."""
+    magic = raw.read(6)
+    raw.seek(0)
+    compression = next((c for prefix, c in COMPRESSIONS.items() if magic.startswith(prefix)), None)
+    if compression is None:
+        return raw
+    if size <= WHOLE_FILE_BYTES:
+        return io.BytesIO(compression.whole(raw.read()))
+    return compression.stream(raw)
 
 
 def _log_id(member: str, source: Source) -> str:
