@@ -8,6 +8,7 @@ import gzip
 import io
 import lzma
 import tarfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -21,20 +22,22 @@ SPEC = CorpusSpec(batches=2, logs_per_batch=4, rows_per_log=60, seed=5, hostile_
 CSV = b"command|time\nbuild|1\n dig |2\nbuild|1\n"
 
 
-def _tar(members: dict[str, bytes]) -> bytes:
+def _tar(log: Path) -> bytes:
+    """A plain tar of the folder `log`, under its own name."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+        tar.add(log, arcname=log.name)
     return buffer.getvalue()
 
 
 def _mixed_folder(folder):
     """Archives in every compression, and broken ones: truncated, trailing junk, bad checksum."""
+    log = folder.parent / "members" / "a"
+    log.mkdir(parents=True)
+    (log / "nsp_outputs.csv").write_bytes(CSV)
+    (log / "error_details.csv").write_bytes(b"x|y\n1|2\n")
+    plain = _tar(log)
     folder.mkdir()
-    plain = _tar({"a/nsp_outputs.csv": CSV, "a/error_details.csv": b"x|y\n1|2\n"})
     good = gzip.compress(plain)
     (folder / "1.tar.gz").write_bytes(good)
     (folder / "2.tar.gz").write_bytes(bz2.compress(plain))  # named .gz, found by its magic
