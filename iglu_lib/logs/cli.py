@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     process.add_argument("--kind", required=True, help="CSV name without .csv, e.g. nsp_outputs")
     process.add_argument("--out", required=True, help="folder for NAME_<date>.csv, .parquet and _rejects.csv")
     process.add_argument("--date", help="date in the output names (default: today, UTC)")
-    process.add_argument("--workers", type=int, help="reading threads (default: up to 4, one per core)")
+    process.add_argument("--workers", type=int, help="reading threads (default: one more than cores, at most 4)")
     process.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     process.set_defaults(handler=_process)
 

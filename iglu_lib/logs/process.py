@@ -204,9 +204,10 @@ def process_logs(src: str | Path, kind: str, out: str | Path, *, date: str | Non
 def read_all(sources: list[Source], workers: int | None = None) -> Iterator[SourceResult]:
     """Read the sources in a pool of threads, a bounded number in flight, in their order.
 
-    Threads rather than processes: the heavy parts (zlib, Arrow's parser and kernels) release
-    the GIL, and tables then need no copying between processes."""
-    count = workers or min(4, os.cpu_count() or 1)
+    Threads rather than processes: the heavy parts (ISA-L, Arrow's parser and kernels) release
+    the GIL, and tables then need no copying between processes. One thread more than cores:
+    while a reader waits for the GIL (tar headers, Python glue) the spare one keeps its core busy."""
+    count = workers or min(4, (os.cpu_count() or 1) + 1)
     if count <= 1 or len(sources) < 2:
         yield from map(read_source, sources)
         return
