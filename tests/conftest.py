@@ -58,3 +58,32 @@ def test_outputs() -> Path:
     folder = ROOT / "outputs" / "tests"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+#: How the browser tests start Debian's Chromium headless (root, no sandbox, no network chatter).
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium_binary() -> str | None:
+    import shutil
+
+    default = Path("/usr/bin/chromium")
+    if default.exists():
+        return str(default)
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium driven by Playwright; skips, saying why, only where none is installed."""
+    binary = chromium_binary()
+    if binary is None:
+        pytest.skip("no Chromium binary (/usr/bin/chromium, chromium or chromium-browser on PATH); "
+                    "install Debian's chromium package (scripts/ensure-chromium.sh)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

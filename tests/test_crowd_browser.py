@@ -4,7 +4,6 @@ server and through the local MTurk server's worker pages."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,24 +13,8 @@ from iglu_lib.crowd.session import open_task_run
 pytestmark = pytest.mark.browser
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "crowd_tasks" / "craftassist"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHORT = "go\nhi"
 GOOD = "build a red tower next to the tree\nmove the blue block two steps left\ndestroy the green wall"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    binary = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium") or shutil.which("chromium-browser")
-    if binary is None:
-        pytest.skip(f"no Chromium binary at {CHROMIUM} or on PATH (install Debian's chromium package to run browser tests)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=binary, args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ back through boto3 and the HIT manager."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -18,17 +16,6 @@ from iglu_lib.platform.codes import make_completion_code
 pytestmark = pytest.mark.browser
 
 JOIN = "/plaiground:join-task-with-agent T1:C1:TASK1"
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-
-def chromium_binary() -> str | None:
-    default = Path("/usr/bin/chromium")
-    if default.exists():
-        return str(default)
-    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def completion_code(**fields: str) -> str:
@@ -36,20 +23,6 @@ def completion_code(**fields: str) -> str:
     ids = {name: str(uuid.uuid4()) for name in
            ("tournament_id", "challenge_id", "task_id", "game_id", "role_id", "agent_service_id")}
     return make_completion_code(**{**ids, **fields})
-
-
-@pytest.fixture(scope="module")
-def browser():
-    binary = chromium_binary()
-    if binary is None:
-        pytest.skip("no Chromium binary (/usr/bin/chromium, chromium or chromium-browser on PATH); "
-                    "install Debian's chromium package (scripts/ensure-chromium.sh)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ crowd-form serialises them."""
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import boto3
 import pytest
@@ -15,9 +13,6 @@ from defusedxml import ElementTree
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 NS = {"q": "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd"}
 PLAIN_FORM = """<!DOCTYPE html><html><head>
 <script src="https://assets.crowd.aws/crowd-html-elements.js"></script></head><body>
@@ -54,18 +49,6 @@ def question(page: str) -> str:
         '<HTMLQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd">'
         f"<HTMLContent><![CDATA[{page}]]></HTMLContent><FrameHeight>600</FrameHeight></HTMLQuestion>"
     )
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.skip(f"no Chromium binary at {CHROMIUM} (install Debian's chromium package to run browser tests)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
