@@ -14,7 +14,6 @@ _EXPORTS = {
     "CampaignParams": "iglu_lib.collection.params",
     "Campaign": "iglu_lib.collection.campaign",
     "TurnReport": "iglu_lib.collection.campaign",
-    "run_campaign": "iglu_lib.collection.campaign",
     "campaign_status": "iglu_lib.collection.status",
 }
 

@@ -386,8 +386,3 @@ def _game_verdict(record: GameRecord) -> Any:
     warnings = () if record.verdict == "reject" else record.reasons
     return GameVerdict(record.game_minecraft_id or None, record.verdict, rejecting, warnings)
 
-
-def run_campaign(params: CampaignParams, *, progress: bool = True,
-                 on_turn: Callable[[Campaign, TurnReport], None] | None = None) -> dict[str, Any]:
-    """Run a campaign to its target (the function notebooks and the CLI call)."""
-    return Campaign(params).run(progress=progress, on_turn=on_turn)
