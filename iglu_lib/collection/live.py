@@ -39,3 +39,16 @@ def live_view(every_turns: int = 5) -> Callable[[Campaign, TurnReport], None]:
         handle.update(cells_frame(status).style.set_caption(caption))
 
     return show
+
+
+def reasons_figure(status: dict[str, Any]) -> Any:
+    """Games disqualified or flagged, by reason (an empty chart says none was)."""
+    import matplotlib.pyplot as plt
+
+    counts = sorted(status["games_by_reason"].items(), key=lambda item: item[1])
+    figure, axis = plt.subplots(figsize=(7, 0.4 * len(counts) + 1.2))
+    axis.barh([reason for reason, _ in counts], [n for _, n in counts])
+    axis.set(title="Disqualified or flagged games by reason" if counts else "No game was flagged",
+             xlabel="games")
+    figure.tight_layout()
+    return figure

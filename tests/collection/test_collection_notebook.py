@@ -22,3 +22,26 @@ def test_collect_notebook_runs_headless(rehearsal, unique_name, test_outputs, tm
     assert text.startswith("HitId,GameMinecraftId,TaskMinecraftId,AgentName,Annotation,CompletionCode")
     assert "ASIM" not in text, "exports hold no raw worker id"
     assert "good 4/4" in out.read_text() or "good_hits" in out.read_text()
+
+
+def test_crowd_beside_is_nothing_when_disabled_and_refuses_a_real_platform(tmp_path):
+    import pytest
+
+    from iglu_lib.config import ConfigError, load_profile
+    from iglu_lib.local.workers import crowd_beside
+
+    sandbox = load_profile("sandbox", env={})
+    with crowd_beside(sandbox, tmp_path, enabled=False) as crowd:
+        assert crowd is None
+    with pytest.raises(ConfigError, match="only on the local stack, not profile 'sandbox'"):
+        with crowd_beside(sandbox, tmp_path, size=2, mix={}):
+            pass
+
+
+def test_reasons_figure_draws_every_reason():
+    from iglu_lib.collection.live import reasons_figure
+
+    figure = reasons_figure({"games_by_reason": {"too_few_turns": 3, "not_english": 1}})
+    labels = [tick.get_text() for tick in figure.axes[0].get_yticklabels()]
+    assert labels == ["not_english", "too_few_turns"]
+    assert "No game" in reasons_figure({"games_by_reason": {}}).axes[0].get_title()
