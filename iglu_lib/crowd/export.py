@@ -37,3 +37,9 @@ def export_records(db: Any, folder: str | Path, salt: str) -> dict[str, Path]:
         frame.to_csv(path, index=False)
         written[name] = path
     return written
+
+
+def onboarding_verdicts(onboarding: Any) -> Any:
+    """How many workers `passed` and `failed` the onboarding, from an `onboarding` frame (its
+    `passed` column holds 1 or 0); a verdict nobody got is left out."""
+    return onboarding["passed"].map({1: "passed", 0: "failed"}).value_counts().rename("workers")

@@ -7,14 +7,21 @@ Jupyter or given as a parameter to the notebook run headless by papermill.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
+from iglu_lib import paths
 from iglu_lib.mturk.manager import Assignment, HitManager, MTurkError
 
 #: HIT statuses whose assignments may still wait for review.
 REVIEW_STATUSES = ("Assignable", "Unassignable", "Reviewable", "Reviewing")
+#: The columns of `hits_frame`, one row per HIT.
+HIT_COLUMNS = ("hit_id", "status", "available", "pending", "completed", "expiration")
+#: What a review run did, written under its output folder.
+DECISIONS_FILE = "decisions.json"
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,49 @@ def apply_decisions(manager: HitManager, decisions: Iterable[Decision | Mapping[
             outcome = f"error: {err}"
         results.append({**asdict(decision), "outcome": outcome})
     return results
+
+
+def output_folder(output_dir: str | Path) -> Path:
+    """`output_dir` as given when absolute, else under the project root (papermill runs the
+    notebook from `notebooks/`, so a relative path must not follow the working directory);
+    created if missing."""
+    folder = Path(output_dir)
+    folder = folder if folder.is_absolute() else paths.project_root() / folder
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def hits_frame(manager: HitManager) -> Any:
+    """The manager's HITs as a DataFrame with `HIT_COLUMNS` (the columns are there even when
+    there is no HIT)."""
+    import pandas as pd
+
+    rows = [{name: getattr(hit, name) for name in HIT_COLUMNS} for hit in manager.hits()]
+    return pd.DataFrame(rows, columns=list(HIT_COLUMNS))
+
+
+def hits_by_status(hits: Any) -> Any:
+    """How many HITs of a `hits_frame` are in each status, as a one-column (`HITs`) frame."""
+    return hits.groupby("status").size().rename("HITs").to_frame()
+
+
+def assignments_frame(assignments: Iterable[Assignment],
+                      code_status: Callable[[str], str] | None = None) -> Any:
+    """One `assignment_row` per assignment, as a DataFrame."""
+    import pandas as pd
+
+    return pd.DataFrame([assignment_row(a, code_status) for a in assignments])
+
+
+def record_decisions(manager: HitManager, decisions: Iterable[Decision | Mapping[str, Any]],
+                     folder: Path, act: bool, agents: int = 2) -> tuple[list[dict[str, Any]], Path]:
+    """Apply `decisions` only when `act` is true (a headless run lists and shows, and acts
+    only when asked), and write `act` and the results to `folder/decisions.json` either way,
+    so every run leaves a record of what it did; returns the results and that file."""
+    results = apply_decisions(manager, decisions, agents=agents) if act else []
+    path = folder / DECISIONS_FILE
+    path.write_text(json.dumps({"act": act, "results": results}, indent=2), encoding="utf-8")
+    return results, path
 
 
 def review_widget(manager: HitManager, assignments: Iterable[Assignment],

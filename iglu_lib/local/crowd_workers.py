@@ -1,5 +1,8 @@
 """Simulated workers for rehearsing a static task on the local MTurk server.
 
+They live in `iglu_lib.local` because they drive the local server's control API: only tests,
+the demo and notebooks in the local profile use them.
+
 A simulated worker does over HTTP what a person does in the browser: previews the HIT (the
 frame opens the task server with `assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE` and the worker
 id, as the local site passes them), answers the onboarding if asked, accepts the HIT through
@@ -12,9 +15,12 @@ exercises exactly the parts a real campaign uses.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
 
 PREVIEW_ASSIGNMENT = "ASSIGNMENT_ID_NOT_AVAILABLE"
 
@@ -150,3 +156,23 @@ def plans_from_parameters(items: list[Mapping[str, Any]]) -> list[WorkerPlan]:
         plans.append(WorkerPlan(str(item["worker_id"]), str(item["onboarding_answer"]),
                                 {str(k): str(v) for k, v in dict(item.get("answers") or {}).items()}))
     return plans
+
+
+OUTCOME_COLUMNS = tuple(field.name for field in fields(WorkerOutcome))
+
+
+def simulate_if_local(profile: Profile, hits: list[Mapping[str, Any]], workers: list[Mapping[str, Any]],
+                      enabled: bool = True, progress: bool = True) -> list[WorkerOutcome]:
+    """The notebook's simulated workers (`workers`: parameters as for `plans_from_parameters`)
+    work `hits` on the profile's local MTurk server; no outcomes when not `enabled` or when the
+    profile is not local, because a real campaign must never get simulated work."""
+    if not enabled or not profile.is_local:
+        return []
+    return simulate(profile.endpoint("mturk"), plans_from_parameters(workers), hits, progress=progress)
+
+
+def outcomes_frame(outcomes: list[WorkerOutcome]) -> Any:
+    """Outcomes as a DataFrame, one row per worker (the columns are there even when empty)."""
+    import pandas as pd
+
+    return pd.DataFrame([o.as_dict() for o in outcomes], columns=list(OUTCOME_COLUMNS))
