@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 import pytest
 import requests
 
-from iglu_lib.crowd.provider import OnboardingQualification, ProviderError, external_question
+from iglu_lib.crowd.provider import HIT_TYPE, OnboardingQualification, ProviderError
 from iglu_lib.crowd.session import open_task_run
 from iglu_lib.local.crowd_workers import SimulatedWorkers, WorkerPlan
 
@@ -40,12 +40,6 @@ def task_run(local_profile, unique_name, tmp_path, mturk_url):
     run.stop()
 
 
-def test_external_question_escapes_the_url():
-    xml = external_question("http://h/task?unit_id=1&x=<y>")
-    url = ElementTree.fromstring(xml).find("{*}ExternalURL").text
-    assert url == "http://h/task?unit_id=1&x=<y>"
-
-
 def test_launch_creates_one_hit_per_unit_with_the_task_settings(task_run, local_profile):
     launched = task_run.launch()
     assert [h["unit_id"] for h in launched] == [0, 1, 2]
@@ -63,6 +57,19 @@ def test_launch_creates_one_hit_per_unit_with_the_task_settings(task_run, local_
     assert requirement["QualificationTypeId"] == task_run.provider.qualification.ensure()
     units = task_run.db.units(task_run.run_id())
     assert [u["hit_id"] for u in units] == [h["hit_id"] for h in launched]
+    tagged = {hit.hit_id for hit in task_run.provider.manager.hits()}  # HitManager's annotation
+    assert {h["hit_id"] for h in launched} <= tagged
+
+
+def test_a_launch_that_stopped_before_recording_finds_its_hit_again(task_run):
+    import sqlite3
+
+    first = task_run.provider.launch(task_run.run_id(), task_run.server.url, unit_ids=[0])
+    with sqlite3.connect(task_run.db.path) as connection:  # as if the launch died before record_hit
+        connection.execute("UPDATE units SET hit_id = NULL WHERE unit_id = 0")
+    connection.close()
+    again = task_run.provider.launch(task_run.run_id(), task_run.server.url, unit_ids=[0])
+    assert again == first  # the repeated request token returned the HIT made before
 
 
 def test_onboarding_result_is_mirrored_and_failed_workers_cannot_accept(task_run, mturk_url, unique_name):
@@ -111,12 +118,13 @@ def test_status_and_review_settle_each_assignment_once(task_run, mturk_url, uniq
 
 def test_qualification_type_is_found_again_not_made_twice(local_profile, unique_name, tmp_path, mturk_url):
     from iglu_lib.crowd.db import CrowdDB
+    from iglu_lib.mturk.manager import HitManager
 
-    client = local_profile.boto3_client("mturk")
+    manager = HitManager(local_profile, hit_type=HIT_TYPE, campaign=unique_name("campaign"))
     name = unique_name("qual")
-    first = OnboardingQualification(client, name, CrowdDB(tmp_path / "q.sqlite")).ensure()
-    assert OnboardingQualification(client, name, CrowdDB(tmp_path / "q.sqlite")).ensure() == first
-    other = OnboardingQualification(client, name, CrowdDB(tmp_path / "other.sqlite"))
+    first = OnboardingQualification(manager, name, CrowdDB(tmp_path / "q.sqlite")).ensure()
+    assert OnboardingQualification(manager, name, CrowdDB(tmp_path / "q.sqlite")).ensure() == first
+    other = OnboardingQualification(manager, name, CrowdDB(tmp_path / "other.sqlite"))
     try:
         again = other.ensure()  # found by listing the requester's qualification types
     except ProviderError as err:  # a platform that cannot list them: the error says what to do
@@ -202,21 +210,29 @@ def test_serve_cli_answers_until_stopped(local_profile, tmp_path, unique_name, m
     assert "task server stopped" in out
 
 
-def test_spending_and_plain_http_are_refused_where_money_is_real(task_run, local_profile):
+def test_spending_and_plain_http_are_refused_where_money_is_real(task_run, local_profile, mturk_url, unique_name):
     from dataclasses import replace
 
     from iglu_lib.config import load_profile
-    from iglu_lib.crowd.provider import StaticTaskProvider
+    from iglu_lib.crowd.provider import StaticTaskProvider, crowd_task_manager
     from iglu_lib.crowd.session import TaskRun
+    from iglu_lib.mturk.manager import SpendingRefused
 
-    careful = StaticTaskProvider(task_run.provider.client, task_run.task, task_run.db,
-                                 replace(task_run.provider.settings, spend_money=False))
-    with pytest.raises(ProviderError, match="creating 3 HITs spends money"):
+    frugal = replace(local_profile, settings={**local_profile.settings, "spend_money": False})
+    careful = StaticTaskProvider(crowd_task_manager(frugal, task_run.task), task_run.task, task_run.db)
+    with pytest.raises(SpendingRefused, match="CreateHIT spends real money"):
         careful.launch(task_run.run_id(), task_run.server.url)
     assert all(unit["hit_id"] is None for unit in task_run.db.units(task_run.run_id()))
-    with pytest.raises(ProviderError, match="approving assignments spends money"):
+    launched = careful.launch(task_run.run_id(), task_run.server.url, allow_spending=True)
+    assert len(launched) == 3
+
+    worker = SimulatedWorkers(mturk_url).work(WorkerPlan(unique_name("w"), GOOD, ANSWERS),
+                                               launched[0]["hit_id"], launched[0]["url"])
+    assert worker.submitted, worker
+    with pytest.raises(SpendingRefused, match="ApproveAssignment spends real money"):
         careful.review(task_run.run_id())
-    assert len(careful.launch(task_run.run_id(), task_run.server.url, allow_spending=True)) == 3
+    assert careful.status(task_run.run_id())[0]["assignments"] == {worker.assignment_id: "Submitted"}
+    assert [d["decision"] for d in careful.review(task_run.run_id(), allow_spending=True)] == ["Approved"]
 
     production = TaskRun(task_run.task, task_run.db, careful, load_profile("production", env={}), task_run.server)
     with pytest.raises(LookupError, match="only over HTTPS"):
