@@ -33,8 +33,6 @@ _EXPORTS = {
     "TaskRun": "iglu_lib.crowd.session",
     "open_task_run": "iglu_lib.crowd.session",
     "export_records": "iglu_lib.crowd.export",
-    "SimulatedWorkers": "iglu_lib.crowd.simulate",
-    "WorkerPlan": "iglu_lib.crowd.simulate",
 }
 
 __all__ = sorted(_EXPORTS)
