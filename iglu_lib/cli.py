@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not _is_user_error(err):
             raise
         print(f"iglu {args.command}: {err}", file=sys.stderr)
-        return 2
+        return int(getattr(err, "exit_code", 2))
     return int(result or 0)
 
 

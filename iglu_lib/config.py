@@ -35,6 +35,21 @@ class ConfigError(Exception):
     """A profile, parameter file or secret is missing or malformed; the message says which."""
 
 
+#: The Azure SDK's own retry policy for storage calls (exponential backoff on connection
+#: failures, timeouts, 408, 429 and 5xx): a few tries over about 10 seconds, then the error
+#: reaches the caller, which for the campaign loop means "try again next turn".
+STORAGE_RETRY: dict[str, Any] = {
+    "retry_total": 4,
+    "retry_connect": 4,
+    "retry_read": 4,
+    "retry_status": 4,
+    "retry_backoff_factor": 0.5,
+    "retry_backoff_max": 8,
+    "connection_timeout": 10,
+    "read_timeout": 60,
+}
+
+
 def profiles_dir() -> Path:
     return paths.params_dir() / "profiles"
 
@@ -177,12 +192,12 @@ class Profile:
     def blob_service_client(self) -> Any:
         from azure.storage.blob import BlobServiceClient
 
-        return BlobServiceClient.from_connection_string(self.azure_connection_string())
+        return BlobServiceClient.from_connection_string(self.azure_connection_string(), **STORAGE_RETRY)
 
     def table_service_client(self) -> Any:
         from azure.data.tables import TableServiceClient
 
-        return TableServiceClient.from_connection_string(self.azure_connection_string())
+        return TableServiceClient.from_connection_string(self.azure_connection_string(), **STORAGE_RETRY)
 
     # -- display ----------------------------------------------------------------------
     def shown(self) -> dict[str, Any]:

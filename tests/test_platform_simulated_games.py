@@ -8,6 +8,7 @@ import itertools
 import json
 import socket
 import threading
+import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -209,7 +210,9 @@ def test_assignment_verdicts_for_codes_that_do_not_fit(platform, client):
     )
     verdict = validate_assignment([good, wrong_agent])
     assert verdict.verdict == "reject"
-    assert [g.reasons for g in verdict.games] == [("same_code_twice",), ("agent_mismatch",)]
+    assert [g.reasons for g in verdict.games] == [("same_code_twice",), ("same_code_twice",)]
+    wrong_agent_alone = validate_assignment([client.fetch(code, other_join)])
+    assert wrong_agent_alone.reasons == ("agent_mismatch",)
     second = client.fetch(
         simulator.play(join_code(simulator, task_ids["sample-01"], agents["Perfect"][0]), seed=2)
     )
@@ -235,13 +238,13 @@ def test_missing_and_unreadable_game_data_get_reasons(profile, client, platform)
     fields = dict(
         tournament_id=simulator.tournament_id,
         challenge_id=simulator.challenge_id,
-        task_id="t",
+        task_id=str(uuid.uuid4()),
         role_id="r",
-        agent_service_id="a",
+        agent_service_id=str(uuid.uuid4()),
     )
-    absent = client.fetch(make_completion_code(game_id="never-played", **fields))
+    absent = client.fetch(make_completion_code(game_id=str(uuid.uuid4()), **fields))
     assert absent.reason == "game_data_missing"
-    broken_code = make_completion_code(game_id="broken", **fields)
+    broken_code = make_completion_code(game_id=str(uuid.uuid4()), **fields)
     container = profile.blob_service_client().get_container_client(
         profile.get("storage.game_container")
     )
@@ -388,6 +391,10 @@ def test_transient_storage_errors_are_retried(stack, platform):
                     client.fetch(code)
 
 
+CHALLENGE = "0c9e3a55-4f1d-4c5e-9d9f-2a0b6c1d7e11"
+AGENT_SERVICE = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d"
+
+
 @pytest.mark.parametrize("legacy", [False, True], ids=["code", "legacy_code"])
 def test_the_real_event_files_round_trip_through_storage(platform, profile, client, legacy):
     container = profile.blob_service_client().get_container_client(
@@ -398,15 +405,15 @@ def test_the_real_event_files_round_trip_through_storage(platform, profile, clie
         first = events[0]
         code = make_completion_code(
             tournament_id=first["tournamentId"],
-            challenge_id="challenge",
+            challenge_id=CHALLENGE,
             task_id=first["taskId"],
             game_id=first["gameId"],
             role_id="4d7ee4dd-470e-403b-971a-a537de81147c",
-            agent_service_id="agent",
+            agent_service_id=AGENT_SERVICE,
             legacy=legacy,
         )
         blob_path = parse_completion_code(code).game_blob_path
-        assert ("challenge:" + first["taskId"] in blob_path) is legacy
+        assert (f"{CHALLENGE}:{first['taskId']}" in blob_path) is legacy
         container.upload_blob(blob_path, path.read_bytes(), overwrite=True)
         game = client.fetch(code)
         assert game.ok and game.events == events

@@ -16,41 +16,67 @@ is acted on, and every action can be recognised as done when it is met again.
 Instances return to the pool when their HIT's assignment is settled, or when the HIT is
 reviewable without any submitted assignment: expired unaccepted, or accepted work that ran
 out its duration (the service makes such a HIT reviewable only then).
+
+No single input stops the loop (see `faults`): a transient failure is retried next turn; an
+unexpected failure while settling one HIT parks that HIT as `needs_review` (logged, counted in
+the summary and in `iglu campaign status`) and the turn goes on with the others; a permanent
+failure, or `max_failed_turns` failed turns in a row, stops the loop with `CampaignStopped`,
+whose message says what to do. At start and every `reconcile_every_turns` turns the open
+records are reconciled with the service, so a HIT settled behind the loop's back (auto-approval,
+a person, a deletion) frees its instances and its pay is counted.
 """
+
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from iglu_lib.collection.faults import Fault, classify, is_account_problem
+from iglu_lib.collection.judge import GOOD_VERDICTS, NEEDS_REVIEW, code_field, judge
 from iglu_lib.collection.params import CampaignParams
+from iglu_lib.errors import CampaignStopped
 from iglu_lib.scheduling import Outcome, Scheduler, Slot, split_join_code
 from iglu_lib.storage import GameRecord, GameRecords, RecordStatus
+
+__all__ = ["GOOD_VERDICTS", "Campaign", "SlotGame", "TurnReport", "code_field", "slot_outcome"]
+
+log = logging.getLogger(__name__)
 
 #: Statuses of records whose slot is still in the loop's hands.
 OPEN_STATUSES = (RecordStatus.PLANNED, RecordStatus.HIT_CREATED, RecordStatus.SUBMITTED)
 #: Assignment statuses the loop reads back from the service.
 SETTLED_ON_SERVICE = {"Approved": RecordStatus.APPROVED, "Rejected": RecordStatus.REJECTED}
-#: Verdicts whose HIT counts as a good one (a `partial` HIT is paid but its slot runs again).
-GOOD_VERDICTS = ("approve", "approve_with_warning")
+#: HIT statuses after which no more work can arrive: the loop settles what is there.
+CLOSED_HIT_STATUSES = ("Reviewable", "Reviewing", "Disposed")
+#: How many recent errors the summary and the live view keep.
+RECENT_ERRORS = 10
 
 
 @dataclass
 class TurnReport:
-    """What one turn of the loop did."""
+    """What one turn of the loop did, and what went wrong in it."""
 
     settled: int = 0
     expired: int = 0
     created: int = 0
+    reconciled: int = 0
+    parked: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
     def progress(self) -> bool:
-        return bool(self.settled or self.expired or self.created)
+        return bool(self.settled or self.expired or self.created or self.reconciled)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors) and not self.progress
 
 
 @dataclass(frozen=True)
@@ -74,31 +100,6 @@ def slot_outcome(games: Sequence[GameRecord]) -> Outcome:
     if statuses == {RecordStatus.APPROVED} and all(game.verdict != "reject" for game in games):
         return Outcome.VALID
     return Outcome.REJECTED
-
-
-def transient_errors() -> tuple[type[Exception], ...]:
-    """Errors a turn survives: the service or storage failed after its retries, or a record
-    changed under us; the next turn tries again, and the records make that safe."""
-    from iglu_lib.mturk import MTurkError
-    from iglu_lib.platform.client import GameDataError
-    from iglu_lib.storage import RecordConflict
-
-    return (MTurkError, RecordConflict, GameDataError)
-
-
-def code_field(position: int, k: int) -> str:
-    """The answer field holding the completion code of the game shown at `position`."""
-    return "completionCode" if k == 1 else f"completionCode{position + 1}"
-
-
-def annotation_of(answers: dict[str, Any], position: int, k: int) -> dict[str, Any]:
-    """A game's annotation as published: whether it was chosen best, and what was said of it."""
-    if k == 1:
-        keep = ("agent_performance", "build_rating", "understanding_rating")
-        return {name: answers[name] for name in keep if name in answers}
-    best = answers.get("best_agent")
-    chosen = best.get(f"agent{position + 1}_option") if isinstance(best, dict) else None
-    return {"was_chosen_best": chosen, "agent_performance": answers.get(f"agent{position + 1}_performance", "")}
 
 
 class Campaign:
@@ -132,23 +133,32 @@ class Campaign:
         self.clock = clock
         self.paid_hits = 0
         self.blocked: set[str] = set()
+        self.parked: dict[str, str] = {}  # HIT id -> why it waits for a person
+        self.errors: deque[str] = deque(maxlen=RECENT_ERRORS)
+        self.failed_turns = 0
+        self.turns = 0
+        self.started = False
+        self.stopped_by: str | None = None
         self._stop = threading.Event()
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> dict[str, Any]:
-        """Rebuild the scheduler from the records and finish what a crash left half done."""
+        """Rebuild the scheduler from the records, reconcile them with the service, and finish
+        what a crash left half done."""
         stored = self.records.all()
         restored = self.scheduler.restore(self._slot_games(stored))
         self.paid_hits = len({g.slot_id for g in stored if g.status is RecordStatus.APPROVED})
         self.blocked = {block["WorkerId"] for block in self.manager.blocked_workers()}
-        resumed = 0
+        report = TurnReport()
         for slot_id, games in self.records.slots(RecordStatus.PLANNED).items():
             self._open_hit(self.scheduler.slot(slot_id), games)
-            resumed += 1
-        for games in self.records.slots(RecordStatus.SUBMITTED).values():
-            self._settle(games[0].hit_id, games)
-            resumed += 1
-        return {"restored": restored.outcomes, "skipped": restored.skipped, "resumed": resumed}
+            report.created += 1
+        self._reconcile(report)
+        self.started = True
+        log.info("campaign %s started: %s slots restored, %s resumed, %s reconciled", self.params.campaign,
+                 sum(restored.outcomes.values()), report.created, report.reconciled)
+        return {"restored": restored.outcomes, "skipped": restored.skipped,
+                "resumed": report.created + report.reconciled, "errors": report.errors}
 
     def stop(self) -> None:
         """Finish the current step, then stop (what SIGINT and SIGTERM ask for)."""
@@ -173,28 +183,33 @@ class Campaign:
 
     def run(self, *, progress: bool = True, on_turn: Callable[[Campaign, TurnReport], None] | None = None,
             ) -> dict[str, Any]:
-        """Turn until the target is reached (or `max_turns`, or a stop); returns the summary."""
+        """Turn until the target is reached (or `max_turns`, or a stop); returns the summary.
+
+        Raises `CampaignStopped` on a permanent error or after `max_failed_turns` failed turns."""
         from tqdm.auto import tqdm
 
-        self.start()
         bar = tqdm(total=self.params.target_approved_hits, desc=f"campaign {self.params.campaign}",
                    unit="HIT", disable=not progress)
-        interval, turns = self.params.poll_interval_seconds, 0
-        while not self.done and not self.stopping:
-            report = self.turn()
-            turns += 1
-            bar.update(min(self.good_hits, bar.total) - bar.n)
-            bar.set_postfix(spent=f"${self.spent:.2f}", open=len(self.scheduler.open_slots()))
-            if on_turn:
-                on_turn(self, report)
-            if self.params.max_turns and turns >= self.params.max_turns:
-                break
-            quiet = not report.progress or report.errors
-            interval = min(interval * 2, self.params.max_poll_interval_seconds) if quiet \
-                else self.params.poll_interval_seconds
-            self._stop.wait(interval)
-        bar.close()
-        return self.summary(turns)
+        interval = self.params.poll_interval_seconds
+        try:
+            while not (self.started and self.done) and not self.stopping:
+                report = self.turn()
+                bar.update(min(self.good_hits, bar.total) - bar.n)
+                bar.set_postfix(spent=f"${self.spent:.2f}", open=len(self.scheduler.open_slots()),
+                                errors=len(report.errors))
+                if on_turn:
+                    on_turn(self, report)
+                if self.params.max_turns and self.turns >= self.params.max_turns:
+                    self.stopped_by = "max_turns"
+                    break
+                quiet = not report.progress or report.errors
+                interval = min(interval * 2, self.params.max_poll_interval_seconds) if quiet \
+                    else self.params.poll_interval_seconds
+                self._stop.wait(interval)
+        finally:
+            bar.close()
+        self.stopped_by = self.stopped_by or ("target" if self.done else "stop_request")
+        return self.summary(self.turns)
 
     def summary(self, turns: int | None = None) -> dict[str, Any]:
         return {
@@ -205,24 +220,74 @@ class Campaign:
             "spent": f"{self.spent:.2f}",
             "budget": self.params.budget,
             "open_hits": len(self.scheduler.open_slots()),
+            "needs_review": len(self.parked),
             "blocked_workers": len(self.blocked),
             "spread": self.scheduler.spread(),
             "turns": turns,
             "done": self.done,
+            "stopped_by": self.stopped_by,
+            "errors": list(self.errors),
         }
 
     # -- one turn ---------------------------------------------------------------------------
     def turn(self) -> TurnReport:
-        """Settle what is reviewable, then create HITs while instances, target and budget allow."""
+        """Start (until it succeeds), reconcile when due, settle what is reviewable, then create
+        HITs while instances, target and budget allow. Transient failures are reported in the
+        turn's `errors`; permanent ones raise `CampaignStopped`."""
         report = TurnReport()
-        for step in (self._review, self._create_hits):
-            if self.stopping:
-                break
-            try:
-                step(report)
-            except transient_errors() as err:
-                report.errors.append(f"{type(err).__name__}: {err}")
+        self.turns += 1
+        if not self.started:
+            self._step(self._start_step, report)
+        elif self.params.reconcile_every_turns and self.turns % self.params.reconcile_every_turns == 0:
+            self._step(self._reconcile, report)
+        if self.started:
+            for step in (self._review, self._create_hits):
+                if self.stopping:
+                    break
+                self._step(step, report)
+        self._count_failure(report)
         return report
+
+    def _start_step(self, report: TurnReport) -> None:
+        result = self.start()
+        report.reconciled += result["resumed"]
+        report.errors.extend(result["errors"])
+
+    def _step(self, step: Callable[[TurnReport], None], report: TurnReport) -> None:
+        """Run one step; a transient failure becomes the turn's error, others stop the loop."""
+        try:
+            step(report)
+        except CampaignStopped:
+            raise
+        except Exception as err:
+            if classify(err) is not Fault.TRANSIENT:
+                self._stop_for(err, step.__name__.strip("_").replace("_", " "))
+            self._error(report, f"{type(err).__name__}: {err}")
+
+    def _error(self, report: TurnReport, message: str) -> None:
+        report.errors.append(message)
+        self.errors.append(message)
+        log.warning("campaign %s, turn %s: %s", self.params.campaign, self.turns, message)
+
+    def _count_failure(self, report: TurnReport) -> None:
+        self.failed_turns = self.failed_turns + 1 if report.failed else 0
+        if self.failed_turns >= self.params.max_failed_turns:
+            self.stopped_by = "failed_turns"
+            raise CampaignStopped(
+                f"campaign {self.params.campaign}: {self.failed_turns} turns in a row failed (last: "
+                f"{report.errors[-1]}); check that MTurk and storage answer (`iglu stack status` for "
+                "the local profile, your credentials otherwise), then run `iglu collect` again: the "
+                "records let it resume where it stopped"
+            )
+
+    def _stop_for(self, err: BaseException, where: str) -> None:
+        self.stopped_by = "permanent_error"
+        log.error("campaign %s stops while %s: %s", self.params.campaign, where, err)
+        raise CampaignStopped(
+            f"campaign {self.params.campaign} stopped while {where}: {type(err).__name__}: {err}. "
+            "This will not heal by waiting: fix the credentials, funds, profile or parameters it "
+            "names, then run `iglu collect` again (the records let it resume)"
+        ) from err
 
     def _review(self, report: TurnReport) -> None:
         for hit in self.manager.reviewable_hits():
@@ -231,10 +296,27 @@ class Campaign:
             games = self.records.by_hit(hit.hit_id)
             if not games:
                 continue  # not this loop's HIT, or its records are still planned (start() handles those)
-            if self._settle(hit.hit_id, games) is Outcome.EXPIRED:
-                report.expired += 1
-            else:
-                report.settled += 1
+            self._settle_guarded(hit.hit_id, games, report)
+
+    def _settle_guarded(self, hit_id: str, games: list[GameRecord], report: TurnReport) -> None:
+        """Settle one HIT; whatever goes wrong with it never stops the others."""
+        try:
+            outcome = self._settle(hit_id, games)
+        except CampaignStopped:
+            raise
+        except Exception as err:
+            if is_account_problem(err):
+                self._stop_for(err, f"settling HIT {hit_id}")
+            if classify(err) is Fault.TRANSIENT:
+                self._error(report, f"HIT {hit_id}: {type(err).__name__}: {err}")
+                return
+            self._park(hit_id, err, report)
+            return
+        self.parked.pop(hit_id, None)
+        if outcome is Outcome.EXPIRED:
+            report.expired += 1
+        else:
+            report.settled += 1
 
     def _create_hits(self, report: TurnReport) -> None:
         while not self.stopping and self._room_for_a_hit():
@@ -275,10 +357,33 @@ class Campaign:
         usable_for = int(hit["lifetime_seconds"]) + int(hit["assignment_duration_seconds"])
         return f":{int((self.clock() + usable_for) * 1000)}"
 
+    # -- reconciling ------------------------------------------------------------------------
+    def _reconcile(self, report: TurnReport) -> None:
+        """Settle open records whose HIT the service has closed (settled by auto-approval or by a
+        person, reviewing, or deleted), so their instances are freed and their pay is counted."""
+        from iglu_lib.mturk import MTurkError
+
+        open_slots = self.records.slots(RecordStatus.HIT_CREATED, RecordStatus.SUBMITTED)
+        for games in open_slots.values():
+            hit_id = games[0].hit_id
+            if self.stopping or not hit_id:
+                continue
+            try:
+                status = self.manager.get_hit(hit_id).status
+            except MTurkError as err:
+                if not _hit_gone(err):
+                    raise
+                status = "Disposed"
+            if status in CLOSED_HIT_STATUSES or games[0].status is RecordStatus.SUBMITTED:
+                log.info("reconciling HIT %s (%s on the service, %s in the records)", hit_id, status,
+                         games[0].status.value)
+                self._settle_guarded(hit_id, games, report)
+                report.reconciled += 1
+
     # -- settling ---------------------------------------------------------------------------
     def _settle(self, hit_id: str, games: list[GameRecord]) -> Outcome:
         """Judge, pay or reject, and close the slot of one reviewable HIT (idempotent)."""
-        assignments = self.manager.assignments(hit_id, ("Submitted", "Approved", "Rejected"), agents=self.params.k)
+        assignments = self._assignments(hit_id)
         if not assignments:
             games = self._expire(hit_id, games)
         else:
@@ -288,55 +393,72 @@ class Campaign:
         outcome = slot_outcome(games)
         self.scheduler.close(games[0].slot_id, outcome)
         if assignments:
-            self.manager.set_reviewing(hit_id)
+            self._mark_reviewing(hit_id)
             self._block_if_disqualified(assignments[0].worker_id)
         return outcome
+
+    def _assignments(self, hit_id: str) -> list[Any]:
+        """The HIT's submitted or settled assignments; none for a HIT the service no longer has."""
+        from iglu_lib.mturk import MTurkError
+
+        try:
+            return self.manager.assignments(hit_id, ("Submitted", "Approved", "Rejected"), agents=self.params.k)
+        except MTurkError as err:
+            if _hit_gone(err):
+                return []
+            raise
+
+    def _mark_reviewing(self, hit_id: str) -> None:
+        from iglu_lib.mturk import MTurkError
+
+        try:
+            self.manager.set_reviewing(hit_id)
+        except MTurkError as err:
+            if not _hit_gone(err) and classify(err) is Fault.TRANSIENT:
+                raise  # the HIT stays reviewable and the next turn settles it again (a no-op)
 
     def _expire(self, hit_id: str, games: list[GameRecord]) -> list[GameRecord]:
         if any(game.status is not RecordStatus.EXPIRED for game in games):
             games = self.records.update_all(games, status=RecordStatus.EXPIRED)
         try:
             self.manager.delete(hit_id)
-        except transient_errors():
-            pass  # a HIT already deleted is what we wanted; another turn would not do better
+        except Exception as err:  # noqa: BLE001 - a HIT already gone is what we wanted
+            log.info("HIT %s not deleted (%s); its records are expired", hit_id, err)
         return games
 
     def _judge(self, assignment: Any, games: list[GameRecord]) -> list[GameRecord]:
         """Fetch the games behind the codes, validate, and write the verdicts (the intention)."""
-        from iglu_lib.platform.validation import validate_assignment
-
-        if all(g.status is not RecordStatus.HIT_CREATED for g in games):
+        if all(g.status not in (RecordStatus.HIT_CREATED, RecordStatus.EXPIRED) for g in games):
             return games
-        k = self.params.k
-        answers = assignment.answers.fields
-        codes = [str(answers.get(code_field(g.shown_position, k)) or "") for g in games]
-        fetched = self.games.fetch_many(codes, join_codes=[g.join_code for g in games],
-                                        workers=self.params.fetch_workers, progress=False)
-        seen = self._codes_stored_elsewhere(codes)
-        verdict = validate_assignment(fetched, self.thresholds, seen=seen, owner=assignment.assignment_id)
-        changes = []
-        for game, code, data, judged in zip(games, codes, fetched, verdict.games, strict=True):
-            changes.append((game, {
-                "status": RecordStatus.SUBMITTED,
-                "assignment_id": assignment.assignment_id,
-                "worker_id": assignment.worker_id,
-                "completion_code": code,
-                "game_minecraft_id": data.game_id or "",
-                "annotation": annotation_of(answers, game.shown_position, k),
-                "verdict": judged.verdict,
-                "reasons": (*judged.reasons, *judged.warnings),
-                "is_hit_qualified": verdict.verdict in GOOD_VERDICTS,
-            }))
-        return self.records.update_many(changes)
+        judgement = judge(
+            assignment, games, k=self.params.k, thresholds=self.thresholds,
+            fetch=lambda codes, joins: self.games.fetch_many(
+                codes, join_codes=joins, workers=self.params.fetch_workers, progress=False),
+            stored_elsewhere=lambda game_ids: self._games_stored_elsewhere(game_ids, assignment.assignment_id),
+        )
+        if judgement.truncated:
+            self._keep_full_answer(assignment, judgement)
+        return self.records.update_many(judgement.changes)
 
-    def _codes_stored_elsewhere(self, codes: Sequence[str]) -> dict[str, str]:
-        """Codes already in the records, with the assignment that submitted each."""
+    def _games_stored_elsewhere(self, game_ids: Sequence[str], owner: str) -> dict[str, str]:
+        """Game ids (normalised UUIDs) already in the records of another assignment."""
         seen = {}
-        for code in {c for c in codes if c}:
-            for record in self.records.by_completion_code(code):
-                if record.assignment_id:
-                    seen[code] = record.assignment_id
+        for game_id in set(game_ids):
+            for record in self.records.by_game(game_id):
+                if record.assignment_id and record.assignment_id != owner:
+                    seen[game_id] = record.assignment_id
         return seen
+
+    def _keep_full_answer(self, assignment: Any, judgement: Any) -> None:
+        """Keep an answer too long for the records in the private container, and point to it."""
+        path = f"answers/{self.params.campaign}/{assignment.assignment_id}.xml"
+        container = self.profile.blob_service_client().get_container_client(
+            self.profile.get("storage.private_container"))
+        if not container.exists():
+            container.create_container()
+        container.upload_blob(path, str(assignment.raw.get("Answer") or "").encode("utf-8"), overwrite=True)
+        for _, changes in judgement.changes:
+            changes["annotation"] = {**changes["annotation"], "full_answer": path}
 
     def _act(self, assignment: Any, games: list[GameRecord]) -> list[GameRecord]:
         """Approve or reject on the service unless it is done already, then record it."""
@@ -356,6 +478,22 @@ class Campaign:
             self.paid_hits += 1
         return self.records.update_all(games, status=status)
 
+    def _park(self, hit_id: str, err: BaseException, report: TurnReport) -> None:
+        """Leave one HIT for a person (or a later turn): logged with its traceback, counted, and
+        marked `needs_review` in its records when they are still unjudged."""
+        message = f"HIT {hit_id} needs review: {type(err).__name__}: {str(err)[:300]}"
+        log.warning("campaign %s: %s", self.params.campaign, message, exc_info=err)
+        self.parked[hit_id] = message
+        report.parked += 1
+        self._error(report, message)
+        try:
+            games = self.records.by_hit(hit_id)
+            unjudged = [g for g in games if g.status is RecordStatus.HIT_CREATED and g.verdict != NEEDS_REVIEW]
+            if unjudged:
+                self.records.update_all(unjudged, verdict=NEEDS_REVIEW, reasons=(NEEDS_REVIEW,))
+        except Exception as mark_error:  # noqa: BLE001 - the log line above already tells a person
+            log.warning("could not mark HIT %s as needs_review: %s", hit_id, mark_error)
+
     def _block_if_disqualified(self, worker_id: str) -> None:
         """Block a worker whose rejected games reach the threshold (never those on the list)."""
         if not worker_id or worker_id in self.blocked or worker_id in self.params.never_block:
@@ -364,7 +502,7 @@ class Campaign:
         if len(rejected) < self.params.block_after_disqualified_games:
             return
         reasons = sorted({reason for game in rejected for reason in game.reasons})
-        self.manager.block(worker_id, f"{len(rejected)} games disqualified ({', '.join(reasons)})")
+        self.manager.block(worker_id, f"{len(rejected)} games disqualified ({', '.join(reasons)})"[:1000])
         self.blocked.add(worker_id)
 
     @staticmethod
@@ -378,6 +516,12 @@ class Campaign:
         ]
 
 
+def _hit_gone(err: BaseException) -> bool:
+    """The service no longer has the HIT (deleted or disposed)."""
+    text = str(err).lower()
+    return "does not exist" in text or "not found" in text or "no hit" in text
+
+
 def _game_verdict(record: GameRecord) -> Any:
     """The stored verdict of a game (a rejected game's reasons reject, others only warn)."""
     from iglu_lib.platform.validation import GameVerdict
@@ -385,4 +529,3 @@ def _game_verdict(record: GameRecord) -> Any:
     rejecting = record.reasons if record.verdict == "reject" else ()
     warnings = () if record.verdict == "reject" else record.reasons
     return GameVerdict(record.game_minecraft_id or None, record.verdict, rejecting, warnings)
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,8 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     campaign = subparsers.add_parser("campaign", help="campaign reports")
     actions = campaign.add_subparsers(dest="campaign_command", metavar="ACTION", required=True)
     status = actions.add_parser("status", help="games per task x combination, open HITs, verdicts, spend")
-    status.add_argument("--campaign", required=True)
-    status.add_argument("--profile", default="local")
+    status.add_argument("--campaign", help="the campaign's name (default: the --params file's)")
+    status.add_argument("--profile", help="the profile of the records (default: the --params file's, else local)")
     status.add_argument("--params", help="the campaign's parameters: adds cells still empty and the spend")
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=_status)
@@ -27,12 +28,16 @@ def _collect(args: argparse.Namespace) -> int:
 
     from iglu_lib.cli import print_json
     from iglu_lib.collection.campaign import Campaign
+    from iglu_lib.collection.logfile import campaign_logging
     from iglu_lib.collection.params import CampaignParams
 
-    campaign = Campaign(CampaignParams.from_file(args.params))
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: campaign.stop())
-    summary = campaign.run(progress=not args.json)
+    params = CampaignParams.from_file(args.params)
+    with campaign_logging(params.campaign) as log_path:
+        print(f"iglu collect: campaign {params.campaign}, log in {log_path}", file=sys.stderr)
+        campaign = Campaign(params)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: campaign.stop())
+        summary = campaign.run(progress=not args.json)
     if args.json:
         print_json(summary)
     else:
@@ -46,17 +51,25 @@ def _status(args: argparse.Namespace) -> int:
     from iglu_lib.config import load_profile
     from iglu_lib.storage import GameRecords
 
-    profile = load_profile(args.profile)
-    cells, cost = (), None
+    params = None
     if args.params:
         from iglu_lib.collection.params import CampaignParams
-        from iglu_lib.scheduling import Inventory
 
         params = CampaignParams.from_file(args.params)
+    profile = load_profile(args.profile or (params.profile if params else "local"))
+    cells, cost = (), None
+    if params:
+        from iglu_lib.scheduling import Inventory
+
         inventory = Inventory.from_files(params.path(params.join_codes), params.path(params.agent_instances))
         cells = [(task, combo) for task in inventory.tasks for combo in inventory.combinations(params.k)]
         cost = params.cost_per_hit(profile.get("hit.reward"))
-    status = campaign_status(GameRecords.open(profile, args.campaign).all(), cost_per_hit=cost, cells=cells)
+    name = args.campaign or (params.campaign if params else None)
+    if not name:
+        from iglu_lib.errors import IgluError
+
+        raise IgluError("campaign status needs --campaign NAME or --params FILE")
+    status = campaign_status(GameRecords.open(profile, name).all(), cost_per_hit=cost, cells=cells)
     if args.json:
         print_json(status)
         return 0

@@ -37,6 +37,8 @@ class CampaignParams:
     max_turns: int | None = None            # stop after this many turns (None: until the target)
     seed: int = 0
     fetch_workers: int = 16
+    max_failed_turns: int = 30             # this many failed turns in a row stop the loop (exit code 2)
+    reconcile_every_turns: int = 10         # compare open records with the service every N turns
 
     @property
     def k(self) -> int:
@@ -90,5 +92,8 @@ class CampaignParams:
             raise ConfigError(f"{source}: mode multi needs agents_per_hit of at least 2")
         if self.target_approved_hits < 1:
             raise ConfigError(f"{source}: target_approved_hits must be at least 1")
+        if self.max_failed_turns < 1 or self.reconcile_every_turns < 0:
+            raise ConfigError(f"{source}: max_failed_turns must be at least 1 and reconcile_every_turns "
+                              "at least 0 (0: only at start)")
         if Decimal(self.budget) <= 0:
             raise ConfigError(f"{source}: budget must be positive (dollars, reward plus fee)")

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from iglu_lib.collection.campaign import OPEN_STATUSES, slot_outcome
+from iglu_lib.collection.judge import NEEDS_REVIEW
 from iglu_lib.scheduling import Outcome
 from iglu_lib.storage import GameRecord, RecordStatus
 
@@ -38,6 +39,8 @@ def campaign_status(
         "paid_hits": paid,
         "open_hits": len(open_hits),
         "busy_instances": sorted(g.agent_minecraft_id for g in records if g.status in OPEN_STATUSES),
+        "needs_review": sorted({g.hit_id for g in records
+                                if g.status in OPEN_STATUSES and g.verdict == NEEDS_REVIEW}),
         "games_by_verdict": dict(Counter(g.verdict or "pending" for g in records)),
         "games_by_reason": dict(Counter(r for g in records for r in g.reasons)),
         "cells": [{"task": task, "combination": combo, "good_hits": n} for (task, combo), n in sorted(good.items())],

@@ -24,7 +24,10 @@ from typing import Any
 from iglu_lib.config import ConfigError
 from iglu_lib.local.mturk.control_client import LocalMTurkControl, WorkerRefused
 
-CodeTwist = Callable[["WorkerState", list[str]], list[str]]
+#: What a worker does to the codes the games showed: (worker, codes, join codes) -> codes pasted.
+CodeTwist = Callable[["WorkerState", list[str], list[str]], list[str]]
+#: Which join codes a worker actually plays: join codes shown -> join codes played.
+PlayTwist = Callable[[list[str]], list[str]]
 
 
 @dataclass
@@ -38,20 +41,66 @@ class WorkerState:
     hits_done: int = 0
 
 
-def _honest(state: WorkerState, codes: list[str]) -> list[str]:
+def _honest(state: WorkerState, codes: list[str], join_codes: list[str]) -> list[str]:
     return codes
 
 
-def _paste_worker_id(state: WorkerState, codes: list[str]) -> list[str]:
+def _paste_worker_id(state: WorkerState, codes: list[str], join_codes: list[str]) -> list[str]:
     return [state.worker_id, *codes[1:]]
 
 
-def _reuse_code(state: WorkerState, codes: list[str]) -> list[str]:
+def _reuse_code(state: WorkerState, codes: list[str], join_codes: list[str]) -> list[str]:
     return [state.past_codes[-1], *codes[1:]] if state.past_codes else codes
 
 
-def _swap_codes(state: WorkerState, codes: list[str]) -> list[str]:
+def _swap_codes(state: WorkerState, codes: list[str], join_codes: list[str]) -> list[str]:
     return [codes[1], codes[0], *codes[2:]] if len(codes) > 1 else codes
+
+
+def _rewritten(code: str, **changes: str) -> str:
+    """A completion code with some fields rewritten (it is only gzip and base64)."""
+    from iglu_lib.platform.codes import make_completion_code, parse_completion_code
+
+    fields = parse_completion_code(code).fields()
+    fields.update(changes)
+    return make_completion_code(**{k: v for k, v in fields.items() if k != "legacy"}, legacy=fields["legacy"])
+
+
+def _forge_agent(state: WorkerState, codes: list[str], join_codes: list[str]) -> list[str]:
+    """Claim the games of the first agent (played every time) as games of the agents shown."""
+    from iglu_lib.platform.codes import parse_join_code
+
+    return [codes[0], *(_rewritten(code, agent_service_id=parse_join_code(join).agent_instance_id or "")
+                        for code, join in zip(codes[1:], join_codes[1:], strict=True))]
+
+
+def _reuse_games(state: WorkerState, codes: list[str], join_codes: list[str]) -> list[str]:
+    """Submit the games of an earlier HIT again, with a trailing space (another code string)."""
+    if len(state.past_codes) < len(codes):
+        return codes
+    return [f"{code} " for code in state.past_codes[-len(codes):]]
+
+
+def _malformed_code(state: WorkerState, codes: list[str], join_codes: list[str]) -> list[str]:
+    """A code whose game field climbs out of the game-data folder (`x/../<game id>`)."""
+    from iglu_lib.platform.codes import parse_completion_code
+
+    game_id = parse_completion_code(codes[0]).game_id
+    return [_rewritten(codes[0], game_id=f"x/../{game_id}"), *codes[1:]]
+
+
+def _first_only(join_codes: list[str]) -> list[str]:
+    return [join_codes[0]] * len(join_codes)
+
+
+def _oversized(answers: dict[str, Any]) -> dict[str, Any]:
+    """Feedback longer than a table cell holds (70,000 characters)."""
+    field = next((name for name in answers if name.endswith("performance")), "agent_performance")
+    return {**answers, field: ("It built the structure well. " * 2500)[:70_000]}
+
+
+def _same_answers(answers: dict[str, Any]) -> dict[str, Any]:
+    return answers
 
 
 @dataclass(frozen=True)
@@ -62,6 +111,8 @@ class Behaviour:
     architect: str
     twist: CodeTwist = _honest
     abandons: bool = False
+    plays: PlayTwist = list
+    answers: Callable[[dict[str, Any]], dict[str, Any]] = _same_answers
 
 
 BEHAVIOURS: dict[str, Behaviour] = {
@@ -74,8 +125,19 @@ BEHAVIOURS: dict[str, Behaviour] = {
         Behaviour("swaps_codes", "diligent", _swap_codes),
         Behaviour("other_language", "non_english"),
         Behaviour("abandons", "diligent", abandons=True),
+        # hostile workers: each tries to have a forged or reused game counted, or to stop the loop
+        Behaviour("forges_agent", "diligent", _forge_agent, plays=_first_only),
+        Behaviour("reuses_games", "diligent", _reuse_games),
+        Behaviour("malformed_code", "diligent", _malformed_code),
+        Behaviour("oversized_answer", "diligent", answers=_oversized),
     )
 }
+#: The behaviours that attack the campaign rather than merely do poor work.
+HOSTILE = ("forges_agent", "reuses_games", "malformed_code", "oversized_answer")
+
+#: Seconds of a rehearsal game per second of a real one: a game of a few minutes takes tens of
+#: milliseconds, so a simulated worker's games fall inside the assignment it holds.
+GAME_TIME_SCALE = 0.0002
 
 PRAISE = (
     "It followed my instructions well and built the structure almost exactly.",
@@ -208,16 +270,26 @@ class SimulatedCrowd:
             self.control.return_assignment(accepted["assignment_id"])
             return False
         join_codes = join_codes_of(accepted["question"].get("html", ""))
-        honest = [
-            self.simulator.play(code, architect=behaviour.architect, seed=f"{worker.worker_id}:{worker.hits_done}")
-            for code in join_codes
-        ]
-        codes = behaviour.twist(worker, list(honest))
+        honest = self._play(worker, behaviour, join_codes)
+        codes = behaviour.twist(worker, list(honest), join_codes)
         worker.past_codes.extend(honest)
         worker.hits_done += 1
-        answers = self._answers(join_codes, codes)
+        answers = behaviour.answers(self._answers(join_codes, codes))
         self.control.submit(accepted["assignment_id"], {"taskAnswers": json.dumps([answers])})
         return True
+
+    def _play(self, worker: WorkerState, behaviour: Behaviour, join_codes: list[str]) -> list[str]:
+        """Play the games one after another from the moment of accepting, on the server's clock,
+        time-compressed so that they end before the worker submits (the loop checks that)."""
+        from datetime import datetime, timedelta, timezone
+
+        moment = datetime.fromtimestamp(self.control.now(), timezone.utc)
+        codes = []
+        for number, code in enumerate(behaviour.plays(list(join_codes))):
+            codes.append(self.simulator.play(
+                code, architect=behaviour.architect, seed=f"{worker.worker_id}:{worker.hits_done}:{number}",
+                started_at=moment + timedelta(milliseconds=1 + 100 * number), seconds_per_event=GAME_TIME_SCALE))
+        return codes
 
     def _answers(self, join_codes: list[str], codes: list[str]) -> dict[str, Any]:
         from iglu_lib.platform.codes import parse_join_code

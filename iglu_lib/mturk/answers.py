@@ -19,6 +19,11 @@ CROWD_FORM_QUESTION = "taskAnswers"
 
 #: Larger answers are refused unparsed (MTurk itself caps an answer far below this).
 MAX_ANSWER_BYTES = 1_000_000
+#: Deepest nesting of `taskAnswers` JSON (a real form nests two levels); deeper is refused
+#: before parsing, so a worker's brackets can never exhaust the parser's recursion.
+MAX_JSON_DEPTH = 16
+#: Longest number in `taskAnswers` (digits); a longer one is refused, not converted.
+MAX_NUMBER_CHARS = 32
 
 
 @dataclass(frozen=True)
@@ -98,13 +103,61 @@ def _answer_value(answer: Any) -> Any:
     return selections or None
 
 
+class _Refused(ValueError):
+    """A JSON value outside the bounds of an answer."""
+
+
+def _bounded_number(text: str) -> Any:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _Refused(f"a number of {len(text)} characters (at most {MAX_NUMBER_CHARS})")
+    return float(text) if any(c in text for c in ".eE") else int(text)
+
+
+def _no_constant(name: str) -> Any:
+    raise _Refused(f"the non-number {name}")
+
+
+def json_depth(text: str) -> int:
+    """The deepest bracket nesting of JSON text, strings skipped (one pass, no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def loads_bounded(text: str) -> Any:
+    """`json.loads` within an answer's bounds: nesting depth, number length, no NaN/Infinity.
+    Raises `ValueError` saying which bound was crossed."""
+    depth = json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise _Refused(f"nesting {depth} levels deep (at most {MAX_JSON_DEPTH})")
+    return json.loads(text, parse_int=_bounded_number, parse_float=_bounded_number,
+                      parse_constant=_no_constant)
+
+
 def _crowd_form_fields(text: Any) -> tuple[dict[str, Any], list[str]]:
     if not isinstance(text, str):
         return {}, [f"{CROWD_FORM_QUESTION} is not free text"]
     try:
-        value = json.loads(text)
+        value = loads_bounded(text)
     except json.JSONDecodeError as err:
         return {}, [f"{CROWD_FORM_QUESTION} is not valid JSON ({err.msg} at character {err.pos})"]
+    except (ValueError, RecursionError) as err:
+        return {}, [f"{CROWD_FORM_QUESTION} is refused: {err}"]
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list) or len(value) != 1 or not isinstance(value[0], dict):

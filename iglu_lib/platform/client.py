@@ -34,9 +34,16 @@ TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 class GameDataError(Exception):
-    """Game storage cannot be reached; the message says where and what to do."""
+    """Game storage cannot be reached; the message says where and what to do.
+
+    `transient` tells an outage (worth another turn) from a refusal that will not heal by
+    waiting (access denied, a missing container), which must stop a campaign loop."""
 
     user_error = True
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass
@@ -214,7 +221,9 @@ class GameDataClient:
             except HttpResponseError as err:
                 if err.status_code not in TRANSIENT_STATUSES:
                     raise GameDataError(
-                        f"{where}: storage answered {err.status_code} ({err.reason})"
+                        f"{_public(where)}: storage answered {err.status_code} ({err.reason}); "
+                        "check the profile's storage credentials and container names",
+                        transient=False,
                     ) from None
                 failure = f"HTTP {err.status_code}"
             if attempt < self.attempts:

@@ -35,6 +35,16 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _WHITESPACE = re.compile(r"\s+")
 #: Decompressed codes are a few hundred bytes; more is not a code (and bounds gzip bombs).
 MAX_DECODED_BYTES = 4096
+#: A real code is about 300 characters of base64; longer text is refused before decoding, so
+#: a pasted essay never reaches a decoder, a blob path or a query.
+MAX_CODE_CHARS = 2000
+#: Digits an expiry may have (epoch milliseconds have 13); longer numbers are not parsed.
+MAX_EXPIRY_DIGITS = 16
+#: The platform's ids (tournament, challenge, task, game, agent service) are UUIDs.
+UUID_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+#: Role ids are UUIDs on the real platform; rehearsal tasks may use short names
+#: (`architect-role`). Either way they hold no path or query syntax.
+ROLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 #: Epoch values above this are milliseconds (the form the HIT pages append to join codes).
 _MILLISECONDS_FROM = 10**11
 
@@ -160,6 +170,10 @@ def make_completion_code(
 def parse_completion_code(code: str | None) -> CompletionCode:
     """Decode a pasted code into its fields, or raise `CodeError` saying what it is instead."""
     text = (code or "").strip()
+    if len(text) > MAX_CODE_CHARS:
+        raise CodeError(
+            "malformed_code", f"the text is {len(text):,} characters; a code has a few hundred"
+        )
     _reject_non_codes(text)
     payload = _decompress(_base64_bytes(text))
     return _fields(payload, raw=text)
@@ -176,10 +190,7 @@ def _reject_non_codes(text: str) -> None:
 
 def _looks_like_join_code(text: str) -> bool:
     parts = text.split(":")
-    return 3 <= len(parts) <= 5 and all(_UUID.fullmatch(p) for p in parts[:3])
-
-
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+    return 3 <= len(parts) <= 5 and all(UUID_ID.fullmatch(p) for p in parts[:3])
 
 
 def _base64_bytes(text: str) -> bytes:
@@ -224,6 +235,18 @@ def _fields(payload: str, *, raw: str) -> CompletionCode:
         raise CodeError(
             "wrong_field_count", "the code's fields are not those of an agent challenge game"
         )
+    ids = {"tournament": tournament, "challenge": challenge, "task": task, "game": game,
+           "agent service": agent_service}
+    bad = [name for name, value in ids.items() if not UUID_ID.fullmatch(value)]
+    if not ROLE_ID.fullmatch(role):
+        bad.append("role")
+    if bad:
+        raise CodeError(
+            "malformed_code", f"the code's {', '.join(bad)} id is not a platform id (a UUID)"
+        )
+    tournament, challenge, task, game, agent_service = (
+        value.lower() for value in (tournament, challenge, task, game, agent_service)
+    )
     return CompletionCode(tournament, kind, challenge, task, game, role, agent_service, legacy, raw)
 
 
@@ -259,7 +282,8 @@ def check_code(
     except CodeError as err:
         return CodeCheck(False, err.reason, {})
     fields = parsed.fields()
-    reason = _mismatch(parsed, join_code) or _reuse(parsed, seen, owner, hit_codes)
+    # reuse first: a game submitted before is the stronger finding, whatever it claims to be
+    reason = _reuse(parsed, seen, owner, hit_codes) or _mismatch(parsed, join_code)
     return CodeCheck(reason is None, reason, fields, parsed)
 
 
@@ -267,9 +291,11 @@ def _mismatch(parsed: CompletionCode, join_code: str | JoinCode | None) -> str |
     if join_code is None:
         return None
     join = join_code if isinstance(join_code, JoinCode) else parse_join_code(join_code)
-    if join.task_id != parsed.task_id:
+    if (join.tournament_id.lower(), join.challenge_id.lower()) != (parsed.tournament_id, parsed.challenge_id):
+        return "tournament_mismatch"
+    if join.task_id.lower() != parsed.task_id:
         return "task_mismatch"
-    if join.agent_instance_id and join.agent_instance_id != parsed.agent_service_id:
+    if join.agent_instance_id and join.agent_instance_id.lower() != parsed.agent_service_id:
         return "agent_mismatch"
     return None
 
@@ -308,13 +334,15 @@ def parse_join_code(text: str) -> JoinCode:
     are accepted too).
     """
     body = (text or "").strip()
+    if len(body) > MAX_CODE_CHARS:
+        raise CodeError("join_code_malformed", f"the join code is {len(body):,} characters long")
     if body.startswith(JOIN_COMMAND):
         body = body[len(JOIN_COMMAND) :].strip()
     parts = body.split(":")
     if not 3 <= len(parts) <= 5 or not all(parts[:3]):
         raise CodeError(
             "join_code_malformed",
-            f"expected '{JOIN_COMMAND} TOURNAMENT:CHALLENGE:TASK[:AGENT[:EXPIRY]]', got {text!r}",
+            f"expected '{JOIN_COMMAND} TOURNAMENT:CHALLENGE:TASK[:AGENT[:EXPIRY]]', got {text[:200]!r}",
         )
     agent = parts[3] or None if len(parts) > 3 else None
     expires = _expiry(parts[4], text) if len(parts) == 5 else None
@@ -322,9 +350,11 @@ def parse_join_code(text: str) -> JoinCode:
 
 
 def _expiry(value: str, text: str) -> float:
-    if not value.isdigit():
+    if not value.isascii() or not value.isdigit() or len(value) > MAX_EXPIRY_DIGITS:
         raise CodeError(
-            "join_code_malformed", f"the expiry of join code {text!r} is not an epoch timestamp"
+            "join_code_malformed",
+            f"the expiry of join code {text[:200]!r} is not an epoch timestamp "
+            f"(at most {MAX_EXPIRY_DIGITS} digits)",
         )
     number = int(value)
     return number / 1000 if number >= _MILLISECONDS_FROM else float(number)

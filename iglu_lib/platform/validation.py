@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from iglu_lib.platform.client import Game
 from iglu_lib.platform.codes import check_code
+from iglu_lib.platform.evidence import DEFAULT_CLOCK_SKEW_SECONDS, Expectation, GameEvidence
 from iglu_lib.platform.reasons import worker_message
 
 APPROVE = "approve"
@@ -35,6 +36,7 @@ class Thresholds:
     min_chars_for_language: int = 20
     min_english_probability: float = 0.5
     warn_only: tuple[str, ...] = ("instruction_too_short",)
+    clock_skew_seconds: float = DEFAULT_CLOCK_SKEW_SECONDS
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any] | None) -> Thresholds:
@@ -98,15 +100,18 @@ def validate_assignment(
     *,
     seen: Mapping[str, str] | Collection[str] = (),
     owner: str | None = None,
+    expected: Sequence[Expectation | None] | None = None,
 ) -> AssignmentVerdict:
     """Judge the games of one assignment (each with its join code, as fetched by the client).
 
     `seen` holds codes (or game ids) already stored for other assignments, `owner` names
-    this one (see `codes.check_code`).
+    this one (see `codes.check_code`). `expected` gives, per game, what its slot expects of
+    the game data (see `evidence`); without it only the code and the effort are judged.
     """
     limits = (
         thresholds if isinstance(thresholds, Thresholds) else Thresholds.from_params(thresholds)
     )
+    expectations = list(expected) if expected is not None else [None] * len(games)
     verdicts = [
         validate_game(
             game,
@@ -114,8 +119,9 @@ def validate_assignment(
             seen=seen,
             owner=owner,
             hit_codes=[g.code for g in games if g is not game],
+            expected=expectation,
         )
-        for game in games
+        for game, expectation in zip(games, expectations, strict=True)
     ]
     return combine_game_verdicts(verdicts)
 
@@ -139,17 +145,26 @@ def validate_game(
     seen: Mapping[str, str] | Collection[str] = (),
     owner: str | None = None,
     hit_codes: Sequence[str] = (),
+    expected: Expectation | None = None,
 ) -> GameVerdict:
-    """The verdict on one game: its code first, then its data, then the architect's effort."""
+    """The verdict on one game: its code first, then its data (the evidence, against what the
+    slot expects), then the architect's effort."""
     check = check_code(game.code, game.join_code, seen, owner=owner, hit_codes=hit_codes)
     if not check.ok:
         return GameVerdict(game.game_id, REJECT, (str(check.reason),))
     if not game.ok:
         return GameVerdict(game.game_id, REJECT, (str(game.reason),))
+    evidence_warnings: tuple[str, ...] = ()
+    if expected is not None:
+        expected = replace(expected, clock_skew_seconds=limits.clock_skew_seconds)
+        evidence = GameEvidence.of(game.document, game.events, game.parsed.role_id if game.parsed else None)
+        rejected, evidence_warnings = evidence.check(str(game.game_id), expected)
+        if rejected:
+            return GameVerdict(game.game_id, REJECT, rejected)
     summary = game.summary()
     found = _effort_reasons(summary.architect_turns, summary.architect_messages, limits)
     rejecting = tuple(r for r in found if r not in limits.warn_only)
-    warnings = tuple(r for r in found if r in limits.warn_only)
+    warnings = (*evidence_warnings, *(r for r in found if r in limits.warn_only))
     verdict = REJECT if rejecting else APPROVE_WITH_WARNING if warnings else APPROVE
     return GameVerdict(game.game_id, verdict, rejecting, warnings, summary.as_dict())
 

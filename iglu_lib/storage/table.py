@@ -10,6 +10,7 @@ The rows of one slot are written and changed in one transaction, all or nothing.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from iglu_lib.config import Profile
+
+log = logging.getLogger(__name__)
 
 #: Azure Tables accepts at most 100 operations per transaction.
 MAX_TRANSACTION = 100
@@ -266,7 +269,12 @@ class GameRecords:
             clauses.append(extra_filter)
             params.update(extra_params or {})
         entities = self.table.query_entities(query_filter=" and ".join(clauses), parameters=params)
-        records = [GameRecord.from_entity(e, e.metadata.get("etag")) for e in entities]
+        records = []
+        for entity in entities:
+            try:
+                records.append(GameRecord.from_entity(entity, entity.metadata.get("etag")))
+            except RecordError as err:  # one odd row is reported, never blocks the campaign
+                log.warning("skipped a game record the workbench cannot read: %s", err)
         return sorted(records, key=lambda r: (r.campaign, r.row_key))
 
     # -- views --------------------------------------------------------------------------

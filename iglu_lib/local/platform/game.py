@@ -48,12 +48,13 @@ class _EventLog:
     setup: GameSetup
     rng: random.Random
     clock: datetime
+    time_scale: float = 1.0
     events: list[dict[str, Any]] = field(default_factory=list)
 
     def emit(
         self, event_type: str, *, source: str = PLUGIN, role: str | None = None, **fields: Any
     ) -> None:
-        self.clock += timedelta(seconds=round(self.rng.uniform(0.5, 12.0), 3))
+        self.clock += timedelta(seconds=round(self.rng.uniform(0.5, 12.0), 3) * self.time_scale)
         self.events.append(
             {
                 "eventType": event_type,
@@ -89,9 +90,11 @@ def play_game(
     skill: float,
     rng: random.Random,
     started_at: datetime,
+    time_scale: float = 1.0,
 ) -> list[dict[str, Any]]:
-    """The events of one game between a simulated architect and a builder of `skill`."""
-    log = _EventLog(setup, rng, started_at)
+    """The events of one game between a simulated architect and a builder of `skill`
+    (`time_scale` multiplies the time between events)."""
+    log = _EventLog(setup, rng, started_at, time_scale)
     architect_role, builder_role = setup.architect_role_id, setup.builder_role_id
     log.emit("PlatformGameStartEvent")
     log.emit(

@@ -27,6 +27,7 @@ from iglu_lib.local.platform.architects import ArchitectProfile, architect_profi
 from iglu_lib.local.platform.builder import Position, structure
 from iglu_lib.local.platform.game import GameSetup, play_game
 from iglu_lib.platform.codes import (
+    UUID_ID,
     CodeError,
     CompletionCode,
     JoinCode,
@@ -57,6 +58,14 @@ class SimulatorError(Exception):
 
 def stable_id(*parts: str) -> str:
     return str(uuid.uuid5(NAMESPACE, "\x1f".join(parts)))
+
+
+def platform_id(name: str, kind: str) -> str:
+    """A platform id (a UUID, as the real platform's) for a name: the name itself when it is
+    one, else a stable UUID derived from it, so tests may name their tournaments."""
+    if UUID_ID.fullmatch(name):
+        return name.lower()
+    return stable_id(kind, name) if name else stable_id(kind)
 
 
 @dataclass(frozen=True)
@@ -92,7 +101,7 @@ class PlatformSimulator:
         tournament_id: str | None = None,
         challenge_id: str | None = None,
     ) -> None:
-        self.tournament_id = tournament_id or stable_id("tournament")
+        self.tournament_id = platform_id(tournament_id or "", "tournament")
         self.challenge_id = challenge_id or stable_id("challenge", self.tournament_id)
         service = profile.blob_service_client()
         self.tasks = _ensure(service.get_container_client(profile.get("storage.task_container")))
@@ -214,11 +223,15 @@ class PlatformSimulator:
         seed: int | str = 0,
         *,
         now: float | None = None,
+        started_at: datetime | None = None,
+        seconds_per_event: float = 1.0,
     ) -> str:
         """Play one game for a full join code; returns the completion code the game shows.
 
         Deterministic for a join code, architect and seed (no clock is read but the
-        expiry check's `now`).
+        expiry check's `now`). The game starts at `started_at` (default: a seed-given moment
+        after `EPOCH`); `seconds_per_event` scales the few seconds between events, so that a
+        rehearsal crowd can play a whole game inside the moments it holds an assignment.
         """
         join = self._usable_join_code(join_code, now)
         profile = architect_profile(architect)
@@ -238,9 +251,10 @@ class PlatformSimulator:
         code = _completion_code(
             join, task, game_id=str(uuid.UUID(int=rng.getrandbits(128), version=4))
         )
-        started = EPOCH + timedelta(seconds=rng.randrange(0, 90 * 86400))
+        offset = timedelta(seconds=rng.randrange(0, 90 * 86400))
         events = play_game(
-            _setup(code, task), profile, skill=agent["skill"], rng=rng, started_at=started
+            _setup(code, task), profile, skill=agent["skill"], rng=rng,
+            started_at=started_at or EPOCH + offset, time_scale=seconds_per_event,
         )
         self._write(self.games, code.game_blob_path, {"id": code.game_id, "events": events})
         return code.raw

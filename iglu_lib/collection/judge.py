@@ -1,0 +1,132 @@
+"""Judging one submitted assignment: its answers are claims, its games are the evidence.
+
+What a worker typed is bounded before it is stored (a table cell holds 32,767 characters; an
+answer may hold a megabyte): long feedback is cut for the record, the whole answer is kept in
+the private container with a pointer, and a code too long to be a code is stored cut (it is
+refused anyway). Reuse is looked up by the normalised game id of each code (a UUID, checked
+before any query), never by the code's text, so a trailing space or another spelling of the
+same code is still the same game.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from iglu_lib.platform.codes import CodeError, parse_completion_code
+
+if TYPE_CHECKING:
+    from iglu_lib.mturk.manager import Assignment
+    from iglu_lib.platform.client import Game
+    from iglu_lib.platform.validation import AssignmentVerdict, Thresholds
+    from iglu_lib.storage import GameRecord
+
+#: Verdicts whose HIT counts as a good one (a `partial` HIT is paid but its slot runs again).
+GOOD_VERDICTS = ("approve", "approve_with_warning")
+#: The verdict of a game whose judging failed unexpectedly: parked for a person or a later turn.
+NEEDS_REVIEW = "needs_review"
+#: Longest completion code kept in a record (real codes have about 300 characters).
+MAX_STORED_CODE_CHARS = 600
+#: Longest text of one answer field kept in a record's annotation.
+MAX_ANNOTATION_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The verdict on an assignment and the record changes that write it down."""
+
+    verdict: AssignmentVerdict
+    changes: list[tuple[GameRecord, dict[str, Any]]]
+    truncated: bool
+
+
+def code_field(position: int, k: int) -> str:
+    """The answer field holding the completion code of the game shown at `position`."""
+    return "completionCode" if k == 1 else f"completionCode{position + 1}"
+
+
+def submitted_code(answers: Mapping[str, Any], position: int, k: int) -> str:
+    """The code a worker submitted for a game, as text (any JSON value a form could send)."""
+    value = answers.get(code_field(position, k))
+    return value if isinstance(value, str) else "" if value is None else str(value)[:MAX_STORED_CODE_CHARS + 1]
+
+
+def annotation_of(answers: Mapping[str, Any], position: int, k: int) -> tuple[dict[str, Any], bool]:
+    """A game's annotation as published (whether it was chosen best, what was said of it), cut to
+    what a record holds; the flag says whether anything was cut."""
+    if k == 1:
+        keep = ("agent_performance", "build_rating", "understanding_rating")
+        raw = {name: answers[name] for name in keep if name in answers}
+    else:
+        best = answers.get("best_agent")
+        chosen = best.get(f"agent{position + 1}_option") if isinstance(best, Mapping) else None
+        raw = {"was_chosen_best": chosen if isinstance(chosen, bool) else None,
+               "agent_performance": answers.get(f"agent{position + 1}_performance", "")}
+    bounded = {name: _bounded(value) for name, value in raw.items()}
+    return bounded, bounded != raw
+
+
+def _bounded(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    text = value if isinstance(value, str) else repr(value)
+    return text[:MAX_ANNOTATION_CHARS]
+
+
+def game_id_of(code: str) -> str | None:
+    """The normalised game id a code names (a UUID), or None if the code is not a code."""
+    try:
+        return parse_completion_code(code).game_id
+    except CodeError:
+        return None
+
+
+def judge(
+    assignment: Assignment,
+    games: Sequence[GameRecord],
+    *,
+    k: int,
+    fetch: Callable[[list[str], list[str]], list[Game]],
+    stored_elsewhere: Callable[[list[str]], dict[str, str]],
+    thresholds: Thresholds,
+) -> Judgement:
+    """Fetch the games behind an assignment's codes, check them against what each slot expects,
+    and return the record changes (status `submitted`, the verdict) to write before acting."""
+    from iglu_lib.platform.evidence import Expectation
+    from iglu_lib.platform.validation import validate_assignment
+
+    answers = assignment.answers.fields
+    codes = [submitted_code(answers, g.shown_position, k) for g in games]
+    fetched = fetch(codes, [g.join_code for g in games])
+    game_ids = [gid for gid in map(game_id_of, codes) if gid]
+    expected = [Expectation(g.task_minecraft_id, g.agent_minecraft_id or None,
+                            _epoch(assignment.accept_time), _epoch(assignment.submit_time)) for g in games]
+    verdict = validate_assignment(fetched, thresholds, seen=stored_elsewhere(game_ids),
+                                  owner=assignment.assignment_id, expected=expected)
+    unreadable = not assignment.answers.ok
+    changes, truncated = [], False
+    for game, code, data, judged in zip(games, codes, fetched, verdict.games, strict=True):
+        annotation, cut = annotation_of(answers, game.shown_position, k)
+        truncated |= cut
+        reasons = (*judged.reasons, *judged.warnings)
+        if unreadable and not code.strip():
+            reasons = ("answer_unreadable",)
+        changes.append((game, {
+            "status": "submitted",
+            "assignment_id": assignment.assignment_id,
+            "worker_id": assignment.worker_id,
+            "completion_code": code[:MAX_STORED_CODE_CHARS],
+            "game_minecraft_id": data.game_id or "",
+            "annotation": annotation,
+            "verdict": judged.verdict,
+            "reasons": (*reasons, "answer_truncated") if cut else reasons,
+            "is_hit_qualified": verdict.verdict in GOOD_VERDICTS,
+        }))
+    return Judgement(verdict, changes, truncated)
+
+
+def _epoch(moment: Any) -> float | None:
+    """Epoch seconds of a service timestamp (boto3 gives aware datetimes)."""
+    timestamp = getattr(moment, "timestamp", None)
+    return float(timestamp()) if callable(timestamp) else None
