@@ -107,3 +107,30 @@ def test_external_mode_needs_an_address_and_https_outside_the_local_profile(loca
                                              "hit": {**profile.settings["hit"], "external_url": "http://plain.example"}})
     with pytest.raises(MTurkError, match="only over HTTPS"):
         HitManager(production, hit_type="pairwise", campaign="c", allow_spending=True).external_base_url()
+
+
+def test_serve_without_a_task_folder_serves_the_hit_pages_and_stops_on_sigterm(stack, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    def ignore_sigint() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    process = subprocess.Popen([sys.executable, "-m", "iglu_lib.cli", "crowd", "serve", "--profile", "local"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
+                               preexec_fn=ignore_sigint)  # noqa: PLW1509 - a parent that ignores SIGINT
+    try:
+        assert "external-mode campaign HITs" in process.stdout.readline()
+        url = process.stdout.readline().strip().removeprefix("task server at ")
+        assert requests.get(f"{url}/healthz", timeout=30).json()["hit_pages"] is True
+        assert requests.get(f"{url}/hit", params={"page": "0" * 32}, timeout=30).status_code == 404
+        assert requests.get(f"{url}/task", timeout=30).status_code == 404
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0 and "task server stopped" in out, err
