@@ -18,6 +18,7 @@ this module adds only what the crowd task needs on top of it:
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +29,8 @@ from iglu_lib.mturk.manager import Assignment, HitManager, MTurkError
 from iglu_lib.mturk.qualifications import grant
 from iglu_lib.mturk.qualifications import score as qualification_score
 from iglu_lib.mturk.templates import external_question
+
+LOG = logging.getLogger(__name__)
 
 #: The `RequesterAnnotation` HIT type of crowd-task HITs (the campaign is the task's name).
 HIT_TYPE = "crowd_task"
@@ -305,11 +308,20 @@ class StaticTaskProvider:
                 "unit_id": unit["unit_id"], "decision": decision, "reason": reason}
 
     def sync_onboarding(self) -> int:
-        """Mirror every onboarding result not yet on the platform; returns how many."""
+        """Mirror every onboarding result not yet on the platform; returns how many were.
+
+        A worker id the platform refuses (one it does not know) is logged and left for the next
+        review, so one odd record never stops the settling of the others.
+        """
         if self.qualification is None:
             return 0
-        pending = self.db.unsynced_onboarding(self.qualification.name)
-        for record in pending:
-            self.qualification.record(record.worker_id, record.passed)
+        mirrored = 0
+        for record in self.db.unsynced_onboarding(self.qualification.name):
+            try:
+                self.qualification.record(record.worker_id, record.passed)
+            except MTurkError as err:
+                LOG.warning("onboarding result of %s not mirrored to the platform: %s", record.worker_id, err)
+                continue
             self.db.mark_onboarding_synced(record.worker_id, record.qualification)
-        return len(pending)
+            mirrored += 1
+        return mirrored
