@@ -82,39 +82,36 @@ def test_accepted_worker_passes_onboarding_and_sees_their_unit(run, mturk, uniqu
 
 def test_an_invented_worker_id_is_refused_and_never_paid(run, mturk, unique_name):
     failed, invented = unique_name("WFAIL").upper(), unique_name("WINVENTED").upper()
-    # The worker fails the onboarding under their own (verified) id on unit 0's HIT.
+    # The attack of issue 12: a worker holds two accepted HITs, fails the onboarding in one ...
     own = accept(mturk, run.hits[0]["hit_id"], failed)
+    held = accept(mturk, run.hits[2]["hit_id"], failed)
     refused = onboard(run, params(run, 0, own, failed, mturk), "go\nhi")
     assert refused.status_code == 403 and refused.headers["X-Crowd-Page"] == "refused"
     requests.post(f"{mturk}/_local/assignments/{own}/return", json={}, timeout=30)
-    blocked = requests.post(f"{mturk}/_local/hits/{run.hits[2]['hit_id']}/accept", json={"worker_id": failed}, timeout=30)
-    assert blocked.status_code == 403  # a failed worker cannot take another HIT of the task to try again
+    blocked = requests.post(f"{mturk}/_local/hits/{run.hits[1]['hit_id']}/accept", json={"worker_id": failed}, timeout=30)
+    assert blocked.status_code == 403  # no further HIT of the task for them
 
-    # A second worker accepts unit 1's HIT; their frame opens first, then someone tries another id.
+    # ... and opens the other under an invented worker id. While an assignment is in progress the
+    # service cannot name its worker, so the first claim of the slot is what the server has; the
+    # invented id passes onboarding and submits, and review, asking the service, does not pay.
+    query = params(run, 2, held, invented, mturk)
+    assert onboard(run, query).headers["X-Crowd-Page"] == "task"
+    sent = requests.post(f"{run.server.url}/submit", data={**query, "commands": "build"}, timeout=30)
+    assert sent.headers["X-Crowd-Page"] == "forward"
+    requests.post(f"{mturk}/mturk/externalSubmit", data={"assignmentId": held, "commands": "build"}, timeout=30)
+    again = requests.get(f"{run.server.url}/task", params=query, timeout=30)  # submitted: the service names the worker
+    assert again.status_code == 403 and "another worker" in again.text
+    decisions = {d["assignment_id"]: d for d in run.provider.review(run.run_id())}
+    assert decisions[held]["decision"] == "Rejected" and decisions[held]["reason"] == WORKER_MISMATCH_REASON
+    client = run.profile.boto3_client("mturk")
+    assert client.get_assignment(AssignmentId=held)["Assignment"]["AssignmentStatus"] == "Rejected"
+
+    # An honest worker's slot, once opened, keeps its worker: another id for it is refused.
     honest = unique_name("WHONEST").upper()
     theirs = accept(mturk, run.hits[1]["hit_id"], honest)
     assert requests.get(f"{run.server.url}/task", params=params(run, 1, theirs, honest, mturk), timeout=30).status_code == 200
     swapped = requests.get(f"{run.server.url}/task", params=params(run, 1, theirs, invented, mturk), timeout=30)
     assert swapped.status_code == 403 and "another worker" in swapped.text
-    assert run.db.onboarding(invented, run.provider.qualification.name) is None
-
-    # The race the service cannot see while an assignment is in progress: a third worker's very
-    # first request names an invented id, passes onboarding under it and submits. Review asks the
-    # service whose assignment it is and does not pay.
-    racer = unique_name("WRACER").upper()
-    raced = accept(mturk, run.hits[2]["hit_id"], racer)
-    query = params(run, 2, raced, invented, mturk)
-    assert onboard(run, query).headers["X-Crowd-Page"] == "task"
-    sent = requests.post(f"{run.server.url}/submit", data={**query, "commands": "build"}, timeout=30)
-    assert sent.headers["X-Crowd-Page"] == "forward"
-    requests.post(f"{mturk}/mturk/externalSubmit", data={"assignmentId": raced, "commands": "build"}, timeout=30)
-    # Once submitted, the service names the real worker: the invented id is refused outright.
-    again = requests.get(f"{run.server.url}/task", params=query, timeout=30)
-    assert again.status_code == 403 and "another worker" in again.text
-    decisions = {d["assignment_id"]: d for d in run.provider.review(run.run_id())}
-    assert decisions[raced]["decision"] == "Rejected" and decisions[raced]["reason"] == WORKER_MISMATCH_REASON
-    client = run.profile.boto3_client("mturk")
-    assert client.get_assignment(AssignmentId=raced)["Assignment"]["AssignmentStatus"] == "Rejected"
 
 
 def test_a_failed_worker_is_not_shown_the_task_hits(run, mturk, unique_name):
