@@ -265,3 +265,20 @@ def test_serve_stops_cleanly_even_when_the_parent_ignored_sigint(local_profile, 
     assert time.monotonic() - started < 10 and "task server stopped" in out and "Traceback" not in err
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/healthz", timeout=5)
+
+
+def test_a_returned_hit_is_freed_for_the_next_worker_when_previewed(run, mturk, unique_name):
+    first, second = unique_name("WFIRST").upper(), unique_name("WSECOND").upper()
+    held = accept(mturk, run.hits[0]["hit_id"], first)
+    assert requests.get(f"{run.server.url}/task", params=params(run, 0, held, first, mturk), timeout=30).status_code == 200
+    requests.post(f"{mturk}/_local/assignments/{held}/return", json={}, timeout=30)
+    taken = accept(mturk, run.hits[0]["hit_id"], second)
+    # Straight in without a preview, the slot still looks held by the returned assignment ...
+    assert requests.get(f"{run.server.url}/task", params=params(run, 0, taken, second, mturk), timeout=30).status_code == 403
+    # ... a preview while nobody holds the HIT frees it (here: the second worker returns and comes back).
+    requests.post(f"{mturk}/_local/assignments/{taken}/return", json={}, timeout=30)
+    assert requests.get(f"{run.server.url}/task", params=params(run, 0, PREVIEW, second, mturk), timeout=30).status_code == 200
+    again = accept(mturk, run.hits[0]["hit_id"], second)
+    opened = requests.get(f"{run.server.url}/task", params=params(run, 0, again, second, mturk), timeout=30)
+    assert opened.status_code == 200 and opened.headers["X-Crowd-Page"] == "onboarding"
+    assert run.db.assignment(held)["status"] == "Returned"

@@ -134,3 +134,23 @@ def test_serve_without_a_task_folder_serves_the_hit_pages_and_stops_on_sigterm(s
             process.kill()
             process.communicate()
     assert process.returncode == 0 and "task server stopped" in out, err
+
+
+def test_a_returned_campaign_hit_is_freed_when_previewed(external_hit, stack, unique_name):
+    manager, hit = external_hit
+    mturk = stack["mturk_endpoint_url"]
+    url = _frame_url(manager, hit)
+    workers = SimulatedWorkers(mturk)
+
+    def open_as(worker: str) -> requests.Response:
+        workers.register(worker)
+        assignment = requests.post(f"{mturk}/_local/hits/{hit.hit_id}/accept", json={"worker_id": worker}, timeout=30).json()["assignment_id"]
+        page = requests.get(url, params={"assignmentId": assignment, "hitId": hit.hit_id, "workerId": worker,
+                                         "turkSubmitTo": mturk}, timeout=30)
+        requests.post(f"{mturk}/_local/assignments/{assignment}/return", json={}, timeout=30)
+        return page
+
+    assert _codes_in(open_as(unique_name("WA").upper()).text) != []
+    requests.get(url, params={"assignmentId": PREVIEW, "hitId": hit.hit_id, "turkSubmitTo": mturk}, timeout=30)
+    assert _codes_in(open_as(unique_name("WB").upper()).text) != []  # the preview freed the returned slot
+    assert manager.page_store.claims() == 1

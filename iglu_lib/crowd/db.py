@@ -221,6 +221,15 @@ class CrowdDB:
             )
             return None
 
+    def open_claims(self, hit_id: str) -> int:
+        rows = self._rows("SELECT COUNT(*) AS n FROM assignments WHERE hit_id = ? AND status = 'Opened'", (hit_id,))
+        return int(rows[0]["n"])
+
+    def release_claims(self, hit_id: str) -> None:
+        """The HIT's open assignments were returned (the service shows none): free the slot."""
+        with self._connect() as conn:
+            conn.execute("UPDATE assignments SET status = 'Returned' WHERE hit_id = ? AND status = 'Opened'", (hit_id,))
+
     def assignment(self, assignment_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM assignments WHERE assignment_id = ?", (assignment_id,))
         return rows[0] if rows else None

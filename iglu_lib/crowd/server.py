@@ -163,9 +163,15 @@ class TaskApp:
     def task_entry(self, params: Mapping[str, str]) -> Page:
         """GET /task: the preview, or (for a verified assignment) refusal, onboarding or the task."""
         if params.get("assignmentId", PREVIEW_ASSIGNMENT).strip() in ("", PREVIEW_ASSIGNMENT):
+            self._release_if_returned(params.get("hitId", "").strip())
             return Page("preview", self.preview_page())
         ctx = self.context(params)
         return self._gated(ctx, self.task_page)
+
+    def _release_if_returned(self, hit_id: str) -> None:
+        """A previewed HIT whose open assignment the service no longer shows was returned."""
+        if hit_id and self.verifier is not None and self.db.open_claims(hit_id) and self.verifier.nobody_holds(hit_id):
+            self.db.release_claims(hit_id)
 
     def _gated(self, ctx: WorkContext, page: Callable[[WorkContext], Page]) -> Page:
         gate = self._gate(ctx.worker_id)
@@ -309,6 +315,8 @@ class CampaignPages:
             raise RequestProblem("There is no such HIT page; open it from the HIT on the crowd platform.", 404)
         assignment_id = params.get("assignmentId", PREVIEW_ASSIGNMENT).strip()
         if assignment_id in ("", PREVIEW_ASSIGNMENT):
+            if hit_page.hit_id and self.verifier and self.store.claims(hit_page.page_id) and self.verifier.nobody_holds(hit_page.hit_id):
+                self.store.release(hit_page.page_id)  # the worker who held it returned it
             return Page("preview", self._preview(hit_page))
         try:
             self._verify(hit_page, params)

@@ -12,6 +12,8 @@ can type other values. The task server therefore asks the service:
   binds that pending slot to the first assignment and worker that claim it (`Verdict.pending`),
   so a second, made-up assignment id for the same slot is refused and the worker id cannot
   change afterwards; `iglu crowd review` re-checks the worker with `GetAssignment` before paying.
+  A claim ends when its worker is refused or submits, when its duration runs out, or when the
+  HIT is previewed while the service shows nobody holding it (the worker returned it).
 """
 
 from __future__ import annotations
@@ -109,3 +111,19 @@ class AssignmentVerifier:
             raise NotVerified("The crowd platform shows no accepted assignment on this HIT; accept the HIT first.")
         return Verdict(assignment_id, hit_id, worker_id, "Accepted", pending,
                        int(hit.get("AssignmentDurationInSeconds", 0) or 0))
+
+    def nobody_holds(self, hit_id: str) -> bool:
+        """True when the service shows no accepted assignment on the HIT (claims on it can go).
+
+        Asked when a HIT with an open claim is previewed: a worker who returned the HIT leaves
+        no other trace, and the next worker usually previews before accepting.
+        """
+        from iglu_lib.mturk.manager import MTurkError
+
+        if not ID_PATTERN.fullmatch(hit_id or ""):
+            return False
+        try:
+            hit = self.manager.call("get_hit", HITId=hit_id)["HIT"]
+        except MTurkError:
+            return False
+        return int(hit.get("NumberOfAssignmentsPending", 0)) == 0

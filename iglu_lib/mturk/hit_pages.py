@@ -136,9 +136,16 @@ class HitPageStore:
             conn.execute("INSERT INTO hit_page_claims VALUES (?, ?, ?, ?)", (assignment_id, page_id, worker_id, now))
             return None
 
-    def claims(self) -> int:
+    def claims(self, page_id: str | None = None) -> int:
         with self._connect() as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM hit_page_claims").fetchone()[0])
+            if page_id is None:
+                return int(conn.execute("SELECT COUNT(*) FROM hit_page_claims").fetchone()[0])
+            return int(conn.execute("SELECT COUNT(*) FROM hit_page_claims WHERE page_id = ?", (page_id,)).fetchone()[0])
+
+    def release(self, page_id: str) -> None:
+        """The HIT's accepted assignments were returned (the service shows none): free its slots."""
+        with self._connect() as conn:
+            conn.execute("DELETE FROM hit_page_claims WHERE page_id = ?", (page_id,))
 
     def get(self, page_id: str) -> HitPage | None:
         if not page_id or len(page_id) > PAGE_ID_LENGTH:
