@@ -112,3 +112,25 @@ def test_validate_cli_prints_one_line_per_problem_set(task_dir):
     ok = subprocess.run([sys.executable, "-m", "iglu_lib.cli", "crowd", "validate", str(EXAMPLE), "--conf", "craftassist", "--json"],
                         capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0 and '"units": 3' in ok.stdout
+
+
+@pytest.mark.parametrize("secret", ["AWS_SECRET_ACCESS_KEY", "AZURE_STORAGE_CONNECTION_STRING", "IGLU_WORKER_ID_SALT",
+                                    "aws_access_key_id"])
+def test_a_secret_interpolated_into_a_task_setting_is_refused(task_dir, monkeypatch, secret):
+    monkeypatch.setenv(secret.upper(), "s3cr3t-value-never-on-a-page")
+    conf = task_dir / "conf" / "craftassist.yaml"
+    _edit(conf, "task_description:", f"task_description: ${{env:{secret}}}\n    old_description:")
+    with pytest.raises(TaskConfigError) as refused:
+        load_config(task_dir, "craftassist")
+    message = str(refused.value)
+    assert "mephisto.task.task_description" in message and "names a secret" in message
+    assert "s3cr3t-value-never-on-a-page" not in message
+
+
+def test_a_secret_value_under_another_variable_name_is_refused(task_dir, monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t-value-under-an-alias")
+    monkeypatch.setenv("H4A_INNOCENT_NAME", "s3cr3t-value-under-an-alias")
+    _edit(task_dir / "conf" / "craftassist.yaml", "task_name: craftassist-interaction", "task_name: ${env:H4A_INNOCENT_NAME}")
+    with pytest.raises(TaskConfigError, match="mephisto.task.task_name holds the value of a secret") as refused:
+        load_config(task_dir, "craftassist")
+    assert "s3cr3t-value-under-an-alias" not in str(refused.value)

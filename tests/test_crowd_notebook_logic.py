@@ -59,4 +59,5 @@ def test_simulated_workers_work_the_launched_hits_on_the_local_profile(stack, lo
     table = outcomes_frame(outcomes).set_index("worker_id")
     good, short = (w["worker_id"] for w in workers)
     assert table.loc[good, "onboarding"] == "passed" and bool(table.loc[good, "submitted"])
-    assert table.loc[short, "onboarding"] == "failed" and not table.loc[short, "accepted"]
+    assert table.loc[short, "onboarding"] == "failed" and not table.loc[short, "submitted"]
+    assert table.loc[short, "refusal"] == "onboarding failed"  # refused inside the HIT it accepted

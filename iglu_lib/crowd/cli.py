@@ -29,8 +29,13 @@ def register(subparsers: Any) -> None:
     validate.add_argument("--json", action="store_true")
     validate.set_defaults(handler=_validate)
 
-    serve = commands.add_parser("serve", help="run the task server in the foreground (Ctrl-C stops it)")
-    _task_options(serve)
+    serve = commands.add_parser(
+        "serve", help="run the task server in the foreground (SIGTERM or Ctrl-C stops it); "
+        "without TASK_DIR it serves only the pages of external-mode campaign HITs")
+    serve.add_argument("task_dir", metavar="TASK_DIR", nargs="?", help="task folder (conf/, server_files/, data.csv)")
+    serve.add_argument("--conf", help="configuration name in TASK_DIR/conf/ (without .yaml); needed with TASK_DIR")
+    serve.add_argument("--profile", default="local", help="profile (default: local)")
+    serve.add_argument("--db", help="SQLite records (default: outputs/crowd/<task name>.sqlite)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
     serve.add_argument("--port", type=int, default=0, help="port (default: a free one, printed)")
     _rule_options(serve)
@@ -126,16 +131,28 @@ def _open(args: argparse.Namespace) -> Any:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    run = _open(args)
-    server = run.make_server(host=args.host, port=args.port, rules=_rules(args))
-    print(f"task run {server.task_run_id}: serving '{run.task.name}' ({len(run.task.units)} units); "
-          f"records in {run.db.path}; Ctrl-C stops", flush=True)
-    try:
-        server.serve_forever(announce=lambda url: print(f"task server at {url}", flush=True))
-    except KeyboardInterrupt:
-        pass  # werkzeug usually swallows it itself; either way the server has stopped
+    if args.task_dir is None:
+        server = _hit_pages_server(args)
+        print(f"serving the pages of external-mode campaign HITs from {server.campaign_pages.store.path}; "
+              "SIGTERM or Ctrl-C stops", flush=True)
+    else:
+        if not args.conf:
+            raise CrowdCommandError("--conf is required with TASK_DIR (a configuration name in TASK_DIR/conf/)")
+        run = _open(args)
+        server = run.make_server(host=args.host, port=args.port, rules=_rules(args))
+        print(f"task run {server.task_run_id}: serving '{run.task.name}' ({len(run.task.units)} units); "
+              f"records in {run.db.path}; SIGTERM or Ctrl-C stops", flush=True)
+    server.serve_forever(announce=lambda url: print(f"task server at {url}", flush=True))
     print("task server stopped", flush=True)
     return 0
+
+
+def _hit_pages_server(args: argparse.Namespace) -> Any:
+    from iglu_lib.config import load_profile
+    from iglu_lib.crowd.server import TaskServer
+    from iglu_lib.crowd.session import campaign_pages
+
+    return TaskServer(None, None, host=args.host, port=args.port, campaign_pages=campaign_pages(load_profile(args.profile)))
 
 
 def _launch(args: argparse.Namespace) -> int:

@@ -140,7 +140,28 @@ def _read_conf(path: Path, task_dir: Path) -> dict[str, Any]:
             problems.append(f"{path}: {key}: {_first_line(err)}")
     if problems:
         raise TaskConfigError(problems)
-    return {"mephisto": OmegaConf.to_container(conf.get("mephisto"), resolve=True) if "mephisto" in conf else None}
+    resolved = OmegaConf.to_container(conf.get("mephisto"), resolve=True) if "mephisto" in conf else None
+    _refuse_secret_values(resolved, path)
+    return {"mephisto": resolved}
+
+
+def _refuse_secret_values(node: Any, path: Path) -> None:
+    """A setting whose value is a secret's value (through any variable name) is refused too."""
+    from iglu_lib.config import SECRETS, environment
+
+    secret_values = {value for name, value in environment().items() if name in SECRETS and len(value) >= 8}
+    leaked = [key for key, value in _leaf_items(node, "mephisto.") if isinstance(value, str) and value in secret_values]
+    if leaked:
+        raise TaskConfigError([f"{path}: {key} holds the value of a secret; secrets never go into a task's settings"
+                               for key in leaked])
+
+
+def _leaf_items(node: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(node, dict):
+        return [item for key, value in node.items() for item in _leaf_items(value, f"{prefix}{key}.")]
+    if isinstance(node, list):
+        return [item for i, value in enumerate(node) for item in _leaf_items(value, f"{prefix}{i}.")]
+    return [(prefix.rstrip("."), node)]
 
 
 def _register_env_resolver() -> None:
@@ -152,8 +173,15 @@ def _register_env_resolver() -> None:
 
 
 def _env_value(name: str, default: Any = None) -> Any:
-    from iglu_lib.config import environment
+    """An environment value for the task's settings; never a secret, because a task's settings
+    end up on pages strangers read (the preview is public) and in the run's records."""
+    from iglu_lib.config import SECRETS, environment
 
+    if str(name).strip().upper() in SECRETS:
+        raise ValueError(
+            f"${{env:{name}}} names a secret; secrets come from the environment or .env for the workbench "
+            "itself and never go into a task's settings or pages: remove the interpolation"
+        )
     value = environment().get(name)
     if value is None:
         if default is not None:

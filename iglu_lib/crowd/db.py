@@ -188,6 +188,48 @@ class CrowdDB:
                 (assignment_id, task_run_id, unit_id, hit_id, worker_id, stamp),
             )
 
+    def claim_assignment(self, assignment_id: str, task_run_id: str, unit_id: int, hit_id: str, worker_id: str,
+                         *, pending: int | None = None, duration_seconds: int = 0) -> str | None:
+        """Open a verified assignment; the reason it is refused, or None.
+
+        `pending` (the HIT's accepted assignments the service reports) is given when the service
+        could not show the assignment itself: then at most that many assignments of the HIT may
+        be open here at once (an open one counts until its duration has run out), so made-up ids
+        for an accepted slot find it taken. An assignment opened before keeps its worker.
+        """
+        stamp = now()
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            row = conn.execute("SELECT * FROM assignments WHERE assignment_id = ?", (assignment_id,)).fetchone()
+            if row is not None:
+                if row["worker_id"] != worker_id or row["hit_id"] != hit_id:
+                    return "This assignment was opened by another worker; open the task from your own HIT page."
+                return None
+            if pending is not None:
+                cutoff = datetime.fromtimestamp(datetime.now(timezone.utc).timestamp() - max(duration_seconds, 60), timezone.utc)
+                open_here = conn.execute(
+                    "SELECT COUNT(*) FROM assignments WHERE hit_id = ? AND status = 'Opened' AND opened_at > ?",
+                    (hit_id, cutoff.isoformat(timespec="seconds")),
+                ).fetchone()[0]
+                if open_here >= pending:
+                    return "The accepted assignment of this HIT is already open for another assignment id."
+            conn.execute("INSERT OR IGNORE INTO workers VALUES (?, ?)", (worker_id, stamp))
+            conn.execute(
+                "INSERT INTO assignments (assignment_id, task_run_id, unit_id, hit_id, worker_id, status, opened_at)"
+                " VALUES (?, ?, ?, ?, ?, 'Opened', ?)",
+                (assignment_id, task_run_id, unit_id, hit_id, worker_id, stamp),
+            )
+            return None
+
+    def open_claims(self, hit_id: str) -> int:
+        rows = self._rows("SELECT COUNT(*) AS n FROM assignments WHERE hit_id = ? AND status = 'Opened'", (hit_id,))
+        return int(rows[0]["n"])
+
+    def release_claims(self, hit_id: str) -> None:
+        """The HIT's open assignments were returned (the service shows none): free the slot."""
+        with self._connect() as conn:
+            conn.execute("UPDATE assignments SET status = 'Returned' WHERE hit_id = ? AND status = 'Opened'", (hit_id,))
+
     def assignment(self, assignment_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM assignments WHERE assignment_id = ?", (assignment_id,))
         return rows[0] if rows else None

@@ -4,15 +4,12 @@ The MTurk plumbing (retried calls, idempotent HIT creation tagged with `Requeste
 assignment listing, approve/reject and the spending guard) is the project's `HitManager`;
 this module adds only what the crowd task needs on top of it:
 
-- `OnboardingQualification` mirrors the task server's onboarding results: the
-  `onboarding_qualification` type is created once (found again by name), a worker's score is
-  1 when they passed and 0 when they failed, and every HIT requires `NotEqualTo 0` for
-  `Accept`. Zero is the one value that means "failed", so the requirement keeps out exactly
-  the workers who failed and lets any other score through (graded scores later need no change).
-  MTurk counts a worker with no value as not meeting any comparator but `DoesNotExist`, so
-  the type is auto-granted with the value 1 (a new worker receives it when they ask for the
-  HIT, then does the onboarding inside it) and the task server also offers the onboarding
-  on the preview when the platform passes the worker id there, as the local server does.
+- `OnboardingQualification` mirrors the task server's onboarding results as Mephisto does:
+  the `onboarding_qualification` type records 1 (passed) or 0 (failed), and a worker who failed
+  is granted `<name>-failed`, which every HIT requires not to exist on
+  DiscoverPreviewAndAccept, so a failed worker is not even shown the task's HITs. A new
+  worker accepts a HIT and does the onboarding inside it, under the worker id the service
+  confirms (`iglu_lib.crowd.verify`), never one typed into the URL.
 - `StaticTaskProvider` launches, follows and settles the HITs of one task run and keeps
   the SQLite records in step. Title, description, reward and keywords come from the task
   config, not the profile, so they are passed to `create_hit` as overrides.
@@ -21,6 +18,7 @@ this module adds only what the crowd task needs on top of it:
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,6 +30,8 @@ from iglu_lib.mturk.qualifications import grant
 from iglu_lib.mturk.qualifications import score as qualification_score
 from iglu_lib.mturk.templates import external_question
 
+LOG = logging.getLogger(__name__)
+
 #: The `RequesterAnnotation` HIT type of crowd-task HITs (the campaign is the task's name).
 HIT_TYPE = "crowd_task"
 PASSED_SCORE = 1
@@ -40,6 +40,11 @@ FAILED_SCORE = 0
 FRAME_HEIGHT = 800
 MTURK_WORKER_SITES = ("https://www.mturk.com", "https://workersandbox.mturk.com")
 NO_DATA_REASON = "No task data reached our task server for this assignment, so there is nothing to pay for."
+WORKER_MISMATCH_REASON = (
+    "The work our task server recorded for this assignment was sent under another worker id than yours, "
+    "so it cannot be paid."
+)
+UNIT_MISMATCH_REASON = "The work recorded for this assignment is for another unit than its HIT's, so it cannot be paid."
 ASSIGNMENT_STATES = ("Submitted", "Approved", "Rejected")
 
 
@@ -61,14 +66,26 @@ def crowd_task_manager(profile: Any, task: CrowdTask) -> HitManager:
     return HitManager(profile, hit_type=HIT_TYPE, campaign=task.name)
 
 
+def failed_qualification_name(name: str) -> str:
+    """Mephisto's name for the qualification of workers who failed an onboarding."""
+    return f"{name}-failed"
+
+
 class OnboardingQualification:
-    """The `onboarding_qualification` on the platform: 1 passed, 0 failed, failed cannot accept."""
+    """The onboarding result on the platform, as Mephisto keeps it.
+
+    `name` records the result (1 passed, 0 failed); `<name>-failed` is granted to a worker who
+    failed, and every HIT of the task requires it not to exist on DiscoverPreviewAndAccept, so
+    the task's HITs are not even listed for them, nor can they preview or accept one.
+    """
 
     def __init__(self, manager: HitManager, name: str, db: CrowdDB | None = None) -> None:
         self.manager = manager
         self.name = name
+        self.failed_name = failed_qualification_name(name)
         self.db = db
         self.type_id: str | None = None
+        self.failed_type_id: str | None = None
 
     @property
     def endpoint(self) -> str:
@@ -76,22 +93,31 @@ class OnboardingQualification:
         return str(getattr(getattr(self.manager.client, "meta", None), "endpoint_url", ""))
 
     def ensure(self) -> str:
-        """The qualification type's id: remembered, created, or found by name (in that order)."""
-        if self.type_id:
-            return self.type_id
-        type_id = self._remembered() or self._create() or self._find()
+        """The result type's id: remembered, created, or found by name (in that order)."""
+        if not self.type_id:
+            self.type_id = self._ensure(self.name, f"Onboarding result of the task using '{self.name}': 1 passed, 0 failed.")
+        return self.type_id
+
+    def ensure_failed(self) -> str:
+        """The `-failed` type's id (granted only to workers who failed the onboarding)."""
+        if not self.failed_type_id:
+            self.failed_type_id = self._ensure(
+                self.failed_name, f"Failed the onboarding of the task using '{self.name}'; its HITs are not shown.")
+        return self.failed_type_id
+
+    def _ensure(self, name: str, description: str) -> str:
+        type_id = self._remembered(name) or self._create(name, description) or self._find(name)
         if type_id is None:
             raise ProviderError(
-                f"qualification type '{self.name}' exists on the platform but could not be listed; "
+                f"qualification type '{name}' exists on the platform but could not be listed; "
                 "rename mephisto.blueprint.onboarding_qualification or give the records file that created it (--db)"
             )
-        self.type_id = type_id
         if self.db is not None:
-            self.db.remember_qualification_type(self.name, self.endpoint, type_id)
+            self.db.remember_qualification_type(name, self.endpoint, type_id)
         return type_id
 
-    def _remembered(self) -> str | None:
-        type_id = self.db.qualification_type_id(self.name, self.endpoint) if self.db is not None else None
+    def _remembered(self, name: str) -> str | None:
+        type_id = self.db.qualification_type_id(name, self.endpoint) if self.db is not None else None
         if type_id is None:
             return None
         try:
@@ -100,15 +126,10 @@ class OnboardingQualification:
             return None  # the platform forgot it (a fresh local stack): make it again
         return type_id
 
-    def _create(self) -> str | None:
+    def _create(self, name: str, description: str) -> str | None:
         try:
             created = self.manager.call(
-                "create_qualification_type",
-                Name=self.name,
-                Description=f"Onboarding result of the task using '{self.name}': 1 passed, 0 failed.",
-                QualificationTypeStatus="Active",
-                AutoGranted=True,
-                AutoGrantedValue=PASSED_SCORE,
+                "create_qualification_type", Name=name, Description=description, QualificationTypeStatus="Active",
             )
         except MTurkError as err:
             if "already" in str(err).lower():
@@ -116,40 +137,44 @@ class OnboardingQualification:
             raise
         return created["QualificationType"]["QualificationTypeId"]
 
-    def _find(self) -> str | None:
+    def _find(self, name: str) -> str | None:
         token: str | None = None
         while True:
             try:
                 page = self.manager.call(
                     "list_qualification_types",
-                    Query=self.name, MustBeRequestable=False, MustBeOwnedByCaller=True, MaxResults=100,
+                    Query=name, MustBeRequestable=False, MustBeOwnedByCaller=True, MaxResults=100,
                     **({"NextToken": token} if token else {}),
                 )
             except MTurkError:
                 return None
             for qualification in page.get("QualificationTypes", []):
-                if qualification.get("Name") == self.name:
+                if qualification.get("Name") == name:
                     return qualification["QualificationTypeId"]
             token = page.get("NextToken")
             if not token:
                 return None
 
     def requirement(self) -> dict[str, Any]:
-        """What every HIT of the task requires: not a failed onboarding, to accept."""
+        """What every HIT of the task requires: no failed onboarding, to be listed, previewed or accepted."""
         return {
-            "QualificationTypeId": self.ensure(),
-            "Comparator": "NotEqualTo",
-            "IntegerValues": [FAILED_SCORE],
-            "ActionsGuarded": "Accept",
+            "QualificationTypeId": self.ensure_failed(),
+            "Comparator": "DoesNotExist",
+            "ActionsGuarded": "DiscoverPreviewAndAccept",
         }
 
     def record(self, worker_id: str, passed: bool) -> None:
         """Mirror one worker's result (the task server's `on_onboarding` hook)."""
+        if not passed:
+            grant(self.manager, self.ensure_failed(), worker_id, 1)
         grant(self.manager, self.ensure(), worker_id, PASSED_SCORE if passed else FAILED_SCORE)
 
     def score(self, worker_id: str) -> int | None:
-        """The worker's score on the platform, or None when they have none."""
+        """The worker's result on the platform, or None when they have none."""
         return qualification_score(self.manager, self.ensure(), worker_id)
+
+    def has_failed(self, worker_id: str) -> bool:
+        return qualification_score(self.manager, self.ensure_failed(), worker_id) is not None
 
 
 class StaticTaskProvider:
@@ -233,6 +258,10 @@ class StaticTaskProvider:
     def review(self, task_run_id: str, allow_spending: bool = False) -> list[dict[str, Any]]:
         """Approve submitted work the task server recorded, reject work it never received.
 
+        Work is paid only when the worker the service names for the assignment is the worker
+        whose work was recorded, for the unit of the assignment's HIT (`_problem`); otherwise it
+        is rejected with the reason, so no identity typed into a URL is ever paid.
+
         Only assignments the platform still shows as Submitted are acted on, so running the
         review again never pays or rejects twice. Approvals go first: a profile that does not
         spend money refuses the first one (`SpendingRefused`) before any work is settled.
@@ -243,14 +272,13 @@ class StaticTaskProvider:
             for unit in self.db.units(task_run_id) if unit["hit_id"]
             for assignment in self.manager.assignments(unit["hit_id"], ("Submitted",))
         ]
-        for assignment, unit in submitted:
+        for assignment, unit in submitted:  # rows made from what the service reports
             if self.db.assignment(assignment.assignment_id) is None:
                 self.db.open_assignment(assignment.assignment_id, unit["task_run_id"], unit["unit_id"],
                                         unit["hit_id"], assignment.worker_id)
-        paid = [pair for pair in submitted if self.db.submission(pair[0].assignment_id) is not None]
-        unpaid = [pair for pair in submitted if self.db.submission(pair[0].assignment_id) is None]
-        decisions = [self._approve(a, u, allow_spending) for a, u in paid]
-        decisions += [self._reject(a, u) for a, u in unpaid]
+        verdicts = [(assignment, unit, self._problem(assignment, unit)) for assignment, unit in submitted]
+        decisions = [self._approve(a, u, allow_spending) for a, u, problem in verdicts if problem is None]
+        decisions += [self._reject(a, u, problem) for a, u, problem in verdicts if problem is not None]
         self.sync_onboarding()
         return decisions
 
@@ -258,9 +286,21 @@ class StaticTaskProvider:
         self.manager.approve(assignment.assignment_id, "Thank you for your work.", allow_spending=allow_spending)
         return self._decided(assignment, unit, "Approved", None)
 
-    def _reject(self, assignment: Assignment, unit: dict[str, Any]) -> dict[str, Any]:
-        self.manager.reject(assignment.assignment_id, NO_DATA_REASON)
-        return self._decided(assignment, unit, "Rejected", NO_DATA_REASON)
+    def _problem(self, assignment: Assignment, unit: dict[str, Any]) -> str | None:
+        """Why a submitted assignment is not paid, or None: the recorded work must be this
+        assignment's, sent by the worker the service names, for the unit of its HIT."""
+        stored = self.db.submission(assignment.assignment_id)
+        if stored is None:
+            return NO_DATA_REASON
+        if stored["worker_id"] != assignment.worker_id:
+            return WORKER_MISMATCH_REASON
+        if int(stored["unit_id"]) != int(unit["unit_id"]):
+            return UNIT_MISMATCH_REASON
+        return None
+
+    def _reject(self, assignment: Assignment, unit: dict[str, Any], reason: str) -> dict[str, Any]:
+        self.manager.reject(assignment.assignment_id, reason)
+        return self._decided(assignment, unit, "Rejected", reason)
 
     def _decided(self, assignment: Assignment, unit: dict[str, Any], decision: str, reason: str | None) -> dict[str, Any]:
         self.db.set_assignment_status(assignment.assignment_id, decision, reason)
@@ -268,11 +308,20 @@ class StaticTaskProvider:
                 "unit_id": unit["unit_id"], "decision": decision, "reason": reason}
 
     def sync_onboarding(self) -> int:
-        """Mirror every onboarding result not yet on the platform; returns how many."""
+        """Mirror every onboarding result not yet on the platform; returns how many were.
+
+        A worker id the platform refuses (one it does not know) is logged and left for the next
+        review, so one odd record never stops the settling of the others.
+        """
         if self.qualification is None:
             return 0
-        pending = self.db.unsynced_onboarding(self.qualification.name)
-        for record in pending:
-            self.qualification.record(record.worker_id, record.passed)
+        mirrored = 0
+        for record in self.db.unsynced_onboarding(self.qualification.name):
+            try:
+                self.qualification.record(record.worker_id, record.passed)
+            except MTurkError as err:
+                LOG.warning("onboarding result of %s not mirrored to the platform: %s", record.worker_id, err)
+                continue
             self.db.mark_onboarding_synced(record.worker_id, record.qualification)
-        return len(pending)
+            mirrored += 1
+        return mirrored

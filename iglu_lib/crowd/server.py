@@ -2,27 +2,38 @@
 
 The crowd platform shows the task in an iframe at the ExternalQuestion URL
 `<server>/task?unit_id=N` with `assignmentId`, `hitId`, `workerId` and `turkSubmitTo`
-appended. The server then
+appended. Those values are typed by whoever opens the URL, so the server
 
-- shows the preview page while the HIT is only previewed
-  (`assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE`);
-- gates on onboarding: a worker who passed before goes straight to the task, one who failed
-  is refused, a new one gets the onboarding page, whose answer is checked, recorded and
-  mirrored to the platform through `on_onboarding` (the provider's qualification);
+- shows only the preview while the HIT is previewed (`assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE`)
+  and writes nothing;
+- checks every other request's assignment with the crowd platform (`iglu_lib.crowd.verify`):
+  the worker id, HIT and unit are the ones the service confirms and the HIT was launched for,
+  and a database row is made only for such an assignment;
+- gates on onboarding keyed by that worker: a worker who passed before goes straight to the
+  task, one who failed is refused, a new one gets the onboarding page, whose answer is
+  checked, recorded and mirrored to the platform through `on_onboarding` (the provider's
+  `-failed` qualification hides the task's HITs from a failed worker);
 - fills the task page's placeholders from the unit's row and the runtime values;
-- stores the submitted form, then forwards it to the platform (`turkSubmitTo`, whose origin
-  must be one the server was told to trust, so the page can never post a worker elsewhere).
+- stores the submitted form once (a second post gets 409 and is not forwarded; the form must
+  be for the unit the assignment opened; bodies over 64 KiB get 413), then forwards it to the
+  platform (`turkSubmitTo`, whose origin must be one the server was told to trust).
+
+The same server serves `/hit?page=...`, the pages of `external`-mode campaign HITs
+(`CampaignPages`): join codes only for a verified assignment of the HIT.
 
 `TaskServer` runs the app on a loopback port in a background thread for tests and notebooks;
-`iglu crowd serve` runs it in the foreground.
+`iglu crowd serve` runs it in the foreground until SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
 
 import html
 import logging
+import re
+import signal
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -31,6 +42,7 @@ from iglu_lib.crowd.db import CrowdDB
 from iglu_lib.crowd.onboarding import REASON_TEXT, OnboardingRules, check_onboarding
 from iglu_lib.crowd.pages import fill, task_values
 from iglu_lib.crowd.task import CrowdTask
+from iglu_lib.crowd.verify import AssignmentVerifier, NotVerified
 
 LOG = logging.getLogger(__name__)
 
@@ -96,7 +108,12 @@ def origin(url: str) -> str:
 
 
 class TaskApp:
-    """The request handlers, bound to one task, one run and one database."""
+    """The request handlers, bound to one task, one run and one database.
+
+    Every request that names an assignment is checked with the crowd platform (`verifier`): the
+    worker id, HIT and unit come from what the service confirmed and from the HIT as launched,
+    never from the request alone. Without a verifier only the preview is served.
+    """
 
     def __init__(
         self,
@@ -107,6 +124,7 @@ class TaskApp:
         rules: OnboardingRules | None = None,
         submit_origins: Iterable[str] = (),
         on_onboarding: OnboardingHook | None = None,
+        verifier: AssignmentVerifier | None = None,
     ) -> None:
         self.task = task
         self.db = db
@@ -114,52 +132,51 @@ class TaskApp:
         self.rules = rules or OnboardingRules()
         self.submit_origins = {origin(url) for url in submit_origins}
         self.on_onboarding = on_onboarding
+        self.verifier = verifier
 
     # -- request parsing ---------------------------------------------------------
-    def context(self, params: Mapping[str, str]) -> WorkContext:
-        worker_id = params.get("workerId", "").strip()
-        assignment_id = params.get("assignmentId", "").strip()
-        if not worker_id or not assignment_id:
-            raise RequestProblem("This page needs the assignmentId and workerId the crowd platform adds; open it from the HIT.")
+    def context(self, params: Mapping[str, str], statuses: tuple[str, ...] = ("Accepted",)) -> WorkContext:
+        """The verified work context of a request, opening (binding) its assignment here."""
         hit_id = params.get("hitId", "").strip()
-        run_id, unit_id = self._unit_of(hit_id, params.get("unit_id", ""))
         turk_submit_to = params.get("turkSubmitTo", "").strip()
         if turk_submit_to and origin(turk_submit_to) not in self.submit_origins:
             raise RequestProblem("turkSubmitTo is not an address of the crowd platform this server works for.")
-        return WorkContext(run_id, unit_id, assignment_id, hit_id, worker_id, turk_submit_to)
-
-    def _unit_of(self, hit_id: str, unit_param: str) -> tuple[str, int]:
-        """The HIT's unit as launched (authoritative), else the `unit_id` parameter."""
-        launched = self.db.unit_for_hit(hit_id) if hit_id else None
-        if launched is not None:
-            return launched["task_run_id"], int(launched["unit_id"])
+        launched = self.db.unit_for_hit(hit_id) if hit_id and len(hit_id) <= 64 else None
+        if launched is None:
+            raise RequestProblem("This page belongs to a HIT of this task; open it from the HIT on the crowd platform.", 404)
+        if self.verifier is None:
+            raise RequestProblem("This task server has no crowd platform to check assignments with.", 503)
         try:
-            unit_id = int(unit_param)
-            self.task.unit(unit_id)
-        except (ValueError, KeyError):
-            raise RequestProblem(f"Unknown unit '{unit_param}' for this task.", 404) from None
-        return self.task_run_id, unit_id
+            verdict = self.verifier.verify(params.get("assignmentId", ""), hit_id, params.get("workerId", ""), statuses)
+        except NotVerified as err:
+            raise RequestProblem(str(err), err.status) from None
+        run_id, unit_id = launched["task_run_id"], int(launched["unit_id"])
+        refusal = self.db.claim_assignment(
+            verdict.assignment_id, run_id, unit_id, hit_id, verdict.worker_id,
+            pending=verdict.pending if verdict.is_pending else None, duration_seconds=verdict.duration_seconds,
+        )
+        if refusal:
+            raise RequestProblem(refusal, 403)
+        return WorkContext(run_id, unit_id, verdict.assignment_id, hit_id, verdict.worker_id, turk_submit_to)
 
     # -- pages ---------------------------------------------------------------------
     def task_entry(self, params: Mapping[str, str]) -> Page:
-        """GET /task: preview, refusal, onboarding or the task page."""
-        if params.get("assignmentId", PREVIEW_ASSIGNMENT) == PREVIEW_ASSIGNMENT:
-            return self.preview_entry(params)
+        """GET /task: the preview, or (for a verified assignment) refusal, onboarding or the task."""
+        if params.get("assignmentId", PREVIEW_ASSIGNMENT).strip() in ("", PREVIEW_ASSIGNMENT):
+            self._release_if_returned(params.get("hitId", "").strip())
+            return Page("preview", self.preview_page())
         ctx = self.context(params)
-        self.db.open_assignment(ctx.assignment_id, ctx.task_run_id, ctx.unit_id, ctx.hit_id or None, ctx.worker_id)
         return self._gated(ctx, self.task_page)
 
-    def preview_entry(self, params: Mapping[str, str]) -> Page:
-        """The preview; with a worker id (as the local platform passes) onboarding comes first,
-        so that a new worker earns the qualification the HIT requires before accepting."""
-        if not params.get("workerId", "").strip() or not self.task.config.has_onboarding:
-            return Page("preview", self.preview_page())
-        return self._gated(self.context(params), lambda ctx: Page("preview", self.preview_page()))
+    def _release_if_returned(self, hit_id: str) -> None:
+        """A previewed HIT whose open assignment the service no longer shows was returned."""
+        if hit_id and self.verifier is not None and self.db.open_claims(hit_id) and self.verifier.nobody_holds(hit_id):
+            self.db.release_claims(hit_id)
 
     def _gated(self, ctx: WorkContext, page: Callable[[WorkContext], Page]) -> Page:
         gate = self._gate(ctx.worker_id)
         if gate == "failed":
-            return self.refusal(ctx.worker_id)
+            return self._refused(ctx)
         if gate == "new":
             return Page("onboarding", self._fill("onboarding", ctx.runtime_values()))
         return page(ctx)
@@ -171,6 +188,8 @@ class TaskApp:
         return fill(self.task.pages.preview, values, "preview page")
 
     def task_page(self, ctx: WorkContext) -> Page:
+        if self.db.submission(ctx.assignment_id) is not None:
+            return Page("thanks", simple_page("Thank you", '<p id="submitted">Your work was recorded.</p>'))
         return Page("task", self._fill("task", {**ctx.runtime_values(), **self.task.unit(ctx.unit_id).values}))
 
     def refusal(self, worker_id: str) -> Page:
@@ -201,16 +220,22 @@ class TaskApp:
         return record.reasons if record else []
 
     def onboarding_answer(self, form: Mapping[str, str]) -> Page:
-        """POST /onboarding: check, record, mirror; refused, or sent back to the task."""
+        """POST /onboarding: check, record and mirror the verified worker's answer."""
         ctx = self.context(form)
         if self._gate(ctx.worker_id) == "new":
-            result = check_onboarding(form.get("answer", ""), self.rules)
+            answer = form.get("answer", "")
+            result = check_onboarding(answer, self.rules)
             qualification = self.task.config.onboarding_qualification or ""
-            if self.db.record_onboarding(ctx.worker_id, qualification, result.passed, result.reasons, result.commands, form.get("answer", "")):
+            if self.db.record_onboarding(ctx.worker_id, qualification, result.passed, result.reasons, result.commands, answer):
                 self._mirror(ctx.worker_id, result.passed)
         if self._gate(ctx.worker_id) == "failed":
-            return self.refusal(ctx.worker_id)
+            return self._refused(ctx)
         return Page("redirect", status=303, location=f"/task?{ctx.query()}")
+
+    def _refused(self, ctx: WorkContext) -> Page:
+        """The refusal; the assignment no longer holds its HIT's slot here (the worker returns it)."""
+        self.db.set_assignment_status(ctx.assignment_id, "Refused")
+        return self.refusal(ctx.worker_id)
 
     def _mirror(self, worker_id: str, passed: bool) -> None:
         if self.on_onboarding is None:
@@ -225,15 +250,23 @@ class TaskApp:
 
     # -- submissions -----------------------------------------------------------------
     def submission(self, form: Mapping[str, str]) -> Page:
-        """POST /submit: store the form, then forward it to the platform."""
+        """POST /submit: store the form once, then forward it to the platform.
+
+        The unit is the one the assignment opened (a form naming another is refused), and a
+        second post for the assignment gets 409 and is never forwarded.
+        """
+        if self.db.submission(form.get("assignmentId", "").strip()) is not None:
+            raise RequestProblem("This assignment was already submitted; nothing more is sent.", 409)
         ctx = self.context(form)
         opened = self.db.assignment(ctx.assignment_id)
-        if opened is None or opened["worker_id"] != ctx.worker_id:
-            raise RequestProblem("This assignment was not opened by this worker; open the task from the HIT.", 403)
+        unit_param = form.get("unit_id", "").strip()
+        if opened is None or (unit_param and unit_param != str(opened["unit_id"])):
+            raise RequestProblem(f"This form is not for the unit this assignment opened (unit {ctx.unit_id}); reload the task.", 409)
         if self._gate(ctx.worker_id) != "passed":
             raise RequestProblem("Only workers who passed the qualification question can submit.", 403)
         data = {key: value for key, value in form.items() if key not in ID_FIELDS}
-        self.db.record_submission(ctx.assignment_id, ctx.task_run_id, ctx.unit_id, ctx.worker_id, data)
+        if not self.db.record_submission(ctx.assignment_id, ctx.task_run_id, int(opened["unit_id"]), ctx.worker_id, data):
+            raise RequestProblem("This assignment was already submitted; nothing more is sent.", 409)
         if not ctx.turk_submit_to:
             return Page("thanks", simple_page("Thank you", '<p id="submitted">Your work was recorded.</p>'))
         action = ctx.turk_submit_to.rstrip("/") + "/mturk/externalSubmit"
@@ -261,12 +294,93 @@ def forward_page(action: str, fields: Mapping[str, Any]) -> str:
     )
 
 
-def create_app(task_app: TaskApp) -> Any:
-    """The Flask application around `task_app`'s handlers."""
-    from flask import Flask, Response, jsonify, redirect, request, send_from_directory
-    from werkzeug.exceptions import NotFound
+class CampaignPages:
+    """`GET /hit?page=...`: the page of an `external`-mode campaign HIT (see `iglu_lib.mturk.hit_pages`).
 
-    app = Flask(f"crowd-{task_app.task.name}")
+    A previewer, or a request whose assignment the service does not confirm for this HIT, gets
+    the preview: the page with every join code left out. Only a verified assignment of the HIT
+    (accepted, bound here to its first claimant, or submitted) gets the join codes.
+    """
+
+    def __init__(self, store: Any, verifier: AssignmentVerifier | None, *, submit_origins: Iterable[str] = (),
+                 crowd_script: str | None = None) -> None:
+        self.store = store
+        self.verifier = verifier
+        self.submit_origins = {origin(url) for url in submit_origins}
+        self.crowd_script = crowd_script
+
+    def page(self, params: Mapping[str, str]) -> Page:
+        hit_page = self.store.get(params.get("page", "").strip())
+        if hit_page is None:
+            raise RequestProblem("There is no such HIT page; open it from the HIT on the crowd platform.", 404)
+        assignment_id = params.get("assignmentId", PREVIEW_ASSIGNMENT).strip()
+        if assignment_id in ("", PREVIEW_ASSIGNMENT):
+            if hit_page.hit_id and self.verifier and self.store.claims(hit_page.page_id) and self.verifier.nobody_holds(hit_page.hit_id):
+                self.store.release(hit_page.page_id)  # the worker who held it returned it
+            return Page("preview", self._preview(hit_page))
+        try:
+            self._verify(hit_page, params)
+        except RequestProblem as err:
+            LOG.info("HIT page %s: codes withheld from assignment %r: %s", hit_page.page_id, assignment_id[:64], err)
+            return Page("preview", self._preview(hit_page, str(err)), err.status)
+        return Page("hit", self._local(self._render(hit_page)))
+
+    def _verify(self, hit_page: Any, params: Mapping[str, str]) -> None:
+        turk_submit_to = params.get("turkSubmitTo", "").strip()
+        if not turk_submit_to or origin(turk_submit_to) not in self.submit_origins:
+            raise RequestProblem("turkSubmitTo is not an address of the crowd platform this server works for.", 400)
+        hit_id = params.get("hitId", "").strip()
+        if hit_page.hit_id is None or hit_id != hit_page.hit_id:
+            raise RequestProblem("This page belongs to another HIT.", 403)
+        if self.verifier is None:
+            raise RequestProblem("This server has no crowd platform to check assignments with.", 503)
+        try:
+            verdict = self.verifier.verify(params.get("assignmentId", ""), hit_id, params.get("workerId", ""))
+        except NotVerified as err:
+            raise RequestProblem(str(err), err.status) from None
+        if verdict.is_pending:
+            refusal = self.store.claim(hit_page.page_id, verdict.assignment_id, verdict.worker_id,
+                                       verdict.pending, verdict.duration_seconds)
+            if refusal:
+                raise RequestProblem(refusal, 403)
+
+    def _render(self, hit_page: Any) -> str:
+        from iglu_lib.mturk.templates import render_hit
+
+        return render_hit(hit_page.kind, hit_page.variables)
+
+    def _preview(self, hit_page: Any, reason: str | None = None) -> str:
+        from iglu_lib.mturk.templates import render_hit_preview
+
+        page = render_hit_preview(hit_page.kind, hit_page.variables)
+        page = WORK_SECTION.sub("", page, count=1).replace('<p id="preview-note" hidden>', '<p id="preview-note">')
+        if reason:
+            page = page.replace("<body>", f'<body><p id="not-verified" role="alert">{html.escape(reason)}</p>', 1)
+        return self._local(page)
+
+    def _local(self, page: str) -> str:
+        """The crowd-form script from `crowd_script` (the local MTurk server's copy) when set."""
+        if not self.crowd_script:
+            return page
+        return page.replace(CROWD_SCRIPT_URL, html.escape(self.crowd_script))
+
+
+#: The CDN script of crowd-HTML pages, and the work section a preview leaves out.
+CROWD_SCRIPT_URL = "https://assets.crowd.aws/crowd-html-elements.js"
+WORK_SECTION = re.compile(r'<section id="work">.*?</section>', re.DOTALL)
+#: Largest request body the server reads (a task form or an onboarding answer is far smaller).
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(task_app: TaskApp | None, campaign: CampaignPages | None = None) -> Any:
+    """The Flask application around `task_app`'s handlers and the campaign HIT pages."""
+    from flask import Flask, Response, jsonify, redirect, request, send_from_directory
+    from werkzeug.exceptions import NotFound, RequestEntityTooLarge
+
+    app = Flask(f"crowd-{task_app.task.name}" if task_app else "crowd-hit-pages")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["MAX_FORM_MEMORY_SIZE"] = MAX_BODY_BYTES
+    app.config["MAX_FORM_PARTS"] = 200
     html_type = "text/html; charset=utf-8"
 
     def respond(page: Page) -> Any:
@@ -275,15 +389,33 @@ def create_app(task_app: TaskApp) -> Any:
         else:
             response = Response(page.html, page.status, content_type=html_type)
         response.headers["X-Crowd-Page"] = page.kind
+        response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.errorhandler(RequestProblem)
     def problem(err: RequestProblem) -> Response:
         return respond(Page("error", simple_page("This page cannot be shown", f"<p>{html.escape(str(err))}</p>"), err.status))
 
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(err: Exception) -> Response:
+        text = f"<p>What was sent is larger than {MAX_BODY_BYTES // 1024} KiB; shorten your answers and send again.</p>"
+        return respond(Page("error", simple_page("Too much data", text), 413))
+
     @app.get("/healthz")
     def healthz() -> Response:
-        return jsonify(task_name=task_app.task.name, task_run_id=task_app.task_run_id, units=len(task_app.task.units))
+        if task_app is None:
+            return jsonify(task_name=None, task_run_id=None, units=0, hit_pages=campaign is not None)
+        return jsonify(task_name=task_app.task.name, task_run_id=task_app.task_run_id, units=len(task_app.task.units),
+                       hit_pages=campaign is not None)
+
+    @app.get("/hit")
+    def hit_page() -> Response:
+        if campaign is None:
+            raise NotFound()
+        return respond(campaign.page(request.args))
+
+    if task_app is None:
+        return app
 
     @app.get("/task")
     def task() -> Response:
@@ -307,13 +439,39 @@ def create_app(task_app: TaskApp) -> Any:
     return app
 
 
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGINT stop a foreground server (KeyboardInterrupt, which werkzeug ends on).
+
+    Both handlers are set explicitly, because a parent (a service manager, a test runner, a
+    shell running it in the background) may have left SIGINT ignored, and SIGTERM's default
+    would kill the process without closing the server. The old handlers come back afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 class TaskServer:
-    """The task server on a loopback port, in a background thread: `start()`, `url`, `stop()`."""
+    """The task server on a loopback port, in a background thread: `start()`, `url`, `stop()`.
+
+    `task=None` serves only the campaign HIT pages (`campaign_pages`).
+    """
 
     def __init__(
         self,
-        task: CrowdTask,
-        db: CrowdDB,
+        task: CrowdTask | None,
+        db: CrowdDB | None,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -321,17 +479,24 @@ class TaskServer:
         rules: OnboardingRules | None = None,
         submit_origins: Iterable[str] = (),
         on_onboarding: OnboardingHook | None = None,
+        verifier: AssignmentVerifier | None = None,
+        campaign_pages: CampaignPages | None = None,
     ) -> None:
         self.task = task
         self.db = db
         self.host = host
         self.port = port
-        self.task_run_id = task_run_id or db.create_task_run(
-            task.name, str(task.config.conf_path), [
-                {"unit_id": u.unit_id, "row_number": u.row_number, "values": u.values} for u in task.units
-            ],
-        )
-        self.app = TaskApp(task, db, self.task_run_id, rules=rules, submit_origins=submit_origins, on_onboarding=on_onboarding)
+        self.app: TaskApp | None = None
+        self.task_run_id = task_run_id
+        if task is not None and db is not None:
+            self.task_run_id = task_run_id or db.create_task_run(
+                task.name, str(task.config.conf_path), [
+                    {"unit_id": u.unit_id, "row_number": u.row_number, "values": u.values} for u in task.units
+                ],
+            )
+            self.app = TaskApp(task, db, self.task_run_id, rules=rules, submit_origins=submit_origins,
+                               on_onboarding=on_onboarding, verifier=verifier)
+        self.campaign_pages = campaign_pages
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -348,28 +513,35 @@ class TaskServer:
             def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
                 LOG.debug(message, *args)
 
-        server = make_server(self.host, self.port, create_app(self.app), threaded=True, request_handler=QuietHandler)
+        server = make_server(self.host, self.port, create_app(self.app, self.campaign_pages), threaded=True,
+                             request_handler=QuietHandler)
         self._server = server
-        self.db.set_server_url(self.task_run_id, self.url)
+        if self.db is not None and self.task_run_id:
+            self.db.set_server_url(self.task_run_id, self.url)
         return server
 
     def start(self) -> TaskServer:
         if self._thread is not None:
             return self
         server = self.make_server()
-        self._thread = threading.Thread(target=server.serve_forever, name=f"task-server-{self.task.name}", daemon=True)
+        name = self.task.name if self.task else "hit-pages"
+        self._thread = threading.Thread(target=server.serve_forever, name=f"task-server-{name}", daemon=True)
         self._thread.start()
         return self
 
     def serve_forever(self, announce: Callable[[str], None] | None = None) -> None:
-        """Run in the foreground until interrupted (`iglu crowd serve`); `announce` gets the URL."""
-        server = self.make_server()
-        if announce is not None:
-            announce(self.url)
-        try:
-            server.serve_forever()
-        finally:
-            server.server_close()
+        """Run in the foreground until SIGTERM or SIGINT (`iglu crowd serve`); `announce` gets the URL."""
+        with stop_on_signals():
+            server = self.make_server()
+            if announce is not None:
+                announce(self.url)
+            try:
+                server.serve_forever()
+            except KeyboardInterrupt:
+                pass
+            finally:
+                server.server_close()
+                self._server = None
 
     def stop(self) -> None:
         if self._server is None:

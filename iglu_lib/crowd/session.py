@@ -14,8 +14,23 @@ from typing import Any
 from iglu_lib.crowd.db import CrowdDB, default_db_path
 from iglu_lib.crowd.onboarding import OnboardingRules
 from iglu_lib.crowd.provider import StaticTaskProvider, worker_submit_origins
-from iglu_lib.crowd.server import TaskServer
+from iglu_lib.crowd.server import CampaignPages, TaskServer
 from iglu_lib.crowd.task import CrowdTask, load_task
+from iglu_lib.crowd.verify import AssignmentVerifier
+
+
+def campaign_pages(profile: Any, store_path: str | Path | None = None) -> CampaignPages:
+    """The `/hit` pages of the profile's external-mode campaign HITs (`hit.external_store`),
+    checked with the profile's crowd platform; on the local profile the pages load the local
+    MTurk server's crowd-form script instead of the CDN's."""
+    from iglu_lib.mturk.hit_pages import HitPageStore
+    from iglu_lib.mturk.hit_pages import store_path as profile_store_path
+    from iglu_lib.mturk.manager import HitManager
+
+    store = HitPageStore(store_path or profile_store_path(profile))
+    verifier = AssignmentVerifier(HitManager(profile, hit_type="hit-pages", campaign="hit-pages"))
+    script = f"{profile.endpoint('mturk').rstrip('/')}/_local/static/crowd-html-elements.js" if profile.is_local else None
+    return CampaignPages(store, verifier, submit_origins=worker_submit_origins(profile), crowd_script=script)
 
 
 @dataclass
@@ -34,10 +49,13 @@ class TaskRun:
         qualification = self.provider.qualification
         if qualification is not None:
             qualification.ensure()
+            qualification.ensure_failed()
         self.server = TaskServer(
             self.task, self.db, host=host, port=port, task_run_id=task_run_id, rules=rules,
             submit_origins=worker_submit_origins(self.profile),
             on_onboarding=qualification.record if qualification is not None else None,
+            verifier=AssignmentVerifier(self.provider.manager),
+            campaign_pages=campaign_pages(self.profile),
         )
         return self.server
 

@@ -4,11 +4,11 @@ They live in `iglu_lib.local` because they drive the local server's control API:
 the demo and notebooks in the local profile use them.
 
 A simulated worker does over HTTP what a person does in the browser: previews the HIT (the
-frame opens the task server with `assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE` and the worker
-id, as the local site passes them), answers the onboarding if asked, accepts the HIT through
-the local server's control API, opens the task page with the parameters the platform adds,
-submits the form to the task server and then to the platform's `/mturk/externalSubmit`, as
-the forwarding page does in a browser. It uses only the documented HTTP contracts, so it
+frame opens the task server with `assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE`), accepts the HIT
+through the local server's control API, opens the task page with the parameters the platform
+adds, answers the onboarding there if asked (and returns the HIT when refused), submits the
+form to the task server and then to the platform's `/mturk/externalSubmit`, as the forwarding
+page does in a browser. It uses only the documented HTTP contracts, so it
 exercises exactly the parts a real campaign uses.
 """
 
@@ -83,10 +83,14 @@ class SimulatedWorkers:
             raise RuntimeError(f"the local MTurk server refused worker {worker_id}: {body}")
 
     def work(self, plan: WorkerPlan, hit_id: str, task_url: str) -> WorkerOutcome:
-        """Preview (and onboarding), accept, work and submit one HIT whose question is `task_url`."""
+        """Preview, accept, answer the onboarding when asked, work and submit one HIT whose question is `task_url`."""
         outcome = WorkerOutcome(plan.worker_id, hit_id)
         self.register(plan.worker_id)
-        self._preview(plan, hit_id, task_url, outcome)  # a refused worker still tries to accept
+        preview = self.http.get(_with_query(task_url, self._params(PREVIEW_ASSIGNMENT, hit_id, plan.worker_id)),
+                                timeout=self.timeout)
+        if preview.headers.get("X-Crowd-Page") != "preview":
+            outcome.refusal = f"preview not shown (HTTP {preview.status_code})"
+            return outcome
         status, body = self._control(f"/_local/hits/{hit_id}/accept", {"worker_id": plan.worker_id})
         if status >= 400:
             outcome.refusal = body.get("error", str(status))
@@ -95,6 +99,13 @@ class SimulatedWorkers:
         outcome.assignment_id = body["assignment_id"]
         params = self._params(outcome.assignment_id, hit_id, plan.worker_id)
         page = self.http.get(_with_query(body["question"]["url"], params), timeout=self.timeout)
+        if page.headers.get("X-Crowd-Page") == "onboarding":
+            page = self._onboarding(plan, task_url, params, outcome)
+        if page.headers.get("X-Crowd-Page") == "refused":
+            outcome.onboarding = "failed"
+            outcome.refusal = "onboarding failed"
+            self._control(f"/_local/assignments/{outcome.assignment_id}/return", {})  # as the page asks
+            return outcome
         if page.headers.get("X-Crowd-Page") != "task":
             outcome.refusal = f"task page not shown ({page.headers.get('X-Crowd-Page')}, HTTP {page.status_code})"
             return outcome
@@ -104,19 +115,13 @@ class SimulatedWorkers:
     def _params(self, assignment_id: str, hit_id: str, worker_id: str) -> dict[str, str]:
         return {"assignmentId": assignment_id, "hitId": hit_id, "workerId": worker_id, "turkSubmitTo": self.mturk_url}
 
-    def _preview(self, plan: WorkerPlan, hit_id: str, task_url: str, outcome: WorkerOutcome) -> None:
-        """Open the preview and answer the onboarding when it is asked for."""
-        params = self._params(PREVIEW_ASSIGNMENT, hit_id, plan.worker_id)
-        page = self.http.get(_with_query(task_url, params), timeout=self.timeout)
-        if page.headers.get("X-Crowd-Page") == "onboarding":
-            base, unit_id = _server_and_unit(task_url)
-            page = self.http.post(
-                f"{base}/onboarding", data={**params, "unit_id": unit_id, "answer": plan.onboarding_answer},
-                timeout=self.timeout,
-            )
-            outcome.onboarding = "failed" if page.headers.get("X-Crowd-Page") == "refused" else "passed"
-        if page.headers.get("X-Crowd-Page") == "refused":
-            outcome.onboarding = "failed"
+    def _onboarding(self, plan: WorkerPlan, task_url: str, params: Mapping[str, str], outcome: WorkerOutcome) -> Any:
+        """Answer the onboarding inside the accepted assignment; the page that follows."""
+        base, unit_id = _server_and_unit(task_url)
+        page = self.http.post(f"{base}/onboarding", data={**params, "unit_id": unit_id, "answer": plan.onboarding_answer},
+                              timeout=self.timeout)
+        outcome.onboarding = "failed" if page.headers.get("X-Crowd-Page") == "refused" else "passed"
+        return page
 
     def _submit(self, task_url: str, params: Mapping[str, str], answers: Mapping[str, str], outcome: WorkerOutcome) -> None:
         base, unit_id = _server_and_unit(task_url)

@@ -20,7 +20,13 @@ from typing import Any
 
 from iglu_lib.mturk.answers import ParsedAnswers, parse_answers
 from iglu_lib.mturk.retry import RetryPolicy
-from iglu_lib.mturk.templates import TEMPLATES, html_question, render_hit
+from iglu_lib.mturk.templates import (
+    TEMPLATES,
+    check_question_mode,
+    external_question,
+    html_question,
+    render_hit,
+)
 
 #: MTurk's largest page size.
 PAGE_SIZE = 100
@@ -230,12 +236,19 @@ class HitManager:
         campaign: str = "default",
         allow_spending: bool = False,
         retry: RetryPolicy | None = None,
+        question_mode: str | None = None,
     ) -> None:
         self.profile = profile
         self.hit_type = hit_type
         self.campaign = campaign
         self.allow_spending = allow_spending
         self.retry = retry or RetryPolicy()
+        self._question_mode = question_mode
+
+    @property
+    def question_mode(self) -> str:
+        """`html` or `external`: the constructor's choice, else the profile's `hit.question_mode`."""
+        return check_question_mode(str(self._question_mode or self.profile.get("hit.question_mode") or "html"))
 
     # -- plumbing ------------------------------------------------------------------------
     @cached_property
@@ -320,15 +333,54 @@ class HitManager:
         """
         self._require_spending("CreateHIT", allow_spending)
         token = unique_request_token or uuid.uuid4().hex
-        arguments = self._create_arguments(variables, question, token, overrides)
+        page_id = None
+        if question is None and self.question_mode == "external":
+            page_id, question = self._external_page(variables or {}, token)
+        arguments = self._create_arguments(variables if question is None else None, question, token, overrides)
         try:
             response = self.call("create_hit", **arguments)
         except MTurkError as err:
             existing = self._hit_made_with(token) if _is_duplicate_token(err) else None
             if existing is None:
                 raise
-            return existing
-        return Hit.from_service(response["HIT"])
+            hit = existing
+        else:
+            hit = Hit.from_service(response["HIT"])
+        if page_id is not None:
+            self.page_store.set_hit(page_id, hit.hit_id)
+        return hit
+
+    @cached_property
+    def page_store(self) -> Any:
+        """Where external-mode HIT pages are kept for the task server (`hit.external_store`)."""
+        from iglu_lib.mturk.hit_pages import HitPageStore, store_path
+
+        return HitPageStore(store_path(self.profile))
+
+    def external_base_url(self) -> str:
+        """`hit.external_url`: where workers reach `iglu crowd serve` (HTTPS outside the local profile)."""
+        url = str(self.profile.get("hit.external_url") or "").strip().rstrip("/")
+        if not url:
+            raise MTurkError(
+                f"profile '{self.profile.name}' has hit.question_mode: external but no hit.external_url; "
+                "set it to the public address of `iglu crowd serve`"
+            )
+        if not self.profile.is_local and not url.startswith("https://"):
+            raise MTurkError(f"MTurk shows ExternalQuestion pages only over HTTPS, not {url}; set an https:// hit.external_url")
+        return url
+
+    def _external_page(self, variables: Mapping[str, Any], token: str) -> tuple[str, str]:
+        """Store the page's variables for the task server; the question carries only the page id."""
+        from iglu_lib.mturk.hit_pages import page_id_for
+        from iglu_lib.mturk.templates import FRAME_HEIGHT
+
+        if self.hit_type not in TEMPLATES:
+            raise MTurkError(f"HIT type '{self.hit_type}' has no template ({', '.join(TEMPLATES)}); pass question=")
+        page_variables = {"title": self.settings.title, **variables}
+        render_hit(self.hit_type, page_variables)  # refuse bad variables now, not on a worker's screen
+        page_id = page_id_for(self.hit_type, self.campaign, token)
+        self.page_store.put(page_id, self.hit_type, page_variables)
+        return page_id, external_question(f"{self.external_base_url()}/hit?page={page_id}", FRAME_HEIGHT)
 
     def _create_arguments(
         self,

@@ -150,3 +150,54 @@ def external_question(url: str, frame_height: int = 0) -> str:
         f"  <FrameHeight>{int(frame_height)}</FrameHeight>\n"
         "</ExternalQuestion>\n"
     )
+
+
+# -- question modes ---------------------------------------------------------------------------
+
+#: How a campaign HIT carries its page: `html` puts the rendered page (join codes included) in an
+#: HTMLQuestion; `external` points an ExternalQuestion at the workbench's task server, which shows
+#: the codes only to an accepted assignment it verified with the service.
+QUESTION_MODES = ("html", "external")
+
+#: What the preview shows instead of a join code (and of each agent instance id).
+HIDDEN_CODE = "(shown after you accept the HIT)"
+
+
+def check_question_mode(mode: str) -> str:
+    """The mode, or an error naming the known ones."""
+    if mode not in QUESTION_MODES:
+        raise TemplateError(f"unknown hit.question_mode '{mode}'; known: {', '.join(QUESTION_MODES)}")
+    return mode
+
+
+def preview_exposes_codes(mode: str) -> str | None:
+    """The warning a campaign prints at start when its HITs let previewers read the join codes.
+
+    An HTMLQuestion's page is the same for a previewer and for the worker who accepted: a script
+    only hides the codes, so anyone who previews can join the agent instances. None for `external`.
+    """
+    if check_question_mode(mode) == "external":
+        return None
+    return (
+        "previewers can read the join codes of html-mode HITs (a script only hides them), so anyone "
+        "who previews a HIT can join its agent instances without accepting; set hit.question_mode: "
+        "external (with hit.external_url, the public HTTPS address of `iglu crowd serve`) to show "
+        "codes only to verified accepted assignments"
+    )
+
+
+def render_hit_preview(kind: str, variables: Mapping[str, Any]) -> str:
+    """The page of a HIT with every join code replaced by `HIDDEN_CODE`: what a previewer gets.
+
+    The task name and the number of games stay, so a worker can judge the HIT before accepting;
+    no part of a join code (task join code, agent instance id, suffix) reaches the HTML.
+    """
+    ids = variables.get("agent_instance_ids")
+    count = len(ids) if isinstance(ids, Sequence) and not isinstance(ids, str) else 1
+    masked = {**variables, "task_join_code": HIDDEN_CODE, "agent_instance_ids": [""] * count,
+              "join_code_suffix": ""}
+    page = render_hit(kind, masked)
+    return page.replace(f"{HIDDEN_CODE}:", HIDDEN_CODE)
+
+#: Height of an external-mode HIT's frame on the worker's page.
+FRAME_HEIGHT = 900
