@@ -145,6 +145,11 @@ class Campaign:
     def start(self) -> dict[str, Any]:
         """Rebuild the scheduler from the records, reconcile them with the service, and finish
         what a crash left half done."""
+        from iglu_lib.mturk.templates import preview_exposes_codes
+
+        warning = preview_exposes_codes(getattr(self.manager, "question_mode", "html"))
+        if warning:
+            log.warning("campaign %s: %s", self.params.campaign, warning)
         stored = self.records.all()
         restored = self.scheduler.restore(self._slot_games(stored))
         self.paid_hits = len({g.slot_id for g in stored if g.status is RecordStatus.APPROVED})
