@@ -66,6 +66,20 @@ def run_demo(demo_file: Path | None = None, *, keep_stack: bool = False) -> list
     return executed
 
 
+#: What each hostile behaviour of the rehearsal crowd leaves in the records when it is caught.
+HOSTILE_REASONS = {
+    "forged agent field": "game_agent_mismatch",
+    "reused games": "code_reused",
+    "malformed code": "malformed_code",
+    "oversized answer (kept whole, cut in the record)": "answer_truncated",
+}
+
+
+def hostile_caught(games_by_reason: dict[str, int]) -> dict[str, int]:
+    """Games caught per hostile behaviour, from the campaign's games by reason."""
+    return {what: int(games_by_reason.get(reason, 0)) for what, reason in HOSTILE_REASONS.items()}
+
+
 def final_report(folder: Path | None = None) -> dict[str, Any]:
     """What the demo ends with: the campaign summary and the collected ranking beside the truth."""
     from iglu_lib.analysis import analyze, load_games
@@ -80,6 +94,7 @@ def final_report(folder: Path | None = None) -> dict[str, Any]:
         "campaign": {k: v for k, v in summary.items() if k != "status"},
         "cell_spread": summary["status"]["cell_spread"],
         "games_by_reason": summary["status"]["games_by_reason"],
+        "hostile_caught": hostile_caught(summary["status"]["games_by_reason"]),
         "collected_order": collected,
         "true_order": sorted(skills, key=skills.__getitem__, reverse=True),
         "ranking_problem": ranking.problem,

@@ -26,6 +26,8 @@ def _demo(args: argparse.Namespace) -> int:
           f"{campaign['blocked_workers']} workers blocked, cells within {report['cell_spread']} of each other")
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(report["games_by_reason"].items())) or "none"
     print(f"games flagged by reason: {reasons}")
+    caught = ", ".join(f"{what} {n}" for what, n in report["hostile_caught"].items())
+    print(f"hostile submissions caught (games): {caught}")
     print(f"agents ranked by the collected preferences: {' > '.join(report['collected_order']) or report['ranking_problem']}")
     print(f"true order of the simulated agents:         {' > '.join(report['true_order'])}")
     print("\nexecuted notebooks:")

@@ -139,6 +139,7 @@ class Campaign:
         self.turns = 0
         self.started = False
         self.stopped_by: str | None = None
+        self._planned: dict[str, list[GameRecord]] = {}  # slots written down whose HIT is not made yet
         self._stop = threading.Event()
 
     # -- life cycle -------------------------------------------------------------------------
@@ -155,9 +156,8 @@ class Campaign:
         self.paid_hits = len({g.slot_id for g in stored if g.status is RecordStatus.APPROVED})
         self.blocked = {block["WorkerId"] for block in self.manager.blocked_workers()}
         report = TurnReport()
-        for slot_id, games in self.records.slots(RecordStatus.PLANNED).items():
-            self._open_hit(self.scheduler.slot(slot_id), games)
-            report.created += 1
+        self._planned = self.records.slots(RecordStatus.PLANNED)
+        self._open_planned(report)
         self._reconcile(report)
         self.started = True
         log.info("campaign %s started: %s slots restored, %s resumed, %s reconciled", self.params.campaign,
@@ -324,12 +324,20 @@ class Campaign:
             report.settled += 1
 
     def _create_hits(self, report: TurnReport) -> None:
+        self._open_planned(report)
         while not self.stopping and self._room_for_a_hit():
             slot = self.scheduler.next()
             if slot is None:
                 return
-            games = self.records.plan(slot, hit_type=self.params.hit_type)
-            self._open_hit(slot, games)
+            self._planned[slot.slot_id] = self.records.plan(slot, hit_type=self.params.hit_type)
+            self._open_planned(report)
+
+    def _open_planned(self, report: TurnReport) -> None:
+        """Create the HITs of slots written down but not yet created (after a crash, or a
+        failure while creating); a turn that failed leaves them for the next one."""
+        for slot_id, games in list(self._planned.items()):
+            self._open_hit(self.scheduler.slot(slot_id), games)
+            del self._planned[slot_id]
             report.created += 1
 
     def _room_for_a_hit(self) -> bool:

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from iglu_lib.collection.campaign import Campaign
+    from iglu_lib.collection.params import CampaignParams
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,14 +32,13 @@ def _collect(args: argparse.Namespace) -> int:
     import signal
 
     from iglu_lib.cli import print_json
-    from iglu_lib.collection.campaign import Campaign
     from iglu_lib.collection.logfile import campaign_logging
     from iglu_lib.collection.params import CampaignParams
 
     params = CampaignParams.from_file(args.params)
     with campaign_logging(params.campaign) as log_path:
         print(f"iglu collect: campaign {params.campaign}, log in {log_path}", file=sys.stderr)
-        campaign = Campaign(params)
+        campaign = _open_campaign(params)
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: campaign.stop())
         summary = campaign.run(progress=not args.json)
@@ -43,6 +47,25 @@ def _collect(args: argparse.Namespace) -> int:
     else:
         print(" ".join(f"{key}={value}" for key, value in summary.items()))
     return 0
+
+
+def _open_campaign(params: CampaignParams) -> Campaign:
+    """The campaign, or `CampaignStopped` with a sentence when a service refuses or is down."""
+    from iglu_lib.collection.campaign import Campaign
+    from iglu_lib.collection.faults import Fault, classify
+    from iglu_lib.errors import CampaignStopped
+
+    try:
+        return Campaign(params)
+    except Exception as err:
+        fault = classify(err)
+        if fault is Fault.UNEXPECTED:
+            raise
+        advice = ("start the services (`iglu stack up` for the local profile) and run again"
+                  if fault is Fault.TRANSIENT else
+                  "check the profile's credentials, storage names and endpoints, then run again")
+        raise CampaignStopped(f"campaign {params.campaign} could not start: "
+                              f"{type(err).__name__}: {str(err).splitlines()[0][:300]}; {advice}") from err
 
 
 def _status(args: argparse.Namespace) -> int:
