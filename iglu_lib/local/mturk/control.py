@@ -120,7 +120,31 @@ def upsert_worker() -> Response:
 
 @blueprint.get("/workers/<worker_id>/hits")
 def worker_hits(worker_id: str) -> Response:
-    return jsonify({"hits": state().run(lambda ctx: worker_actions.hits_for_worker(ctx.db, worker_id))})
+    """The HITs the worker can accept now, or (`?view=discover`) the HITs the site shows them."""
+    view = request.args.get("view", "accept")
+    if view not in ("accept", "discover"):
+        raise BadRequest("view must be 'accept' or 'discover'")
+    return jsonify({"hits": state().run(lambda ctx: worker_actions.hits_for_worker(ctx.db, worker_id, view))})
+
+
+@blueprint.get("/hits/<hit_id>/preview")
+def preview(hit_id: str) -> Response:
+    """The HIT as a worker previews it (`?worker_id=W`); 403 when its requirements forbid it."""
+    worker_id = _worker_id({"worker_id": request.args.get("worker_id", "")})
+    return jsonify(state().run(lambda ctx: worker_actions.preview(ctx.db, hit_id, worker_id)))
+
+
+@blueprint.get("/messages")
+def messages() -> Response:
+    """Every message NotifyWorkers delivered, oldest first (`?worker_id=W` for one worker's)."""
+    worker_id = request.args.get("worker_id")
+
+    def read(ctx: Any) -> list[dict[str, Any]]:
+        where, args = ("WHERE worker_id = ?", (worker_id,)) if worker_id else ("", ())
+        rows = ctx.db.execute(f"SELECT worker_id, subject, text, time FROM messages {where} ORDER BY seq", args)
+        return [dict(row) for row in rows]
+
+    return jsonify({"messages": state().run(read)})
 
 
 @blueprint.get("/workers/<worker_id>/messages")
