@@ -403,6 +403,17 @@ class HitManager:
                               AssignmentStatuses=list(statuses))
         return [Assignment.from_service(raw, required) for raw in raws]
 
+    def account_assignments(
+        self, statuses: Sequence[str] = ("Submitted", "Approved", "Rejected")
+    ) -> Iterator[Assignment]:
+        """Every assignment of every HIT of the account (whatever its type or campaign tag),
+        answers left unchecked: what to search for a worker the requester has paid or may pay."""
+        for hit in self._paginate("list_hits", "HITs"):
+            raws = self._paginate("list_assignments_for_hit", "Assignments", HITId=hit["HITId"],
+                                  AssignmentStatuses=list(statuses))
+            for raw in raws:
+                yield Assignment.from_service(raw)
+
     def submitted_assignments(self, hit_id: str, agents: int = 2) -> list[Assignment]:
         return self.assignments(hit_id, ("Submitted",), agents)
 
