@@ -106,6 +106,8 @@ def test_up_after_azurite_was_killed_restarts_only_it_with_the_same_identity(own
 
     second = local_stack.up(own_stack)
     again = local_stack.read_state(own_stack)
+    assert sorted(first["started"]) == sorted(first["services"])
+    assert sorted(second["started"]) == sorted(killed)
     assert {n: s["url"] for n, s in second["services"].items()} == {n: s["url"] for n, s in first["services"].items()}
     assert second["azure_storage_connection_string"] == first["azure_storage_connection_string"]
     assert again["azurite_account_key"] == secret["azurite_account_key"]
@@ -175,6 +177,9 @@ def test_cli_up_restarts_a_killed_mturk_server_with_its_hits(tmp_path):
             n: s["pid"] for n, s in first["services"].items() if n != "mturk"
         }
         assert mturk.get_hit(HITId=hit_id)["HIT"]["Title"] == "kept"
+        assert second["started"] == ["mturk"]
+        third = iglu("stack", "up")
+        assert third.returncode == 0 and "every service was already running" in third.stdout
     finally:
         down = iglu("stack", "down")
     assert down.returncode == 0, down.stderr

@@ -238,7 +238,8 @@ def up(
     """Start the stack (or return the running one) and wait until every service answers.
 
     Services still running are kept as they are; a service that died is started again on
-    its stored port with its data folder, the stack's account key and salt.
+    its stored port with its data folder, the stack's account key and salt. The result's
+    `started` names the services this call started.
     """
     state_dir = Path(state_dir or paths.stack_dir())
     ports = dict(ports or {})
@@ -246,7 +247,7 @@ def up(
     previous = read_state(state_dir)
     if previous and _all_healthy(previous, services):
         _check_same_ports(previous, ports)
-        return public_state(previous)
+        return {**public_state(previous), "started": []}
     for spec in services:
         spec.requires()
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -270,7 +271,9 @@ def up(
     if {"azure_blob_endpoint", "azure_table_endpoint"} <= state.keys():
         state["azure_storage_connection_string"] = azure_connection_string(state)
     _write_state(state_dir, state)
-    return public_state(state)
+    if previous and started:
+        log.warning("restarted %s (the other services kept running)", ", ".join(started))
+    return {**public_state(state), "started": started}
 
 
 def _all_healthy(state: Mapping[str, Any], services: tuple[ServiceSpec, ...]) -> bool:
