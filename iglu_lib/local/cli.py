@@ -31,6 +31,11 @@ def _up(args: argparse.Namespace) -> int:
     else:
         for name, service in state["services"].items():
             print(f"{name:16} {service['url']:28} pid {service['pid']}")
+        restarted = state.get("started", [])
+        if not restarted:
+            print("every service was already running")
+        elif len(restarted) < len(state["services"]):
+            print(f"restarted: {', '.join(restarted)} (same ports, data, key and salt)")
         print(f"state: {state['state_dir']}/state.json")
     return 0
 

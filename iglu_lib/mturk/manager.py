@@ -11,10 +11,12 @@ asked to explicitly.
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import Any
 
@@ -453,6 +455,17 @@ class HitManager:
                               AssignmentStatuses=list(statuses))
         return [Assignment.from_service(raw, required) for raw in raws]
 
+    def account_assignments(
+        self, statuses: Sequence[str] = ("Submitted", "Approved", "Rejected")
+    ) -> Iterator[Assignment]:
+        """Every assignment of every HIT of the account (whatever its type or campaign tag),
+        answers left unchecked: what to search for a worker the requester has paid or may pay."""
+        for hit in self._paginate("list_hits", "HITs"):
+            raws = self._paginate("list_assignments_for_hit", "Assignments", HITId=hit["HITId"],
+                                  AssignmentStatuses=list(statuses))
+            for raw in raws:
+                yield Assignment.from_service(raw)
+
     def submitted_assignments(self, hit_id: str, agents: int = 2) -> list[Assignment]:
         return self.assignments(hit_id, ("Submitted",), agents)
 
@@ -510,6 +523,53 @@ class HitManager:
             failures.extend(response.get("NotifyWorkersFailureStatuses", []))
         return failures
 
+    def send_bonus(
+        self,
+        worker_id: str,
+        assignment_id: str,
+        amount: str | Decimal,
+        reason: str,
+        token: str,
+        *,
+        allow_spending: bool = False,
+    ) -> bool:
+        """Pay `amount` dollars to the worker of an assignment, once per `token`.
+
+        True when the service took this request as new; False when `token` was already spent
+        (by an earlier call, or by a lost attempt of this one): the bonus is paid either way,
+        never twice. The amount and reason are checked before anything is sent.
+        """
+        self._require_spending("SendBonus", allow_spending)
+        value = _bonus_amount(amount)
+        if not reason or not reason.strip():
+            raise MTurkError(f"a bonus for {assignment_id} needs a reason the worker can read")
+        if not token or not token.strip():
+            raise MTurkError("a bonus needs a unique request token, so that a retry never pays twice")
+        try:
+            self.call("send_bonus", WorkerId=worker_id, AssignmentId=assignment_id, BonusAmount=value,
+                      Reason=reason, UniqueRequestToken=token)
+        except MTurkError as err:
+            if _is_duplicate_token(err):
+                return False
+            raise
+        return True
+
+    def bonus_payments(self, hit_id: str | None = None, assignment_id: str | None = None) -> list[dict[str, Any]]:
+        """Bonuses paid for one HIT's assignments or for one assignment (give exactly one)."""
+        if (hit_id is None) == (assignment_id is None):
+            raise MTurkError("bonus_payments needs exactly one of hit_id and assignment_id")
+        target = {"HITId": hit_id} if hit_id is not None else {"AssignmentId": assignment_id}
+        return list(self._paginate("list_bonus_payments", "BonusPayments", **target))
+
+    def update_expiration(self, hit_id: str, when: datetime | float) -> None:
+        """Set when a HIT stops taking workers: a past time expires it now, a later one extends
+        it (reopening free slots). `when` is an aware datetime or epoch seconds."""
+        if isinstance(when, datetime) and when.tzinfo is None:
+            raise MTurkError(f"the new expiration of HIT {hit_id} needs a time zone (e.g. timezone.utc)")
+        if not isinstance(when, datetime) and not (isinstance(when, int | float) and math.isfinite(when)):
+            raise MTurkError(f"the new expiration of HIT {hit_id} must be a datetime or epoch seconds, not {when!r}")
+        self.call("update_expiration_for_hit", HITId=hit_id, ExpireAt=when)
+
     def block(self, worker_id: str, reason: str) -> None:
         self.call("create_worker_block", WorkerId=worker_id, Reason=reason)
 
@@ -522,6 +582,20 @@ class HitManager:
     def balance(self) -> str:
         """The account's available balance, as the service reports it (a decimal string)."""
         return self.call("get_account_balance")["AvailableBalance"]
+
+
+def _bonus_amount(amount: str | Decimal) -> str:
+    """A bonus amount as the service takes it ("1.25"), or an `MTurkError` saying why not."""
+    try:
+        value = Decimal(str(amount).strip())
+    except InvalidOperation:
+        value = None
+    if (
+        value is None or not value.is_finite() or value <= 0 or value.adjusted() > 8
+        or value != value.quantize(Decimal("0.01"))
+    ):
+        raise MTurkError(f"bonus amount {str(amount)[:40]!r} is not a positive amount of dollars and cents")
+    return f"{value:.2f}"
 
 
 def _is_duplicate_token(err: MTurkError) -> bool:

@@ -7,11 +7,12 @@ rehearsal, they are not part of the service.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from iglu_lib.local.mturk import clock, worker_actions
+from iglu_lib.local.mturk import clock, strict_json, worker_actions
 from iglu_lib.local.mturk.errors import WorkerActionError
 from iglu_lib.local.mturk.qualification_rules import DEFAULT_PROFILE
 from iglu_lib.local.mturk.server_state import state
@@ -19,23 +20,46 @@ from iglu_lib.local.mturk.server_state import state
 blueprint = Blueprint("control", __name__, url_prefix="/_local")
 
 
+#: Bodies of the control API are small JSON objects.
+MAX_BODY_BYTES = 1024 * 1024
+
+
 class BadRequest(WorkerActionError):
-    def __init__(self, message: str) -> None:
+    """A malformed control request: a 400 whose body also carries the service's
+    `__type`/`Message` pair, so an AWS-style client reads it as a validation error and does
+    not retry it."""
+
+    def __init__(self, message: str, error_type: str = "ValidationException") -> None:
         super().__init__("BadRequest", message, 400)
+        self.error_type = error_type
 
 
 @blueprint.errorhandler(WorkerActionError)
 def _refused(error: WorkerActionError) -> tuple[Response, int]:
-    return jsonify({"error": error.code, "message": error.message}), error.status
+    body: dict[str, Any] = {"error": error.code, "message": error.message}
+    if isinstance(error, BadRequest):
+        body.update({"__type": error.error_type, "Message": error.message})
+    return jsonify(body), error.status
 
 
 def _json() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if body is None and request.get_data():
-        raise BadRequest("the request body must be a JSON object")
-    if not isinstance(body or {}, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body or {}
+    """The body as a JSON object; non-finite or overflowing numbers are refused here."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise BadRequest(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    raw = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadRequest(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    if not raw.strip():
+        return {}
+    try:
+        body = strict_json.loads(raw)
+    except strict_json.BadNumber as error:
+        raise BadRequest(str(error), "ParameterValidationError") from None
+    except strict_json.BadJson:
+        raise BadRequest("the request body must be a JSON object", "SerializationException") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object", "SerializationException")
+    return body
 
 
 def _field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
@@ -96,7 +120,31 @@ def upsert_worker() -> Response:
 
 @blueprint.get("/workers/<worker_id>/hits")
 def worker_hits(worker_id: str) -> Response:
-    return jsonify({"hits": state().run(lambda ctx: worker_actions.hits_for_worker(ctx.db, worker_id))})
+    """The HITs the worker can accept now, or (`?view=discover`) the HITs the site shows them."""
+    view = request.args.get("view", "accept")
+    if view not in ("accept", "discover"):
+        raise BadRequest("view must be 'accept' or 'discover'")
+    return jsonify({"hits": state().run(lambda ctx: worker_actions.hits_for_worker(ctx.db, worker_id, view))})
+
+
+@blueprint.get("/hits/<hit_id>/preview")
+def preview(hit_id: str) -> Response:
+    """The HIT as a worker previews it (`?worker_id=W`); 403 when its requirements forbid it."""
+    worker_id = _worker_id({"worker_id": request.args.get("worker_id", "")})
+    return jsonify(state().run(lambda ctx: worker_actions.preview(ctx.db, hit_id, worker_id)))
+
+
+@blueprint.get("/messages")
+def messages() -> Response:
+    """Every message NotifyWorkers delivered, oldest first (`?worker_id=W` for one worker's)."""
+    worker_id = request.args.get("worker_id")
+
+    def read(ctx: Any) -> list[dict[str, Any]]:
+        where, args = ("WHERE worker_id = ?", (worker_id,)) if worker_id else ("", ())
+        rows = ctx.db.execute(f"SELECT worker_id, subject, text, time FROM messages {where} ORDER BY seq", args)
+        return [dict(row) for row in rows]
+
+    return jsonify({"messages": state().run(read)})
 
 
 @blueprint.get("/workers/<worker_id>/messages")
@@ -171,11 +219,19 @@ def get_clock() -> Response:
 
 @blueprint.post("/clock/advance")
 def advance_clock() -> Response:
+    """Move the clock forward by a finite number of seconds, at most `clock.MAX_STEP_SECONDS`."""
     seconds = _field(_json(), "seconds", (int, float))
-    if seconds < 0:
-        raise BadRequest("seconds must be >= 0: the clock only moves forward")
-    with state().store.transaction() as db:
-        now = clock.advance(db, seconds)
+    if not math.isfinite(seconds) or not 0 <= seconds <= clock.MAX_STEP_SECONDS:
+        raise BadRequest(
+            f"The value {seconds!r} is not valid for seconds: give a finite number from 0 "
+            f"(the clock only moves forward) to {clock.MAX_STEP_SECONDS:.0f} (ten years)",
+            "ParameterValidationError",
+        )
+    try:
+        with state().store.transaction() as db:
+            now = clock.advance(db, seconds)
+    except ValueError as error:
+        raise BadRequest(str(error), "ParameterValidationError") from None
     return jsonify({"now": now})
 
 

@@ -47,11 +47,27 @@ class LocalMTurkControl:
             "locale": dict(locale or {"Country": "US"}),
         })
 
-    def worker_hits(self, worker_id: str) -> list[dict[str, Any]]:
-        return self._call("GET", f"/_local/workers/{worker_id}/hits")["hits"]
+    def worker_hits(self, worker_id: str, view: str = "accept") -> list[dict[str, Any]]:
+        """HITs the worker can accept now; `view="discover"`: those the site shows them, each
+        with `can_preview`, `can_accept` and `accepted`."""
+        return self._call("GET", f"/_local/workers/{worker_id}/hits?view={view}")["hits"]
+
+    def preview(self, hit_id: str, worker_id: str) -> dict[str, Any]:
+        """`{"hit_id", "title", "description", "reward", "status", "question"}`; a worker the
+        HIT's requirements keep from previewing gets `WorkerRefused`."""
+        from urllib.parse import quote
+
+        return self._call("GET", f"/_local/hits/{hit_id}/preview?worker_id={quote(worker_id)}")
 
     def worker_messages(self, worker_id: str) -> list[dict[str, Any]]:
         return self._call("GET", f"/_local/workers/{worker_id}/messages")["messages"]
+
+    def messages(self, worker_id: str | None = None) -> list[dict[str, Any]]:
+        """Every message NotifyWorkers delivered (`worker_id`, `subject`, `text`, `time`)."""
+        from urllib.parse import quote
+
+        query = f"?worker_id={quote(worker_id)}" if worker_id else ""
+        return self._call("GET", f"/_local/messages{query}")["messages"]
 
     def accept(self, hit_id: str, worker_id: str) -> dict[str, Any]:
         """`{"assignment_id", "question": {"type", "html"|"url"}}`."""

@@ -66,6 +66,24 @@ class Throttled(ServiceError):
         return {"__type": self.error_type, "message": self.message, "Message": self.message}
 
 
+class ParameterValidationError(ServiceError):
+    """A parameter's value is not valid (not finite, out of range): what the service answers
+    with `{"__type": "ParameterValidationError", "Message": "The value ... (epoch ms s)"}`.
+    A 400 whose code botocore never retries."""
+
+    error_type = "ParameterValidationError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "AWS.ParameterOutOfRange")
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "__type": self.error_type,
+            "Message": f"{self.message} ({int(time.time() * 1000)} s)",
+            "TurkErrorCode": self.turk_code,
+        }
+
+
 class ProtocolError(ServiceError):
     """The request is not a JSON-protocol call of a known operation."""
 

@@ -9,11 +9,20 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from iglu_lib.local.mturk.errors import ProtocolError, RequestError, ServiceError, ServiceFault
+from iglu_lib.local.mturk import strict_json
+from iglu_lib.local.mturk.errors import (
+    ParameterValidationError,
+    ProtocolError,
+    RequestError,
+    ServiceError,
+    ServiceFault,
+)
 from iglu_lib.local.mturk.operations import OPERATIONS
 from iglu_lib.local.mturk.server_state import ServerState, state
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
+#: Far above the largest legal request (a 64 KB question or test, a 64 KB answer key).
+MAX_BODY_BYTES = 1024 * 1024
 log = logging.getLogger(__name__)
 blueprint = Blueprint("requester", __name__)
 
@@ -36,11 +45,19 @@ def _operation_name(server: ServerState) -> str:
 
 
 def _body() -> Any:
-    raw = request.get_data(cache=False) or b"{}"
+    """The request's JSON; a body that is too large, not JSON, or holds a number the service
+    cannot take (NaN, infinity, an overflowing value) is a 400 that clients do not retry."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise ProtocolError("SerializationException", f"The request body is larger than {MAX_BODY_BYTES} bytes")
+    raw = request.stream.read(MAX_BODY_BYTES + 1) or b"{}"
+    if len(raw) > MAX_BODY_BYTES:
+        raise ProtocolError("SerializationException", f"The request body is larger than {MAX_BODY_BYTES} bytes")
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ProtocolError("SerializationException", f"The request body is not JSON: {error}") from None
+        return strict_json.loads(raw)
+    except strict_json.BadNumber as error:
+        raise ParameterValidationError(str(error)) from None
+    except strict_json.BadJson as error:
+        raise ProtocolError("SerializationException", str(error)) from None
 
 
 def _call(server: ServerState) -> dict[str, Any]:

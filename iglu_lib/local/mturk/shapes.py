@@ -8,10 +8,16 @@ timestamps as epoch seconds, nothing the model does not know) identical to the r
 from __future__ import annotations
 
 import datetime as dt
+import math
 from functools import cached_property
 from typing import Any
 
-from iglu_lib.local.mturk.errors import ProtocolError, RequestError
+from iglu_lib.local.mturk.errors import ParameterValidationError, ProtocolError, RequestError
+
+#: What the service's number fields hold: Java's int and long.
+INTEGER_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+#: Timestamps the service (and every client's datetime) can represent: years 1 to 9999.
+EPOCH_RANGE = (-62135596800.0, 253402300799.0)
 
 
 class ServiceModel:
@@ -41,9 +47,19 @@ class ServiceModel:
         shape = operation.input_shape
         if shape is None:
             return {}
-        report = ParamValidator().validate(params, shape)
-        problems = [report.generate_report()] if report.has_errors() else []
-        problems += _upper_bound_problems(params, shape, "input")
+        try:
+            report = ParamValidator().validate(params, shape)
+        except (RuntimeError, OverflowError, OSError, ValueError):
+            # botocore's validator raises (RuntimeError) on a timestamp no datetime can hold
+            raise ParameterValidationError(
+                f"A timestamp of {operation.name} is not valid: give a time between the years 1 and 9999"
+            ) from None
+        if report.has_errors():
+            raise RequestError(report.generate_report(), "AWS.ParameterOutOfRange")
+        out_of_range = _range_problems(params, shape, "")
+        if out_of_range:
+            raise ParameterValidationError("; ".join(out_of_range))
+        problems = _upper_bound_problems(params, shape, "input")
         if problems:
             raise RequestError("; ".join(problems), "AWS.ParameterOutOfRange")
         return _timestamps_to_epoch(params, shape)
@@ -51,6 +67,38 @@ class ServiceModel:
     def serialise_output(self, operation: Any, value: dict[str, Any]) -> dict[str, Any]:
         shape = operation.output_shape
         return _serialise(value, shape) if shape is not None else {}
+
+
+def _range_problems(value: Any, shape: Any, path: str) -> list[str]:
+    """Values the service's fields cannot hold: integers beyond int/long, timestamps outside
+    years 1..9999 or not finite, strings outside an enumeration (a comparator, a status).
+    Stored, any of them would break a later response."""
+    kind = shape.type_name
+    if kind in INTEGER_RANGES and isinstance(value, int) and not isinstance(value, bool):
+        low, high = INTEGER_RANGES[kind]
+        if not low <= value <= high:
+            return [f"The value {value} is not valid for the parameter {path}: it must be within {low}..{high}"]
+    if kind == "timestamp":
+        try:
+            epoch = _epoch(value)
+        except (ValueError, OverflowError, OSError, TypeError):
+            epoch = math.nan
+        if not (math.isfinite(epoch) and EPOCH_RANGE[0] <= epoch <= EPOCH_RANGE[1]):
+            return [f"The value {str(value)[:40]!r} is not valid for the parameter {path}: "
+                    "give a time between the years 1 and 9999"]
+    enum = getattr(shape, "enum", None) if kind == "string" else None
+    if enum and isinstance(value, str) and value not in enum:
+        return [f"The value {value[:40]!r} is not valid for the parameter {path}: "
+                f"give one of {', '.join(enum)}"]
+    problems = []
+    if kind == "structure" and isinstance(value, dict):
+        for name, member in shape.members.items():
+            if name in value:
+                problems += _range_problems(value[name], member, f"{path}.{name}" if path else name)
+    elif kind == "list" and isinstance(value, list):
+        for i, item in enumerate(value):
+            problems += _range_problems(item, shape.member, f"{path}[{i}]")
+    return problems
 
 
 def _upper_bound_problems(value: Any, shape: Any, path: str) -> list[str]:

@@ -47,24 +47,54 @@ def question_of(hit: Mapping[str, Any]) -> Question:
     return parse_question(hit["Question"])
 
 
-def hits_for_worker(db: sqlite3.Connection, worker_id: str) -> list[dict[str, Any]]:
-    """The HITs this worker could accept now, oldest first."""
+def hits_for_worker(db: sqlite3.Connection, worker_id: str, view: str = "accept") -> list[dict[str, Any]]:
+    """The open HITs this worker finds, oldest first.
+
+    `view="accept"`: those they could accept now. `view="discover"`: those the site shows
+    them (every requirement guarding discovery met), with whether they may preview and
+    accept each; a HIT whose requirements guard only Accept is shown, as on the site.
+    """
     if is_blocked(db, worker_id):
         return []
     found = []
     for row in db.execute("SELECT * FROM hits WHERE status = 'Assignable' ORDER BY seq").fetchall():
         hit = json.loads(row["data"])
-        if _holds(db, row["id"], worker_id) or unmet(db, worker_id, hit["QualificationRequirements"], "accept"):
+        requirements = hit["QualificationRequirements"]
+        held = _holds(db, row["id"], worker_id)
+        can_accept = not held and not unmet(db, worker_id, requirements, "accept")
+        if view == "accept" and not can_accept:
             continue
-        found.append({
+        if view == "discover" and unmet(db, worker_id, requirements, "discover"):
+            continue
+        entry = {
             "hit_id": row["id"],
             "hit_type_id": row["hit_type_id"],
             "title": hit["Title"],
             "reward": hit["Reward"],
             "requester_annotation": hit.get("RequesterAnnotation"),
             "question_type": question_of(hit).kind,
-        })
+        }
+        if view == "discover":
+            entry.update(
+                can_preview=not unmet(db, worker_id, requirements, "preview"),
+                can_accept=can_accept,
+                accepted=held,
+            )
+        found.append(entry)
     return found
+
+
+def preview(db: sqlite3.Connection, hit_id: str, worker_id: str) -> dict[str, Any]:
+    """What a worker sees before accepting, if the HIT's requirements let them preview it."""
+    row, hit = _hit(db, hit_id)
+    refusal = preview_refusal(db, hit_id, worker_id)
+    if refusal is not None:
+        code = "WorkerBlocked" if is_blocked(db, worker_id) else "QualificationRequirementNotMet"
+        raise WorkerActionError(code, refusal, 403)
+    return {
+        "hit_id": hit_id, "title": hit["Title"], "description": hit["Description"], "reward": hit["Reward"],
+        "status": row["status"], "question": question_of(hit).for_worker(),
+    }
 
 
 def preview_refusal(db: sqlite3.Connection, hit_id: str, worker_id: str) -> str | None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from iglu_lib.local.mturk import lifecycle, records
 from iglu_lib.local.mturk.errors import RequestError
+from iglu_lib.local.mturk.money import parse_amount
 from iglu_lib.local.mturk.operations.registry import Context, claim_request_token, operation, page
 
 
@@ -71,26 +71,32 @@ def reject_assignment(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation("SendBonus")
 def send_bonus(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    """Pay a worker for an assignment they submitted; a repeated token is refused."""
+    """Pay a worker for an assignment of one of this requester's HITs that they submitted.
+
+    The amount is a positive amount of dollars and cents the balance covers; a
+    `UniqueRequestToken` seen within 24 hours is refused (nothing is paid twice); a token is
+    spent only by a bonus that was paid.
+    """
     row = records.assignment_row(ctx.db, params["AssignmentId"])
     if row["worker_id"] != params["WorkerId"]:
         raise RequestError(
             f"Worker {params['WorkerId']} did not work on assignment {row['id']}",
             "AWS.MechanicalTurk.InvalidParameterValue",
         )
-    try:
-        amount = Decimal(params["BonusAmount"])
-    except InvalidOperation:
-        amount = Decimal(0)
-    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-        raise RequestError(
-            f"The value {params['BonusAmount']!r} of BonusAmount must be a positive amount such as \"1.00\"",
-            "AWS.ParameterOutOfRange",
-        )
+    # A repeat is recognised first, whatever else changed since; a refused call rolls back
+    # with its transaction, so its token stays unspent.
     claim_request_token(ctx, params.get("UniqueRequestToken"), "SendBonus")
+    amount = parse_amount(params["BonusAmount"], "BonusAmount", positive=True)
+    if not params["Reason"].strip():
+        raise RequestError("Give the worker a Reason for the bonus", "AWS.MechanicalTurk.InvalidParameterValue")
+    if records.balance(ctx.db) < amount:
+        raise RequestError(
+            f"Your account balance {records.balance(ctx.db):.2f} does not cover the bonus of {amount:.2f}",
+            "AWS.MechanicalTurk.InsufficientFunds",
+        )
     ctx.db.execute(
         "INSERT INTO bonuses (worker_id, assignment_id, amount, reason, time) VALUES (?, ?, ?, ?, ?)",
-        (params["WorkerId"], row["id"], str(amount), params["Reason"], ctx.now),
+        (params["WorkerId"], row["id"], f"{amount:.2f}", params["Reason"], ctx.now),
     )
     records.debit(ctx.db, str(amount))
     return {}

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from iglu_lib.local.mturk import lifecycle, records
 from iglu_lib.local.mturk.errors import RequestError
 from iglu_lib.local.mturk.ids import new_id
+from iglu_lib.local.mturk.money import parse_amount
 from iglu_lib.local.mturk.operations.registry import Context, claim_request_token, operation, page
 from iglu_lib.local.mturk.qualification_rules import check_requirements
 from iglu_lib.local.mturk.questions import parse_question
@@ -49,15 +49,7 @@ def _check_limits(params: dict[str, Any]) -> None:
 
 
 def _check_reward(reward: str) -> None:
-    try:
-        amount = Decimal(reward)
-    except InvalidOperation:
-        amount = None
-    if amount is None or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise RequestError(
-            f"The value {reward!r} of Reward is not a valid amount such as \"0.50\"",
-            "AWS.ParameterOutOfRange",
-        )
+    parse_amount(reward, "Reward")
 
 
 def _hit_type(ctx: Context, params: dict[str, Any]) -> str:

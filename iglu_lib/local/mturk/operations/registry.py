@@ -55,7 +55,7 @@ def _encode_token(seq: int) -> str:
 def _decode_token(token: str) -> int:
     try:
         kind, _, seq = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        if kind == "seq" and seq.isdigit():
+        if kind == "seq" and seq.isascii() and seq.isdigit() and len(seq) <= 18:
             return int(seq)
     except (binascii.Error, UnicodeError, ValueError):
         pass

@@ -1,0 +1,168 @@
+"""Message or pay one worker by hand, named by raw id or pseudonym.
+
+Both check what they can before any request: the service's limits of a message, a bonus's
+amount, reason and spending permission. A bonus is idempotent: without a token of its own it
+gets one derived from the assignment, amount and reason, so running the same command twice
+(after a lost answer, say) never pays twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from iglu_lib.workers.identity import ResolvedWorker, WorkerNotResolved, resolve_worker, sources_for
+
+#: The service's limits of one NotifyWorkers call.
+SUBJECT_MAX = 200
+MESSAGE_MAX = 4096
+WORKERS_MAX = 100
+#: A bonus's reason is shown to the worker; longer than a message makes no sense.
+REASON_MAX = 4096
+#: The service's limit of a UniqueRequestToken.
+TOKEN_MAX = 64
+#: An amount as the service's BonusAmount pattern has it, with a sane number of dollars.
+AMOUNT_MAX_DIGITS = 6
+AMOUNT = re.compile(rf"[0-9]{{1,{AMOUNT_MAX_DIGITS}}}(\.[0-9]{{0,2}})?")
+
+log = logging.getLogger(__name__)
+
+
+class WorkerActionRefused(Exception):
+    """The action was refused before anything was sent; the message says why."""
+
+    user_error = True
+
+
+def _manager(profile: Any, manager: Any, allow_spending: bool = False) -> Any:
+    if manager is not None:
+        return manager
+    from iglu_lib.mturk.manager import HitManager
+
+    return HitManager(profile, allow_spending=allow_spending)
+
+
+def _bounded(name: str, text: str, most: int) -> str:
+    if not text or not text.strip():
+        raise WorkerActionRefused(f"the {name} is empty; write what the worker should read")
+    if len(text) > most:
+        raise WorkerActionRefused(f"the {name} is {len(text)} characters; MTurk takes at most {most}")
+    return text
+
+
+def notify(
+    profile: Any,
+    workers: Sequence[str],
+    subject: str,
+    message: str,
+    *,
+    campaign: str | None = None,
+    manager: Any = None,
+) -> dict[str, Any]:
+    """Send one message to each worker named; `{"sent": [...], "failed": [{"worker", "code",
+    "reason"}]}`, workers named as they were given."""
+    _bounded("subject", subject, SUBJECT_MAX)
+    _bounded("message", message, MESSAGE_MAX)
+    if not workers:
+        raise WorkerActionRefused("name at least one worker (--worker)")
+    if len(workers) > WORKERS_MAX:
+        raise WorkerActionRefused(f"{len(workers)} workers named; one message goes to at most {WORKERS_MAX}")
+    manager = _manager(profile, manager)
+    sources = sources_for(profile, manager, campaign)
+    resolved: dict[str, ResolvedWorker] = {}
+    for given in workers:
+        worker = resolve_worker(given, salt=profile.worker_id_salt, sources=sources)
+        resolved.setdefault(worker.worker_id, worker)
+    failures = manager.notify(list(resolved), subject, message)
+    failed = [_failure(failure, resolved) for failure in failures]
+    failed_ids = {failure.get("WorkerId") for failure in failures}
+    sent = [worker.shown for worker_id, worker in resolved.items() if worker_id not in failed_ids]
+    log.info("message %r sent to %d worker(s), refused for %d", subject, len(sent), len(failed))
+    return {"sent": sent, "failed": failed}
+
+
+def _failure(failure: dict[str, Any], resolved: dict[str, ResolvedWorker]) -> dict[str, str]:
+    """The service's failure with the raw worker id replaced by the name the worker was given."""
+    worker_id = failure.get("WorkerId", "")
+    shown = resolved[worker_id].shown if worker_id in resolved else worker_id
+    reason = str(failure.get("NotifyWorkersFailureMessage", "")).replace(worker_id, shown) if worker_id else ""
+    return {"worker": shown, "code": str(failure.get("NotifyWorkersFailureCode", "")), "reason": reason}
+
+
+def bonus(
+    profile: Any,
+    worker: str,
+    assignment_id: str,
+    amount: str,
+    reason: str,
+    *,
+    token: str | None = None,
+    allow_spending: bool = False,
+    manager: Any = None,
+) -> dict[str, Any]:
+    """Pay a bonus for an assignment to the worker named, once per token.
+
+    The worker named must be the assignment's (checked on the service, raw id or pseudonym).
+    A profile that does not spend money refuses before any request unless `allow_spending`.
+    """
+    _require_spending(profile, allow_spending)
+    value = _amount(amount)
+    _bounded("reason", reason, REASON_MAX)
+    if token is not None and not 1 <= len(token.strip()) <= TOKEN_MAX:
+        raise WorkerActionRefused(f"the token must have 1 to {TOKEN_MAX} characters")
+    manager = _manager(profile, manager, allow_spending)
+    resolved = _worker_of_assignment(profile, manager, worker, assignment_id)
+    token = token.strip() if token else default_token(assignment_id, value, reason)
+    paid_now = manager.send_bonus(resolved.worker_id, assignment_id, value, reason, token,
+                                  allow_spending=allow_spending)
+    log.info("bonus %s for assignment %s: %s", value, assignment_id, "paid" if paid_now else "already paid")
+    return {"worker": resolved.shown, "assignment_id": assignment_id, "amount": value, "token": token,
+            "paid_now": paid_now}
+
+
+def _require_spending(profile: Any, allow_spending: bool) -> None:
+    from iglu_lib.mturk.manager import SpendingRefused
+
+    if not (profile.spend_money or allow_spending):
+        raise SpendingRefused(
+            f"SendBonus spends real money and profile '{profile.name}' has spend_money: false; "
+            "pass --allow-spending to do it on purpose"
+        )
+
+
+def _amount(amount: str) -> str:
+    """The amount as the service writes it ("0.50"): digits, and at most two decimals."""
+    text = str(amount).strip()
+    if not AMOUNT.fullmatch(text) or not Decimal(text) > 0:
+        raise WorkerActionRefused(
+            f"the amount {text[:40]!r} is not a positive amount of dollars and cents such as 0.50 "
+            f"(at most {AMOUNT_MAX_DIGITS} digits before the point)"
+        )
+    return f"{Decimal(text):.2f}"
+
+
+def default_token(assignment_id: str, amount: str, reason: str) -> str:
+    """The same bonus (assignment, amount, reason) always gets the same token."""
+    digest = hashlib.sha256(f"{assignment_id}\n{amount}\n{reason}".encode()).hexdigest()
+    return "iglu-bonus-" + digest[:40]
+
+
+def _worker_of_assignment(profile: Any, manager: Any, given: str, assignment_id: str) -> ResolvedWorker:
+    """The assignment's worker, if it is the one named (by raw id or pseudonym)."""
+    assignment = manager.get_assignment(assignment_id)
+    actual = assignment.worker_id
+    refusal = WorkerNotResolved(
+        f"assignment {assignment_id} was not done by {given.strip()[:80]}; check the worker and the assignment"
+    )
+    try:
+        resolved = resolve_worker(given, salt=profile.worker_id_salt,
+                                  sources=[(f"assignment {assignment_id}", lambda: [actual])])
+    except WorkerNotResolved:
+        raise refusal from None
+    if resolved.worker_id != actual:  # a raw id is taken as given: compare it here
+        raise refusal
+    return resolved
