@@ -270,7 +270,11 @@ class SimulatedCrowd:
             self.control.return_assignment(accepted["assignment_id"])
             return False
         join_codes = join_codes_of(accepted["question"].get("html", ""))
-        honest = self._play(worker, behaviour, join_codes)
+        try:
+            honest = self._play(worker, behaviour, join_codes)
+        except Exception:
+            self.control.return_assignment(accepted["assignment_id"])  # could not play: give it back
+            raise
         codes = behaviour.twist(worker, list(honest), join_codes)
         worker.past_codes.extend(honest)
         worker.hits_done += 1

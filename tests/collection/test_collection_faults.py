@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -49,6 +51,53 @@ def test_a_thirty_second_mturk_outage_is_survived_and_reported(
     summary = result["summary"]
     assert summary["done"] and summary["good_hits"] == 8
     assert summary["errors"], "the outage was reported, not swallowed"
+    found = invariants(local_profile, name, local_profile.get("hit.reward"))
+    assert before - _balance(local_profile) == pytest.approx(float(found["paid"])), "spend is what was paid"
+
+
+def _stop_gracefully(pid: int) -> None:
+    """Stop an emulator as an operator would (Azurite saves its data on SIGINT)."""
+    os.kill(pid, signal.SIGINT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        if status == "Z":  # exited; our process is its parent and has not reaped it yet
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"process {pid} did not stop")
+
+
+def test_a_thirty_second_azurite_outage_is_survived_and_records_agree_with_the_service(
+        rehearsal, local_profile, unique_name, crowd_factory, invariants, stack):
+    from iglu_lib.local import stack as local_stack
+
+    name = unique_name("storage")
+    before = _balance(local_profile)
+    campaign = Campaign(rehearsal.params(name, target_approved_hits=8))
+    crowd_factory(size=6, mix={})
+    result: dict = {}
+    runner = threading.Thread(target=lambda: result.update(summary=campaign.run(progress=False)), daemon=True)
+    state_dir = Path(stack["state_dir"])
+    services = json.loads((state_dir / "state.json").read_text())["services"]
+    runner.start()
+    try:
+        deadline = time.monotonic() + 120
+        while campaign.paid_hits < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for service in ("azurite-table", "azurite-blob"):
+            _stop_gracefully(services[service]["pid"])
+        time.sleep(30)
+        local_stack.up(state_dir)  # the same ports, data and key
+        runner.join(timeout=400)
+    finally:
+        campaign.stop()
+        runner.join(timeout=60)
+    summary = result["summary"]
+    assert summary["done"] and summary["good_hits"] == 8
+    assert any("ServiceRequestError" in e or "GameDataError" in e for e in summary["errors"]), summary["errors"]
     found = invariants(local_profile, name, local_profile.get("hit.reward"))
     assert before - _balance(local_profile) == pytest.approx(float(found["paid"])), "spend is what was paid"
 
