@@ -40,6 +40,13 @@ def test_demo_runs_every_stage_and_reports():
         _iglu("stack", "down", env=env)
     summary = json.loads((demo / "campaign_summary.json").read_text())
     assert summary["blocked_workers"] >= 1
+    assert "hostile submissions caught (games):" in result.stdout
+    from iglu_lib.demo import final_report
+
+    report = final_report(demo)
+    assert all(report["hostile_caught"].values()), report["hostile_caught"]
+    assert report["collected_order"] == report["true_order"], "hostile workers do not change the ranking"
+    assert summary["needs_review"] == 0 and summary["errors"] == []
     for stage in ("00_stack", "01_encode_tasks", "01b_simulated_platform", "02_join_codes", "03_collect",
                   "05_game_data", "06_analysis"):
         assert (demo / "notebooks" / f"{stage}.ipynb").is_file()
