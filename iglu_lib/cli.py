@@ -31,6 +31,8 @@ COMMAND_PACKAGES = (
     "logs",
     "analysis",
     "demo",
+    "lab",
+    "report",
 )
 
 
