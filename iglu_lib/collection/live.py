@@ -192,7 +192,8 @@ class LiveView:
                          cost_per_hit=campaign.cost_per_hit, stall_turns=self.stall_turns)
         caption = (f"good {status['good_hits']}/{params.target_approved_hits} · open {status['open_hits']}"
                    f" · spent ${status.get('spent', '0.00')} of ${params.budget} · turn {self.timeline.turns}")
-        self._line.update(Markdown(f"**{caption}**  \n{line}"))
+        # dollar signs escaped: Markdown would typeset the text between two of them as math
+        self._line.update(Markdown(f"**{caption}**  \n{line}".replace("$", "\\$")))
         self._figure.update(Image(png(timeline_figure(self.timeline))))
         self._cells.update(cells_frame(status).style.set_caption("good HITs per task and agent combination"))
         return line
