@@ -179,7 +179,7 @@ class LiveView:
 
     def show(self, campaign: Campaign, summary: Mapping[str, Any] | None = None) -> str:
         """Record a sample and redraw; returns the line that says what needs a person."""
-        from IPython.display import Image, Markdown
+        from IPython.display import Image
 
         from iglu_lib.analysis.plots import png
         from iglu_lib.collection.status import cells_frame
@@ -192,8 +192,8 @@ class LiveView:
                          cost_per_hit=campaign.cost_per_hit, stall_turns=self.stall_turns)
         caption = (f"good {status['good_hits']}/{params.target_approved_hits} · open {status['open_hits']}"
                    f" · spent ${status.get('spent', '0.00')} of ${params.budget} · turn {self.timeline.turns}")
-        # dollar signs escaped: Markdown would typeset the text between two of them as math
-        self._line.update(Markdown(f"**{caption}**  \n{line}".replace("$", "\\$")))
+        # plain text: Markdown or HTML would typeset the text between two dollar signs as math
+        self._line.update({"text/plain": f"{caption}\n{line}"}, raw=True)
         self._figure.update(Image(png(timeline_figure(self.timeline))))
         self._cells.update(cells_frame(status).style.set_caption("good HITs per task and agent combination"))
         return line
