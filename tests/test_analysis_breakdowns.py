@@ -38,4 +38,4 @@ def test_per_task_plot_is_labelled_with_task_names_where_the_records_name_them()
     per_task = pd.DataFrame({"task": ["0a1b2c3d-1111", "9f8e7d6c-2222"], "agent": ["MHB", "MHB"],
                              "win_rate": [0.5, 1.0], "win_rate_low": [0.1, 0.4], "win_rate_high": [0.9, 1.0]})
     axes = win_rates_per_task(per_task, names).axes[0]
-    assert [t.get_text() for t in axes.get_xticklabels()] == ["c92/step-22", "9f8e7d6c"]
+    assert [t.get_text() for t in axes.get_xticklabels()] == ["9f8e7d6c", "c92/step-22"], "sorted by label"

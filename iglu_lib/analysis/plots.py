@@ -62,7 +62,7 @@ def win_rates_per_task(per_task: pd.DataFrame, names: dict[str, str] | None = No
     where `names` (`breakdowns.task_names`) knows it, else by their id's first block."""
     from iglu_lib.analysis.breakdowns import task_label
 
-    tasks = list(dict.fromkeys(per_task["task"]))
+    tasks = sorted(dict.fromkeys(per_task["task"]), key=lambda t: task_label(t, names))
     agents = sorted(per_task["agent"].unique())
     figure = Figure(figsize=(max(6, 0.9 * len(tasks) + 2), 4))
     axes = figure.subplots()
@@ -77,7 +77,7 @@ def win_rates_per_task(per_task: pd.DataFrame, names: dict[str, str] | None = No
     axes.set_xticks(range(len(tasks)), [task_label(t, names) for t in tasks], rotation=45, ha="right")
     axes.set_ylim(0, 1)
     axes.set_ylabel("win rate (decisive comparisons)")
-    axes.legend(fontsize="small")
+    axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))  # beside the bars
     axes.set_title("Win rate per task")
     figure.tight_layout()
     return figure
