@@ -35,6 +35,11 @@ def test_per_task_plot_is_labelled_with_task_names_where_the_records_name_them()
     assert names == {"0a1b2c3d-1111": "c92/step-22"}
     assert task_label("9f8e7d6c-2222", names) == "9f8e7d6c" and task_label("unknown", names) == "unknown"
     assert task_names(games.drop(columns="TaskName")) == {}
+    from iglu_lib.analysis.breakdowns import with_task_names
+
+    table = with_task_names(pd.DataFrame({"task": ["0a1b2c3d-1111", "9f8e7d6c-2222"], "wins": [1, 2]}), names)
+    assert list(table.columns) == ["task", "task_name", "wins"]
+    assert list(table["task_name"]) == ["c92/step-22", "9f8e7d6c"]
     per_task = pd.DataFrame({"task": ["0a1b2c3d-1111", "9f8e7d6c-2222"], "agent": ["MHB", "MHB"],
                              "win_rate": [0.5, 1.0], "win_rate_low": [0.1, 0.4], "win_rate_high": [0.9, 1.0]})
     axes = win_rates_per_task(per_task, names).axes[0]

@@ -66,6 +66,15 @@ def task_label(task: str, names: dict[str, str] | None = None) -> str:
     return task.split("-")[0] if task not in ("unknown", "mixed") else task
 
 
+def with_task_names(table: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """`table` with a `task_name` column after `task` (`task_label`), for a person to read."""
+    if "task" not in table.columns:
+        return table
+    named = table.copy()
+    named.insert(named.columns.get_loc("task") + 1, "task_name", named["task"].map(lambda t: task_label(t, names)))
+    return named
+
+
 def game_scores(games: pd.DataFrame, columns: Sequence[str] = SUMMARY_COLUMNS) -> pd.DataFrame:
     """Mean and median of the per-game summaries (turns, blocks, structure F1) per agent.
 
