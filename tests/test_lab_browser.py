@@ -1,6 +1,7 @@
 """The notebooks as a researcher uses them: JupyterLab (started by `iglu_lib.lab.start_lab`, as
 `make lab` does) in headless Chromium, each stage notebook of the rehearsal opened with the
 demo's parameters (outputs redirected under outputs/tests/lab/, a small campaign of its own),
+then 04 (review, on that campaign), 07 and 08 with their own parameters, each
 run with Run > Run All Cells, and checked: no cell shows an error, figures are drawn, notebook
 03's campaign view says what needs a person, and notebook 06's explorer renders as widgets, not
 as their text fallback. Screenshots are saved in outputs/tests/lab/ for a person to look at.
@@ -51,7 +52,8 @@ def _redirect(value: Any) -> Any:
 
 def demo_stages(campaign: str) -> list[tuple[str, dict[str, Any]]]:
     """Each stage of `params/demo.yaml` with its parameters, outputs redirected, and a campaign
-    of four good HITs named `campaign` (the demo's runs to 60)."""
+    of four good HITs named `campaign` (the demo's runs to 60); then review (04, on that
+    campaign), crowd tasks (07) and interaction logs (08) with their own parameters."""
     from iglu_lib.config import read_yaml
     from iglu_lib.demo import read_stages
     from iglu_lib.notebooks import read_parameters
@@ -68,6 +70,11 @@ def demo_stages(campaign: str) -> list[tuple[str, dict[str, Any]]]:
         if values.get("campaign") == "demo-pairwise":
             values["campaign"] = campaign
         stages.append((stage.notebook, values))
+    # the stages the rehearsal does not run, with their own parameters, outputs moved likewise
+    for notebook, overrides in (("04_review", {"campaign": campaign}), ("07_crowd_task", {}), ("08_s3_logs", {})):
+        values = read_parameters(paths.params_dir() / f"{notebook}.yaml", overrides)
+        values["output_dir"] = f"{RUN_OUTPUTS}{notebook}"
+        stages.append((notebook, values))
     return stages
 
 
