@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup demo test lint bench stack-up stack-down clean
+.PHONY: setup demo test lint bench stack-up stack-down clean lab
 
 setup: $(VENV_STAMP) $(NODE_STAMP)
 
@@ -43,6 +43,11 @@ stack-up: setup
 
 stack-down:
 	@test -x $(VENV)/bin/iglu && $(VENV)/bin/iglu stack down || true
+
+# JupyterLab on notebooks/ (the local stack first when PROFILE is local); prints the URL with its token.
+PROFILE ?= local
+lab: setup
+	$(VENV)/bin/iglu lab --profile $(PROFILE)
 
 clean: stack-down
 	rm -rf $(VENV) node_modules outputs/notebooks outputs/tests outputs/bench

@@ -32,6 +32,8 @@ COMMAND_PACKAGES = (
     "analysis",
     "demo",
     "workers",
+    "lab",
+    "report",
 )
 
 

@@ -56,6 +56,7 @@ def run_demo(demo_file: Path | None = None, *, keep_stack: bool = False) -> list
         for stage in tqdm(stages, desc="demo stages", unit="notebook"):
             output = demo_dir() / "notebooks" / f"{Path(stage.notebook).stem}.ipynb"
             executed.append(run_notebook(stage.notebook, stage.parameters, output=output, progress=False))
+        write_report(executed)
     finally:
         if not keep_stack:
             stack.down(state_dir)
@@ -78,6 +79,23 @@ HOSTILE_REASONS = {
 def hostile_caught(games_by_reason: dict[str, int]) -> dict[str, int]:
     """Games caught per hostile behaviour, from the campaign's games by reason."""
     return {what: int(games_by_reason.get(reason, 0)) for what, reason in HOSTILE_REASONS.items()}
+
+
+def report_path() -> Path:
+    """The rehearsal's analysis as a page to share."""
+    return demo_dir() / "report.html"
+
+
+def write_report(executed: list[Path]) -> Path | None:
+    """The executed analysis notebook as one HTML page without code (`iglu report`'s page,
+    without running the analysis again); None when the plan has no analysis stage."""
+    from iglu_lib.analysis.share import ANALYSIS_NOTEBOOK, notebook_html
+
+    analysis = next((path for path in executed if path.stem == ANALYSIS_NOTEBOOK), None)
+    if analysis is None:
+        return None
+    report_path().write_text(notebook_html(analysis, title="IGLU rehearsal: the demo campaign"), encoding="utf-8")
+    return report_path()
 
 
 def final_report(folder: Path | None = None) -> dict[str, Any]:

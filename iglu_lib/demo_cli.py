@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from iglu_lib.demo import demo_dir, final_report, run_demo
+    from iglu_lib.demo import demo_dir, final_report, report_path, run_demo
 
     executed = run_demo(Path(args.plan) if args.plan else None, keep_stack=args.keep_stack)
     report = final_report()
@@ -34,6 +34,8 @@ def _demo(args: argparse.Namespace) -> int:
     for path in executed:
         print(f"  {path}")
     print(f"files (tasks, exports, join codes, records export, analysis): {demo_dir()}")
+    if report_path().is_file():
+        print(f"the analysis as a page to share (no code): {report_path()}")
     stack_dir = demo_dir() / "stack"
     look = (f"IGLU_STACK_DIR={stack_dir} iglu campaign status --campaign {campaign['campaign']} "
             "--params params/campaigns/demo-pairwise.yaml")

@@ -51,3 +51,5 @@ def test_demo_runs_every_stage_and_reports():
                   "05_game_data", "06_analysis"):
         assert (demo / "notebooks" / f"{stage}.ipynb").is_file()
     assert not (demo / "stack" / "state.json").exists()
+    page = (demo / "report.html").read_text(encoding="utf-8")
+    assert "data:image/png" in page and "Order: <strong>" in page and "from iglu_lib" not in page

@@ -65,20 +65,38 @@ def test_no_usable_game_gives_an_empty_events_table():
     assert events.empty and list(events.columns) == list(EVENT_COLUMNS)
 
 
-def test_figure_shows_usable_games_only():
+def test_figure_compares_agents_by_distribution_of_usable_games():
     summaries = pd.DataFrame({
-        "GameMinecraftId": ["aaaaaaaa-1", "bbbbbbbb-2", "cccccccc-3"],
-        "reason": [None, "game_not_found", None],
-        "structure_f1": [0.5, None, None],
-        "architect_turns": [4, 0, 1],
+        "GameMinecraftId": ["g1", "g2", "g3", "g4"],
+        "reason": [None, "game_not_found", None, None],
+        "agent_service_id": ["inst-mhb-1", "inst-mhb-1", "inst-happy-2", "0123456789abcdef"],
+        "structure_f1": [0.5, None, None, 0.25],
+        "architect_turns": [4, 0, 1, 2],
+        "duration_seconds": [120.0, None, 60.0, 30.0],
     })
-    f1, turns = structure_and_effort(summaries).axes
-    assert [label.get_text() for label in f1.get_xticklabels()] == ["aaaaaaaa", "cccccccc"]
-    assert [bar.get_height() for bar in f1.patches] == [0.5, 0.0]
-    assert [bar.get_height() for bar in turns.patches] == [4, 1]
+    f1, turns, duration = structure_and_effort(summaries, {"inst-mhb-1": "MHB", "inst-happy-2": "Happy"}).axes
+    labels = [label.get_text() for label in f1.get_xticklabels()]
+    assert labels == ["Happy\n(1 games)", "MHB\n(1 games)", "instance 01234567\n(1 games)"]
+    # one dot per usable game, a game without a target scores 0, duration in minutes
+    dots = [sorted(c.get_offsets()[:, 1]) for c in f1.collections]
+    assert dots == [[0.0], [0.5], [0.25]]
+    assert [sorted(c.get_offsets()[:, 1]) for c in duration.collections] == [[1.0], [2.0], [0.5]]
+    assert [sorted(c.get_offsets()[:, 1]) for c in turns.collections] == [[1], [4], [2]]
 
 
-def test_figure_without_any_usable_game_is_empty():
+def test_agent_names_come_from_the_agents_file_or_the_records():
+    from types import SimpleNamespace
+
+    from iglu_lib.platform.plots import instance_agents, record_agents
+
+    agents = {"MHB": [{"agent_instance_id": "i1", "agent_instance_name": "mhb-1"}], "Happy": []}
+    assert instance_agents(agents) == {"i1": "MHB"}
+    records = [SimpleNamespace(agent_minecraft_id="i2", agent_name="Felipe"),
+               SimpleNamespace(agent_minecraft_id="", agent_name="nobody")]
+    assert record_agents(records) == {"i2": "Felipe"}
+
+
+def test_figure_without_any_usable_game_says_so():
     summaries = pd.DataFrame({"GameMinecraftId": ["x"], "reason": ["not_a_code"]})
-    f1, turns = structure_and_effort(summaries).axes
-    assert not f1.patches and not turns.patches
+    axes = structure_and_effort(summaries).axes
+    assert all(not a.collections and a.texts[0].get_text() == "no usable game" for a in axes)

@@ -47,6 +47,34 @@ def per_task(comparisons: Comparisons) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def task_names(games: pd.DataFrame) -> dict[str, str]:
+    """`{task id: task name}` from the games' `TaskName` column (campaign records carry it; the
+    published export does not, and its tasks keep their ids). Ids with several names keep the
+    first, so one task never appears under two labels."""
+    if "TaskName" not in games.columns or "TaskMinecraftId" not in games.columns:
+        return {}
+    named = games[["TaskMinecraftId", "TaskName"]].dropna()
+    named = named[named["TaskName"].map(lambda n: isinstance(n, str) and n.strip() not in ("", "NA"))]
+    return {str(task): str(name) for task, name in named.drop_duplicates("TaskMinecraftId").itertuples(index=False)}
+
+
+def task_label(task: str, names: dict[str, str] | None = None) -> str:
+    """What a person reads on an axis: the task's name when known, else its id's first block
+    (task ids are UUIDs, and the first block tells them apart)."""
+    if names and task in names:
+        return names[task]
+    return task.split("-")[0] if task not in ("unknown", "mixed") else task
+
+
+def with_task_names(table: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """`table` with a `task_name` column after `task` (`task_label`), for a person to read."""
+    if "task" not in table.columns:
+        return table
+    named = table.copy()
+    named.insert(named.columns.get_loc("task") + 1, "task_name", named["task"].map(lambda t: task_label(t, names)))
+    return named
+
+
 def game_scores(games: pd.DataFrame, columns: Sequence[str] = SUMMARY_COLUMNS) -> pd.DataFrame:
     """Mean and median of the per-game summaries (turns, blocks, structure F1) per agent.
 

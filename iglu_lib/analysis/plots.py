@@ -57,9 +57,12 @@ def strengths(rankings: dict[str, pd.DataFrame], level: float = 0.95) -> Figure:
     return figure
 
 
-def win_rates_per_task(per_task: pd.DataFrame) -> Figure:
-    """Win rate of each agent on each task, with Wilson intervals."""
-    tasks = list(dict.fromkeys(per_task["task"]))
+def win_rates_per_task(per_task: pd.DataFrame, names: dict[str, str] | None = None) -> Figure:
+    """Win rate of each agent on each task, with Wilson intervals; tasks are labelled by name
+    where `names` (`breakdowns.task_names`) knows it, else by their id's first block."""
+    from iglu_lib.analysis.breakdowns import task_label
+
+    tasks = sorted(dict.fromkeys(per_task["task"]), key=lambda t: task_label(t, names))
     agents = sorted(per_task["agent"].unique())
     figure = Figure(figsize=(max(6, 0.9 * len(tasks) + 2), 4))
     axes = figure.subplots()
@@ -71,10 +74,10 @@ def win_rates_per_task(per_task: pd.DataFrame) -> Figure:
         x = np.arange(len(tasks)) + (k - (len(agents) - 1) / 2) * width
         error = _spread(rows["win_rate"], rows["win_rate_low"], rows["win_rate_high"])
         axes.bar(x, rows["win_rate"], width, yerr=error, capsize=2, label=agent)
-    axes.set_xticks(range(len(tasks)), [_short(t) for t in tasks], rotation=45, ha="right")
+    axes.set_xticks(range(len(tasks)), [task_label(t, names) for t in tasks], rotation=45, ha="right")
     axes.set_ylim(0, 1)
     axes.set_ylabel("win rate (decisive comparisons)")
-    axes.legend(fontsize="small")
+    axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))  # beside the bars
     axes.set_title("Win rate per task")
     figure.tight_layout()
     return figure
@@ -88,7 +91,8 @@ def save_all(analysis: Analysis, out_dir: Path) -> list[Path]:
         "win_matrix": win_matrix(analysis.comparisons.win_matrix()),
         "strengths": strengths({"all games": analysis.ranking.table, "ok codes only": analysis.sensitivity.table},
                                analysis.ranking.level),
-        "win_rates_per_task": win_rates_per_task(breakdowns.per_task(analysis.comparisons)),
+        "win_rates_per_task": win_rates_per_task(breakdowns.per_task(analysis.comparisons),
+                                                 breakdowns.task_names(analysis.games)),
     }
     written = []
     for name, figure in figures.items():
@@ -117,8 +121,3 @@ def png(figure: Figure) -> bytes:
 def _spread(value: pd.Series, low: pd.Series, high: pd.Series) -> np.ndarray:
     """Error-bar lengths below and above; rounding can put a bound a hair past the value."""
     return np.clip(np.vstack([value - low, high - value]), 0.0, None)
-
-
-def _short(task: str) -> str:
-    """Task ids are UUIDs; their first block is enough to tell them apart on an axis."""
-    return task.split("-")[0]

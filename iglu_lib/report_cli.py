@@ -1,0 +1,34 @@
+"""`iglu report`: the analysis as one self-contained HTML page to share (no code cells)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    report = subparsers.add_parser(
+        "report", help="render the analysis notebook to a self-contained HTML page without code",
+        description="Execute notebooks/06_analysis.ipynb on an export (default: the bundled IGLU human "
+        "evaluation) or a campaign's records and write it as one HTML file: ranking, intervals, "
+        "sensitivity and figures, images embedded, no code.")
+    source = report.add_mutually_exclusive_group()
+    source.add_argument("--input", help="export file in the published format (default: the bundled real export)")
+    source.add_argument("--campaign", help="campaign whose game records to read from storage")
+    report.add_argument("--profile", default="local", help="profile for --campaign (default: local)")
+    report.add_argument("--summaries", help="CSV of per-game summaries keyed by GameMinecraftId (optional)")
+    report.add_argument("--html", required=True, help="the HTML file to write")
+    report.add_argument("--replicates", type=int, default=1000, help="bootstrap replicates (default 1000)")
+    report.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    report.set_defaults(handler=_report)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from iglu_lib.analysis.share import render_report
+    from iglu_lib.cli import CommandError
+
+    if args.replicates < 1:
+        raise CommandError(f"--replicates must be at least 1, got {args.replicates}")
+    path = render_report(args.html, input_file=args.input, campaign=args.campaign, profile_name=args.profile,
+                         summaries_file=args.summaries, replicates=args.replicates, seed=args.seed)
+    print(f"wrote {path}")
+    return 0
