@@ -55,6 +55,9 @@ OPEN_STATUSES = (RecordStatus.PLANNED, RecordStatus.HIT_CREATED, RecordStatus.SU
 SETTLED_ON_SERVICE = {"Approved": RecordStatus.APPROVED, "Rejected": RecordStatus.REJECTED}
 #: HIT statuses after which no more work can arrive: the loop settles what is there.
 CLOSED_HIT_STATUSES = ("Reviewable", "Reviewing", "Disposed")
+#: A HIT waiting for late game data is settled at least this long before the service's
+#: auto-approval would approve it unjudged.
+AUTO_APPROVAL_MARGIN_SECONDS = 600
 #: How many recent errors the summary and the live view keep.
 RECENT_ERRORS = 10
 
@@ -68,6 +71,7 @@ class TurnReport:
     created: int = 0
     reconciled: int = 0
     parked: int = 0
+    waiting: int = 0  # HITs whose game data is not in storage yet (within the grace period)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -307,6 +311,10 @@ class Campaign:
         """Settle one HIT; whatever goes wrong with it never stops the others."""
         try:
             outcome = self._settle(hit_id, games)
+        except GameDataLate as late:
+            report.waiting += 1
+            log.info("HIT %s: %s", hit_id, late)
+            return
         except CampaignStopped:
             raise
         except Exception as err:
@@ -449,9 +457,27 @@ class Campaign:
                 codes, join_codes=joins, workers=self.params.fetch_workers, progress=False),
             stored_elsewhere=lambda game_ids: self._games_stored_elsewhere(game_ids, assignment.assignment_id),
         )
+        self._wait_for_late_games(assignment, judgement)
         if judgement.truncated:
             self._keep_full_answer(assignment, judgement)
         return self.records.update_many(judgement.changes)
+
+    def _wait_for_late_games(self, assignment: Any, judgement: Any) -> None:
+        """The platform can store a game minutes after it ended: a game not found yet is looked
+        for again until `game_data_grace_seconds` after the submission, but never later than
+        `AUTO_APPROVAL_MARGIN_SECONDS` before the service would approve the assignment itself."""
+        missing = [change for _, change in judgement.changes if "game_data_missing" in change["reasons"]]
+        submitted = getattr(assignment.submit_time, "timestamp", None)
+        if not missing or not callable(submitted):
+            return
+        auto_approval = float(self.profile.get("hit.auto_approval_delay_seconds") or 0)
+        grace = self.params.game_data_grace_seconds
+        if auto_approval:
+            grace = min(grace, auto_approval - AUTO_APPROVAL_MARGIN_SECONDS)
+        waited = self.clock() - submitted()
+        if waited < grace:
+            raise GameDataLate(f"{len(missing)} game(s) not in storage yet; looking again for "
+                               f"{grace - waited:.0f} s more before `game_data_missing` applies")
 
     def _games_stored_elsewhere(self, game_ids: Sequence[str], owner: str) -> dict[str, str]:
         """Game ids (normalised UUIDs) already in the records of another assignment."""
@@ -527,6 +553,10 @@ class Campaign:
             SlotGame(g.slot_id, g.shown_position, g.join_code, g.agent_name, slot_outcome(games))
             for games in by_slot.values() for g in games
         ]
+
+
+class GameDataLate(Exception):
+    """A submitted game is not in storage yet; its HIT waits (pending) for a later turn."""
 
 
 def _hit_gone(err: BaseException) -> bool:

@@ -239,3 +239,30 @@ def test_a_game_of_another_campaign_hit_is_refused_by_its_game_id(attack):
     attacker.submit(assignment_id, pairwise(joins, [respelled, fresh]))
     games = settle(attacker, hit_id)
     assert games[0].reasons == ("code_reused",) and games[0].game_minecraft_id == paid[0].game_minecraft_id
+
+
+def test_a_game_stored_late_waits_within_the_grace_period_then_counts(attack, local_profile):
+    from dataclasses import replace
+
+    attacker = attack()
+    container = local_profile.blob_service_client().get_container_client(local_profile.get("storage.game_container"))
+
+    def submit_with_first_game_missing(tag: str) -> tuple[str, str, bytes]:
+        hit_id, assignment_id, joins = attacker.take()
+        codes = [attacker.play(join, f"{tag}-{n}") for n, join in enumerate(joins)]
+        path = parse_completion_code(codes[0]).game_blob_path
+        data = container.download_blob(path).readall()
+        container.delete_blob(path)  # the platform has not stored it yet
+        attacker.submit(assignment_id, pairwise(joins, codes))
+        return hit_id, path, data
+
+    hit_id, path, data = submit_with_first_game_missing("late")
+    reports = [attacker.campaign.turn() for _ in range(2)]
+    assert all(r.waiting == 1 for r in reports)
+    assert {g.status for g in attacker.campaign.records.by_hit(hit_id)} == {RecordStatus.HIT_CREATED}, "pending"
+    container.upload_blob(path, data)  # the platform caught up
+    assert {g.status for g in settle(attacker, hit_id)} == {RecordStatus.APPROVED}
+    attacker.campaign.params = replace(attacker.campaign.params, game_data_grace_seconds=0)
+    gone, _, _ = submit_with_first_game_missing("never")
+    games = settle(attacker, gone)
+    assert games[0].reasons == ("game_data_missing",) and games[0].verdict == "reject"
