@@ -41,9 +41,11 @@ from typing import Any
 from iglu_lib.collection.faults import Fault, classify, is_account_problem
 from iglu_lib.collection.judge import GOOD_VERDICTS, NEEDS_REVIEW, code_field, judge
 from iglu_lib.collection.params import CampaignParams
+from iglu_lib.collection.sanctions import CampaignQualification, Sanctions, rejected_reasons
 from iglu_lib.errors import CampaignStopped
 from iglu_lib.scheduling import Outcome, Scheduler, Slot, split_join_code
 from iglu_lib.storage import GameRecord, GameRecords, RecordStatus
+from iglu_lib.storage.record import utc_now
 
 __all__ = ["GOOD_VERDICTS", "Campaign", "SlotGame", "TurnReport", "code_field", "slot_outcome"]
 
@@ -130,6 +132,8 @@ class Campaign:
         self.records = records or GameRecords.open(self.profile, params.campaign)
         self.games = game_client or GameDataClient(self.profile)
         self.thresholds = Thresholds.from_params(params.validation)
+        self.sanctions = Sanctions.from_params(params.sanctions, params.messages, params.campaign)
+        self.block_qualification = CampaignQualification(self.manager, params.campaign)
         self.scheduler = Scheduler.from_files(
             params.path(params.join_codes), params.path(params.agent_instances), params.k, params.seed
         )
@@ -159,6 +163,8 @@ class Campaign:
         restored = self.scheduler.restore(self._slot_games(stored))
         self.paid_hits = len({g.slot_id for g in stored if g.status is RecordStatus.APPROVED})
         self.blocked = {block["WorkerId"] for block in self.manager.blocked_workers()}
+        if self.sanctions.soft_block:
+            self.blocked |= self.block_qualification.workers()
         report = TurnReport()
         self._planned = self.records.slots(RecordStatus.PLANNED)
         self._open_planned(report)
@@ -365,8 +371,9 @@ class Campaign:
             "agent_instance_ids": list(slot.instance_ids),
             "join_code_suffix": self._join_code_suffix(),
         }
+        extra = [self.block_qualification.requirement()] if self.sanctions.soft_block else []
         hit = self.manager.create_hit(variables, unique_request_token=games[0].unique_request_token,
-                                      max_assignments=1)
+                                      max_assignments=1, extra_qualification_requirements=extra)
         self.records.update_all(games, status=RecordStatus.HIT_CREATED, hit_id=hit.hit_id)
 
     def _join_code_suffix(self) -> str:
@@ -515,7 +522,28 @@ class Campaign:
             status = RecordStatus.APPROVED
         if status is RecordStatus.APPROVED:
             self.paid_hits += 1
-        return self.records.update_all(games, status=status)
+        games = self.records.update_all(games, status=status)
+        kind = "rejection" if status is RecordStatus.REJECTED else "warning" if verdict.reasons else None
+        if kind and assignment.worker_id:
+            games = self._tell(assignment.worker_id, kind, verdict.reasons, games)
+        return games
+
+    def _tell(self, worker_id: str, kind: str, reasons: Sequence[str], games: list[GameRecord]) -> list[GameRecord]:
+        """Send the worker the campaign's message of this kind, if messages are on, and record it
+        with their games. At most once: a failed message is logged and recorded, not retried."""
+        if not self.sanctions.send_messages:
+            return games
+        try:
+            failures = self.manager.notify([worker_id], self.sanctions.templates["subject"],
+                                           self.sanctions.message(kind, reasons))
+            ok = not failures
+        except Exception as err:  # noqa: BLE001 - a message never stops a settlement
+            log.warning("message (%s) to a worker failed: %s", kind, err)
+            ok = False
+        entry = {"kind": kind, "at": utc_now(), "ok": ok}
+        if not games:
+            return games
+        return self.records.update_all(games, messages=(*games[0].messages, entry))
 
     def _park(self, hit_id: str, err: BaseException, report: TurnReport) -> None:
         """Leave one HIT for a person (or a later turn): logged with its traceback, counted, and
@@ -540,9 +568,15 @@ class Campaign:
         rejected = [g for g in self.records.by_worker(worker_id) if g.verdict == "reject"]
         if len(rejected) < self.params.block_after_disqualified_games:
             return
-        reasons = sorted({reason for game in rejected for reason in game.reasons})
-        self.manager.block(worker_id, f"{len(rejected)} games disqualified ({', '.join(reasons)})"[:1000])
+        reasons = rejected_reasons(rejected)
+        if self.sanctions.soft_block and not self.sanctions.is_fraud(reasons):
+            self.block_qualification.grant(worker_id)  # out of this campaign only
+            log.info("worker soft-blocked from campaign %s (%s)", self.params.campaign, ", ".join(reasons))
+        else:
+            self.manager.block(worker_id, f"{len(rejected)} games disqualified ({', '.join(sorted(reasons))})"[:1000])
+            log.info("worker blocked (%s)", ", ".join(reasons))
         self.blocked.add(worker_id)
+        self._tell(worker_id, "block", reasons, self.records.by_hit(rejected[-1].hit_id))
 
     @staticmethod
     def _slot_games(records: Sequence[GameRecord]) -> list[SlotGame]:

@@ -40,6 +40,8 @@ class CampaignParams:
     max_failed_turns: int = 30             # this many failed turns in a row stop the loop (exit code 2)
     reconcile_every_turns: int = 10         # compare open records with the service every N turns
     game_data_grace_seconds: float = 1800.0  # a game not in storage yet is looked for again this long
+    sanctions: Mapping[str, Any] = field(default_factory=dict)  # soft_block, hard_block_reasons
+    messages: Mapping[str, Any] = field(default_factory=dict)   # send, subject, warning, rejection, block
 
     @property
     def k(self) -> int:

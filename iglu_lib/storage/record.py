@@ -96,10 +96,11 @@ COLUMNS: Mapping[str, str] = {
     "assignment_id": "AssignmentId",
     "verdict": "Verdict",
     "reasons": "Reasons",
+    "messages": "Messages",
     "created_at": "CreatedAt",
     "updated_at": "UpdatedAt",
 }
-_JSON_COLUMNS = {"annotation", "reasons"}
+_JSON_COLUMNS = {"annotation", "reasons", "messages"}
 #: Azure Tables holds at most 64 KiB per string cell (UTF-16): 32,767 characters.
 MAX_CELL_CHARS = 32_767
 #: Characters a table key may not hold (Azure Tables: / \ # ? and control characters).
@@ -132,6 +133,7 @@ class GameRecord:
     annotation: Mapping[str, Any] = field(default_factory=dict)
     verdict: str = ""
     reasons: tuple[str, ...] = ()
+    messages: tuple[Mapping[str, Any], ...] = ()  # what the worker was told: {"kind", "at", "ok"}
     created_at: str = ""
     updated_at: str = ""
     etag: str | None = field(default=None, compare=False)
@@ -183,6 +185,8 @@ class GameRecord:
 
 def _to_cell(name: str, value: Any) -> Any:
     if name in _JSON_COLUMNS:
+        if name == "messages":
+            return json.dumps([dict(item) for item in value], ensure_ascii=False)
         return json.dumps(dict(value) if name == "annotation" else list(value), ensure_ascii=False)
     if isinstance(value, RecordStatus):
         return value.value

@@ -6,13 +6,20 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from iglu_lib.collection.campaign import Campaign
 from iglu_lib.collection.params import CampaignParams
+from iglu_lib.local.mturk.control_client import LocalMTurkControl
+from iglu_lib.local.platform import PlatformSimulator
+from iglu_lib.local.workers import GAME_TIME_SCALE, join_codes_of
+from iglu_lib.storage import RecordStatus
 
 AGENTS = {"Alpha": {"instances": 2, "skill": 0.85}, "Beta": {"instances": 2, "skill": 0.5},
           "Gamma": {"instances": 2, "skill": 0.2}}
@@ -190,3 +197,75 @@ def check_invariants(profile, campaign: str, reward: str) -> dict:
 @pytest.fixture
 def invariants():
     return check_invariants
+
+
+# -- a hand-driven attacker (issue 11's attacks; see test_collection_attacks.py) -------------
+class Attacker:
+    """One hand-driven worker: accepts an open HIT of the campaign, plays what it likes, submits."""
+
+    def __init__(self, campaign: Campaign, control: LocalMTurkControl, simulator: PlatformSimulator) -> None:
+        self.campaign, self.control, self.simulator = campaign, control, simulator
+        self.count = 0
+        self.prefix = "AT" + secrets.token_hex(4).upper()  # worker ids of their own: blocks never leak
+        self.worker = ""
+        self.taken: set[str] = set()
+
+    def take(self) -> tuple[str, str, list[str]]:
+        """A fresh worker accepts an open HIT: `(hit id, assignment id, join codes shown)`."""
+        for _ in range(10):
+            hit_id = next((g.hit_id for g in self.campaign.records.all()
+                           if g.status is RecordStatus.HIT_CREATED and g.hit_id not in self.taken), None)
+            if hit_id:
+                break
+            self.campaign.turn()
+        assert hit_id, "the loop keeps creating HITs"
+        self.taken.add(hit_id)
+        self.count += 1
+        self.worker = worker = f"{self.prefix}{self.count:05d}"
+        self.control.set_worker(worker, approval_rate=99, approved_hits=1000)
+        accepted = self.control.accept(hit_id, worker)
+        return hit_id, accepted["assignment_id"], join_codes_of(accepted["question"]["html"])
+
+    def play(self, join_code: str, seed: str, *, now: bool = True) -> str:
+        """A game played now (inside the assignment), or at the simulator's old default date."""
+        if not now:
+            return self.simulator.play(join_code, seed=seed)
+        moment = datetime.fromtimestamp(self.control.now(), timezone.utc) + timedelta(milliseconds=5)
+        return self.simulator.play(join_code, seed=seed, started_at=moment, seconds_per_event=GAME_TIME_SCALE)
+
+    def submit(self, assignment_id: str, answers: dict | None = None, raw: str | None = None) -> None:
+        text = raw if raw is not None else json.dumps([answers])
+        self.control.submit(assignment_id, {"taskAnswers": text} if text != "" else {})
+
+    def honest(self) -> str:
+        hit_id, assignment_id, joins = self.take()
+        codes = [self.play(join, f"honest-{self.count}-{n}") for n, join in enumerate(joins)]
+        self.submit(assignment_id, self.pairwise(joins, codes, best=1))
+        return hit_id
+
+    @staticmethod
+    def pairwise(joins: list[str], codes: list[str], best: int = 1, feedback: str = "It did fine.") -> dict:
+        return {"joinCode1": joins[0], "joinCode2": joins[1], "completionCode1": codes[0], "completionCode2": codes[1],
+                "agent1_performance": feedback, "agent2_performance": "It built part of it.",
+                "best_agent": {"agent1_option": best == 1, "agent2_option": best == 2}}
+
+    def settle(self, hit_id: str) -> list:
+        for _ in range(5):
+            report = self.campaign.turn()
+            games = self.campaign.records.by_hit(hit_id)
+            if all(g.status in (RecordStatus.APPROVED, RecordStatus.REJECTED) for g in games):
+                return games
+        raise AssertionError(f"HIT {hit_id} not settled: {report.errors}")
+
+
+@pytest.fixture
+def attack(rehearsal, local_profile, unique_name, stack):
+    def make(**overrides) -> Attacker:
+        campaign = Campaign(rehearsal.params(unique_name("attack"), target_approved_hits=30, **overrides))
+        campaign.start()
+        campaign.turn()
+        return Attacker(campaign, LocalMTurkControl(stack["mturk_endpoint_url"]), PlatformSimulator(local_profile))
+
+    return make
+
+

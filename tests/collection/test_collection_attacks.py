@@ -9,86 +9,13 @@ import gzip
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
 
-import pytest
-
-from iglu_lib.collection.campaign import Campaign, slot_outcome
+from iglu_lib.collection.campaign import slot_outcome
 from iglu_lib.collection.status import campaign_status
-from iglu_lib.local.mturk.control_client import LocalMTurkControl
-from iglu_lib.local.platform import PlatformSimulator
-from iglu_lib.local.workers import GAME_TIME_SCALE, _rewritten, join_codes_of
+from iglu_lib.local.workers import _rewritten
 from iglu_lib.platform.codes import make_completion_code, parse_completion_code, parse_join_code
 from iglu_lib.scheduling import Outcome
 from iglu_lib.storage import RecordStatus
-
-
-class Attacker:
-    """One hand-driven worker: accepts an open HIT of the campaign, plays what it likes, submits."""
-
-    def __init__(self, campaign: Campaign, control: LocalMTurkControl, simulator: PlatformSimulator) -> None:
-        self.campaign, self.control, self.simulator = campaign, control, simulator
-        self.count = 0
-        self.taken: set[str] = set()
-
-    def take(self) -> tuple[str, str, list[str]]:
-        """A fresh worker accepts an open HIT: `(hit id, assignment id, join codes shown)`."""
-        for _ in range(10):
-            hit_id = next((g.hit_id for g in self.campaign.records.all()
-                           if g.status is RecordStatus.HIT_CREATED and g.hit_id not in self.taken), None)
-            if hit_id:
-                break
-            self.campaign.turn()
-        assert hit_id, "the loop keeps creating HITs"
-        self.taken.add(hit_id)
-        self.count += 1
-        worker = f"AATTACK{self.count:07d}"
-        self.control.set_worker(worker, approval_rate=99, approved_hits=1000)
-        accepted = self.control.accept(hit_id, worker)
-        return hit_id, accepted["assignment_id"], join_codes_of(accepted["question"]["html"])
-
-    def play(self, join_code: str, seed: str, *, now: bool = True) -> str:
-        """A game played now (inside the assignment), or at the simulator's old default date."""
-        if not now:
-            return self.simulator.play(join_code, seed=seed)
-        moment = datetime.fromtimestamp(self.control.now(), timezone.utc) + timedelta(milliseconds=5)
-        return self.simulator.play(join_code, seed=seed, started_at=moment, seconds_per_event=GAME_TIME_SCALE)
-
-    def submit(self, assignment_id: str, answers: dict | None = None, raw: str | None = None) -> None:
-        text = raw if raw is not None else json.dumps([answers])
-        self.control.submit(assignment_id, {"taskAnswers": text} if text != "" else {})
-
-    def honest(self) -> str:
-        hit_id, assignment_id, joins = self.take()
-        codes = [self.play(join, f"honest-{self.count}-{n}") for n, join in enumerate(joins)]
-        self.submit(assignment_id, pairwise(joins, codes, best=1))
-        return hit_id
-
-
-def pairwise(joins: list[str], codes: list[str], best: int = 1, feedback: str = "It did fine.") -> dict:
-    return {"joinCode1": joins[0], "joinCode2": joins[1], "completionCode1": codes[0], "completionCode2": codes[1],
-            "agent1_performance": feedback, "agent2_performance": "It built part of it.",
-            "best_agent": {"agent1_option": best == 1, "agent2_option": best == 2}}
-
-
-@pytest.fixture
-def attack(rehearsal, local_profile, unique_name, stack):
-    def make(**overrides) -> Attacker:
-        campaign = Campaign(rehearsal.params(unique_name("attack"), target_approved_hits=30, **overrides))
-        campaign.start()
-        campaign.turn()
-        return Attacker(campaign, LocalMTurkControl(stack["mturk_endpoint_url"]), PlatformSimulator(local_profile))
-
-    return make
-
-
-def settle(attacker: Attacker, hit_id: str) -> list:
-    for _ in range(5):
-        report = attacker.campaign.turn()
-        games = attacker.campaign.records.by_hit(hit_id)
-        if all(g.status in (RecordStatus.APPROVED, RecordStatus.REJECTED) for g in games):
-            return games
-    raise AssertionError(f"HIT {hit_id} not settled: {report.errors}")
 
 
 def test_a_forged_agent_field_never_invents_a_preference(attack):
@@ -97,8 +24,8 @@ def test_a_forged_agent_field_never_invents_a_preference(attack):
     first = attacker.play(joins[0], "forge-a")
     again = attacker.play(joins[0], "forge-b")  # the first agent played twice
     forged = _rewritten(again, agent_service_id=parse_join_code(joins[1]).agent_instance_id)
-    attacker.submit(assignment_id, pairwise(joins, [first, forged], best=2))
-    games = settle(attacker, hit_id)
+    attacker.submit(assignment_id, attacker.pairwise(joins, [first, forged], best=2))
+    games = attacker.settle(hit_id)
     assert games[1].verdict == "reject" and games[1].reasons == ("game_agent_mismatch",)
     assert not any(g.is_hit_qualified for g in games)
     assert slot_outcome(games) is Outcome.REJECTED, "the slot is scheduled again"
@@ -107,12 +34,12 @@ def test_a_forged_agent_field_never_invents_a_preference(attack):
 def test_the_games_of_a_paid_hit_resubmitted_with_a_trailing_space_are_refused(attack):
     attacker = attack()
     first_hit = attacker.honest()
-    paid = settle(attacker, first_hit)
+    paid = attacker.settle(first_hit)
     assert {g.status for g in paid} == {RecordStatus.APPROVED}
     hit_id, assignment_id, joins = attacker.take()
     codes = [f"{g.completion_code} " for g in paid]
-    attacker.submit(assignment_id, pairwise(joins, codes))
-    games = settle(attacker, hit_id)
+    attacker.submit(assignment_id, attacker.pairwise(joins, codes))
+    games = attacker.settle(hit_id)
     assert [g.reasons for g in games] == [("code_reused",), ("code_reused",)]
     assert {g.status for g in games} == {RecordStatus.REJECTED}, "never paid twice for one game"
     game_ids = [g.game_minecraft_id for g in attacker.campaign.records.all() if g.is_hit_qualified]
@@ -125,22 +52,22 @@ def test_every_hostile_submission_gets_a_reason_and_the_honest_ones_are_settled(
 
     def climbing(joins, codes):  # a game field that climbs out of the game-data folder
         game = parse_completion_code(codes[0]).game_id
-        return pairwise(joins, [_rewritten(codes[0], game_id=f"x/../{game}"), codes[1]])
+        return attacker.pairwise(joins, [_rewritten(codes[0], game_id=f"x/../{game}"), codes[1]])
 
     def foreign(joins, codes):  # a real-looking code of another tournament
         fields = parse_completion_code(codes[0]).fields()
         fields.update(tournament_id=tournament)
         fields.pop("legacy")
-        return pairwise(joins, [make_completion_code(**fields), codes[1]])
+        return attacker.pairwise(joins, [make_completion_code(**fields), codes[1]])
 
     not_utf8 = base64.b64encode(gzip.compress(b"\xff\xfe\xfd" * 30, mtime=0)).decode()
     attacks = {
         "malformed_code": (climbing, None),
         "tournament_mismatch": (foreign, None),
-        "same_code_twice": (lambda j, c: pairwise(j, [c[0], c[0]]), None),
-        "not_gzip": (lambda j, c: pairwise(j, [not_utf8, c[1]]), None),
-        "code too long": (lambda j, c: pairwise(j, ["QUFB" * 7500, c[1]]), None),
-        "answer_truncated": (lambda j, c: pairwise(j, c, feedback="very long. " * 7000), None),
+        "same_code_twice": (lambda j, c: attacker.pairwise(j, [c[0], c[0]]), None),
+        "not_gzip": (lambda j, c: attacker.pairwise(j, [not_utf8, c[1]]), None),
+        "code too long": (lambda j, c: attacker.pairwise(j, ["QUFB" * 7500, c[1]]), None),
+        "answer_truncated": (lambda j, c: attacker.pairwise(j, c, feedback="very long. " * 7000), None),
         "nested brackets": (None, "[" * 3000 + "]" * 3000),
         "missing answer": (None, ""),
     }
@@ -153,11 +80,11 @@ def test_every_hostile_submission_gets_a_reason_and_the_honest_ones_are_settled(
         attacker.submit(assignment_id, make_answers(joins, codes) if make_answers else None, raw=raw)
         hits[name] = hit_id
         honest = attacker.honest()
-        games = settle(attacker, hit_id)
+        games = attacker.settle(hit_id)
         reasons = {r for g in games for r in g.reasons}
         assert expected_reason.get(name, name) in reasons, (name, reasons)
         assert all(len(g.completion_code) <= 600 for g in games)
-        assert {g.status for g in settle(attacker, honest)} == {RecordStatus.APPROVED}, name
+        assert {g.status for g in attacker.settle(honest)} == {RecordStatus.APPROVED}, name
     long_feedback = attacker.campaign.records.by_hit(hits["answer_truncated"])[0].annotation
     assert len(long_feedback["agent_performance"]) <= 2000
     private = local_profile.blob_service_client().get_container_client(local_profile.get("storage.private_container"))
@@ -171,8 +98,8 @@ def test_a_game_played_outside_the_assignment_does_not_count(attack):
     attacker = attack()
     hit_id, assignment_id, joins = attacker.take()
     codes = [attacker.play(joins[0], "old", now=False), attacker.play(joins[1], "new")]
-    attacker.submit(assignment_id, pairwise(joins, codes))
-    games = settle(attacker, hit_id)
+    attacker.submit(assignment_id, attacker.pairwise(joins, codes))
+    games = attacker.settle(hit_id)
     assert games[0].reasons == ("played_outside_assignment",) and games[0].verdict == "reject"
     assert games[1].verdict == "approve"
 
@@ -193,7 +120,7 @@ def test_an_unexpected_failure_parks_one_hit_and_the_turn_goes_on(attack):
     attacker = attack()
     parked_hit, assignment_id, joins = attacker.take()
     codes = [attacker.play(join, f"parked-{n}") for n, join in enumerate(joins)]
-    attacker.submit(assignment_id, pairwise(joins, codes))
+    attacker.submit(assignment_id, attacker.pairwise(joins, codes))
     real_client = attacker.campaign.games
     attacker.campaign.games = FailingFor(real_client, joins[0])
     honest = attacker.honest()
@@ -204,7 +131,7 @@ def test_an_unexpected_failure_parks_one_hit_and_the_turn_goes_on(attack):
     assert status["needs_review"] == [parked_hit], "shown for a person"
     assert attacker.campaign.summary()["needs_review"] == 1
     attacker.campaign.games = real_client  # the cause is gone: a later turn settles it
-    games = settle(attacker, parked_hit)
+    games = attacker.settle(parked_hit)
     assert {g.status for g in games} == {RecordStatus.APPROVED}
     assert attacker.campaign.summary()["needs_review"] == 0
 
@@ -214,7 +141,7 @@ def test_a_restart_after_the_attacks_neither_exits_nor_crashes(attack, rehearsal
     hit_id, assignment_id, joins = attacker.take()
     attacker.submit(assignment_id, raw="[" * 3000 + "]" * 3000)
     hit2, assignment2, joins2 = attacker.take()
-    attacker.submit(assignment2, pairwise(joins2, ["QUFB" * 7500, "x" * 70_000], feedback="y" * 70_000))
+    attacker.submit(assignment2, attacker.pairwise(joins2, ["QUFB" * 7500, "x" * 70_000], feedback="y" * 70_000))
     params_file = rehearsal.params_file(attacker.campaign.params.campaign, target_approved_hits=30, max_turns=3)
     for _ in range(2):  # the first run settles them, the second starts over the settled records
         result = subprocess.run([sys.executable, "-m", "iglu_lib.cli", "collect", "--params", str(params_file),
@@ -229,15 +156,15 @@ def test_a_game_of_another_campaign_hit_is_refused_by_its_game_id(attack):
     """The same game under a second, differently spelled code (lower-case ids) is still reused."""
     attacker = attack()
     first = attacker.honest()
-    paid = settle(attacker, first)
+    paid = attacker.settle(first)
     fields = parse_completion_code(paid[0].completion_code).fields()
     fields.pop("legacy")
     respelled = make_completion_code(**{**fields, "game_id": fields["game_id"].upper()})
     assert respelled != paid[0].completion_code
     hit_id, assignment_id, joins = attacker.take()
     fresh = attacker.play(joins[1], "fresh")
-    attacker.submit(assignment_id, pairwise(joins, [respelled, fresh]))
-    games = settle(attacker, hit_id)
+    attacker.submit(assignment_id, attacker.pairwise(joins, [respelled, fresh]))
+    games = attacker.settle(hit_id)
     assert games[0].reasons == ("code_reused",) and games[0].game_minecraft_id == paid[0].game_minecraft_id
 
 
@@ -253,7 +180,7 @@ def test_a_game_stored_late_waits_within_the_grace_period_then_counts(attack, lo
         path = parse_completion_code(codes[0]).game_blob_path
         data = container.download_blob(path).readall()
         container.delete_blob(path)  # the platform has not stored it yet
-        attacker.submit(assignment_id, pairwise(joins, codes))
+        attacker.submit(assignment_id, attacker.pairwise(joins, codes))
         return hit_id, path, data
 
     hit_id, path, data = submit_with_first_game_missing("late")
@@ -261,8 +188,8 @@ def test_a_game_stored_late_waits_within_the_grace_period_then_counts(attack, lo
     assert all(r.waiting == 1 for r in reports)
     assert {g.status for g in attacker.campaign.records.by_hit(hit_id)} == {RecordStatus.HIT_CREATED}, "pending"
     container.upload_blob(path, data)  # the platform caught up
-    assert {g.status for g in settle(attacker, hit_id)} == {RecordStatus.APPROVED}
+    assert {g.status for g in attacker.settle(hit_id)} == {RecordStatus.APPROVED}
     attacker.campaign.params = replace(attacker.campaign.params, game_data_grace_seconds=0)
     gone, _, _ = submit_with_first_game_missing("never")
-    games = settle(attacker, gone)
+    games = attacker.settle(gone)
     assert games[0].reasons == ("game_data_missing",) and games[0].verdict == "reject"
