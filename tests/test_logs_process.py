@@ -13,12 +13,13 @@ import pytest
 
 from iglu_lib.local.droidlet_logs import CorpusSpec, sized, write_corpus
 from iglu_lib.logs.process import NoLogsFound, process_logs
+from iglu_lib.logs.report import read_csv_table
 
 SPEC = CorpusSpec(batches=3, logs_per_batch=4, rows_per_log=50, seed=7, hostile_rate=0.1)
 
 
 def _read_table(path: str) -> pd.DataFrame:
-    return pd.read_csv(path, sep="|", dtype=str, keep_default_na=False)
+    return read_csv_table(path)
 
 
 def _tar_gz(members: dict[str, bytes]) -> bytes:
