@@ -87,7 +87,7 @@ def clean_file(data: bytes, *, source: str, member: str, turk_log_id: str,
     result = CleanFile(source, member, turk_log_id)
     if header is None:
         data = data.removeprefix(_BOM)
-        end = data.find(b"\n")
+        end = _header_end(data)
         header_line = (data if end < 0 else data[:end]).strip()
         if not header_line:
             return result
@@ -108,11 +108,24 @@ def clean_file(data: bytes, *, source: str, member: str, turk_log_id: str,
     return result
 
 
+def _header_end(data: bytes) -> int:
+    """Where the header line ends: its LF (a CRLF's LF), or a lone CR (old Mac line ends)."""
+    newline = data.find(b"\n")
+    carriage = data.find(b"\r", 0, newline if newline >= 0 else len(data))
+    if carriage >= 0 and data[carriage + 1:carriage + 2] != b"\n":
+        return carriage
+    return newline
+
+
 def _split_header(line: bytes) -> list[str]:
     import csv
 
     text = line.decode("utf-8", errors="replace")
-    return [name.strip() for name in next(csv.reader([text], delimiter="|"), [])]
+    try:
+        names = next(csv.reader([text], delimiter="|"), [])
+    except csv.Error:  # a quoted name running over the line: the names as they stand
+        names = text.split("|")
+    return [name.strip() for name in names]
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -33,7 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from iglu_lib.logs.clean import LOG_ID_COLUMN, REJECT_COLUMNS, CleanFile, Reject, row_keys
-from iglu_lib.logs.sources import MAX_RATIO, Source, SourceResult, find_sources, read_source
+from iglu_lib.logs.sources import (
+    MAX_RATIO,
+    READ_ERRORS,
+    Source,
+    SourceResult,
+    find_sources,
+    read_source,
+)
 
 #: Kept rows buffered before they are written (one Parquet row group each).
 FLUSH_ROWS = 250_000
@@ -255,23 +262,34 @@ def _collect(result: SourceResult, summary: Summary, writer: TableWriter, seen: 
         summary.bad_archive_errors[result.source.name] = result.error
         summary.decompression_bombs += result.is_bomb
         return
-    for cleaned in result.iter_files():
-        summary.members_read += cleaned.piece == 0
-        summary.rows_in += cleaned.rows_in
-        summary.duplicates_removed += cleaned.duplicates
-        summary.malformed_rows += len(cleaned.rejects)
-        writer.reject(cleaned.rejects)
-        if not cleaned.header:
-            continue
-        if writer.columns is None:
-            writer.start((*cleaned.header, LOG_ID_COLUMN))
-        if (*cleaned.header, LOG_ID_COLUMN) != writer.columns:
-            _reject_whole_file(cleaned, summary, writer)
-            continue
-        mask = seen.new_rows(result.source, cleaned)
-        kept = int(mask.sum())
-        summary.duplicates_removed += cleaned.rows_kept - kept
-        summary.rows_out += kept
+    try:
+        for cleaned in result.iter_files():
+            _collect_file(result, cleaned, summary, writer, seen)
+    except READ_ERRORS as err:  # a big archive read again (see `sources`) changed in between
+        summary.bad_archives.append(result.source.name)
+        summary.bad_archive_errors[result.source.name] = (
+            f"{type(err).__name__}: {err} (changed while it was read; rows read before are kept)")
+
+
+def _collect_file(result: SourceResult, cleaned: CleanFile, summary: Summary, writer: TableWriter,
+                  seen: SeenLogs) -> None:
+    summary.members_read += cleaned.piece == 0
+    summary.rows_in += cleaned.rows_in
+    summary.duplicates_removed += cleaned.duplicates
+    summary.malformed_rows += len(cleaned.rejects)
+    writer.reject(cleaned.rejects)
+    if not cleaned.header:
+        return
+    if writer.columns is None:
+        writer.start((*cleaned.header, LOG_ID_COLUMN))
+    if (*cleaned.header, LOG_ID_COLUMN) != writer.columns:
+        _reject_whole_file(cleaned, summary, writer)
+        return
+    mask = seen.new_rows(result.source, cleaned)
+    kept = int(mask.sum())
+    summary.duplicates_removed += cleaned.rows_kept - kept
+    summary.rows_out += kept
+    if kept:  # an empty table may still hold its file's buffers: never keep one pending
         writer.write(cleaned.table if kept == cleaned.rows_kept else cleaned.table.filter(mask))
 
 

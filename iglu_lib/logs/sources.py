@@ -54,9 +54,9 @@ MAX_RATIO = 200.0
 RATIO_ALLOWANCE_BYTES = 16 << 20
 #: Wanted members of one archive held in memory at most; beyond, the archive is read twice
 #: and cleaned in pieces.
-HOLD_BYTES = 128 << 20
+HOLD_BYTES = 16 << 20
 #: About how much of a big member is cleaned at a time.
-PIECE_BYTES = 32 << 20
+PIECE_BYTES = 8 << 20
 _CHUNK = 1 << 20
 
 
@@ -64,7 +64,7 @@ class ArchiveBomb(ValueError):
     """An archive inflates to more than the decompression-ratio guard allows."""
 
 
-_READ_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, isal_zlib.error, lzma.LZMAError,
+READ_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, isal_zlib.error, lzma.LZMAError,
                 ValueError)
 
 
@@ -168,7 +168,7 @@ def read_source(source: Source, max_ratio: float = MAX_RATIO) -> SourceResult:
                     result.files.append(clean_file(handle.read(), source=source.name,
                                                    member=member.name,
                                                    turk_log_id=_log_id(member.name, source)))
-    except _READ_ERRORS as err:
+    except READ_ERRORS as err:
         return SourceResult(source, error=f"{type(err).__name__}: {err}")
     return result
 
