@@ -198,10 +198,19 @@ def test_the_generator_is_seeded_and_reaches_a_requested_size(tmp_path):
     assert again.summary("nsp_outputs") == first.summary("nsp_outputs")
 
 
-def test_quoted_fields_with_line_breaks_are_read_as_droidlets_writer_writes_them(tmp_path):
+@pytest.mark.parametrize("pieces", [False, True], ids=["whole", "in-pieces"])
+def test_quoted_fields_with_line_breaks_are_read_as_droidlets_writer_writes_them(tmp_path, monkeypatch,
+                                                                                 pieces):
     """Python's csv writer (droidlet's logger) quotes a field holding a line break; such a
-    record is one row, numbered by its first line, and a stray quote still eats no line."""
+    record is one row, numbered by its first line, and a stray quote still eats no line;
+    also when a big file is cleaned in pieces (never cut inside a quoted line break)."""
     import csv as csv_module
+
+    from iglu_lib.logs import sources
+
+    if pieces:
+        monkeypatch.setattr(sources, "HOLD_BYTES", 0)
+        monkeypatch.setattr(sources, "PIECE_BYTES", 20)
 
     buffer = io.StringIO()
     writer = csv_module.writer(buffer, delimiter="|", lineterminator="\n")

@@ -16,7 +16,8 @@ Memory stays bounded whatever an archive holds:
   becomes a bad archive with the reason (`ArchiveBomb`);
 - an archive whose wanted members hold more than `HOLD_BYTES` is first read to its end
   without keeping anything (checksums, guard), then read again and its members cleaned in
-  pieces of about `PIECE_BYTES`, cut between records; exact duplicates across the pieces
+  pieces of about `PIECE_BYTES`, cut between records (a loose file that big is cleaned in
+  pieces too); exact duplicates across the pieces
   of one file are found by a 64-bit hash of each row (a collision, about one in 10^19 per
   pair of rows, would drop a row).
 """
@@ -150,6 +151,8 @@ def read_source(source: Source, max_ratio: float = MAX_RATIO) -> SourceResult:
     """Read and clean every `kind.csv` of one source (runs in a reading thread). `max_ratio`
     is the decompression-ratio guard (0 or less: none)."""
     if not source.is_archive:
+        if source.path.stat().st_size > HOLD_BYTES:
+            return SourceResult(source, deferred=True)  # a big loose file: cleaned in pieces
         data = source.path.read_bytes()
         return SourceResult(source, [clean_file(data, source=source.name, member=source.name,
                                                 turk_log_id=source.path.parent.name)])
@@ -203,7 +206,12 @@ def _decompressed(raw: IO[bytes]) -> IO[bytes]:
 
 
 def _archive_pieces(source: Source, max_ratio: float) -> Iterator[CleanFile]:
-    """The wanted members of a big archive (already read through once), cleaned in pieces."""
+    """The wanted members of a big archive (already read through once), or a big loose file,
+    cleaned in pieces."""
+    if not source.is_archive:
+        with source.path.open("rb") as handle:
+            yield from _member_pieces(handle, source, source.name)
+        return
     with _tar_stream(source, max_ratio) as (tar, _):
         for member in _wanted(tar, source):
             handle = tar.extractfile(member)
