@@ -17,9 +17,9 @@ Memory stays bounded whatever an archive holds:
 - an archive whose wanted members hold more than `HOLD_BYTES` is first read to its end
   without keeping anything (checksums, guard), then read again and its members cleaned in
   pieces of about `PIECE_BYTES`, cut between records (a loose file that big is cleaned in
-  pieces too); exact duplicates across the pieces
-  of one file are found by a 64-bit hash of each row (a collision, about one in 10^19 per
-  pair of rows, would drop a row).
+  pieces too); exact duplicates across the pieces of one file are found by a 64-bit hash of
+  each row (a collision, about one in 10^19 per pair of rows, would drop a row). Such a
+  source is cleaned in the calling thread while its rows are written.
 """
 
 from __future__ import annotations
