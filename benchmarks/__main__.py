@@ -17,9 +17,29 @@ def discover(selected: list[str]) -> list[str]:
 
 
 def met(entry: dict) -> bool:
+    """Whether the entry reaches its target; an entry without one (reported for information,
+    its noise being larger than any target worth setting) never fails the run."""
+    if entry.get("target") is None:
+        return True
     if entry["better"] == "lower":
         return entry["ratio"] <= entry["target"]
     return entry["ratio"] >= entry["target"]
+
+
+def describe(entry: dict) -> str:
+    """One line of the report: value, baseline, ratio against the target, peak memory."""
+    if entry.get("target") is None:
+        verdict = "(report only, no target)"
+    else:
+        sign = "<=" if entry["better"] == "lower" else ">="
+        verdict = f"(target {sign} {entry['target']}) {'ok' if entry['met'] else 'MISSED'}"
+    line = (f"{entry['name']}: {entry['value']:.4g} {entry['unit']} vs baseline {entry['baseline']:.4g} "
+            f"-> ratio {entry['ratio']:.3g} {verdict}")
+    if "peak_memory_mb" in entry:
+        line += f"; peak memory {entry['peak_memory_mb']:.0f} MB"
+        if "baseline_peak_memory_mb" in entry:
+            line += f" (baseline {entry['baseline_peak_memory_mb']:.0f} MB)"
+    return line
 
 
 def main(argv: list[str]) -> int:
@@ -30,12 +50,7 @@ def main(argv: list[str]) -> int:
         for entry in module.run():
             entry["met"] = met(entry)
             entries.append(entry)
-            print(
-                f"  {entry['name']}: {entry['value']:.4g} {entry['unit']} vs baseline {entry['baseline']:.4g} "
-                f"-> ratio {entry['ratio']:.3g} (target {'<=' if entry['better'] == 'lower' else '>='} "
-                f"{entry['target']}) {'ok' if entry['met'] else 'MISSED'}",
-                flush=True,
-            )
+            print(f"  {describe(entry)}", flush=True)
     out = paths.outputs_dir() / "bench" / "bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(entries, indent=2))

@@ -75,3 +75,44 @@ def test_hostile_text_cannot_change_the_markdown_tables(tmp_path):
 def test_missing_input_file_is_a_one_line_error(tmp_path, capsys):
     assert main(["analyze", "--input", str(tmp_path / "nope.csv"), "--out", str(tmp_path)]) == 2
     assert "nope.csv" in capsys.readouterr().err
+
+
+FORMULAS = ['=HYPERLINK("http://evil.test","click")', "@SUM(A1:A9)", "+cmd|' /C calc'!A0",
+            "-2+3+cmd|' /C calc'!A0", "\t=1+1"]
+
+
+def _formula_leading(cell: str) -> bool:
+    """A cell a spreadsheet would run: formula-leading and not a plain number."""
+    try:
+        float(cell)
+        return False
+    except ValueError:
+        return cell[:1] in ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_no_formula_from_workers_reaches_the_csv_tables_unescaped(tmp_path):
+    """Workers' feedback and a hostile agent name start like formulas; every CSV table holds
+    them with a leading quote, negative numbers stay numbers, and `raw` keeps them as they are."""
+    import csv
+
+    raw = pd.read_csv(default_input(), dtype=str, keep_default_na=False)
+    chosen = raw.index[raw["Annotation"].str.contains("was_chosen_best")][: len(FORMULAS)]
+    for row, formula in zip(chosen, FORMULAS, strict=True):
+        raw.loc[row, "Annotation"] = json.dumps({"was_chosen_best": True, "agent_performance": formula})
+    raw.loc[raw["AgentName"] == raw.loc[chosen[0], "AgentName"], "AgentName"] = "=EVIL()"
+    analysis = analyze(load_games(records=raw, salt="test-salt"), replicates=20)
+    write_outputs(analysis, tmp_path / "safe")
+    write_outputs(analysis, tmp_path / "raw", raw=True)
+    found, negative = set(), 0
+    for path in sorted((tmp_path / "safe").glob("*.csv")):
+        with path.open(newline="", encoding="utf-8") as handle:
+            cells = [cell for row in csv.reader(handle) for cell in row]
+        assert not [c for c in cells if _formula_leading(c)], path.name
+        found |= {c[1:] for c in cells if c.startswith("'")}
+        negative += sum(1 for c in cells if c.startswith("-"))
+    for formula in (*FORMULAS, "=EVIL()"):  # as the analysis keeps them: stripped, links scrubbed
+        assert any(cell.startswith(formula.strip()[:6]) for cell in found), formula
+    assert negative > 0  # e.g. strengths below zero, written as numbers
+    texts = pd.read_csv(tmp_path / "raw" / "feedback_texts.csv", dtype=str, keep_default_na=False)
+    kept = {cell for column in texts.columns for cell in texts[column]}
+    assert {"@SUM(A1:A9)", "+cmd|' /C calc'!A0"} <= kept

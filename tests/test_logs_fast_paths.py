@@ -1,5 +1,5 @@
-"""The fast paths of `iglu logs process` give what the careful ones give: archives decompressed
-in one call or streamed, ASCII or Unicode trimming, rows written in background batches."""
+"""The fast paths of `iglu logs process` give what the careful ones give: members held whole
+or cleaned in pieces, ASCII or Unicode trimming, rows written in background batches."""
 
 from __future__ import annotations
 
@@ -51,11 +51,12 @@ def _mixed_folder(folder):
 
 @pytest.mark.parametrize("build", [lambda p: write_corpus(p, SPEC), _mixed_folder],
                          ids=["generated", "compressions"])
-def test_whole_file_and_streamed_decompression_agree(tmp_path, monkeypatch, build):
+def test_members_held_whole_and_cleaned_in_pieces_agree(tmp_path, monkeypatch, build):
     build(tmp_path / "src")
     whole = process_logs(tmp_path / "src", "nsp_outputs", tmp_path / "whole", date="d",
                          workers=2, progress=False)
-    monkeypatch.setattr(sources, "WHOLE_FILE_BYTES", 0)  # every archive streams
+    monkeypatch.setattr(sources, "HOLD_BYTES", 0)  # every archive read twice, in pieces
+    monkeypatch.setattr(sources, "PIECE_BYTES", 1500)  # a few lines per piece
     streamed = process_logs(tmp_path / "src", "nsp_outputs", tmp_path / "streamed", date="d",
                             workers=2, progress=False)
     assert whole["rows_out"] > 0 and whole["bad_archives"]

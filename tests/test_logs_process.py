@@ -13,12 +13,13 @@ import pytest
 
 from iglu_lib.local.droidlet_logs import CorpusSpec, sized, write_corpus
 from iglu_lib.logs.process import NoLogsFound, process_logs
+from iglu_lib.logs.report import read_csv_table
 
 SPEC = CorpusSpec(batches=3, logs_per_batch=4, rows_per_log=50, seed=7, hostile_rate=0.1)
 
 
 def _read_table(path: str) -> pd.DataFrame:
-    return pd.read_csv(path, sep="|", dtype=str, keep_default_na=False)
+    return read_csv_table(path)
 
 
 def _tar_gz(members: dict[str, bytes]) -> bytes:
@@ -195,3 +196,72 @@ def test_the_generator_is_seeded_and_reaches_a_requested_size(tmp_path):
     assert {k: len(v) for k, v in files.items()} == first.objects
     assert all((tmp_path / "b" / k).read_bytes() == v for k, v in files.items())
     assert again.summary("nsp_outputs") == first.summary("nsp_outputs")
+
+
+@pytest.mark.parametrize("pieces", [False, True], ids=["whole", "in-pieces"])
+def test_quoted_fields_with_line_breaks_are_read_as_droidlets_writer_writes_them(tmp_path, monkeypatch,
+                                                                                 pieces):
+    """Python's csv writer (droidlet's logger) quotes a field holding a line break; such a
+    record is one row, numbered by its first line, and a stray quote still eats no line;
+    also when a big file is cleaned in pieces (never cut inside a quoted line break)."""
+    import csv as csv_module
+
+    from iglu_lib.logs import sources
+
+    if pieces:
+        monkeypatch.setattr(sources, "HOLD_BYTES", 0)
+        monkeypatch.setattr(sources, "PIECE_BYTES", 20)
+
+    buffer = io.StringIO()
+    writer = csv_module.writer(buffer, delimiter="|", lineterminator="\n")
+    writer.writerows([["command", "action_dict", "time"], ["build\na tower", "{'a':\r\n 1}", "1"],
+                      ["dig", "{}", "2"]])
+    # then a stray opening quote (line 6) and an unquoted line break (lines 8-9): two lines each
+    text = buffer.getvalue() + '"stray quote|x\nlast|{}|3\n' + 'build\na tower|oops|4\n'
+    for name in ("loose", "archived"):
+        (tmp_path / "src" / name).mkdir(parents=True)
+    (tmp_path / "src" / "loose" / "nsp_outputs.csv").write_text(text)
+    (tmp_path / "src" / "archived" / "logs.tar.gz").write_bytes(
+        _tar_gz({"archived/nsp_outputs.csv": text.encode()}))
+    summary = process_logs(tmp_path / "src", "nsp_outputs", tmp_path / "out", date="d",
+                           workers=1, progress=False)
+    table = pd.read_parquet(summary["outputs"]["parquet"])
+    for log in ("loose", "archived"):
+        rows = table[table["turk_log_id"] == log]
+        assert list(rows["command"]) == ["build\na tower", "dig", "last", "a tower"], log
+        assert list(rows["action_dict"]) == ["{'a':\n 1}", "{}", "{}", "oops"], log
+    assert _read_table(summary["outputs"]["csv"]).equals(table)
+    rejects = _read_table(summary["outputs"]["rejects"])
+    assert list(rejects["line"]) == ["6", "8"] * 2
+    assert (summary["rows_in"], summary["malformed_rows"], summary["rows_out"]) == (12, 4, 8)
+
+
+def test_no_formula_reaches_the_csv_files_unescaped_and_raw_keeps_them(tmp_path):
+    """Cells that start like a spreadsheet formula get a leading quote in both CSV files;
+    numbers stay numbers; the Parquet file and `raw` output keep the cells as they were."""
+    formulas = ["=HYPERLINK(\"http://x.test\",\"click\")", "@SUM(A1:A9)", "+cmd|' /C calc'!A0",
+                "-2+3+cmd|' /C calc'!A0"]
+    lines = ["command|value|time"] + [f'"{f.replace(chr(34), 2 * chr(34))}"|-3.5|{i}'
+                                      for i, f in enumerate(formulas)] + ["=1+1|x"]
+    (tmp_path / "src" / "log").mkdir(parents=True)
+    (tmp_path / "src" / "log" / "nsp_outputs.csv").write_text("\n".join(lines) + "\n")
+    escaped = process_logs(tmp_path / "src", "nsp_outputs", tmp_path / "out", date="d",
+                           workers=1, progress=False)
+    raw = process_logs(tmp_path / "src", "nsp_outputs", tmp_path / "raw", date="d",
+                       workers=1, progress=False, raw=True)
+    plain = pd.read_csv(escaped["outputs"]["csv"], sep="|", dtype=str, keep_default_na=False)
+    assert list(plain["command"]) == ["'" + f for f in formulas]
+    assert list(plain["value"]) == ["-3.5"] * 4
+    rejected = pd.read_csv(escaped["outputs"]["rejects"], sep="|", dtype=str, keep_default_na=False)
+    assert list(rejected["text"]) == ["'=1+1|x"]
+    for path in (escaped["outputs"]["csv"], escaped["outputs"]["rejects"]):
+        cells = [cell for row in pd.read_csv(path, sep="|", dtype=str, keep_default_na=False,
+                                              header=None).itertuples(index=False) for cell in row]
+        assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")
+                    or (c[:1] == "-" and c != "-3.5")]
+    parquet = pd.read_parquet(raw["outputs"]["parquet"])
+    assert list(parquet["command"]) == formulas
+    assert pd.read_parquet(escaped["outputs"]["parquet"]).equals(parquet)
+    assert list(pd.read_csv(raw["outputs"]["csv"], sep="|", dtype=str,
+                            keep_default_na=False)["command"]) == formulas
+    assert _read_table(escaped["outputs"]["csv"]).equals(parquet)

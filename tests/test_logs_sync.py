@@ -67,6 +67,42 @@ def test_prefix_without_slash_keeps_its_folder_and_hostile_keys_stay_inside(
     assert not list(tmp_path.rglob("escape.txt"))
 
 
+def test_keys_that_cannot_be_written_are_reported_and_the_rest_is_downloaded(
+        local_profile, unique_name, tmp_path):
+    """A name too long for the file system, the manifest's and the temporary folder's names,
+    two keys for one file: each is reported with its reason, every other key is mirrored
+    (a key `X.part` beside `X` too), and the CLI exits with 1 without a traceback."""
+    s3 = local_profile.boto3_client("s3")
+    bucket = unique_name("logs")
+    s3.create_bucket(Bucket=bucket)
+    good = {"logs/a/logs.tar.gz": b"first", "logs/a/logs.tar.gz.part": b"not a temporary file",
+            "logs/b.part/x.csv": b"x|y\n", "logs/" + "\u00e9" * 127 + "/ok.csv": b"254 bytes: fine"}
+    hostile = {"logs/" + "n" * 256 + "/logs.tar.gz": "longer than the 255",
+               "logs/" + "/".join(["d" * 200] * 21): "longer than the 4096",
+               f"logs/{MANIFEST_NAME}": "the sync's own",
+               "logs/.iglu-sync-tmp/1.part": "the sync's own",
+               "logs/a//logs.tar.gz": "as key 'logs/a/logs.tar.gz' is"}
+    for key, body in good.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    for key in hostile:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"hostile")
+    dest = tmp_path / "mirror"
+    summary = sync_prefix(s3, bucket, "logs/", dest, workers=4, progress=False)
+    assert (summary["listed"], summary["downloaded"]) == (len(good) + len(hostile), len(good))
+    assert {f["key"]: f["error"] for f in summary["failed"]}.keys() == hostile.keys()
+    for failure in summary["failed"]:
+        assert hostile[failure["key"]] in failure["error"], failure
+    assert _files(dest) == {key.removeprefix("logs/"): body for key, body in good.items()}
+    assert json.loads((dest / MANIFEST_NAME).read_text())["objects"].keys() == _files(dest).keys()
+    again = sync_prefix(s3, bucket, "logs/", dest, progress=False)
+    assert (again["downloaded"], again["skipped"], len(again["failed"])) == (0, len(good), len(hostile))
+
+    cli = _iglu("logs", "sync", "--bucket", bucket, "--prefix", "logs/", "--dest", str(tmp_path / "cli"))
+    assert cli.returncode == 1 and "Traceback" not in cli.stderr + cli.stdout
+    assert f"downloaded {len(good)}" in cli.stdout and f"failed {len(hostile)}" in cli.stdout
+    assert _files(tmp_path / "cli") == _files(dest)
+
+
 def _iglu(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "iglu_lib.cli", *args], capture_output=True,
                           text=True, cwd=ROOT, timeout=300)

@@ -183,3 +183,99 @@ def test_import_feedback_cli_lists_pseudonyms_with_a_profiles_salt():
     named = json.loads(result.stdout)["worker_ids"]["pseudonyms"]
     assert named == sorted(pseudonym(w, "cli-salt") for w in WORKER_IDS)
     assert not any(w in result.stdout for w in WORKER_IDS)
+
+
+FORMULAS = ['=HYPERLINK("http://evil.test","click")', "@SUM(A1:A9)", "+cmd|' /C calc'!A0",
+            "-2+3+cmd|' /C calc'!A0", "\t=1+1", "'=already quoted"]
+
+
+def _formula_cells(path: Path) -> list[str]:
+    """The cells of a CSV file that a spreadsheet would run as formulas."""
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as handle:
+        cells = [cell for row in csv.reader(handle) for cell in row]
+    return [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r") and not _number(c)]
+
+
+def _number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def test_a_formula_from_a_worker_reaches_the_export_escaped_and_reads_back_intact(export, tmp_path):
+    frame = export.head(len(FORMULAS)).copy()
+    frame["AgentName"] = FORMULAS
+    frame["CompletionCode"] = list(reversed(FORMULAS))
+    frame["Annotation"] = FORMULAS
+    frame["HitId"] = ["-3.5", "12", "+4", "-1e3", "-x", ".5"]
+    out = write_feedback(frame, tmp_path / "safe.csv", salt="k")
+    assert _formula_cells(out) == []
+    raw = write_feedback(frame, tmp_path / "raw.csv", salt="k", raw=True)
+    as_written = pd_read(raw)  # the cells as the export writes them (links scrubbed)
+    assert "'=HYPERLINK" not in raw.read_text() and _formula_cells(raw)
+    assert as_written["AgentName"][0] == '=HYPERLINK("[url]","click")'
+    assert list(as_written["AgentName"][1:]) == FORMULAS[1:]
+    back = read_feedback(out)  # the workbench's reader undoes the escape
+    assert back[list(PUBLISHED_COLUMNS)].equals(as_written)
+    assert set(back["annotation_status"]) == {"invalid"}
+    text = out.read_text()
+    assert "'=HYPERLINK" in text and "'@SUM" in text and "''=already quoted" in text
+    assert "'-x" in text and "'-3.5" not in text and "'+4" not in text  # numbers stay numbers
+
+
+def pd_read(path: Path):
+    import pandas as pd
+
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def test_a_partial_hit_exports_each_game_with_its_own_verdict(local_profile, unique_name, tmp_path):
+    """The loop pays a `partial` HIT as a whole (every row `approved`); the export is per
+    game: the rejected game is exported as rejected, never among the approved ones."""
+    from iglu_lib.scheduling import Scheduler
+    from iglu_lib.storage import GameRecords
+
+    table = unique_name("records")
+    records = GameRecords.open(local_profile, unique_name("campaign-"), table_name=table)
+    try:
+        join_codes = {"task-0": {"task_join_code": "/plaiground:join-task-with-agent T:C:tid0",
+                                 "task_id": "tid0"}}
+        instances = {a: [{"agent_instance_id": f"{a}0", "agent_instance_name": a}] for a in "AB"}
+        games = records.plan(Scheduler.from_content(join_codes, instances, 2, seed=1).next())
+        games = records.update_all(games, status="hit_created", hit_id="HIT1")
+        games = records.update_many([
+            (games[0], {"status": "submitted", "verdict": "approve", "game_minecraft_id": "good",
+                        "annotation": {"agent_performance": "=HYPERLINK(\"x\")"},
+                        "worker_id": "A1B2C3D4E5F6G7", "is_hit_qualified": False}),
+            (games[1], {"status": "submitted", "verdict": "reject", "game_minecraft_id": "bad",
+                        "reasons": ["too_few_turns"], "worker_id": "A1B2C3D4E5F6G7",
+                        "is_hit_qualified": False})])
+        records.update_all(games, status="approved")  # what the loop does with a partial HIT
+        salt = local_profile.worker_id_salt()
+        approved = read_feedback(records.export(tmp_path / "approved.csv", salt=salt,
+                                                extra_columns=True))
+        assert list(approved["GameMinecraftId"]) == ["good"]
+        assert list(approved["Status"]) == ["approved"]
+        rejected = read_feedback(records.export(tmp_path / "rejected.csv", salt=salt,
+                                                statuses=("rejected",), extra_columns=True))
+        assert list(rejected["GameMinecraftId"]) == ["bad"]
+        assert list(zip(rejected["Status"], rejected["Verdict"], strict=True)) == [("rejected", "reject")]
+
+        cli = subprocess.run(
+            [sys.executable, "-m", "iglu_lib.cli", "records", "export", "--campaign",
+             records.campaign, "--table", table, "--out", str(tmp_path / "cli.csv"),
+             "--status", "approved", "--status", "rejected", "--extra-columns"],
+            capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert cli.returncode == 0, cli.stderr
+        both = read_feedback(tmp_path / "cli.csv")
+        assert dict(zip(both["GameMinecraftId"], both["Status"], strict=True)) == {"good": "approved",
+                                                                      "bad": "rejected"}
+        assert not _formula_cells(tmp_path / "cli.csv")
+        assert both.set_index("GameMinecraftId")["annotation"]["good"] == {
+            "agent_performance": "=HYPERLINK(\"x\")"}
+    finally:
+        local_profile.table_service_client().delete_table(table)

@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     analyze.add_argument("--replicates", type=int, default=1000, help="bootstrap replicates (default 1000)")
     analyze.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     analyze.add_argument("--json", action="store_true", help="print counts, per-agent figures and the ranking")
+    analyze.add_argument("--raw", action="store_true",
+                         help="write the CSV tables as they are, for machine pipelines (default: text "
+                         "cells starting with = + - @ tab or CR get a leading ' for spreadsheets)")
     analyze.set_defaults(handler=_analyze)
 
 
@@ -38,7 +41,7 @@ def _analyze(args: argparse.Namespace) -> int:
     games = load_input(args.input, campaign=args.campaign, profile_name=args.profile,
                        summaries_file=args.summaries, root=Path.cwd())
     analysis = analyze(games, agents=args.agents, replicates=args.replicates, seed=args.seed)
-    written = write_outputs(analysis, args.out)
+    written = write_outputs(analysis, args.out, raw=args.raw)
     if args.json:
         print_json({**analysis.summary(), "outputs": str(args.out)})
     else:

@@ -160,7 +160,8 @@ def _from_records(records: pd.DataFrame, salt: str | None) -> pd.DataFrame:
         lambda cell: json.dumps(cell) if isinstance(cell, dict | list) else cell
     ))
     with tempfile.TemporaryDirectory(prefix="iglu-analysis-") as folder:
-        export = write_feedback(raw, Path(folder) / "records.csv", salt=salt, extra_columns=True)
+        export = write_feedback(raw, Path(folder) / "records.csv", salt=salt, extra_columns=True,
+                                raw=True)  # read back at once: no person opens it
         return _from_file(export)
 
 

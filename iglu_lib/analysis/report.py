@@ -106,17 +106,21 @@ def analyze(
     )
 
 
-def write_outputs(analysis: Analysis, out_dir: str | Path) -> list[Path]:
-    """Each table as `<name>.csv` and `<name>.md`, `summary.json`, and the plots as PNG."""
+def write_outputs(analysis: Analysis, out_dir: str | Path, *, raw: bool = False) -> list[Path]:
+    """Each table as `<name>.csv` and `<name>.md`, `summary.json`, and the plots as PNG.
+    The CSVs are opened in spreadsheets, so text cells that start like a formula (a worker's
+    feedback, an agent name) get a leading `'` (`iglu_lib.spreadsheet`); numbers stay
+    numbers. `raw` writes the cells as they are, for machine pipelines."""
     import json
 
     from iglu_lib.analysis import plots
+    from iglu_lib.spreadsheet import escape_frame
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, table in analysis.tables().items():
-        table.to_csv(out / f"{name}.csv", index=False)
+        (table if raw else escape_frame(table)).to_csv(out / f"{name}.csv", index=False)
         (out / f"{name}.md").write_text(_markdown(table), encoding="utf-8")
         written += [out / f"{name}.csv", out / f"{name}.md"]
     (out / "summary.json").write_text(json.dumps(analysis.summary(), indent=2, default=str), encoding="utf-8")

@@ -23,6 +23,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     process.add_argument("--out", required=True, help="folder for NAME_<date>.csv, .parquet and _rejects.csv")
     process.add_argument("--date", help="date in the output names (default: today, UTC)")
     process.add_argument("--workers", type=int, help="reading threads (default: one more than cores, at most 4)")
+    process.add_argument("--raw", action="store_true",
+                         help="write the CSV files as they are, for machine pipelines (default: a cell "
+                         "starting with = + - @ tab or CR gets a leading ' so that spreadsheets do not "
+                         "run it; the Parquet file is always raw)")
+    process.add_argument("--max-ratio", type=float, default=200.0,
+                         help="decompression-ratio guard: an archive inflating to more than this many "
+                         "times its size is refused as a decompression bomb (default: 200; 0: off)")
     process.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     process.set_defaults(handler=_process)
 
@@ -71,13 +78,15 @@ def _process(args: argparse.Namespace) -> int:
     from iglu_lib.logs.process import process_logs
 
     summary = process_logs(args.src, args.kind, args.out, date=args.date, workers=args.workers,
-                           progress=not args.json)
+                           progress=not args.json, raw=args.raw, max_ratio=args.max_ratio)
     if args.json:
         print_json(summary)
         return 0
     print(f"{summary['members_read']} files from {summary['archives']} archives: {summary['rows_in']} rows in, "
           f"{summary['duplicates_removed']} duplicates, {summary['malformed_rows']} malformed, "
           f"{summary['rows_out']} rows out")
+    if summary["decompression_bombs"]:
+        print(f"  {summary['decompression_bombs']} archive(s) refused as decompression bombs")
     for name, error in summary["bad_archive_errors"].items():
         print(f"  unreadable archive {name}: {error}")
     for kind, path in summary["outputs"].items():

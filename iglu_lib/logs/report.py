@@ -110,7 +110,16 @@ def read_table(summary: dict[str, Any]) -> Any:
 
 
 def read_rejects(summary: dict[str, Any]) -> Any:
-    """The rejected rows the processing wrote, every field a string as written."""
+    """The rejected rows the processing wrote, every field a string as it was found."""
+    return read_csv_table(summary["outputs"]["rejects"])
+
+
+def read_csv_table(path: str | Path) -> Any:
+    """A CSV file `iglu logs process` wrote, every field a string as it was found: the
+    spreadsheet escape of formula-leading cells (`iglu_lib.spreadsheet`) is undone, so the
+    result equals the Parquet file's table whether or not the CSV was written `raw`."""
     import pandas as pd
 
-    return pd.read_csv(summary["outputs"]["rejects"], sep="|", dtype=str, keep_default_na=False)
+    from iglu_lib.spreadsheet import unescape_frame
+
+    return unescape_frame(pd.read_csv(path, sep="|", dtype=str, keep_default_na=False))

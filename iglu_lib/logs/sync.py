@@ -4,25 +4,41 @@ An object is downloaded when the folder has no file for it, or the file's size d
 the object's ETag differs from the one recorded when it was last downloaded: the ETags live
 in a small manifest beside the files (`.iglu-sync.json`), because a file on disk has no ETag
 of its own. Downloads run in a bounded thread pool (boto3 clients are thread-safe), go to a
-`.part` file first and are renamed when complete, so an interrupted sync never leaves a
-half file that a later run would take for whole. A single-part upload's ETag is the MD5 of
-its bytes, and is checked. Keys are mirrored relative to the prefix up to its last `/`
-(`--prefix turk_logs/` drops `turk_logs/`, `--prefix turk_logs` keeps it), like `aws s3 sync`;
-a key that would land outside the folder (`..`, absolute) is refused and reported.
+temporary file in the folder's own `.iglu-sync-tmp/` first and are renamed when complete, so
+an interrupted sync never leaves a half file that a later run would take for whole, and no
+temporary name can be an object's name (a key `X.part` beside `X` is an ordinary file). A
+single-part upload's ETag is the MD5 of its bytes, and is checked. Keys are mirrored
+relative to the prefix up to its last `/` (`--prefix turk_logs/` drops `turk_logs/`,
+`--prefix turk_logs` keeps it), like `aws s3 sync`.
+
+A key that cannot be written is reported in `failed` with the reason, and the sync goes on
+with the rest (the CLI then exits with 1): one that would land outside the folder (`..`,
+absolute), a path component longer than the file system allows (255 bytes) or a path
+longer than 4096 bytes, the manifest's or the temporary folder's name, a key landing on the
+same file as another key, and any download that fails.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import hashlib
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 MANIFEST_NAME = ".iglu-sync.json"
+#: Where downloads are written before they are renamed into place.
+TEMPORARY_FOLDER = ".iglu-sync-tmp"
+#: Names the sync writes itself, which no key may take.
+RESERVED_NAMES = (MANIFEST_NAME, MANIFEST_NAME + ".part", TEMPORARY_FOLDER)
+#: Longest file name (bytes) and relative path most file systems take (NAME_MAX, PATH_MAX).
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 4096
 _MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 _CHUNK = 1 << 20
 
@@ -70,11 +86,17 @@ def sync_prefix(s3: Any, bucket: str, prefix: str, dest: str | Path, *, workers:
     manifest = _read_manifest(root)
     summary = SyncSummary()
     todo: list[RemoteObject] = []
-    for item in list_objects(s3, bucket, prefix):
+    for item in _without_clashes(list_objects(s3, bucket, prefix)):
         summary.listed += 1
         if isinstance(item, dict):
             summary.failed.append(item)
-        elif _is_current(root, item, manifest):
+            continue
+        try:
+            current = _is_current(root, item, manifest)
+        except OSError as err:  # e.g. a name the file system refuses
+            summary.failed.append({"key": item.key, "error": f"{type(err).__name__}: {err}"})
+            continue
+        if current:
             summary.skipped += 1
         else:
             todo.append(item)
@@ -94,8 +116,32 @@ def sync_prefix(s3: Any, bucket: str, prefix: str, dest: str | Path, *, workers:
             summary.bytes += item.size
             manifest[item.relative] = {"key": item.key, "etag": item.etag, "size": item.size}
     _write_manifest(root, manifest)
+    with contextlib.suppress(OSError):
+        (root / TEMPORARY_FOLDER).rmdir()  # only when empty: nothing of a running sync is lost
     summary.failed.sort(key=lambda f: f["key"])
     return summary.as_dict()
+
+
+def _without_clashes(items: Iterator[RemoteObject | dict[str, str]]) -> list[RemoteObject | dict[str, str]]:
+    """The listing, with a key that lands on the same file as another key (`a//b` and `a/b`)
+    turned into a failure entry, so that two downloads never race for one file. The key
+    spelled as its file is kept (else the first in listing order)."""
+    listed = list(items)
+    keepers: dict[str, RemoteObject] = {}
+    for item in listed:
+        if isinstance(item, RemoteObject):
+            best = keepers.setdefault(item.relative, item)
+            if not best.key.endswith(best.relative) and item.key.endswith(item.relative):
+                keepers[item.relative] = item
+    result: list[RemoteObject | dict[str, str]] = []
+    for item in listed:
+        keeper = keepers.get(item.relative) if isinstance(item, RemoteObject) else None
+        if keeper is not None and keeper is not item:
+            result.append({"key": item.key, "error": f"would be written to {item.relative!r}, as "
+                                                     f"key {keeper.key!r} is; skipped"})
+        else:
+            result.append(item)
+    return result
 
 
 def list_objects(s3: Any, bucket: str, prefix: str) -> Iterator[RemoteObject | dict[str, str]]:
@@ -126,11 +172,25 @@ def local_name(prefix: str, key: str) -> str:
 
 
 def safe_relative(name: str) -> str:
-    """`name` as a relative path that stays inside the destination, or UnsafeKey."""
+    """`name` as a relative path that stays inside the destination and that this sync can
+    write (see the module docstring), or UnsafeKey saying why not."""
     path = PurePosixPath(name)
     if not name or path.is_absolute() or ".." in path.parts or "\\" in name or "\0" in name:
         raise UnsafeKey(f"key part {name!r} would be written outside the destination; skipped")
-    return path.as_posix()
+    relative = path.as_posix()
+    if relative == ".":
+        raise UnsafeKey(f"key part {name!r} names the destination folder itself; skipped")
+    if path.parts[0] in RESERVED_NAMES:
+        raise UnsafeKey(f"key part {name!r} would overwrite the sync's own {path.parts[0]!r}; skipped")
+    longest = max(path.parts, key=lambda part: len(part.encode("utf-8")))
+    if len(longest.encode("utf-8")) > MAX_NAME_BYTES:
+        raise UnsafeKey(f"key part {name[:60]!r}... has a path component of "
+                        f"{len(longest.encode('utf-8'))} bytes, longer than the {MAX_NAME_BYTES} "
+                        "a file name may have; skipped")
+    if len(relative.encode("utf-8")) > MAX_PATH_BYTES:
+        raise UnsafeKey(f"key part {name[:60]!r}... is longer than the {MAX_PATH_BYTES} bytes a "
+                        "path may have; skipped")
+    return relative
 
 
 def _is_current(root: Path, item: RemoteObject, manifest: dict[str, Any]) -> bool:
@@ -142,7 +202,9 @@ def _is_current(root: Path, item: RemoteObject, manifest: dict[str, Any]) -> boo
 def _download(s3: Any, bucket: str, item: RemoteObject, root: Path) -> None:
     target = root / item.relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(target.name + ".part")
+    temporary = root / TEMPORARY_FOLDER
+    temporary.mkdir(exist_ok=True)
+    part = temporary / f"{uuid.uuid4().hex}.part"
     digest = hashlib.md5(usedforsecurity=False)
     body = s3.get_object(Bucket=bucket, Key=item.key)["Body"]
     try:

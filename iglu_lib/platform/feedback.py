@@ -6,6 +6,11 @@ The published IGLU human-evaluation export (`human_agent_feedback.csv`) has the 
 text (an annotation that is not JSON stays as it was, never repaired) and adds parsed
 columns beside it; writing emits exactly the published columns with every worker id
 replaced by its keyed pseudonym.
+
+The export is opened by people in spreadsheets, so a cell a worker made formula-leading
+(`=HYPERLINK(...)`, `@SUM(...)`, `+cmd|...`) is written with a leading `'`
+(`iglu_lib.spreadsheet`); `raw=True` writes the cells as they are, for machine pipelines.
+Reading undoes the escape, so an export read back gives the original values.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from iglu_lib.platform.codes import MISSING_CELLS, CodeError, parse_completion_code
 from iglu_lib.platform.privacy import PrivacyError, find_worker_ids, is_pseudonym, pseudonym, scrub
+from iglu_lib.spreadsheet import escape_frame, unescape_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,6 +61,7 @@ def read_feedback(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+        frame = unescape_frame(frame)
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise FeedbackFormatError(
             f"{path}: not a readable CSV file ({err}); export it again as UTF-8 CSV"
@@ -161,14 +168,15 @@ def _raw_columns(df: pd.DataFrame) -> list[str]:
 
 
 def write_feedback(
-    df: pd.DataFrame, path: str | Path, *, salt: str, extra_columns: bool = False
+    df: pd.DataFrame, path: str | Path, *, salt: str, extra_columns: bool = False, raw: bool = False
 ) -> Path:
     """Write game records in exactly the published format, with no raw worker id anywhere.
 
     Worker ids in any cell become keyed pseudonyms (a `WorkerId` column entirely), and
     e-mail addresses, phone numbers and URLs in the text become placeholders. Columns
     beyond the published six are written only with `extra_columns`; the parsed views added
-    by `read_feedback` never are. Refuses to run without a salt.
+    by `read_feedback` never are. Formula-leading cells get a leading `'` unless `raw`
+    (see the module docstring). Refuses to run without a salt.
     """
     if not salt:
         raise PrivacyError(
@@ -185,6 +193,8 @@ def write_feedback(
     out = df[columns].copy().astype(object).where(df[columns].notna(), "NA")
     for column in columns:
         out[column] = [_protect(column, cell, salt) for cell in out[column]]
+    if not raw:
+        out = escape_frame(out)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(path, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)

@@ -43,10 +43,17 @@ def register(subparsers: Any) -> None:
         "--status",
         action="append",
         default=[],
-        help="export records in this status (repeatable; default: approved)",
+        help="export games in this status (repeatable; default: approved); a game is "
+        "exported with its own verdict, so the rejected game of a partial HIT is 'rejected'",
     )
     export.add_argument(
         "--extra-columns", action="store_true", help="also write the workbench's own columns"
+    )
+    export.add_argument(
+        "--raw",
+        action="store_true",
+        help="write cells as they are, for machine pipelines (default: a cell starting with "
+        "= + - @ tab or CR gets a leading ' so that spreadsheets do not run it as a formula)",
     )
     export.add_argument("--json", action="store_true", help="print JSON")
     export.set_defaults(handler=export_command)
@@ -103,14 +110,19 @@ def export_command(args: argparse.Namespace) -> int:
     from iglu_lib.cli import print_json
     from iglu_lib.config import load_profile
     from iglu_lib.storage import GameRecords
-    from iglu_lib.storage.views import export_records
+    from iglu_lib.storage.views import export_records, select_for_export, statuses_to_query
 
     profile = load_profile(args.profile)
     records = GameRecords.open(profile, args.campaign, table_name=args.table)
     statuses = args.status or ["approved"]
-    found = records.by_status(*statuses)
+    # per game: a game rejected inside a paid (`partial`) HIT exports as rejected
+    found = select_for_export(records.by_status(*statuses_to_query(statuses)), statuses)
     path = export_records(
-        found, args.out, salt=profile.worker_id_salt(), extra_columns=args.extra_columns
+        found,
+        args.out,
+        salt=profile.worker_id_salt(),
+        extra_columns=args.extra_columns,
+        raw=args.raw,
     )
     summary = {
         "campaign": records.campaign,

@@ -297,13 +297,15 @@ class GameRecords:
         salt: str,
         statuses: Sequence[RecordStatus | str] = (RecordStatus.APPROVED,),
         extra_columns: bool = False,
+        raw: bool = False,
     ) -> Path:
-        """Write the records in the given statuses in the published feedback format."""
-        from iglu_lib.storage.views import export_records
+        """Write the games whose own status (`views.export_status`: a game rejected inside a
+        paid `partial` HIT is `rejected`) is one of `statuses`, in the published format;
+        formula-leading cells escaped for spreadsheets unless `raw`."""
+        from iglu_lib.storage.views import export_records, select_for_export, statuses_to_query
 
-        return export_records(
-            self.by_status(*statuses), path, salt=salt, extra_columns=extra_columns
-        )
+        found = select_for_export(self.by_status(*statuses_to_query(statuses)), statuses)
+        return export_records(found, path, salt=salt, extra_columns=extra_columns, raw=raw)
 
 
 class _EntityExists(Exception):

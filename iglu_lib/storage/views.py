@@ -1,6 +1,11 @@
 """Records as DataFrames (one row per game; HITs per task x combination cell), and their
 export in the published `human_agent_feedback.csv` format (through
-`iglu_lib.platform.feedback.write_feedback`, which hashes worker ids)."""
+`iglu_lib.platform.feedback.write_feedback`, which hashes worker ids and escapes
+formula-leading cells for spreadsheets unless asked for `raw` output).
+
+An export is per game: the loop settles a HIT as a whole (a `partial` HIT is paid, so all its
+rows say `approved`), but a game whose own `Verdict` is `reject` is exported, and selected,
+as `rejected` (`export_status`)."""
 
 from __future__ import annotations
 
@@ -8,11 +13,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from iglu_lib.storage.record import COLUMNS, GameRecord
+from iglu_lib.storage.record import COLUMNS, GameRecord, RecordStatus
 
 if TYPE_CHECKING:
     import pandas as pd
 
+#: The verdict of a game that was rejected on its own (`iglu_lib.platform.validation.REJECT`).
+REJECTED_VERDICT = "reject"
 #: Published columns whose empty cells the published file writes as NA.
 _MISSING_AS_NA = ("HitId", "GameMinecraftId", "TaskMinecraftId", "CompletionCode")
 
@@ -45,14 +52,48 @@ def cell_table(records: Iterable[GameRecord]) -> pd.DataFrame:
     return table.rename_axis(index="task", columns="combination")
 
 
+def export_status(record: GameRecord) -> str:
+    """The game's own status for an export: `rejected` when its own verdict rejected it (a
+    game of a `partial` HIT, whose HIT was approved as a whole), its record's status else."""
+    if record.verdict == REJECTED_VERDICT and record.status is RecordStatus.APPROVED:
+        return RecordStatus.REJECTED.value
+    return record.status.value
+
+
+def select_for_export(
+    records: Iterable[GameRecord], statuses: Iterable[RecordStatus | str]
+) -> list[GameRecord]:
+    """The records whose own export status (`export_status`) is one of `statuses`."""
+    wanted = {RecordStatus.parse(s).value for s in statuses}
+    return [record for record in records if export_status(record) in wanted]
+
+
+def statuses_to_query(statuses: Iterable[RecordStatus | str]) -> list[str]:
+    """The stored statuses that may hold games of the given export statuses (a game exported
+    as `rejected` may be stored in an `approved` HIT)."""
+    wanted = {RecordStatus.parse(s).value for s in statuses}
+    if RecordStatus.REJECTED.value in wanted:
+        wanted.add(RecordStatus.APPROVED.value)
+    return sorted(wanted)
+
+
 def export_records(
-    records: Iterable[GameRecord], path: str | Path, *, salt: str, extra_columns: bool = False
+    records: Iterable[GameRecord],
+    path: str | Path,
+    *,
+    salt: str,
+    extra_columns: bool = False,
+    raw: bool = False,
 ) -> Path:
-    """Write records in the published format; empty ids and codes become NA as published."""
+    """Write records in the published format; empty ids and codes become NA as published.
+    The `Status` column (with `extra_columns`) is each game's own (`export_status`);
+    `raw` skips the spreadsheet escape (for machine pipelines)."""
     from iglu_lib.platform.feedback import write_feedback
 
+    records = list(records)
     frame = records_frame(records)
+    frame["Status"] = [export_status(record) for record in records]
     for column in _MISSING_AS_NA:
         frame[column] = frame[column].where(frame[column].astype(str) != "", None)
     frame = frame.drop(columns=["PartitionKey", "RowKey"])
-    return write_feedback(frame, path, salt=salt, extra_columns=extra_columns)
+    return write_feedback(frame, path, salt=salt, extra_columns=extra_columns, raw=raw)
