@@ -28,13 +28,16 @@ def private_frames(db: Any, salt: str) -> dict[str, Any]:
 
 
 def export_records(db: Any, folder: str | Path, salt: str) -> dict[str, Path]:
-    """Write `onboarding.csv` and `submissions.csv` to `folder`; returns their paths."""
+    """Write `onboarding.csv` and `submissions.csv` to `folder` (formula-leading cells escaped
+    for spreadsheets); returns their paths."""
+    from iglu_lib.spreadsheet import escape_frame
+
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
     written = {}
     for name, frame in private_frames(db, salt).items():
         path = target / f"{name}.csv"
-        frame.to_csv(path, index=False)
+        escape_frame(frame).to_csv(path, index=False)  # people open these in spreadsheets
         written[name] = path
     return written
 
