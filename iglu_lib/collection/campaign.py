@@ -41,6 +41,7 @@ from typing import Any
 from iglu_lib.collection.faults import Fault, classify, is_account_problem
 from iglu_lib.collection.judge import GOOD_VERDICTS, NEEDS_REVIEW, code_field, judge
 from iglu_lib.collection.params import CampaignParams
+from iglu_lib.collection.rewards import BonusRule, bonus_token, bonuses_paid
 from iglu_lib.collection.sanctions import CampaignQualification, Sanctions, rejected_reasons
 from iglu_lib.errors import CampaignStopped
 from iglu_lib.scheduling import Outcome, Scheduler, Slot, split_join_code
@@ -133,7 +134,11 @@ class Campaign:
         self.games = game_client or GameDataClient(self.profile)
         self.thresholds = Thresholds.from_params(params.validation)
         self.sanctions = Sanctions.from_params(params.sanctions, params.messages, params.campaign)
-        self.block_qualification = CampaignQualification(self.manager, params.campaign)
+        self.block_qualification = CampaignQualification.soft_block(self.manager, params.campaign)
+        self.cap_qualification = CampaignQualification.cap(self.manager, params.campaign)
+        self.bonus_rule = BonusRule.from_params(params.bonus, params.campaign)
+        self.bonus_paid = Decimal("0")
+        self._task_qualifications: dict[str, CampaignQualification] = {}
         self.scheduler = Scheduler.from_files(
             params.path(params.join_codes), params.path(params.agent_instances), params.k, params.seed
         )
@@ -162,6 +167,7 @@ class Campaign:
         stored = self.records.all()
         restored = self.scheduler.restore(self._slot_games(stored))
         self.paid_hits = len({g.slot_id for g in stored if g.status is RecordStatus.APPROVED})
+        self.bonus_paid = bonuses_paid(stored)
         self.blocked = {block["WorkerId"] for block in self.manager.blocked_workers()}
         if self.sanctions.soft_block:
             self.blocked |= self.block_qualification.workers()
@@ -190,7 +196,18 @@ class Campaign:
 
     @property
     def spent(self) -> Decimal:
-        return self.cost_per_hit * self.paid_hits
+        """Rewards and bonuses paid, with the platform's fee."""
+        return self.cost_per_hit * self.paid_hits + self.bonus_paid * self._fee_factor
+
+    @property
+    def _fee_factor(self) -> Decimal:
+        return 1 + Decimal(self.params.fee_rate)
+
+    def _most_bonus_per_hit(self) -> Decimal:
+        """What the bonus rule could pay for one more HIT, fee included (0 without a rule)."""
+        if not self.bonus_rule:
+            return Decimal("0")
+        return self.bonus_rule.amount * self.params.k * self._fee_factor
 
     @property
     def done(self) -> bool:
@@ -233,6 +250,7 @@ class Campaign:
             "target": self.params.target_approved_hits,
             "paid_hits": self.paid_hits,
             "spent": f"{self.spent:.2f}",
+            "bonuses_paid": f"{self.bonus_paid:.2f}",
             "budget": self.params.budget,
             "open_hits": len(self.scheduler.open_slots()),
             "needs_review": len(self.parked),
@@ -358,7 +376,8 @@ class Campaign:
         open_slots = len(self.scheduler.open_slots())
         if self.good_hits + open_slots >= self.params.target_approved_hits:
             return False
-        committed = self.cost_per_hit * (self.paid_hits + open_slots + 1)
+        committed = (self.spent + self.cost_per_hit * (open_slots + 1)
+                     + self._most_bonus_per_hit() * (open_slots + 1))
         return committed <= Decimal(self.params.budget)
 
     # -- creating ---------------------------------------------------------------------------
@@ -371,10 +390,28 @@ class Campaign:
             "agent_instance_ids": list(slot.instance_ids),
             "join_code_suffix": self._join_code_suffix(),
         }
-        extra = [self.block_qualification.requirement()] if self.sanctions.soft_block else []
+        extra = self._requirements(slot)
         hit = self.manager.create_hit(variables, unique_request_token=games[0].unique_request_token,
                                       max_assignments=1, extra_qualification_requirements=extra)
         self.records.update_all(games, status=RecordStatus.HIT_CREATED, hit_id=hit.hit_id)
+
+    def _requirements(self, slot: Slot) -> list[dict[str, Any]]:
+        """Who may not take the HIT, enforced by the service at discovery and accept: workers
+        soft-blocked from the campaign, at their cap, or who judged this task already."""
+        keep_out = []
+        if self.sanctions.soft_block:
+            keep_out.append(self.block_qualification)
+        if self.params.max_hits_per_worker:
+            keep_out.append(self.cap_qualification)
+        if self.params.one_judgement_per_task:
+            keep_out.append(self._task_qualification(slot.task_id))
+        return [qualification.requirement() for qualification in keep_out]
+
+    def _task_qualification(self, task_id: str) -> CampaignQualification:
+        if task_id not in self._task_qualifications:
+            self._task_qualifications[task_id] = CampaignQualification.judged_task(
+                self.manager, self.params.campaign, task_id)
+        return self._task_qualifications[task_id]
 
     def _join_code_suffix(self) -> str:
         """Join codes stop working once the HIT can no longer be worked on, so an instance freed
@@ -423,7 +460,19 @@ class Campaign:
         if assignments:
             self._mark_reviewing(hit_id)
             self._block_if_disqualified(assignments[0].worker_id)
+            self._apply_caps(assignments[0].worker_id, games)
         return outcome
+
+    def _apply_caps(self, worker_id: str, games: list[GameRecord]) -> None:
+        """Keep a worker out of what they may no longer take: their cap of HITs in this campaign,
+        and (with `one_judgement_per_task`) the task they just judged. The service enforces it."""
+        if not worker_id:
+            return
+        if self.params.one_judgement_per_task:
+            self._task_qualification(games[0].task_minecraft_id).grant(worker_id)
+        cap = self.params.max_hits_per_worker
+        if cap and len({g.hit_id for g in self.records.by_worker(worker_id)}) >= cap:
+            self.cap_qualification.grant(worker_id)
 
     def _assignments(self, hit_id: str) -> list[Any]:
         """The HIT's submitted or settled assignments; none for a HIT the service no longer has."""
@@ -465,6 +514,10 @@ class Campaign:
             stored_elsewhere=lambda game_ids: self._games_stored_elsewhere(game_ids, assignment.assignment_id),
         )
         self._wait_for_late_games(assignment, judgement)
+        if self.bonus_rule:
+            for (_, changes), judged in zip(judgement.changes, judgement.verdict.games, strict=True):
+                if self.bonus_rule.earned(judged.verdict, judged.summary):
+                    changes["bonus"] = {"amount": str(self.bonus_rule.amount), "paid": False}
         if judgement.truncated:
             self._keep_full_answer(assignment, judgement)
         return self.records.update_many(judgement.changes)
@@ -511,7 +564,7 @@ class Campaign:
         from iglu_lib.platform.validation import combine_game_verdicts
 
         if all(g.status in (RecordStatus.APPROVED, RecordStatus.REJECTED) for g in games):
-            return games
+            return self._pay_bonuses(assignment, games)  # a crash may have come before they were paid
         verdict = combine_game_verdicts([_game_verdict(g) for g in games])
         status = SETTLED_ON_SERVICE.get(assignment.status)  # as listed this turn: done before a crash?
         if status is None and verdict.verdict == "reject":
@@ -522,11 +575,24 @@ class Campaign:
             status = RecordStatus.APPROVED
         if status is RecordStatus.APPROVED:
             self.paid_hits += 1
-        games = self.records.update_all(games, status=status)
+        games = self._pay_bonuses(assignment, self.records.update_all(games, status=status))
         kind = "rejection" if status is RecordStatus.REJECTED else "warning" if verdict.reasons else None
         if kind and assignment.worker_id:
             games = self._tell(assignment.worker_id, kind, verdict.reasons, games)
         return games
+
+    def _pay_bonuses(self, assignment: Any, games: list[GameRecord]) -> list[GameRecord]:
+        """Pay the bonuses the rule gave an approved assignment's games, once each (a token per
+        game: a retry after a crash is recognised by the service and not paid again)."""
+        due = [g for g in games if g.bonus and not g.bonus.get("paid") and g.status is RecordStatus.APPROVED]
+        if not due or not self.bonus_rule:
+            return games
+        for game in due:
+            self.manager.send_bonus(assignment.worker_id, assignment.assignment_id, game.bonus["amount"],
+                                    self.bonus_rule.reason, bonus_token(self.params.campaign, game.row_key))
+        self.bonus_paid += sum(Decimal(g.bonus["amount"]) for g in due)
+        return self.records.update_many([
+            (g, {"bonus": {**g.bonus, "paid": True} if g in due else g.bonus}) for g in games])
 
     def _tell(self, worker_id: str, kind: str, reasons: Sequence[str], games: list[GameRecord]) -> list[GameRecord]:
         """Send the worker the campaign's message of this kind, if messages are on, and record it

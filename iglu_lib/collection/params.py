@@ -42,6 +42,9 @@ class CampaignParams:
     game_data_grace_seconds: float = 1800.0  # a game not in storage yet is looked for again this long
     sanctions: Mapping[str, Any] = field(default_factory=dict)  # soft_block, hard_block_reasons
     messages: Mapping[str, Any] = field(default_factory=dict)   # send, subject, warning, rejection, block
+    bonus: Mapping[str, Any] = field(default_factory=dict)      # amount, min_architect_turns, reason
+    max_hits_per_worker: int | None = None  # a worker who did this many HITs is not offered more
+    one_judgement_per_task: bool = False    # a worker judges each task at most once
 
     @property
     def k(self) -> int:

@@ -71,12 +71,27 @@ class Sanctions:
 
 
 class CampaignQualification:
-    """The campaign's soft-block qualification type on the service, found or made on first use."""
+    """One of the campaign's own qualification types on the service, found or made on first use.
+    A worker who has it is kept out of the HITs that require its absence (see `requirement`)."""
 
-    def __init__(self, manager: Any, campaign: str) -> None:
+    def __init__(self, manager: Any, name: str, description: str = "") -> None:
         self.manager = manager
-        self.name = f"iglu-blocked-{campaign}"
+        self.name = name[:200]
+        self.description = description or "Workers kept out of this study's HITs"
         self._type_id: str | None = None
+
+    @classmethod
+    def soft_block(cls, manager: Any, campaign: str) -> CampaignQualification:
+        return cls(manager, f"iglu-blocked-{campaign}",
+                   "Workers kept out of this study's HITs (their work did not meet its requirements)")
+
+    @classmethod
+    def cap(cls, manager: Any, campaign: str) -> CampaignQualification:
+        return cls(manager, f"iglu-capped-{campaign}", "Workers who did as many of this study's HITs as it allows")
+
+    @classmethod
+    def judged_task(cls, manager: Any, campaign: str, task_id: str) -> CampaignQualification:
+        return cls(manager, f"iglu-judged-{campaign}-{task_id}", "Workers who already judged this task of the study")
 
     @property
     def type_id(self) -> str:
@@ -105,9 +120,8 @@ class CampaignQualification:
         return next((t["QualificationTypeId"] for t in pages if t.get("Name") == self.name), None)
 
     def _create(self) -> str:
-        response = self.manager.call(
-            "create_qualification_type", Name=self.name, QualificationTypeStatus="Active",
-            Description="Workers kept out of this study's HITs (their work did not meet its requirements)")
+        response = self.manager.call("create_qualification_type", Name=self.name,
+                                     QualificationTypeStatus="Active", Description=self.description)
         return str(response["QualificationType"]["QualificationTypeId"])
 
 

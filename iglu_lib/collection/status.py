@@ -43,6 +43,7 @@ def campaign_status(
                                 if g.status in OPEN_STATUSES and g.verdict == NEEDS_REVIEW}),
         "games_by_verdict": dict(Counter(g.verdict or "pending" for g in records)),
         "games_by_reason": dict(Counter(r for g in records for r in g.reasons)),
+        "bonuses_paid": f"{sum(float(g.bonus['amount']) for g in records if g.bonus.get('paid')):.2f}",
         "messages_sent": dict(Counter(m.get("kind") for games in slots.values()
                                       for m in games[0].messages if m.get("ok"))),
         "cells": [{"task": task, "combination": combo, "good_hits": n} for (task, combo), n in sorted(good.items())],

@@ -97,10 +97,11 @@ COLUMNS: Mapping[str, str] = {
     "verdict": "Verdict",
     "reasons": "Reasons",
     "messages": "Messages",
+    "bonus": "Bonus",
     "created_at": "CreatedAt",
     "updated_at": "UpdatedAt",
 }
-_JSON_COLUMNS = {"annotation", "reasons", "messages"}
+_JSON_COLUMNS = {"annotation", "reasons", "messages", "bonus"}
 #: Azure Tables holds at most 64 KiB per string cell (UTF-16): 32,767 characters.
 MAX_CELL_CHARS = 32_767
 #: Characters a table key may not hold (Azure Tables: / \ # ? and control characters).
@@ -134,6 +135,7 @@ class GameRecord:
     verdict: str = ""
     reasons: tuple[str, ...] = ()
     messages: tuple[Mapping[str, Any], ...] = ()  # what the worker was told: {"kind", "at", "ok"}
+    bonus: Mapping[str, Any] = field(default_factory=dict)  # {"amount", "paid"} when a rule earned one
     created_at: str = ""
     updated_at: str = ""
     etag: str | None = field(default=None, compare=False)
@@ -187,7 +189,7 @@ def _to_cell(name: str, value: Any) -> Any:
     if name in _JSON_COLUMNS:
         if name == "messages":
             return json.dumps([dict(item) for item in value], ensure_ascii=False)
-        return json.dumps(dict(value) if name == "annotation" else list(value), ensure_ascii=False)
+        return json.dumps(dict(value) if name in ("annotation", "bonus") else list(value), ensure_ascii=False)
     if isinstance(value, RecordStatus):
         return value.value
     return value
@@ -201,7 +203,7 @@ def _from_cell(name: str, value: Any, where: str) -> Any:
             raise RecordError(
                 f"{where}: not JSON ({str(value)[:60]!r}); fix or delete the row"
             ) from None
-        return parsed if name == "annotation" else tuple(parsed)
+        return parsed if name in ("annotation", "bonus") else tuple(parsed)
     if name == "status":
         try:
             return RecordStatus.parse(value)

@@ -150,6 +150,10 @@ def test_a_restart_after_the_attacks_neither_exits_nor_crashes(attack, rehearsal
         assert json.loads(result.stdout)["stopped_by"] == "max_turns"
     records = attacker.campaign.records
     assert {g.status for g in records.by_hit(hit_id) + records.by_hit(hit2)} == {RecordStatus.REJECTED}
+    from iglu_lib.collection.logfile import log_path
+
+    logged = log_path(attacker.campaign.params.campaign).read_text()
+    assert logged.count(f"campaign {attacker.campaign.params.campaign} started") == 2, "a log file per campaign"
 
 
 def test_a_game_of_another_campaign_hit_is_refused_by_its_game_id(attack):

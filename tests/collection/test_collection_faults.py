@@ -150,3 +150,18 @@ def test_a_permanent_error_stops_collect_with_exit_code_2_and_one_sentence(rehea
     last = result.stderr.strip().splitlines()[-1]
     assert "Traceback" not in result.stderr
     assert "could not start" in last and "credentials" in last
+
+
+def test_failed_turns_in_a_row_stop_the_loop_with_a_sentence(rehearsal, unique_name, stack):
+    from iglu_lib.errors import CampaignStopped
+
+    control = LocalMTurkControl(stack["mturk_endpoint_url"])
+    campaign = Campaign(rehearsal.params(unique_name("failing"), target_approved_hits=2, max_failed_turns=2,
+                                         poll_interval_seconds=0.01, max_poll_interval_seconds=0.02))
+    control.set_faults(1.0, seed=2)
+    try:
+        with pytest.raises(CampaignStopped, match=r"2 turns in a row failed .* run `iglu collect` again"):
+            campaign.run(progress=False)
+    finally:
+        control.set_faults(0.0)
+    assert campaign.stopped_by == "failed_turns" and campaign.errors

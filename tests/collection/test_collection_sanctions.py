@@ -52,3 +52,39 @@ def test_fraud_gets_the_account_wide_block(attack):
     attacker.submit(assignment_id, attacker.pairwise(joins, [first, forged], best=2))
     attacker.settle(hit_id)
     assert worker in {b["WorkerId"] for b in attacker.campaign.manager.blocked_workers()}
+
+
+def test_a_bonus_rule_pays_each_earning_game_once_and_counts_it_in_the_spend(attack, rehearsal):
+    from iglu_lib.collection.campaign import Campaign
+
+    attacker = attack(bonus={"amount": "0.10", "min_architect_turns": 1, "reason": "Thanks for the effort."})
+    hit_id = attacker.honest()
+    games = attacker.settle(hit_id)
+    assert {g.status for g in games} == {RecordStatus.APPROVED}
+    assert [g.bonus for g in games] == [{"amount": "0.10", "paid": True}] * 2
+    manager = attacker.campaign.manager
+    paid = manager.bonus_payments(assignment_id=games[0].assignment_id)
+    assert sorted(p["BonusAmount"] for p in paid) == ["0.10", "0.10"]
+    assert attacker.campaign.summary()["bonuses_paid"] == "0.20"
+    restarted = Campaign(attacker.campaign.params)
+    restarted.start()
+    restarted._pay_bonuses(manager.get_assignment(games[0].assignment_id), restarted.records.by_hit(hit_id))
+    assert len(manager.bonus_payments(assignment_id=games[0].assignment_id)) == 2, "never paid twice"
+    assert restarted.bonus_paid == attacker.campaign.bonus_paid
+    assert restarted.spent == attacker.campaign.spent > restarted.cost_per_hit
+    assert campaign_status(restarted.records.all())["bonuses_paid"] == "0.20"
+
+
+def test_caps_keep_a_worker_out_once_reached_and_the_service_enforces_them(attack):
+    attacker = attack(max_hits_per_worker=1, one_judgement_per_task=True)
+    hit_id = attacker.honest()
+    worker = attacker.worker
+    games = attacker.settle(hit_id)
+    attacker.campaign.turn()
+    offered = {h["hit_id"] for h in attacker.control.worker_hits(worker, view="discover")}
+    open_hits = {g.hit_id for g in attacker.campaign.records.all() if g.status is RecordStatus.HIT_CREATED}
+    assert open_hits and not offered & open_hits, "at the cap: the campaign's HITs are not shown"
+    judged = attacker.campaign._task_qualification(games[0].task_minecraft_id)
+    manager = attacker.campaign.manager
+    score = manager.call("get_qualification_score", QualificationTypeId=judged.type_id, WorkerId=worker)
+    assert score["Qualification"]["IntegerValue"] == 1, "the judged task is remembered for the worker"

@@ -1,0 +1,56 @@
+"""Bonus rules of a campaign: an amount per approved game that meets a rule (for example at
+least N architect turns), decided when the game is judged, paid after the assignment is approved
+with an idempotency token per game (a restart never pays twice), recorded with the game and
+counted in the spend with the platform's fee."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from iglu_lib.config import ConfigError
+
+
+@dataclass(frozen=True)
+class BonusRule:
+    """`bonus: {amount: "0.25", min_architect_turns: 5, reason: "..."}` in the campaign parameters."""
+
+    amount: Decimal
+    min_architect_turns: int = 0
+    reason: str = "A bonus for a game with many instructions: thank you for your effort."
+
+    @classmethod
+    def from_params(cls, values: Mapping[str, Any] | None, source: str = "parameters") -> BonusRule | None:
+        if not values:
+            return None
+        unknown = sorted(set(values) - {"amount", "min_architect_turns", "reason"})
+        if unknown:
+            raise ConfigError(f"{source}: unknown bonus setting(s) {', '.join(unknown)}; "
+                              "known: amount, min_architect_turns, reason")
+        try:
+            amount = Decimal(str(values.get("amount", "")))
+        except InvalidOperation:
+            raise ConfigError(f"{source}: bonus.amount must be dollars such as \"0.25\"") from None
+        if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+            raise ConfigError(f"{source}: bonus.amount must be a positive amount in cents, such as \"0.25\"")
+        reason = str(values.get("reason") or cls.reason).strip()
+        return cls(amount, int(values.get("min_architect_turns", 0)), reason)
+
+    def earned(self, verdict: str, summary: Mapping[str, Any]) -> bool:
+        """Whether a judged game earns the bonus (never a rejected game)."""
+        turns = summary.get("architect_turns")
+        return verdict != "reject" and isinstance(turns, int) and turns >= self.min_architect_turns
+
+
+def bonus_token(campaign: str, row_key: str) -> str:
+    """The bonus's `UniqueRequestToken`: one per game, the same on every retry (at most 64)."""
+    digest = hashlib.sha256(f"bonus\n{campaign}\n{row_key}".encode()).hexdigest()[:40]
+    return f"iglu-bonus-{digest}"
+
+
+def bonuses_paid(games: Any) -> Decimal:
+    """The bonus dollars the records say were paid (without the fee)."""
+    return sum((Decimal(g.bonus["amount"]) for g in games if g.bonus.get("paid")), Decimal("0"))
