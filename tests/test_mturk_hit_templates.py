@@ -172,3 +172,13 @@ def test_qualifier_without_consent_or_with_a_key_that_pays_non_consenters_is_ref
     (tmp_path / "percentage.xml").write_text(percentage)
     with pytest.raises(QualificationFileError, match="does not consent .* can still score 23"):
         QualificationTest.from_files("q", "d", QUALIFIER / "test.xml", tmp_path / "percentage.xml")
+
+
+def test_external_mode_pages_render_from_the_stored_folder():
+    """External-mode rows keep the folder, so the task server renders (and masks) the same page."""
+    from iglu_lib.mturk.templates import FOLDER_KEY, HIDDEN_CODE, render_hit, render_hit_preview
+
+    stored = {**SET, **sample_variables(2), FOLDER_KEY: str(EXAMPLE)}
+    assert "/end-turn" in render_hit("pairwise", stored) and "sample-instance-1" in render_hit("pairwise", stored)
+    preview = render_hit_preview("pairwise", stored)
+    assert "/end-turn" in preview and HIDDEN_CODE in preview and "sample-instance" not in preview
