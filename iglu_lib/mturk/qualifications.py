@@ -216,6 +216,10 @@ def resolve_type(manager: HitManager, name_or_id: str) -> str:
         return manager.call("get_qualification_type", QualificationTypeId=name_or_id)[
             "QualificationType"]["QualificationTypeId"]
     except MTurkError as err:
+        from iglu_lib.mturk.retry import SERVER_FAULT_CODES, THROTTLING_CODES
+
+        if err.code is None or err.code in SERVER_FAULT_CODES | THROTTLING_CODES:
+            raise  # the service did not answer: a later turn asks again
         raise QualificationNotFound(
             f"qualification_requirements: no qualification type named or with id '{name_or_id}' on "
             f"profile '{manager.profile.name}' ({err.code or err}); create it with `iglu mturk qualify`"

@@ -68,3 +68,23 @@ def test_campaign_hits_show_the_own_page_and_require_the_qualifier(rehearsal, lo
     finally:
         for hit in hits:
             campaign.manager.expire(hit.hit_id)
+
+
+def test_a_required_qualification_the_account_lacks_stops_the_campaign(rehearsal, local_profile, unique_name):
+    from iglu_lib.errors import CampaignStopped
+
+    missing = f"no such qualifier {secrets.token_hex(4)}"
+    campaign = Campaign(rehearsal.params(unique_name("tpl"), max_turns=3,
+                                         qualification_requirements=[{"type": missing, "min_score": 1}]))
+    with pytest.raises(CampaignStopped, match=missing):
+        campaign.run(progress=False)
+    assert campaign.manager.open_hits() == []
+
+
+def test_requirements_name_a_type_by_id_too(local_profile):
+    from iglu_lib.mturk.qualifications import campaign_requirements, requirement
+
+    manager = HitManager(local_profile)
+    type_id = manager.call("create_qualification_type", Name=f"pilot {secrets.token_hex(4)}", Description="d",
+                           QualificationTypeStatus="Active")["QualificationType"]["QualificationTypeId"]
+    assert campaign_requirements(manager, [{"type": type_id, "min_score": 5}]) == [requirement(type_id, 5)]
