@@ -183,8 +183,8 @@ def test_qualification_type_from_files_scores_and_guards_hits(manager, turk, uni
                                         QUALIFIER / "test.xml", QUALIFIER / "answer_key.xml")
     type_id = create_qualification_type(manager, test)
     good, bad = "WQ" + unique_name().upper(), "WX" + unique_name().upper()
-    for worker, answers in ((good, {"role": "assistant", "instruction": "precise", "completion": "code"}),
-                            (bad, {"role": "me", "instruction": "vague", "completion": "code"})):
+    for worker, answers in ((good, {"consent": "agree", "role": "assistant", "instruction": "precise", "completion": "code"}),
+                            (bad, {"consent": "agree", "role": "me", "instruction": "vague", "completion": "code"})):
         turk.set_worker(worker)
         turk.request_qualification(type_id, worker, answers)
     assert score(manager, type_id, good) == 100

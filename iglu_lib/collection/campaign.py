@@ -129,7 +129,9 @@ class Campaign:
 
         self.params = params
         self.profile = profile or load_profile(params.profile)
-        self.manager = manager or HitManager(self.profile, hit_type=params.hit_type, campaign=params.campaign)
+        self.manager = manager or HitManager(self.profile, hit_type=params.hit_type, campaign=params.campaign,
+                                             template_folder=params.hit_template, template_variables=params.hit_variables)
+        self._qualifications: list[dict[str, Any]] | None = None  # resolved on the first HIT
         self.records = records or GameRecords.open(self.profile, params.campaign)
         self.games = game_client or GameDataClient(self.profile)
         self.thresholds = Thresholds.from_params(params.validation)
@@ -159,8 +161,11 @@ class Campaign:
     def start(self) -> dict[str, Any]:
         """Rebuild the scheduler from the records, reconcile them with the service, and finish
         what a crash left half done."""
-        from iglu_lib.mturk.templates import preview_exposes_codes
+        from iglu_lib.mturk.templates import preview_exposes_codes, require_complete_template
 
+        if self.params.hit_template:
+            require_complete_template(self.params.hit_template, self.params.hit_type, self.params.k,
+                                      self.params.hit_variables)
         warning = preview_exposes_codes(getattr(self.manager, "question_mode", "html"))
         if warning:
             log.warning("campaign %s: %s", self.params.campaign, warning)
@@ -390,7 +395,11 @@ class Campaign:
             "agent_instance_ids": list(slot.instance_ids),
             "join_code_suffix": self._join_code_suffix(),
         }
-        extra = self._requirements(slot)
+        if self._qualifications is None:
+            from iglu_lib.mturk.qualifications import campaign_requirements
+
+            self._qualifications = campaign_requirements(self.manager, self.params.qualification_requirements)
+        extra = [*self._qualifications, *self._requirements(slot)]
         hit = self.manager.create_hit(variables, unique_request_token=games[0].unique_request_token,
                                       max_assignments=1, extra_qualification_requirements=extra)
         self.records.update_all(games, status=RecordStatus.HIT_CREATED, hit_id=hit.hit_id)

@@ -45,6 +45,9 @@ class CampaignParams:
     bonus: Mapping[str, Any] = field(default_factory=dict)      # amount, min_architect_turns, reason
     max_hits_per_worker: int | None = None  # a worker who did this many HITs is not offered more
     one_judgement_per_task: bool = False    # a worker judges each task at most once
+    hit_template: str | None = None         # own HIT pages: a template folder (relative to the project root)
+    hit_variables: Mapping[str, Any] = field(default_factory=dict)  # its variables (minecraft_server, ...)
+    qualification_requirements: tuple[Mapping[str, Any], ...] = ()  # [{type: id or name, min_score: N}]
 
     @property
     def k(self) -> int:
@@ -77,6 +80,8 @@ class CampaignParams:
         params = dict(values)
         if "never_block" in params:
             params["never_block"] = tuple(params["never_block"] or ())
+        if "qualification_requirements" in params:
+            params["qualification_requirements"] = tuple(params["qualification_requirements"] or ())
         for money in ("budget", "fee_rate"):
             if money in params:
                 params[money] = str(params[money])
@@ -103,3 +108,17 @@ class CampaignParams:
                               "at least 0 (0: only at start)")
         if Decimal(self.budget) <= 0:
             raise ConfigError(f"{source}: budget must be positive (dollars, reward plus fee)")
+        self._check_hit_page(source)
+
+    def _check_hit_page(self, source: str) -> None:
+        """The own-page and qualification parameters have the shapes the loop reads."""
+        if self.hit_template is not None and not str(self.hit_template).strip():
+            raise ConfigError(f"{source}: hit_template must name a template folder (or be left out)")
+        if not isinstance(self.hit_variables, Mapping):
+            raise ConfigError(f"{source}: hit_variables must be a mapping of template variables")
+        for index, entry in enumerate(self.qualification_requirements):
+            score = entry.get("min_score") if isinstance(entry, Mapping) else None
+            if (not isinstance(entry, Mapping) or not str(entry.get("type") or "").strip()
+                    or isinstance(score, bool) or not isinstance(score, int) or set(entry) - {"type", "min_score"}):
+                raise ConfigError(f"{source}: qualification_requirements[{index}] must be "
+                                  "{type: <QualificationTypeId or name>, min_score: <integer>}")

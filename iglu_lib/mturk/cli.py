@@ -1,7 +1,8 @@
 """`iglu mturk ...`: the MTurk operations a researcher does by hand.
 
 balance, hits, assignments, approve, reject, block (and unblock) and qualify, each against the
-profile given with `--profile` (local by default, so nothing is paid by accident).
+profile given with `--profile` (local by default, so nothing is paid by accident); and preview,
+which writes the page a campaign's HITs would show, from its parameters, to look at.
 """
 
 from __future__ import annotations
@@ -65,7 +66,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     qualify.add_argument("--keywords", default="")
     qualify.add_argument("--duration", type=int, default=600, help="seconds a worker has for the test")
     qualify.add_argument("--retry-delay", type=int, help="seconds before a worker may retake the test")
+    qualify.add_argument("--consent-question", default="consent",
+                         help="QuestionIdentifier of the consent question (default: consent)")
+    qualify.add_argument("--no-consent", action="store_true",
+                         help="the test asks no consent (consent was collected elsewhere)")
     qualify.set_defaults(handler=_qualify)
+
+    preview = actions.add_parser("preview", help="write the HIT page of a campaign (sample join codes) to a file")
+    preview.add_argument("--params", required=True, help="campaign parameters (YAML)")
+    preview.add_argument("--out", required=True, help="HTML file to write")
+    preview.add_argument("--json", action="store_true", help="print the result as JSON")
+    preview.set_defaults(handler=_preview)
 
 
 def _manager(args: argparse.Namespace) -> Any:
@@ -153,6 +164,33 @@ def _qualify(args: argparse.Namespace) -> int:
     test = QualificationTest.from_files(
         args.name, args.description, args.test, args.answer_key,
         keywords=args.keywords, test_duration_seconds=args.duration, retry_delay_seconds=args.retry_delay,
+        consent_question=None if args.no_consent else args.consent_question,
     )
     type_id = create_qualification_type(_manager(args), test)
     return _emit(args, {"qualification_type_id": type_id}, f"qualification type {type_id} ({args.name})")
+
+
+def _preview(args: argparse.Namespace) -> int:
+    """Render one page as a worker who accepted would see it (sample join codes), and list what
+    the page lacks; exits 1 when something is missing, so a script can check a template."""
+    from pathlib import Path
+
+    from iglu_lib.collection.params import CampaignParams
+    from iglu_lib.mturk.templates import check_template, render_folder, render_hit, sample_variables
+
+    params = CampaignParams.from_file(args.params)
+    variables = {**params.hit_variables, **sample_variables(params.k)}
+    if params.hit_template:
+        page = render_folder(params.hit_template, params.hit_type, variables)
+        missing = check_template(params.hit_template, params.hit_type, params.k, params.hit_variables)
+    else:
+        page, missing = render_hit(params.hit_type, variables), []
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    template = params.hit_template or "package templates"
+    lines = [f"wrote {out} ({params.hit_type}, {params.k} game(s), {template}); open it with "
+             "?assignmentId=preview after the file name to see the work view"]
+    lines += [f"missing: {item}" for item in missing]
+    _emit(args, {"out": str(out), "template": template, "missing": missing}, "\n".join(lines))
+    return 1 if missing else 0

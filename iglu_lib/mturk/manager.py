@@ -239,6 +239,8 @@ class HitManager:
         allow_spending: bool = False,
         retry: RetryPolicy | None = None,
         question_mode: str | None = None,
+        template_folder: str | None = None,
+        template_variables: Mapping[str, Any] | None = None,
     ) -> None:
         self.profile = profile
         self.hit_type = hit_type
@@ -246,6 +248,9 @@ class HitManager:
         self.allow_spending = allow_spending
         self.retry = retry or RetryPolicy()
         self._question_mode = question_mode
+        #: A researcher's template folder (None: the package's pages) and its campaign variables.
+        self.template_folder = template_folder
+        self.template_variables = dict(template_variables or {})
 
     @property
     def question_mode(self) -> str:
@@ -378,11 +383,20 @@ class HitManager:
 
         if self.hit_type not in TEMPLATES:
             raise MTurkError(f"HIT type '{self.hit_type}' has no template ({', '.join(TEMPLATES)}); pass question=")
-        page_variables = {"title": self.settings.title, **variables}
+        page_variables = {"title": self.settings.title, **self._folder_variables(), **variables}
         render_hit(self.hit_type, page_variables)  # refuse bad variables now, not on a worker's screen
         page_id = page_id_for(self.hit_type, self.campaign, token)
         self.page_store.put(page_id, self.hit_type, page_variables)
         return page_id, external_question(f"{self.external_base_url()}/hit?page={page_id}", FRAME_HEIGHT)
+
+    def _folder_variables(self) -> dict[str, Any]:
+        """What a page from the researcher's template folder needs beyond the HIT's variables
+        (the folder, kept with external-mode pages so the task server renders the same page)."""
+        if not self.template_folder:
+            return {}
+        from iglu_lib.mturk.templates import FOLDER_KEY, template_folder
+
+        return {**self.template_variables, FOLDER_KEY: str(template_folder(self.template_folder))}
 
     def _create_arguments(
         self,
@@ -398,7 +412,7 @@ class HitManager:
                 raise MTurkError(
                     f"HIT type '{self.hit_type}' has no template ({', '.join(TEMPLATES)}); pass question="
                 )
-            page_variables = {"title": self.settings.title, **(variables or {})}
+            page_variables = {"title": self.settings.title, **self._folder_variables(), **(variables or {})}
             question = html_question(render_hit(self.hit_type, page_variables))
         extra = tuple(overrides.pop("extra_qualification_requirements", ()) or ())
         unknown = set(overrides) - set(HitSettings.__dataclass_fields__)

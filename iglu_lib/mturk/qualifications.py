@@ -4,6 +4,11 @@ The test is MTurk `QuestionForm` XML and the answer key `AnswerKey` XML. Both ar
 before anything is sent: well-formed (parsed with `defusedxml`), the right root element, and
 every question of the key present in the test, so that a typo shows up as an error naming the
 file and the question rather than as a qualification nobody can pass.
+
+A test asks for consent (question `consent` by default): the key must score a worker who does
+not consent 0 whatever else they answer, checked by scoring every combination of answers with
+the local service's scorer, so no worker holds the qualification without having consented.
+Campaign parameters name qualifications by id or name (`campaign_requirements`).
 """
 
 from __future__ import annotations
@@ -12,13 +17,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from iglu_lib.errors import IgluError
 from iglu_lib.mturk.manager import HitManager, MTurkError
+
+#: The question identifier of the consent question a qualifier test must ask.
+CONSENT_QUESTION = "consent"
+#: At most this many answer combinations are scored when checking the consent rule.
+MAX_COMBINATIONS = 100_000
 
 
 class QualificationFileError(ValueError):
     """A qualification test or answer key file is unusable; the message names the file."""
 
     user_error = True
+
+
+class QualificationNotFound(IgluError):
+    """A campaign requires a qualification the account does not have; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -35,8 +50,9 @@ class QualificationTest:
 
     @classmethod
     def from_files(cls, name: str, description: str, test_file: str | Path, answer_key_file: str | Path,
-                   **options: Any) -> QualificationTest:
-        """Read and check a test and its answer key."""
+                   *, consent_question: str | None = CONSENT_QUESTION, **options: Any) -> QualificationTest:
+        """Read and check a test and its answer key (and its consent rule, unless
+        `consent_question` is None)."""
         test_xml = _read(test_file)
         key_xml = _read(answer_key_file)
         questions = _identifiers(test_file, test_xml, root="QuestionForm", container="Question")
@@ -51,6 +67,8 @@ class QualificationTest:
             raise QualificationFileError(
                 f"{answer_key_file}: has no answer for question(s) {', '.join(unanswered)} of {test_file}"
             )
+        if consent_question is not None:
+            check_consent(answer_key_file, key_xml, questions, consent_question)
         return cls(name, description, test_xml, key_xml, **options)
 
     def create_arguments(self) -> dict[str, Any]:
@@ -137,3 +155,72 @@ def _identifiers(path: str | Path, xml: str, *, root: str, container: str) -> li
 
 def _local(tag: Any) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else str(tag)
+
+
+def check_consent(path: str | Path, key_xml: str, questions: list[str], consent_question: str) -> None:
+    """Refuse a key under which a worker who does not consent can score above 0, or a consenting
+    worker can never score above 0. The consenting answer is the consent question's best-scored
+    option; not consenting is any other answer or none."""
+    from itertools import product
+
+    from iglu_lib.local.mturk.answer_key import parse_answer_key
+
+    if consent_question not in questions:
+        raise QualificationFileError(
+            f"{path}: the test asks no consent question '{consent_question}' (a worker must agree "
+            "before taking part; pass --no-consent only for a test given after consent elsewhere)")
+    key = parse_answer_key(key_xml)
+    choices = {q.identifier: [sel for sel, _ in q.options] + [frozenset()] for q in key.questions}
+    consent = next(q for q in key.questions if q.identifier == consent_question)
+    if not consent.options:
+        raise QualificationFileError(f"{path}: the consent question '{consent_question}' scores no answer")
+    agree = max(consent.options, key=lambda option: option[1])[0]
+    names = list(choices)
+    if _count(choices) > MAX_COMBINATIONS:
+        raise QualificationFileError(f"{path}: too many answer combinations to check the consent rule")
+    best = {True: 0, False: 0}
+    for combination in product(*(choices[n] for n in names)):
+        answers = {n: sorted(sel) for n, sel in zip(names, combination, strict=True)}
+        agreed = combination[names.index(consent_question)] == agree
+        best[agreed] = max(best[agreed], key.value(answers))
+    if best[False] > 0:
+        raise QualificationFileError(
+            f"{path}: a worker who does not consent ('{consent_question}' not answered "
+            f"{'/'.join(sorted(agree))}) can still score {best[False]}; map such totals to 0 "
+            "(e.g. a RangeMapping, see params/examples/qualifier)")
+    if best[True] <= 0:
+        raise QualificationFileError(f"{path}: no worker who consents can score above 0")
+
+
+def _count(choices: dict[str, list[Any]]) -> int:
+    total = 1
+    for options in choices.values():
+        total *= len(options)
+    return total
+
+
+def campaign_requirements(manager: HitManager, specs: Any) -> list[dict[str, Any]]:
+    """`QualificationRequirement`s for a campaign's `qualification_requirements`
+    (`[{type: <QualificationTypeId or name>, min_score: N}]`): a name is looked up among the
+    requester's own types (exact match), anything else must be a type the service knows."""
+    return [requirement(resolve_type(manager, str(spec["type"])), int(spec["min_score"])) for spec in specs]
+
+
+def resolve_type(manager: HitManager, name_or_id: str) -> str:
+    """The QualificationTypeId of a type named by id or by its exact name."""
+    for found in manager._paginate("list_qualification_types", "QualificationTypes", Query=name_or_id,
+                                   MustBeRequestable=False, MustBeOwnedByCaller=True):
+        if found.get("Name") == name_or_id:
+            return found["QualificationTypeId"]
+    try:
+        return manager.call("get_qualification_type", QualificationTypeId=name_or_id)[
+            "QualificationType"]["QualificationTypeId"]
+    except MTurkError as err:
+        from iglu_lib.mturk.retry import SERVER_FAULT_CODES, THROTTLING_CODES
+
+        if err.code is None or err.code in SERVER_FAULT_CODES | THROTTLING_CODES:
+            raise  # the service did not answer: a later turn asks again
+        raise QualificationNotFound(
+            f"qualification_requirements: no qualification type named or with id '{name_or_id}' on "
+            f"profile '{manager.profile.name}' ({err.code or err}); create it with `iglu mturk qualify`"
+        ) from None
