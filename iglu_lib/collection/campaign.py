@@ -41,6 +41,7 @@ from typing import Any
 from iglu_lib.collection.faults import Fault, classify, is_account_problem
 from iglu_lib.collection.judge import GOOD_VERDICTS, NEEDS_REVIEW, code_field, judge
 from iglu_lib.collection.params import CampaignParams
+from iglu_lib.collection.winddown import clear_stop_request, stop_requested
 from iglu_lib.errors import CampaignStopped
 from iglu_lib.scheduling import Outcome, Scheduler, Slot, split_join_code
 from iglu_lib.storage import GameRecord, GameRecords, RecordStatus
@@ -196,6 +197,7 @@ class Campaign:
         bar = tqdm(total=self.params.target_approved_hits, desc=f"campaign {self.params.campaign}",
                    unit="HIT", disable=not progress)
         interval = self.params.poll_interval_seconds
+        clear_stop_request(self.params.campaign)  # a new run forgets an old `iglu campaign stop`
         try:
             while not (self.started and self.done) and not self.stopping:
                 report = self.turn()
@@ -204,6 +206,9 @@ class Campaign:
                                 errors=len(report.errors))
                 if on_turn:
                     on_turn(self, report)
+                if stop_requested(self.params.campaign):  # `iglu campaign stop`
+                    self.stopped_by = "stop_request"
+                    break
                 if self.params.max_turns and self.turns >= self.params.max_turns:
                     self.stopped_by = "max_turns"
                     break
@@ -527,6 +532,15 @@ class Campaign:
             SlotGame(g.slot_id, g.shown_position, g.join_code, g.agent_name, slot_outcome(games))
             for games in by_slot.values() for g in games
         ]
+
+    # -- winding down (`iglu campaign stop --expire`) -----------------------------------------
+    def settle_closed(self) -> TurnReport:
+        """One review and one reconcile step, creating nothing: settles what was submitted and
+        expires what was never taken, for a campaign being wound down."""
+        report = TurnReport()
+        for step in (self._review, self._reconcile):
+            self._step(step, report)
+        return report
 
 
 def _hit_gone(err: BaseException) -> bool:
