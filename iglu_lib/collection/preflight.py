@@ -74,7 +74,7 @@ def preflight(params: Any, *, profile: Any = None, manager: Any = None) -> Prefl
     report.checks.append(_guarded("join codes and agent instances", lambda: _inventory_check(params)))
     report.checks.append(_needs(reachable, "storage", lambda: _storage_check(profile)))
     for check in report.failures:
-        log.warning("preflight %s: %s: %s", params.campaign, check.name, check.message)
+        log.info("preflight %s: %s: %s", params.campaign, check.name, check.message)
     return report
 
 
