@@ -1,4 +1,5 @@
-"""`iglu collect` runs a campaign; `iglu campaign status` reports where one stands."""
+"""`iglu collect` runs a campaign; `iglu campaign status` reports where one stands;
+`iglu campaign preflight` checks before spending; `iglu campaign stop` winds one down."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from iglu_lib.collection.campaign import Campaign
     from iglu_lib.collection.params import CampaignParams
+    from iglu_lib.collection.winddown import WindDownReport
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -138,7 +140,7 @@ def _service_counts(profile: object, params: CampaignParams | None, name: str) -
 def _stop(args: argparse.Namespace) -> int:
     from iglu_lib.cli import print_json
     from iglu_lib.collection.params import CampaignParams
-    from iglu_lib.collection.winddown import report_lines, request_stop, wind_down
+    from iglu_lib.collection.winddown import report_lines, request_stop
 
     params = CampaignParams.from_file(args.params)
     if not args.expire:
@@ -150,7 +152,7 @@ def _stop(args: argparse.Namespace) -> int:
             print(f"campaign {params.campaign}: stop requested ({path}); a running `iglu collect` stops after "
                   "its current step. Add --expire to expire and settle its HITs too.")
         return 0
-    report = wind_down(params, delete_settled=args.delete_settled)
+    report = _wind_down(params, args.delete_settled)
     if args.json:
         print_json(report.as_dict())
     else:
@@ -187,3 +189,23 @@ def _preflight_before_spending(params: CampaignParams) -> None:
         names = ", ".join(check.name for check in report.failures)
         raise CampaignStopped(f"campaign {params.campaign} not started: preflight failed ({names}); fix what "
                               f"the checklist names, then run `iglu campaign preflight --params ...` again")
+
+
+def _wind_down(params: CampaignParams, delete_settled: bool) -> WindDownReport:
+    """`wind_down`, or `CampaignStopped` with a sentence when a service refuses or is down
+    (the stop request is written first, so a running loop stops anyway)."""
+    from iglu_lib.collection.faults import Fault, classify
+    from iglu_lib.collection.winddown import wind_down
+    from iglu_lib.errors import CampaignStopped, IgluError
+
+    try:
+        return wind_down(params, delete_settled=delete_settled)
+    except IgluError:
+        raise
+    except Exception as err:
+        if classify(err) is Fault.UNEXPECTED:
+            raise
+        raise CampaignStopped(f"campaign {params.campaign}: winding down stopped: {type(err).__name__}: "
+                              f"{str(err).splitlines()[0][:300] if str(err) else ''}; the stop request is "
+                              "written; when the services answer, run `iglu campaign stop --expire` again "
+                              "(every step is safe to repeat)") from err

@@ -131,3 +131,14 @@ def _has_hits(campaign: str) -> bool:
         return any(g.hit_id for g in GameRecords.open(load_profile("local"), campaign).all())
     except Exception:  # noqa: BLE001 - the loop may not have made its table yet
         return False
+
+
+def test_stop_expire_without_services_says_what_to_do_in_one_line(rehearsal, unique_name, tmp_path):
+    name = unique_name("nostack")
+    params_file = rehearsal.params_file(name)
+    env = {**os.environ, "IGLU_STACK_DIR": str(tmp_path / "no-stack")}
+    result = subprocess.run([sys.executable, "-m", "iglu_lib.cli", "campaign", "stop", "--params", str(params_file),
+                             "--expire"], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "iglu stack up" in result.stderr, result.stderr
+    assert stop_requested(name), "the request is written first, so a running loop stops anyway"
