@@ -130,9 +130,10 @@ def _service_counts(profile: object, params: CampaignParams | None, name: str) -
     from iglu_lib.collection.winddown import service_status
     from iglu_lib.mturk import HitManager
 
-    hit_type = params.hit_type if params else "pairwise"
     try:
-        return service_status(HitManager(profile, hit_type=hit_type, campaign=name))
+        if params is None:
+            return service_status(HitManager(profile, campaign=name), any_type=True)
+        return service_status(HitManager(profile, hit_type=params.hit_type, campaign=name))
     except Exception as err:  # noqa: BLE001 - the records' status is still worth printing
         return f"not listed: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
 

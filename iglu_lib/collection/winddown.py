@@ -186,9 +186,15 @@ def _free_by(hit: Any, fallback_seconds: int) -> str:
     return (expiration + timedelta(seconds=seconds)).isoformat(timespec="seconds")
 
 
-def service_status(manager: Any) -> dict[str, int]:
-    """The campaign's HITs on the service, counted by `HITStatus` (Disposed ones are not listed)."""
-    return dict(Counter(hit.status for hit in manager.hits()))
+def service_status(manager: Any, *, any_type: bool = False) -> dict[str, int]:
+    """The campaign's HITs on the service, counted by `HITStatus` (Disposed ones are not listed);
+    `any_type`: of every HIT type the campaign tagged (when only its name is known)."""
+    from iglu_lib.mturk.manager import Hit
+
+    if not any_type:
+        return dict(Counter(hit.status for hit in manager.hits()))
+    hits = (Hit.from_service(raw) for raw in manager._paginate("list_hits", "HITs"))
+    return dict(Counter(hit.status for hit in hits if hit.annotation.campaign == manager.campaign))
 
 
 def report_lines(report: WindDownReport) -> list[str]:

@@ -92,6 +92,14 @@ def test_stop_expire_after_a_partial_run_leaves_nothing_open_and_records_agree(
     assert status.returncode == 0, status.stderr
     on_service = json.loads(status.stdout)["hits_on_service"]
     assert on_service == {"Reviewing": 1}, "only the settled HIT stays, kept for review"
+    by_name = iglu("campaign", "status", "--campaign", name, "--service", "--json")
+    assert json.loads(by_name.stdout)["hits_on_service"] == {"Reviewing": 1}, by_name.stderr
+
+    tidy = iglu("campaign", "stop", "--params", str(params_file), "--expire", "--delete-settled", "--json")
+    assert tidy.returncode == 0, tidy.stderr
+    assert json.loads(tidy.stdout)["deleted"] == [submitted]
+    assert not list(manager.hits()), "nothing of the campaign is left on the service"
+    assert {g.status for g in GameRecords.open(local_profile, name).by_hit(submitted)} == {RecordStatus.APPROVED}
 
 
 def test_a_running_collect_stops_on_request_and_a_new_run_forgets_the_request(rehearsal, unique_name, stack):
