@@ -153,7 +153,10 @@ def _stop(args: argparse.Namespace) -> int:
             print(f"campaign {params.campaign}: stop requested ({path}); a running `iglu collect` stops after "
                   "its current step. Add --expire to expire and settle its HITs too.")
         return 0
-    report = _wind_down(params, args.delete_settled)
+    from iglu_lib.collection.logfile import campaign_logging
+
+    with campaign_logging(params.campaign, program="iglu campaign stop"):  # what it did goes to collect.log
+        report = _wind_down(params, args.delete_settled)
     if args.json:
         print_json(report.as_dict())
     else:

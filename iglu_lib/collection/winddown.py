@@ -109,7 +109,7 @@ def wind_down(params: Any, *, profile: Any = None, delete_settled: bool = False)
     started = campaign.start()  # reconciles, and creates HITs of slots a crash left planned
     report.reconciled += started["resumed"]
     report.errors += started["errors"]
-    report.expired += _expire_open(campaign.manager)  # those just created, if any
+    report.expired += _expire_open(campaign.manager, ("Assignable",))  # any it just created
     for _ in range(SETTLE_ROUNDS):
         turn = campaign.settle_closed()
         report.settled += turn.settled
@@ -124,12 +124,11 @@ def wind_down(params: Any, *, profile: Any = None, delete_settled: bool = False)
     return report
 
 
-def _expire_open(manager: Any) -> list[str]:
-    """Expire every HIT of the campaign workers can still take (idempotent)."""
-    from iglu_lib.mturk.manager import OPEN_STATUSES
-
+def _expire_open(manager: Any, statuses: tuple[str, ...] = ("Assignable", "Unassignable")) -> list[str]:
+    """Expire every HIT of the campaign workers can take or hold (idempotent): a held HIT too,
+    so that an assignment given back does not reopen it."""
     expired = []
-    for hit in manager.hits(OPEN_STATUSES):  # a held HIT too: a returned assignment must not reopen it
+    for hit in manager.hits(statuses):
         manager.expire(hit.hit_id)
         expired.append(hit.hit_id)
     if expired:

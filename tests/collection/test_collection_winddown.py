@@ -12,6 +12,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from iglu_lib.collection.campaign import Campaign
+from iglu_lib.collection.logfile import log_path
 from iglu_lib.collection.params import CampaignParams
 from iglu_lib.collection.winddown import stop_request_path, stop_requested
 from iglu_lib.local.mturk.control_client import LocalMTurkControl
@@ -78,6 +79,7 @@ def test_stop_expire_after_a_partial_run_leaves_nothing_open_and_records_agree(
     assert all(records[hit_id] is RecordStatus.EXPIRED for hit_id in untouched)
     assert all(hit_id not in statuses for hit_id in untouched), "unworked HITs are deleted"
     invariants(local_profile, name, local_profile.get("hit.reward"))
+    assert f"campaign {name}: expired " in log_path(name).read_text(), "what it did is in the campaign log"
 
     control.return_assignment(held_assignment)  # the worker gives up: nothing is held any more
     again = iglu("campaign", "stop", "--params", str(params_file), "--expire")
