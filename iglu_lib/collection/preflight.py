@@ -152,7 +152,10 @@ def _page_check(params: Any, manager: Any) -> tuple[bool, str]:
     missing = [name for name in fields if f'name="{name}"' not in page]
     if missing:
         return False, f"the '{params.hit_type}' page lacks the answer field(s) {', '.join(missing)}"
-    return True, f"the '{params.hit_type}' page renders with its {len(fields)} answer fields"
+    served = ""
+    if manager.question_mode == "external":  # pages come from `iglu crowd serve`: is it addressed?
+        served = f", served by `iglu crowd serve` at {manager.external_base_url()}"
+    return True, f"the '{params.hit_type}' page renders with its {len(fields)} answer fields{served}"
 
 
 def _template_check(params: Any) -> tuple[bool | None, str]:

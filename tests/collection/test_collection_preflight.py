@@ -96,3 +96,14 @@ def _profiles_dir():
     from iglu_lib.config import profiles_dir
 
     return profiles_dir()
+
+
+def test_external_pages_without_an_address_fail_the_page_line(rehearsal, local_profile, unique_name):
+    from iglu_lib.config import Profile
+
+    settings = json.loads(json.dumps(dict(local_profile.settings)))
+    settings["hit"]["question_mode"] = "external"
+    profile = Profile("local", settings, local_profile.env, local_profile.stack_state)
+    report = preflight(rehearsal.params(unique_name("pre")), profile=profile)
+    assert [check.name for check in report.failures] == ["HIT page"]
+    assert "external_url" in report.failures[0].message
