@@ -175,14 +175,23 @@ def _describe_leftovers(campaign: Any, report: WindDownReport) -> None:
 
 def _free_by(hit: Any, fallback_seconds: int) -> str:
     """When the last accepted assignment of an expired HIT ends at the latest: it was accepted
-    before the HIT expired, and lasts at most the assignment duration."""
-    expiration = hit.expiration
-    if isinstance(expiration, int | float):
-        expiration = datetime.fromtimestamp(expiration, timezone.utc)
-    if not isinstance(expiration, datetime):
-        return "unknown"
+    before the HIT expired, and lasts at most the assignment duration. A service that reports
+    the requested past moment as the expiration (before the HIT was made) gives no such bound,
+    so now is used: the work was accepted before now."""
+    expiration, created = (_moment(hit.expiration), _moment(hit.raw.get("CreationTime")))
+    if expiration is None or (created is not None and expiration < created):
+        expiration = datetime.now(timezone.utc)
     seconds = int(hit.raw.get("AssignmentDurationInSeconds") or fallback_seconds)
     return (expiration + timedelta(seconds=seconds)).isoformat(timespec="seconds")
+
+
+def _moment(value: Any) -> datetime | None:
+    """An aware datetime from what boto3 returns (datetime) or epoch seconds; None otherwise."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, timezone.utc)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return None
 
 
 def service_status(manager: Any, *, any_type: bool = False) -> dict[str, int]:
