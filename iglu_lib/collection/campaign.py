@@ -43,6 +43,7 @@ from iglu_lib.collection.judge import GOOD_VERDICTS, NEEDS_REVIEW, code_field, j
 from iglu_lib.collection.params import CampaignParams
 from iglu_lib.collection.rewards import BonusRule, bonus_token, bonuses_paid
 from iglu_lib.collection.sanctions import CampaignQualification, Sanctions, rejected_reasons
+from iglu_lib.collection.winddown import clear_stop_request, stop_requested
 from iglu_lib.errors import CampaignStopped
 from iglu_lib.scheduling import Outcome, Scheduler, Slot, split_join_code
 from iglu_lib.storage import GameRecord, GameRecords, RecordStatus
@@ -228,6 +229,7 @@ class Campaign:
         bar = tqdm(total=self.params.target_approved_hits, desc=f"campaign {self.params.campaign}",
                    unit="HIT", disable=not progress)
         interval = self.params.poll_interval_seconds
+        clear_stop_request(self.params.campaign)  # a new run forgets an old `iglu campaign stop`
         try:
             while not (self.started and self.done) and not self.stopping:
                 report = self.turn()
@@ -236,6 +238,9 @@ class Campaign:
                                 errors=len(report.errors))
                 if on_turn:
                     on_turn(self, report)
+                if stop_requested(self.params.campaign):  # `iglu campaign stop`
+                    self.stopped_by = "stop_request"
+                    break
                 if self.params.max_turns and self.turns >= self.params.max_turns:
                     self.stopped_by = "max_turns"
                     break
@@ -662,6 +667,15 @@ class Campaign:
             SlotGame(g.slot_id, g.shown_position, g.join_code, g.agent_name, slot_outcome(games))
             for games in by_slot.values() for g in games
         ]
+
+    # -- winding down (`iglu campaign stop --expire`) -----------------------------------------
+    def settle_closed(self) -> TurnReport:
+        """One review and one reconcile step, creating nothing: settles what was submitted and
+        expires what was never taken, for a campaign being wound down."""
+        report = TurnReport()
+        for step in (self._review, self._reconcile):
+            self._step(step, report)
+        return report
 
 
 class GameDataLate(Exception):

@@ -1,4 +1,5 @@
-"""`iglu collect` runs a campaign; `iglu campaign status` reports where one stands."""
+"""`iglu collect` runs a campaign; `iglu campaign status` reports where one stands;
+`iglu campaign preflight` checks before spending; `iglu campaign stop` winds one down."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from iglu_lib.collection.campaign import Campaign
     from iglu_lib.collection.params import CampaignParams
+    from iglu_lib.collection.winddown import WindDownReport
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +27,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.add_argument("--profile", help="the profile of the records (default: the --params file's, else local)")
     status.add_argument("--params", help="the campaign's parameters: adds cells still empty and the spend")
     status.add_argument("--json", action="store_true")
+    status.add_argument("--service", action="store_true",
+                        help="also count the campaign's HITs on MTurk by status (always with --params)")
     status.set_defaults(handler=_status)
+    stop = actions.add_parser("stop", help="stop a running loop; --expire also expires, settles and deletes its HITs")
+    stop.add_argument("--params", required=True, help="the campaign's parameters (YAML)")
+    stop.add_argument("--expire", action="store_true",
+                      help="expire every open HIT, settle what was submitted, free instances, report what is left")
+    stop.add_argument("--delete-settled", action="store_true",
+                      help="with --expire: also delete settled HITs on MTurk (records keep everything; "
+                           "no manual review or reversal on the service afterwards)")
+    stop.add_argument("--json", action="store_true")
+    stop.set_defaults(handler=_stop)
+    check = actions.add_parser("preflight", help="check credentials, balance, pages, qualifications, "
+                                                 "join codes and storage before spending")
+    check.add_argument("--params", required=True, help="the campaign's parameters (YAML)")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(handler=_preflight)
 
 
 def _collect(args: argparse.Namespace) -> int:
@@ -38,6 +56,7 @@ def _collect(args: argparse.Namespace) -> int:
     params = CampaignParams.from_file(args.params)
     with campaign_logging(params.campaign) as log_path:
         print(f"iglu collect: campaign {params.campaign}, log in {log_path}", file=sys.stderr)
+        _preflight_before_spending(params)
         campaign = _open_campaign(params)
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: campaign.stop())
@@ -93,6 +112,8 @@ def _status(args: argparse.Namespace) -> int:
 
         raise IgluError("campaign status needs --campaign NAME or --params FILE")
     status = campaign_status(GameRecords.open(profile, name).all(), cost_per_hit=cost, cells=cells)
+    if params or args.service:
+        status["hits_on_service"] = _service_counts(profile, params, name)
     if args.json:
         print_json(status)
         return 0
@@ -102,3 +123,93 @@ def _status(args: argparse.Namespace) -> int:
     for cell in status["cells"]:
         print(f"  {cell['task']:40} {cell['combination']:30} {cell['good_hits']}")
     return 0
+
+
+def _service_counts(profile: object, params: CampaignParams | None, name: str) -> dict[str, int] | str:
+    """The campaign's HITs on MTurk by status, or why they could not be listed."""
+    from iglu_lib.collection.winddown import service_status
+    from iglu_lib.mturk import HitManager
+
+    try:
+        if params is None:
+            return service_status(HitManager(profile, campaign=name), any_type=True)
+        return service_status(HitManager(profile, hit_type=params.hit_type, campaign=name))
+    except Exception as err:  # noqa: BLE001 - the records' status is still worth printing
+        return f"not listed: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
+
+
+def _stop(args: argparse.Namespace) -> int:
+    from iglu_lib.cli import print_json
+    from iglu_lib.collection.params import CampaignParams
+    from iglu_lib.collection.winddown import report_lines, request_stop
+
+    params = CampaignParams.from_file(args.params)
+    if not args.expire:
+        path = request_stop(params.campaign)
+        result = {"campaign": params.campaign, "stop_requested": True, "request": str(path)}
+        if args.json:
+            print_json(result)
+        else:
+            print(f"campaign {params.campaign}: stop requested ({path}); a running `iglu collect` stops after "
+                  "its current step. Add --expire to expire and settle its HITs too.")
+        return 0
+    from iglu_lib.collection.logfile import campaign_logging
+
+    with campaign_logging(params.campaign, program="iglu campaign stop"):  # what it did goes to collect.log
+        report = _wind_down(params, args.delete_settled)
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        print("\n".join(report_lines(report)))
+    return 0
+
+
+def _preflight(args: argparse.Namespace) -> int:
+    from iglu_lib.cli import print_json
+    from iglu_lib.collection.params import CampaignParams
+    from iglu_lib.collection.preflight import preflight
+
+    report = preflight(CampaignParams.from_file(args.params))
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        print("\n".join(report.lines()))
+    return 0 if report.passed else 2
+
+
+def _preflight_before_spending(params: CampaignParams) -> None:
+    """On a profile that pays outside the local stack, refuse to start unless preflight passes."""
+    from iglu_lib.config import load_profile
+
+    profile = load_profile(params.profile)
+    if profile.is_local or not profile.spend_money:
+        return
+    from iglu_lib.collection.preflight import preflight
+    from iglu_lib.errors import CampaignStopped
+
+    report = preflight(params, profile=profile)
+    print("\n".join(report.lines()), file=sys.stderr)
+    if not report.passed:
+        names = ", ".join(check.name for check in report.failures)
+        raise CampaignStopped(f"campaign {params.campaign} not started: preflight failed ({names}); fix what "
+                              f"the checklist names, then run `iglu campaign preflight --params ...` again")
+
+
+def _wind_down(params: CampaignParams, delete_settled: bool) -> WindDownReport:
+    """`wind_down`, or `CampaignStopped` with a sentence when a service refuses or is down
+    (the stop request is written first, so a running loop stops anyway)."""
+    from iglu_lib.collection.faults import Fault, classify
+    from iglu_lib.collection.winddown import wind_down
+    from iglu_lib.errors import CampaignStopped, IgluError
+
+    try:
+        return wind_down(params, delete_settled=delete_settled)
+    except IgluError:
+        raise
+    except Exception as err:
+        if classify(err) is Fault.UNEXPECTED:
+            raise
+        raise CampaignStopped(f"campaign {params.campaign}: winding down stopped: {type(err).__name__}: "
+                              f"{str(err).splitlines()[0][:300] if str(err) else ''}; the stop request is "
+                              "written; when the services answer, run `iglu campaign stop --expire` again "
+                              "(every step is safe to repeat)") from err

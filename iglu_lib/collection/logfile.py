@@ -21,12 +21,17 @@ def log_path(campaign: str) -> Path:
 class _OneLine(logging.Formatter):
     """One line per record on the console; tracebacks go only to the file."""
 
+    def __init__(self, program: str = "iglu collect") -> None:
+        super().__init__()
+        self.program = program
+
     def format(self, record: logging.LogRecord) -> str:
-        return f"iglu collect: {record.levelname.lower()}: {record.getMessage()}"
+        return f"{self.program}: {record.levelname.lower()}: {record.getMessage()}"
 
 
 @contextmanager
-def campaign_logging(campaign: str, *, console_level: int = logging.WARNING) -> Iterator[Path]:
+def campaign_logging(campaign: str, *, console_level: int = logging.WARNING,
+                     program: str = "iglu collect") -> Iterator[Path]:
     """Log the library at INFO to the campaign's file, and warnings to standard error, while the
     block runs; the handlers are removed afterwards."""
     from iglu_lib.storage.record import check_key
@@ -38,7 +43,7 @@ def campaign_logging(campaign: str, *, console_level: int = logging.WARNING) -> 
     to_file.setFormatter(logging.Formatter(FORMAT))
     to_console = logging.StreamHandler()
     to_console.setLevel(console_level)
-    to_console.setFormatter(_OneLine())
+    to_console.setFormatter(_OneLine(program))
     previous = root.level
     root.setLevel(logging.INFO)
     root.addHandler(to_file)

@@ -1,0 +1,233 @@
+"""Preflight: what must be ready before a campaign spends money, checked in one go.
+
+Each check gives one line a person reads (✓ or ✗ and a sentence saying what was found and,
+on a failure, what to do). Nothing here creates or changes anything: a missing table or
+container is reported, not made, and no HIT is created. Secrets are only ever named, never
+shown. `iglu collect` runs the checks first on a paying profile outside the local stack.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Secrets a profile outside the local stack needs from the environment or `.env`.
+CLOUD_SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AZURE_STORAGE_CONNECTION_STRING",
+                 "IGLU_WORKER_ID_SALT")
+MARKS = {True: "✓", False: "✗", None: "-"}
+
+
+@dataclass
+class Check:
+    """One line of the checklist; `ok` is None for a check that does not apply."""
+
+    name: str
+    ok: bool | None
+    message: str
+
+
+@dataclass
+class PreflightReport:
+    campaign: str
+    profile: str
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(check.ok is not False for check in self.checks)
+
+    @property
+    def failures(self) -> list[Check]:
+        return [check for check in self.checks if check.ok is False]
+
+    def lines(self) -> list[str]:
+        verdict = "ready" if self.passed else f"NOT ready ({len(self.failures)} problem(s))"
+        head = f"preflight of campaign {self.campaign} on profile {self.profile}: {verdict}"
+        return [head, *(f"  {MARKS[c.ok]} {c.name}: {c.message}" for c in self.checks)]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"campaign": self.campaign, "profile": self.profile, "passed": self.passed,
+                "checks": [asdict(check) for check in self.checks]}
+
+
+def preflight(params: Any, *, profile: Any = None, manager: Any = None) -> PreflightReport:
+    """Run every check for the campaign of `params` (on `profile`, default the file's)."""
+    from iglu_lib.config import load_profile
+    from iglu_lib.mturk import HitManager
+
+    profile = profile or load_profile(params.profile)
+    manager = manager or HitManager(profile, hit_type=params.hit_type, campaign=params.campaign)
+    report = PreflightReport(params.campaign, profile.name)
+    report.checks.append(_guarded("profile", lambda: _profile_check(profile)))
+    credentials = _guarded("credentials", lambda: _credentials_check(profile))
+    report.checks.append(credentials)
+    reachable = credentials.ok is not False
+    report.checks.append(_needs(reachable, "MTurk and balance", lambda: _balance_check(params, manager)))
+    report.checks.append(_guarded("HIT page", lambda: _page_check(params, manager)))
+    report.checks.append(_guarded("custom HIT template", lambda: _template_check(params)))
+    report.checks.append(_needs(reachable, "qualifications", lambda: _qualifications_check(profile, manager)))
+    report.checks.append(_guarded("join codes and agent instances", lambda: _inventory_check(params)))
+    report.checks.append(_needs(reachable, "storage", lambda: _storage_check(profile)))
+    for check in report.failures:
+        log.info("preflight %s: %s: %s", params.campaign, check.name, check.message)
+    return report
+
+
+def _guarded(name: str, run: Callable[[], tuple[bool | None, str]]) -> Check:
+    """A check whose unexpected failure becomes its own ✗ line instead of a traceback."""
+    try:
+        ok, message = run()
+    except Exception as err:  # noqa: BLE001 - every failure is a line of the checklist
+        ok, message = False, f"{type(err).__name__}: {str(err).splitlines()[0][:300] if str(err) else ''}"
+    return Check(name, ok, message)
+
+
+def _needs(reachable: bool, name: str, run: Callable[[], tuple[bool | None, str]]) -> Check:
+    if not reachable:
+        return Check(name, False, "not checked: the credentials above are missing")
+    return _guarded(name, run)
+
+
+# -- the checks ------------------------------------------------------------------------------
+def _profile_check(profile: Any) -> tuple[bool, str]:
+    """Always passes: it says which account and money the run would use, for a person to confirm."""
+    endpoint = profile.endpoint("mturk") or "the AWS default"
+    if profile.is_local:
+        money = "play money on the local stack"
+    elif "sandbox" in str(endpoint):
+        money = "sandbox (no real money)"
+    else:
+        money = "REAL money on MTurk production"
+    return True, (f"'{profile.name}', MTurk at {endpoint}, spend_money {str(profile.spend_money).lower()}, "
+                  f"{money}; records table {profile.get('storage.records_table')}")
+
+
+def _credentials_check(profile: Any) -> tuple[bool, str]:
+    if profile.is_local:
+        profile.aws_credentials()
+        profile.azure_connection_string()  # from the running stack
+        profile.worker_id_salt()
+        return True, "the local stack is running and provides its emulator credentials"
+    missing = [name for name in CLOUD_SECRETS if not profile.env.get(name)]
+    if missing:
+        return False, (f"{', '.join(missing)} not set; put them in the environment or .env "
+                       "(see .env.example), never in a parameter file")
+    return True, f"{', '.join(CLOUD_SECRETS)} are set"
+
+
+def _balance_check(params: Any, manager: Any) -> tuple[bool, str]:
+    try:
+        balance = Decimal(str(manager.balance()))
+        budget = Decimal(params.budget)
+    except InvalidOperation as err:
+        raise ValueError(f"the balance or budget is not an amount: {err}") from None
+    if balance < budget:
+        return False, (f"balance ${balance:.2f} is below the budget ${budget:.2f} (rewards plus the "
+                       f"{Decimal(params.fee_rate) * 100:.0f}% fee); add funds or lower `budget`")
+    return True, f"MTurk answers; balance ${balance:.2f} covers the budget ${budget:.2f} (rewards plus fee)"
+
+
+def _sample_variables(params: Any) -> dict[str, Any]:
+    """Page variables as the loop would give them, from the first task and agents' instances."""
+    from iglu_lib.scheduling import Inventory
+
+    inventory = Inventory.from_files(params.path(params.join_codes), params.path(params.agent_instances))
+    task = next(iter(inventory.tasks.values()))
+    instances = [ids[0] for ids in list(inventory.instances.values())[: params.k]]
+    return {"task_name": task.name, "task_join_code": task.task_join_code,
+            "agent_instance_ids": instances, "join_code_suffix": ":4102444800000"}
+
+
+def _page_check(params: Any, manager: Any) -> tuple[bool, str]:
+    """The bundled page renders with sample variables and carries every answer field."""
+    from iglu_lib.mturk.templates import render_hit
+
+    page = render_hit(params.hit_type, {"title": manager.settings.title, **_sample_variables(params)})
+    fields = manager.answer_fields(params.k)
+    missing = [name for name in fields if f'name="{name}"' not in page]
+    if missing:
+        return False, f"the '{params.hit_type}' page lacks the answer field(s) {', '.join(missing)}"
+    served = ""
+    if manager.question_mode == "external":  # pages come from `iglu crowd serve`: is it addressed?
+        served = f", served by `iglu crowd serve` at {manager.external_base_url()}"
+    return True, f"the '{params.hit_type}' page renders with its {len(fields)} answer fields{served}"
+
+
+def _template_check(params: Any) -> tuple[bool | None, str]:
+    """A campaign's own template (`hit_template`), checked by the template module when it can."""
+    template = getattr(params, "hit_template", None)
+    if not template:
+        return None, "none set: the bundled page is used"
+    from iglu_lib.mturk import templates
+
+    check = getattr(templates, "check_template", None)
+    if check is None:
+        return None, f"'{template}' set but this version cannot check templates; skipped"
+    check(params.path(str(template)), params.hit_type)
+    return True, f"'{template}' renders with every required element"
+
+
+def _qualifications_check(profile: Any, manager: Any) -> tuple[bool, str]:
+    """Every qualification type the profile's HIT settings require exists and is active."""
+    from iglu_lib.local.mturk.qualification_rules import SYSTEM_TYPES
+    from iglu_lib.mturk import MTurkError
+
+    wanted = [str(q.get("QualificationTypeId")) for q in manager.settings.qualification_requirements]
+    custom = [type_id for type_id in wanted if type_id not in SYSTEM_TYPES]
+    problems = []
+    for type_id in custom:
+        try:
+            found = manager.call("get_qualification_type", QualificationTypeId=type_id)["QualificationType"]
+        except MTurkError as err:
+            problems.append(f"{type_id} ({str(err)[:120]})")
+            continue
+        if found.get("QualificationTypeStatus", "Active") != "Active":
+            problems.append(f"{type_id} is {found.get('QualificationTypeStatus')}")
+    if problems:
+        return False, (f"hit.qualification_requirements names missing or inactive types: {'; '.join(problems)}; "
+                       "create them (`iglu mturk qualify`) or fix the profile")
+    return True, (f"{len(wanted)} requirement(s), {len(custom)} custom type(s) found and active"
+                  if wanted else "no qualification required by the profile")
+
+
+def _inventory_check(params: Any) -> tuple[bool, str]:
+    """Both files parse, the mode's agents exist, and every join code names its instance."""
+    from iglu_lib.platform.codes import parse_join_code
+    from iglu_lib.scheduling import Inventory
+    from iglu_lib.scheduling.model import full_join_code
+
+    inventory = Inventory.from_files(params.path(params.join_codes), params.path(params.agent_instances))
+    if len(inventory.agents) < params.k:
+        return False, (f"mode {params.mode} shows {params.k} agents per HIT but {params.agent_instances} "
+                       f"lists {len(inventory.agents)}")
+    wrong = []
+    for task in inventory.tasks.values():
+        for instance in (iid for ids in inventory.instances.values() for iid in ids):
+            if parse_join_code(full_join_code(task.task_join_code, instance)).agent_instance_id != instance:
+                wrong.append(f"{task.name}/{instance}")
+    if wrong:
+        return False, f"join codes that do not name their instance: {', '.join(wrong[:5])}"
+    instances = sum(len(ids) for ids in inventory.instances.values())
+    return True, (f"{len(inventory.tasks)} tasks x {len(inventory.agents)} agents ({instances} instances); "
+                  "every join code parses and names its instance")
+
+
+def _storage_check(profile: Any) -> tuple[bool, str]:
+    """The task and game containers exist, and the records table (read only: nothing is made).
+    A missing table is only noted: the first run creates it, and a typo shows in the name."""
+    table = str(profile.get("storage.records_table"))
+    tables = {t.name for t in profile.table_service_client().query_tables(f"TableName eq '{table}'")}
+    blobs = profile.blob_service_client()
+    missing = [name for name in (str(profile.get(f"storage.{key}")) for key in ("task_container", "game_container"))
+               if not blobs.get_container_client(name).exists()]
+    if missing:
+        return False, (f"storage answers but lacks the container(s) {', '.join(missing)}; upload the tasks "
+                       "and check the platform writes game data there, or fix storage.* in the profile")
+    table_note = f"table {table} exists" if table in tables else \
+        f"table {table} does not exist yet (the first run creates it: check the name)"
+    return True, f"task and game containers exist; {table_note}"

@@ -1,0 +1,228 @@
+"""Winding a campaign down: ask a running loop to stop, expire its HITs, settle what was
+submitted, and say what is left.
+
+A stop request is a file (`outputs/campaigns/<campaign>/stop-request`) rather than a signal,
+because the loop may run in a notebook, a `tmux` pane or on another login: every turn the loop
+looks for the file and stops cleanly when it is there; a new `iglu collect` removes it.
+
+`wind_down` then works on the service with the campaign's own loop, so nothing is settled by
+rules other than the loop's: every open HIT is expired (no new worker can take it), the loop's
+start-up and its review and reconcile steps settle what was submitted and expire what was never
+taken (freeing the instances, deleting those HITs), and whatever is still held by a worker is
+reported with the time its assignment runs out, after which running the command again settles it.
+Settled HITs stay on the service unless asked (`delete_settled`), so that a person can still
+review, reverse or pay a bonus on them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from iglu_lib import paths
+
+log = logging.getLogger(__name__)
+
+#: Review and reconcile rounds `wind_down` runs at most while they still make progress.
+SETTLE_ROUNDS = 5
+
+
+def stop_request_path(campaign: str) -> Path:
+    """The file whose presence asks the campaign's loop to stop (campaign names are checked
+    table keys, so they are safe file names)."""
+    return paths.outputs_dir() / "campaigns" / campaign / "stop-request"
+
+
+def request_stop(campaign: str, reason: str = "iglu campaign stop") -> Path:
+    """Ask a running loop of `campaign` to stop after its current step."""
+    path = stop_request_path(campaign)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{datetime.now(timezone.utc).isoformat()} {reason}\n", encoding="utf-8")
+    log.info("campaign %s: stop requested (%s)", campaign, path)
+    return path
+
+
+def stop_requested(campaign: str) -> bool:
+    """Whether someone asked the loop of `campaign` to stop (one stat per turn)."""
+    return stop_request_path(campaign).is_file()
+
+
+def clear_stop_request(campaign: str) -> bool:
+    """Forget an earlier stop request (a new run starts); True if there was one."""
+    path = stop_request_path(campaign)
+    if path.is_file():
+        path.unlink()
+        return True
+    return False
+
+
+@dataclass
+class HeldHit:
+    """A HIT a worker still holds: it closes when the assignment's time runs out."""
+
+    hit_id: str
+    status: str
+    pending: int
+    free_by: str  # ISO time (the service's clock) by which the assignment is over at the latest
+
+
+@dataclass
+class WindDownReport:
+    """What `wind_down` did and what is left for later."""
+
+    campaign: str
+    stop_requested: bool
+    expired: list[str] = field(default_factory=list)
+    settled: int = 0
+    expired_slots: int = 0
+    reconciled: int = 0
+    deleted: list[str] = field(default_factory=list)
+    needs_review: list[str] = field(default_factory=list)
+    held: list[HeldHit] = field(default_factory=list)
+    busy_instances: list[str] = field(default_factory=list)
+    hits_by_status: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        """Nothing open on the service or in the records: the campaign is wound down."""
+        return not self.held and not self.busy_instances and not self.needs_review
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "finished": self.finished}
+
+
+def wind_down(params: Any, *, profile: Any = None, delete_settled: bool = False) -> WindDownReport:
+    """Stop the campaign of `params`: request a stop, expire every open HIT, settle, report.
+
+    Safe to run again (every step is idempotent); run it again after the time of a held HIT."""
+    from iglu_lib.collection.campaign import Campaign
+
+    report = WindDownReport(params.campaign, stop_requested=True)
+    request_stop(params.campaign, "iglu campaign stop --expire")
+    campaign = Campaign(params, profile=profile)
+    report.expired += _expire_open(campaign.manager)
+    started = campaign.start()  # reconciles, and creates HITs of slots a crash left planned
+    report.reconciled += started["resumed"]
+    report.errors += started["errors"]
+    report.expired += _expire_open(campaign.manager, ("Assignable",))  # any it just created
+    for _ in range(SETTLE_ROUNDS):
+        turn = campaign.settle_closed()
+        report.settled += turn.settled
+        report.expired_slots += turn.expired
+        report.reconciled += turn.reconciled
+        report.errors += turn.errors
+        if not turn.progress:
+            break
+    if delete_settled:
+        report.deleted += _delete_settled(campaign)
+    _describe_leftovers(campaign, report)
+    return report
+
+
+def _expire_open(manager: Any, statuses: tuple[str, ...] = ("Assignable", "Unassignable")) -> list[str]:
+    """Expire every HIT of the campaign workers can take or hold (idempotent): a held HIT too,
+    so that an assignment given back does not reopen it."""
+    expired = []
+    for hit in manager.hits(statuses):
+        manager.expire(hit.hit_id)
+        expired.append(hit.hit_id)
+    if expired:
+        log.info("campaign %s: expired %s open HIT(s)", manager.campaign, len(expired))
+    return expired
+
+
+def _delete_settled(campaign: Any) -> list[str]:
+    """Delete the campaign's HITs whose work is all approved or rejected (their records stay)."""
+    from iglu_lib.mturk import MTurkError
+    from iglu_lib.storage import RecordStatus
+
+    final = (RecordStatus.APPROVED, RecordStatus.REJECTED)
+    deleted = []
+    for hit in campaign.manager.hits(("Reviewable", "Reviewing")):
+        games = campaign.records.by_hit(hit.hit_id)
+        if hit.pending or not games or any(g.status not in final for g in games):
+            continue
+        try:
+            if hit.status == "Reviewing":
+                campaign.manager.set_reviewing(hit.hit_id, reviewing=False)
+            campaign.manager.delete(hit.hit_id)
+        except MTurkError as err:
+            log.warning("HIT %s not deleted: %s", hit.hit_id, err)
+            continue
+        deleted.append(hit.hit_id)
+    return deleted
+
+
+def _describe_leftovers(campaign: Any, report: WindDownReport) -> None:
+    """HITs by service status, those a worker still holds (and until when), open records."""
+    from iglu_lib.collection.campaign import OPEN_STATUSES
+
+    hits = list(campaign.manager.hits())
+    report.hits_by_status = dict(Counter(hit.status for hit in hits))
+    fallback = int(campaign.profile.get("hit.assignment_duration_seconds") or 0)
+    for hit in hits:
+        if hit.status in ("Assignable", "Unassignable"):
+            report.held.append(HeldHit(hit.hit_id, hit.status, hit.pending, _free_by(hit, fallback)))
+    report.needs_review = sorted(campaign.parked)
+    report.busy_instances = sorted(g.agent_minecraft_id for g in campaign.records.all()
+                                   if g.status in OPEN_STATUSES)
+
+
+def _free_by(hit: Any, fallback_seconds: int) -> str:
+    """When the last accepted assignment of an expired HIT ends at the latest: it was accepted
+    before the HIT expired, and lasts at most the assignment duration. A service that reports
+    the requested past moment as the expiration (before the HIT was made) gives no such bound,
+    so now is used: the work was accepted before now."""
+    expiration, created = (_moment(hit.expiration), _moment(hit.raw.get("CreationTime")))
+    if expiration is None or (created is not None and expiration < created):
+        expiration = datetime.now(timezone.utc)
+    seconds = int(hit.raw.get("AssignmentDurationInSeconds") or fallback_seconds)
+    return (expiration + timedelta(seconds=seconds)).isoformat(timespec="seconds")
+
+
+def _moment(value: Any) -> datetime | None:
+    """An aware datetime from what boto3 returns (datetime) or epoch seconds; None otherwise."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, timezone.utc)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return None
+
+
+def service_status(manager: Any, *, any_type: bool = False) -> dict[str, int]:
+    """The campaign's HITs on the service, counted by `HITStatus` (Disposed ones are not listed);
+    `any_type`: of every HIT type the campaign tagged (when only its name is known)."""
+    from iglu_lib.mturk.manager import Hit
+
+    if not any_type:
+        return dict(Counter(hit.status for hit in manager.hits()))
+    hits = (Hit.from_service(raw) for raw in manager._paginate("list_hits", "HITs"))
+    return dict(Counter(hit.status for hit in hits if hit.annotation.campaign == manager.campaign))
+
+
+def report_lines(report: WindDownReport) -> list[str]:
+    """The report as a short table a person reads."""
+    rows = [
+        ("stop requested", "yes" if report.stop_requested else "no"),
+        ("HITs expired now", str(len(report.expired))),
+        ("assignments settled", str(report.settled)),
+        ("HITs expired unworked (deleted)", str(report.expired_slots)),
+        ("records reconciled", str(report.reconciled)),
+        ("settled HITs deleted", str(len(report.deleted))),
+        ("HITs on the service", ", ".join(f"{k} {v}" for k, v in sorted(report.hits_by_status.items())) or "none"),
+        ("needs review", ", ".join(report.needs_review) or "none"),
+        ("instances still busy", str(len(report.busy_instances))),
+    ]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"campaign {report.campaign}: {'wound down' if report.finished else 'work left'}"]
+    lines += [f"  {name:<{width}}  {value}" for name, value in rows]
+    for held in report.held:
+        lines.append(f"  held by a worker: HIT {held.hit_id} ({held.status}, {held.pending} pending) "
+                     f"until {held.free_by} at the latest; run `iglu campaign stop --expire` again then")
+    lines += [f"  error: {error}" for error in report.errors]
+    return lines
