@@ -163,12 +163,12 @@ def _template_check(params: Any) -> tuple[bool | None, str]:
     template = getattr(params, "hit_template", None)
     if not template:
         return None, "none set: the bundled page is used"
-    from iglu_lib.mturk import templates
+    from iglu_lib.mturk.templates import check_template
 
-    check = getattr(templates, "check_template", None)
-    if check is None:
-        return None, f"'{template}' set but this version cannot check templates; skipped"
-    check(params.path(str(template)), params.hit_type)
+    missing = check_template(params.path(str(template)), params.hit_type, params.k,
+                             getattr(params, "hit_variables", None))
+    if missing:
+        return False, f"'{template}' lacks: {'; '.join(missing)}"
     return True, f"'{template}' renders with every required element"
 
 
