@@ -40,7 +40,7 @@ class Analysis:
         """Default and ok-codes-only rankings side by side, one row per agent."""
         left = self.ranking.table.set_index("agent")
         right = self.sensitivity.table.set_index("agent")
-        columns = ["rank", "strength", "strength_low", "strength_high", "p_best"]
+        columns = ["rank", "interval_rank", "strength", "strength_low", "strength_high", "p_best"]
         table = left[columns].add_suffix("_all").join(right[columns].add_suffix("_ok_codes"), how="outer")
         return table.sort_values("strength_all", ascending=False).rename_axis("agent").reset_index()
 
@@ -166,6 +166,11 @@ def _ranking_json(ranking: Ranking) -> dict[str, Any]:
         "level": ranking.level,
         "problem": ranking.problem,
         "scale": "natural log-odds, centred to mean 0; P(a beats b) = 1 / (1 + exp(s_b - s_a))",
+        "model": ("one choice among the agents of each decisive HIT (Bradley-Terry for pairs, "
+                  "Plackett-Luce first choice for more), prior N(0, sd^2) per strength"),
+        "prior_sd": ranking.fit.prior_sd if ranking.fit is not None else None,
+        "interval": "normal approximation of the posterior; interval_rank = 1 + agents whose "
+                    "lower bound is above this one's upper bound",
     }
 
 
