@@ -169,17 +169,34 @@ def fit(
 
 def _fit_pairs(choices: Choices, prior_sd: float, start: np.ndarray | None, tolerance: float,
                max_iterations: int) -> ChoiceFit:
-    """The same posterior mode for pairs without a position term, on an n x n win matrix: the
-    Hessian is a weighted graph Laplacian plus the prior, so a step costs O(n^2) however
-    many HITs there are (the simulator fits thousands of times per campaign)."""
     n = choices.n_agents
     rows = np.arange(len(choices.winner))
     winner = choices.members[rows, choices.winner]
     loser = choices.members[rows, 1 - choices.winner]
     wins = np.zeros((n, n))
     np.add.at(wins, (winner, loser), choices.weight)
+    return fit_wins(wins, prior_sd=prior_sd, start=start, tolerance=tolerance, max_iterations=max_iterations)
+
+
+def fit_wins(
+    wins: np.ndarray,
+    *,
+    prior_sd: float = PRIOR_SD,
+    start: np.ndarray | None = None,
+    tolerance: float = 1e-7,
+    max_iterations: int = 100,
+) -> ChoiceFit:
+    """The same posterior mode for pairs without a position term, from `wins[i, j]` = times i
+    was chosen over j: the Hessian is a weighted graph Laplacian plus the prior, so a Newton
+    step costs O(n^2) however many HITs there are (the simulator fits thousands of times).
+    Small steps are taken whole (the objective is concave and smooth there); large ones are
+    halved until they go uphill."""
+    wins = np.asarray(wins, dtype=float)
+    n = len(wins)
     trials = wins + wins.T
+    won = wins.sum(axis=1)
     precision = 1.0 / prior_sd**2
+    ridge = precision * np.eye(n)
     theta = np.zeros(n) if start is None or len(start) != n else np.asarray(start, dtype=float).copy()
 
     def objective(values: np.ndarray) -> float:
@@ -188,27 +205,33 @@ def _fit_pairs(choices: Choices, prior_sd: float, start: np.ndarray | None, tole
 
     def curvature(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = 0.5 * (1.0 + np.tanh(0.5 * (values[:, None] - values[None, :])))  # P(i beats j)
-        gradient = wins.sum(axis=1) - (trials * p).sum(axis=1) - precision * values
+        gradient = won - (trials * p).sum(axis=1) - precision * values
         weight = trials * p * (1.0 - p)
-        hessian = np.diag(weight.sum(axis=1)) - weight + precision * np.eye(n)
+        hessian = ridge - weight
+        hessian[np.diag_indices(n)] += weight.sum(axis=1)
         return gradient, hessian
 
-    current = objective(theta)
+    current = None
     for _ in range(max_iterations):
         gradient, hessian = curvature(theta)
         step = np.linalg.solve(hessian, gradient)
-        scale = 1.0
-        while True:
-            candidate = theta + scale * step
-            value = objective(candidate)
-            if value >= current - 1e-12 or scale < 1e-8:
-                break
-            scale /= 2.0
-        theta, current = candidate, value
-        if np.max(np.abs(scale * step)) < tolerance:
+        size = float(np.max(np.abs(step)))
+        if size < tolerance:  # quadratic convergence: theta is within ~size^2 of the mode
             break
-    covariance = np.linalg.inv(curvature(theta)[1])
-    return ChoiceFit(theta - theta.mean(), covariance, None, prior_sd, choices.total)
+        if size > 0.5:
+            current = objective(theta) if current is None else current
+            scale = 1.0
+            while True:
+                candidate = theta + scale * step
+                value = objective(candidate)
+                if value >= current - 1e-12 or scale < 1e-8:
+                    break
+                scale /= 2.0
+            theta, current, size = candidate, value, size * scale
+        else:
+            theta, current = theta + step, None
+    covariance = np.linalg.inv(hessian)
+    return ChoiceFit(theta - theta.mean(), covariance, None, prior_sd, float(wins.sum()))
 
 
 def pair_information(fitted: ChoiceFit, first: np.ndarray, second: np.ndarray) -> np.ndarray:
