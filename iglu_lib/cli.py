@@ -31,6 +31,7 @@ COMMAND_PACKAGES = (
     "logs",
     "analysis",
     "demo",
+    "scheduling",
 )
 
 

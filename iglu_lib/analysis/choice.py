@@ -183,7 +183,7 @@ def fit_wins(
     *,
     prior_sd: float = PRIOR_SD,
     start: np.ndarray | None = None,
-    tolerance: float = 1e-7,
+    tolerance: float = 1e-6,
     max_iterations: int = 100,
 ) -> ChoiceFit:
     """The same posterior mode for pairs without a position term, from `wins[i, j]` = times i
@@ -216,8 +216,6 @@ def fit_wins(
         gradient, hessian = curvature(theta)
         step = np.linalg.solve(hessian, gradient)
         size = float(np.max(np.abs(step)))
-        if size < tolerance:  # quadratic convergence: theta is within ~size^2 of the mode
-            break
         if size > 0.5:
             current = objective(theta) if current is None else current
             scale = 1.0
@@ -230,6 +228,8 @@ def fit_wins(
             theta, current, size = candidate, value, size * scale
         else:
             theta, current = theta + step, None
+        if size < tolerance:  # quadratic convergence: theta is now within ~size^2 of the mode
+            break
     covariance = np.linalg.inv(hessian)
     return ChoiceFit(theta - theta.mean(), covariance, None, prior_sd, float(wins.sum()))
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from iglu_lib.collection.params import CampaignParams
 from iglu_lib.scheduling import Outcome, Scheduler, Slot, split_join_code
+from iglu_lib.scheduling.stopping import check_scheduling, stop_rule_reached
 from iglu_lib.storage import GameRecord, GameRecords, RecordStatus
 
 #: Statuses of records whose slot is still in the loop's hands.
@@ -126,7 +127,8 @@ class Campaign:
         self.games = game_client or GameDataClient(self.profile)
         self.thresholds = Thresholds.from_params(params.validation)
         self.scheduler = Scheduler.from_files(
-            params.path(params.join_codes), params.path(params.agent_instances), params.k, params.seed
+            params.path(params.join_codes), params.path(params.agent_instances), params.k, params.seed,
+            strategy=check_scheduling(params.scheduling),
         )
         self.cost_per_hit = params.cost_per_hit(self.profile.get("hit.reward"))
         self.clock = clock
@@ -169,7 +171,22 @@ class Campaign:
 
     @property
     def done(self) -> bool:
-        return self.good_hits >= self.params.target_approved_hits and not self.scheduler.open_slots()
+        reached = self.good_hits >= self.params.target_approved_hits or self._stop_rule() is not None
+        return reached and not self.scheduler.open_slots()
+
+    def _stop_rule(self) -> str | None:
+        """The `stop_when` rule that says stop creating HITs (e.g. `ranking_confident`), or None."""
+        return stop_rule_reached(self.scheduler, self.params.stop_when)
+
+    def stopped_by(self) -> str | None:
+        """What ends the loop: `target`, a `stop_when` rule, `budget` (no room for one more HIT), or None."""
+        if self.good_hits >= self.params.target_approved_hits:
+            return "target"
+        rule = self._stop_rule()
+        if rule is not None:
+            return rule
+        committed = self.cost_per_hit * (self.paid_hits + len(self.scheduler.open_slots()) + 1)
+        return "budget" if committed > Decimal(self.params.budget) else None
 
     def run(self, *, progress: bool = True, on_turn: Callable[[Campaign, TurnReport], None] | None = None,
             ) -> dict[str, Any]:
@@ -209,6 +226,7 @@ class Campaign:
             "spread": self.scheduler.spread(),
             "turns": turns,
             "done": self.done,
+            "stopped_by": self.stopped_by(),
         }
 
     # -- one turn ---------------------------------------------------------------------------
@@ -246,6 +264,8 @@ class Campaign:
             report.created += 1
 
     def _room_for_a_hit(self) -> bool:
+        if self._stop_rule() is not None:
+            return False
         open_slots = len(self.scheduler.open_slots())
         if self.good_hits + open_slots >= self.params.target_approved_hits:
             return False

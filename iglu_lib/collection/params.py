@@ -37,6 +37,8 @@ class CampaignParams:
     max_turns: int | None = None            # stop after this many turns (None: until the target)
     seed: int = 0
     fetch_workers: int = 16
+    scheduling: Mapping[str, Any] = field(default_factory=dict)  # {strategy: balanced|adaptive, options}
+    stop_when: Mapping[str, Any] = field(default_factory=dict)   # {ranking_confident: 0.95}
 
     @property
     def k(self) -> int:
@@ -92,3 +94,10 @@ class CampaignParams:
             raise ConfigError(f"{source}: target_approved_hits must be at least 1")
         if Decimal(self.budget) <= 0:
             raise ConfigError(f"{source}: budget must be positive (dollars, reward plus fee)")
+        from iglu_lib.scheduling.stopping import check_scheduling, check_stop_when
+
+        try:
+            check_scheduling(self.scheduling, source)
+            check_stop_when(self.stop_when, source)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
