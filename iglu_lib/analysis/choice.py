@@ -76,6 +76,7 @@ class ChoiceFit:
     gamma: float | None
     prior_sd: float
     observations: float
+    precision: np.ndarray | None = None  # the inverse of `covariance`, when the fit has it at hand
 
     @property
     def n_agents(self) -> int:
@@ -231,7 +232,7 @@ def fit_wins(
         if size < tolerance:  # quadratic convergence: theta is now within ~size^2 of the mode
             break
     covariance = np.linalg.inv(hessian)
-    return ChoiceFit(theta - theta.mean(), covariance, None, prior_sd, float(wins.sum()))
+    return ChoiceFit(theta - theta.mean(), covariance, None, prior_sd, float(wins.sum()), hessian)
 
 
 def pair_information(fitted: ChoiceFit, first: np.ndarray, second: np.ndarray) -> np.ndarray:

@@ -275,6 +275,7 @@ class AdaptiveStrategy(BalancedStrategy):
         self._stale = True
         self._position = {c: i for i, c in enumerate(combinations)}
         self._members: Any = None
+        self._z: float | None = None
 
     def observe(self, choice: Choice, winner: str | None, delta: int) -> None:
         """A valid slot's preference arrived (`delta` +1), or was taken back (-1)."""
@@ -324,16 +325,27 @@ class AdaptiveStrategy(BalancedStrategy):
         """Weighted relative variance reduction of the adjacent differences, per combination."""
         import numpy as np
 
-        from iglu_lib.scheduling.stopping import adjacent_z
-
         fitted = self.current_fit()
         n = fitted.n_agents
         members = self._member_array()
         pending = np.array([self._games.counts[c] - self._closed[c] for c in self._combinations], dtype=float)
-        blocks = self._information(fitted, members)
-        precision = np.linalg.inv(fitted.covariance[:n, :n])
-        if pending.any():
-            precision = precision + np.tensordot(np.clip(pending, 0, None), blocks, 1)
+        pending = np.clip(pending, 0.0, None)
+        precision = fitted.precision if fitted.precision is not None else np.linalg.inv(fitted.covariance[:n, :n])
+        pairs = members.shape[1] == 2
+        if pairs:  # the information of one comparison is w v v^T with v = e_i - e_j
+            first, second = members[:, 0], members[:, 1]
+            p = 0.5 * (1.0 + np.tanh(0.5 * (fitted.strengths[first] - fitted.strengths[second])))
+            w = p * (1.0 - p)
+            if pending.any():
+                weight = np.zeros((n, n))
+                np.add.at(weight, (first, second), pending * w)
+                weight += weight.T
+                precision = precision - weight
+                precision[np.diag_indices(n)] += weight.sum(axis=1)
+        else:
+            blocks = self._information(fitted, members)
+            if pending.any():
+                precision = precision + np.tensordot(pending, blocks, 1)
         order = np.argsort(-fitted.strengths, kind="stable")
         targets = np.zeros((n - 1, n))
         targets[np.arange(n - 1), order[:-1]] = 1.0
@@ -341,19 +353,25 @@ class AdaptiveStrategy(BalancedStrategy):
         covariance = np.linalg.inv(precision)
         projected = targets @ covariance
         variance = np.einsum("an,an->a", projected, targets)
-        weights = _unsettled(np.abs(targets @ fitted.strengths) / np.sqrt(variance), adjacent_z(self._level, n))
+        weights = _unsettled(np.abs(targets @ fitted.strengths) / np.sqrt(variance), self._z_crit(n))
         chosen = [self._position[c] for c in ready]
-        if members.shape[1] == 2:  # one comparison adds w v v^T: Sherman-Morrison, no inverse
-            first, second = members[chosen, 0], members[chosen, 1]
-            w = blocks[chosen, first, first]
-            cv = covariance[first] - covariance[second]
-            spread = cv[np.arange(len(chosen)), first] - cv[np.arange(len(chosen)), second]
-            reduction = w[:, None] * (projected[:, first] - projected[:, second]).T ** 2 / (1.0 + w * spread)[:, None]
+        if pairs:  # Sherman-Morrison: no inverse per candidate
+            i, j = first[chosen], second[chosen]
+            spread = covariance[i, i] + covariance[j, j] - 2.0 * covariance[i, j]
+            reduction = w[chosen, None] * (projected[:, i] - projected[:, j]).T ** 2 / (
+                1.0 + w[chosen] * spread)[:, None]
         else:
             after = np.linalg.inv(precision[None] + blocks[chosen])
             reduction = variance[None] - np.einsum("an,cnm,am->ca", targets, after, targets)
         gains = (reduction / variance[None]) @ weights
         return dict(zip(ready, gains.tolist(), strict=True))
+
+    def _z_crit(self, n: int) -> float:
+        if self._z is None:
+            from iglu_lib.scheduling.stopping import adjacent_z
+
+            self._z = adjacent_z(self._level, n)
+        return self._z
 
     def _member_array(self) -> Any:
         if self._members is None:
