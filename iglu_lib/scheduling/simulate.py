@@ -254,3 +254,38 @@ def summarise(design: Design, results: list[CampaignResult]) -> dict[str, Any]:
         "true_strengths": true_strengths(design).round(4).tolist(),
         "crowd_strengths": effective_strengths_cached(design).round(4).tolist(),
     }
+
+
+def narrowing(design: Design, seed: int = 0) -> tuple[Any, CampaignResult]:
+    """One campaign's intervals as they narrow: a table (good_hits, agent, strength, low, high)
+    at every check of the stopping rule, and how the campaign ended."""
+    import pandas as pd
+
+    design.check()
+    trace: list[dict] = []
+    result = run_campaign(design, seed, trace=trace)
+    rows = [{"good_hits": step["good_hits"], "agent": agent, "strength": s, "low": lo, "high": hi}
+            for step in trace
+            for agent, s, lo, hi in zip(design.agent_names, step["strengths"], step["low"], step["high"],
+                                        strict=True)]
+    return pd.DataFrame(rows, columns=["good_hits", "agent", "strength", "low", "high"]), result
+
+
+def narrowing_figure(traces: dict[str, tuple[Any, CampaignResult]]) -> Any:
+    """Intervals of each agent against good HITs, one panel per strategy, with the stop marked."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(5 * len(traces), 3.6))
+    panels = figure.subplots(1, len(traces), sharey=True, squeeze=False)[0]
+    for axes, (label, (table, result)) in zip(panels, traces.items(), strict=True):
+        for agent, rows in table.groupby("agent", sort=False):
+            line = axes.plot(rows["good_hits"], rows["strength"], label=agent)[0]
+            axes.fill_between(rows["good_hits"], rows["low"], rows["high"], alpha=0.15, color=line.get_color())
+        axes.axvline(result.good_hits, color="black", linestyle="--", linewidth=0.8)
+        axes.set_title(f"{label}: stopped at {result.good_hits} good HITs ({result.stopped_by})", fontsize="small")
+        axes.set_xlabel("good HITs")
+        axes.set_xscale("log")
+    panels[0].set_ylabel("strength (log-odds), 95% interval")
+    panels[-1].legend(loc="best", fontsize="x-small")
+    figure.tight_layout()
+    return figure
