@@ -28,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     simulate.add_argument("--parallel", type=int, default=2, help="HITs open at once (default 2)")
     simulate.add_argument("--floor", type=float, default=0.1,
                           help="adaptive: least share of the balanced count per combination (default 0.1)")
+    simulate.add_argument("--focus", type=float, default=1.5,
+                          help="adaptive: how sharply settled pairs lose weight (default 1.5)")
     simulate.add_argument("--first-seed", type=int, default=0, help="seed of the first campaign (default 0)")
     simulate.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     simulate.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -42,7 +44,7 @@ def _simulate(args: argparse.Namespace) -> int:
         raise CommandError("--seeds and --workers must be at least 1")
     design = Design(agents=args.agents, spacing=args.spacing, strategy=args.strategy, clickers=args.clickers,
                     first_shown_bias=args.first_shown_bias, confidence=args.confidence, max_hits=args.max_hits,
-                    k=args.agents_per_hit, parallel=args.parallel, floor=args.floor)
+                    k=args.agents_per_hit, parallel=args.parallel, floor=args.floor, focus=args.focus)
     summary = simulate(design, args.seeds, first_seed=args.first_seed, workers=args.workers)
     if args.json:
         print_json(summary)
