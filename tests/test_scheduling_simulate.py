@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from iglu_lib import paths
 from iglu_lib.cli import main
 from iglu_lib.collection.params import CampaignParams
 from iglu_lib.config import ConfigError
@@ -87,6 +88,8 @@ def test_campaign_parameters_take_a_strategy_and_a_stop_rule():
     params = CampaignParams.from_mapping({**base, "scheduling": {"strategy": "adaptive", "floor": 0.1},
                                           "stop_when": {"ranking_confident": 0.95}})
     assert params.scheduling["strategy"] == "adaptive"
+    example = CampaignParams.from_file(paths.project_root() / "params" / "campaigns" / "demo-adaptive.yaml")
+    assert example.scheduling["strategy"] == "adaptive" and example.stop_when == {"ranking_confident": 0.95}
     with pytest.raises(ConfigError, match="unknown scheduling strategy 'thompson'"):
         CampaignParams.from_mapping({**base, "scheduling": {"strategy": "thompson"}})
     with pytest.raises(ConfigError, match="scheduling options of 'adaptive'"):
