@@ -128,7 +128,7 @@ class Campaign:
         self.thresholds = Thresholds.from_params(params.validation)
         self.scheduler = Scheduler.from_files(
             params.path(params.join_codes), params.path(params.agent_instances), params.k, params.seed,
-            strategy=check_scheduling(params.scheduling),
+            strategy=check_scheduling(params.scheduling, stop_when=params.stop_when),
         )
         self.cost_per_hit = params.cost_per_hit(self.profile.get("hit.reward"))
         self.clock = clock

@@ -36,9 +36,11 @@ def check_stop_when(stop_when: Any, source: str = "parameters") -> dict[str, flo
     return {"ranking_confident": float(level)}
 
 
-def check_scheduling(scheduling: Any, source: str = "parameters") -> Any:
-    """The strategy factory that `scheduling: {strategy: adaptive, floor: 0.2}` names, checked
-    by building it once on a tiny inventory (so a bad option fails at load, not mid-campaign)."""
+def check_scheduling(scheduling: Any, source: str = "parameters", stop_when: Any = None) -> Any:
+    """The strategy factory that `scheduling: {strategy: adaptive, floor: 0.1}` names, checked
+    by building it once on a tiny inventory (so a bad option fails at load, not mid-campaign).
+    An adaptive strategy aims at the level of `stop_when.ranking_confident` unless it is given
+    its own `level`."""
     from iglu_lib.scheduling.model import Inventory, SchedulingError
     from iglu_lib.scheduling.strategy import make_strategy
 
@@ -48,6 +50,9 @@ def check_scheduling(scheduling: Any, source: str = "parameters") -> Any:
         raise SchedulingError(f"{source}: scheduling must be a mapping such as {{strategy: adaptive}}")
     options = dict(scheduling)
     name = options.pop("strategy", "balanced")
+    if name == "adaptive" and "level" not in options and isinstance(stop_when, Mapping) \
+            and "ranking_confident" in stop_when:
+        options["level"] = stop_when["ranking_confident"]
     factory = make_strategy(str(name), **options)
     probe = Inventory.from_content({"t": {"task_join_code": "j"}}, {"a": [{"agent_instance_id": "a1"}],
                                                                     "b": [{"agent_instance_id": "b1"}]})
