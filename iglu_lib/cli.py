@@ -34,6 +34,7 @@ COMMAND_PACKAGES = (
     "workers",
     "lab",
     "report",
+    "scheduling",
 )
 
 

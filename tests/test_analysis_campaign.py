@@ -63,6 +63,10 @@ def test_campaign_records_are_analysed_with_their_shown_order(local_profile, uni
     bias = summary["position_bias"]
     assert (bias["known_order"], bias["first_shown_wins"]) == (4, 3)
     assert bias["probability_first_wins"] == 0.75
+    assert all(row["interval_rank"] >= 1 for row in summary["ranking"]["agents"])
+    view = summary["annotator_sensitivity"]  # one worker: no consensus of others to test against
+    assert view["workers_tested"] == 0 and view["flagged_workers"] == [] and view["same_order"]
+    assert (out / "annotators.csv").exists() and "strength_without_flagged" in (out / "sensitivity.csv").read_text()
     for path in out.iterdir():
         assert RAW_WORKER not in path.read_bytes().decode("utf-8", "replace"), path.name
     quality = pd.read_csv(out / "worker_quality.csv")

@@ -119,7 +119,7 @@ def test_pairwise_answers_give_the_shown_order_and_position_bias():
     assert hits.loc["p0", "worker"] == "w0"
 
 
-def test_filters_keep_whole_hits_and_rankings_need_connected_comparisons():
+def test_filters_keep_whole_hits_and_an_agent_that_never_won_still_gets_a_wide_interval():
     games = _frame(
         _game("h1", "A", _verdict(True)), _game("h1", "B", _verdict(False), task="NA"),
         _game("h2", "A", _verdict(True), task="other"), _game("h2", "B", _verdict(False), task="other"),
@@ -127,7 +127,12 @@ def test_filters_keep_whole_hits_and_rankings_need_connected_comparisons():
     kept = filter_games(games, tasks=[TASK])
     assert kept["HitId"].tolist() == ["h1", "h1"]
     ranking = rank(compare(games), replicates=20)
-    assert ranking.problem and "unranked" in ranking.problem and ranking.order == []
+    # B never won: no maximum-likelihood answer, but the weak prior gives one, with an
+    # interval so wide that A and B share the interval rank 1.
+    assert ranking.problem is None and ranking.order == ["A", "B"]
+    table = ranking.table.set_index("agent")
+    assert (table["strength_high"] - table["strength_low"] > 3).all()
+    assert table["interval_rank"].tolist() == [1, 1]
 
 
 def test_summaries_are_joined_by_game_and_bad_summaries_are_refused():

@@ -344,9 +344,9 @@ def test_a_larger_lead_keeps_instances_busier_within_that_lead(seed):
 
 def test_unknown_strategy_names_the_known_ones():
     with pytest.raises(
-        SchedulingError, match="unknown scheduling strategy 'adaptive'; known: balanced, scanning"
+        SchedulingError, match="unknown scheduling strategy 'thompson'; known: balanced, scanning, adaptive"
     ):
-        make_strategy("adaptive")
+        make_strategy("thompson")
 
 
 def test_restore_skips_closed_slots_of_retired_tasks_and_agents_and_reports_them():

@@ -1,10 +1,12 @@
-"""Analysis of pairwise human evaluations: preferences, Bradley-Terry rankings with bootstrap
-intervals, position bias, per-task and per-worker breakdowns, free-text feedback, plots.
+"""Analysis of human evaluations: preferences, rankings (one choice among k per HIT, weak prior,
+intervals and interval ranks), position bias, annotator safeguards, per-task and per-worker
+breakdowns, free-text feedback, plots.
 
 Modules: `loading` (the games table), `judgements` (what an annotation says), `preferences`
-(comparisons per HIT), `bradley_terry` (MLE from aggregated counts), `ranking` (bootstrap,
-P(best), position bias), `breakdowns`, `report` (everything at once, files, JSON), `plots`,
-`intervals` (Wilson). Names below are imported on first use, so `import iglu_lib.analysis`
+(comparisons per HIT), `choice` (the ranking model), `bradley_terry` (MLE from aggregated
+counts, for the position bias), `ranking` (strengths, P(best), interval ranks, position
+bias), `annotators` (agreement with the consensus, flags), `breakdowns`, `report` (everything
+at once, files, JSON), `plots`, `intervals` (Wilson). Names below are imported on first use, so `import iglu_lib.analysis`
 stays light.
 """
 

@@ -1,8 +1,8 @@
 """The notebook's interactive view: filter the games by task, worker quality and completion
 code status, and see the comparisons, the ranking and the strengths of what is left.
 
-Filters act on whole HITs (see `preferences.filter_games`). The bootstrap is smaller than
-the report's so that a change of filter answers within a second or two.
+Filters act on whole HITs (see `preferences.filter_games`). Fewer draws for P(best) (and a
+smaller position-bias bootstrap) than the report's, so a change of filter answers quickly.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def win_matrix(matrix: pd.DataFrame) -> Figure:
 
 
 def strengths(rankings: dict[str, pd.DataFrame], level: float = 0.95) -> Figure:
-    """Bradley-Terry strengths with their bootstrap intervals, one marker per ranking."""
+    """Strengths with their intervals (normal approximation of the posterior), one marker per ranking."""
     figure = Figure(figsize=(6, 3.5))
     axes = figure.subplots()
     agents = list(next(iter(rankings.values()))["agent"])
@@ -50,9 +50,9 @@ def strengths(rankings: dict[str, pd.DataFrame], level: float = 0.95) -> Figure:
     axes.axvline(0.0, color="grey", linewidth=0.8)
     axes.set_yticks(range(len(agents)), agents)
     axes.invert_yaxis()
-    axes.set_xlabel(f"strength (log-odds) with {level:.0%} bootstrap interval")
+    axes.set_xlabel(f"strength (log-odds) with {level:.0%} interval")
     axes.legend(loc="best", fontsize="small")
-    axes.set_title("Bradley-Terry strengths")
+    axes.set_title("Strengths (Bradley-Terry / Plackett-Luce)")
     figure.tight_layout()
     return figure
 

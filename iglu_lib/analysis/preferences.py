@@ -127,12 +127,18 @@ class Comparisons:
         )
 
     def per_agent(self) -> pd.DataFrame:
-        """Wins, decisive comparisons and win rate with its 95% Wilson interval, per agent."""
+        """Wins, decisive comparisons and win rate with its 95% Wilson interval, per agent.
+
+        Counted per HIT: a decisive HIT of k agents is one decisive comparison for each of
+        them, won by one (for k >= 3 the win rate is "chosen best among k", not pairwise).
+        """
         rows = []
         complete = self.complete
+        decisive = complete[complete["outcome"] == DECISIVE]
         for agent in self.agents:
-            won = int((self.wins["winner"] == agent).sum())
-            lost = int((self.wins["loser"] == agent).sum())
+            involved = decisive["agents"].map(lambda a, x=agent: x in a)
+            won = int((decisive["winner"] == agent).sum())
+            lost = int(involved.sum()) - won
             low, high = wilson_interval(won, won + lost)
             rows.append({
                 "agent": agent,

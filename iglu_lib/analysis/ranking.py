@@ -1,7 +1,9 @@
-"""Bradley-Terry rankings with bootstrap intervals over HITs, and the shown-first bias.
+"""Rankings (one choice among k per HIT, weak prior, intervals, interval ranks) and the
+shown-first bias.
 
-The unit of resampling is the HIT (one worker's comparison), including HITs without a
-decision, so a replicate's number of decisive comparisons varies as it would in a re-run.
+`rank` fits `choice` (Bradley-Terry for pairs, Plackett-Luce's first choice for k >= 3).
+`position_bias` keeps the maximum-likelihood fit with a bootstrap over HITs (the unit of
+resampling is the HIT, including HITs without a decision).
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ import numpy as np
 import pandas as pd
 
 from iglu_lib.analysis import bradley_terry as bt
+from iglu_lib.analysis import choice
 from iglu_lib.analysis.intervals import wilson_interval
-from iglu_lib.analysis.preferences import Comparisons
+from iglu_lib.analysis.preferences import DECISIVE, Comparisons
 
 
 @dataclass(frozen=True)
 class Ranking:
-    """Strengths (centred log-odds) with bootstrap intervals and P(best), best first.
+    """Strengths (centred log-odds) with intervals, interval ranks and P(best), best first.
 
-    `problem` is set, and the numbers are NaN, when the comparisons admit no MLE.
+    `rank` is the point order; `interval_rank` Arena's rank from the intervals. `problem` is
+    set, and the numbers are NaN, when fewer than two agents have comparisons.
     """
 
     table: pd.DataFrame
@@ -30,6 +34,7 @@ class Ranking:
     seed: int
     level: float
     problem: str | None = None
+    fit: choice.ChoiceFit | None = None
 
     @property
     def order(self) -> list[str]:
@@ -53,33 +58,56 @@ class PositionBias:
     note: str | None = None
 
 
-def rank(comparisons: Comparisons, *, replicates: int = 1000, seed: int = 0, level: float = 0.95) -> Ranking:
-    """Bradley-Terry MLE on the decisive comparisons, with a seeded bootstrap over HITs."""
+def rank(comparisons: Comparisons, *, replicates: int = 1000, seed: int = 0, level: float = 0.95,
+         prior_sd: float = choice.PRIOR_SD) -> Ranking:
+    """Strengths of a choice model (one choice among the k agents of each decisive HIT) with a
+    weak prior, normal-approximation intervals, interval ranks, and P(best) from `replicates`
+    seeded draws of the approximate posterior.
+
+    The prior (`choice.PRIOR_SD`) makes every campaign rankable, also one where an agent never
+    won: its strength is then low with a wide interval instead of no answer at all.
+    """
     agents = comparisons.agents
     if len(agents) < 2:
         return _empty_ranking(agents, replicates, seed, level, "fewer than two agents have complete comparisons")
-    index = {agent: i for i, agent in enumerate(agents)}
-    template = bt.pair_design(np.zeros((len(agents), len(agents))))
-    row_of = _pair_rows(len(agents))
-
-    def cell(win: pd.Series) -> tuple[int, bool]:
-        i, j = index[win["winner"]], index[win["loser"]]
-        return row_of[min(i, j), max(i, j)], i < j
-
-    patterns = _unit_patterns(comparisons.complete["HitId"], comparisons.wins, cell, len(template.trials))
-    try:
-        fitted = _fit_and_bootstrap(template, patterns, replicates=replicates, seed=seed, level=level)
-    except bt.NoMaximumLikelihood as err:
-        return _empty_ranking(agents, replicates, seed, level, str(err))
+    fitted = choice.fit(choices_of(comparisons), prior_sd=prior_sd)
+    low, high = fitted.intervals(level)
+    draws = fitted.draws(replicates, seed)
+    p_best = np.bincount(np.argmax(draws, axis=1), minlength=len(agents)) / replicates
     table = pd.DataFrame({
         "agent": agents,
-        "strength": fitted.point,
-        "strength_low": fitted.low,
-        "strength_high": fitted.high,
-        "p_best": fitted.bootstrap.probability_best(len(agents)),
+        "strength": fitted.strengths,
+        "strength_low": low,
+        "strength_high": high,
+        "interval_rank": interval_ranks(low, high),
+        "p_best": p_best,
     }).sort_values("strength", ascending=False, ignore_index=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
-    return Ranking(table, replicates, fitted.bootstrap.degenerate, seed, level)
+    return Ranking(table, replicates, 0, seed, level, fit=fitted)
+
+
+def interval_ranks(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Arena's rank from intervals: one plus the number of agents whose lower bound lies above
+    this agent's upper bound (agents whose intervals overlap share a rank)."""
+    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    return 1 + (low[None, :] > high[:, None]).sum(axis=1)
+
+
+def choices_of(comparisons: Comparisons) -> choice.Choices:
+    """Each decisive HIT as one choice among its agents, the agent shown first (when known)
+    in position 0 so that a shown-first term can be fitted."""
+    index = {agent: i for i, agent in enumerate(comparisons.agents)}
+    decisive = comparisons.hits[comparisons.hits["outcome"] == DECISIVE]
+    rows = []
+    for agents, winner, first in zip(decisive["agents"], decisive["winner"], decisive["first"], strict=True):
+        shown = list(agents)
+        if isinstance(first, str) and first in shown:
+            shown.remove(first)
+            shown.insert(0, first)
+        if not all(a in index for a in shown):
+            continue
+        rows.append(([index[a] for a in shown], shown.index(winner)))
+    return choice.Choices.from_rows(rows, len(comparisons.agents))
 
 
 def position_bias(
@@ -147,11 +175,6 @@ def _fit_and_bootstrap(
     return _Fitted(point, low, high, boot)
 
 
-def _pair_rows(n_agents: int) -> dict[tuple[int, int], int]:
-    first, second = np.triu_indices(n_agents, k=1)
-    return {(int(i), int(j)): r for r, (i, j) in enumerate(zip(first, second, strict=True))}
-
-
 def _unit_patterns(
     units: pd.Series,
     wins: pd.DataFrame,
@@ -178,5 +201,5 @@ def _unit_patterns(
 
 def _empty_ranking(agents: list[str], replicates: int, seed: int, level: float, problem: str) -> Ranking:
     table = pd.DataFrame({"rank": np.nan, "agent": agents, "strength": np.nan, "strength_low": np.nan,
-                          "strength_high": np.nan, "p_best": np.nan})
+                          "strength_high": np.nan, "interval_rank": np.nan, "p_best": np.nan})
     return Ranking(table, replicates, replicates, seed, level, problem)

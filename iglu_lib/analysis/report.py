@@ -15,14 +15,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iglu_lib.analysis import breakdowns
+from iglu_lib.analysis import annotators, breakdowns
 from iglu_lib.analysis.preferences import ComparisonRules, Comparisons, compare
 from iglu_lib.analysis.ranking import PositionBias, Ranking, position_bias, rank
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """Everything the analysis found; `sensitivity` is the ranking on games with `ok` codes."""
+    """Everything the analysis found; `sensitivity` is the ranking on games with `ok` codes,
+    `annotator_sensitivity` the ranking without workers flagged by `annotators`."""
 
     games: pd.DataFrame
     comparisons: Comparisons
@@ -30,6 +31,9 @@ class Analysis:
     sensitivity_comparisons: Comparisons
     sensitivity: Ranking
     position: PositionBias
+    annotators: pd.DataFrame | None = None            # per-worker agreement and flag
+    annotator_comparisons: Comparisons | None = None  # without flagged workers
+    annotator_sensitivity: Ranking | None = None
 
     def malformed_annotations(self) -> pd.DataFrame:
         """Games whose annotation is not JSON, by HIT (listed, never repaired)."""
@@ -40,8 +44,11 @@ class Analysis:
         """Default and ok-codes-only rankings side by side, one row per agent."""
         left = self.ranking.table.set_index("agent")
         right = self.sensitivity.table.set_index("agent")
-        columns = ["rank", "strength", "strength_low", "strength_high", "p_best"]
+        columns = ["rank", "interval_rank", "strength", "strength_low", "strength_high", "p_best"]
         table = left[columns].add_suffix("_all").join(right[columns].add_suffix("_ok_codes"), how="outer")
+        if self.annotator_sensitivity is not None:
+            clean = self.annotator_sensitivity.table.set_index("agent")[columns].add_suffix("_without_flagged")
+            table = table.join(clean, how="outer")
         return table.sort_values("strength_all", ascending=False).rename_axis("agent").reset_index()
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -58,6 +65,7 @@ class Analysis:
             "per_task": breakdowns.per_task(self.comparisons),
             "game_scores": breakdowns.game_scores(self.games),
             "agreement": breakdowns.agreement(self.comparisons),
+            "annotators": self.annotators if self.annotators is not None else pd.DataFrame(columns=annotators.COLUMNS),
             "worker_quality": breakdowns.worker_quality(self.games),
             "feedback_terms": breakdowns.feedback_terms(self.games),
             "feedback_texts": breakdowns.feedback_texts(self.games),
@@ -79,6 +87,21 @@ class Analysis:
                 "ranking": _ranking_json(self.sensitivity),
                 "same_order": self.ranking.order == self.sensitivity.order,
             },
+            "annotator_sensitivity": self._annotator_json(),
+        }
+
+    def _annotator_json(self) -> dict[str, Any] | None:
+        if self.annotator_sensitivity is None or self.annotators is None:
+            return None
+        flagged = self.annotators.loc[self.annotators["flagged"].astype(bool)]
+        return {
+            "rule": (f"workers whose agreement with the other workers' consensus on the same agents is below "
+                     f"the crowd's (one-sided exact binomial test, alpha {annotators.ALPHA}) are left out"),
+            "workers_tested": int((self.annotators["with_consensus"] > 0).sum()),
+            "flagged_workers": sorted(flagged["worker"]),
+            "counts": self.annotator_comparisons.counts(),
+            "ranking": _ranking_json(self.annotator_sensitivity),
+            "same_order": self.ranking.order == self.annotator_sensitivity.order,
         }
 
 
@@ -96,6 +119,8 @@ def analyze(
     strict = compare(games, ComparisonRules(agents=known, require_ok_codes=True))
     strict = Comparisons(strict.hits, strict.wins, comparisons.agents, strict.rules)
     options = {"replicates": replicates, "seed": seed, "level": level}
+    agreement = annotators.worker_agreement(comparisons)
+    clean = annotators.without_flagged(comparisons, agreement)
     return Analysis(
         games=games,
         comparisons=comparisons,
@@ -103,6 +128,9 @@ def analyze(
         sensitivity_comparisons=strict,
         sensitivity=rank(strict, **options),
         position=position_bias(comparisons, **options),
+        annotators=agreement,
+        annotator_comparisons=clean,
+        annotator_sensitivity=rank(clean, **options),
     )
 
 
@@ -170,6 +198,11 @@ def _ranking_json(ranking: Ranking) -> dict[str, Any]:
         "level": ranking.level,
         "problem": ranking.problem,
         "scale": "natural log-odds, centred to mean 0; P(a beats b) = 1 / (1 + exp(s_b - s_a))",
+        "model": ("one choice among the agents of each decisive HIT (Bradley-Terry for pairs, "
+                  "Plackett-Luce first choice for more), prior N(0, sd^2) per strength"),
+        "prior_sd": ranking.fit.prior_sd if ranking.fit is not None else None,
+        "interval": "normal approximation of the posterior; interval_rank = 1 + agents whose "
+                    "lower bound is above this one's upper bound",
     }
 
 

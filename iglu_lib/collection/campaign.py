@@ -33,7 +33,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -46,6 +46,8 @@ from iglu_lib.collection.sanctions import CampaignQualification, Sanctions, reje
 from iglu_lib.collection.winddown import clear_stop_request, stop_requested
 from iglu_lib.errors import CampaignStopped
 from iglu_lib.scheduling import Outcome, Scheduler, Slot, split_join_code
+from iglu_lib.scheduling.model import winner_of
+from iglu_lib.scheduling.stopping import check_scheduling, stop_rule_reached
 from iglu_lib.storage import GameRecord, GameRecords, RecordStatus
 from iglu_lib.storage.record import utc_now
 
@@ -96,6 +98,7 @@ class SlotGame:
     join_code: str
     agent_name: str
     outcome: Outcome
+    annotation: Mapping[str, Any] = field(default_factory=dict)  # was_chosen_best: the winner, restored
 
 
 def slot_outcome(games: Sequence[GameRecord]) -> Outcome:
@@ -143,7 +146,8 @@ class Campaign:
         self.bonus_paid = Decimal("0")
         self._task_qualifications: dict[str, CampaignQualification] = {}
         self.scheduler = Scheduler.from_files(
-            params.path(params.join_codes), params.path(params.agent_instances), params.k, params.seed
+            params.path(params.join_codes), params.path(params.agent_instances), params.k, params.seed,
+            strategy=check_scheduling(params.scheduling, stop_when=params.stop_when),
         )
         self.cost_per_hit = params.cost_per_hit(self.profile.get("hit.reward"))
         self.clock = clock
@@ -217,7 +221,21 @@ class Campaign:
 
     @property
     def done(self) -> bool:
-        return self.good_hits >= self.params.target_approved_hits and not self.scheduler.open_slots()
+        reached = self.good_hits >= self.params.target_approved_hits or self._stop_rule() is not None
+        return reached and not self.scheduler.open_slots()
+
+    def _stop_rule(self) -> str | None:
+        """The `stop_when` rule that says stop creating HITs (e.g. `ranking_confident`), or None."""
+        return stop_rule_reached(self.scheduler, self.params.stop_when)
+
+    def _end_rule(self) -> str | None:
+        """What ends the loop: `target`, a `stop_when` rule, `budget` (no room for one more HIT), or None."""
+        if self.good_hits >= self.params.target_approved_hits:
+            return "target"
+        rule = self._stop_rule()
+        if rule is not None:
+            return rule
+        return None if self._budget_allows(len(self.scheduler.open_slots())) else "budget"
 
     def run(self, *, progress: bool = True, on_turn: Callable[[Campaign, TurnReport], None] | None = None,
             ) -> dict[str, Any]:
@@ -250,7 +268,7 @@ class Campaign:
                 self._stop.wait(interval)
         finally:
             bar.close()
-        self.stopped_by = self.stopped_by or ("target" if self.done else "stop_request")
+        self.stopped_by = self.stopped_by or (self._end_rule() if self.done else None) or "stop_request"
         return self.summary(self.turns)
 
     def summary(self, turns: int | None = None) -> dict[str, Any]:
@@ -383,9 +401,16 @@ class Campaign:
             report.created += 1
 
     def _room_for_a_hit(self) -> bool:
+        if self._stop_rule() is not None:
+            return False
         open_slots = len(self.scheduler.open_slots())
         if self.good_hits + open_slots >= self.params.target_approved_hits:
             return False
+        return self._budget_allows(open_slots)
+
+    def _budget_allows(self, open_slots: int) -> bool:
+        """Whether the budget pays for one more HIT beside what was spent and what is open
+        (rewards, the most the bonus rule could add, and the fee)."""
         committed = (self.spent + self.cost_per_hit * (open_slots + 1)
                      + self._most_bonus_per_hit() * (open_slots + 1))
         return committed <= Decimal(self.params.budget)
@@ -470,7 +495,7 @@ class Campaign:
             games = self._judge(assignment, games)
             games = self._act(assignment, games)
         outcome = slot_outcome(games)
-        self.scheduler.close(games[0].slot_id, outcome)
+        self.scheduler.close(games[0].slot_id, outcome, winner_of(games) if outcome is Outcome.VALID else None)
         if assignments:
             self._mark_reviewing(hit_id)
             self._block_if_disqualified(assignments[0].worker_id)
@@ -664,7 +689,7 @@ class Campaign:
         for record in records:
             by_slot.setdefault(record.slot_id, []).append(record)
         return [
-            SlotGame(g.slot_id, g.shown_position, g.join_code, g.agent_name, slot_outcome(games))
+            SlotGame(g.slot_id, g.shown_position, g.join_code, g.agent_name, slot_outcome(games), g.annotation)
             for games in by_slot.values() for g in games
         ]
 

@@ -48,6 +48,8 @@ class CampaignParams:
     hit_template: str | None = None         # own HIT pages: a template folder (relative to the project root)
     hit_variables: Mapping[str, Any] = field(default_factory=dict)  # its variables (minecraft_server, ...)
     qualification_requirements: tuple[Mapping[str, Any], ...] = ()  # [{type: id or name, min_score: N}]
+    scheduling: Mapping[str, Any] = field(default_factory=dict)  # {strategy: balanced|adaptive, options}
+    stop_when: Mapping[str, Any] = field(default_factory=dict)   # {ranking_confident: 0.95}
 
     @property
     def k(self) -> int:
@@ -109,6 +111,13 @@ class CampaignParams:
         if Decimal(self.budget) <= 0:
             raise ConfigError(f"{source}: budget must be positive (dollars, reward plus fee)")
         self._check_hit_page(source)
+        from iglu_lib.scheduling.stopping import check_scheduling, check_stop_when
+
+        try:
+            check_scheduling(self.scheduling, source)
+            check_stop_when(self.stop_when, source)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
 
     def _check_hit_page(self, source: str) -> None:
         """The own-page and qualification parameters have the shapes the loop reads."""

@@ -1,4 +1,4 @@
-"""Balanced (and later adaptive) choice of task x agent combination x instances for each HIT.
+"""Balanced or adaptive choice of task x agent combination x instances for each HIT.
 
 `Scheduler` hands out `Slot`s and keeps every agent instance in at most one open HIT;
 strategies (`STRATEGIES`) decide the combination, task and shown order. Only the standard
@@ -15,11 +15,13 @@ from iglu_lib.scheduling.model import (
     TaskCode,
     full_join_code,
     split_join_code,
+    winner_of,
 )
 from iglu_lib.scheduling.pool import InstancePool
 from iglu_lib.scheduling.scheduler import RestoreReport, ScheduledGame, Scheduler, StrategyFactory
 from iglu_lib.scheduling.strategy import (
     STRATEGIES,
+    AdaptiveStrategy,
     BalancedStrategy,
     ScanningStrategy,
     Strategy,
@@ -28,6 +30,7 @@ from iglu_lib.scheduling.strategy import (
 
 __all__ = [
     "STRATEGIES",
+    "AdaptiveStrategy",
     "BalancedStrategy",
     "Choice",
     "Combination",
@@ -46,4 +49,5 @@ __all__ = [
     "full_join_code",
     "make_strategy",
     "split_join_code",
+    "winner_of",
 ]

@@ -89,6 +89,31 @@ class Slot:
         )
 
 
+def chosen_best(value: Any) -> bool:
+    """Whether an annotation's `was_chosen_best` says yes (JSON true, or a form's "true"/"on")."""
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, str) and value.strip().lower() in ("true", "on", "yes", "1")
+
+
+def winner_of(games: Any) -> str | None:
+    """The agent of the one game chosen best among a slot's game records, or None when no
+    game or several games were chosen (no decision).
+
+    A game counts as chosen when its `chosen` attribute is true, or its `annotation` mapping
+    has `was_chosen_best` true; records without either say nothing.
+    """
+    chosen = []
+    for game in games:
+        flag = getattr(game, "chosen", None)
+        if flag is None:
+            annotation = getattr(game, "annotation", None)
+            flag = chosen_best(annotation.get("was_chosen_best")) if isinstance(annotation, Mapping) else False
+        if flag:
+            chosen.append(game.agent_name)
+    return chosen[0] if len(chosen) == 1 else None
+
+
 def slot_id_for(sequence: int) -> str:
     return f"{sequence:08d}"
 

@@ -24,6 +24,7 @@ from iglu_lib.scheduling.model import (
     sequence_of,
     slot_id_for,
     split_join_code,
+    winner_of,
 )
 from iglu_lib.scheduling.pool import InstancePool
 from iglu_lib.scheduling.strategy import BalancedStrategy, Strategy
@@ -33,7 +34,11 @@ StrategyFactory = Callable[[Inventory, list[Combination], int], Strategy]
 
 
 class ScheduledGame(Protocol):
-    """What `restore` reads from a stored game record (one per game of a slot)."""
+    """What `restore` reads from a stored game record (one per game of a slot).
+
+    A record may also carry `annotation` (a mapping with `was_chosen_best`) or `chosen`
+    (a bool): the winner of a valid slot is then rebuilt too (`model.winner_of`).
+    """
 
     slot_id: str
     shown_position: int
@@ -68,6 +73,7 @@ class _SlotState:
     slot: Slot
     choice: Choice
     outcome: Outcome
+    winner: str | None = None  # the agent chosen best, for valid slots whose worker chose one
 
 
 class Scheduler:
@@ -163,23 +169,44 @@ class Scheduler:
         self._free(instance_id)
         return slot
 
-    def record_outcome(self, slot_id: str, outcome: Outcome | str) -> None:
-        """Record what became of a slot's HIT; rejected or expired slots are scheduled again."""
+    def record_outcome(self, slot_id: str, outcome: Outcome | str, winner: str | None = None) -> None:
+        """Record what became of a slot's HIT; rejected or expired slots are scheduled again.
+
+        `winner` is the agent the worker chose best (None: no single choice); it is kept only
+        for valid slots, where an adaptive strategy and the stopping rule learn from it.
+        Recording the same outcome and winner again changes nothing.
+        """
         state = self._state(slot_id)
         outcome = _parse_outcome(outcome)
+        if winner is not None and winner not in state.slot.agents:
+            raise SchedulingError(
+                f"slot {slot_id}: winner {winner!r} is not one of its agents ({', '.join(state.slot.agents)})"
+            )
+        if state.outcome is Outcome.VALID:
+            self._observe(state, -1)
         if state.outcome.counted and not outcome.counted:
             self._strategy.uncount(state.choice)
         elif outcome.counted and not state.outcome.counted:
             self._strategy.count(state.choice)
         state.outcome = outcome
+        state.winner = winner if outcome is Outcome.VALID else None
+        if outcome is Outcome.VALID:
+            self._observe(state, +1)
 
-    def close(self, slot_id: str, outcome: Outcome | str) -> None:
-        """Free whichever of the slot's instances it still holds, and record its outcome."""
+    def close(self, slot_id: str, outcome: Outcome | str, winner: str | None = None) -> None:
+        """Free whichever of the slot's instances it still holds, and record its outcome (and,
+        for a valid slot, the agent chosen best)."""
         state = self._state(slot_id)
         for instance_id in state.slot.instance_ids:
             if self._pool.owner(instance_id) and self._pool.holder(instance_id) == slot_id:
                 self._free(instance_id)
-        self.record_outcome(slot_id, outcome)
+        self.record_outcome(slot_id, outcome, winner)
+
+    def _observe(self, state: _SlotState, delta: int) -> None:
+        """Tell a strategy that learns from preferences about a valid slot (or take it back)."""
+        observe = getattr(self._strategy, "observe", None)
+        if observe is not None:
+            observe(state.choice, state.winner, delta)
 
     def _free(self, instance_id: str) -> None:
         self._strategy.on_freed(self._pool.give_back(instance_id), self._pool)
@@ -189,6 +216,7 @@ class Scheduler:
         """Rebuild the state from stored game records (one per game) after a restart.
 
         Open slots hold their instances again; open and valid slots count for balance;
+        valid slots whose records say which game was chosen best get their winner back;
         the next slot id follows the highest stored one, so ids are never reused. Closed
         slots of a task or agent no longer in the files are skipped and reported; an open
         one is an error (its HIT still uses what is gone).
@@ -225,7 +253,10 @@ class Scheduler:
                     report.moved[instance_id] = (earlier, slot_id)
         if outcome.counted:
             self._strategy.count(choice)
-        self._slots[slot_id] = _SlotState(slot, choice, outcome)
+        state = _SlotState(slot, choice, outcome, winner_of(games) if outcome is Outcome.VALID else None)
+        if outcome is Outcome.VALID:
+            self._observe(state, +1)
+        self._slots[slot_id] = state
         report.outcomes[outcome.value] = report.outcomes.get(outcome.value, 0) + 1
 
     def _slot_of_records(self, slot_id: str, games: list[ScheduledGame], outcome: Outcome) -> Slot:
@@ -272,6 +303,15 @@ class Scheduler:
 
     def outcome(self, slot_id: str) -> Outcome:
         return self._state(slot_id).outcome
+
+    def preferences(self) -> list[tuple[tuple[str, ...], str]]:
+        """`(agents in shown order, agent chosen best)` of every valid slot with a choice, in
+        slot order: what the stopping rule and the analysis of the design learn from."""
+        return [
+            (s.slot.agents, s.winner)
+            for _, s in sorted(self._slots.items())
+            if s.outcome is Outcome.VALID and s.winner is not None
+        ]
 
     def open_slots(self) -> list[Slot]:
         return [s.slot for s in self._slots.values() if s.outcome is Outcome.OPEN]
