@@ -9,7 +9,7 @@ and the coverage of the 95% intervals of all strength differences at the stop
 (`ci_coverage_adaptive`, `ci_coverage_balanced`, at least 0.93), against the crowd's true
 strengths (clickers dilute them; see the simulate module); both are also entries of their own
 (`adaptive_ci_coverage`, `adaptive_wrong_order_share`) so that `make bench` checks them.
-Campaigns run in two processes (about 4 minutes of CPU in all).
+Campaigns run in two processes (about 2 minutes on an idle 2-core machine).
 """
 
 from __future__ import annotations

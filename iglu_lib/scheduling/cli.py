@@ -26,10 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     simulate.add_argument("--max-hits", type=int, default=3000, help="good HITs at most per campaign (default 3000)")
     simulate.add_argument("--agents-per-hit", type=int, default=2, help="k, agents per HIT (default 2)")
     simulate.add_argument("--parallel", type=int, default=2, help="HITs open at once (default 2)")
-    simulate.add_argument("--floor", type=float, default=0.1,
-                          help="adaptive: least share of the balanced count per combination (default 0.1)")
-    simulate.add_argument("--focus", type=float, default=1.5,
-                          help="adaptive: how sharply settled pairs lose weight (default 1.5)")
+    simulate.add_argument("--floor", type=float, default=0.3,
+                          help="adaptive: least share of the balanced count per combination (default 0.3)")
+    simulate.add_argument("--focus", type=float, default=2.0,
+                          help="adaptive: how sharply settled pairs lose weight (default 2.0)")
     simulate.add_argument("--first-seed", type=int, default=0, help="seed of the first campaign (default 0)")
     simulate.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     simulate.add_argument("--json", action="store_true", help="print the summary as JSON")

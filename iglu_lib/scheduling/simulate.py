@@ -47,8 +47,8 @@ class Design:
     k: int = 2
     parallel: int = 2
     tasks: int = 10
-    floor: float = 0.1
-    focus: float = 1.5
+    floor: float = 0.3
+    focus: float = 2.0
     check_growth: float = 0.02  # the stopping rule is checked whenever good HITs grew by 2%
 
     def check(self) -> None:

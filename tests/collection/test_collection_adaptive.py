@@ -12,7 +12,7 @@ from iglu_lib.storage import GameRecords
 def test_adaptive_campaign_with_a_stop_rule_reaches_its_target(
         rehearsal, local_profile, unique_name, crowd_factory, monitor_factory):
     name = unique_name("adapt")
-    params = rehearsal.params(name, target_approved_hits=6, scheduling={"strategy": "adaptive", "floor": 0.1},
+    params = rehearsal.params(name, target_approved_hits=6, scheduling={"strategy": "adaptive", "floor": 0.3},
                               stop_when={"ranking_confident": 0.95})
     campaign = Campaign(params)
     crowd_factory(size=6, mix={})
