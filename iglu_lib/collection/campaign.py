@@ -159,7 +159,7 @@ class Campaign:
         self.turns = 0
         self.started = False
         self.stopped_by: str | None = None
-        self._planned: dict[str, list[GameRecord]] = {}  # slots written down whose HIT is not made yet
+        self._planned: dict[str, list[GameRecord] | None] = {}  # handed-out slots whose HIT is not made yet
         self._stop = threading.Event()
 
     # -- life cycle -------------------------------------------------------------------------
@@ -182,7 +182,7 @@ class Campaign:
         if self.sanctions.soft_block:
             self.blocked |= self.block_qualification.workers()
         report = TurnReport()
-        self._planned = self.records.slots(RecordStatus.PLANNED)
+        self._planned = {**self.records.slots(RecordStatus.PLANNED)}
         self._open_planned(report)
         self._reconcile(report)
         self.started = True
@@ -389,14 +389,17 @@ class Campaign:
             slot = self.scheduler.next()
             if slot is None:
                 return
-            self._planned[slot.slot_id] = self.records.plan(slot, hit_type=self.params.hit_type)
+            self._planned[slot.slot_id] = None  # handed out: written down next, even after a failure
             self._open_planned(report)
 
     def _open_planned(self, report: TurnReport) -> None:
-        """Create the HITs of slots written down but not yet created (after a crash, or a
-        failure while creating); a turn that failed leaves them for the next one."""
+        """Write down and create the HITs of slots the scheduler handed out (after a crash, or a
+        failure while writing or creating, on a later turn: writing a slot again is idempotent)."""
         for slot_id, games in list(self._planned.items()):
-            self._open_hit(self.scheduler.slot(slot_id), games)
+            slot = self.scheduler.slot(slot_id)
+            if games is None:
+                games = self._planned[slot_id] = self.records.plan(slot, hit_type=self.params.hit_type)
+            self._open_hit(slot, games)
             del self._planned[slot_id]
             report.created += 1
 

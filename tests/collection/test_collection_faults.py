@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from iglu_lib.collection.campaign import Campaign
+from iglu_lib.collection.status import campaign_status
 from iglu_lib.local.mturk.control_client import LocalMTurkControl
 from iglu_lib.storage import RecordStatus
 
@@ -96,7 +97,7 @@ def test_a_thirty_second_azurite_outage_is_survived_and_records_agree_with_the_s
         campaign.stop()
         runner.join(timeout=60)
     summary = result["summary"]
-    assert summary["done"] and summary["good_hits"] == 8
+    assert summary["done"] and summary["good_hits"] == 8, (summary, campaign_status(campaign.records.all()))
     assert any("ServiceRequestError" in e or "GameDataError" in e for e in summary["errors"]), summary["errors"]
     found = invariants(local_profile, name, local_profile.get("hit.reward"))
     assert before - _balance(local_profile) == pytest.approx(float(found["paid"])), "spend is what was paid"
