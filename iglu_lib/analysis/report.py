@@ -34,6 +34,8 @@ class Analysis:
     annotators: pd.DataFrame | None = None            # per-worker agreement and flag
     annotator_comparisons: Comparisons | None = None  # without flagged workers
     annotator_sensitivity: Ranking | None = None
+    evidence_comparisons: Comparisons | None = None   # without games whose data could not be verified
+    evidence_sensitivity: Ranking | None = None
 
     def malformed_annotations(self) -> pd.DataFrame:
         """Games whose annotation is not JSON, by HIT (listed, never repaired)."""
@@ -49,6 +51,9 @@ class Analysis:
         if self.annotator_sensitivity is not None:
             clean = self.annotator_sensitivity.table.set_index("agent")[columns].add_suffix("_without_flagged")
             table = table.join(clean, how="outer")
+        if self.evidence_sensitivity is not None:
+            verified = self.evidence_sensitivity.table.set_index("agent")[columns].add_suffix("_verified_only")
+            table = table.join(verified, how="outer")
         return table.sort_values("strength_all", ascending=False).rename_axis("agent").reset_index()
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -88,6 +93,19 @@ class Analysis:
                 "same_order": self.ranking.order == self.sensitivity.order,
             },
             "annotator_sensitivity": self._annotator_json(),
+            "evidence_sensitivity": self._evidence_json(),
+        }
+
+    def _evidence_json(self) -> dict[str, Any] | None:
+        if self.evidence_sensitivity is None or self.evidence_comparisons is None:
+            return None
+        return {
+            "rule": (f"HITs with a game whose data could not confirm the agent or the time it was played "
+                     f"({', '.join(UNVERIFIED_REASONS)}) are left out"),
+            "excluded_hits": int(self.comparisons.counts()["hits"] - self.evidence_comparisons.counts()["hits"]),
+            "counts": self.evidence_comparisons.counts(),
+            "ranking": _ranking_json(self.evidence_sensitivity),
+            "same_order": self.ranking.order == self.evidence_sensitivity.order,
         }
 
     def _annotator_json(self) -> dict[str, Any] | None:
@@ -121,6 +139,10 @@ def analyze(
     options = {"replicates": replicates, "seed": seed, "level": level}
     agreement = annotators.worker_agreement(comparisons)
     clean = annotators.without_flagged(comparisons, agreement)
+    verified_games = verified_only(games)
+    verified = None if verified_games is None else compare(verified_games, ComparisonRules(agents=known))
+    if verified is not None:
+        verified = Comparisons(verified.hits, verified.wins, comparisons.agents, verified.rules)
     return Analysis(
         games=games,
         comparisons=comparisons,
@@ -131,7 +153,23 @@ def analyze(
         annotators=agreement,
         annotator_comparisons=clean,
         annotator_sensitivity=rank(clean, **options),
+        evidence_comparisons=verified,
+        evidence_sensitivity=None if verified is None else rank(verified, **options),
     )
+
+
+#: Warnings of games whose stored data could not confirm the claim (see `platform/evidence.py`).
+UNVERIFIED_REASONS = ("agent_unverified", "time_unverified")
+
+
+def verified_only(games: pd.DataFrame) -> pd.DataFrame | None:
+    """The games without the HITs that hold a game with an unverified-evidence warning, or None
+    when the input carries no `Reasons` column (the published export has none)."""
+    if "Reasons" not in games.columns:
+        return None
+    flagged = games["Reasons"].map(lambda cell: any(reason in str(cell) for reason in UNVERIFIED_REASONS))
+    hits = set(games.loc[flagged, "HitId"])
+    return games[~games["HitId"].isin(hits)]
 
 
 def write_outputs(analysis: Analysis, out_dir: str | Path, *, raw: bool = False) -> list[Path]:
