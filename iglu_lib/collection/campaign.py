@@ -142,6 +142,7 @@ class Campaign:
         self.sanctions = Sanctions.from_params(params.sanctions, params.messages, params.campaign)
         self.block_qualification = CampaignQualification.soft_block(self.manager, params.campaign)
         self.cap_qualification = CampaignQualification.cap(self.manager, params.campaign)
+        self.allow_qualification = CampaignQualification.allowed(self.manager, params.campaign)
         self.bonus_rule = BonusRule.from_params(params.bonus, params.campaign)
         self.bonus_paid = Decimal("0")
         self._task_qualifications: dict[str, CampaignQualification] = {}
@@ -181,6 +182,10 @@ class Campaign:
         self.blocked = {block["WorkerId"] for block in self.manager.blocked_workers()}
         if self.sanctions.soft_block:
             self.blocked |= self.block_qualification.workers()
+        if self.params.allow_list:
+            allowed = self.allow_qualification.workers()
+            for worker_id in sorted(set(self.params.allow_list) - allowed):
+                self.allow_qualification.grant(worker_id)  # a pilot: only these workers see the HITs
         report = TurnReport()
         self._planned = {**self.records.slots(RecordStatus.PLANNED)}
         self._open_planned(report)
@@ -439,7 +444,8 @@ class Campaign:
 
     def _requirements(self, slot: Slot) -> list[dict[str, Any]]:
         """Who may not take the HIT, enforced by the service at discovery and accept: workers
-        soft-blocked from the campaign, at their cap, or who judged this task already."""
+        soft-blocked from the campaign, at their cap, or who judged this task already; and in a
+        pilot (`allow_list`), everyone not on the list."""
         keep_out = []
         if self.sanctions.soft_block:
             keep_out.append(self.block_qualification)
@@ -447,7 +453,8 @@ class Campaign:
             keep_out.append(self.cap_qualification)
         if self.params.one_judgement_per_task:
             keep_out.append(self._task_qualification(slot.task_id))
-        return [qualification.requirement() for qualification in keep_out]
+        allowed = [self.allow_qualification.required()] if self.params.allow_list else []
+        return [*allowed, *(qualification.requirement() for qualification in keep_out)]
 
     def _task_qualification(self, task_id: str) -> CampaignQualification:
         if task_id not in self._task_qualifications:

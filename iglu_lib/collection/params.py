@@ -45,6 +45,7 @@ class CampaignParams:
     bonus: Mapping[str, Any] = field(default_factory=dict)      # amount, min_architect_turns, reason
     max_hits_per_worker: int | None = None  # a worker who did this many HITs is not offered more
     one_judgement_per_task: bool = False    # a worker judges each task at most once
+    allow_list: tuple[str, ...] = ()        # a pilot: only these workers are offered the HITs
     hit_template: str | None = None         # own HIT pages: a template folder (relative to the project root)
     hit_variables: Mapping[str, Any] = field(default_factory=dict)  # its variables (minecraft_server, ...)
     qualification_requirements: tuple[Mapping[str, Any], ...] = ()  # [{type: id or name, min_score: N}]
@@ -82,6 +83,8 @@ class CampaignParams:
         params = dict(values)
         if "never_block" in params:
             params["never_block"] = tuple(params["never_block"] or ())
+        if "allow_list" in params:
+            params["allow_list"] = tuple(str(worker) for worker in params["allow_list"] or ())
         if "qualification_requirements" in params:
             params["qualification_requirements"] = tuple(params["qualification_requirements"] or ())
         for money in ("budget", "fee_rate"):

@@ -90,6 +90,10 @@ class CampaignQualification:
         return cls(manager, f"iglu-capped-{campaign}", "Workers who did as many of this study's HITs as it allows")
 
     @classmethod
+    def allowed(cls, manager: Any, campaign: str) -> CampaignQualification:
+        return cls(manager, f"iglu-allowed-{campaign}", "Workers invited to this study's pilot")
+
+    @classmethod
     def judged_task(cls, manager: Any, campaign: str, task_id: str) -> CampaignQualification:
         return cls(manager, f"iglu-judged-{campaign}-{task_id}", "Workers who already judged this task of the study")
 
@@ -102,6 +106,11 @@ class CampaignQualification:
     def requirement(self) -> dict[str, Any]:
         """What every HIT of the campaign requires: not soft-blocked, not even shown otherwise."""
         return {"QualificationTypeId": self.type_id, "Comparator": "DoesNotExist",
+                "ActionsGuarded": "DiscoverPreviewAndAccept"}
+
+    def required(self) -> dict[str, Any]:
+        """What every HIT of a pilot requires: the worker is on the allow-list."""
+        return {"QualificationTypeId": self.type_id, "Comparator": "Exists",
                 "ActionsGuarded": "DiscoverPreviewAndAccept"}
 
     def grant(self, worker_id: str) -> None:

@@ -88,3 +88,20 @@ def test_caps_keep_a_worker_out_once_reached_and_the_service_enforces_them(attac
     manager = attacker.campaign.manager
     score = manager.call("get_qualification_score", QualificationTypeId=judged.type_id, WorkerId=worker)
     assert score["Qualification"]["IntegerValue"] == 1, "the judged task is remembered for the worker"
+
+
+def test_a_pilot_offers_its_hits_only_to_the_allow_list(attack):
+    invited = "APILOT0000INVITED1"
+    attacker = attack(allow_list=[invited])
+    attacker.control.set_worker(invited, approval_rate=99, approved_hits=1000)
+    attacker.control.set_worker("APILOT000STRANGER1", approval_rate=99, approved_hits=1000)
+    open_hits = {g.hit_id for g in attacker.campaign.records.all() if g.status is RecordStatus.HIT_CREATED}
+    shown = {h["hit_id"] for h in attacker.control.worker_hits(invited, view="discover")}
+    assert open_hits and open_hits <= shown, "the invited worker sees the pilot's HITs"
+    assert not open_hits & {h["hit_id"] for h in attacker.control.worker_hits("APILOT000STRANGER1", view="discover")}
+    try:
+        attacker.control.accept(sorted(open_hits)[0], "APILOT000STRANGER1")
+    except WorkerRefused:
+        pass
+    else:
+        raise AssertionError("a worker off the allow-list accepted a pilot HIT")
