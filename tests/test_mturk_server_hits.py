@@ -173,7 +173,8 @@ def test_review_status_expiry_and_delete_follow_the_services_states(mturk, contr
     assert hit_id in {h["HITId"] for h in reviewable}
     mturk.update_hit_review_status(HITId=hit_id, Revert=False)
     assert mturk.get_hit(HITId=hit_id)["HIT"]["HITStatus"] == "Reviewing"
-    assert hit_id in {h["HITId"] for h in mturk.list_reviewable_hits(Status="Reviewing")["HITs"]}
+    reviewing = mturk.list_reviewable_hits(HITTypeId=hit["HITTypeId"], Status="Reviewing", MaxResults=100)
+    assert hit_id in {h["HITId"] for h in reviewing["HITs"]}
     with pytest.raises(ClientError):  # Reviewing HITs cannot be deleted
         mturk.delete_hit(HITId=hit_id)
     mturk.update_hit_review_status(HITId=hit_id, Revert=True)
