@@ -14,10 +14,5 @@ class IgluError(Exception):
     exit_code = 2
 
 
-class PermanentError(IgluError):
-    """A service refused in a way that waiting will not heal (access denied, no funds, a missing
-    table or container, an invalid parameter): the campaign loop stops with exit code 2."""
-
-
 class CampaignStopped(IgluError):
     """The campaign loop stopped itself; the message says why and what to do."""

@@ -21,14 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iglu_lib import paths
+from iglu_lib.errors import IgluError
 
 log = logging.getLogger(__name__)
 
 
-class LabError(Exception):
+class LabError(IgluError):
     """JupyterLab could not start; the message says why and what to do."""
-
-    user_error = True
 
 
 @dataclass

@@ -49,20 +49,20 @@ def unescape_cell(value: Any) -> Any:
 
 def escape_frame(frame: Any) -> Any:
     """A copy of a pandas DataFrame whose text cells (and column names) are escaped."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object or str(out[column].dtype) in ("string", "str"):
-            out[column] = out[column].map(escape_cell)
-    return out.rename(columns=lambda name: escape_cell(name) if isinstance(name, str) else name)
+    return _map_text(frame, escape_cell)
 
 
 def unescape_frame(frame: Any) -> Any:
     """The inverse of `escape_frame` on a frame read back as text."""
+    return _map_text(frame, unescape_cell)
+
+
+def _map_text(frame: Any, cell: Any) -> Any:
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or str(out[column].dtype) in ("string", "str"):
-            out[column] = out[column].map(unescape_cell)
-    return out.rename(columns=lambda name: unescape_cell(name) if isinstance(name, str) else name)
+            out[column] = out[column].map(cell)
+    return out.rename(columns=lambda name: cell(name) if isinstance(name, str) else name)
 
 
 def escape_arrow_column(column: Any) -> Any:

@@ -74,6 +74,31 @@ def chromium_binary() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+@pytest.fixture
+def page(browser):
+    """A fresh browser page (its own context) with a 20 s default timeout."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def fresh_code():
+    """Makes valid completion codes with fresh ids (any field can be fixed by keyword)."""
+    import uuid
+
+    from iglu_lib.platform.codes import make_completion_code
+
+    def make(**fields: object) -> str:
+        ids = {name: str(uuid.uuid4()) for name in
+               ("tournament_id", "challenge_id", "task_id", "game_id", "role_id", "agent_service_id")}
+        return make_completion_code(**{**ids, **fields})
+
+    return make
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Headless Chromium driven by Playwright; skips, saying why, only where none is installed."""

@@ -16,7 +16,6 @@ from iglu_lib.crowd.server import TaskServer
 from iglu_lib.crowd.session import campaign_pages
 from iglu_lib.local.mturk.control_client import LocalMTurkControl
 from iglu_lib.mturk import HitManager
-from iglu_lib.platform.codes import make_completion_code
 
 pytestmark = pytest.mark.browser
 
@@ -25,19 +24,6 @@ VARIABLES = {"task_name": "Blue tower", "task_join_code": JOIN, "agent_instance_
 CODES = (JOIN, "inst-a", "inst-b")
 
 
-def completion_code() -> str:
-    ids = {name: str(uuid.uuid4()) for name in
-           ("tournament_id", "challenge_id", "task_id", "game_id", "role_id", "agent_service_id")}
-    return make_completion_code(**ids)
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
 
 
 @pytest.fixture
@@ -56,7 +42,7 @@ def frame_html(page) -> str:
     return page.frame_locator("#hit-frame").locator("html").evaluate("element => element.outerHTML")
 
 
-def test_external_mode_preview_holds_no_code_and_accepting_shows_them(page, stack, external_profile, unique_name):
+def test_external_mode_preview_holds_no_code_and_accepting_shows_them(page, stack, external_profile, unique_name, fresh_code):
     mturk = stack["mturk_endpoint_url"]
     manager = HitManager(external_profile, hit_type="pairwise", campaign=unique_name("external"))
     hit = manager.create_hit(VARIABLES, unique_request_token=uuid.uuid4().hex)
@@ -77,8 +63,8 @@ def test_external_mode_preview_holds_no_code_and_accepting_shows_them(page, stac
     frame = page.frame_locator("#hit-frame")
     assert frame.locator("#join-code-1").inner_text() == f"{JOIN}:inst-a"
     assert frame.locator("#join-code-2").inner_text() == f"{JOIN}:inst-b"
-    frame.locator("#completionCode1").fill(completion_code())
-    frame.locator("#completionCode2").fill(completion_code())
+    frame.locator("#completionCode1").fill(fresh_code())
+    frame.locator("#completionCode2").fill(fresh_code())
     frame.locator("#agent1_performance").fill("good")
     frame.locator("#agent2_performance").fill("bad")
     frame.locator("#best-agent-1").check()

@@ -11,30 +11,15 @@ import pytest
 
 from iglu_lib.local.mturk.control_client import LocalMTurkControl
 from iglu_lib.mturk import HitManager
-from iglu_lib.platform.codes import make_completion_code
 
 pytestmark = pytest.mark.browser
 
 JOIN = "/plaiground:join-task-with-agent T1:C1:TASK1"
 
 
-def completion_code(**fields: str) -> str:
-    """A valid completion code with fresh ids (any field can be fixed by keyword)."""
-    ids = {name: str(uuid.uuid4()) for name in
-           ("tournament_id", "challenge_id", "task_id", "game_id", "role_id", "agent_service_id")}
-    return make_completion_code(**{**ids, **fields})
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
-
-
-def test_worker_does_a_pairwise_hit_in_chromium(page, stack, local_profile, unique_name):
+def test_worker_does_a_pairwise_hit_in_chromium(page, stack, local_profile, unique_name, fresh_code):
     url = stack["mturk_endpoint_url"]
     manager = HitManager(local_profile, hit_type="pairwise", campaign=unique_name("browser"))
     hit = manager.create_hit(
@@ -65,13 +50,13 @@ def test_worker_does_a_pairwise_hit_in_chromium(page, stack, local_profile, uniq
     submit = frame.locator("#submit-button")
     assert submit.is_disabled()
 
-    code1, code2 = completion_code(), completion_code()
+    code1, code2 = fresh_code(), fresh_code()
     bad_codes = {
         "AB12CD34EF56GH": "not a completion code",
         join1: "join command",
         code1[:60]: "cut off",
-        completion_code(kind="hc"): "without the AI assistant",
-        completion_code(game_id="short"): "wrong length",
+        fresh_code(kind="hc"): "without the AI assistant",
+        fresh_code(game_id="short"): "wrong length",
     }
     frame.locator("#completionCode2").fill(code2)
     for bad, message in bad_codes.items():
@@ -111,7 +96,7 @@ def test_worker_does_a_pairwise_hit_in_chromium(page, stack, local_profile, uniq
     }
 
 
-def test_single_agent_page_submits_code_and_ratings(page, stack, local_profile, unique_name):
+def test_single_agent_page_submits_code_and_ratings(page, stack, local_profile, unique_name, fresh_code):
     url = stack["mturk_endpoint_url"]
     manager = HitManager(local_profile, hit_type="single", campaign=unique_name("browser"))
     hit = manager.create_hit({"task_name": "Red wall", "task_join_code": JOIN, "agent_instance_ids": ["solo"],
@@ -123,7 +108,7 @@ def test_single_agent_page_submits_code_and_ratings(page, stack, local_profile, 
     page.wait_for_url("**/worker/assignments/**")
     frame = page.frame_locator("#hit-frame")
     assert frame.locator("#join-code-1").inner_text() == f"{JOIN}:solo:1893456000000"
-    code = completion_code(legacy=True)
+    code = fresh_code(legacy=True)
     frame.locator("#completionCode").fill(code[:-8])
     frame.locator("#completionCode-error").filter(has_text="copy").wait_for()
     frame.locator("#completionCode").fill(code)

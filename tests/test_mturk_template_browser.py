@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from iglu_lib.collection.judge import code_field
 from iglu_lib.local.mturk.control_client import LocalMTurkControl
 from iglu_lib.mturk import HitManager
-from iglu_lib.platform.codes import make_completion_code
+from iglu_lib.mturk.answers import code_field
 
 pytestmark = pytest.mark.browser
 
@@ -22,22 +21,9 @@ JOIN = "/plaiground:join-task-with-agent T1:C1:TASK1"
 SET = {"minecraft_server": "mc.example.org:25565", "contact": "Jane Doe, study@example.org"}
 
 
-def completion_code() -> str:
-    ids = {name: str(uuid.uuid4()) for name in
-           ("tournament_id", "challenge_id", "task_id", "game_id", "role_id", "agent_service_id")}
-    return make_completion_code(**ids)
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
-
-
-def test_worker_does_a_hit_of_the_example_template(page, stack, local_profile, unique_name):
+def test_worker_does_a_hit_of_the_example_template(page, stack, local_profile, unique_name, fresh_code):
     url = stack["mturk_endpoint_url"]
     manager = HitManager(local_profile, hit_type="pairwise", campaign=unique_name("tplbrowser"),
                          template_folder="params/templates/iglu-minecraft", template_variables=SET)
@@ -59,7 +45,7 @@ def test_worker_does_a_hit_of_the_example_template(page, stack, local_profile, u
     assert frame.locator("#join-code-1").inner_text() == join1
     assert frame.locator("#join-code-2").inner_text() == join2
 
-    code1, code2 = completion_code(), completion_code()
+    code1, code2 = fresh_code(), fresh_code()
     submit = frame.locator("#submit-button")
     frame.locator(f"[name={code_field(0, 2)}]").fill(code1)
     assert submit.is_disabled()

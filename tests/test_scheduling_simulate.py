@@ -111,3 +111,14 @@ def test_iglu_simulate_prints_the_planning_figures(capsys):
     assert "good HITs to stop: median" in capsys.readouterr().out
     assert main(["simulate", "--agents", "1", "--seeds", "2"]) == 2
     assert "agents must be between 2 and 12" in capsys.readouterr().err
+
+
+def test_planning_table_compares_the_strategies_and_gives_adaptive_s_share():
+    from iglu_lib.scheduling.simulate import planning_table
+
+    summaries = {name: {"good_hits_median": median, "good_hits_quartiles": [1, 2], "true_order_share": 1.0,
+                        "ci_coverage": 0.95, "stopped_by": {"ranking_confident": 3}}
+                 for name, median in (("balanced", 200), ("adaptive", 120))}
+    table = planning_table(summaries)
+    assert list(table["strategy"]) == ["balanced", "adaptive"]
+    assert table.attrs["adaptive_share"] == 0.6

@@ -39,7 +39,7 @@ from decimal import Decimal
 from typing import Any
 
 from iglu_lib.collection.faults import Fault, classify, is_account_problem
-from iglu_lib.collection.judge import GOOD_VERDICTS, NEEDS_REVIEW, code_field, judge
+from iglu_lib.collection.judge import NEEDS_REVIEW, judge
 from iglu_lib.collection.params import CampaignParams
 from iglu_lib.collection.rewards import BonusRule, bonus_token, bonuses_paid
 from iglu_lib.collection.sanctions import CampaignQualification, Sanctions, rejected_reasons
@@ -50,8 +50,6 @@ from iglu_lib.scheduling.model import winner_of
 from iglu_lib.scheduling.stopping import check_scheduling, stop_rule_reached
 from iglu_lib.storage import GameRecord, GameRecords, RecordStatus
 from iglu_lib.storage.record import utc_now
-
-__all__ = ["GOOD_VERDICTS", "Campaign", "SlotGame", "TurnReport", "code_field", "slot_outcome"]
 
 log = logging.getLogger(__name__)
 

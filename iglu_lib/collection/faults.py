@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import enum
 
-#: MTurk error codes that waiting will not heal.
-PERMANENT_MTURK_CODES = frozenset({
+#: MTurk error codes about the account as a whole: its credentials or its rights.
+ACCOUNT_MTURK_CODES = frozenset({
     "AccessDenied", "AccessDeniedException", "UnrecognizedClientException", "InvalidClientTokenId",
     "SignatureDoesNotMatch", "IncompleteSignature", "MissingAuthenticationToken",
-    "ParameterValidationError", "ValidationException", "InvalidParameterValue",
 })
+#: MTurk error codes that waiting will not heal: the account's, and a parameter it calls invalid.
+PERMANENT_MTURK_CODES = ACCOUNT_MTURK_CODES | {"ParameterValidationError", "ValidationException",
+                                               "InvalidParameterValue"}
 #: Words of MTurk's generic `RequestError` that name an account problem, not one request's.
 PERMANENT_MTURK_PHRASES = ("insufficient funds", "not authorized", "access denied")
 #: Storage statuses that mean credentials or names are wrong.
@@ -55,9 +57,7 @@ def is_account_problem(error: BaseException) -> bool:
     if not isinstance(error, MTurkError):
         return classify(error) is Fault.PERMANENT
     text = str(error).lower()
-    return (error.code in PERMANENT_MTURK_CODES - {"ParameterValidationError", "ValidationException",
-                                                   "InvalidParameterValue"}
-            or any(phrase in text for phrase in PERMANENT_MTURK_PHRASES))
+    return error.code in ACCOUNT_MTURK_CODES or any(phrase in text for phrase in PERMANENT_MTURK_PHRASES)
 
 
 def _mturk_fault(error: BaseException) -> Fault:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from iglu_lib.mturk.answers import code_field
 from iglu_lib.platform.codes import CodeError, parse_completion_code
 
 if TYPE_CHECKING:
@@ -41,15 +42,11 @@ class Judgement:
     truncated: bool
 
 
-def code_field(position: int, k: int) -> str:
-    """The answer field holding the completion code of the game shown at `position`."""
-    return "completionCode" if k == 1 else f"completionCode{position + 1}"
-
-
 def submitted_code(answers: Mapping[str, Any], position: int, k: int) -> str:
-    """The code a worker submitted for a game, as text (any JSON value a form could send)."""
+    """The code a worker submitted for a game, as text (any JSON value a form could send: a
+    value that is not text never parses as a code, and its reason says so)."""
     value = answers.get(code_field(position, k))
-    return value if isinstance(value, str) else "" if value is None else str(value)[:MAX_STORED_CODE_CHARS + 1]
+    return value if isinstance(value, str) else "" if value is None else str(value)
 
 
 def annotation_of(answers: Mapping[str, Any], position: int, k: int) -> tuple[dict[str, Any], bool]:

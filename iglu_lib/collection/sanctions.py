@@ -51,7 +51,9 @@ class Sanctions:
         unknown = sorted(set(sanctions) - {"soft_block", "hard_block_reasons"}) + sorted(
             set(messages) - {"send", *DEFAULT_TEMPLATES})
         if unknown:
-            raise ConfigError(f"{source}: unknown sanctions/messages setting(s) {', '.join(unknown)}")
+            raise ConfigError(f"{source}: unknown sanctions/messages setting(s) {', '.join(unknown)}; known: "
+                              f"sanctions.soft_block, sanctions.hard_block_reasons, messages.send, "
+                              f"messages.{', messages.'.join(DEFAULT_TEMPLATES)}")
         templates = {**DEFAULT_TEMPLATES, **{k: str(v) for k, v in messages.items() if k != "send"}}
         for name, text in templates.items():
             try:
@@ -119,14 +121,14 @@ class CampaignQualification:
 
     def workers(self) -> set[str]:
         """Workers soft-blocked from this campaign."""
-        pages = self.manager._paginate("list_workers_with_qualification_type", "Qualifications",
+        pages = self.manager.paginate("list_workers_with_qualification_type", "Qualifications",
                                        QualificationTypeId=self.type_id, Status="Granted")
         return {q["WorkerId"] for q in pages}
 
     def _find(self) -> str | None:
-        pages = self.manager._paginate("list_qualification_types", "QualificationTypes", Query=self.name,
-                                       MustBeRequestable=False, MustBeOwnedByCaller=True)
-        return next((t["QualificationTypeId"] for t in pages if t.get("Name") == self.name), None)
+        from iglu_lib.mturk.qualifications import find_type_by_name
+
+        return find_type_by_name(self.manager, self.name)
 
     def _create(self) -> str:
         response = self.manager.call("create_qualification_type", Name=self.name,

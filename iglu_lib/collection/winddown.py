@@ -201,7 +201,7 @@ def service_status(manager: Any, *, any_type: bool = False) -> dict[str, int]:
 
     if not any_type:
         return dict(Counter(hit.status for hit in manager.hits()))
-    hits = (Hit.from_service(raw) for raw in manager._paginate("list_hits", "HITs"))
+    hits = (Hit.from_service(raw) for raw in manager.paginate("list_hits", "HITs"))
     return dict(Counter(hit.status for hit in hits if hit.annotation.campaign == manager.campaign))
 
 

@@ -26,6 +26,11 @@ MAX_JSON_DEPTH = 16
 MAX_NUMBER_CHARS = 32
 
 
+def code_field(position: int, k: int) -> str:
+    """The answer field holding the completion code of the game shown at `position` of `k`."""
+    return "completionCode" if k == 1 else f"completionCode{position + 1}"
+
+
 @dataclass(frozen=True)
 class ParsedAnswers:
     """An assignment's answers: `fields` by name, and `problems` found while reading them."""

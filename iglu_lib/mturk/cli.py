@@ -181,8 +181,9 @@ def _preview(args: argparse.Namespace) -> int:
     params = CampaignParams.from_file(args.params)
     variables = {**params.hit_variables, **sample_variables(params.k)}
     if params.hit_template:
-        page = render_folder(params.hit_template, params.hit_type, variables)
-        missing = check_template(params.hit_template, params.hit_type, params.k, params.hit_variables)
+        folder = params.path(params.hit_template)  # relative to the project root, as the loop reads it
+        page = render_folder(folder, params.hit_type, variables)
+        missing = check_template(folder, params.hit_type, params.k, params.hit_variables)
     else:
         page, missing = render_hit(params.hit_type, variables), []
     out = Path(args.out)

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from iglu_lib import paths
+from iglu_lib.sqlite_file import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS hit_pages (
@@ -74,28 +73,10 @@ class HitPage:
     hit_id: str | None
 
 
-class HitPageStore:
+class HitPageStore(SqliteFile):
     """The rows of external-mode HIT pages in one SQLite file (one connection per call)."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
-
-    def __repr__(self) -> str:
-        return f"HitPageStore({str(self.path)!r})"
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=30)
-        conn.row_factory = sqlite3.Row
-        try:
-            with conn:
-                yield conn
-        finally:
-            conn.close()
+    SCHEMA = SCHEMA
 
     def put(self, page_id: str, kind: str, variables: Mapping[str, Any]) -> None:
         """Store (or refresh, before a HIT id is known) the page a HIT will show."""

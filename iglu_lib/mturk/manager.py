@@ -292,7 +292,8 @@ class HitManager:
         except BotoCoreError as err:
             raise MTurkError(f"MTurk {operation}{target} failed: {err}; is the endpoint reachable?") from err
 
-    def _paginate(self, operation: str, result_key: str, **arguments: Any) -> Iterator[dict[str, Any]]:
+    def paginate(self, operation: str, result_key: str, **arguments: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a listing operation (`result_key` of each page), page by page, retried."""
         token: str | None = None
         while True:
             page_arguments = {**arguments, "MaxResults": PAGE_SIZE}
@@ -434,7 +435,7 @@ class HitManager:
 
     def hits(self, statuses: Sequence[str] | None = None) -> Iterator[Hit]:
         """Every HIT of this type and campaign (all pages of `ListHITs`), optionally by status."""
-        for raw in self._paginate("list_hits", "HITs"):
+        for raw in self.paginate("list_hits", "HITs"):
             hit = Hit.from_service(raw)
             if self._mine(hit) and (statuses is None or hit.status in statuses):
                 yield hit
@@ -445,7 +446,7 @@ class HitManager:
 
     def reviewable_hits(self, status: str = "Reviewable") -> list[Hit]:
         """HITs of this type in `Reviewable` (or `Reviewing`) state (`ListReviewableHITs`)."""
-        raws = self._paginate("list_reviewable_hits", "HITs", Status=status)
+        raws = self.paginate("list_reviewable_hits", "HITs", Status=status)
         return [hit for hit in map(Hit.from_service, raws) if self._mine(hit)]
 
     def set_reviewing(self, hit_id: str, reviewing: bool = True) -> None:
@@ -465,7 +466,7 @@ class HitManager:
     ) -> list[Assignment]:
         """A HIT's assignments with the given statuses, answers parsed against the template."""
         required = self.answer_fields(agents)
-        raws = self._paginate("list_assignments_for_hit", "Assignments", HITId=hit_id,
+        raws = self.paginate("list_assignments_for_hit", "Assignments", HITId=hit_id,
                               AssignmentStatuses=list(statuses))
         return [Assignment.from_service(raw, required) for raw in raws]
 
@@ -474,8 +475,8 @@ class HitManager:
     ) -> Iterator[Assignment]:
         """Every assignment of every HIT of the account (whatever its type or campaign tag),
         answers left unchecked: what to search for a worker the requester has paid or may pay."""
-        for hit in self._paginate("list_hits", "HITs"):
-            raws = self._paginate("list_assignments_for_hit", "Assignments", HITId=hit["HITId"],
+        for hit in self.paginate("list_hits", "HITs"):
+            raws = self.paginate("list_assignments_for_hit", "Assignments", HITId=hit["HITId"],
                                   AssignmentStatuses=list(statuses))
             for raw in raws:
                 yield Assignment.from_service(raw)
@@ -573,7 +574,7 @@ class HitManager:
         if (hit_id is None) == (assignment_id is None):
             raise MTurkError("bonus_payments needs exactly one of hit_id and assignment_id")
         target = {"HITId": hit_id} if hit_id is not None else {"AssignmentId": assignment_id}
-        return list(self._paginate("list_bonus_payments", "BonusPayments", **target))
+        return list(self.paginate("list_bonus_payments", "BonusPayments", **target))
 
     def update_expiration(self, hit_id: str, when: datetime | float) -> None:
         """Set when a HIT stops taking workers: a past time expires it now, a later one extends
@@ -591,7 +592,7 @@ class HitManager:
         self.call("delete_worker_block", WorkerId=worker_id, Reason=reason)
 
     def blocked_workers(self) -> list[dict[str, Any]]:
-        return list(self._paginate("list_worker_blocks", "WorkerBlocks"))
+        return list(self.paginate("list_worker_blocks", "WorkerBlocks"))
 
     def balance(self) -> str:
         """The account's available balance, as the service reports it (a decimal string)."""

@@ -206,12 +206,20 @@ def campaign_requirements(manager: HitManager, specs: Any) -> list[dict[str, Any
     return [requirement(resolve_type(manager, str(spec["type"])), int(spec["min_score"])) for spec in specs]
 
 
+def find_type_by_name(manager: HitManager, name: str) -> str | None:
+    """The QualificationTypeId of the requester's own type with exactly this name, or None."""
+    for found in manager.paginate("list_qualification_types", "QualificationTypes", Query=name,
+                                  MustBeRequestable=False, MustBeOwnedByCaller=True):
+        if found.get("Name") == name:
+            return str(found["QualificationTypeId"])
+    return None
+
+
 def resolve_type(manager: HitManager, name_or_id: str) -> str:
     """The QualificationTypeId of a type named by id or by its exact name."""
-    for found in manager._paginate("list_qualification_types", "QualificationTypes", Query=name_or_id,
-                                   MustBeRequestable=False, MustBeOwnedByCaller=True):
-        if found.get("Name") == name_or_id:
-            return found["QualificationTypeId"]
+    found = find_type_by_name(manager, name_or_id)
+    if found is not None:
+        return found
     try:
         return manager.call("get_qualification_type", QualificationTypeId=name_or_id)[
             "QualificationType"]["QualificationTypeId"]

@@ -336,7 +336,7 @@ def check_template(folder: str | Path, hit_type: str, agents: int,
     code shown, a hidden join-code field per game carrying it, a completion-code input per game
     named as the loop reads it, every other answer field the loop reads, a form and a submit;
     and no variable left at its `CHANGE ME` placeholder."""
-    from iglu_lib.collection.judge import code_field
+    from iglu_lib.mturk.answers import code_field
 
     try:
         sample = {**(variables or {}), **sample_variables(agents)}

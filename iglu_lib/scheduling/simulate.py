@@ -289,3 +289,18 @@ def narrowing_figure(traces: dict[str, tuple[Any, CampaignResult]]) -> Any:
     panels[-1].legend(loc="best", fontsize="x-small")
     figure.tight_layout()
     return figure
+
+
+def planning_table(summaries: dict[str, dict[str, Any]]) -> Any:
+    """One row per strategy of `simulate`'s summaries, as a person compares them, and the
+    adaptive strategy's median good HITs as a share of balanced's (None without both)."""
+    import pandas as pd
+
+    table = pd.DataFrame([{"strategy": name, "median good HITs": s["good_hits_median"],
+                           "quartiles": s["good_hits_quartiles"], "true order": s["true_order_share"],
+                           "interval coverage": s["ci_coverage"], "ended by": s["stopped_by"]}
+                          for name, s in summaries.items()])
+    if {"adaptive", "balanced"} <= set(summaries):
+        table.attrs["adaptive_share"] = (summaries["adaptive"]["good_hits_median"]
+                                         / summaries["balanced"]["good_hits_median"])
+    return table

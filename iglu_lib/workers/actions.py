@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from iglu_lib.errors import IgluError
 from iglu_lib.workers.identity import ResolvedWorker, WorkerNotResolved, resolve_worker, sources_for
 
 #: The service's limits of one NotifyWorkers call.
@@ -32,10 +33,8 @@ AMOUNT = re.compile(rf"[0-9]{{1,{AMOUNT_MAX_DIGITS}}}(\.[0-9]{{0,2}})?")
 log = logging.getLogger(__name__)
 
 
-class WorkerActionRefused(Exception):
+class WorkerActionRefused(IgluError):
     """The action was refused before anything was sent; the message says why."""
-
-    user_error = True
 
 
 def _manager(profile: Any, manager: Any, allow_spending: bool = False) -> Any:

@@ -13,15 +13,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from iglu_lib.errors import IgluError
+
 #: What a raw worker id may look like here: MTurk's (`A` and capitals or digits) and the
 #: local server's simulated workers' ids; at most 64 characters, as the service's field.
 RAW_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 
 
-class WorkerNotResolved(Exception):
+class WorkerNotResolved(IgluError):
     """The worker named cannot be found, or not unambiguously; the message says what to do."""
-
-    user_error = True
 
 
 @dataclass(frozen=True)
