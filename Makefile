@@ -30,10 +30,12 @@ demo: setup
 test: setup
 	@bash scripts/ensure-chromium.sh
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python -m pytest
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	$(PY) -m benchmarks

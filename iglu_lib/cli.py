@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from iglu_lib.errors import IgluError
 
 #: Packages of `iglu_lib` whose `cli` module adds commands, in the order of a campaign.
 COMMAND_PACKAGES = (
@@ -36,10 +37,6 @@ COMMAND_PACKAGES = (
     "report",
     "scheduling",
 )
-
-
-class CommandError(Exception):
-    """A command failed for a reason the user can act on; printed as one line, exit 2."""
 
 
 def _command_modules() -> list[Any]:
@@ -70,11 +67,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def print_json(value: Any) -> None:
-    """Print one JSON document (the `--json` output of every command)."""
-    print(json.dumps(value, indent=2, default=str))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -87,25 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("iglu: interrupted", file=sys.stderr)
         return 130
-    except Exception as err:  # noqa: BLE001 - one clear line for errors the user can act on
-        if not _is_user_error(err):
-            raise
+    except IgluError as err:
         print(f"iglu {args.command}: {err}", file=sys.stderr)
-        return int(getattr(err, "exit_code", 2))
+        return err.exit_code
     return int(result or 0)
 
 
-def _is_user_error(err: Exception) -> bool:
-    from iglu_lib.config import ConfigError
-    from iglu_lib.local.services import StackError
-
-    user_errors: tuple[type[Exception], ...] = (CommandError, ConfigError, StackError, FileNotFoundError)
-    return isinstance(err, user_errors) or getattr(err, "user_error", False)
-
-
 if __name__ == "__main__":
-    # Under `python -m iglu_lib.cli` this module runs as __main__: dispatch through the package's
-    # own copy so that handlers raising `iglu_lib.cli.CommandError` are recognised.
-    from iglu_lib.cli import main as package_main
-
-    sys.exit(package_main())
+    sys.exit(main())

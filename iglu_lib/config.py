@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from iglu_lib import paths
+from iglu_lib.errors import IgluError
 
 #: Secret variables, what they are for, and which profiles need them from the environment.
 SECRETS: dict[str, str] = {
@@ -31,7 +32,7 @@ SECRETS: dict[str, str] = {
 LOCAL_AWS_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
 
-class ConfigError(Exception):
+class ConfigError(IgluError):
     """A profile, parameter file or secret is missing or malformed; the message says which."""
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 class IgluError(Exception):
     """An error a person can act on; the message says what went wrong and what to do."""
 
-    user_error = True
     exit_code = 2
 
 
 class CampaignStopped(IgluError):
     """The campaign loop stopped itself; the message says why and what to do."""
+
+
+class ParameterError(IgluError, ValueError):
+    """A parameter (from a `params/` file or a call) is unknown or out of range; the message names it."""

@@ -15,12 +15,12 @@ from typing import Any
 
 from iglu_lib import paths
 from iglu_lib.config import SECRETS, ConfigError, environment, read_yaml
+from iglu_lib.errors import IgluError
 
 
-class NotebookFailed(Exception):
+class NotebookFailed(IgluError):
     """A cell of an executed notebook raised; the message names the notebook, cell and error."""
 
-    user_error = True
 
 
 def resolve_notebook(notebook: str | Path) -> Path:

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     from iglu_lib.analysis.share import render_report
-    from iglu_lib.cli import CommandError
+    from iglu_lib.console import CommandError
 
     if args.replicates < 1:
         raise CommandError(f"--replicates must be at least 1, got {args.replicates}")

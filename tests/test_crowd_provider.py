@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 import pytest
 import requests
 
+from iglu_lib.crowd.db import TaskRunError
 from iglu_lib.crowd.provider import HIT_TYPE, OnboardingQualification, ProviderError
 from iglu_lib.crowd.session import open_task_run
 from iglu_lib.local.crowd_workers import SimulatedWorkers, WorkerPlan
@@ -211,5 +212,5 @@ def test_spending_and_plain_http_are_refused_where_money_is_real(task_run, local
     assert [d["decision"] for d in careful.review(task_run.run_id(), allow_spending=True)] == ["Approved"]
 
     production = TaskRun(task_run.task, task_run.db, careful, load_profile("production", env={}), task_run.server)
-    with pytest.raises(LookupError, match="only over HTTPS"):
+    with pytest.raises(TaskRunError, match="only over HTTPS"):
         production.launch(public_url="http://example.org/crowd")

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from iglu_lib.errors import IgluError
 
-class NoMaximumLikelihood(ValueError):
+
+class NoMaximumLikelihood(IgluError, ValueError):
     """The comparisons do not pin the strengths down (some agent never wins or never loses
     against the rest, or the agents split into groups never compared)."""
 
-    user_error = True
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
     from iglu_lib.analysis.loading import load_input
     from iglu_lib.analysis.report import analyze, write_outputs
-    from iglu_lib.cli import CommandError, print_json
+    from iglu_lib.console import CommandError, print_json
 
     if args.replicates < 1:
         raise CommandError(f"--replicates must be at least 1, got {args.replicates}")

@@ -16,6 +16,7 @@ import pandas as pd
 
 from iglu_lib import paths
 from iglu_lib.analysis.judgements import judge
+from iglu_lib.errors import IgluError
 from iglu_lib.platform.feedback import DERIVED_COLUMNS, PUBLISHED_COLUMNS
 
 #: Columns `read_feedback` adds that the analysis uses.
@@ -28,10 +29,9 @@ FLAGGED_WORKER = "flagged"
 REJECTED_VERDICT = "reject"
 
 
-class AnalysisInputError(ValueError):
+class AnalysisInputError(IgluError, ValueError):
     """The analysis input lacks what it needs; the message names the input and what to do."""
 
-    user_error = True
 
 
 def default_input() -> Path:

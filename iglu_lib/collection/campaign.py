@@ -44,7 +44,7 @@ from iglu_lib.collection.params import CampaignParams
 from iglu_lib.collection.rewards import BonusRule, bonus_token, bonuses_paid
 from iglu_lib.collection.sanctions import CampaignQualification, Sanctions, rejected_reasons
 from iglu_lib.collection.winddown import clear_stop_request, stop_requested
-from iglu_lib.errors import CampaignStopped
+from iglu_lib.errors import CampaignStopped, IgluError
 from iglu_lib.scheduling import Outcome, Scheduler, Slot, split_join_code
 from iglu_lib.scheduling.model import winner_of
 from iglu_lib.scheduling.stopping import check_scheduling, stop_rule_reached
@@ -711,7 +711,7 @@ class Campaign:
         return report
 
 
-class GameDataLate(Exception):
+class GameDataLate(IgluError):
     """A submitted game is not in storage yet; its HIT waits (pending) for a later turn."""
 
 

@@ -49,9 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _collect(args: argparse.Namespace) -> int:
     import signal
 
-    from iglu_lib.cli import print_json
     from iglu_lib.collection.logfile import campaign_logging
     from iglu_lib.collection.params import CampaignParams
+    from iglu_lib.console import print_json
 
     params = CampaignParams.from_file(args.params)
     with campaign_logging(params.campaign) as log_path:
@@ -88,9 +88,9 @@ def _open_campaign(params: CampaignParams) -> Campaign:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
     from iglu_lib.collection.status import campaign_status
     from iglu_lib.config import load_profile
+    from iglu_lib.console import print_json
     from iglu_lib.storage import GameRecords
 
     params = None
@@ -139,9 +139,9 @@ def _service_counts(profile: object, params: CampaignParams | None, name: str) -
 
 
 def _stop(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
     from iglu_lib.collection.params import CampaignParams
     from iglu_lib.collection.winddown import report_lines, request_stop
+    from iglu_lib.console import print_json
 
     params = CampaignParams.from_file(args.params)
     if not args.expire:
@@ -165,9 +165,9 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _preflight(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
     from iglu_lib.collection.params import CampaignParams
     from iglu_lib.collection.preflight import preflight
+    from iglu_lib.console import print_json
 
     report = preflight(CampaignParams.from_file(args.params))
     if args.json:

@@ -174,8 +174,8 @@ def _template_check(params: Any) -> tuple[bool | None, str]:
 
 def _qualifications_check(profile: Any, manager: Any) -> tuple[bool, str]:
     """Every qualification type the profile's HIT settings require exists and is active."""
-    from iglu_lib.local.mturk.qualification_rules import SYSTEM_TYPES
     from iglu_lib.mturk import MTurkError
+    from iglu_lib.mturk.system_qualifications import SYSTEM_TYPES
 
     wanted = [str(q.get("QualificationTypeId")) for q in manager.settings.qualification_requirements]
     custom = [type_id for type_id in wanted if type_id not in SYSTEM_TYPES]

@@ -6,11 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-
-class CrowdCommandError(Exception):
-    """Bad input to an `iglu crowd` command; one line, exit 2 (also under `python -m iglu_lib.cli`)."""
-
-    user_error = True
+from iglu_lib.console import CommandError
 
 
 def register(subparsers: Any) -> None:
@@ -89,16 +85,16 @@ def _rules(args: argparse.Namespace) -> Any:
 def _check_onboarding(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from iglu_lib.cli import print_json
+    from iglu_lib.console import print_json
     from iglu_lib.crowd.onboarding import REASON_TEXT, check_onboarding
 
     path = Path(args.answer_file)
     if not path.is_file():
-        raise CrowdCommandError(f"{path}: answer file not found; give a text file with one command per line")
+        raise CommandError(f"{path}: answer file not found; give a text file with one command per line")
     try:
         answer = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise CrowdCommandError(f"{path}: not UTF-8 text; save the answer as UTF-8") from None
+        raise CommandError(f"{path}: not UTF-8 text; save the answer as UTF-8") from None
     result = check_onboarding(answer, _rules(args))
     if args.json:
         print_json(result.as_dict())
@@ -109,7 +105,7 @@ def _check_onboarding(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
+    from iglu_lib.console import print_json
     from iglu_lib.crowd.task import load_task
 
     task = load_task(args.task_dir, args.conf)
@@ -137,7 +133,7 @@ def _serve(args: argparse.Namespace) -> int:
               "SIGTERM or Ctrl-C stops", flush=True)
     else:
         if not args.conf:
-            raise CrowdCommandError("--conf is required with TASK_DIR (a configuration name in TASK_DIR/conf/)")
+            raise CommandError("--conf is required with TASK_DIR (a configuration name in TASK_DIR/conf/)")
         run = _open(args)
         server = run.make_server(host=args.host, port=args.port, rules=_rules(args))
         print(f"task run {server.task_run_id}: serving '{run.task.name}' ({len(run.task.units)} units); "
@@ -156,13 +152,10 @@ def _hit_pages_server(args: argparse.Namespace) -> Any:
 
 
 def _launch(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
+    from iglu_lib.console import print_json
 
     run = _open(args)
-    try:
-        launched = run.launch(args.task_run, args.public_url, allow_spending=args.spend_money)
-    except LookupError as err:
-        raise CrowdCommandError(str(err)) from None
+    launched = run.launch(args.task_run, args.public_url, allow_spending=args.spend_money)
     if args.json:
         print_json({"task_run_id": run.run_id(args.task_run), "launched": launched})
     else:
@@ -173,13 +166,10 @@ def _launch(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
+    from iglu_lib.console import print_json
 
     run = _open(args)
-    try:
-        rows = run.provider.status(run.run_id(args.task_run))
-    except LookupError as err:
-        raise CrowdCommandError(str(err)) from None
+    rows = run.provider.status(run.run_id(args.task_run))
     if args.json:
         print_json(rows)
     else:
@@ -188,13 +178,10 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
+    from iglu_lib.console import print_json
 
     run = _open(args)
-    try:
-        decisions = run.review(args.task_run, allow_spending=args.spend_money)
-    except LookupError as err:
-        raise CrowdCommandError(str(err)) from None
+    decisions = run.review(args.task_run, allow_spending=args.spend_money)
     if args.json:
         print_json(decisions)
     else:

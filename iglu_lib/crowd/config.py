@@ -15,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from iglu_lib.errors import IgluError
+
 PACKAGE_HEADER = "#@package _global_"
 
 #: Keys of `mephisto.blueprint` that name files or folders, and whether each must be set.
@@ -28,10 +30,9 @@ PATH_KEYS: dict[str, tuple[bool, str]] = {
 REQUIRED_TASK_KEYS = ("task_name", "task_title", "task_description", "task_reward")
 
 
-class TaskConfigError(Exception):
+class TaskConfigError(IgluError):
     """A task folder is not usable; the message lists every problem with file and key."""
 
-    user_error = True
 
     def __init__(self, problems: Iterable[str]) -> None:
         self.problems = list(problems)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from iglu_lib import paths
+from iglu_lib.errors import IgluError
 from iglu_lib.sqlite_file import SqliteFile
 
 SCHEMA = """
@@ -93,6 +94,10 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+class TaskRunError(IgluError):
+    """A task run is missing or cannot be launched as asked; the message says what to do."""
+
+
 @dataclass(frozen=True)
 class OnboardingRecord:
     worker_id: str
@@ -140,7 +145,7 @@ class CrowdDB(SqliteFile):
             rows = self._rows("SELECT * FROM task_runs ORDER BY created_at DESC, rowid DESC LIMIT 1")
         if not rows:
             which = f"task run '{task_run_id}'" if task_run_id else "task run" + (f" of '{task_name}'" if task_name else "")
-            raise LookupError(f"{self.path}: no {which}; start the task server first (`iglu crowd serve`)")
+            raise TaskRunError(f"{self.path}: no {which}; start the task server first (`iglu crowd serve`)")
         return rows[0]
 
     def units(self, task_run_id: str) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from iglu_lib.crowd.config import TaskConfig
 from iglu_lib.crowd.units import Unit
+from iglu_lib.errors import IgluError
 
 PLACEHOLDER = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -44,10 +45,9 @@ RUNTIME_VALUES: dict[str, str] = {
 PAGE_KINDS = ("preview", "onboarding", "task")
 
 
-class PlaceholderError(Exception):
+class PlaceholderError(IgluError):
     """A page asks for a value that was not given."""
 
-    user_error = True
 
 
 def placeholders(text: str) -> set[str]:

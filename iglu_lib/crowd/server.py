@@ -43,6 +43,7 @@ from iglu_lib.crowd.onboarding import REASON_TEXT, OnboardingRules, check_onboar
 from iglu_lib.crowd.pages import fill, task_values
 from iglu_lib.crowd.task import CrowdTask
 from iglu_lib.crowd.verify import AssignmentVerifier, NotVerified
+from iglu_lib.errors import IgluError
 
 LOG = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class Page:
     location: str | None = None
 
 
-class RequestProblem(Exception):
+class RequestProblem(IgluError):
     """A request the server cannot serve; the message is shown to the worker."""
 
     def __init__(self, message: str, status: int = 400) -> None:

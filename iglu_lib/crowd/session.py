@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from iglu_lib.crowd.db import CrowdDB, default_db_path
+from iglu_lib.crowd.db import CrowdDB, TaskRunError, default_db_path
 from iglu_lib.crowd.onboarding import OnboardingRules
 from iglu_lib.crowd.provider import StaticTaskProvider, worker_submit_origins
 from iglu_lib.crowd.server import CampaignPages, TaskServer
@@ -76,9 +76,9 @@ class TaskRun:
         run = self.db.task_run(self.run_id(task_run_id))
         url = public_url or run["server_url"]
         if not url:
-            raise LookupError(f"task run {run['task_run_id']} has no server address; pass a public URL")
+            raise TaskRunError(f"task run {run['task_run_id']} has no server address; pass a public URL")
         if not self.profile.is_local and not url.startswith("https://"):
-            raise LookupError(
+            raise TaskRunError(
                 f"MTurk shows ExternalQuestion pages only over HTTPS, not {url}; serve the task behind "
                 "HTTPS and pass that address as the public URL (--public-url)"
             )

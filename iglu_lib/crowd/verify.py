@@ -24,6 +24,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from iglu_lib.errors import IgluError
+
 LOG = logging.getLogger(__name__)
 
 #: MTurk ids are 30-ish upper-case letters and digits; anything else is refused before any call.
@@ -31,7 +33,7 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 PREVIEW_ASSIGNMENT = "ASSIGNMENT_ID_NOT_AVAILABLE"
 
 
-class NotVerified(Exception):
+class NotVerified(IgluError):
     """The assignment could not be confirmed; the message is shown to the person."""
 
     def __init__(self, message: str, status: int = 403) -> None:

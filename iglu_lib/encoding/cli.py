@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any
 
-from iglu_lib.cli import CommandError, print_json
+from iglu_lib.console import CommandError, print_json
 
 
 def register(subparsers: Any) -> None:

@@ -23,16 +23,16 @@ from iglu_lib.encoding.platform_world import (
     parse_block_key,
     scenery,
 )
+from iglu_lib.errors import IgluError
 from iglu_lib.tasks.model import GRID_SHAPE, Task, TaskError, check_block
 
 INITIAL_FILE = "initialGameState.json"
 TARGET_FILE = "targetGameChanges.json"
 
 
-class DecodingError(ValueError):
+class DecodingError(IgluError, ValueError):
     """A platform task that cannot be read as an IGLU task; names the element at fault."""
 
-    user_error = True
 
 
 def decode_task(task_json: str | Mapping[str, Any], *, source: str = "task") -> Task:

@@ -22,16 +22,16 @@ from iglu_lib.encoding.platform_world import (
     default_player_states,
     scenery,
 )
+from iglu_lib.errors import IgluError
 from iglu_lib.tasks.model import Task, as_task
 
 TASK_STATES = ("Published", "Draft")
 TEMPLATE_NAME = "task.json.j2"
 
 
-class EncodingError(ValueError):
+class EncodingError(IgluError, ValueError):
     """The task or the encoding options cannot make a valid platform task; says which."""
 
-    user_error = True
 
 
 def encode_task(

@@ -20,16 +20,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from iglu_lib.errors import IgluError
+
 if TYPE_CHECKING:
     import pandas as pd
 
 JOIN_COMMAND = "/plaiground:join-task-with-agent"
 
 
-class ExportError(ValueError):
+class ExportError(IgluError, ValueError):
     """An export (or join-code file) is missing keys or holds the wrong shapes; names which."""
 
-    user_error = True
 
 
 @dataclass

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from iglu_lib.errors import IgluError
+
 FLOOR_TYPE = 71
 LETTER_TYPE = 11
 GENERATOR_NAME = "CleanroomGenerator:.1|minecraft:grass_block"
@@ -38,10 +40,9 @@ BUILDER_REGION = {
 }
 
 
-class BlockKeyError(ValueError):
+class BlockKeyError(IgluError, ValueError):
     """A block key that is not `"[x,y,z,pitch,yaw]"` with whole-number coordinates."""
 
-    user_error = True
 
 
 def block_key(x: int, y: int, z: int) -> str:

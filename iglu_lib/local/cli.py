@@ -20,8 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
     from iglu_lib.config import load_profile
+    from iglu_lib.console import print_json
     from iglu_lib.local import stack
 
     profile = load_profile(args.profile, stack_state={})
@@ -49,7 +49,7 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
+    from iglu_lib.console import print_json
     from iglu_lib.local import stack
 
     report = stack.status()

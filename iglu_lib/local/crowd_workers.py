@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from iglu_lib.errors import ParameterError
+
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
 
@@ -143,7 +145,7 @@ def simulate(mturk_url: str, plans: list[WorkerPlan], hits: list[Mapping[str, An
     from tqdm.auto import tqdm
 
     if not hits:
-        raise ValueError("no HITs to work on; launch the task first")
+        raise ParameterError("no HITs to work on; launch the task first")
     workers = SimulatedWorkers(mturk_url)
     return [
         workers.work(plan, hits[i % len(hits)]["hit_id"], hits[i % len(hits)]["url"])
@@ -157,7 +159,7 @@ def plans_from_parameters(items: list[Mapping[str, Any]]) -> list[WorkerPlan]:
     for index, item in enumerate(items, start=1):
         missing = [key for key in ("worker_id", "onboarding_answer") if key not in item]
         if missing:
-            raise ValueError(f"simulated worker {index}: missing {', '.join(missing)}")
+            raise ParameterError(f"simulated worker {index}: missing {', '.join(missing)}")
         plans.append(WorkerPlan(str(item["worker_id"]), str(item["onboarding_answer"]),
                                 {str(k): str(v) for k, v in dict(item.get("answers") or {}).items()}))
     return plans

@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from iglu_lib.errors import IgluError
+
 NSP_COLUMNS = ("command", "action_dict", "source", "agent", "time")
 ERROR_COLUMNS = ("command", "action_dict", "time", "parser_error", "other_error",
                  "other_error_description")
@@ -389,10 +391,9 @@ def upload_corpus(s3: Any, bucket: str, spec: CorpusSpec, *, create_bucket: bool
     return truth
 
 
-class NotLocalProfile(Exception):
+class NotLocalProfile(IgluError):
     """Generated logs were asked for in a profile that may talk to real S3."""
 
-    user_error = True
 
 
 def fill_local_bucket(profile: Any, bucket: str, *, prefix: str = "turk_logs/", batches: int = 2,

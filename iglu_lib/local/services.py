@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from iglu_lib import paths
+from iglu_lib.errors import IgluError
 
 AZURITE_ACCOUNT = "iglulocal"
 
 
-class StackError(Exception):
+class StackError(IgluError):
     """The stack cannot start or stop; the message says what to do."""
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from iglu_lib.config import ConfigError
+from iglu_lib.errors import ParameterError
 from iglu_lib.local.mturk.control_client import LocalMTurkControl, WorkerRefused
 
 #: What a worker does to the codes the games showed: (worker, codes, join codes) -> codes pasted.
@@ -177,7 +178,7 @@ def mixed_crowd(size: int, mix: Mapping[str, float], seed: int = 0) -> list[Work
     """`size` workers whose behaviours follow the fractions of `mix` (the rest diligent)."""
     unknown = sorted(set(mix) - set(BEHAVIOURS))
     if unknown:
-        raise ValueError(f"unknown worker behaviour(s) {', '.join(unknown)}; known: {', '.join(BEHAVIOURS)}")
+        raise ParameterError(f"unknown worker behaviour(s) {', '.join(unknown)}; known: {', '.join(BEHAVIOURS)}")
     behaviours = [name for name, share in mix.items() for _ in range(round(share * size))]
     behaviours = (behaviours + ["diligent"] * size)[:size]
     random.Random(seed).shuffle(behaviours)

@@ -53,8 +53,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import CommandError, print_json
     from iglu_lib.config import load_profile
+    from iglu_lib.console import CommandError, print_json
     from iglu_lib.logs.sync import sync_prefix
 
     profile = load_profile(args.profile)
@@ -74,7 +74,7 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 def _process(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
+    from iglu_lib.console import print_json
     from iglu_lib.logs.process import process_logs
 
     summary = process_logs(args.src, args.kind, args.out, date=args.date, workers=args.workers,
@@ -95,7 +95,7 @@ def _process(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
+    from iglu_lib.console import print_json
     from iglu_lib.local.droidlet_logs import CorpusSpec, sized, upload_corpus, write_corpus
 
     spec = CorpusSpec(batches=args.batches, logs_per_batch=args.logs_per_batch,
@@ -105,8 +105,8 @@ def _generate(args: argparse.Namespace) -> int:
     if args.dest:
         truth = write_corpus(args.dest, spec)
     else:
-        from iglu_lib.cli import CommandError
         from iglu_lib.config import load_profile
+        from iglu_lib.console import CommandError
 
         profile = load_profile(args.profile)
         if not profile.is_local:

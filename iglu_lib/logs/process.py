@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from iglu_lib.errors import IgluError
 from iglu_lib.logs.clean import LOG_ID_COLUMN, REJECT_COLUMNS, CleanFile, Reject, row_keys
 from iglu_lib.logs.sources import (
     MAX_RATIO,
@@ -46,10 +47,9 @@ from iglu_lib.logs.sources import (
 FLUSH_ROWS = 250_000
 
 
-class NoLogsFound(Exception):
+class NoLogsFound(IgluError):
     """The source folder holds no archive and no loose file of the kind asked for."""
 
-    user_error = True
 
 
 @dataclass

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from iglu_lib import paths
+from iglu_lib.errors import IgluError
 
 #: The counts of a processing summary that a generated corpus fixes in advance, in table order.
 COUNTS = ("archives", "members_read", "rows_in", "duplicates_removed", "malformed_rows", "rows_out")
 
 
-class CountsMismatch(Exception):
+class CountsMismatch(IgluError):
     """The processing summary differs from the counts the generator injected."""
 
 

@@ -37,6 +37,7 @@ from typing import IO, Any
 
 from isal import igzip, isal_zlib
 
+from iglu_lib.errors import IgluError
 from iglu_lib.logs.clean import CleanFile, clean_file
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz")
@@ -61,8 +62,12 @@ PIECE_BYTES = 8 << 20
 _CHUNK = 1 << 20
 
 
-class ArchiveBomb(ValueError):
+class ArchiveBomb(IgluError, ValueError):
     """An archive inflates to more than the decompression-ratio guard allows."""
+
+
+class LogFolderMissing(IgluError, FileNotFoundError):
+    """The folder of synced logs does not exist."""
 
 
 READ_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, isal_zlib.error, lzma.LZMAError,
@@ -138,7 +143,7 @@ def find_sources(folder: str | Path, kind: str) -> list[Source]:
     """Every archive and every loose `kind.csv` under `folder`, in a stable order."""
     root = Path(folder)
     if not root.is_dir():
-        raise FileNotFoundError(f"{root}: no such folder; pass the folder `iglu logs sync` wrote to")
+        raise LogFolderMissing(f"{root}: no such folder; pass the folder `iglu logs sync` wrote to")
     found = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         name = path.relative_to(root).as_posix()

@@ -24,12 +24,17 @@ import concurrent.futures
 import contextlib
 import hashlib
 import json
+import logging
 import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from iglu_lib.errors import IgluError
+
+logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = ".iglu-sync.json"
 #: Where downloads are written before they are renamed into place.
@@ -66,14 +71,13 @@ class SyncSummary:
                 "bytes": self.bytes, "failed": self.failed}
 
 
-class UnsafeKey(Exception):
+class UnsafeKey(IgluError):
     """An object key that would be written outside the destination folder."""
 
 
-class BucketNotFound(Exception):
+class BucketNotFound(IgluError):
     """The bucket does not exist at the profile's endpoint."""
 
-    user_error = True
 
 
 def sync_prefix(s3: Any, bucket: str, prefix: str, dest: str | Path, *, workers: int = 8,
@@ -111,6 +115,7 @@ def sync_prefix(s3: Any, bucket: str, prefix: str, dest: str | Path, *, workers:
                 future.result()
             except Exception as err:  # noqa: BLE001 - every failure is reported, the rest go on
                 summary.failed.append({"key": item.key, "error": f"{type(err).__name__}: {err}"})
+                logger.warning("s3://%s/%s not written: %s", bucket, item.key, err)
                 continue
             summary.downloaded += 1
             summary.bytes += item.size

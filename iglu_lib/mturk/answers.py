@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from iglu_lib.errors import IgluError
+
 #: The question identifier under which crowd-form HITs submit their JSON answers.
 CROWD_FORM_QUESTION = "taskAnswers"
 
@@ -108,7 +110,7 @@ def _answer_value(answer: Any) -> Any:
     return selections or None
 
 
-class _Refused(ValueError):
+class _Refused(IgluError, ValueError):
     """A JSON value outside the bounds of an answer."""
 
 

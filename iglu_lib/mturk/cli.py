@@ -92,7 +92,7 @@ def _manager(args: argparse.Namespace) -> Any:
 
 
 def _emit(args: argparse.Namespace, value: Any, text: str) -> int:
-    from iglu_lib.cli import print_json
+    from iglu_lib.console import print_json
 
     if args.json:
         print_json(value)

@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import Any
 
+from iglu_lib.errors import IgluError
 from iglu_lib.mturk.answers import ParsedAnswers, parse_answers
 from iglu_lib.mturk.retry import RetryPolicy
 from iglu_lib.mturk.templates import (
@@ -46,10 +47,9 @@ NOTIFY_BATCH = 100
 EXPIRE_NOW = datetime(2015, 1, 1, tzinfo=timezone.utc)
 
 
-class MTurkError(Exception):
+class MTurkError(IgluError):
     """An MTurk call failed; the message names the operation, its target and the service's error."""
 
-    user_error = True
 
     def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)

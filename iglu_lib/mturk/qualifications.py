@@ -26,10 +26,9 @@ CONSENT_QUESTION = "consent"
 MAX_COMBINATIONS = 100_000
 
 
-class QualificationFileError(ValueError):
+class QualificationFileError(IgluError, ValueError):
     """A qualification test or answer key file is unusable; the message names the file."""
 
-    user_error = True
 
 
 class QualificationNotFound(IgluError):
@@ -163,7 +162,7 @@ def check_consent(path: str | Path, key_xml: str, questions: list[str], consent_
     option; not consenting is any other answer or none."""
     from itertools import product
 
-    from iglu_lib.local.mturk.answer_key import parse_answer_key
+    from iglu_lib.mturk.answer_key import parse_answer_key
 
     if consent_question not in questions:
         raise QualificationFileError(

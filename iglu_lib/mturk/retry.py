@@ -7,6 +7,7 @@ and where the policy is the same in every profile.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 #: Error codes that mean "slow down" (botocore's throttling codes plus MTurk's own).
 THROTTLING_CODES = frozenset({
@@ -61,4 +64,7 @@ class RetryPolicy:
                 if not is_retryable(err) or attempt >= self.max_attempts:
                     raise
                 self.retries += 1
-                self.sleep(self.delay(attempt - 1))
+                wait = self.delay(attempt - 1)
+                logger.warning("%s failed (%s); retry %d of %d in %.2f s", getattr(operation, "__name__", "call"),
+                               err, attempt, self.max_attempts - 1, wait)
+                self.sleep(wait)

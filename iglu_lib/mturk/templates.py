@@ -30,10 +30,9 @@ EXTERNAL_QUESTION_SCHEMA = (
 )
 
 
-class TemplateError(ValueError):
+class TemplateError(IgluError, ValueError):
     """A HIT page cannot be rendered from the variables given; the message says which."""
 
-    user_error = True
 
 
 def _single_fields(agents: int) -> tuple[str, ...]:

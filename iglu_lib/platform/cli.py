@@ -62,7 +62,7 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 
 def check_code_command(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
+    from iglu_lib.console import print_json
     from iglu_lib.platform.codes import check_code
 
     result = check_code(args.code, args.join_code)
@@ -76,8 +76,8 @@ def check_code_command(args: argparse.Namespace) -> int:
 
 
 def fetch_command(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
     from iglu_lib.config import load_profile
+    from iglu_lib.console import print_json
     from iglu_lib.platform.client import GameDataClient
 
     client = GameDataClient(load_profile(args.profile))
@@ -93,8 +93,8 @@ def fetch_command(args: argparse.Namespace) -> int:
 
 
 def store_command(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
     from iglu_lib.config import load_profile
+    from iglu_lib.console import print_json
     from iglu_lib.platform.client import GameDataClient
     from iglu_lib.platform.games import campaign_codes, store_games
 
@@ -113,7 +113,7 @@ def store_command(args: argparse.Namespace) -> int:
 
 
 def import_feedback_command(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
+    from iglu_lib.console import print_json
     from iglu_lib.platform.feedback import feedback_report, read_feedback
 
     salt = None

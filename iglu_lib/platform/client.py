@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from iglu_lib.errors import IgluError
 from iglu_lib.platform.codes import CodeError, CompletionCode, parse_completion_code
 from iglu_lib.platform.events import GameSummary, TaskTarget, events_frame, summarize
 
@@ -33,13 +34,12 @@ TASK_FILES = ("initialGameState", "targetGameChanges")
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
-class GameDataError(Exception):
+class GameDataError(IgluError):
     """Game storage cannot be reached; the message says where and what to do.
 
     `transient` tells an outage (worth another turn) from a refusal that will not heal by
     waiting (access denied, a missing container), which must stop a campaign loop."""
 
-    user_error = True
 
     def __init__(self, message: str, *, transient: bool = True) -> None:
         super().__init__(message)

@@ -18,6 +18,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from iglu_lib.errors import IgluError
 from iglu_lib.platform.reasons import CODE_REASONS
 
 JOIN_COMMAND = "/plaiground:join-task-with-agent"
@@ -49,10 +50,9 @@ ROLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _MILLISECONDS_FROM = 10**11
 
 
-class CodeError(ValueError):
+class CodeError(IgluError, ValueError):
     """A completion or join code cannot be used; `reason` is one word of the vocabulary."""
 
-    user_error = True
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(f"{reason}: {message}")

@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from iglu_lib.errors import IgluError
 from iglu_lib.platform.codes import MISSING_CELLS, CodeError, parse_completion_code
 from iglu_lib.platform.privacy import PrivacyError, find_worker_ids, is_pseudonym, pseudonym, scrub
 from iglu_lib.spreadsheet import escape_frame, unescape_frame
@@ -42,10 +43,9 @@ DERIVED_COLUMNS = ("annotation_status", "annotation", "code_status", "code_field
 WORKER_COLUMNS = ("WorkerId",)
 
 
-class FeedbackFormatError(ValueError):
+class FeedbackFormatError(IgluError, ValueError):
     """The file is not an export of game records; the message names the file and what is missing."""
 
-    user_error = True
 
 
 def read_feedback(path: str | Path) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from iglu_lib import paths
+from iglu_lib.errors import IgluError
 from iglu_lib.platform.client import Game
 
 if TYPE_CHECKING:
@@ -32,10 +33,9 @@ Simulation = Callable[[], Sequence[tuple[str, str]]]
 EVENT_COLUMNS = ("eventType", "source", "roleId", "message", "material", "x", "y", "z", "problems")
 
 
-class NoCodesError(ValueError):
+class NoCodesError(IgluError, ValueError):
     """Nothing to fetch; the message says which inputs were empty and what to set."""
 
-    user_error = True
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def read_codes(path: str | Path) -> list[str]:
         cells = path.read_text(encoding="utf-8").splitlines()
     codes = [c.strip() for c in cells if c.strip() and c.strip() != "NA"]
     if not codes:
-        raise ValueError(
+        raise NoCodesError(
             f"{path}: no completion codes ({len(cells)} empty or NA cells); give a file with codes"
         )
     return codes

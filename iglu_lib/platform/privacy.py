@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from iglu_lib.errors import IgluError
 from iglu_lib.platform.codes import PSEUDONYM, WORKER_ID
 
 if TYPE_CHECKING:
@@ -31,10 +32,9 @@ _DECIMAL = re.compile(r"-?\d+\.\d+")
 PLACEHOLDERS = {"url": "[url]", "email": "[email]", "phone": "[phone]", "worker_id": "[worker_id]"}
 
 
-class PrivacyError(Exception):
+class PrivacyError(IgluError):
     """Personal data cannot be protected as asked (no salt for pseudonyms)."""
 
-    user_error = True
 
 
 def pseudonym(worker_id: str, salt: str) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from iglu_lib.errors import ParameterError
 from iglu_lib.platform.client import Game
 from iglu_lib.platform.codes import check_code
 from iglu_lib.platform.evidence import DEFAULT_CLOCK_SKEW_SECONDS, Expectation, GameEvidence
@@ -45,7 +46,7 @@ class Thresholds:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(params) - known)
         if unknown:
-            raise ValueError(
+            raise ParameterError(
                 f"unknown validation parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
         if "warn_only" in params:

@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import CommandError, print_json
+    from iglu_lib.console import CommandError, print_json
     from iglu_lib.scheduling.simulate import Design, simulate
 
     if args.seeds < 1 or args.workers < 1:

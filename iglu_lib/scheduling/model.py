@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from iglu_lib.errors import IgluError
+
 #: A combination of agents in canonical order (the order of the agent-instances file).
 Combination = tuple[str, ...]
 
 
-class SchedulingError(ValueError):
+class SchedulingError(IgluError, ValueError):
     """Input to the scheduler is malformed or inconsistent; the message says where and what."""
 
-    user_error = True
 
 
 class Outcome(str, enum.Enum):

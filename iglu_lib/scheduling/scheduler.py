@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from iglu_lib.errors import IgluError
 from iglu_lib.scheduling.model import (
     Choice,
     Combination,
@@ -64,7 +65,7 @@ class RestoreReport:
     moved: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
-class _Retired(Exception):
+class _Retired(IgluError):
     """A stored slot names a task, agent or instance no longer in the campaign's files."""
 
 

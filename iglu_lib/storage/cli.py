@@ -80,7 +80,7 @@ def _records(args: argparse.Namespace) -> Any:
 def list_command(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from iglu_lib.cli import print_json
+    from iglu_lib.console import print_json
     from iglu_lib.storage import RecordStatus
 
     statuses = {RecordStatus.parse(s) for s in args.status}
@@ -107,8 +107,8 @@ def list_command(args: argparse.Namespace) -> int:
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
     from iglu_lib.config import load_profile
+    from iglu_lib.console import print_json
     from iglu_lib.storage import GameRecords
     from iglu_lib.storage.views import export_records, select_for_export, statuses_to_query
 

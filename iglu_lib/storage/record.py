@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from iglu_lib.errors import IgluError
 from iglu_lib.scheduling.model import Outcome
 
 
-class RecordError(ValueError):
+class RecordError(IgluError, ValueError):
     """A game record or campaign name is malformed; the message names the row and column."""
 
-    user_error = True
 
 
 class RecordStatus(str, enum.Enum):

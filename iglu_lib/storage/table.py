@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from iglu_lib.errors import IgluError
 from iglu_lib.scheduling.model import Slot
 from iglu_lib.storage.record import (
     COLUMNS,
@@ -40,11 +41,11 @@ log = logging.getLogger(__name__)
 MAX_TRANSACTION = 100
 
 
-class RecordConflict(Exception):
+class RecordConflict(IgluError):
     """A record changed since it was read (ETag mismatch), or a slot was planned differently."""
 
 
-class RecordNotFound(KeyError):
+class RecordNotFound(IgluError, KeyError):
     """No record with that key in the campaign."""
 
 
@@ -308,5 +309,5 @@ class GameRecords:
         return export_records(found, path, salt=salt, extra_columns=extra_columns, raw=raw)
 
 
-class _EntityExists(Exception):
+class _EntityExists(IgluError):
     """A create met an existing row (the slot was planned before)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from iglu_lib.cli import print_json
+from iglu_lib.console import print_json
 
 
 def register(subparsers: Any) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from iglu_lib.errors import IgluError
+
 #: Shape of the dense build zone, indexed `[y, x, z]`.
 GRID_SHAPE = (9, 11, 11)
 X_RANGE = (-5, 5)
@@ -25,10 +27,9 @@ COLOURS = {0: "air", 1: "blue", 2: "green", 3: "red", 4: "orange", 5: "purple", 
 Block = tuple[int, int, int, int]
 
 
-class TaskError(ValueError):
+class TaskError(IgluError, ValueError):
     """A task (or a structure) holds something outside the IGLU build zone or palette."""
 
-    user_error = True
 
 
 @dataclass(eq=False)

@@ -38,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _notify(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
     from iglu_lib.config import load_profile
+    from iglu_lib.console import print_json
     from iglu_lib.workers import actions
 
     result = actions.notify(load_profile(args.profile), args.worker, args.subject, args.message,
@@ -55,8 +55,8 @@ def _notify(args: argparse.Namespace) -> int:
 
 
 def _bonus(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
     from iglu_lib.config import load_profile
+    from iglu_lib.console import print_json
     from iglu_lib.workers import actions
 
     result = actions.bonus(load_profile(args.profile), args.worker, args.assignment, args.amount, args.reason,

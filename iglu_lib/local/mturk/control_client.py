@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from iglu_lib.errors import IgluError
 
-class WorkerRefused(Exception):
+
+class WorkerRefused(IgluError):
     """The server refused a worker action; `code` is e.g. QualificationRequirementNotMet."""
 
     def __init__(self, code: str, message: str, status: int) -> None:

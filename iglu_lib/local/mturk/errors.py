@@ -11,10 +11,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from iglu_lib.errors import IgluError
+
 TYPE_PREFIX = "com.amazonaws.mechanicalturk.requester#"
 
 
-class ServiceError(Exception):
+class ServiceError(IgluError):
     """An error the requester API returns; `body()` is what the client receives."""
 
     error_type = "RequestError"
@@ -102,7 +104,7 @@ def does_not_exist(kind: str, entity_id: str) -> RequestError:
     )
 
 
-class WorkerActionError(Exception):
+class WorkerActionError(IgluError):
     """A simulated worker's action is refused; `code` is the contract's error name."""
 
     def __init__(self, code: str, message: str, status: int = 409) -> None:

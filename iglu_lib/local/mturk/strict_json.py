@@ -12,17 +12,19 @@ import json
 import math
 from typing import Any
 
+from iglu_lib.errors import IgluError
+
 #: The widest integer the service's fields hold (Java's long).
 LONG_MAX = 2**63 - 1
 #: Digits of the longest integer worth converting (LONG_MAX has 19).
 MAX_INTEGER_DIGITS = 20
 
 
-class BadNumber(ValueError):
+class BadNumber(IgluError, ValueError):
     """A number in the body is not finite or does not fit a 64-bit field."""
 
 
-class BadJson(ValueError):
+class BadJson(IgluError, ValueError):
     """The body is not a JSON document the server reads (syntax, encoding or nesting)."""
 
 

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from iglu_lib.local.mturk import lifecycle, records
-from iglu_lib.local.mturk.answer_key import parse_answer_key
 from iglu_lib.local.mturk.answers import question_form_answers
 from iglu_lib.local.mturk.errors import WorkerActionError
 from iglu_lib.local.mturk.ids import new_id
@@ -22,6 +21,7 @@ from iglu_lib.local.mturk.operations.registry import Context
 from iglu_lib.local.mturk.qualification_rules import unmet
 from iglu_lib.local.mturk.question_form import form_answers, parse_question_form
 from iglu_lib.local.mturk.questions import Question, parse_question
+from iglu_lib.mturk.answer_key import parse_answer_key
 
 
 def _hit(db: sqlite3.Connection, hit_id: str) -> tuple[sqlite3.Row, dict[str, Any]]:

@@ -11,6 +11,8 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from iglu_lib.errors import ParameterError
+
 Writer = Callable[[Sequence[str], random.Random, int], list[str]]
 
 GENERATED_INSTRUCTIONS = (
@@ -99,6 +101,6 @@ def architect_profile(architect: str | ArchitectProfile) -> ArchitectProfile:
         return ARCHITECTS[architect]
     except KeyError:
         known = ", ".join(ARCHITECTS)
-        raise ValueError(
+        raise ParameterError(
             f"unknown architect profile {architect!r}; known profiles: {known}"
         ) from None

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from iglu_lib.errors import IgluError
 from iglu_lib.local.platform.architects import ArchitectProfile, architect_profile, dialogue_lines
 from iglu_lib.local.platform.builder import Position, structure
 from iglu_lib.local.platform.game import GameSetup, play_game
@@ -46,10 +47,9 @@ REGISTRY_CONTAINER = "platform-simulator"
 EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 
 
-class SimulatorError(Exception):
+class SimulatorError(IgluError):
     """The simulated platform refuses a request; `reason` says why in one word."""
 
-    user_error = True
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(f"{reason}: {message}")

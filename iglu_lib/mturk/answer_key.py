@@ -1,4 +1,7 @@
-"""Auto-scoring of a qualification test from its `AnswerKey`, as the service does it.
+"""MTurk's `AnswerKey` format: how the service scores a qualification test.
+
+The requester side reads it to check a test's consent rule before creating it; the local
+MTurk server scores simulated workers' answers with it, as the service does.
 
 Each question scores the `AnswerScore` of the option whose selections equal the worker's (or
 its `DefaultScore`, else 0); the summed score becomes the qualification value directly or
@@ -11,7 +14,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from iglu_lib.local.mturk.errors import RequestError
+from iglu_lib.errors import IgluError
+
+
+class AnswerKeyError(IgluError):
+    """An AnswerKey or its test is not valid; `code` is the service's error code for it."""
+
+    code = "AWS.MechanicalTurk.XMLParseError"
 
 
 @dataclass(frozen=True)
@@ -100,7 +109,7 @@ def _mapping(root: Any) -> dict[str, Any]:
 
 
 def parse_answer_key(xml: str) -> AnswerKey:
-    """Read an AnswerKey document safely; a bad one is the requester's RequestError."""
+    """Read an AnswerKey document safely; a bad one is an `AnswerKeyError`."""
     from defusedxml import ElementTree
     from defusedxml.common import DefusedXmlException
 
@@ -122,25 +131,22 @@ def parse_answer_key(xml: str) -> AnswerKey:
         ]
         return AnswerKey(questions, _mapping(root))
     except (ElementTree.ParseError, DefusedXmlException, ValueError) as error:
-        raise RequestError(f"The AnswerKey is not valid: {error}", "AWS.MechanicalTurk.XMLParseError") from None
+        raise AnswerKeyError(f"The AnswerKey is not valid: {error}") from None
 
 
 def test_question_ids(test_xml: str) -> list[str]:
-    """The QuestionIdentifiers of a QuestionForm test; a bad form is a RequestError."""
+    """The QuestionIdentifiers of a QuestionForm test; a bad form is an `AnswerKeyError`."""
     from defusedxml import ElementTree
     from defusedxml.common import DefusedXmlException
 
     try:
         root = ElementTree.fromstring(test_xml)
     except (ElementTree.ParseError, DefusedXmlException, ValueError) as error:
-        raise RequestError(f"The Test is not valid XML: {error}", "AWS.MechanicalTurk.XMLParseError") from None
+        raise AnswerKeyError(f"The Test is not valid XML: {error}") from None
     return [(e.text or "").strip() for e in root.iter() if _name(e) == "QuestionIdentifier"]
 
 
 def check_key_matches_test(key: AnswerKey, test_ids: Iterable[str]) -> None:
     unknown = {q.identifier for q in key.questions} - set(test_ids)
     if unknown:
-        raise RequestError(
-            f"The AnswerKey scores questions the Test does not ask: {', '.join(sorted(unknown))}",
-            "AWS.MechanicalTurk.XMLParseError",
-        )
+        raise AnswerKeyError(f"The AnswerKey scores questions the Test does not ask: {', '.join(sorted(unknown))}")
