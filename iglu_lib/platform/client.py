@@ -12,6 +12,7 @@ raises `GameDataError`, because an outage must never turn into a rejected worker
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from iglu_lib.config import Profile
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 TASK_FILES = ("initialGameState", "targetGameChanges")
 #: HTTP statuses worth another try: the service is busy or briefly broken.
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -227,6 +230,8 @@ class GameDataClient:
                     ) from None
                 failure = f"HTTP {err.status_code}"
             if attempt < self.attempts:
+                logger.warning("%s: %s on attempt %d of %d; trying again", _public(where), failure,
+                               attempt, self.attempts)
                 time.sleep(self.backoff_seconds * 2 ** (attempt - 1))
         raise GameDataError(
             f"{_public(where)}: unreachable after {self.attempts} attempts ({failure}); "
