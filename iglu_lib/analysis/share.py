@@ -15,8 +15,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from iglu_lib import paths
-
 log = logging.getLogger(__name__)
 
 #: The notebook a report renders.
@@ -106,6 +104,3 @@ def _shown(output: Any) -> bool:
         return output.get("name") != "stderr"
     return WIDGET_MIME not in output.get("data", {})
 
-
-def default_report_path() -> Path:
-    return paths.outputs_dir() / "report" / "report.html"

@@ -80,13 +80,6 @@ def scrub(text: str, *, salt: str | None = None) -> str:
     return _phones(text)
 
 
-def pseudonymize(text: str, salt: str) -> str:
-    """Replace only the worker ids in `text` by their pseudonyms (other text unchanged)."""
-    if not isinstance(text, str) or not text:
-        return text
-    return WORKER_ID.sub(lambda m: pseudonym(m.group(0), salt), text)
-
-
 def find_worker_ids(text: str) -> list[str]:
     """The worker ids (raw, not pseudonyms) that occur in `text`."""
     return WORKER_ID.findall(text) if isinstance(text, str) else []

@@ -23,7 +23,6 @@ class CountHeap:
     def __init__(self, n: int, key_at: Callable[[int], Hashable]) -> None:
         self._n = n
         self._key_at = key_at
-        self._tie: dict[Hashable, int] = {}
         self.counts: dict[Hashable, int] = {}
         self._heap: list[tuple[int, int, Hashable]] = []
         self._cursor = 0
