@@ -580,3 +580,58 @@ def manual_bonus_token(campaign: str, assignment_id: str, amount: str, reason: s
     """A manual bonus's `UniqueRequestToken`: the same decision always has the same (at most 64)."""
     digest = hashlib.sha256(f"manual-bonus\n{campaign}\n{assignment_id}\n{amount}\n{reason}".encode()).hexdigest()
     return f"iglu-mbonus-{digest[:40]}"
+
+
+# -- several decisions at once (notebook 04, the demo) -----------------------------------------
+def apply_decisions(review: Review, decisions: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Carry out `[{worker, action, reason, hit?, amount?}]`; each result says `done` (or
+    `already done`) or the refusal, so one bad decision stops none of the others."""
+    results = []
+    for index, decision in enumerate(decisions):
+        if not isinstance(decision, Mapping):
+            results.append({"decision": index, "outcome": f"refused: decision {index} is not a mapping"})
+            continue
+        unknown = sorted(set(decision) - {"worker", "action", "reason", "hit", "amount"})
+        try:
+            if unknown:
+                raise ReviewRefused(f"decision {index}: unknown key(s) {', '.join(unknown)}; "
+                                    "known: worker, action, reason, hit, amount")
+            result = review.act(str(decision.get("worker") or ""), str(decision.get("action")), decision.get("reason"),
+                                hit=decision.get("hit"), amount=decision.get("amount"))
+            outcome = "already done" if result.get("already") else "done"
+            results.append({**result, "decision": _shown_decision(result.get("decision", {})), "outcome": outcome})
+        except IgluError as err:
+            results.append({"decision": index, "action": decision.get("action"), "outcome": f"refused: {err}"})
+    return results
+
+
+def reversal_candidates(records: Sequence[GameRecord], reasons: Iterable[str]) -> list[tuple[str, str]]:
+    """`(worker id, HIT id)` of rejected HITs whose every rejecting reason is one of `reasons`
+    (a class of rejections found unfair), those of the cells with fewest good HITs first."""
+    from iglu_lib.collection.campaign import slot_outcome
+    from iglu_lib.scheduling import Outcome
+
+    allowed = set(reasons)
+    by_hit: dict[str, list[GameRecord]] = {}
+    for record in records:
+        by_hit.setdefault(record.hit_id or record.slot_id, []).append(record)
+    good: Counter[tuple[str, str]] = Counter()
+    found = []
+    for hit_id, games in by_hit.items():
+        cell = (games[0].task_name, " vs ".join(sorted(g.agent_name for g in games)))
+        if slot_outcome(games) is Outcome.VALID:
+            good[cell] += 1
+        rejecting = {r for g in games if g.verdict == "reject" for r in g.reasons}
+        if games[0].status is RecordStatus.REJECTED and rejecting and rejecting <= allowed and games[0].worker_id:
+            found.append((cell, min(g.created_at for g in games), games[0].worker_id, hit_id))
+    return [(worker, hit) for _, _, worker, hit in sorted(found, key=lambda c: (good[c[0]], c[1]))]
+
+
+def reverse_rejections(review: Review, reasons: Iterable[str], reason: str, most: int = 1) -> list[dict[str, Any]]:
+    """Reverse at most `most` rejections that rest only on `reasons` (see `reversal_candidates`)."""
+    reasons = list(reasons)
+    if not reasons:
+        raise ReviewRefused("name the rejection reasons to reverse (e.g. [not_english])")
+    chosen = reversal_candidates(review.records.all(), reasons)[: max(0, int(most))]
+    return apply_decisions(review, [{"worker": worker, "action": "reverse", "reason": reason, "hit": hit}
+                                    for worker, hit in chosen])

@@ -106,6 +106,8 @@ _JSON_COLUMNS = {"annotation", "reasons", "messages", "bonus", "decisions"}
 #: The `source` of a decision a person made (`iglu campaign review`, notebook 04): the loop
 #: never overrides a game that carries one.
 MANUAL = "manual"
+#: Manual decisions that settle a HIT (the loop leaves such a HIT to the person).
+SETTLING_ACTIONS = ("approve", "reject", "reverse")
 #: Azure Tables holds at most 64 KiB per string cell (UTF-16): 32,767 characters.
 MAX_CELL_CHARS = 32_767
 #: Characters a table key may not hold (Azure Tables: / \ # ? and control characters).
@@ -158,9 +160,10 @@ class GameRecord:
 
     @property
     def decided_by_person(self) -> bool:
-        """Whether a person decided about this game's HIT (approve, reject, reverse, bonus); a
-        decision about the worker (a block) leaves the HIT to the loop."""
-        return any(d.get("hit_id") and d.get("hit_id") == self.hit_id for d in self.manual_decisions)
+        """Whether a person decided how this game's HIT is settled (approve, reject, reverse); a
+        bonus or a decision about the worker (a block) leaves the HIT to the loop."""
+        return any(d.get("hit_id") and d.get("hit_id") == self.hit_id and d.get("action") in SETTLING_ACTIONS
+                   for d in self.manual_decisions)
 
     def to_entity(self, attributes: list[str] | None = None) -> dict[str, Any]:
         """The table entity (all columns, or the keys and `attributes` only)."""

@@ -251,3 +251,44 @@ def test_the_review_notebook_parameters_match_its_yaml():
     names = [line.split("=")[0].strip() for line in "".join(cell["source"]).splitlines()
              if "=" in line and not line.startswith((" ", "#"))]
     assert names == list(read_yaml(paths.params_dir() / "04_review.yaml"))
+
+
+def test_the_review_notebook_lists_by_worker_and_acts_only_when_asked(attack, rehearsal, test_outputs):
+    from iglu_lib import paths
+    from iglu_lib.notebooks import run_notebook
+
+    attacker = attack()
+    worker = attacker.prefix + "NB"
+    junk = _submit(attacker, worker, "junk")
+    attacker.settle(junk)
+    shown = pseudonym(worker, attacker.campaign.profile.worker_id_salt())
+    path = rehearsal.params_file(attacker.campaign.params.campaign, target_approved_hits=30)
+    decisions = [{"worker": shown, "action": "reverse", "reason": "The worker mailed us the real codes.", "hit": junk},
+                 {"worker": shown, "action": "approve", "reason": "no such HIT to approve"}]
+    base = {"campaign": attacker.campaign.params.campaign, "campaign_params": str(path),
+            "output_dir": str(test_outputs / "04_review_by_worker"), "manual_decisions": decisions}
+    listed = run_notebook("04_review", paths.params_dir() / "04_review.yaml", parameters=base,
+                          output=test_outputs / "04_review_by_worker_list.ipynb", progress=False).read_text()
+    assert shown in listed and worker not in listed, "workers by pseudonym only"
+    assert attacker.campaign.manager.get_assignment(attacker.campaign.records.by_hit(junk)[0].assignment_id
+                                                    ).status == "Rejected", "act=false must not act"
+    run_notebook("04_review", paths.params_dir() / "04_review.yaml", parameters={**base, "act": True},
+                 output=test_outputs / "04_review_by_worker_act.ipynb", progress=False)
+    results = json.loads((test_outputs / "04_review_by_worker" / "manual_decisions.json").read_text())
+    assert [r["outcome"].split(":")[0] for r in results] == ["done", "refused"]
+    assert {g.status for g in attacker.campaign.records.by_hit(junk)} == {RecordStatus.APPROVED}
+
+
+def test_rows_written_before_decisions_existed_still_read():
+    from iglu_lib.storage.record import GameRecord
+
+    old_row = {"PartitionKey": "c1", "RowKey": "s1-0", "SlotId": "s1", "ShownPosition": 0, "AgentName": "A",
+               "JoinCode": "j", "TaskName": "t", "TaskMinecraftId": "t1", "AgentMinecraftId": "i1",
+               "HitType": "pairwise", "UniqueRequestToken": "k", "Status": "rejected", "HitId": "H1"}
+    record = GameRecord.from_entity(old_row)
+    assert record.decisions == () and record.manual_decisions == () and not record.decided_by_person
+    decided = GameRecord.from_entity({**old_row, "Decisions": json.dumps(
+        [{"id": "d1", "source": "manual", "action": "reverse", "hit_id": "H1", "done": False},
+         {"id": "d2", "source": "manual", "action": "bonus", "hit_id": "H1", "done": True}])})
+    assert [d["id"] for d in decided.manual_decisions] == ["d1", "d2"] and decided.decided_by_person
+    assert GameRecord.from_entity(decided.to_entity()).decisions == decided.decisions
