@@ -288,11 +288,18 @@ class Review:
         judged yet (parked as `needs_review`, or waiting) read from the service."""
         import dataclasses
 
+        from iglu_lib.mturk import MTurkError
+
         records = self.records.all()
         found: dict[str, Any] = {}
         for record in records:
-            if record.status in UNSETTLED and record.hit_id and not record.worker_id and record.hit_id not in found:
-                submitted = self.manager.assignments(record.hit_id, ("Submitted",), agents=self.params.k)
+            unjudged = record.status in (RecordStatus.HIT_CREATED, RecordStatus.SUBMITTED) and not record.worker_id
+            if unjudged and record.hit_id and record.hit_id not in found:
+                try:
+                    submitted = self.manager.assignments(record.hit_id, ("Submitted",), agents=self.params.k)
+                except MTurkError as err:  # a HIT the service no longer has: nothing to decide on
+                    log.info("HIT %s: assignments not listed (%s)", record.hit_id, err)
+                    submitted = []
                 found[record.hit_id] = submitted[0] if submitted else None
         return [dataclasses.replace(r, worker_id=found[r.hit_id].worker_id, assignment_id=found[r.hit_id].assignment_id)
                 if found.get(r.hit_id) is not None else r for r in records]

@@ -292,3 +292,22 @@ def test_rows_written_before_decisions_existed_still_read():
          {"id": "d2", "source": "manual", "action": "bonus", "hit_id": "H1", "done": True}])})
     assert [d["id"] for d in decided.manual_decisions] == ["d1", "d2"] and decided.decided_by_person
     assert GameRecord.from_entity(decided.to_entity()).decisions == decided.decisions
+
+
+def test_a_hit_the_service_no_longer_has_never_stops_the_listing(attack):
+    from iglu_lib.mturk import MTurkError
+
+    attacker = attack()
+    worker = attacker.prefix + "GO"
+    attacker.settle(_submit(attacker, worker))
+    _submit(attacker, attacker.prefix + "G2")  # not judged yet: its worker is looked up on the service
+
+    class Gone:
+        def __getattr__(self, name):
+            return getattr(attacker.campaign.manager, name)
+
+        def assignments(self, hit_id, *args, **kwargs):
+            raise MTurkError(f"MTurk list_assignments_for_hit HITId={hit_id} failed: HIT does not exist")
+
+    assert [w.counts["approved"] for w in _review(attacker, manager=Gone()).workers()] == [1]
+    assert len(_review(attacker).workers()) == 2, "with the service answering, the unjudged worker shows"
