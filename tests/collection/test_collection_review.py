@@ -240,6 +240,18 @@ def test_bad_inputs_are_refused_with_a_sentence(attack, rehearsal):
                              "--json"], capture_output=True, text=True, timeout=120)
     assert listed.returncode == 0, listed.stderr
     assert [w["counts"]["approved"] for w in json.loads(listed.stdout)["workers"]] == [1]
+    shown = pseudonym(worker, attacker.campaign.profile.worker_id_salt())
+    paid = subprocess.run([sys.executable, "-m", "iglu_lib.cli", "campaign", "review", "--params", str(path),
+                           "--worker", shown, "--action", "bonus", "--amount", "0.05", "--reason", "Thanks!",
+                           "--json"], capture_output=True, text=True, timeout=120)
+    assert paid.returncode == 0, paid.stderr
+    assert json.loads(paid.stdout)["paid_now"] is True and worker not in paid.stdout
+    text = subprocess.run([sys.executable, "-m", "iglu_lib.cli", "campaign", "review", "--params", str(path),
+                           "--worker", shown], capture_output=True, text=True, timeout=120)
+    assert f"{shown}: 1 HITs, 1 approved, 0 rejected" in text.stdout and "done bonus at" in text.stdout
+    status = subprocess.run([sys.executable, "-m", "iglu_lib.cli", "campaign", "status", "--params", str(path),
+                             "--json"], capture_output=True, text=True, timeout=120)
+    assert json.loads(status.stdout)["manual"]["by_action"] == {"bonus": 1}
 
 
 def test_the_review_notebook_parameters_match_its_yaml():
