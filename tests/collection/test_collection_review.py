@@ -107,6 +107,13 @@ def test_a_reversal_approves_on_the_service_pays_the_bonus_once_and_counts_as_go
     assignment_id = games[0].assignment_id
     before = campaign_status(attacker.campaign.records.all())
     assert manager.bonus_payments(assignment_id=assignment_id) == []
+    crashing = _review(attacker, manager=Crashes(manager, "approve"))
+    with pytest.raises(ConnectionError):
+        crashing.act(worker, "reverse", "Appeal: the worker was asked to write in their language.")
+    written = attacker.campaign.records.by_hit(hit_id)
+    assert [d["done"] for d in written[0].manual_decisions] == [False] and written[0].status is RecordStatus.REJECTED
+    assert all(g.bonus == {"amount": "0.10", "paid": False} for g in written), "the bonus earned, written first"
+    assert manager.get_assignment(assignment_id).status == "Rejected"
     review = _review(attacker)
     result = review.act(worker, "reverse", "Appeal: the worker was asked to write in their language.")
     assert result["status"] == "approved" and result["already"] is False and result["bonus_paid"] == "0.20"
