@@ -116,4 +116,12 @@ def final_report(folder: Path | None = None) -> dict[str, Any]:
         "collected_order": collected,
         "true_order": sorted(skills, key=skills.__getitem__, reverse=True),
         "ranking_problem": ranking.problem,
+        "workers_at_cap": summary["status"].get("workers_at_cap", 0),
+        "manual_decisions": manual_decisions(folder),
     }
+
+
+def manual_decisions(folder: Path) -> list[dict[str, Any]]:
+    """What the demo's review stage (notebook 04) decided by hand, e.g. a reversed rejection."""
+    path = folder / "review" / "manual_decisions.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []

@@ -28,6 +28,10 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"games flagged by reason: {reasons}")
     caught = ", ".join(f"{what} {n}" for what, n in report["hostile_caught"].items())
     print(f"hostile submissions caught (games): {caught}")
+    print(f"workers the cap keeps out (max_hits_per_worker reached): {report['workers_at_cap']}")
+    for decision in report["manual_decisions"]:
+        print(f"by hand: {decision.get('action')} of HIT {decision.get('hit_id')} ({decision.get('worker')}): "
+              f"{decision.get('outcome')}, reason: {decision.get('reason')}")
     print(f"agents ranked by the collected preferences: {' > '.join(report['collected_order']) or report['ranking_problem']}")
     print(f"true order of the simulated agents:         {' > '.join(report['true_order'])}")
     print("\nexecuted notebooks:")

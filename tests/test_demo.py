@@ -33,9 +33,13 @@ def test_demo_runs_every_stage_and_reports():
                        "params/campaigns/demo-pairwise.yaml", "--json", env=env)
         assert status.returncode == 0, status.stderr
         report = json.loads(status.stdout)
-        assert report["good_hits"] == 60 and report["open_hits"] == 0
-        assert len(report["cells"]) == 12 * 3 and report["cell_spread"] <= 1
+        reversals = report["manual"]["reversals"]
+        assert reversals == 1 and report["manual"]["pending"] == 0, report["manual"]
+        assert report["good_hits"] == 60 + reversals and report["open_hits"] == 0, "a reversed HIT counts as good"
+        assert len(report["cells"]) == 12 * 3 and report["cell_spread"] <= 1 + reversals
         assert report["games_by_reason"], "misbehaviour was caught"
+        assert report["workers_at_cap"] >= 1 and report["capped_on_service"] >= 1, "the cap keeps workers out"
+        assert "by hand: reverse of HIT" in result.stdout and "workers the cap keeps out" in result.stdout
     finally:
         _iglu("stack", "down", env=env)
     summary = json.loads((demo / "campaign_summary.json").read_text())
@@ -47,8 +51,12 @@ def test_demo_runs_every_stage_and_reports():
     assert all(report["hostile_caught"].values()), report["hostile_caught"]
     assert report["collected_order"] == report["true_order"], "hostile workers do not change the ranking"
     assert summary["needs_review"] == 0 and summary["errors"] == []
+    assert summary["status"]["cell_spread"] <= 1, "the loop kept every cell within one of the others"
+    assert summary["status"]["workers_at_cap"] >= 1
+    (reversal,) = report["manual_decisions"]
+    assert reversal["outcome"] == "done" and reversal["status"] == "approved" and reversal["reason"]
     for stage in ("00_stack", "01_encode_tasks", "01b_simulated_platform", "02_join_codes", "03_collect",
-                  "05_game_data", "06_analysis"):
+                  "04_review", "05_game_data", "06_analysis"):
         assert (demo / "notebooks" / f"{stage}.ipynb").is_file()
     assert not (demo / "stack" / "state.json").exists()
     page = (demo / "report.html").read_text(encoding="utf-8")

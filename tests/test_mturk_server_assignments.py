@@ -256,3 +256,19 @@ def test_simultaneous_accepts_never_overfill_a_hit(mturk, stack):
     assert len({o for o in outcomes if o != "HITNotAssignable"}) == 5
     hit = mturk.get_hit(HITId=hit_id)["HIT"]
     assert hit["NumberOfAssignmentsPending"] == 5 and hit["HITStatus"] == "Unassignable"
+
+
+def test_a_rejection_can_be_overridden_only_within_30_days(private):
+    mturk, control = private
+    hit_id = create_hit(mturk, MaxAssignments=2, LifetimeInSeconds=3600)
+    late, early = (control.accept(hit_id, worker)["assignment_id"] for worker in ("W-late", "W-early"))
+    for assignment_id in (late, early):
+        control.submit(assignment_id, {"a": "1"})
+        mturk.reject_assignment(AssignmentId=assignment_id, RequesterFeedback="codes were invalid")
+    control.advance_clock(29 * 24 * 3600)
+    mturk.approve_assignment(AssignmentId=early, OverrideRejection=True)
+    assert mturk.get_assignment(AssignmentId=early)["Assignment"]["AssignmentStatus"] == "Approved"
+    control.advance_clock(2 * 24 * 3600)
+    with pytest.raises(ClientError, match="more than 30 days ago"):
+        mturk.approve_assignment(AssignmentId=late, OverrideRejection=True)
+    assert mturk.get_assignment(AssignmentId=late)["Assignment"]["AssignmentStatus"] == "Rejected"

@@ -364,6 +364,9 @@ class Campaign:
 
     def _settle_guarded(self, hit_id: str, games: list[GameRecord], report: TurnReport) -> None:
         """Settle one HIT; whatever goes wrong with it never stops the others."""
+        if any(game.decided_by_person for game in games):
+            self._leave_to_person(hit_id, games, report)
+            return
         try:
             outcome = self._settle(hit_id, games)
         except GameDataLate as late:
@@ -385,6 +388,24 @@ class Campaign:
             report.expired += 1
         else:
             report.settled += 1
+
+    def _leave_to_person(self, hit_id: str, games: list[GameRecord], report: TurnReport) -> None:
+        """A person decided about this HIT (`iglu campaign review`): the loop never judges, pays,
+        rejects or messages it. Once the decision is done, its slot closes as the records say."""
+        if any(game.status in OPEN_STATUSES for game in games):
+            log.info("HIT %s waits for a person's decision to finish (`iglu campaign review`)", hit_id)
+            return
+        slot_id = games[0].slot_id
+        try:
+            was_open = self.scheduler.outcome(slot_id) is Outcome.OPEN
+        except ValueError:
+            return  # a slot the scheduler does not know (its task or agent left the files)
+        outcome = slot_outcome(games)
+        self.scheduler.close(slot_id, outcome, winner_of(games) if outcome is Outcome.VALID else None)
+        if was_open:
+            self.paid_hits += games[0].status is RecordStatus.APPROVED
+            report.settled += 1
+        self._mark_reviewing(hit_id)
 
     def _create_hits(self, report: TurnReport) -> None:
         self._open_planned(report)

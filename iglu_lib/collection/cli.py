@@ -1,5 +1,6 @@
 """`iglu collect` runs a campaign; `iglu campaign status` reports where one stands;
-`iglu campaign preflight` checks before spending; `iglu campaign stop` winds one down."""
+`iglu campaign preflight` checks before spending; `iglu campaign stop` winds one down;
+`iglu campaign review` lists submissions by worker and takes a person's decisions."""
 
 from __future__ import annotations
 
@@ -44,6 +45,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--params", required=True, help="the campaign's parameters (YAML)")
     check.add_argument("--json", action="store_true")
     check.set_defaults(handler=_preflight)
+    review = actions.add_parser("review", help="submissions by worker with their history; with --action, a "
+                                               "decision with a reason (approve, reject, bonus, soft-block, "
+                                               "hard-block, reverse) that the loop never overrides")
+    review.add_argument("--params", required=True, help="the campaign's parameters (YAML)")
+    review.add_argument("--worker", help="raw worker id or pseudonym (worker-...): only this worker")
+    review.add_argument("--action", choices=("approve", "reject", "bonus", "soft-block", "hard-block", "reverse"))
+    review.add_argument("--reason", help="why (required with --action; recorded, and read by the worker)")
+    review.add_argument("--hit", help="the HIT a decision is about (needed when the worker has several)")
+    review.add_argument("--amount", help="with --action bonus: dollars and cents, e.g. 0.50")
+    review.add_argument("--allow-spending", action="store_true", help="needed where the profile pays real money")
+    review.add_argument("--json", action="store_true")
+    review.set_defaults(handler=_review)
 
 
 def _collect(args: argparse.Namespace) -> int:
@@ -111,9 +124,12 @@ def _status(args: argparse.Namespace) -> int:
         from iglu_lib.errors import IgluError
 
         raise IgluError("campaign status needs --campaign NAME or --params FILE")
-    status = campaign_status(GameRecords.open(profile, name).all(), cost_per_hit=cost, cells=cells)
+    status = campaign_status(GameRecords.open(profile, name).all(), cost_per_hit=cost, cells=cells,
+                             max_hits_per_worker=params.max_hits_per_worker if params else 0)
     if params or args.service:
         status["hits_on_service"] = _service_counts(profile, params, name)
+    if params and params.max_hits_per_worker:
+        status["capped_on_service"] = _capped_on_service(profile, params)
     if args.json:
         print_json(status)
         return 0
@@ -136,6 +152,17 @@ def _service_counts(profile: object, params: CampaignParams | None, name: str) -
         return service_status(HitManager(profile, hit_type=params.hit_type, campaign=name))
     except Exception as err:  # noqa: BLE001 - the records' status is still worth printing
         return f"not listed: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
+
+
+def _capped_on_service(profile: object, params: CampaignParams) -> int | str:
+    """Workers the service keeps out of the campaign at their cap, or why they could not be counted."""
+    from iglu_lib.collection.review import cap_holders
+    from iglu_lib.mturk import HitManager
+
+    try:
+        return cap_holders(HitManager(profile, hit_type=params.hit_type, campaign=params.campaign), params.campaign)
+    except Exception as err:  # noqa: BLE001 - the records' status is still worth printing
+        return f"not counted: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
 
 
 def _stop(args: argparse.Namespace) -> int:
@@ -161,6 +188,28 @@ def _stop(args: argparse.Namespace) -> int:
         print_json(report.as_dict())
     else:
         print("\n".join(report_lines(report)))
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    from iglu_lib.cli import print_json
+    from iglu_lib.collection.review import Review, ReviewRefused, review_lines
+
+    review = Review.from_file(args.params, allow_spending=args.allow_spending)
+    if args.action:
+        if not args.worker:
+            raise ReviewRefused("--action needs --worker (a raw worker id or pseudonym)")
+        result = review.act(args.worker, args.action, args.reason, hit=args.hit, amount=args.amount)
+        if args.json:
+            print_json(result)
+        else:
+            print(" ".join(f"{key}={value}" for key, value in result.items() if key != "decision"))
+        return 0
+    workers = review.workers(args.worker)
+    if args.json:
+        print_json({"campaign": review.params.campaign, "workers": [w.as_dict() for w in workers]})
+    else:
+        print("\n".join(review_lines(workers, detail=bool(args.worker))))
     return 0
 
 

@@ -35,7 +35,8 @@ def campaign_cells(campaign: Campaign) -> list[tuple[str, Sequence[str]]]:
 def current_status(campaign: Campaign) -> dict[str, Any]:
     from iglu_lib.collection.status import campaign_status
 
-    return campaign_status(campaign.records.all(), cost_per_hit=campaign.cost_per_hit, cells=campaign_cells(campaign))
+    return campaign_status(campaign.records.all(), cost_per_hit=campaign.cost_per_hit, cells=campaign_cells(campaign),
+                           max_hits_per_worker=campaign.params.max_hits_per_worker)
 
 
 @dataclass

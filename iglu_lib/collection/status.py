@@ -19,9 +19,11 @@ def campaign_status(
     *,
     cost_per_hit: Decimal | None = None,
     cells: Sequence[tuple[str, Sequence[str]]] = (),
+    max_hits_per_worker: int = 0,
 ) -> dict[str, Any]:
     """Counts a researcher checks while a campaign runs (or after it). `cells` lists every
-    (task, combination) the campaign schedules, so cells without a good HIT show as 0."""
+    (task, combination) the campaign schedules, so cells without a good HIT show as 0;
+    `max_hits_per_worker` (the campaign's cap) adds how many workers reached it."""
     slots: dict[str, list[GameRecord]] = {}
     for record in records:
         slots.setdefault(record.slot_id, []).append(record)
@@ -52,6 +54,11 @@ def campaign_status(
     status["cell_spread"] = max(counts) - min(counts) if counts else 0
     if cost_per_hit is not None:
         status["spent"] = f"{cost_per_hit * paid:.2f}"
+    from iglu_lib.collection.review import manual_summary, workers_at_cap
+
+    status["manual"] = manual_summary(records)  # what people decided (`iglu campaign review`)
+    if max_hits_per_worker:
+        status["workers_at_cap"] = workers_at_cap(records, max_hits_per_worker)
     return status
 
 

@@ -98,10 +98,16 @@ COLUMNS: Mapping[str, str] = {
     "reasons": "Reasons",
     "messages": "Messages",
     "bonus": "Bonus",
+    "decisions": "Decisions",
     "created_at": "CreatedAt",
     "updated_at": "UpdatedAt",
 }
-_JSON_COLUMNS = {"annotation", "reasons", "messages", "bonus"}
+_JSON_COLUMNS = {"annotation", "reasons", "messages", "bonus", "decisions"}
+#: The `source` of a decision a person made (`iglu campaign review`, notebook 04): the loop
+#: never overrides a game that carries one.
+MANUAL = "manual"
+#: Manual decisions that settle a HIT (the loop leaves such a HIT to the person).
+SETTLING_ACTIONS = ("approve", "reject", "reverse")
 #: Azure Tables holds at most 64 KiB per string cell (UTF-16): 32,767 characters.
 MAX_CELL_CHARS = 32_767
 #: Characters a table key may not hold (Azure Tables: / \ # ? and control characters).
@@ -136,6 +142,8 @@ class GameRecord:
     reasons: tuple[str, ...] = ()
     messages: tuple[Mapping[str, Any], ...] = ()  # what the worker was told: {"kind", "at", "ok"}
     bonus: Mapping[str, Any] = field(default_factory=dict)  # {"amount", "paid"} when a rule earned one
+    # decisions a person made, written before acting: {"id", "source", "action", "reason", "at", "done", ...}
+    decisions: tuple[Mapping[str, Any], ...] = ()
     created_at: str = ""
     updated_at: str = ""
     etag: str | None = field(default=None, compare=False)
@@ -144,6 +152,18 @@ class GameRecord:
     def outcome(self) -> Outcome:
         """What the scheduler makes of this game (so `Scheduler.restore` reads records directly)."""
         return self.status.outcome
+
+    @property
+    def manual_decisions(self) -> tuple[Mapping[str, Any], ...]:
+        """The decisions a person made about this game (the loop leaves such a game alone)."""
+        return tuple(d for d in self.decisions if isinstance(d, Mapping) and d.get("source") == MANUAL)
+
+    @property
+    def decided_by_person(self) -> bool:
+        """Whether a person decided how this game's HIT is settled (approve, reject, reverse); a
+        bonus or a decision about the worker (a block) leaves the HIT to the loop."""
+        return any(d.get("hit_id") and d.get("hit_id") == self.hit_id and d.get("action") in SETTLING_ACTIONS
+                   for d in self.manual_decisions)
 
     def to_entity(self, attributes: list[str] | None = None) -> dict[str, Any]:
         """The table entity (all columns, or the keys and `attributes` only)."""
@@ -187,7 +207,7 @@ class GameRecord:
 
 def _to_cell(name: str, value: Any) -> Any:
     if name in _JSON_COLUMNS:
-        if name == "messages":
+        if name in ("messages", "decisions"):
             return json.dumps([dict(item) for item in value], ensure_ascii=False)
         return json.dumps(dict(value) if name in ("annotation", "bonus") else list(value), ensure_ascii=False)
     if isinstance(value, RecordStatus):

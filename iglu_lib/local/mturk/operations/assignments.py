@@ -10,6 +10,9 @@ from iglu_lib.local.mturk.errors import RequestError
 from iglu_lib.local.mturk.money import parse_amount
 from iglu_lib.local.mturk.operations.registry import Context, claim_request_token, operation, page
 
+#: How long after a rejection the service still lets the requester approve it (`OverrideRejection`).
+OVERRIDE_REJECTION_SECONDS = 30 * 24 * 3600
+
 
 def _invalid_state(row: Any, allowed: str) -> RequestError:
     return RequestError(
@@ -47,6 +50,12 @@ def approve_assignment(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     allowed = ("Submitted", "Rejected") if params.get("OverrideRejection") else ("Submitted",)
     if row["status"] not in allowed:
         raise _invalid_state(row, " or ".join(allowed))
+    rejected_at = json.loads(row["data"]).get("RejectionTime")
+    if row["status"] == "Rejected" and rejected_at is not None and ctx.now - rejected_at > OVERRIDE_REJECTION_SECONDS:
+        raise RequestError(
+            f"Assignment {row['id']} was rejected more than 30 days ago; a rejection can be overridden "
+            "only within 30 days of it", "AWS.MechanicalTurk.InvalidAssignmentState",
+        )
     fields = {"ApprovalTime": ctx.now}
     if "RequesterFeedback" in params:
         fields["RequesterFeedback"] = params["RequesterFeedback"]
