@@ -10,6 +10,7 @@ from collections import Counter
 
 import pytest
 
+from iglu_lib.collection.outcomes import scheduled_games
 from iglu_lib.scheduling import Outcome, Scheduler
 from iglu_lib.storage import GameRecords, RecordStatus
 
@@ -38,7 +39,7 @@ class Loop:
         """Start afresh from the records (and die again, possibly, while reconciling)."""
         self.restarts += 1
         self.scheduler = Scheduler.from_content(*self.content, 2, seed=11)
-        self.scheduler.restore(self.records.all())
+        self.scheduler.restore(scheduled_games(self.records.all()))
         try:
             for games in self.records.slots(RecordStatus.PLANNED).values():
                 self.create_hit(games)
