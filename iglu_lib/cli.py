@@ -1,8 +1,10 @@
 """`iglu`: every stage of the workbench from the command line.
 
 Commands live next to the code they drive: each package that offers commands has a
-`cli.py` with `register(subparsers)`. This module only finds those modules (the registry
-below), so adding a command never touches this file beyond one name. Handlers import their
+`cli.py` with `register(subparsers)`, or a top-level `<name>_cli.py` when its commands join
+packages that may not import each other (packages depend downward only). This module only
+finds those modules (the registry below), so adding a command never touches this file beyond
+one name. Handlers import their
 heavy libraries when they run, which keeps `iglu --help` fast.
 """
 

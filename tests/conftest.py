@@ -12,7 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Secrets the session's code may see: the last test scans outputs/ for every one of them.
+# Secrets the session's code may see: the session's end scans outputs/ for every one of them
+# (`pytest_sessionfinish` below).
 os.environ.setdefault("IGLU_WORKER_ID_SALT", "test-salt-" + secrets.token_hex(8))
 os.environ.setdefault("IGLU_PROJECT_ROOT", str(ROOT))
 
@@ -26,6 +27,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
     previous = os.environ.get("IGLU_STACK_DIR")
     os.environ["IGLU_STACK_DIR"] = str(state_dir)
     state = local_stack.up(state_dir)
+    _remember_stack_secrets(state_dir)
     yield state
     local_stack.down(state_dir)
     if previous is None:
@@ -112,3 +114,63 @@ def browser():
         launched = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+# -- the secret scan: the session's last act, whatever ran --------------------------------------
+#: The stack's own key and salt, read when it starts (its state file is gone after `down`).
+_STACK_SECRETS: set[str] = set()
+#: Secret values shorter than this are not looked for (they would match by chance).
+_MIN_SECRET_CHARS = 8
+
+
+def _remember_stack_secrets(state_dir: Path) -> None:
+    import json
+
+    state_file = Path(state_dir) / "state.json"
+    if state_file.is_file():
+        state = json.loads(state_file.read_text())
+        _STACK_SECRETS.update({state.get("azurite_account_key") or "", state.get("worker_id_salt") or ""})
+
+
+def session_secrets() -> set[str]:
+    """Every secret value the session could see: the variables of `iglu_lib.config.SECRETS` set
+    in the environment, and the stack's own key and salt."""
+    from iglu_lib.config import SECRETS
+
+    values = {os.environ[name] for name in SECRETS if os.environ.get(name)} | _STACK_SECRETS
+    return {value for value in values if len(value) >= _MIN_SECRET_CHARS}
+
+
+def secret_leaks(folder: Path, secrets_: set[str]) -> list[str]:
+    """Files under `folder` (executed notebooks, artefacts) holding any of `secrets_`."""
+    leaks = set()
+    for path in folder.rglob("*"):
+        if not path.is_file() or ".stack" in path.parts or path.stat().st_size > 50_000_000:
+            continue
+        text = path.read_bytes().decode("utf-8", errors="ignore")
+        if any(value in text for value in secrets_):
+            leaks.add(str(path.relative_to(folder)))
+    return sorted(leaks)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After every test (and fixture teardown), outputs hold no secret; a leak fails the session
+    (exit status 1) with the files named. `IGLU_SECRET_SCAN_DIR` points the scan elsewhere
+    (the test of the scan itself plants a secret there)."""
+    if hasattr(session.config, "workerinput"):  # an xdist worker: the controller scans once
+        return
+    folder = Path(os.environ.get("IGLU_SECRET_SCAN_DIR") or ROOT / "outputs")
+    if not folder.is_dir():
+        return
+    leaks = secret_leaks(folder, session_secrets())
+    if not leaks:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = f"secret values found in outputs ({folder}): {', '.join(leaks)}"
+    if reporter is not None:
+        reporter.write_sep("=", "secret scan failed", red=True)
+        reporter.write_line(message, red=True)
+    else:
+        print(message)
+    if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

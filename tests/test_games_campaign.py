@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from iglu_lib.collection.games import campaign_codes, store_games
 from iglu_lib.local.platform.rehearsal import simulate_games
 from iglu_lib.platform.client import GameDataClient
-from iglu_lib.platform.games import campaign_codes, read_codes, store_games, summary_table
+from iglu_lib.platform.games import read_codes, summary_table
 
 
 @pytest.fixture

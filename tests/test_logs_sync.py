@@ -110,7 +110,7 @@ def _iglu(*args: str) -> subprocess.CompletedProcess:
 
 def test_cli_generate_sync_process_print_json(stack, unique_name, tmp_path):
     bucket = unique_name("logs")
-    generated = _iglu("logs", "generate", "--bucket", bucket, "--batches", "2", "--logs-per-batch", "3",
+    generated = _iglu("stack", "generate-logs", "--bucket", bucket, "--batches", "2", "--logs-per-batch", "3",
                       "--rows-per-log", "25", "--seed", "5", "--json")
     assert generated.returncode == 0, generated.stderr
     expected = json.loads(generated.stdout)["expected"]
@@ -137,5 +137,5 @@ def test_cli_generate_sync_process_print_json(stack, unique_name, tmp_path):
     assert missing.returncode == 2 and "no such folder" in missing.stderr
     empty = _iglu("logs", "sync", "--bucket", unique_name("none"), "--dest", str(tmp_path / "e"), "--json")
     assert empty.returncode == 2 and "does not exist" in empty.stderr
-    refused = _iglu("logs", "generate", "--bucket", bucket, "--profile", "production")
+    refused = _iglu("stack", "generate-logs", "--bucket", bucket, "--profile", "production")
     assert refused.returncode == 2 and "only to the local stack" in refused.stderr

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from iglu_lib.collection.games import select_codes
 from iglu_lib.config import load_profile
 from iglu_lib.local.platform.rehearsal import simulation
 from iglu_lib.platform.client import Game, GameDataClient
-from iglu_lib.platform.games import EVENT_COLUMNS, NoCodesError, scrubbed_events, select_codes
+from iglu_lib.platform.games import EVENT_COLUMNS, NoCodesError, scrubbed_events
 from iglu_lib.platform.plots import structure_and_effort
 
 

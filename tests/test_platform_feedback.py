@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from iglu_lib.collection.export import export_games
 from iglu_lib.platform.feedback import (
     PUBLISHED_COLUMNS,
     FeedbackFormatError,
@@ -256,12 +257,12 @@ def test_a_partial_hit_exports_each_game_with_its_own_verdict(local_profile, uni
                         "is_hit_qualified": False})])
         records.update_all(games, status="approved")  # what the loop does with a partial HIT
         salt = local_profile.worker_id_salt()
-        approved = read_feedback(records.export(tmp_path / "approved.csv", salt=salt,
-                                                extra_columns=True))
+        approved = read_feedback(export_games(records, tmp_path / "approved.csv", salt=salt,
+                                                 extra_columns=True))
         assert list(approved["GameMinecraftId"]) == ["good"]
         assert list(approved["Status"]) == ["approved"]
-        rejected = read_feedback(records.export(tmp_path / "rejected.csv", salt=salt,
-                                                statuses=("rejected",), extra_columns=True))
+        rejected = read_feedback(export_games(records, tmp_path / "rejected.csv", salt=salt,
+                                                 statuses=("rejected",), extra_columns=True))
         assert list(rejected["GameMinecraftId"]) == ["bad"]
         assert list(zip(rejected["Status"], rejected["Verdict"], strict=True)) == [("rejected", "reject")]
 

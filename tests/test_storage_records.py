@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from iglu_lib.collection.export import export_games
+from iglu_lib.collection.outcomes import scheduled_games
 from iglu_lib.scheduling import Outcome, Scheduler
 from iglu_lib.storage import (
     GameRecord,
@@ -167,7 +169,7 @@ def test_the_scheduler_restores_from_the_records(records):
     first = scheduler.next()
     submitted(records, records.plan(first))
     restored = Scheduler.from_content(join_codes, instances, 2, seed=4)
-    restored.restore(records.all())
+    restored.restore(scheduled_games(records.all()))
     assert restored.busy_instances() == scheduler.busy_instances()
     assert restored.next() is None, "both instances are in the open HIT"
     rows = records.slot_games(first.slot_id)
@@ -177,7 +179,7 @@ def test_the_scheduler_restores_from_the_records(records):
             for r in rows
         ]
     )
-    restored.restore(records.all())
+    restored.restore(scheduled_games(records.all()))
     assert restored.outcome(first.slot_id) is Outcome.REJECTED
     again = restored.next()
     assert (again.task_name, again.slot_id) == (first.task_name, "00000001"), (
@@ -227,8 +229,8 @@ def test_dataframe_and_export_in_the_published_format(records, tmp_path, local_p
     records.plan(scheduler.next())  # planned rows are not exported by default
     frame = records.dataframe()
     assert len(frame) == 4 and {"HitId", "Status", "Annotation", "WorkerId"} <= set(frame.columns)
-    out = records.export(
-        tmp_path / "feedback.csv", salt=local_profile.worker_id_salt(), extra_columns=True
+    out = export_games(
+        records, tmp_path / "feedback.csv", salt=local_profile.worker_id_salt(), extra_columns=True
     )
     text = out.read_text()
     assert "A1B2C3D4E5F6G7" not in text

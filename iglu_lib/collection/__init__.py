@@ -2,8 +2,9 @@
 
 `Campaign` ties the scheduler (which games next), the HIT manager (the crowd platform), the
 game-data client and validation (was the work real) and the game records (what happened)
-together, writing every decision to the records before acting on it. Nothing imports this
-package; it imports the others. Heavy libraries load only when a campaign runs.
+together, writing every decision to the records before acting on it. No package imports this
+package (only top-level command modules and notebooks do); it imports the others. Heavy
+libraries load only when a campaign runs.
 """
 
 from __future__ import annotations

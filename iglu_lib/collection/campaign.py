@@ -33,13 +33,14 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from iglu_lib.collection.faults import Fault, classify, is_account_problem
 from iglu_lib.collection.judge import NEEDS_REVIEW, judge
+from iglu_lib.collection.outcomes import OPEN_STATUSES, SlotGame, scheduled_games, slot_outcome
 from iglu_lib.collection.params import CampaignParams
 from iglu_lib.collection.rewards import BonusRule, bonus_token, bonuses_paid
 from iglu_lib.collection.sanctions import CampaignQualification, Sanctions, rejected_reasons
@@ -53,8 +54,6 @@ from iglu_lib.storage.record import utc_now
 
 log = logging.getLogger(__name__)
 
-#: Statuses of records whose slot is still in the loop's hands.
-OPEN_STATUSES = (RecordStatus.PLANNED, RecordStatus.HIT_CREATED, RecordStatus.SUBMITTED)
 #: Assignment statuses the loop reads back from the service.
 SETTLED_ON_SERVICE = {"Approved": RecordStatus.APPROVED, "Rejected": RecordStatus.REJECTED}
 #: HIT statuses after which no more work can arrive: the loop settles what is there.
@@ -85,30 +84,6 @@ class TurnReport:
     @property
     def failed(self) -> bool:
         return bool(self.errors) and not self.progress
-
-
-@dataclass(frozen=True)
-class SlotGame:
-    """A stored game as the scheduler's `restore` reads it, with its slot's outcome."""
-
-    slot_id: str
-    shown_position: int
-    join_code: str
-    agent_name: str
-    outcome: Outcome
-    annotation: Mapping[str, Any] = field(default_factory=dict)  # was_chosen_best: the winner, restored
-
-
-def slot_outcome(games: Sequence[GameRecord]) -> Outcome:
-    """What the scheduler makes of a slot: open until settled, valid only if every game was good."""
-    statuses = {game.status for game in games}
-    if statuses & set(OPEN_STATUSES):
-        return Outcome.OPEN
-    if RecordStatus.EXPIRED in statuses:
-        return Outcome.EXPIRED
-    if statuses == {RecordStatus.APPROVED} and all(game.verdict != "reject" for game in games):
-        return Outcome.VALID
-    return Outcome.REJECTED
 
 
 class Campaign:
@@ -714,13 +689,7 @@ class Campaign:
 
     @staticmethod
     def _slot_games(records: Sequence[GameRecord]) -> list[SlotGame]:
-        by_slot: dict[str, list[GameRecord]] = {}
-        for record in records:
-            by_slot.setdefault(record.slot_id, []).append(record)
-        return [
-            SlotGame(g.slot_id, g.shown_position, g.join_code, g.agent_name, slot_outcome(games), g.annotation)
-            for games in by_slot.values() for g in games
-        ]
+        return scheduled_games(records)
 
     # -- winding down (`iglu campaign stop --expire`) -----------------------------------------
     def settle_closed(self) -> TurnReport:

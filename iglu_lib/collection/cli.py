@@ -192,8 +192,8 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from iglu_lib.cli import print_json
     from iglu_lib.collection.review import Review, ReviewRefused, review_lines
+    from iglu_lib.console import print_json
 
     review = Review.from_file(args.params, allow_spending=args.allow_spending)
     if args.action:

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from iglu_lib.collection.campaign import OPEN_STATUSES, slot_outcome
 from iglu_lib.collection.judge import NEEDS_REVIEW
+from iglu_lib.collection.outcomes import OPEN_STATUSES, slot_outcome
 from iglu_lib.scheduling import Outcome
 from iglu_lib.storage import GameRecord, RecordStatus
 

@@ -160,7 +160,7 @@ def _delete_settled(campaign: Any) -> list[str]:
 
 def _describe_leftovers(campaign: Any, report: WindDownReport) -> None:
     """HITs by service status, those a worker still holds (and until when), open records."""
-    from iglu_lib.collection.campaign import OPEN_STATUSES
+    from iglu_lib.collection.outcomes import OPEN_STATUSES
 
     hits = list(campaign.manager.hits())
     report.hits_by_status = dict(Counter(hit.status for hit in hits))

@@ -1,4 +1,5 @@
-"""`iglu logs sync|process|generate`: droidlet interaction logs from S3 to one clean table."""
+"""`iglu logs sync|process`: droidlet interaction logs from S3 to one clean table (generated
+logs for the local stack: `iglu stack generate-logs`)."""
 
 from __future__ import annotations
 
@@ -32,19 +33,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          "times its size is refused as a decompression bomb (default: 200; 0: off)")
     process.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     process.set_defaults(handler=_process)
-
-    generate = actions.add_parser(
-        "generate", help="fill a bucket of the local stack (or a folder) with generated droidlet-style logs")
-    target = generate.add_mutually_exclusive_group(required=True)
-    target.add_argument("--bucket", help="bucket to fill (created if missing)")
-    target.add_argument("--dest", help="folder to write the corpus into instead")
-    generate.add_argument("--batches", type=int, default=2)
-    generate.add_argument("--logs-per-batch", type=int, default=4)
-    generate.add_argument("--rows-per-log", type=int, default=30)
-    generate.add_argument("--seed", type=int, default=0)
-    generate.add_argument("--min-mb", type=float, help="add batches until the objects weigh at least this much")
-    _common(generate)
-    generate.set_defaults(handler=_generate)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -91,32 +79,4 @@ def _process(args: argparse.Namespace) -> int:
         print(f"  unreadable archive {name}: {error}")
     for kind, path in summary["outputs"].items():
         print(f"  {kind}: {path}")
-    return 0
-
-
-def _generate(args: argparse.Namespace) -> int:
-    from iglu_lib.console import print_json
-    from iglu_lib.local.droidlet_logs import CorpusSpec, sized, upload_corpus, write_corpus
-
-    spec = CorpusSpec(batches=args.batches, logs_per_batch=args.logs_per_batch,
-                      rows_per_log=args.rows_per_log, seed=args.seed)
-    if args.min_mb:
-        spec = sized(spec, int(args.min_mb * 1e6))
-    if args.dest:
-        truth = write_corpus(args.dest, spec)
-    else:
-        from iglu_lib.config import load_profile
-        from iglu_lib.console import CommandError
-
-        profile = load_profile(args.profile)
-        if not profile.is_local:
-            raise CommandError(f"generated logs go only to the local stack's S3, not to profile "
-                               f"'{args.profile}'; use --profile local or --dest FOLDER")
-        truth = upload_corpus(profile.boto3_client("s3"), args.bucket, spec, progress=not args.json)
-    report = {"objects": len(truth.objects), "bytes": truth.compressed_bytes,
-              "expected": {kind: truth.summary(kind) for kind in truth.kinds}}
-    if args.json:
-        print_json(report)
-    else:
-        print(f"wrote {report['objects']} objects ({report['bytes']} bytes) under {spec.prefix}/")
     return 0

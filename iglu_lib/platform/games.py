@@ -1,10 +1,11 @@
 """Many games at once, as tables: what the games notebook and scripts show and write.
 
-`select_codes` decides which completion codes to fetch (a campaign's, a file's, a list, or
-freshly simulated games); `read_codes` takes codes from a text file (one per line) or an
-export in the published format; `summary_table`, `verdict_table` and `scrubbed_events` turn
-fetched games into tables; `store_games` moves each game's raw copy to the private container
-and its scrubbed copy to the results container.
+`select_codes` decides which completion codes to fetch (a file's, a list, or freshly
+simulated games; a campaign's come from `iglu_lib.collection.games`); `read_codes` takes
+codes from a text file (one per line) or an export in the published format;
+`summary_table`, `verdict_table` and `scrubbed_events` turn fetched games into tables;
+`store_games` moves each game's raw copy to the private container and its scrubbed copy to
+the results container.
 """
 
 from __future__ import annotations
@@ -48,40 +49,36 @@ class CodeSelection:
 
 
 def select_codes(
-    profile: Profile,
     *,
-    campaign: str | None = None,
     codes_file: str | Path | None = None,
     codes: Sequence[str] = (),
     simulate: Simulation | None = None,
     root: Path | None = None,
 ) -> CodeSelection:
-    """The codes of a campaign's submitted games, else of `codes_file`, else `codes`, else of
-    the games `simulate` plays; the first source that is set wins.
+    """The codes of `codes_file`, else `codes`, else of the games `simulate` plays; the first
+    source that is set wins (a campaign's codes, which come first, are chosen by
+    `iglu_lib.collection.games.select_codes`, which reads the records).
 
-    A campaign's join codes come from its records and simulated games know theirs, so those
-    games are checked against the join code they were played from. `codes_file` is taken
-    relative to `root` (default: the project root). Raises `NoCodesError` when the chosen
-    source holds no code.
+    Simulated games know their join codes, so those games are checked against the join code
+    they were played from. `codes_file` is taken relative to `root` (default: the project
+    root). Raises `NoCodesError` when the chosen source holds no code.
     """
-    if campaign:
-        found, join_codes = campaign_codes(profile, campaign)
-        return _selection(found, join_codes, f"campaign {campaign!r} (submitted games)")
     if codes_file:
         path = (paths.project_root() if root is None else root) / codes_file
-        return _selection(read_codes(path), None, str(path))
+        return code_selection(read_codes(path), None, str(path))
     if codes:
-        return _selection(list(codes), None, "the given codes")
+        return code_selection(list(codes), None, "the given codes")
     if simulate is not None:
         played = list(simulate())
-        return _selection([c for c, _ in played], [j for _, j in played], "simulated games on the local stack")
+        return code_selection([c for c, _ in played], [j for _, j in played], "simulated games on the local stack")
     raise NoCodesError(
         "no completion codes: set `codes`, `codes_file` or `campaign`, or use the local profile "
         "with `simulate_games` above 0"
     )
 
 
-def _selection(codes: list[str], join_codes: list[str] | None, source: str) -> CodeSelection:
+def code_selection(codes: list[str], join_codes: list[str] | None, source: str) -> CodeSelection:
+    """The codes of one source, refused with `NoCodesError` when it holds none."""
     if not codes:
         raise NoCodesError(f"no completion codes in {source}; check it, or choose another source of codes")
     return CodeSelection(codes, join_codes, f"{len(codes)} completion codes from {source}")
@@ -170,21 +167,16 @@ def verdict_table(games: Sequence[Game], thresholds: Any = None) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def store_games(
-    games: Sequence[Game], profile: Profile, *, campaign: str | None = None
-) -> pd.DataFrame:
+def store_games(games: Sequence[Game], profile: Profile) -> pd.DataFrame:
     """Copy each fetched game (raw to private, scrubbed to results); one row per game with
-    its `ResultGameDataPath`, or the reason it was not stored.
-
-    With a `campaign`, the path is also written into the game's record (found by its
-    completion code); a record the collection loop changed meanwhile is left for next time.
+    its `ResultGameDataPath`, or the reason it was not stored (in the order of `games`).
+    `iglu_lib.collection.games.store_games` also writes the path into a campaign's records.
     """
     import pandas as pd
 
     from iglu_lib.platform.privacy import store_game_data
 
     service = profile.blob_service_client()
-    records = _records(profile, campaign)
     rows = []
     for game in games:
         row = {
@@ -195,39 +187,5 @@ def store_games(
         if game.ok:
             path = store_game_data(game, profile, blob_service=service)
             row.update(ResultGameDataPath=path, not_stored_because=None)
-            if records is not None:
-                row["record"] = _record_path(records, game, path)
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _records(profile: Profile, campaign: str | None) -> Any:
-    if not campaign:
-        return None
-    from iglu_lib.storage import GameRecords
-
-    return GameRecords.open(profile, campaign)
-
-
-def _record_path(records: Any, game: Game, path: str) -> str:
-    """Write `path` into the records of the game's code; says what happened."""
-    from iglu_lib.storage import RecordConflict
-
-    matching = [
-        r for r in records.by_completion_code(game.code.strip()) if r.join_code == game.join_code
-    ]
-    if not matching:
-        return "no_record"
-    try:
-        records.update_all(matching, result_game_data_path=path)
-    except RecordConflict:
-        return "record_changed_meanwhile"
-    return "updated"
-
-
-def campaign_codes(profile: Profile, campaign: str) -> tuple[list[str], list[str]]:
-    """The submitted completion codes of a campaign's games, with their join codes."""
-    from iglu_lib.storage import GameRecords
-
-    submitted = [r for r in GameRecords.open(profile, campaign).all() if r.completion_code]
-    return [r.completion_code for r in submitted], [r.join_code for r in submitted]

@@ -42,16 +42,6 @@ def record_agents(records: Iterable[Any]) -> dict[str, str]:
             if getattr(r, "agent_minecraft_id", None) and getattr(r, "agent_name", None)}
 
 
-def game_agents(profile: Any, campaign: str | None = None) -> dict[str, str]:
-    """`{agent instance id: agent name}` for the games notebook: from the campaign's records
-    when the games came from a campaign, else empty (games are then labelled by instance)."""
-    if not campaign:
-        return {}
-    from iglu_lib.storage import GameRecords
-
-    return record_agents(GameRecords.open(profile, campaign).all())
-
-
 def with_agents(summaries: pd.DataFrame, agents: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Usable games (no `reason`) with an `agent` column: the name `agents` gives the game's
     instance (`agent_service_id`), else `instance <first 8 characters>`, else `unknown agent`.

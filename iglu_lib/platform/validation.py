@@ -119,10 +119,11 @@ def validate_assignment(
             limits,
             seen=seen,
             owner=owner,
-            hit_codes=[g.code for g in games if g is not game],
+            # the HIT's other games by position: the same game object given twice is a code twice
+            hit_codes=[g.code for other, g in enumerate(games) if other != number],
             expected=expectation,
         )
-        for game, expectation in zip(games, expectations, strict=True)
+        for number, (game, expectation) in enumerate(zip(games, expectations, strict=True))
     ]
     return combine_game_verdicts(verdicts)
 

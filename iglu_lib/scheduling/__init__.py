@@ -14,6 +14,7 @@ from iglu_lib.scheduling.model import (
     Slot,
     TaskCode,
     full_join_code,
+    slot_outcome,
     split_join_code,
     winner_of,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "TaskCode",
     "full_join_code",
     "make_strategy",
+    "slot_outcome",
     "split_join_code",
     "winner_of",
 ]

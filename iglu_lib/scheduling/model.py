@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import itertools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,20 @@ class Outcome(str, enum.Enum):
     @property
     def counted(self) -> bool:
         return self in (Outcome.OPEN, Outcome.VALID)
+
+
+def slot_outcome(outcomes: Iterable[Outcome]) -> Outcome:
+    """The one rule for a slot's outcome from its games' outcomes: open while any game is
+    open, expired if any expired, valid only when every game is valid, rejected else (a HIT
+    with one rejected game does not count for balance, so its cell is scheduled again)."""
+    seen = set(outcomes)
+    if Outcome.OPEN in seen:
+        return Outcome.OPEN
+    if Outcome.EXPIRED in seen:
+        return Outcome.EXPIRED
+    if seen and seen == {Outcome.VALID}:
+        return Outcome.VALID
+    return Outcome.REJECTED
 
 
 @dataclass(frozen=True)

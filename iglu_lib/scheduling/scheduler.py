@@ -24,6 +24,7 @@ from iglu_lib.scheduling.model import (
     full_join_code,
     sequence_of,
     slot_id_for,
+    slot_outcome,
     split_join_code,
     winner_of,
 )
@@ -47,7 +48,9 @@ class ScheduledGame(Protocol):
     agent_name: str
 
     @property
-    def outcome(self) -> Outcome: ...
+    def outcome(self) -> Outcome:
+        """This game's own outcome; a slot's is `model.slot_outcome` over its games."""
+        ...
 
 
 @dataclass
@@ -236,7 +239,7 @@ class Scheduler:
     def _restore_slot(
         self, slot_id: str, games: list[ScheduledGame], report: RestoreReport
     ) -> None:
-        outcome = _slot_outcome(game.outcome for game in games)
+        outcome = slot_outcome(game.outcome for game in games)
         try:
             slot = self._slot_of_records(slot_id, games, outcome)
         except _Retired as gone:
@@ -365,12 +368,3 @@ def _parse_outcome(value: Outcome | str) -> Outcome:
     except ValueError:
         known = ", ".join(o.value for o in Outcome)
         raise SchedulingError(f"unknown outcome {value!r}; use one of {known}") from None
-
-
-def _slot_outcome(outcomes: Iterable[Outcome]) -> Outcome:
-    """One outcome for a slot's games: open if any is still open, else valid if any is valid."""
-    seen = set(outcomes)
-    for outcome in (Outcome.OPEN, Outcome.VALID, Outcome.REJECTED):
-        if outcome in seen:
-            return outcome
-    return Outcome.EXPIRED

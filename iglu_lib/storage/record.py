@@ -19,7 +19,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from iglu_lib.errors import IgluError
-from iglu_lib.scheduling.model import Outcome
 
 
 class RecordError(IgluError, ValueError):
@@ -28,7 +27,8 @@ class RecordError(IgluError, ValueError):
 
 
 class RecordStatus(str, enum.Enum):
-    """Where a game is in the campaign loop, and what the scheduler makes of it."""
+    """Where a game is in the campaign loop (`iglu_lib.collection.outcomes` says what the
+    scheduler makes of it)."""
 
     PLANNED = "planned"  # intention written, HIT not yet created
     HIT_CREATED = "hit_created"  # HIT exists (HitId known)
@@ -36,10 +36,6 @@ class RecordStatus(str, enum.Enum):
     APPROVED = "approved"
     REJECTED = "rejected"
     EXPIRED = "expired"  # HIT expired (or never created) without a usable assignment
-
-    @property
-    def outcome(self) -> Outcome:
-        return _OUTCOMES[self]
 
     @classmethod
     def parse(cls, value: RecordStatus | str) -> RecordStatus:
@@ -51,15 +47,6 @@ class RecordStatus(str, enum.Enum):
                 f"unknown status {value!r} (known: {', '.join(s.value for s in cls)})"
             ) from None
 
-
-_OUTCOMES = {
-    RecordStatus.PLANNED: Outcome.OPEN,
-    RecordStatus.HIT_CREATED: Outcome.OPEN,
-    RecordStatus.SUBMITTED: Outcome.OPEN,
-    RecordStatus.APPROVED: Outcome.VALID,
-    RecordStatus.REJECTED: Outcome.REJECTED,
-    RecordStatus.EXPIRED: Outcome.EXPIRED,
-}
 
 #: Allowed status changes (a record may also be updated without changing its status).
 TRANSITIONS: Mapping[RecordStatus, frozenset[RecordStatus]] = {
@@ -147,11 +134,6 @@ class GameRecord:
     created_at: str = ""
     updated_at: str = ""
     etag: str | None = field(default=None, compare=False)
-
-    @property
-    def outcome(self) -> Outcome:
-        """What the scheduler makes of this game (so `Scheduler.restore` reads records directly)."""
-        return self.status.outcome
 
     @property
     def manual_decisions(self) -> tuple[Mapping[str, Any], ...]:

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from iglu_lib.errors import IgluError
-from iglu_lib.scheduling.model import Slot
 from iglu_lib.storage.record import (
     COLUMNS,
     TRANSITIONS,
@@ -39,6 +37,19 @@ log = logging.getLogger(__name__)
 
 #: Azure Tables accepts at most 100 operations per transaction.
 MAX_TRANSACTION = 100
+
+
+class PlannedSlot(Protocol):
+    """What `GameRecords.plan` needs of a slot, as plain values (a `scheduling.Slot` has them;
+    storage does not depend on the scheduler)."""
+
+    slot_id: str
+    task_name: str
+    task_id: str
+
+    def games(self) -> Iterator[tuple[int, str, str, str]]:
+        """`(shown position, agent name, instance id, join code)` for each game of the slot."""
+        ...
 
 
 class RecordConflict(IgluError):
@@ -68,12 +79,13 @@ class GameRecords:
         return cls(table, campaign)
 
     # -- writing ------------------------------------------------------------------------
-    def plan(self, slot: Slot, *, hit_type: str | None = None) -> list[GameRecord]:
+    def plan(self, slot: PlannedSlot, *, hit_type: str | None = None) -> list[GameRecord]:
         """Write the intention for a slot before its HIT exists: one `planned` row per game,
         in one transaction, with the HIT's `UniqueRequestToken`. Writing the same slot again
         (a retry after a crash) returns the stored rows."""
         now = utc_now()
         token = request_token(self.campaign, slot.slot_id)
+        games = list(slot.games())
         records = [
             GameRecord(
                 campaign=self.campaign,
@@ -85,12 +97,12 @@ class GameRecords:
                 task_name=slot.task_name,
                 task_minecraft_id=slot.task_id,
                 agent_minecraft_id=instance_id,
-                hit_type=hit_type or hit_type_for(len(slot.agents)),
+                hit_type=hit_type or hit_type_for(len(games)),
                 unique_request_token=token,
                 created_at=now,
                 updated_at=now,
             )
-            for position, agent, instance_id, join_code in slot.games()
+            for position, agent, instance_id, join_code in games
         ]
         try:
             results = self._transact([("create", r.to_entity()) for r in records])
@@ -101,7 +113,7 @@ class GameRecords:
             for r, res in zip(records, results, strict=True)
         ]
 
-    def _already_planned(self, slot: Slot, records: list[GameRecord]) -> list[GameRecord]:
+    def _already_planned(self, slot: PlannedSlot, records: list[GameRecord]) -> list[GameRecord]:
         stored = self.slot_games(slot.slot_id)
         same = [(r.row_key, r.join_code, r.agent_name) for r in stored] == [
             (r.row_key, r.join_code, r.agent_name) for r in records
@@ -290,23 +302,6 @@ class GameRecords:
         from iglu_lib.storage.views import cell_table
 
         return cell_table(self.by_status(*statuses) if statuses else self.all())
-
-    def export(
-        self,
-        path: str | Path,
-        *,
-        salt: str,
-        statuses: Sequence[RecordStatus | str] = (RecordStatus.APPROVED,),
-        extra_columns: bool = False,
-        raw: bool = False,
-    ) -> Path:
-        """Write the games whose own status (`views.export_status`: a game rejected inside a
-        paid `partial` HIT is `rejected`) is one of `statuses`, in the published format;
-        formula-leading cells escaped for spreadsheets unless `raw`."""
-        from iglu_lib.storage.views import export_records, select_for_export, statuses_to_query
-
-        found = select_for_export(self.by_status(*statuses_to_query(statuses)), statuses)
-        return export_records(found, path, salt=salt, extra_columns=extra_columns, raw=raw)
 
 
 class _EntityExists(IgluError):

@@ -1,7 +1,7 @@
-"""Records as DataFrames (one row per game; HITs per task x combination cell), and their
-export in the published `human_agent_feedback.csv` format (through
-`iglu_lib.platform.feedback.write_feedback`, which hashes worker ids and escapes
-formula-leading cells for spreadsheets unless asked for `raw` output).
+"""Records as DataFrames (one row per game; HITs per task x combination cell), and the frame
+of their export in the published `human_agent_feedback.csv` format (`published_frame`; the
+file itself is written by `iglu_lib.collection.export`, through the platform's
+`write_feedback`, which hashes worker ids and escapes formula-leading cells).
 
 An export is per game: the loop settles a HIT as a whole (a `partial` HIT is paid, so all its
 rows say `approved`), but a game whose own `Verdict` is `reject` is exported, and selected,
@@ -10,7 +10,6 @@ as `rejected` (`export_status`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from iglu_lib.storage.record import COLUMNS, GameRecord, RecordStatus
@@ -77,23 +76,13 @@ def statuses_to_query(statuses: Iterable[RecordStatus | str]) -> list[str]:
     return sorted(wanted)
 
 
-def export_records(
-    records: Iterable[GameRecord],
-    path: str | Path,
-    *,
-    salt: str,
-    extra_columns: bool = False,
-    raw: bool = False,
-) -> Path:
-    """Write records in the published format; empty ids and codes become NA as published.
-    The `Status` column (with `extra_columns`) is each game's own (`export_status`);
-    `raw` skips the spreadsheet escape (for machine pipelines)."""
-    from iglu_lib.platform.feedback import write_feedback
-
+def published_frame(records: Iterable[GameRecord]) -> pd.DataFrame:
+    """Records as the published format's rows, before worker ids are hashed: empty ids and
+    codes become NA as published, the `Status` column is each game's own (`export_status`),
+    and the table keys are left out."""
     records = list(records)
     frame = records_frame(records)
     frame["Status"] = [export_status(record) for record in records]
     for column in _MISSING_AS_NA:
         frame[column] = frame[column].where(frame[column].astype(str) != "", None)
-    frame = frame.drop(columns=["PartitionKey", "RowKey"])
-    return write_feedback(frame, path, salt=salt, extra_columns=extra_columns, raw=raw)
+    return frame.drop(columns=["PartitionKey", "RowKey"])

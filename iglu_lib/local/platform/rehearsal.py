@@ -1,8 +1,9 @@
 """A few simulated games on the local stack, for notebooks, the demo and benchmarks.
 
-Uploads the real platform task bundled with the tests and the encoded single-turn sample
-tasks, registers agents, and plays games with a mix of simulated architects, returning
-each game's completion code with the join code it was played from.
+Uploads the real platform task shipped as package data (`iglu_lib/local/data/greenlands`)
+and the encoded single-turn sample tasks, registers agents, and plays games with a mix of
+simulated architects, returning each game's completion code with the join code it was
+played from.
 """
 
 from __future__ import annotations
@@ -10,37 +11,38 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from iglu_lib import paths
 from iglu_lib.local.platform.simulator import PlatformSimulator
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
     from iglu_lib.platform.games import Simulation
 
-GREENLANDS_TASK = "tests/fixtures/greenlands/tasks/03794642-d5dc-40df-bd41-4cd898ae6b7c"
+#: The real platform task, package data (read at run time, so not from the tests folder).
+GREENLANDS_TASK = (
+    Path(__file__).resolve().parents[1] / "data" / "greenlands" / "tasks" / "03794642-d5dc-40df-bd41-4cd898ae6b7c"
+)
 ARCHITECT_ROLE = "914a403c-d103-405f-a1d2-10fba7ee0a28"
 BUILDER_ROLE = "77d0e089-6302-496b-9844-9f3e37961464"
 
 
 def rehearsal_tasks(sample_tasks: int = 4) -> dict[str, Any]:
-    """The real greenlands task (when the checkout has it) and the first sample tasks, encoded."""
+    """The real greenlands task and the first sample tasks, encoded."""
     from iglu_lib.encoding import encode_task
     from iglu_lib.tasks import load_sample
 
     tasks: dict[str, Any] = {}
-    folder = paths.project_root() / GREENLANDS_TASK
-    if folder.is_dir():
-        tasks["greenlands"] = {
-            "name": "greenlands",
-            "initialGameState": json.loads(
-                (folder / "initialGameState.json").read_text(encoding="utf-8")
-            ),
-            "targetGameChanges": json.loads(
-                (folder / "targetGameChanges.json").read_text(encoding="utf-8")
-            ),
-        }
+    tasks["greenlands"] = {
+        "name": "greenlands",
+        "initialGameState": json.loads(
+            (GREENLANDS_TASK / "initialGameState.json").read_text(encoding="utf-8")
+        ),
+        "targetGameChanges": json.loads(
+            (GREENLANDS_TASK / "targetGameChanges.json").read_text(encoding="utf-8")
+        ),
+    }
     for number, task in enumerate(load_sample()[:sample_tasks]):
         name = f"sample-{number:02d}"
         tasks[name] = encode_task(

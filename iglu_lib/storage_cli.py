@@ -1,4 +1,8 @@
-"""`iglu records list|export`: look at a campaign's game records and export them."""
+"""`iglu records list|export`: look at a campaign's game records and export them.
+
+A top-level command module (found by `iglu_lib.cli` as `storage_cli`): the export joins
+storage and the platform's published format (`iglu_lib.collection.export`), which the
+storage package itself never imports."""
 
 from __future__ import annotations
 
@@ -107,16 +111,16 @@ def list_command(args: argparse.Namespace) -> int:
 
 
 def export_command(args: argparse.Namespace) -> int:
+    from iglu_lib.collection.export import export_records, select_games
     from iglu_lib.config import load_profile
     from iglu_lib.console import print_json
     from iglu_lib.storage import GameRecords
-    from iglu_lib.storage.views import export_records, select_for_export, statuses_to_query
 
     profile = load_profile(args.profile)
     records = GameRecords.open(profile, args.campaign, table_name=args.table)
     statuses = args.status or ["approved"]
     # per game: a game rejected inside a paid (`partial`) HIT exports as rejected
-    found = select_for_export(records.by_status(*statuses_to_query(statuses)), statuses)
+    found = select_games(records, statuses)
     path = export_records(
         found,
         args.out,

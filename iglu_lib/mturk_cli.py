@@ -3,6 +3,9 @@
 balance, hits, assignments, approve, reject, block (and unblock) and qualify, each against the
 profile given with `--profile` (local by default, so nothing is paid by accident); and preview,
 which writes the page a campaign's HITs would show, from its parameters, to look at.
+
+A top-level command module (found by `iglu_lib.cli` as `mturk_cli`): preview reads a
+campaign's parameters (`iglu_lib.collection.params`), which the mturk package never imports.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""`iglu games ...` and `iglu import feedback`: completion codes, game data and exports."""
+"""`iglu games ...` and `iglu import feedback`: completion codes, game data and exports.
+
+A top-level command module (found by `iglu_lib.cli` as `platform_cli`): `iglu games store`
+reads and updates a campaign's records (`iglu_lib.collection.games`), which the platform
+package itself never imports."""
 
 from __future__ import annotations
 
@@ -93,10 +97,10 @@ def fetch_command(args: argparse.Namespace) -> int:
 
 
 def store_command(args: argparse.Namespace) -> int:
+    from iglu_lib.collection.games import campaign_codes, store_games
     from iglu_lib.config import load_profile
     from iglu_lib.console import print_json
     from iglu_lib.platform.client import GameDataClient
-    from iglu_lib.platform.games import campaign_codes, store_games
 
     profile = load_profile(args.profile)
     codes, join_codes = campaign_codes(profile, args.campaign)
