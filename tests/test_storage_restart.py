@@ -139,4 +139,4 @@ def test_a_loop_killed_at_random_steps_keeps_the_records_consistent(
         assert records.by_status(RecordStatus.REJECTED), "the run exercised rejections"
         assert loop.restarts > 5
     finally:
-        local_profile.table_service_client().delete_table(table)
+        local_profile.backend.table_service().delete_table(table)

@@ -75,7 +75,7 @@ def _open_campaign(params: CampaignParams) -> Campaign:
     from iglu_lib.errors import CampaignStopped
 
     try:
-        return Campaign(params)
+        return Campaign.open(params)
     except Exception as err:
         fault = classify(err)
         if fault is Fault.UNEXPECTED:
@@ -105,7 +105,7 @@ def _status(args: argparse.Namespace) -> int:
 
         inventory = Inventory.from_files(params.path(params.join_codes), params.path(params.agent_instances))
         cells = [(task, combo) for task in inventory.tasks for combo in inventory.combinations(params.k)]
-        cost = params.cost_per_hit(profile.get("hit.reward"))
+        cost = params.cost_per_hit(profile.hit.reward)
     name = args.campaign or (params.campaign if params else None)
     if not name:
         from iglu_lib.errors import IgluError
@@ -132,8 +132,8 @@ def _service_counts(profile: object, params: CampaignParams | None, name: str) -
 
     try:
         if params is None:
-            return service_status(HitManager(profile, campaign=name), any_type=True)
-        return service_status(HitManager(profile, hit_type=params.hit_type, campaign=name))
+            return service_status(HitManager.open(profile, campaign=name), any_type=True)
+        return service_status(HitManager.open(profile, hit_type=params.hit_type, campaign=name))
     except Exception as err:  # noqa: BLE001 - the records' status is still worth printing
         return f"not listed: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
 
@@ -182,7 +182,7 @@ def _preflight_before_spending(params: CampaignParams) -> None:
     from iglu_lib.config import load_profile
 
     profile = load_profile(params.profile)
-    if profile.is_local or not profile.spend_money:
+    if not profile.backend.real_services or not profile.spend_money:
         return
     from iglu_lib.collection.preflight import preflight
     from iglu_lib.errors import CampaignStopped

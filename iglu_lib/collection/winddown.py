@@ -104,7 +104,7 @@ def wind_down(params: Any, *, profile: Any = None, delete_settled: bool = False)
 
     report = WindDownReport(params.campaign, stop_requested=True)
     request_stop(params.campaign, "iglu campaign stop --expire")
-    campaign = Campaign(params, profile=profile)
+    campaign = Campaign.open(params, profile=profile)
     report.expired += _expire_open(campaign.manager)
     started = campaign.start()  # reconciles, and creates HITs of slots a crash left planned
     report.reconciled += started["resumed"]
@@ -164,7 +164,7 @@ def _describe_leftovers(campaign: Any, report: WindDownReport) -> None:
 
     hits = list(campaign.manager.hits())
     report.hits_by_status = dict(Counter(hit.status for hit in hits))
-    fallback = int(campaign.profile.get("hit.assignment_duration_seconds") or 0)
+    fallback = int(campaign.profile.hit.assignment_duration_seconds or 0)
     for hit in hits:
         if hit.status in ("Assignable", "Unassignable"):
             report.held.append(HeldHit(hit.hit_id, hit.status, hit.pending, _free_by(hit, fallback)))

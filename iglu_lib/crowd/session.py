@@ -13,7 +13,7 @@ from typing import Any
 
 from iglu_lib.crowd.db import CrowdDB, default_db_path
 from iglu_lib.crowd.onboarding import OnboardingRules
-from iglu_lib.crowd.provider import StaticTaskProvider, worker_submit_origins
+from iglu_lib.crowd.provider import StaticTaskProvider
 from iglu_lib.crowd.server import CampaignPages, TaskServer
 from iglu_lib.crowd.task import CrowdTask, load_task
 from iglu_lib.crowd.verify import AssignmentVerifier
@@ -27,10 +27,11 @@ def campaign_pages(profile: Any, store_path: str | Path | None = None) -> Campai
     from iglu_lib.mturk.hit_pages import store_path as profile_store_path
     from iglu_lib.mturk.manager import HitManager
 
-    store = HitPageStore(store_path or profile_store_path(profile))
-    verifier = AssignmentVerifier(HitManager(profile, hit_type="hit-pages", campaign="hit-pages"))
-    script = f"{profile.endpoint('mturk').rstrip('/')}/_local/static/crowd-html-elements.js" if profile.is_local else None
-    return CampaignPages(store, verifier, submit_origins=worker_submit_origins(profile), crowd_script=script)
+    store = HitPageStore(store_path or profile_store_path(profile.hit))
+    verifier = AssignmentVerifier(HitManager.open(profile, hit_type="hit-pages", campaign="hit-pages"))
+    backend = profile.backend
+    return CampaignPages(store, verifier, submit_origins=backend.worker_submit_origins(),
+                         crowd_script=backend.crowd_script_url())
 
 
 @dataclass
@@ -52,7 +53,7 @@ class TaskRun:
             qualification.ensure_failed()
         self.server = TaskServer(
             self.task, self.db, host=host, port=port, task_run_id=task_run_id, rules=rules,
-            submit_origins=worker_submit_origins(self.profile),
+            submit_origins=self.profile.backend.worker_submit_origins(),
             on_onboarding=qualification.record if qualification is not None else None,
             verifier=AssignmentVerifier(self.provider.manager),
             campaign_pages=campaign_pages(self.profile),
@@ -77,7 +78,7 @@ class TaskRun:
         url = public_url or run["server_url"]
         if not url:
             raise LookupError(f"task run {run['task_run_id']} has no server address; pass a public URL")
-        if not self.profile.is_local and not url.startswith("https://"):
+        if self.profile.backend.requires_https and not url.startswith("https://"):
             raise LookupError(
                 f"MTurk shows ExternalQuestion pages only over HTTPS, not {url}; serve the task behind "
                 "HTTPS and pass that address as the public URL (--public-url)"

@@ -25,7 +25,7 @@ def _up(args: argparse.Namespace) -> int:
     from iglu_lib.local import stack
 
     profile = load_profile(args.profile, stack_state={})
-    state = stack.up(ports=profile.get("stack.ports") or {})
+    state = stack.up(ports=dict(profile.settings.stack_ports))
     if args.json:
         print_json(state)
     else:

@@ -45,9 +45,7 @@ def prepare_simulated_platform(
 ) -> dict[str, Path]:
     """Upload tasks and register agents (`{name: {"instances": n, "skill": 0..1}}`) on the
     simulator; write the platform's two exports, the agent instances and the true skills."""
-    from iglu_lib.local.platform import PlatformSimulator
-
-    simulator = PlatformSimulator(profile)
+    simulator = profile.backend.rehearsal().platform()
     simulator.upload_tasks(read_encoded_tasks(Path(tasks_dir), task_limit))
     instances = {
         name: simulator.register_agent(name, int(spec["instances"]), float(spec["skill"]))

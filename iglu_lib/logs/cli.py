@@ -58,10 +58,10 @@ def _sync(args: argparse.Namespace) -> int:
     from iglu_lib.logs.sync import sync_prefix
 
     profile = load_profile(args.profile)
-    bucket = args.bucket or profile.get("s3.logs_bucket")
+    bucket = args.bucket or profile.s3.logs_bucket
     if not bucket:
         raise CommandError(f"no --bucket given and profile '{args.profile}' has no s3.logs_bucket")
-    summary = sync_prefix(profile.boto3_client("s3"), bucket, args.prefix, args.dest,
+    summary = sync_prefix(profile.backend.s3_client(), bucket, args.prefix, args.dest,
                           workers=args.workers, progress=not args.json)
     if args.json:
         print_json(summary)
@@ -96,7 +96,7 @@ def _process(args: argparse.Namespace) -> int:
 
 def _generate(args: argparse.Namespace) -> int:
     from iglu_lib.cli import print_json
-    from iglu_lib.local.droidlet_logs import CorpusSpec, sized, upload_corpus, write_corpus
+    from iglu_lib.local.droidlet_logs import CorpusSpec, sized, write_corpus
 
     spec = CorpusSpec(batches=args.batches, logs_per_batch=args.logs_per_batch,
                       rows_per_log=args.rows_per_log, seed=args.seed)
@@ -105,14 +105,10 @@ def _generate(args: argparse.Namespace) -> int:
     if args.dest:
         truth = write_corpus(args.dest, spec)
     else:
-        from iglu_lib.cli import CommandError
         from iglu_lib.config import load_profile
 
-        profile = load_profile(args.profile)
-        if not profile.is_local:
-            raise CommandError(f"generated logs go only to the local stack's S3, not to profile "
-                               f"'{args.profile}'; use --profile local or --dest FOLDER")
-        truth = upload_corpus(profile.boto3_client("s3"), args.bucket, spec, progress=not args.json)
+        rehearsal = load_profile(args.profile).backend.rehearsal("use --profile local or --dest FOLDER")
+        truth = rehearsal.upload_logs(args.bucket, spec, progress=not args.json)
     report = {"objects": len(truth.objects), "bytes": truth.compressed_bytes,
               "expected": {kind: truth.summary(kind) for kind in truth.kinds}}
     if args.json:

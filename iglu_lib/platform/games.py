@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 #: Plays games and returns `(completion code, join code)` of each (see
-#: `iglu_lib.local.platform.rehearsal.simulation`); `iglu_lib.platform` never imports the
+#: `profile.backend.rehearsal().simulate_games`); `iglu_lib.platform` never imports the
 #: local stack itself.
 Simulation = Callable[[], Sequence[tuple[str, str]]]
 
@@ -183,7 +183,7 @@ def store_games(
 
     from iglu_lib.platform.privacy import store_game_data
 
-    service = profile.blob_service_client()
+    service = profile.backend.blob_service()
     records = _records(profile, campaign)
     rows = []
     for game in games:

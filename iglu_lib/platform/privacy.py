@@ -145,11 +145,11 @@ def store_game_data(game: Game, profile: Profile, *, blob_service: Any = None) -
         raise PrivacyError(
             f"game of code {game.code[:20]!r}... has no data to store ({game.reason})"
         )
-    service = blob_service or profile.blob_service_client()
+    service = blob_service or profile.backend.blob_service()
     path = game.parsed.game_blob_path
     copies = {
-        profile.get("storage.private_container"): game.document,
-        profile.get("storage.results_container"): scrub_value(game.document),
+        profile.storage.private_container: game.document,
+        profile.storage.results_container: scrub_value(game.document),
     }
     for container_name, document in copies.items():
         container = service.get_container_client(container_name)
@@ -158,4 +158,4 @@ def store_game_data(game: Game, profile: Profile, *, blob_service: Any = None) -
         except ResourceExistsError:
             pass
         container.upload_blob(path, json.dumps(document).encode("utf-8"), overwrite=True)
-    return f"{profile.get('storage.results_container')}/{path}"
+    return f"{profile.storage.results_container}/{path}"

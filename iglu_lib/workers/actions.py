@@ -42,7 +42,7 @@ def _manager(profile: Any, manager: Any, allow_spending: bool = False) -> Any:
         return manager
     from iglu_lib.mturk.manager import HitManager
 
-    return HitManager(profile, allow_spending=allow_spending)
+    return HitManager.open(profile, allow_spending=allow_spending)
 
 
 def _bounded(name: str, text: str, most: int) -> str:
@@ -74,7 +74,7 @@ def notify(
     sources = sources_for(profile, manager, campaign)
     resolved: dict[str, ResolvedWorker] = {}
     for given in workers:
-        worker = resolve_worker(given, salt=profile.worker_id_salt, sources=sources)
+        worker = resolve_worker(given, salt=profile.backend.worker_id_salt, sources=sources)
         resolved.setdefault(worker.worker_id, worker)
     failures = manager.notify(list(resolved), subject, message)
     failed = [_failure(failure, resolved) for failure in failures]
@@ -158,7 +158,7 @@ def _worker_of_assignment(profile: Any, manager: Any, given: str, assignment_id:
         f"assignment {assignment_id} was not done by {given.strip()[:80]}; check the worker and the assignment"
     )
     try:
-        resolved = resolve_worker(given, salt=profile.worker_id_salt,
+        resolved = resolve_worker(given, salt=profile.backend.worker_id_salt,
                                   sources=[(f"assignment {assignment_id}", lambda: [actual])])
     except WorkerNotResolved:
         raise refusal from None

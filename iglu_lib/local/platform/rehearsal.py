@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from iglu_lib import paths
-from iglu_lib.local.platform.simulator import PlatformSimulator
 
 if TYPE_CHECKING:
-    from iglu_lib.config import Profile
-    from iglu_lib.platform.games import Simulation
+    from iglu_lib.local.platform.simulator import PlatformSimulator
 
 GREENLANDS_TASK = "tests/fixtures/greenlands/tasks/03794642-d5dc-40df-bd41-4cd898ae6b7c"
 ARCHITECT_ROLE = "914a403c-d103-405f-a1d2-10fba7ee0a28"
@@ -50,17 +47,16 @@ def rehearsal_tasks(sample_tasks: int = 4) -> dict[str, Any]:
 
 
 def simulate_games(
-    profile: Profile,
+    simulator: PlatformSimulator,
     *,
     games: int = 6,
     architects: Sequence[str] = ("diligent", "lazy"),
     agents: Mapping[str, float] | None = None,
     sample_tasks: int = 4,
     seed: int = 0,
-    tournament_id: str = "rehearsal",
 ) -> list[tuple[str, str]]:
-    """Play `games` games, cycling over tasks, agents and architects; `(code, join code)` each."""
-    simulator = PlatformSimulator(profile, tournament_id=tournament_id)
+    """Play `games` games on `simulator`, cycling over tasks, agents and architects; `(code,
+    join code)` each. Reached through `profile.backend.rehearsal().simulate_games(...)`."""
     task_ids = list(simulator.upload_tasks(rehearsal_tasks(sample_tasks)).values())
     skills = dict(agents or {"Steady": 0.9, "Shaky": 0.4})
     instances = [simulator.register_agent(name, 1, skill)[0] for name, skill in skills.items()]
@@ -72,18 +68,3 @@ def simulate_games(
         architect = architects[number % len(architects)]
         played.append((simulator.play(join, architect, seed=seed + number), join))
     return played
-
-
-def simulation(
-    profile: Profile,
-    *,
-    games: int,
-    architects: Sequence[str] = ("diligent", "lazy"),
-    seed: int = 0,
-) -> Simulation | None:
-    """`simulate_games` ready to play, for `iglu_lib.platform.games.select_codes`; None when
-    there is nothing to simulate (no games asked for, or a profile that is not local: real
-    campaigns must never be mixed with simulated games)."""
-    if not (profile.is_local and games > 0):
-        return None
-    return partial(simulate_games, profile, games=games, architects=architects, seed=seed)
