@@ -105,8 +105,8 @@ class Backend(ABC):
         """The simulated crowd and platform; a real backend has none and refuses. `advice` ends
         the refusal's sentence (e.g. "set simulate_crowd: false")."""
         hint = f"; {advice}" if advice else ""
-        raise NoRehearsal(f"profile '{self.settings.name}' runs against real services; the simulated crowd "
-                          f"and platform exist only in the local profile{hint}")
+        raise NoRehearsal(f"profile '{self.settings.name}' runs against real services; simulated work (crowd, "
+                          f"platform, generated logs) exists only in the local profile{hint}")
 
     @property
     def requires_https(self) -> bool:

@@ -45,8 +45,8 @@ def test_a_real_backend_refuses_every_rehearsal_with_one_sentence():
     with pytest.raises(NoRehearsal) as refused:
         backend.rehearsal("set simulate_crowd: false")
     assert str(refused.value) == (
-        "profile 'production' runs against real services; the simulated crowd and platform exist only "
-        "in the local profile; set simulate_crowd: false"
+        "profile 'production' runs against real services; simulated work (crowd, platform, generated logs) "
+        "exists only in the local profile; set simulate_crowd: false"
     )
     assert backend.requires_https and backend.crowd_script_url() is None
     assert "https://www.mturk.com" in backend.worker_submit_origins()
