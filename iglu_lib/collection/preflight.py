@@ -206,7 +206,7 @@ def _storage_check(profile: Any) -> tuple[bool, str]:
     table = str(profile.storage.records_table)
     tables = {t.name for t in profile.backend.table_service().query_tables(f"TableName eq '{table}'")}
     blobs = profile.backend.blob_service()
-    missing = [name for name in (str(profile.get(f"storage.{key}")) for key in ("task_container", "game_container"))
+    missing = [name for name in (profile.storage.task_container, profile.storage.game_container)
                if not blobs.get_container_client(name).exists()]
     if missing:
         return False, (f"storage answers but lacks the container(s) {', '.join(missing)}; upload the tasks "
