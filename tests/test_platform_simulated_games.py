@@ -297,7 +297,7 @@ def test_the_scrubbed_copy_holds_none_of_the_raw_copys_personal_data(platform, p
         join_code(simulator, task_ids["greenlands"], agents["Perfect"][0]), "oversharing", seed=5
     )
     game = client.fetch(code)
-    result_path = store_game_data(game, profile)
+    result_path = store_game_data(game, profile.storage, profile.backend.blob_service())
     results, path = result_path.split("/", 1)
     assert (
         results == profile.storage.results_container and path == game.parsed.game_blob_path

@@ -12,7 +12,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,7 @@ class PreflightReport:
                 "checks": [asdict(check) for check in self.checks]}
 
 
-def preflight(params: Any, *, profile: Any = None, manager: Any = None) -> PreflightReport:
+def preflight(params: Any, *, profile: Profile | None = None, manager: Any = None) -> PreflightReport:
     """Run every check for the campaign of `params` (on `profile`, default the file's)."""
     from iglu_lib.config import load_profile
     from iglu_lib.mturk import HitManager
@@ -91,7 +94,7 @@ def _needs(reachable: bool, name: str, run: Callable[[], tuple[bool | None, str]
 
 
 # -- the checks ------------------------------------------------------------------------------
-def _profile_check(profile: Any) -> tuple[bool, str]:
+def _profile_check(profile: Profile) -> tuple[bool, str]:
     """Always passes: it says which account and money the run would use, for a person to confirm."""
     endpoint = profile.backend.endpoint("mturk") or "the AWS default"
     money = profile.backend.money()
@@ -99,7 +102,7 @@ def _profile_check(profile: Any) -> tuple[bool, str]:
                   f"{money}; records table {profile.storage.records_table}")
 
 
-def _credentials_check(profile: Any) -> tuple[bool, str]:
+def _credentials_check(profile: Profile) -> tuple[bool, str]:
     return profile.backend.check_credentials()
 
 
@@ -155,7 +158,7 @@ def _template_check(params: Any) -> tuple[bool | None, str]:
     return True, f"'{template}' renders with every required element"
 
 
-def _qualifications_check(profile: Any, manager: Any) -> tuple[bool, str]:
+def _qualifications_check(profile: Profile, manager: Any) -> tuple[bool, str]:
     """Every qualification type the profile's HIT settings require exists and is active."""
     from iglu_lib.local.mturk.qualification_rules import SYSTEM_TYPES
     from iglu_lib.mturk import MTurkError
@@ -200,7 +203,7 @@ def _inventory_check(params: Any) -> tuple[bool, str]:
                   "every join code parses and names its instance")
 
 
-def _storage_check(profile: Any) -> tuple[bool, str]:
+def _storage_check(profile: Profile) -> tuple[bool, str]:
     """The task and game containers exist, and the records table (read only: nothing is made).
     A missing table is only noted: the first run creates it, and a typo shows in the name."""
     table = str(profile.storage.records_table)

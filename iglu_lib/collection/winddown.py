@@ -21,9 +21,12 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib import paths
+
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +99,7 @@ class WindDownReport:
         return {**asdict(self), "finished": self.finished}
 
 
-def wind_down(params: Any, *, profile: Any = None, delete_settled: bool = False) -> WindDownReport:
+def wind_down(params: Any, *, profile: Profile | None = None, delete_settled: bool = False) -> WindDownReport:
     """Stop the campaign of `params`: request a stop, expire every open HIT, settle, report.
 
     Safe to run again (every step is idempotent); run it again after the time of a held HIT."""

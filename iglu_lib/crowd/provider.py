@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib.crowd.db import CrowdDB
 from iglu_lib.crowd.task import CrowdTask
@@ -28,6 +28,9 @@ from iglu_lib.mturk.manager import Assignment, HitManager, MTurkError
 from iglu_lib.mturk.qualifications import grant
 from iglu_lib.mturk.qualifications import score as qualification_score
 from iglu_lib.mturk.templates import external_question
+
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
 
 LOG = logging.getLogger(__name__)
 
@@ -50,7 +53,7 @@ class ProviderError(MTurkError):
     """The crowd platform cannot do what the task needs; the message says what to do."""
 
 
-def crowd_task_manager(profile: Any, task: CrowdTask) -> HitManager:
+def crowd_task_manager(profile: Profile, task: CrowdTask) -> HitManager:
     """The `HitManager` of a task's HITs: type `crowd_task`, the task's name as campaign."""
     return HitManager.open(profile, hit_type=HIT_TYPE, campaign=task.name)
 
@@ -177,7 +180,7 @@ class StaticTaskProvider:
         self.qualification = OnboardingQualification(manager, name, db) if task.config.has_onboarding and name else None
 
     @classmethod
-    def from_profile(cls, profile: Any, task: CrowdTask, db: CrowdDB) -> StaticTaskProvider:
+    def from_profile(cls, profile: Profile, task: CrowdTask, db: CrowdDB) -> StaticTaskProvider:
         return cls(crowd_task_manager(profile, task), task, db)
 
     # -- launch ----------------------------------------------------------------------

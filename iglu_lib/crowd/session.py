@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib.crowd.db import CrowdDB, default_db_path
 from iglu_lib.crowd.onboarding import OnboardingRules
@@ -18,8 +18,11 @@ from iglu_lib.crowd.server import CampaignPages, TaskServer
 from iglu_lib.crowd.task import CrowdTask, load_task
 from iglu_lib.crowd.verify import AssignmentVerifier
 
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
 
-def campaign_pages(profile: Any, store_path: str | Path | None = None) -> CampaignPages:
+
+def campaign_pages(profile: Profile, store_path: str | Path | None = None) -> CampaignPages:
     """The `/hit` pages of the profile's external-mode campaign HITs (`hit.external_store`),
     checked with the profile's crowd platform; on the local profile the pages load the local
     MTurk server's crowd-form script instead of the CDN's."""
@@ -41,7 +44,7 @@ class TaskRun:
     task: CrowdTask
     db: CrowdDB
     provider: StaticTaskProvider
-    profile: Any
+    profile: Profile
     server: TaskServer | None = None
 
     def make_server(self, *, host: str = "127.0.0.1", port: int = 0, rules: OnboardingRules | None = None,
@@ -103,7 +106,7 @@ class TaskRun:
             self.server.stop()
 
 
-def open_task_run(task_dir: str | Path, conf_name: str, profile: Any, db_path: str | Path | None = None,
+def open_task_run(task_dir: str | Path, conf_name: str, profile: Profile, db_path: str | Path | None = None,
                   qualification_name: str | None = None) -> TaskRun:
     """Load the task folder and connect its records and the profile's crowd platform.
 

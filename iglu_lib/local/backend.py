@@ -31,7 +31,7 @@ class LocalBackend(Backend):
     """The emulators of `iglu stack up` (Azurite, moto's S3 server, the local MTurk server).
 
     `stack_dir` is the stack's folder (default: `IGLU_STACK_DIR` of the profile's environment,
-    else `outputs/.stack`); `stack_state` replaces reading its state file (tests)."""
+    else `paths.stack_dir()`); `stack_state` replaces reading its state file (tests)."""
 
     name = "local"
     real_services = False
@@ -47,7 +47,7 @@ class LocalBackend(Backend):
         from iglu_lib import paths
 
         configured = self._stack_dir or self.env.get("IGLU_STACK_DIR")
-        return Path(configured) if configured else paths.outputs_dir() / ".stack"
+        return Path(configured) if configured else paths.stack_dir()
 
     @property
     def stack_state(self) -> Mapping[str, Any] | None:

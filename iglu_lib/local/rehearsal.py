@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib.config import ConfigError
+
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
 
 EXPORT_FILES = {
     "task_id_mapping": "task_id_mapping.json",
@@ -36,7 +39,7 @@ def read_encoded_tasks(tasks_dir: Path, limit: int | None = None) -> dict[str, s
 
 
 def prepare_simulated_platform(
-    profile: Any,
+    profile: Profile,
     tasks_dir: str | Path,
     agents: Mapping[str, Mapping[str, Any]],
     out_dir: str | Path,

@@ -193,7 +193,7 @@ def store_games(
             "not_stored_because": game.reason,
         }
         if game.ok:
-            path = store_game_data(game, profile, blob_service=service)
+            path = store_game_data(game, profile.storage, service)
             row.update(ResultGameDataPath=path, not_stored_because=None)
             if records is not None:
                 row["record"] = _record_path(records, game, path)

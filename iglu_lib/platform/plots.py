@@ -16,6 +16,8 @@ from matplotlib.figure import Figure
 if TYPE_CHECKING:
     import pandas as pd
 
+    from iglu_lib.config import Profile
+
 #: The per-game numbers compared across agents: (summary column, axis label).
 DISTRIBUTIONS = (
     ("structure_f1", "structure F1 against the target"),
@@ -42,7 +44,7 @@ def record_agents(records: Iterable[Any]) -> dict[str, str]:
             if getattr(r, "agent_minecraft_id", None) and getattr(r, "agent_name", None)}
 
 
-def game_agents(profile: Any, campaign: str | None = None) -> dict[str, str]:
+def game_agents(profile: Profile, campaign: str | None = None) -> dict[str, str]:
     """`{agent instance id: agent name}` for the games notebook: from the campaign's records
     when the games came from a campaign, else empty (games are then labelled by instance)."""
     if not campaign:
