@@ -173,3 +173,24 @@ def test_a_campaign_is_assembled_without_io_until_used(tmp_path):
     assert campaign.cost_per_hit > 0 and not campaign.started
     with pytest.raises(MTurkError, match="is the endpoint reachable"):
         campaign.manager.balance()
+
+
+def test_a_notebook_kernel_gets_its_stack_folder_without_changing_this_process(tmp_path):
+    """How the demo hands its own stack to the notebooks: through the kernel's environment."""
+    import os
+
+    import nbformat
+
+    from iglu_lib.notebooks import run_notebook
+
+    parameters = nbformat.v4.new_code_cell("x = 1")
+    parameters.metadata["tags"] = ["parameters"]
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [parameters, nbformat.v4.new_code_cell("import os\nprint(os.environ['IGLU_STACK_DIR'])")]
+    nbformat.write(notebook, tmp_path / "stackdir.ipynb")
+    before = os.environ.get("IGLU_STACK_DIR")
+    executed = run_notebook(tmp_path / "stackdir.ipynb", output=tmp_path / "out.ipynb", progress=False,
+                            env={"IGLU_STACK_DIR": str(tmp_path / "demo-stack")})
+    printed = [output.get("text", "") for cell in nbformat.read(executed, 4).cells for output in cell.get("outputs", [])]
+    assert printed == [f"{tmp_path / 'demo-stack'}\n"]
+    assert os.environ.get("IGLU_STACK_DIR") == before
