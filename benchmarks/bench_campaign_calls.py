@@ -48,7 +48,6 @@ def _campaign(folder: Path) -> tuple[int, int, int]:
     from iglu_lib.encoding.join_codes import build_join_codes
     from iglu_lib.local.mturk.control_client import LocalMTurkControl
     from iglu_lib.local.rehearsal import prepare_simulated_platform
-    from iglu_lib.local.workers import rehearsal_crowd
     from iglu_lib.tasks import load_sample
 
     profile = load_profile("local")
@@ -62,9 +61,9 @@ def _campaign(folder: Path) -> tuple[int, int, int]:
         "campaign": "bench", "join_codes": str(folder / "join_codes.json"),
         "agent_instances": str(files["agent_instances"]),
     })
-    control = LocalMTurkControl(profile.endpoint("mturk"))
-    campaign = Campaign(params)
-    crowd = rehearsal_crowd(profile, str(folder / "platform"), size=20, mix={"lazy": 0.1, "swaps_codes": 0.1})
+    control = LocalMTurkControl(profile.backend.endpoint("mturk"))
+    campaign = Campaign.open(params)
+    crowd = profile.backend.rehearsal().crowd(folder / "platform", size=20, mix={"lazy": 0.1, "swaps_codes": 0.1})
     control.reset_stats()
     counts = {"previous": control.stats()["by_operation"], "baseline": 0, "hits": 0}
 

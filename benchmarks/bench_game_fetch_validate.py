@@ -85,16 +85,16 @@ def _measure(profile, pairs: list[tuple[str, str]]) -> tuple[float, float]:
         return validate_assignment([client.fetch(code, join)], thresholds).verdict
 
     def one_by_one() -> None:
-        client = GameDataClient(profile)
+        client = GameDataClient.open(profile)
         for code, join in pairs:
             judge(client, code, join)
 
     def pooled() -> None:
-        client = GameDataClient(profile, pool_size=WORKERS)
+        client = GameDataClient.open(profile, pool_size=WORKERS)
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             list(pool.map(lambda pair: judge(client, *pair), pairs))
 
-    judge(GameDataClient(profile), *pairs[0])  # load the language model, open connections
+    judge(GameDataClient.open(profile), *pairs[0])  # load the language model, open connections
     rates: dict[str, list[float]] = {"one_by_one": [], "pooled": []}
     for round_number in range(ROUNDS):
         order = [("one_by_one", one_by_one), ("pooled", pooled)]
@@ -105,10 +105,9 @@ def _measure(profile, pairs: list[tuple[str, str]]) -> tuple[float, float]:
 
 def _play_games(profile) -> list[tuple[str, str]]:
     from iglu_lib.encoding import encode_task
-    from iglu_lib.local.platform import PlatformSimulator
     from iglu_lib.tasks import load_sample
 
-    simulator = PlatformSimulator(profile, tournament_id="bench-game-fetch-validate")
+    simulator = profile.backend.rehearsal().platform(tournament_id="bench-game-fetch-validate")
     tasks = {
         f"task-{i}": encode_task(
             t, name=f"task-{i}", architect_role_id="architect", builder_role_id="builder"

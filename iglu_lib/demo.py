@@ -8,7 +8,6 @@ simulator's true order, and where the executed notebooks and files are."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,23 +46,19 @@ def run_demo(demo_file: Path | None = None, *, keep_stack: bool = False) -> list
     state_dir = demo_dir() / "stack"
     stack.down(state_dir)
     shutil.rmtree(demo_dir(), ignore_errors=True)
-    previous = os.environ.get("IGLU_STACK_DIR")
-    os.environ["IGLU_STACK_DIR"] = str(state_dir)  # the notebooks' kernels inherit it
+    kernel_env = {"IGLU_STACK_DIR": str(state_dir)}  # the notebooks' kernels only; this process keeps its own
     executed = []
     try:
         print("starting a fresh local stack ...", flush=True)
         stack.up(state_dir)
         for stage in tqdm(stages, desc="demo stages", unit="notebook"):
             output = demo_dir() / "notebooks" / f"{Path(stage.notebook).stem}.ipynb"
-            executed.append(run_notebook(stage.notebook, stage.parameters, output=output, progress=False))
+            executed.append(run_notebook(stage.notebook, stage.parameters, output=output, progress=False,
+                                         env=kernel_env))
         write_report(executed)
     finally:
         if not keep_stack:
             stack.down(state_dir)
-        if previous is None:
-            os.environ.pop("IGLU_STACK_DIR", None)
-        else:
-            os.environ["IGLU_STACK_DIR"] = previous
     return executed
 
 

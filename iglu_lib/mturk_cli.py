@@ -86,7 +86,7 @@ def _manager(args: argparse.Namespace) -> Any:
     from iglu_lib.config import load_profile
     from iglu_lib.mturk.manager import HitManager
 
-    return HitManager(
+    return HitManager.open(
         load_profile(args.profile),
         hit_type=getattr(args, "hit_type", "pairwise"),
         campaign=getattr(args, "campaign", "default"),

@@ -8,6 +8,7 @@ where the library reads them, so an executed notebook never holds one.
 from __future__ import annotations
 
 import concurrent.futures
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,8 +71,11 @@ def run_notebook(
     output: str | Path | None = None,
     progress: bool = True,
     timeout_seconds: int | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Path:
-    """Execute a notebook with papermill and return the executed copy's path."""
+    """Execute a notebook with papermill and return the executed copy's path. `env` is added
+    to the kernel's environment only (e.g. `IGLU_STACK_DIR` of the demo's own stack), so this
+    process's environment never changes."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -93,6 +97,7 @@ def run_notebook(
             progress_bar=progress,
             log_output=False,
             execution_timeout=timeout_seconds,
+            **({"kernel_manager_class": _kernel_manager_with(env)} if env else {}),
         )
     except PapermillExecutionError as err:
         raise NotebookFailed(
@@ -100,6 +105,20 @@ def run_notebook(
             f"(executed copy: {target})"
         ) from None
     return target
+
+
+def _kernel_manager_with(env: Mapping[str, str]) -> type:
+    """A Jupyter kernel manager whose kernels start with `env` over this process's environment."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    extra = dict(env)
+
+    class KernelManagerWithEnv(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:
+            kw["env"] = {**os.environ, **(kw.get("env") or {}), **extra}
+            await super().start_kernel(**kw)
+
+    return KernelManagerWithEnv
 
 
 @dataclass(frozen=True)

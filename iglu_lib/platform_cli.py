@@ -84,7 +84,7 @@ def fetch_command(args: argparse.Namespace) -> int:
     from iglu_lib.console import print_json
     from iglu_lib.platform.client import GameDataClient
 
-    client = GameDataClient(load_profile(args.profile))
+    client = GameDataClient.open(load_profile(args.profile))
     games = client.fetch_many(args.codes, workers=args.workers, progress=not args.json)
     rows = [game.summary_row() for game in games]
     if args.json:
@@ -104,7 +104,7 @@ def store_command(args: argparse.Namespace) -> int:
 
     profile = load_profile(args.profile)
     codes, join_codes = campaign_codes(profile, args.campaign)
-    games = GameDataClient(profile).fetch_many(
+    games = GameDataClient.open(profile).fetch_many(
         codes, join_codes=join_codes, workers=args.workers, progress=not args.json
     )
     rows = json.loads(store_games(games, profile, campaign=args.campaign).to_json(orient="records"))
@@ -124,7 +124,7 @@ def import_feedback_command(args: argparse.Namespace) -> int:
     if args.pseudonyms:
         from iglu_lib.config import load_profile
 
-        salt = load_profile(args.pseudonyms).worker_id_salt()
+        salt = load_profile(args.pseudonyms).backend.worker_id_salt()
     report = feedback_report(read_feedback(args.file), salt=salt)
     if args.json:
         print_json(report)

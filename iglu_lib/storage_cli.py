@@ -124,7 +124,7 @@ def export_command(args: argparse.Namespace) -> int:
     path = export_records(
         found,
         args.out,
-        salt=profile.worker_id_salt(),
+        salt=profile.backend.worker_id_salt(),
         extra_columns=args.extra_columns,
         raw=args.raw,
     )

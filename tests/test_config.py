@@ -12,10 +12,10 @@ from iglu_lib.config import ConfigError, load_profile, read_yaml
 
 def test_every_profile_loads_with_hit_settings():
     for name in ("local", "sandbox", "production"):
-        profile = load_profile(name, env={}, stack_state={})
-        assert profile.get("hit.reward")
-        assert profile.get("hit.lifetime_seconds") > 0
-        assert profile.get("storage.records_table")
+        profile = load_profile(name, env={}, **({"stack_state": {}} if name == "local" else {}))
+        assert profile.hit.reward
+        assert profile.hit.lifetime_seconds > 0
+        assert profile.storage.records_table
     assert not load_profile("production", env={}).spend_money
 
 
@@ -27,9 +27,9 @@ def test_unknown_profile_names_the_known_ones():
 def test_missing_secret_names_variable_and_profile():
     profile = load_profile("sandbox", env={})
     with pytest.raises(ConfigError, match="profile 'sandbox' needs AWS_ACCESS_KEY_ID"):
-        profile.aws_credentials()
+        profile.backend.aws_credentials()
     with pytest.raises(ConfigError, match="IGLU_WORKER_ID_SALT"):
-        profile.worker_id_salt()
+        profile.backend.worker_id_salt()
 
 
 def test_malformed_yaml_names_file_and_line(tmp_path):
@@ -52,7 +52,7 @@ def test_secrets_are_read_from_dotenv_and_masked_in_show(tmp_path, monkeypatch):
     monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
     profile = load_profile("sandbox")
-    assert profile.aws_credentials()["aws_access_key_id"] == secret
+    assert profile.backend.aws_credentials()["aws_access_key_id"] == secret
     assert secret not in repr(profile)
     shown = subprocess.run([sys.executable, "-m", "iglu_lib.cli", "config", "show", "--profile", "sandbox"],
                            capture_output=True, text=True, cwd=root, timeout=60)

@@ -112,6 +112,6 @@ def test_onboarding_gate_through_the_local_mturk_worker_pages(browser, task_run,
         assert forwarded.value.status < 400
     finally:
         page.close()
-    status = local_profile.boto3_client("mturk").get_assignment(AssignmentId=assignment_id)["Assignment"]["AssignmentStatus"]
+    status = local_profile.backend.mturk_client().get_assignment(AssignmentId=assignment_id)["Assignment"]["AssignmentStatus"]
     assert status == "Submitted"
     assert task_run.db.submission(assignment_id)["data"]["commands"] == "build a red tower"

@@ -19,7 +19,7 @@ def test_crowd_task_notebook_runs_headless(stack, local_profile, test_outputs, u
     )
     text = out.read_text(encoding="utf-8")
     assert "onboarding failed" in text  # the short answer was refused inside the accepted HIT
-    salt = local_profile.worker_id_salt()
+    salt = local_profile.backend.worker_id_salt()
     with open(output_dir / "onboarding.csv", newline="") as handle:
         onboarding = {row["worker_id"]: row["passed"] for row in csv.DictReader(handle)}
     assert onboarding == {pseudonym("SIMWORKERRICH01", salt): "1", pseudonym("SIMWORKERSHORT02", salt): "0",

@@ -8,11 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from iglu_lib.backends import NoRehearsal
 from iglu_lib.config import load_profile
 from iglu_lib.crowd.export import onboarding_verdicts
 from iglu_lib.crowd.plots import onboarding_figure
 from iglu_lib.crowd.session import open_task_run
-from iglu_lib.local.crowd_workers import OUTCOME_COLUMNS, outcomes_frame, simulate_if_local
+from iglu_lib.local.crowd_workers import OUTCOME_COLUMNS, outcomes_frame
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "crowd_tasks" / "craftassist"
 WORKERS = [
@@ -36,12 +37,11 @@ def test_onboarding_figure_draws_one_bar_per_verdict_and_nothing_without_workers
     assert onboarding_figure(pd.DataFrame({"worker_id": [], "passed": []})) is None
 
 
-def test_no_simulated_work_when_not_asked_or_not_local(local_profile):
+def test_no_simulated_work_on_a_real_profile(local_profile):
     hits = [{"hit_id": "never-used", "url": "http://127.0.0.1:9/task?unit_id=0"}]
-    assert simulate_if_local(local_profile, hits, WORKERS, enabled=False) == []
     sandbox = load_profile("sandbox", env={})
-    assert not sandbox.is_local
-    assert simulate_if_local(sandbox, hits, WORKERS, enabled=True) == []
+    with pytest.raises(NoRehearsal, match="profile 'sandbox' runs against real services"):
+        sandbox.backend.rehearsal().simulate_workers(hits, WORKERS)
     assert list(outcomes_frame([]).columns) == list(OUTCOME_COLUMNS)
 
 
@@ -53,7 +53,7 @@ def test_simulated_workers_work_the_launched_hits_on_the_local_profile(stack, lo
     run.serve()
     try:
         workers = [{**w, "worker_id": unique_name(w["worker_id"].lower()).upper()} for w in WORKERS]
-        outcomes = simulate_if_local(local_profile, run.launch(), workers, progress=False)
+        outcomes = local_profile.backend.rehearsal().simulate_workers(run.launch(), workers, progress=False)
     finally:
         run.stop()
     table = outcomes_frame(outcomes).set_index("worker_id")

@@ -45,7 +45,7 @@ def test_launch_creates_one_hit_per_unit_with_the_task_settings(task_run, local_
     launched = task_run.launch()
     assert [h["unit_id"] for h in launched] == [0, 1, 2]
     assert task_run.launch() == []  # idempotent: every unit already has its HIT
-    client = local_profile.boto3_client("mturk")
+    client = local_profile.backend.mturk_client()
     hit = client.get_hit(HITId=launched[1]["hit_id"])["HIT"]
     config = task_run.task.config
     assert hit["Title"] == config.title and hit["Reward"] == "0.30" and hit["Keywords"] == ",".join(config.tags)
@@ -112,7 +112,7 @@ def test_status_and_review_settle_each_assignment_once(task_run, mturk_url, uniq
     assert decisions[accepted["assignment_id"]]["decision"] == "Rejected"
     assert "No task data" in decisions[accepted["assignment_id"]]["reason"]
     assert task_run.provider.review(task_run.run_id()) == []  # nothing is settled twice
-    client = local_profile.boto3_client("mturk")
+    client = local_profile.backend.mturk_client()
     assert client.get_assignment(AssignmentId=good.assignment_id)["Assignment"]["AssignmentStatus"] == "Approved"
     assert task_run.db.assignment(good.assignment_id)["status"] == "Approved"
 
@@ -121,7 +121,7 @@ def test_qualification_type_is_found_again_not_made_twice(local_profile, unique_
     from iglu_lib.crowd.db import CrowdDB
     from iglu_lib.mturk.manager import HitManager
 
-    manager = HitManager(local_profile, hit_type=HIT_TYPE, campaign=unique_name("campaign"))
+    manager = HitManager.open(local_profile, hit_type=HIT_TYPE, campaign=unique_name("campaign"))
     name = unique_name("qual")
     first = OnboardingQualification(manager, name, CrowdDB(tmp_path / "q.sqlite")).ensure()
     assert OnboardingQualification(manager, name, CrowdDB(tmp_path / "q.sqlite")).ensure() == first
@@ -195,7 +195,7 @@ def test_spending_and_plain_http_are_refused_where_money_is_real(task_run, local
     from iglu_lib.crowd.session import TaskRun
     from iglu_lib.mturk.manager import SpendingRefused
 
-    frugal = replace(local_profile, settings={**local_profile.settings, "spend_money": False})
+    frugal = replace(local_profile, settings=replace(local_profile.settings, spend_money=False))
     careful = StaticTaskProvider(crowd_task_manager(frugal, task_run.task), task_run.task, task_run.db)
     with pytest.raises(SpendingRefused, match="CreateHIT spends real money"):
         careful.launch(task_run.run_id(), task_run.server.url)

@@ -103,7 +103,7 @@ def test_an_invented_worker_id_is_refused_and_never_paid(run, mturk, unique_name
     assert again.status_code == 403 and "another worker" in again.text
     decisions = {d["assignment_id"]: d for d in run.provider.review(run.run_id())}
     assert decisions[held]["decision"] == "Rejected" and decisions[held]["reason"] == WORKER_MISMATCH_REASON
-    client = run.profile.boto3_client("mturk")
+    client = run.profile.backend.mturk_client()
     assert client.get_assignment(AssignmentId=held)["Assignment"]["AssignmentStatus"] == "Rejected"
 
     # An honest worker's slot, once opened, keeps its worker: another id for it is refused.
@@ -127,7 +127,7 @@ def test_a_failed_worker_is_not_shown_the_task_hits(run, mturk, unique_name):
     assert 'id="refusal"' in preview.text and 'id="hit-frame"' not in preview.text  # not previewed
     refused = requests.post(f"{mturk}/_local/hits/{run.hits[1]['hit_id']}/accept", json={"worker_id": worker}, timeout=30)
     assert refused.status_code == 403 and refused.json()["error"] == "QualificationRequirementNotMet"
-    requirement = run.profile.boto3_client("mturk").get_hit(HITId=run.hits[1]["hit_id"])["HIT"]["QualificationRequirements"][-1]
+    requirement = run.profile.backend.mturk_client().get_hit(HITId=run.hits[1]["hit_id"])["HIT"]["QualificationRequirements"][-1]
     assert requirement == {"QualificationTypeId": run.provider.qualification.ensure_failed(),
                            "Comparator": "DoesNotExist", "ActionsGuarded": "DiscoverPreviewAndAccept"}
 
@@ -155,7 +155,7 @@ def test_one_submission_per_assignment_a_second_is_409_and_not_forwarded(run, mt
     third = requests.post(f"{run.server.url}/submit", data={**query, "commands": "third"}, timeout=30)
     assert third.status_code == 409 and "externalSubmit" not in third.text
     assert run.db.submission(assignment)["data"]["commands"] == "first"
-    answer = run.profile.boto3_client("mturk").get_assignment(AssignmentId=assignment)["Assignment"]["Answer"]
+    answer = run.profile.backend.mturk_client().get_assignment(AssignmentId=assignment)["Assignment"]["Answer"]
     assert "first" in answer and "second" not in answer and "third" not in answer
     decisions = run.provider.review(run.run_id())
     assert [(d["assignment_id"], d["decision"]) for d in decisions] == [(assignment, "Approved")]

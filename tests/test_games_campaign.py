@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from iglu_lib.collection.games import campaign_codes, store_games
-from iglu_lib.local.platform.rehearsal import simulate_games
 from iglu_lib.platform.client import GameDataClient
 from iglu_lib.platform.games import read_codes, summary_table
 
@@ -17,7 +16,7 @@ def campaign(local_profile, unique_name):
     from iglu_lib.scheduling.model import Slot
     from iglu_lib.storage import GameRecords
 
-    played = simulate_games(local_profile, games=1, sample_tasks=1, tournament_id="games-campaign")
+    played = local_profile.backend.rehearsal().simulate_games(games=1, sample_tasks=1, tournament_id="games-campaign")
     code, join = played[0]
     name = unique_name("campaign")
     records = GameRecords.open(local_profile, name)
@@ -41,7 +40,7 @@ def test_campaign_games_are_fetched_stored_and_recorded(local_profile, campaign)
     name, records, code = campaign
     codes, joins = campaign_codes(local_profile, name)
     assert sorted(codes) == sorted([code, "A3SXZL66TVNQQG"])
-    games = GameDataClient(local_profile).fetch_many(codes, join_codes=joins, progress=False)
+    games = GameDataClient.open(local_profile).fetch_many(codes, join_codes=joins, progress=False)
     stored = store_games(games, local_profile, campaign=name).set_index(
         "GameMinecraftId", drop=False
     )

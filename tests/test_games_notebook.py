@@ -31,7 +31,7 @@ def test_game_data_notebook_runs_headless(local_profile, test_outputs):
     )
     assert (
         stored["ResultGameDataPath"]
-        .str.startswith(local_profile.get("storage.results_container") + "/")
+        .str.startswith(local_profile.storage.results_container + "/")
         .all()
     )
     assert (out_dir / "games.png").stat().st_size > 0

@@ -11,11 +11,10 @@ import pandas as pd
 import pytest
 
 from iglu_lib import paths
+from iglu_lib.backends import NoRehearsal
 from iglu_lib.config import load_profile
 from iglu_lib.local.droidlet_logs import (
     CorpusSpec,
-    NotLocalProfile,
-    fill_local_bucket,
     truth_table,
     write_corpus,
 )
@@ -121,18 +120,16 @@ def test_overview_plots_rows_per_log_and_first_words():
 
 
 def test_generation_refuses_any_profile_but_local():
-    profile = load_profile("local")
-    remote = type("Remote", (), {"is_local": False, "name": "prod"})()
-    assert profile.is_local
-    with pytest.raises(NotLocalProfile, match="'prod'"):
-        fill_local_bucket(remote, "bucket")
+    remote = load_profile("production", env={})
+    with pytest.raises(NoRehearsal, match="profile 'production' runs against real services"):
+        remote.backend.rehearsal().fill_bucket("bucket")
 
 
 def test_generation_fills_a_local_bucket_under_the_prefix(local_profile, unique_name):
     bucket = unique_name("gen")
-    truth = fill_local_bucket(local_profile, bucket, prefix="runs/", batches=1, logs_per_batch=2,
-                              rows_per_log=10, seed=3)
-    listed = local_profile.boto3_client("s3").list_objects_v2(Bucket=bucket)["Contents"]
+    truth = local_profile.backend.rehearsal().fill_bucket(bucket, prefix="runs/", batches=1, logs_per_batch=2,
+                                                         rows_per_log=10, seed=3)
+    listed = local_profile.backend.s3_client().list_objects_v2(Bucket=bucket)["Contents"]
     assert {item["Key"]: item["Size"] for item in listed} == truth.objects
     assert all(key.startswith("runs/") for key in truth.objects)
     table = truth_table(truth)

@@ -21,7 +21,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 
 def test_sync_mirrors_then_skips_then_fetches_only_what_changed(local_profile, unique_name, tmp_path):
-    s3 = local_profile.boto3_client("s3")
+    s3 = local_profile.backend.s3_client()
     bucket = unique_name("logs")
     truth = upload_corpus(s3, bucket, SPEC)
     s3.put_object(Bucket=bucket, Key="elsewhere/other.csv", Body=b"not|mine\n")
@@ -52,7 +52,7 @@ def test_sync_mirrors_then_skips_then_fetches_only_what_changed(local_profile, u
 
 def test_prefix_without_slash_keeps_its_folder_and_hostile_keys_stay_inside(
         local_profile, unique_name, tmp_path):
-    s3 = local_profile.boto3_client("s3")
+    s3 = local_profile.backend.s3_client()
     bucket = unique_name("logs")
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="turk_logs/b/1/logs.tar", Body=b"x")
@@ -72,7 +72,7 @@ def test_keys_that_cannot_be_written_are_reported_and_the_rest_is_downloaded(
     """A name too long for the file system, the manifest's and the temporary folder's names,
     two keys for one file: each is reported with its reason, every other key is mirrored
     (a key `X.part` beside `X` too), and the CLI exits with 1 without a traceback."""
-    s3 = local_profile.boto3_client("s3")
+    s3 = local_profile.backend.s3_client()
     bucket = unique_name("logs")
     s3.create_bucket(Bucket=bucket)
     good = {"logs/a/logs.tar.gz": b"first", "logs/a/logs.tar.gz.part": b"not a temporary file",
@@ -138,4 +138,4 @@ def test_cli_generate_sync_process_print_json(stack, unique_name, tmp_path):
     empty = _iglu("logs", "sync", "--bucket", unique_name("none"), "--dest", str(tmp_path / "e"), "--json")
     assert empty.returncode == 2 and "does not exist" in empty.stderr
     refused = _iglu("stack", "generate-logs", "--bucket", bucket, "--profile", "production")
-    assert refused.returncode == 2 and "only to the local stack" in refused.stderr
+    assert refused.returncode == 2 and "runs against real services" in refused.stderr

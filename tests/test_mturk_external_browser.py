@@ -8,7 +8,6 @@ script only), which is why `iglu collect` warns about it."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 
 import pytest
 
@@ -30,11 +29,9 @@ CODES = (JOIN, "inst-a", "inst-b")
 def external_profile(local_profile, tmp_path):
     """The local profile in external mode, with a task server serving the HIT pages."""
     store = str(tmp_path / "hit_pages.sqlite")
-    hit = {**local_profile.settings["hit"], "question_mode": "external", "external_store": store}
-    profile = replace(local_profile, settings={**local_profile.settings, "hit": hit})
+    profile = local_profile.with_hit(question_mode="external", external_store=store)
     server = TaskServer(None, None, campaign_pages=campaign_pages(profile)).start()
-    hit = {**hit, "external_url": server.url}
-    yield replace(profile, settings={**profile.settings, "hit": hit})
+    yield profile.with_hit(external_url=server.url)
     server.stop()
 
 
@@ -44,7 +41,7 @@ def frame_html(page) -> str:
 
 def test_external_mode_preview_holds_no_code_and_accepting_shows_them(page, stack, external_profile, unique_name, fresh_code):
     mturk = stack["mturk_endpoint_url"]
-    manager = HitManager(external_profile, hit_type="pairwise", campaign=unique_name("external"))
+    manager = HitManager.open(external_profile, hit_type="pairwise", campaign=unique_name("external"))
     hit = manager.create_hit(VARIABLES, unique_request_token=uuid.uuid4().hex)
     worker = "WEXTERNAL" + unique_name().upper()
     LocalMTurkControl(mturk).set_worker(worker)
@@ -78,7 +75,7 @@ def test_external_mode_preview_holds_no_code_and_accepting_shows_them(page, stac
 
 def test_html_mode_still_works_and_its_preview_carries_the_codes(page, stack, local_profile, unique_name):
     mturk = stack["mturk_endpoint_url"]
-    manager = HitManager(local_profile, hit_type="pairwise", campaign=unique_name("html"))
+    manager = HitManager.open(local_profile, hit_type="pairwise", campaign=unique_name("html"))
     assert manager.question_mode == "html"
     hit = manager.create_hit(VARIABLES, unique_request_token=uuid.uuid4().hex)
     worker = "WHTML" + unique_name().upper()

@@ -5,12 +5,12 @@ confirms, and `html` mode stays as it was (with the warning `iglu collect` print
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from xml.etree import ElementTree
 
 import pytest
 import requests
 
+from iglu_lib.config import load_profile
 from iglu_lib.crowd.server import TaskServer
 from iglu_lib.crowd.session import campaign_pages
 from iglu_lib.local.crowd_workers import SimulatedWorkers
@@ -26,9 +26,8 @@ PREVIEW = "ASSIGNMENT_ID_NOT_AVAILABLE"
 
 
 def external_profile(profile, tmp_path, url: str = "http://127.0.0.1:1"):
-    hit = {**profile.settings["hit"], "question_mode": "external", "external_url": url,
-           "external_store": str(tmp_path / "hit_pages.sqlite")}
-    return replace(profile, settings={**profile.settings, "hit": hit})
+    return profile.with_hit(question_mode="external", external_url=url,
+                            external_store=str(tmp_path / "hit_pages.sqlite"))
 
 
 @pytest.fixture
@@ -41,7 +40,7 @@ def pages_server(local_profile, tmp_path):
 @pytest.fixture
 def external_hit(local_profile, tmp_path, pages_server, unique_name):
     profile = external_profile(local_profile, tmp_path, pages_server.url)
-    manager = HitManager(profile, hit_type="pairwise", campaign=unique_name("external"))
+    manager = HitManager.open(profile, hit_type="pairwise", campaign=unique_name("external"))
     return manager, manager.create_hit(VARIABLES, unique_request_token=uuid.uuid4().hex)
 
 
@@ -102,11 +101,10 @@ def test_html_mode_stays_and_warns_while_external_does_not():
 def test_external_mode_needs_an_address_and_https_outside_the_local_profile(local_profile, tmp_path, unique_name):
     profile = external_profile(local_profile, tmp_path, "")
     with pytest.raises(MTurkError, match="no hit.external_url"):
-        HitManager(profile, hit_type="pairwise", campaign=unique_name("c")).create_hit(VARIABLES)
-    production = replace(profile, settings={**profile.settings, "endpoints": {"mturk": "https://example.org"},
-                                             "hit": {**profile.settings["hit"], "external_url": "http://plain.example"}})
+        HitManager.open(profile, hit_type="pairwise", campaign=unique_name("c")).create_hit(VARIABLES)
+    production = external_profile(load_profile("production", env={}), tmp_path, "http://plain.example")
     with pytest.raises(MTurkError, match="only over HTTPS"):
-        HitManager(production, hit_type="pairwise", campaign="c", allow_spending=True).external_base_url()
+        HitManager.open(production, hit_type="pairwise", campaign="c", allow_spending=True).external_base_url()
 
 
 def test_serve_without_a_task_folder_serves_the_hit_pages_and_stops_on_sigterm(stack, tmp_path):

@@ -25,7 +25,7 @@ def turk(stack) -> LocalMTurkControl:
 
 @pytest.fixture
 def manager(local_profile, unique_name) -> HitManager:
-    return HitManager(local_profile, hit_type="pairwise", campaign=unique_name("levers"))
+    return HitManager.open(local_profile, hit_type="pairwise", campaign=unique_name("levers"))
 
 
 def new_hit(manager: HitManager):
@@ -111,8 +111,8 @@ def test_send_bonus_errors_of_the_service_name_the_call(manager, turk):
 
 def test_a_profile_that_does_not_spend_refuses_bonuses(local_profile, manager, turk):
     _, assignment_id, worker_id = submitted(manager, turk)
-    frugal = dataclasses.replace(local_profile, settings={**local_profile.settings, "spend_money": False})
-    careful = HitManager(frugal, campaign=manager.campaign)
+    frugal = dataclasses.replace(local_profile, settings=dataclasses.replace(local_profile.settings, spend_money=False))
+    careful = HitManager.open(frugal, campaign=manager.campaign)
     turk.reset_stats()
     with pytest.raises(SpendingRefused, match="spend_money: false"):
         careful.send_bonus(worker_id, assignment_id, "1.00", "r", "frugal-" + assignment_id)

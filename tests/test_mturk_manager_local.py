@@ -55,7 +55,7 @@ def turk(stack) -> LocalMTurkControl:
 
 @pytest.fixture
 def manager(local_profile, turk, unique_name) -> HitManager:
-    return HitManager(local_profile, hit_type="pairwise", campaign=unique_name("camp"))
+    return HitManager.open(local_profile, hit_type="pairwise", campaign=unique_name("camp"))
 
 
 def pair_variables(task_name: str = "Build a blue tower") -> dict:
@@ -80,14 +80,14 @@ def submitted(manager: HitManager, turk: LocalMTurkControl, worker_id: str, fiel
 
 def test_create_hit_uses_profile_settings_template_and_tag(manager, local_profile, unique_name):
     hit = manager.create_hit(pair_variables("<b>Tower</b> & co"), unique_request_token="tok-" + unique_name())
-    raw = local_profile.boto3_client("mturk").get_hit(HITId=hit.hit_id)["HIT"]
-    assert raw["Reward"] == local_profile.get("hit.reward") and raw["Title"] == local_profile.get("hit.title")
-    assert raw["AssignmentDurationInSeconds"] == local_profile.get("hit.assignment_duration_seconds")
+    raw = local_profile.backend.mturk_client().get_hit(HITId=hit.hit_id)["HIT"]
+    assert raw["Reward"] == local_profile.hit.reward and raw["Title"] == local_profile.hit.title
+    assert raw["AssignmentDurationInSeconds"] == local_profile.hit.assignment_duration_seconds
     assert raw["HITStatus"] == "Assignable" and raw["MaxAssignments"] == 1
     assert f"{JOIN}:inst-a" in raw["Question"] and "&lt;b&gt;Tower&lt;/b&gt; &amp; co" in raw["Question"]
     assert hit.annotation.hit_type == "pairwise" and hit.annotation.campaign == manager.campaign
     assert [h.hit_id for h in manager.open_hits()] == [hit.hit_id]
-    other = HitManager(local_profile, hit_type="pairwise", campaign=unique_name("other"))
+    other = HitManager.open(local_profile, hit_type="pairwise", campaign=unique_name("other"))
     assert other.open_hits() == []
 
 
@@ -149,7 +149,7 @@ def test_review_lifecycle_reviewing_approve_and_delete(manager, turk, unique_nam
 
 def test_approve_reject_override_and_bonus(manager, turk, local_profile, unique_name):
     hit, first = submitted(manager, turk, "W1" + unique_name().upper())
-    client = local_profile.boto3_client("mturk")
+    client = local_profile.backend.mturk_client()
     manager.reject(first, "the completion code is a worker id")
     assert client.get_assignment(AssignmentId=first)["Assignment"]["AssignmentStatus"] == "Rejected"
     manager.approve(first, "sorry, our mistake", override_rejection=True)

@@ -19,7 +19,7 @@ from iglu_lib.mturk import (
     parse_answers,
     render_hit,
 )
-from iglu_lib.mturk.manager import Annotation, HitSettings, MTurkError
+from iglu_lib.mturk.manager import Annotation, MTurkError
 from iglu_lib.mturk.qualifications import QualificationFileError, QualificationTest
 from iglu_lib.mturk.retry import RetryPolicy
 
@@ -167,7 +167,7 @@ def test_example_qualifier_files_are_consistent(tmp_path):
 def test_production_profile_refuses_to_spend_without_explicit_permission():
     profile = load_profile("production", env=FAKE_AWS)
     assert not profile.spend_money
-    manager = HitManager(profile, hit_type="pairwise", campaign="c")
+    manager = HitManager.open(profile, hit_type="pairwise", campaign="c")
     variables = {"task_name": "t", "task_join_code": JOIN, "agent_instance_ids": ["a", "b"]}
     with pytest.raises(SpendingRefused, match="CreateHIT spends real money.*'production'.*allow_spending=True"):
         manager.create_hit(variables, unique_request_token="tok-1")
@@ -179,7 +179,7 @@ def test_production_profile_refuses_to_spend_without_explicit_permission():
 
 
 def test_profile_settings_become_create_hit_arguments():
-    settings = HitSettings.from_profile(load_profile("production", env={}))
+    settings = load_profile("production", env={}).hit
     arguments = settings.create_hit_arguments()
     assert arguments["Reward"] == "1.00" and arguments["Keywords"].startswith("minecraft,game")
     assert len(arguments["QualificationRequirements"]) == 3
@@ -223,4 +223,4 @@ def test_unreachable_endpoint_is_one_clear_error():
         port = probe.getsockname()[1]
     profile = load_profile("local", env={}, stack_state={"mturk_endpoint_url": f"http://127.0.0.1:{port}"})
     with pytest.raises(MTurkError, match=r"get_account_balance failed: .*is the endpoint reachable"):
-        HitManager(profile).balance()
+        HitManager.open(profile).balance()

@@ -21,7 +21,7 @@ JOIN = "/plaiground:join-task-with-agent T1:C1:TASK1"
 
 def test_worker_does_a_pairwise_hit_in_chromium(page, stack, local_profile, unique_name, fresh_code):
     url = stack["mturk_endpoint_url"]
-    manager = HitManager(local_profile, hit_type="pairwise", campaign=unique_name("browser"))
+    manager = HitManager.open(local_profile, hit_type="pairwise", campaign=unique_name("browser"))
     hit = manager.create_hit(
         {"task_name": 'Blue tower <i>"quoted"</i>', "task_join_code": JOIN,
          "agent_instance_ids": ["inst-a", "inst-b"]},
@@ -81,7 +81,7 @@ def test_worker_does_a_pairwise_hit_in_chromium(page, stack, local_profile, uniq
     submit.click()
     frame.get_by_text("Your work was submitted").wait_for()
 
-    raw = local_profile.boto3_client("mturk").list_assignments_for_hit(HITId=hit.hit_id)["Assignments"]
+    raw = local_profile.backend.mturk_client().list_assignments_for_hit(HITId=hit.hit_id)["Assignments"]
     assert len(raw) == 1 and raw[0]["WorkerId"] == worker and raw[0]["AssignmentStatus"] == "Submitted"
     [assignment] = manager.submitted_assignments(hit.hit_id)
     assert assignment.answers.ok, assignment.answers.problems
@@ -98,7 +98,7 @@ def test_worker_does_a_pairwise_hit_in_chromium(page, stack, local_profile, uniq
 
 def test_single_agent_page_submits_code_and_ratings(page, stack, local_profile, unique_name, fresh_code):
     url = stack["mturk_endpoint_url"]
-    manager = HitManager(local_profile, hit_type="single", campaign=unique_name("browser"))
+    manager = HitManager.open(local_profile, hit_type="single", campaign=unique_name("browser"))
     hit = manager.create_hit({"task_name": "Red wall", "task_join_code": JOIN, "agent_instance_ids": ["solo"],
                               "join_code_suffix": ":1893456000000"})
     worker = "WSINGLE" + unique_name().upper()

@@ -24,7 +24,7 @@ def manager(stack, local_profile, unique_name) -> HitManager:
     """A fresh campaign on the local MTurk server, so each test sees only its own HITs."""
     if "mturk_endpoint_url" not in stack:
         pytest.fail("the local stack has no mturk_endpoint_url: the local MTurk server is not registered")
-    return HitManager(local_profile, hit_type="pairwise", campaign=unique_name("review"))
+    return HitManager.open(local_profile, hit_type="pairwise", campaign=unique_name("review"))
 
 
 @pytest.fixture

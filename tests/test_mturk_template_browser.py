@@ -25,7 +25,7 @@ SET = {"minecraft_server": "mc.example.org:25565", "contact": "Jane Doe, study@e
 
 def test_worker_does_a_hit_of_the_example_template(page, stack, local_profile, unique_name, fresh_code):
     url = stack["mturk_endpoint_url"]
-    manager = HitManager(local_profile, hit_type="pairwise", campaign=unique_name("tplbrowser"),
+    manager = HitManager.open(local_profile, hit_type="pairwise", campaign=unique_name("tplbrowser"),
                          template_folder="params/templates/iglu-minecraft", template_variables=SET)
     suffix = ":1893456000000"
     hit = manager.create_hit({"task_name": "Blue tower", "task_join_code": JOIN,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from iglu_lib.backends import NoRehearsal
 from iglu_lib.collection.games import select_codes
 from iglu_lib.config import load_profile
-from iglu_lib.local.platform.rehearsal import simulation
 from iglu_lib.platform.client import Game, GameDataClient
 from iglu_lib.platform.games import EVENT_COLUMNS, NoCodesError, scrubbed_events
 from iglu_lib.platform.plots import structure_and_effort
@@ -37,20 +37,22 @@ def test_a_campaign_without_submitted_games_names_the_campaign(local_profile, un
 
 def test_nothing_to_fetch_says_what_to_set(local_profile):
     with pytest.raises(NoCodesError, match="set `codes`, `codes_file` or `campaign`"):
-        select_codes(local_profile, simulate=simulation(local_profile, games=0))
+        select_codes(local_profile, simulate=None)
 
 
 def test_simulation_only_on_the_local_profile():
-    assert simulation(load_profile("sandbox"), games=3) is None
+    with pytest.raises(NoRehearsal, match="profile 'sandbox' runs against real services"):
+        load_profile("sandbox", env={}).backend.rehearsal().simulate_games(games=3)
 
 
 def test_simulated_games_are_selected_with_their_join_codes_and_shown_scrubbed(local_profile):
     selection = select_codes(
-        local_profile, simulate=simulation(local_profile, games=2, architects=["oversharing"], seed=3)
+        local_profile,
+        simulate=lambda: local_profile.backend.rehearsal().simulate_games(games=2, architects=["oversharing"], seed=3),
     )
     assert len(selection.codes) == len(selection.join_codes) == 2
     assert "simulated games" in selection.note
-    games = GameDataClient(local_profile).fetch_many(
+    games = GameDataClient.open(local_profile).fetch_many(
         selection.codes, join_codes=selection.join_codes, progress=False
     )
     raw = " ".join(games[0].events_frame()["message"].dropna())

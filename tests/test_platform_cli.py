@@ -56,10 +56,7 @@ def test_check_code_names_the_reason_and_exits_non_zero():
 
 
 def test_fetch_prints_one_row_per_game(stack, local_profile):
-    from iglu_lib.local.platform.rehearsal import simulate_games
-
-    played = simulate_games(
-        local_profile,
+    played = local_profile.backend.rehearsal().simulate_games(
         games=2,
         architects=["diligent", "lazy"],
         sample_tasks=1,

@@ -256,7 +256,7 @@ def test_a_partial_hit_exports_each_game_with_its_own_verdict(local_profile, uni
                         "reasons": ["too_few_turns"], "worker_id": "A1B2C3D4E5F6G7",
                         "is_hit_qualified": False})])
         records.update_all(games, status="approved")  # what the loop does with a partial HIT
-        salt = local_profile.worker_id_salt()
+        salt = local_profile.backend.worker_id_salt()
         approved = read_feedback(export_games(records, tmp_path / "approved.csv", salt=salt,
                                                  extra_columns=True))
         assert list(approved["GameMinecraftId"]) == ["good"]
@@ -279,4 +279,4 @@ def test_a_partial_hit_exports_each_game_with_its_own_verdict(local_profile, uni
         assert both.set_index("GameMinecraftId")["annotation"]["good"] == {
             "agent_performance": "=HYPERLINK(\"x\")"}
     finally:
-        local_profile.table_service_client().delete_table(table)
+        local_profile.backend.table_service().delete_table(table)

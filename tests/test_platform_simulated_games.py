@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from iglu_lib.local.platform import PlatformSimulator, SimulatorError
+from iglu_lib.local.platform import SimulatorError
 from iglu_lib.platform.client import GameDataClient, GameDataError
 from iglu_lib.platform.codes import make_completion_code, parse_completion_code, parse_join_code
 from iglu_lib.platform.privacy import find_worker_ids, store_game_data
@@ -58,7 +58,7 @@ def profile(stack):
 @pytest.fixture(scope="module")
 def platform(profile):
     """A simulator with its own tournament, the bundled tasks and two agents."""
-    simulator = PlatformSimulator(profile, tournament_id="tournament-simulated-games")
+    simulator = profile.backend.rehearsal().platform(tournament_id="tournament-simulated-games")
     task_ids = simulator.upload_tasks(bundled_tasks())
     perfect = simulator.register_agent("Perfect", 2, 1.0)
     hopeless = simulator.register_agent("Hopeless", 1, 0.0)
@@ -71,7 +71,7 @@ def join_code(simulator, task_id: str, instance: dict, expires: float | None = N
 
 @pytest.fixture(scope="module")
 def client(profile):
-    return GameDataClient(profile)
+    return GameDataClient.open(profile)
 
 
 def test_exports_have_the_platform_formats(platform):
@@ -110,7 +110,7 @@ def test_a_played_game_is_stored_at_the_real_path_with_a_real_code(platform, pro
         fields.role_id == ARCHITECT_ROLE
         and fields.agent_service_id == instance["agent_instance_id"]
     )
-    blob = profile.blob_service_client().get_container_client(profile.get("storage.game_container"))
+    blob = profile.backend.blob_service().get_container_client(profile.storage.game_container)
     stored = json.loads(blob.download_blob(fields.game_blob_path).readall())
     assert stored["id"] == fields.game_id
     kinds = [e["eventType"] for e in stored["events"]]
@@ -142,7 +142,7 @@ def test_games_are_deterministic_for_a_seed(platform, profile):
     join = join_code(simulator, task_ids["sample-00"], agents["Perfect"][1])
     assert simulator.play(join, "diligent", seed=7) == simulator.play(join, "diligent", seed=7)
     assert simulator.play(join, "diligent", seed=7) != simulator.play(join, "diligent", seed=8)
-    other = PlatformSimulator(profile, tournament_id=simulator.tournament_id)
+    other = profile.backend.rehearsal().platform(tournament_id=simulator.tournament_id)
     assert other.play(join, "diligent", seed=7) == simulator.play(join, "diligent", seed=7)
 
 
@@ -245,8 +245,8 @@ def test_missing_and_unreadable_game_data_get_reasons(profile, client, platform)
     absent = client.fetch(make_completion_code(game_id=str(uuid.uuid4()), **fields))
     assert absent.reason == "game_data_missing"
     broken_code = make_completion_code(game_id=str(uuid.uuid4()), **fields)
-    container = profile.blob_service_client().get_container_client(
-        profile.get("storage.game_container")
+    container = profile.backend.blob_service().get_container_client(
+        profile.storage.game_container
     )
     container.upload_blob(
         parse_completion_code(broken_code).game_blob_path, b"<xml>&not-json;</xml>", overwrite=True
@@ -265,10 +265,10 @@ def test_container_urls_with_a_sas_work_and_unreachable_storage_is_an_error(prof
     code = simulator.play(
         join_code(simulator, task_ids["greenlands"], agents["Perfect"][0]), seed=21
     )
-    service = profile.blob_service_client()
+    service = profile.backend.blob_service()
     urls = {}
     for setting in ("storage.game_container", "storage.task_container"):
-        name = profile.get(setting)
+        name = getattr(profile.storage, setting.split(".")[1])
         sas = generate_container_sas(
             service.account_name,
             name,
@@ -277,15 +277,12 @@ def test_container_urls_with_a_sas_work_and_unreachable_storage_is_an_error(prof
             expiry=datetime.now(timezone.utc) + timedelta(hours=1),
         )
         urls[setting] = f"{service.url.rstrip('/')}/{name}?{sas}"
-    by_sas = GameDataClient(
-        game_container_url=urls["storage.game_container"],
-        task_container_url=urls["storage.task_container"],
-    )
+    by_sas = GameDataClient.from_urls(urls["storage.game_container"], urls["storage.task_container"])
     game = by_sas.fetch(code)
     assert game.ok and game.summary().structure_f1 == pytest.approx(1.0)
-    closed = GameDataClient(
-        game_container_url="http://127.0.0.1:9/nobody/games?sig=secret",
-        task_container_url="http://127.0.0.1:9/nobody/tasks",
+    closed = GameDataClient.from_urls(
+        "http://127.0.0.1:9/nobody/games?sig=secret",
+        "http://127.0.0.1:9/nobody/tasks",
         attempts=2,
         backoff_seconds=0,
     )
@@ -300,14 +297,14 @@ def test_the_scrubbed_copy_holds_none_of_the_raw_copys_personal_data(platform, p
         join_code(simulator, task_ids["greenlands"], agents["Perfect"][0]), "oversharing", seed=5
     )
     game = client.fetch(code)
-    result_path = store_game_data(game, profile)
+    result_path = store_game_data(game, profile.storage, profile.backend.blob_service())
     results, path = result_path.split("/", 1)
     assert (
-        results == profile.get("storage.results_container") and path == game.parsed.game_blob_path
+        results == profile.storage.results_container and path == game.parsed.game_blob_path
     )
-    service = profile.blob_service_client()
+    service = profile.backend.blob_service()
     raw = (
-        service.get_container_client(profile.get("storage.private_container"))
+        service.get_container_client(profile.storage.private_container)
         .download_blob(path)
         .readall()
         .decode()
@@ -378,7 +375,7 @@ def test_transient_storage_errors_are_retried(stack, platform):
                     endpoint, relayed
                 ),
             }
-            client = GameDataClient(
+            client = GameDataClient.open(
                 load_profile("local", stack_state=state), attempts=3, backoff_seconds=0
             )
             if succeeds:
@@ -397,8 +394,8 @@ AGENT_SERVICE = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d"
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["code", "legacy_code"])
 def test_the_real_event_files_round_trip_through_storage(platform, profile, client, legacy):
-    container = profile.blob_service_client().get_container_client(
-        profile.get("storage.game_container")
+    container = profile.backend.blob_service().get_container_client(
+        profile.storage.game_container
     )
     for path in sorted((FIXTURES / "game_events").glob("*.json")):
         events = json.loads(path.read_text())

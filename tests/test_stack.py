@@ -42,10 +42,10 @@ def test_table_blob_and_s3_round_trip_on_printed_endpoints(stack, unique_name):
 
 
 def test_local_profile_clients_reach_the_stack(local_profile, unique_name):
-    s3 = local_profile.boto3_client("s3")
+    s3 = local_profile.backend.s3_client()
     s3.create_bucket(Bucket=unique_name("bkt"))
     assert any(b["Name"].startswith("bkt") for b in s3.list_buckets()["Buckets"])
-    table = local_profile.table_service_client().create_table(unique_name("tbl"))
+    table = local_profile.backend.table_service().create_table(unique_name("tbl"))
     assert table.table_name.startswith("tbl")
 
 
@@ -123,4 +123,4 @@ def test_local_profile_without_stack_says_to_start_it(tmp_path, monkeypatch):
     monkeypatch.setenv("IGLU_STACK_DIR", str(tmp_path / "nothing"))
     profile = load_profile("local")
     with pytest.raises(ConfigError, match="iglu stack up"):
-        profile.azure_connection_string()
+        profile.backend.azure_connection_string()

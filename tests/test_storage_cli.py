@@ -34,7 +34,7 @@ def campaign(local_profile, unique_name):
     )
     records.update(row, status="approved", annotation={"agent_performance": "fine"})
     yield records, table, second
-    local_profile.table_service_client().delete_table(table)
+    local_profile.backend.table_service().delete_table(table)
 
 
 def test_list_shows_records_and_counts_without_worker_ids(campaign, capsys):

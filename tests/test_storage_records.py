@@ -49,7 +49,7 @@ def content(n_tasks: int = 4, agents: str = "ABC", per_agent: int = 2):
 
 @pytest.fixture
 def table(local_profile, unique_name):
-    service = local_profile.table_service_client()
+    service = local_profile.backend.table_service()
     name = unique_name("records")
     yield name
     service.delete_table(name)
@@ -230,7 +230,7 @@ def test_dataframe_and_export_in_the_published_format(records, tmp_path, local_p
     frame = records.dataframe()
     assert len(frame) == 4 and {"HitId", "Status", "Annotation", "WorkerId"} <= set(frame.columns)
     out = export_games(
-        records, tmp_path / "feedback.csv", salt=local_profile.worker_id_salt(), extra_columns=True
+        records, tmp_path / "feedback.csv", salt=local_profile.backend.worker_id_salt(), extra_columns=True
     )
     text = out.read_text()
     assert "A1B2C3D4E5F6G7" not in text

@@ -36,7 +36,7 @@ def new_worker() -> str:
 def worked(local_profile, turk, worker_id: str | None = None) -> tuple[str, str]:
     """A worker with a submitted assignment on the local server: (worker id, assignment id)."""
     worker_id = worker_id or new_worker()
-    hit_id = local_profile.boto3_client("mturk").create_hit(
+    hit_id = local_profile.backend.mturk_client().create_hit(
         Title="workers cli", Description="d", Reward="0.50", LifetimeInSeconds=3600,
         AssignmentDurationInSeconds=600, Question=HTML_QUESTION,
     )["HIT"]["HITId"]
@@ -77,7 +77,7 @@ def test_notify_a_raw_worker_id(local_profile, turk, capsys):
 
 def test_notify_a_pseudonym_found_among_the_services_assignments(local_profile, turk, capsys):
     worker_id, _ = worked(local_profile, turk)
-    alias = pseudonym(worker_id, local_profile.worker_id_salt())
+    alias = pseudonym(worker_id, local_profile.backend.worker_id_salt())
     code, out, _ = iglu(capsys, "workers", "notify", "--worker", alias, "--subject", "s", "--message", "by alias",
                         "--json")
     assert code == 0
@@ -92,7 +92,7 @@ def test_notify_a_pseudonym_found_in_the_campaigns_records(local_profile, turk, 
     campaign = unique_name("camp")
     only_in_records = new_worker()
     add_records(local_profile, campaign, only_in_records, new_worker())
-    alias = pseudonym(only_in_records, local_profile.worker_id_salt())
+    alias = pseudonym(only_in_records, local_profile.backend.worker_id_salt())
     code, out, err = iglu(capsys, "workers", "notify", "--worker", alias, "--subject", "s", "--message", "m")
     assert code == 2 and "matches no worker in the service's assignments" in err  # not found without --campaign
     code, out, _ = iglu(capsys, "workers", "notify", "--worker", alias, "--subject", "s", "--message", "m",
@@ -105,7 +105,7 @@ def test_a_pseudonym_of_several_workers_is_refused(local_profile, unique_name, c
     campaign = unique_name("camp")
     worker_id = new_worker()
     add_records(local_profile, campaign, worker_id, worker_id + " ")  # one pseudonym, two raw ids
-    alias = pseudonym(worker_id, local_profile.worker_id_salt())
+    alias = pseudonym(worker_id, local_profile.backend.worker_id_salt())
     code, _, err = iglu(capsys, "workers", "notify", "--worker", alias, "--subject", "s", "--message", "m",
                         "--campaign", campaign)
     assert code == 2 and "matches 2 different worker ids" in err and "raw worker id" in err
@@ -137,8 +137,8 @@ def test_notify_refusals_are_one_clear_line(stack, turk, capsys, arguments, says
 # -- bonus ------------------------------------------------------------------------------------
 def test_bonus_by_pseudonym_is_paid_once(local_profile, turk, capsys):
     worker_id, assignment_id = worked(local_profile, turk)
-    alias = pseudonym(worker_id, local_profile.worker_id_salt())
-    mturk = local_profile.boto3_client("mturk")
+    alias = pseudonym(worker_id, local_profile.backend.worker_id_salt())
+    mturk = local_profile.backend.mturk_client()
     balance = float(mturk.get_account_balance()["AvailableBalance"])
     command = ["workers", "bonus", "--worker", alias, "--assignment", assignment_id, "--amount", "0.40",
                "--reason", "four turns played"]
@@ -166,7 +166,7 @@ def test_bonus_with_a_raw_id(local_profile, turk, capsys):
 def test_bonus_for_another_workers_assignment_is_refused(local_profile, turk, capsys):
     _, assignment_id = worked(local_profile, turk)
     someone = new_worker()
-    for named in (someone, pseudonym(someone, local_profile.worker_id_salt())):
+    for named in (someone, pseudonym(someone, local_profile.backend.worker_id_salt())):
         turk.reset_stats()
         code, _, err = iglu(capsys, "workers", "bonus", "--worker", named, "--assignment", assignment_id,
                             "--amount", "1.00", "--reason", "r")
@@ -192,7 +192,7 @@ def test_a_profile_that_does_not_spend_refuses_before_any_request(local_profile,
     from iglu_lib.mturk.manager import SpendingRefused
 
     worker_id, assignment_id = worked(local_profile, turk)
-    frugal = dataclasses.replace(local_profile, settings={**local_profile.settings, "spend_money": False})
+    frugal = dataclasses.replace(local_profile, settings=dataclasses.replace(local_profile.settings, spend_money=False))
     turk.reset_stats()
     with pytest.raises(SpendingRefused, match="--allow-spending"):
         actions.bonus(frugal, worker_id, assignment_id, "1.00", "r")

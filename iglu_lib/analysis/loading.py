@@ -76,7 +76,7 @@ def load_campaign(campaign: str, profile_name: str = "local", *, summaries: pd.D
             f"campaign {campaign!r} has no game records in profile {profile_name!r}; "
             "check the campaign name and the profile"
         )
-    return load_games(records=records, salt=profile.worker_id_salt(), summaries=summaries)
+    return load_games(records=records, salt=profile.backend.worker_id_salt(), summaries=summaries)
 
 
 def load_input(
@@ -152,7 +152,7 @@ def _from_records(records: pd.DataFrame, salt: str | None) -> pd.DataFrame:
         )
     if not salt:
         raise AnalysisInputError(
-            "game records need the worker-id salt (profile.worker_id_salt()) so that worker ids "
+            "game records need the worker-id salt (profile.backend.worker_id_salt()) so that worker ids "
             "are hashed before the analysis writes anything"
         )
     raw = records.drop(columns=[c for c in records.columns if c in DERIVED_COLUMNS])

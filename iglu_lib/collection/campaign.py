@@ -36,7 +36,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib.collection.faults import Fault, classify, is_account_problem
 from iglu_lib.collection.judge import NEEDS_REVIEW, judge
@@ -51,6 +51,9 @@ from iglu_lib.scheduling.model import winner_of
 from iglu_lib.scheduling.stopping import check_scheduling, stop_rule_reached
 from iglu_lib.storage import GameRecord, GameRecords, RecordStatus
 from iglu_lib.storage.record import utc_now
+
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
 
 log = logging.getLogger(__name__)
 
@@ -87,30 +90,30 @@ class TurnReport:
 
 
 class Campaign:
-    """One campaign: its parameters and the services it runs on."""
+    """One campaign: its parameters and the services it runs on.
+
+    `Campaign.open(params)` assembles one (profile, backend clients, records); the constructor
+    only wires what it is given and does no I/O, so tests can hand in their own services."""
 
     def __init__(
         self,
         params: CampaignParams,
         *,
-        profile: Any = None,
-        manager: Any = None,
-        records: GameRecords | None = None,
-        game_client: Any = None,
+        profile: Profile,
+        manager: Any,
+        records: GameRecords,
+        game_client: Any,
+        scheduler: Scheduler,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        from iglu_lib.config import load_profile
-        from iglu_lib.mturk import HitManager
-        from iglu_lib.platform.client import GameDataClient
         from iglu_lib.platform.validation import Thresholds
 
         self.params = params
-        self.profile = profile or load_profile(params.profile)
-        self.manager = manager or HitManager(self.profile, hit_type=params.hit_type, campaign=params.campaign,
-                                             template_folder=params.hit_template, template_variables=params.hit_variables)
+        self.profile = profile
+        self.manager = manager
         self._qualifications: list[dict[str, Any]] | None = None  # resolved on the first HIT
-        self.records = records or GameRecords.open(self.profile, params.campaign)
-        self.games = game_client or GameDataClient(self.profile)
+        self.records = records
+        self.games = game_client
         self.thresholds = Thresholds.from_params(params.validation)
         self.sanctions = Sanctions.from_params(params.sanctions, params.messages, params.campaign)
         self.block_qualification = CampaignQualification.soft_block(self.manager, params.campaign)
@@ -119,11 +122,8 @@ class Campaign:
         self.bonus_rule = BonusRule.from_params(params.bonus, params.campaign)
         self.bonus_paid = Decimal("0")
         self._task_qualifications: dict[str, CampaignQualification] = {}
-        self.scheduler = Scheduler.from_files(
-            params.path(params.join_codes), params.path(params.agent_instances), params.k, params.seed,
-            strategy=check_scheduling(params.scheduling, stop_when=params.stop_when),
-        )
-        self.cost_per_hit = params.cost_per_hit(self.profile.get("hit.reward"))
+        self.scheduler = scheduler
+        self.cost_per_hit = params.cost_per_hit(self.profile.hit.reward)
         self.clock = clock
         self.paid_hits = 0
         self.blocked: set[str] = set()
@@ -135,6 +135,37 @@ class Campaign:
         self.stopped_by: str | None = None
         self._planned: dict[str, list[GameRecord] | None] = {}  # handed-out slots whose HIT is not made yet
         self._stop = threading.Event()
+
+    @classmethod
+    def open(
+        cls,
+        params: CampaignParams,
+        *,
+        profile: Profile | None = None,
+        manager: Any = None,
+        records: GameRecords | None = None,
+        game_client: Any = None,
+        clock: Callable[[], float] = time.time,
+    ) -> Campaign:
+        """The one place a campaign is assembled: the profile of `params` (unless given), the
+        HIT manager, records (the table is created if missing) and game-data client of its
+        backend, and the scheduler over the join codes and instances. `start` then restores
+        the scheduler from the records."""
+        from iglu_lib.config import load_profile
+        from iglu_lib.mturk import HitManager
+        from iglu_lib.platform.client import GameDataClient
+
+        profile = profile or load_profile(params.profile)
+        manager = manager or HitManager.open(profile, hit_type=params.hit_type, campaign=params.campaign,
+                                             template_folder=params.hit_template,
+                                             template_variables=params.hit_variables)
+        scheduler = Scheduler.from_files(
+            params.path(params.join_codes), params.path(params.agent_instances), params.k, params.seed,
+            strategy=check_scheduling(params.scheduling, stop_when=params.stop_when),
+        )
+        return cls(params, profile=profile, manager=manager,
+                   records=records or GameRecords.open(profile, params.campaign),
+                   game_client=game_client or GameDataClient.open(profile), scheduler=scheduler, clock=clock)
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> dict[str, Any]:
@@ -461,8 +492,8 @@ class Campaign:
         after its HIT expired is never joined by a late worker while it serves the next HIT."""
         if not self.params.join_code_expiry:
             return ""
-        hit = self.profile.get("hit")
-        usable_for = int(hit["lifetime_seconds"]) + int(hit["assignment_duration_seconds"])
+        hit = self.profile.hit
+        usable_for = hit.lifetime_seconds + hit.assignment_duration_seconds
         return f":{int((self.clock() + usable_for) * 1000)}"
 
     # -- reconciling ------------------------------------------------------------------------
@@ -573,7 +604,7 @@ class Campaign:
         submitted = getattr(assignment.submit_time, "timestamp", None)
         if not missing or not callable(submitted):
             return
-        auto_approval = float(self.profile.get("hit.auto_approval_delay_seconds") or 0)
+        auto_approval = float(self.profile.hit.auto_approval_delay_seconds or 0)
         grace = self.params.game_data_grace_seconds
         if auto_approval:
             grace = min(grace, auto_approval - AUTO_APPROVAL_MARGIN_SECONDS)
@@ -594,8 +625,8 @@ class Campaign:
     def _keep_full_answer(self, assignment: Any, judgement: Any) -> None:
         """Keep an answer too long for the records in the private container, and point to it."""
         path = f"answers/{self.params.campaign}/{assignment.assignment_id}.xml"
-        container = self.profile.blob_service_client().get_container_client(
-            self.profile.get("storage.private_container"))
+        container = self.profile.backend.blob_service().get_container_client(
+            self.profile.storage.private_container)
         if not container.exists():
             container.create_container()
         container.upload_blob(path, str(assignment.raw.get("Answer") or "").encode("utf-8"), overwrite=True)

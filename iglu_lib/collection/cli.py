@@ -88,7 +88,7 @@ def _open_campaign(params: CampaignParams) -> Campaign:
     from iglu_lib.errors import CampaignStopped
 
     try:
-        return Campaign(params)
+        return Campaign.open(params)
     except Exception as err:
         fault = classify(err)
         if fault is Fault.UNEXPECTED:
@@ -118,7 +118,7 @@ def _status(args: argparse.Namespace) -> int:
 
         inventory = Inventory.from_files(params.path(params.join_codes), params.path(params.agent_instances))
         cells = [(task, combo) for task in inventory.tasks for combo in inventory.combinations(params.k)]
-        cost = params.cost_per_hit(profile.get("hit.reward"))
+        cost = params.cost_per_hit(profile.hit.reward)
     name = args.campaign or (params.campaign if params else None)
     if not name:
         from iglu_lib.errors import IgluError
@@ -148,8 +148,8 @@ def _service_counts(profile: object, params: CampaignParams | None, name: str) -
 
     try:
         if params is None:
-            return service_status(HitManager(profile, campaign=name), any_type=True)
-        return service_status(HitManager(profile, hit_type=params.hit_type, campaign=name))
+            return service_status(HitManager.open(profile, campaign=name), any_type=True)
+        return service_status(HitManager.open(profile, hit_type=params.hit_type, campaign=name))
     except Exception as err:  # noqa: BLE001 - the records' status is still worth printing
         return f"not listed: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
 
@@ -160,7 +160,7 @@ def _capped_on_service(profile: object, params: CampaignParams) -> int | str:
     from iglu_lib.mturk import HitManager
 
     try:
-        return cap_holders(HitManager(profile, hit_type=params.hit_type, campaign=params.campaign), params.campaign)
+        return cap_holders(HitManager.open(profile, hit_type=params.hit_type, campaign=params.campaign), params.campaign)
     except Exception as err:  # noqa: BLE001 - the records' status is still worth printing
         return f"not counted: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
 
@@ -231,7 +231,7 @@ def _preflight_before_spending(params: CampaignParams) -> None:
     from iglu_lib.config import load_profile
 
     profile = load_profile(params.profile)
-    if profile.is_local or not profile.spend_money:
+    if not profile.backend.real_services or not profile.spend_money:
         return
     from iglu_lib.collection.preflight import preflight
     from iglu_lib.errors import CampaignStopped

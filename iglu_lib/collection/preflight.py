@@ -12,13 +12,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
 
 log = logging.getLogger(__name__)
 
-#: Secrets a profile outside the local stack needs from the environment or `.env`.
-CLOUD_SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AZURE_STORAGE_CONNECTION_STRING",
-                 "IGLU_WORKER_ID_SALT")
 MARKS = {True: "✓", False: "✗", None: "-"}
 
 
@@ -55,13 +55,13 @@ class PreflightReport:
                 "checks": [asdict(check) for check in self.checks]}
 
 
-def preflight(params: Any, *, profile: Any = None, manager: Any = None) -> PreflightReport:
+def preflight(params: Any, *, profile: Profile | None = None, manager: Any = None) -> PreflightReport:
     """Run every check for the campaign of `params` (on `profile`, default the file's)."""
     from iglu_lib.config import load_profile
     from iglu_lib.mturk import HitManager
 
     profile = profile or load_profile(params.profile)
-    manager = manager or HitManager(profile, hit_type=params.hit_type, campaign=params.campaign)
+    manager = manager or HitManager.open(profile, hit_type=params.hit_type, campaign=params.campaign)
     report = PreflightReport(params.campaign, profile.name)
     report.checks.append(_guarded("profile", lambda: _profile_check(profile)))
     credentials = _guarded("credentials", lambda: _credentials_check(profile))
@@ -94,30 +94,16 @@ def _needs(reachable: bool, name: str, run: Callable[[], tuple[bool | None, str]
 
 
 # -- the checks ------------------------------------------------------------------------------
-def _profile_check(profile: Any) -> tuple[bool, str]:
+def _profile_check(profile: Profile) -> tuple[bool, str]:
     """Always passes: it says which account and money the run would use, for a person to confirm."""
-    endpoint = profile.endpoint("mturk") or "the AWS default"
-    if profile.is_local:
-        money = "play money on the local stack"
-    elif "sandbox" in str(endpoint):
-        money = "sandbox (no real money)"
-    else:
-        money = "REAL money on MTurk production"
+    endpoint = profile.backend.endpoint("mturk") or "the AWS default"
+    money = profile.backend.money()
     return True, (f"'{profile.name}', MTurk at {endpoint}, spend_money {str(profile.spend_money).lower()}, "
-                  f"{money}; records table {profile.get('storage.records_table')}")
+                  f"{money}; records table {profile.storage.records_table}")
 
 
-def _credentials_check(profile: Any) -> tuple[bool, str]:
-    if profile.is_local:
-        profile.aws_credentials()
-        profile.azure_connection_string()  # from the running stack
-        profile.worker_id_salt()
-        return True, "the local stack is running and provides its emulator credentials"
-    missing = [name for name in CLOUD_SECRETS if not profile.env.get(name)]
-    if missing:
-        return False, (f"{', '.join(missing)} not set; put them in the environment or .env "
-                       "(see .env.example), never in a parameter file")
-    return True, f"{', '.join(CLOUD_SECRETS)} are set"
+def _credentials_check(profile: Profile) -> tuple[bool, str]:
+    return profile.backend.check_credentials()
 
 
 def _balance_check(params: Any, manager: Any) -> tuple[bool, str]:
@@ -172,7 +158,7 @@ def _template_check(params: Any) -> tuple[bool | None, str]:
     return True, f"'{template}' renders with every required element"
 
 
-def _qualifications_check(profile: Any, manager: Any) -> tuple[bool, str]:
+def _qualifications_check(profile: Profile, manager: Any) -> tuple[bool, str]:
     """Every qualification type the profile's HIT settings require exists and is active."""
     from iglu_lib.mturk import MTurkError
     from iglu_lib.mturk.system_qualifications import SYSTEM_TYPES
@@ -217,13 +203,13 @@ def _inventory_check(params: Any) -> tuple[bool, str]:
                   "every join code parses and names its instance")
 
 
-def _storage_check(profile: Any) -> tuple[bool, str]:
+def _storage_check(profile: Profile) -> tuple[bool, str]:
     """The task and game containers exist, and the records table (read only: nothing is made).
     A missing table is only noted: the first run creates it, and a typo shows in the name."""
-    table = str(profile.get("storage.records_table"))
-    tables = {t.name for t in profile.table_service_client().query_tables(f"TableName eq '{table}'")}
-    blobs = profile.blob_service_client()
-    missing = [name for name in (str(profile.get(f"storage.{key}")) for key in ("task_container", "game_container"))
+    table = str(profile.storage.records_table)
+    tables = {t.name for t in profile.backend.table_service().query_tables(f"TableName eq '{table}'")}
+    blobs = profile.backend.blob_service()
+    missing = [name for name in (profile.storage.task_container, profile.storage.game_container)
                if not blobs.get_container_client(name).exists()]
     if missing:
         return False, (f"storage answers but lacks the container(s) {', '.join(missing)}; upload the tasks "

@@ -271,7 +271,7 @@ class Review:
         if manager is None:
             from iglu_lib.mturk import HitManager
 
-            manager = HitManager(self.profile, hit_type=params.hit_type, campaign=params.campaign,
+            manager = HitManager.open(self.profile, hit_type=params.hit_type, campaign=params.campaign,
                                  allow_spending=allow_spending)
         self.manager = manager
         self.records = records or GameRecords.open(self.profile, params.campaign)
@@ -308,7 +308,7 @@ class Review:
         """Every worker of the campaign (or the one named, raw id or pseudonym)."""
         records = self.all_records()
         wanted = self.resolve(worker, records) if worker else None
-        reviews = group_by_worker(records, salt=self.profile.worker_id_salt())
+        reviews = group_by_worker(records, salt=self.profile.backend.worker_id_salt())
         return [r for r in reviews if wanted is None or r.worker_id == wanted]
 
     def resolve(self, given: str, records: Sequence[GameRecord] | None = None) -> str:
@@ -347,7 +347,7 @@ class Review:
             result = getattr(self, f"_{action}")(worker_id, games, reason, value)
         from iglu_lib.platform.privacy import pseudonym
 
-        shown = pseudonym(worker_id, self.profile.worker_id_salt())
+        shown = pseudonym(worker_id, self.profile.backend.worker_id_salt())
         log.info("campaign %s: %s of %s (%s)%s", self.params.campaign, action, shown, reason,
                  " already done" if result.get("already") else "")
         return {"worker": shown, "action": action, "reason": reason, **result}
@@ -421,7 +421,7 @@ class Review:
         if self._games is None:
             from iglu_lib.platform.client import GameDataClient
 
-            self._games = GameDataClient(self.profile)
+            self._games = GameDataClient.open(self.profile)
         earned = {}
         for game in games:
             if not game.completion_code or game.bonus:

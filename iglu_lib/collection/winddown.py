@@ -21,9 +21,12 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib import paths
+
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +99,7 @@ class WindDownReport:
         return {**asdict(self), "finished": self.finished}
 
 
-def wind_down(params: Any, *, profile: Any = None, delete_settled: bool = False) -> WindDownReport:
+def wind_down(params: Any, *, profile: Profile | None = None, delete_settled: bool = False) -> WindDownReport:
     """Stop the campaign of `params`: request a stop, expire every open HIT, settle, report.
 
     Safe to run again (every step is idempotent); run it again after the time of a held HIT."""
@@ -104,7 +107,7 @@ def wind_down(params: Any, *, profile: Any = None, delete_settled: bool = False)
 
     report = WindDownReport(params.campaign, stop_requested=True)
     request_stop(params.campaign, "iglu campaign stop --expire")
-    campaign = Campaign(params, profile=profile)
+    campaign = Campaign.open(params, profile=profile)
     report.expired += _expire_open(campaign.manager)
     started = campaign.start()  # reconciles, and creates HITs of slots a crash left planned
     report.reconciled += started["resumed"]
@@ -164,7 +167,7 @@ def _describe_leftovers(campaign: Any, report: WindDownReport) -> None:
 
     hits = list(campaign.manager.hits())
     report.hits_by_status = dict(Counter(hit.status for hit in hits))
-    fallback = int(campaign.profile.get("hit.assignment_duration_seconds") or 0)
+    fallback = int(campaign.profile.hit.assignment_duration_seconds or 0)
     for hit in hits:
         if hit.status in ("Assignable", "Unassignable"):
             report.held.append(HeldHit(hit.hit_id, hit.status, hit.pending, _free_by(hit, fallback)))

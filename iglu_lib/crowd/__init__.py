@@ -29,7 +29,6 @@ _EXPORTS = {
     "TaskServer": "iglu_lib.crowd.server",
     "OnboardingQualification": "iglu_lib.crowd.provider",
     "StaticTaskProvider": "iglu_lib.crowd.provider",
-    "worker_submit_origins": "iglu_lib.crowd.provider",
     "TaskRun": "iglu_lib.crowd.session",
     "open_task_run": "iglu_lib.crowd.session",
     "export_records": "iglu_lib.crowd.export",

@@ -20,8 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib.crowd.db import CrowdDB
 from iglu_lib.crowd.task import CrowdTask
@@ -29,6 +28,9 @@ from iglu_lib.mturk.manager import Assignment, HitManager, MTurkError
 from iglu_lib.mturk.qualifications import grant
 from iglu_lib.mturk.qualifications import score as qualification_score
 from iglu_lib.mturk.templates import external_question
+
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
 
 LOG = logging.getLogger(__name__)
 
@@ -38,7 +40,6 @@ PASSED_SCORE = 1
 FAILED_SCORE = 0
 #: Height of the task page's frame on the worker's HIT page.
 FRAME_HEIGHT = 800
-MTURK_WORKER_SITES = ("https://www.mturk.com", "https://workersandbox.mturk.com")
 NO_DATA_REASON = "No task data reached our task server for this assignment, so there is nothing to pay for."
 WORKER_MISMATCH_REASON = (
     "The work our task server recorded for this assignment was sent under another worker id than yours, "
@@ -52,18 +53,9 @@ class ProviderError(MTurkError):
     """The crowd platform cannot do what the task needs; the message says what to do."""
 
 
-def worker_submit_origins(profile: Any) -> list[str]:
-    """Where the platform's `turkSubmitTo` may point: the local server, or MTurk's worker sites."""
-    if profile.is_local:
-        endpoint = profile.endpoint("mturk")
-        parts = urlsplit(endpoint)
-        return [f"{parts.scheme}://{parts.netloc}"]
-    return list(MTURK_WORKER_SITES)
-
-
-def crowd_task_manager(profile: Any, task: CrowdTask) -> HitManager:
+def crowd_task_manager(profile: Profile, task: CrowdTask) -> HitManager:
     """The `HitManager` of a task's HITs: type `crowd_task`, the task's name as campaign."""
-    return HitManager(profile, hit_type=HIT_TYPE, campaign=task.name)
+    return HitManager.open(profile, hit_type=HIT_TYPE, campaign=task.name)
 
 
 def failed_qualification_name(name: str) -> str:
@@ -188,7 +180,7 @@ class StaticTaskProvider:
         self.qualification = OnboardingQualification(manager, name, db) if task.config.has_onboarding and name else None
 
     @classmethod
-    def from_profile(cls, profile: Any, task: CrowdTask, db: CrowdDB) -> StaticTaskProvider:
+    def from_profile(cls, profile: Profile, task: CrowdTask, db: CrowdDB) -> StaticTaskProvider:
         return cls(crowd_task_manager(profile, task), task, db)
 
     # -- launch ----------------------------------------------------------------------

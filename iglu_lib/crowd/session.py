@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib.crowd.db import CrowdDB, TaskRunError, default_db_path
 from iglu_lib.crowd.onboarding import OnboardingRules
-from iglu_lib.crowd.provider import StaticTaskProvider, worker_submit_origins
+from iglu_lib.crowd.provider import StaticTaskProvider
 from iglu_lib.crowd.server import CampaignPages, TaskServer
 from iglu_lib.crowd.task import CrowdTask, load_task
 from iglu_lib.crowd.verify import AssignmentVerifier
 
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
 
-def campaign_pages(profile: Any, store_path: str | Path | None = None) -> CampaignPages:
+
+def campaign_pages(profile: Profile, store_path: str | Path | None = None) -> CampaignPages:
     """The `/hit` pages of the profile's external-mode campaign HITs (`hit.external_store`),
     checked with the profile's crowd platform; on the local profile the pages load the local
     MTurk server's crowd-form script instead of the CDN's."""
@@ -27,10 +30,11 @@ def campaign_pages(profile: Any, store_path: str | Path | None = None) -> Campai
     from iglu_lib.mturk.hit_pages import store_path as profile_store_path
     from iglu_lib.mturk.manager import HitManager
 
-    store = HitPageStore(store_path or profile_store_path(profile))
-    verifier = AssignmentVerifier(HitManager(profile, hit_type="hit-pages", campaign="hit-pages"))
-    script = f"{profile.endpoint('mturk').rstrip('/')}/_local/static/crowd-html-elements.js" if profile.is_local else None
-    return CampaignPages(store, verifier, submit_origins=worker_submit_origins(profile), crowd_script=script)
+    store = HitPageStore(store_path or profile_store_path(profile.hit))
+    verifier = AssignmentVerifier(HitManager.open(profile, hit_type="hit-pages", campaign="hit-pages"))
+    backend = profile.backend
+    return CampaignPages(store, verifier, submit_origins=backend.worker_submit_origins(),
+                         crowd_script=backend.crowd_script_url())
 
 
 @dataclass
@@ -40,7 +44,7 @@ class TaskRun:
     task: CrowdTask
     db: CrowdDB
     provider: StaticTaskProvider
-    profile: Any
+    profile: Profile
     server: TaskServer | None = None
 
     def make_server(self, *, host: str = "127.0.0.1", port: int = 0, rules: OnboardingRules | None = None,
@@ -52,7 +56,7 @@ class TaskRun:
             qualification.ensure_failed()
         self.server = TaskServer(
             self.task, self.db, host=host, port=port, task_run_id=task_run_id, rules=rules,
-            submit_origins=worker_submit_origins(self.profile),
+            submit_origins=self.profile.backend.worker_submit_origins(),
             on_onboarding=qualification.record if qualification is not None else None,
             verifier=AssignmentVerifier(self.provider.manager),
             campaign_pages=campaign_pages(self.profile),
@@ -77,7 +81,7 @@ class TaskRun:
         url = public_url or run["server_url"]
         if not url:
             raise TaskRunError(f"task run {run['task_run_id']} has no server address; pass a public URL")
-        if not self.profile.is_local and not url.startswith("https://"):
+        if self.profile.backend.requires_https and not url.startswith("https://"):
             raise TaskRunError(
                 f"MTurk shows ExternalQuestion pages only over HTTPS, not {url}; serve the task behind "
                 "HTTPS and pass that address as the public URL (--public-url)"
@@ -102,7 +106,7 @@ class TaskRun:
             self.server.stop()
 
 
-def open_task_run(task_dir: str | Path, conf_name: str, profile: Any, db_path: str | Path | None = None,
+def open_task_run(task_dir: str | Path, conf_name: str, profile: Profile, db_path: str | Path | None = None,
                   qualification_name: str | None = None) -> TaskRun:
     """Load the task folder and connect its records and the profile's crowd platform.
 

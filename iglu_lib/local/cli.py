@@ -39,7 +39,7 @@ def _up(args: argparse.Namespace) -> int:
     from iglu_lib.local import stack
 
     profile = load_profile(args.profile, stack_state={})
-    state = stack.up(ports=profile.get("stack.ports") or {})
+    state = stack.up(ports=dict(profile.settings.stack_ports))
     if args.json:
         print_json(state)
     else:
@@ -81,7 +81,7 @@ def _status(args: argparse.Namespace) -> int:
 
 def _generate_logs(args: argparse.Namespace) -> int:
     from iglu_lib.console import print_json
-    from iglu_lib.local.droidlet_logs import CorpusSpec, sized, upload_corpus, write_corpus
+    from iglu_lib.local.droidlet_logs import CorpusSpec, sized, write_corpus
 
     spec = CorpusSpec(batches=args.batches, logs_per_batch=args.logs_per_batch,
                       rows_per_log=args.rows_per_log, seed=args.seed)
@@ -91,13 +91,9 @@ def _generate_logs(args: argparse.Namespace) -> int:
         truth = write_corpus(args.dest, spec)
     else:
         from iglu_lib.config import load_profile
-        from iglu_lib.console import CommandError
 
-        profile = load_profile(args.profile)
-        if not profile.is_local:
-            raise CommandError(f"generated logs go only to the local stack's S3, not to profile "
-                               f"'{args.profile}'; use --profile local or --dest FOLDER")
-        truth = upload_corpus(profile.boto3_client("s3"), args.bucket, spec, progress=not args.json)
+        rehearsal = load_profile(args.profile).backend.rehearsal("use --profile local or --dest FOLDER")
+        truth = rehearsal.upload_logs(args.bucket, spec, progress=not args.json)
     report = {"objects": len(truth.objects), "bytes": truth.compressed_bytes,
               "expected": {kind: truth.summary(kind) for kind in truth.kinds}}
     if args.json:

@@ -16,13 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from iglu_lib.errors import ParameterError
-
-if TYPE_CHECKING:
-    from iglu_lib.config import Profile
 
 PREVIEW_ASSIGNMENT = "ASSIGNMENT_ID_NOT_AVAILABLE"
 
@@ -166,16 +163,6 @@ def plans_from_parameters(items: list[Mapping[str, Any]]) -> list[WorkerPlan]:
 
 
 OUTCOME_COLUMNS = tuple(field.name for field in fields(WorkerOutcome))
-
-
-def simulate_if_local(profile: Profile, hits: list[Mapping[str, Any]], workers: list[Mapping[str, Any]],
-                      enabled: bool = True, progress: bool = True) -> list[WorkerOutcome]:
-    """The notebook's simulated workers (`workers`: parameters as for `plans_from_parameters`)
-    work `hits` on the profile's local MTurk server; no outcomes when not `enabled` or when the
-    profile is not local, because a real campaign must never get simulated work."""
-    if not enabled or not profile.is_local:
-        return []
-    return simulate(profile.endpoint("mturk"), plans_from_parameters(workers), hits, progress=progress)
 
 
 def outcomes_frame(outcomes: list[WorkerOutcome]) -> Any:

@@ -40,8 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from iglu_lib.errors import IgluError
-
 NSP_COLUMNS = ("command", "action_dict", "source", "agent", "time")
 ERROR_COLUMNS = ("command", "action_dict", "time", "parser_error", "other_error",
                  "other_error_description")
@@ -122,6 +120,12 @@ class CorpusTruth:
     @property
     def compressed_bytes(self) -> int:
         return sum(self.objects.values())
+
+    def table(self) -> Any:
+        """What the generator injected: one column per CSV kind, one row per count."""
+        import pandas as pd
+
+        return pd.DataFrame({kind: self.summary(kind) for kind in self.kinds}).drop("bad_archives")
 
     def summary(self, kind: str) -> dict[str, Any]:
         """The `iglu logs process --json` summary a correct processor prints for `kind`."""
@@ -391,29 +395,9 @@ def upload_corpus(s3: Any, bucket: str, spec: CorpusSpec, *, create_bucket: bool
     return truth
 
 
-class NotLocalProfile(IgluError):
-    """Generated logs were asked for in a profile that may talk to real S3."""
-
-
-
-def fill_local_bucket(profile: Any, bucket: str, *, prefix: str = "turk_logs/", batches: int = 2,
-                      logs_per_batch: int = 4, rows_per_log: int = 30, seed: int = 0,
-                      progress: bool = False) -> CorpusTruth:
-    """Upload a generated corpus under `prefix` to `bucket` of the local stack; return its
-    truth. Refuses any profile but a local one, so generated logs never land in a real bucket."""
-    if not profile.is_local:
-        raise NotLocalProfile(f"generated logs go only to the local stack's S3, not to profile "
-                              f"'{profile.name}'; use the local profile or generate: false")
-    spec = CorpusSpec(batches=batches, logs_per_batch=logs_per_batch, rows_per_log=rows_per_log,
-                      seed=seed, prefix=prefix.strip("/") or "turk_logs")
-    return upload_corpus(profile.boto3_client("s3"), bucket, spec, progress=progress)
-
-
 def truth_table(truth: CorpusTruth) -> Any:
     """What the generator injected: one column per CSV kind, one row per count."""
-    import pandas as pd
-
-    return pd.DataFrame({kind: truth.summary(kind) for kind in truth.kinds}).drop("bad_archives")
+    return truth.table()
 
 
 def _ensure_bucket(s3: Any, bucket: str) -> None:

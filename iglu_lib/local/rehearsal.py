@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib.config import ConfigError
+
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
 
 EXPORT_FILES = {
     "task_id_mapping": "task_id_mapping.json",
@@ -36,7 +39,7 @@ def read_encoded_tasks(tasks_dir: Path, limit: int | None = None) -> dict[str, s
 
 
 def prepare_simulated_platform(
-    profile: Any,
+    profile: Profile,
     tasks_dir: str | Path,
     agents: Mapping[str, Mapping[str, Any]],
     out_dir: str | Path,
@@ -45,9 +48,7 @@ def prepare_simulated_platform(
 ) -> dict[str, Path]:
     """Upload tasks and register agents (`{name: {"instances": n, "skill": 0..1}}`) on the
     simulator; write the platform's two exports, the agent instances and the true skills."""
-    from iglu_lib.local.platform import PlatformSimulator
-
-    simulator = PlatformSimulator(profile)
+    simulator = profile.backend.rehearsal().platform()
     simulator.upload_tasks(read_encoded_tasks(Path(tasks_dir), task_limit))
     instances = {
         name: simulator.register_agent(name, int(spec["instances"]), float(spec["skill"]))

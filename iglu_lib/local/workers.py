@@ -15,13 +15,11 @@ import json
 import math
 import random
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from iglu_lib.config import ConfigError
 from iglu_lib.errors import ParameterError
 from iglu_lib.local.mturk.control_client import LocalMTurkControl, WorkerRefused
 
@@ -329,35 +327,18 @@ class SimulatedCrowd:
 
 
 
-@contextmanager
-def crowd_beside(profile: Any, platform_dir: str | Path, *, enabled: bool = True, **options: Any
-                 ) -> Iterator[SimulatedCrowd | None]:
-    """A rehearsal crowd working while the block runs (nothing when `enabled` is false), stopped
-    afterwards whatever happens; `options` as for `rehearsal_crowd`."""
-    if not enabled:
-        yield None
-        return
-    if not profile.is_local:
-        raise ConfigError(f"a simulated crowd works only on the local stack, not profile '{profile.name}'; "
-                          "set simulate_crowd: false")
-    crowd = rehearsal_crowd(profile, str(platform_dir), **options)
-    try:
-        yield crowd
-    finally:
-        crowd.stop()
-
-
-def rehearsal_crowd(campaign_profile: Any, platform_dir: str, *, size: int, mix: Mapping[str, float],
+def rehearsal_crowd(endpoint: str, platform: Any, platform_dir: str, *, size: int, mix: Mapping[str, float],
                     seed: int = 0, first_shown_bias: float = 0.3) -> SimulatedCrowd:
-    """The crowd of a rehearsal, from the files the simulated platform step wrote
-    (`agent_instances.json`, `true_skills.json`), working until stopped."""
-    from iglu_lib.local.platform import PlatformSimulator
+    """The crowd of a rehearsal on the local MTurk server at `endpoint`, playing on `platform`
+    (a `PlatformSimulator`), from the files the simulated platform step wrote
+    (`agent_instances.json`, `true_skills.json`), working until stopped. Reached through
+    `profile.backend.rehearsal().crowd(...)`."""
     from iglu_lib.local.rehearsal import EXPORT_FILES
 
     folder = Path(platform_dir)
     instances = json.loads((folder / EXPORT_FILES["agent_instances"]).read_text(encoding="utf-8"))
     skills = json.loads((folder / EXPORT_FILES["true_skills"]).read_text(encoding="utf-8"))
-    crowd = SimulatedCrowd.for_agents(campaign_profile.endpoint("mturk"), PlatformSimulator(campaign_profile),
+    crowd = SimulatedCrowd.for_agents(endpoint, platform,
                                       instances, skills, size=size, mix=mix, seed=seed,
                                       first_shown_bias=first_shown_bias)
     crowd.start()

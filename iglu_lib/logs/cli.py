@@ -46,10 +46,10 @@ def _sync(args: argparse.Namespace) -> int:
     from iglu_lib.logs.sync import sync_prefix
 
     profile = load_profile(args.profile)
-    bucket = args.bucket or profile.get("s3.logs_bucket")
+    bucket = args.bucket or profile.s3.logs_bucket
     if not bucket:
         raise CommandError(f"no --bucket given and profile '{args.profile}' has no s3.logs_bucket")
-    summary = sync_prefix(profile.boto3_client("s3"), bucket, args.prefix, args.dest,
+    summary = sync_prefix(profile.backend.s3_client(), bucket, args.prefix, args.dest,
                           workers=args.workers, progress=not args.json)
     if args.json:
         print_json(summary)

@@ -21,10 +21,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib import paths
 from iglu_lib.sqlite_file import SqliteFile
+
+if TYPE_CHECKING:
+    from iglu_lib.settings import HitSettings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS hit_pages (
@@ -51,9 +54,9 @@ def default_store_path() -> Path:
     return paths.outputs_dir() / "hit_pages.sqlite"
 
 
-def store_path(profile: Any) -> Path:
+def store_path(hit: HitSettings) -> Path:
     """`hit.external_store` of the profile (relative paths under the project), or the default."""
-    configured = profile.get("hit.external_store")
+    configured = hit.external_store
     if not configured:
         return default_store_path()
     path = Path(str(configured))

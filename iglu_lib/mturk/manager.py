@@ -1,7 +1,7 @@
-"""The HIT manager: a thin layer over `boto3.client("mturk")` built from a profile.
+"""The HIT manager: a thin layer over `boto3.client("mturk")` and the profile's HIT settings.
 
 It adds what every caller (the collection loop, the crowd-task provider, the review notebook,
-the CLI) would otherwise repeat: HIT settings from the profile, pages from the package's
+the CLI) would otherwise repeat: the profile's `HitSettings`, pages from the package's
 templates, a `RequesterAnnotation` tag (HIT type, campaign, request token) so HITs of one
 kind can be listed and a repeated create finds the HIT it made before, pagination, safe
 answer parsing, retries with backoff, and a guard that refuses to spend real money unless
@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib.errors import IgluError
 from iglu_lib.mturk.answers import ParsedAnswers, parse_answers
@@ -30,6 +30,7 @@ from iglu_lib.mturk.templates import (
     html_question,
     render_hit,
 )
+from iglu_lib.settings import CREATE_HIT_FIELDS, HitSettings
 
 #: MTurk's largest page size.
 PAGE_SIZE = 100
@@ -60,73 +61,11 @@ class SpendingRefused(MTurkError):
     """A call that pays was refused because the profile does not spend money by default."""
 
 
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
+
+
 # -- settings and records ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HitSettings:
-    """The `hit.*` settings of a profile, as `CreateHIT` arguments."""
-
-    title: str
-    description: str
-    reward: str
-    keywords: tuple[str, ...]
-    lifetime_seconds: int
-    assignment_duration_seconds: int
-    auto_approval_delay_seconds: int
-    max_assignments: int
-    qualification_requirements: tuple[Mapping[str, Any], ...] = ()
-
-    @classmethod
-    def from_profile(cls, profile: Any) -> HitSettings:
-        hit = profile.get("hit")
-        if not isinstance(hit, Mapping):
-            raise MTurkError(f"profile '{profile.name}' has no 'hit' settings; add them to its YAML file")
-        missing = [name for name in _REQUIRED_SETTINGS if hit.get(name) in (None, "")]
-        if missing:
-            raise MTurkError(
-                f"profile '{profile.name}' lacks hit.{', hit.'.join(missing)}; add them to its YAML file"
-            )
-        return cls(
-            title=str(hit["title"]),
-            description=str(hit["description"]),
-            reward=str(hit["reward"]),
-            keywords=tuple(_keyword_list(hit.get("keywords") or ())),
-            lifetime_seconds=int(hit["lifetime_seconds"]),
-            assignment_duration_seconds=int(hit["assignment_duration_seconds"]),
-            auto_approval_delay_seconds=int(hit["auto_approval_delay_seconds"]),
-            max_assignments=int(hit.get("max_assignments") or 1),
-            qualification_requirements=tuple(hit.get("qualification_requirements") or ()),
-        )
-
-    def create_hit_arguments(self) -> dict[str, Any]:
-        return {
-            "Title": self.title,
-            "Description": self.description,
-            "Reward": self.reward,
-            "Keywords": _keywords(self.keywords),
-            "LifetimeInSeconds": self.lifetime_seconds,
-            "AssignmentDurationInSeconds": self.assignment_duration_seconds,
-            "AutoApprovalDelayInSeconds": self.auto_approval_delay_seconds,
-            "MaxAssignments": self.max_assignments,
-            "QualificationRequirements": [dict(q) for q in self.qualification_requirements],
-        }
-
-
-def _keyword_list(keywords: str | Iterable[str]) -> list[str]:
-    """Keywords from a list or a comma-separated string (both appear in profiles and overrides)."""
-    items = keywords.split(",") if isinstance(keywords, str) else keywords
-    return [k.strip() for k in items if str(k).strip()]
-
-
-def _keywords(keywords: str | Iterable[str]) -> str:
-    return ",".join(_keyword_list(keywords))
-
-
-_REQUIRED_SETTINGS = (
-    "title", "description", "reward", "lifetime_seconds",
-    "assignment_duration_seconds", "auto_approval_delay_seconds",
-)
 
 
 @dataclass(frozen=True)
@@ -232,8 +171,12 @@ class HitManager:
 
     def __init__(
         self,
-        profile: Any,
+        settings: HitSettings,
+        connect: Callable[[], Any],
         *,
+        profile_name: str = "this profile",
+        spend_money: bool = False,
+        requires_https: bool = True,
         hit_type: str = "pairwise",
         campaign: str = "default",
         allow_spending: bool = False,
@@ -242,7 +185,14 @@ class HitManager:
         template_folder: str | None = None,
         template_variables: Mapping[str, Any] | None = None,
     ) -> None:
-        self.profile = profile
+        #: The profile's `hit.*` settings; `connect()` makes the boto3 MTurk client, on first use
+        #: (so refusals never need credentials). `profile_name` is for messages; `spend_money` and
+        #: `requires_https` come from the profile and its backend.
+        self.settings = settings
+        self._connect = connect
+        self.profile_name = profile_name
+        self.spend_money = spend_money
+        self.requires_https = requires_https
         self.hit_type = hit_type
         self.campaign = campaign
         self.allow_spending = allow_spending
@@ -252,23 +202,31 @@ class HitManager:
         self.template_folder = template_folder
         self.template_variables = dict(template_variables or {})
 
+    @classmethod
+    def open(cls, profile: Profile, **options: Any) -> HitManager:
+        """The manager of a profile: its HIT settings, and an MTurk client of its backend that
+        makes one attempt per call (the manager's `RetryPolicy` does the retrying)."""
+        backend = profile.backend
+
+        def connect() -> Any:
+            from botocore.config import Config
+
+            no_retries = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=10, read_timeout=60)
+            return backend.mturk_client(config=no_retries)
+
+        return cls(profile.hit, connect, profile_name=profile.name, spend_money=profile.spend_money,
+                   requires_https=backend.requires_https, **options)
+
     @property
     def question_mode(self) -> str:
         """`html` or `external`: the constructor's choice, else the profile's `hit.question_mode`."""
-        return check_question_mode(str(self._question_mode or self.profile.get("hit.question_mode") or "html"))
+        return check_question_mode(str(self._question_mode or self.settings.question_mode or "html"))
 
     # -- plumbing ------------------------------------------------------------------------
     @cached_property
     def client(self) -> Any:
         """The boto3 MTurk client, made on first use (so refusals never need credentials)."""
-        from botocore.config import Config
-
-        no_retries = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=10, read_timeout=60)
-        return self.profile.boto3_client("mturk", config=no_retries)
-
-    @cached_property
-    def settings(self) -> HitSettings:
-        return HitSettings.from_profile(self.profile)
+        return self._connect()
 
     @property
     def retries(self) -> int:
@@ -306,10 +264,10 @@ class HitManager:
                 return
 
     def _require_spending(self, operation: str, allow: bool) -> None:
-        if self.profile.spend_money or self.allow_spending or allow:
+        if self.spend_money or self.allow_spending or allow:
             return
         raise SpendingRefused(
-            f"{operation} spends real money and profile '{self.profile.name}' has spend_money: false; "
+            f"{operation} spends real money and profile '{self.profile_name}' has spend_money: false; "
             "pass allow_spending=True (CLI: --allow-spending) to do it on purpose"
         )
 
@@ -363,17 +321,17 @@ class HitManager:
         """Where external-mode HIT pages are kept for the task server (`hit.external_store`)."""
         from iglu_lib.mturk.hit_pages import HitPageStore, store_path
 
-        return HitPageStore(store_path(self.profile))
+        return HitPageStore(store_path(self.settings))
 
     def external_base_url(self) -> str:
         """`hit.external_url`: where workers reach `iglu crowd serve` (HTTPS outside the local profile)."""
-        url = str(self.profile.get("hit.external_url") or "").strip().rstrip("/")
+        url = str(self.settings.external_url or "").strip().rstrip("/")
         if not url:
             raise MTurkError(
-                f"profile '{self.profile.name}' has hit.question_mode: external but no hit.external_url; "
+                f"profile '{self.profile_name}' has hit.question_mode: external but no hit.external_url; "
                 "set it to the public address of `iglu crowd serve`"
             )
-        if not self.profile.is_local and not url.startswith("https://"):
+        if self.requires_https and not url.startswith("https://"):
             raise MTurkError(f"MTurk shows ExternalQuestion pages only over HTTPS, not {url}; set an https:// hit.external_url")
         return url
 
@@ -416,7 +374,7 @@ class HitManager:
             page_variables = {"title": self.settings.title, **self._folder_variables(), **(variables or {})}
             question = html_question(render_hit(self.hit_type, page_variables))
         extra = tuple(overrides.pop("extra_qualification_requirements", ()) or ())
-        unknown = set(overrides) - set(HitSettings.__dataclass_fields__)
+        unknown = set(overrides) - set(CREATE_HIT_FIELDS)
         if unknown:
             raise MTurkError(f"create_hit got unknown settings: {', '.join(sorted(unknown))}")
         settings = replace(self.settings, **overrides)

@@ -229,5 +229,5 @@ def resolve_type(manager: HitManager, name_or_id: str) -> str:
             raise  # the service did not answer: a later turn asks again
         raise QualificationNotFound(
             f"qualification_requirements: no qualification type named or with id '{name_or_id}' on "
-            f"profile '{manager.profile.name}' ({err.code or err}); create it with `iglu mturk qualify`"
+            f"profile '{manager.profile_name}' ({err.code or err}); create it with `iglu mturk qualify`"
         ) from None

@@ -99,25 +99,36 @@ class Game:
 
 
 class GameDataClient:
-    """Reads games and tasks from the profile's blob containers (or container URLs with a SAS)."""
+    """Reads games and tasks from two blob containers: the profile's (`open`) or container
+    URLs with a SAS (`from_urls`). The client's own retries (`attempts`, with backoff) replace
+    the SDK's, so an outage is told from a missing blob."""
 
-    def __init__(
-        self,
-        profile: Profile | None = None,
-        *,
-        game_container_url: str | None = None,
-        task_container_url: str | None = None,
-        attempts: int = 3,
-        backoff_seconds: float = 0.2,
-        pool_size: int = 32,
-    ) -> None:
+    def __init__(self, games: Any, tasks: Any, *, attempts: int = 3, backoff_seconds: float = 0.2) -> None:
+        #: Azure `ContainerClient`s of the game data and the task data.
+        self.games = games
+        self.tasks = tasks
         self.attempts = max(1, attempts)
         self.backoff_seconds = backoff_seconds
-        transport = _transport(pool_size)
-        self.games = _container(profile, "storage.game_container", game_container_url, transport)
-        self.tasks = _container(profile, "storage.task_container", task_container_url, transport)
         self._task_cache: dict[str, tuple[dict[str, Any] | None, TaskTarget | None]] = {}
         self._task_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, profile: Profile, *, pool_size: int = 32, **options: Any) -> GameDataClient:
+        """The client of a profile's `storage.game_container` and `storage.task_container`,
+        through its backend's blob service (one attempt per call, `pool_size` connections)."""
+        service = profile.backend.blob_service(retry=False, transport=_transport(pool_size), retry_total=0)
+        return cls(service.get_container_client(profile.storage.game_container),
+                   service.get_container_client(profile.storage.task_container), **options)
+
+    @classmethod
+    def from_urls(cls, game_container_url: str, task_container_url: str, *, pool_size: int = 32,
+                  **options: Any) -> GameDataClient:
+        """The client of two container URLs (with a SAS when the containers are private)."""
+        from azure.storage.blob import ContainerClient
+
+        transport = _transport(pool_size)
+        return cls(*(ContainerClient.from_container_url(url, transport=transport, retry_total=0)
+                     for url in (game_container_url, task_container_url)), **options)
 
     # -- one game -----------------------------------------------------------------------
     def fetch(self, code: str, join_code: str | None = None) -> Game:
@@ -263,19 +274,6 @@ def _transport(pool_size: int) -> Any:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return RequestsTransport(session=session, session_owner=False)
-
-
-def _container(profile: Profile | None, setting: str, url: str | None, transport: Any) -> Any:
-    from azure.storage.blob import BlobServiceClient, ContainerClient
-
-    if url:
-        return ContainerClient.from_container_url(url, transport=transport, retry_total=0)
-    if profile is None:
-        raise GameDataError(f"no profile and no container URL for {setting}; pass one of them")
-    service = BlobServiceClient.from_connection_string(
-        profile.azure_connection_string(), transport=transport, retry_total=0
-    )
-    return service.get_container_client(profile.get(setting))
 
 
 def _progress(futures: list[Any], enabled: bool) -> list[Any]:

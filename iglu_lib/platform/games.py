@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 #: Plays games and returns `(completion code, join code)` of each (see
-#: `iglu_lib.local.platform.rehearsal.simulation`); `iglu_lib.platform` never imports the
+#: `profile.backend.rehearsal().simulate_games`); `iglu_lib.platform` never imports the
 #: local stack itself.
 Simulation = Callable[[], Sequence[tuple[str, str]]]
 
@@ -176,7 +176,7 @@ def store_games(games: Sequence[Game], profile: Profile) -> pd.DataFrame:
 
     from iglu_lib.platform.privacy import store_game_data
 
-    service = profile.blob_service_client()
+    service = profile.backend.blob_service()
     rows = []
     for game in games:
         row = {
@@ -185,7 +185,7 @@ def store_games(games: Sequence[Game], profile: Profile) -> pd.DataFrame:
             "not_stored_because": game.reason,
         }
         if game.ok:
-            path = store_game_data(game, profile, blob_service=service)
+            path = store_game_data(game, profile.storage, service)
             row.update(ResultGameDataPath=path, not_stored_because=None)
         rows.append(row)
     return pd.DataFrame(rows)

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 if TYPE_CHECKING:
     import pandas as pd
 
+
 #: The per-game numbers compared across agents: (summary column, axis label).
 DISTRIBUTIONS = (
     ("structure_f1", "structure F1 against the target"),

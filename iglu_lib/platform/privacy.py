@@ -19,8 +19,8 @@ from iglu_lib.errors import IgluError
 from iglu_lib.platform.codes import PSEUDONYM, WORKER_ID
 
 if TYPE_CHECKING:
-    from iglu_lib.config import Profile
     from iglu_lib.platform.client import Game
+    from iglu_lib.settings import StorageSettings
 
 URL = re.compile(r"(?i)\b(?:https?://|ftp://|www\.)[^\s<>\"'\\]+")
 EMAIL = re.compile(r"(?i)[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
@@ -125,10 +125,10 @@ def scrub_value(value: Any, key: str | None = None) -> Any:
     return value
 
 
-def store_game_data(game: Game, profile: Profile, *, blob_service: Any = None) -> str:
+def store_game_data(game: Game, storage: StorageSettings, blob_service: Any) -> str:
     """Copy a fetched game's raw document to the private container and its scrubbed copy to
-    the results container, at the platform's path; returns the record's `ResultGameDataPath`
-    (`<results container>/<path>`).
+    the results container (`storage.*` of the profile), at the platform's path; returns the
+    record's `ResultGameDataPath` (`<results container>/<path>`).
     """
     import json
 
@@ -138,11 +138,11 @@ def store_game_data(game: Game, profile: Profile, *, blob_service: Any = None) -
         raise PrivacyError(
             f"game of code {game.code[:20]!r}... has no data to store ({game.reason})"
         )
-    service = blob_service or profile.blob_service_client()
+    service = blob_service
     path = game.parsed.game_blob_path
     copies = {
-        profile.get("storage.private_container"): game.document,
-        profile.get("storage.results_container"): scrub_value(game.document),
+        storage.private_container: game.document,
+        storage.results_container: scrub_value(game.document),
     }
     for container_name, document in copies.items():
         container = service.get_container_client(container_name)
@@ -151,4 +151,4 @@ def store_game_data(game: Game, profile: Profile, *, blob_service: Any = None) -
         except ResourceExistsError:
             pass
         container.upload_blob(path, json.dumps(document).encode("utf-8"), overwrite=True)
-    return f"{profile.get('storage.results_container')}/{path}"
+    return f"{storage.results_container}/{path}"

@@ -70,12 +70,12 @@ class GameRecords:
     @classmethod
     def open(cls, profile: Profile, campaign: str, *, table_name: str | None = None) -> GameRecords:
         """The campaign's records in the profile's `storage.records_table` (created if missing)."""
-        name = table_name or profile.get("storage.records_table")
+        name = table_name or profile.storage.records_table
         if not name:
             raise RecordError(
                 f"profile '{profile.name}' has no storage.records_table; add it to the profile"
             )
-        table = profile.table_service_client().create_table_if_not_exists(name)
+        table = profile.backend.table_service().create_table_if_not_exists(name)
         return cls(table, campaign)
 
     # -- writing ------------------------------------------------------------------------

@@ -13,10 +13,13 @@ import logging
 import re
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib.errors import IgluError
 from iglu_lib.workers.identity import ResolvedWorker, WorkerNotResolved, resolve_worker, sources_for
+
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
 
 #: The service's limits of one NotifyWorkers call.
 SUBJECT_MAX = 200
@@ -37,12 +40,12 @@ class WorkerActionRefused(IgluError):
     """The action was refused before anything was sent; the message says why."""
 
 
-def _manager(profile: Any, manager: Any, allow_spending: bool = False) -> Any:
+def _manager(profile: Profile, manager: Any, allow_spending: bool = False) -> Any:
     if manager is not None:
         return manager
     from iglu_lib.mturk.manager import HitManager
 
-    return HitManager(profile, allow_spending=allow_spending)
+    return HitManager.open(profile, allow_spending=allow_spending)
 
 
 def _bounded(name: str, text: str, most: int) -> str:
@@ -54,7 +57,7 @@ def _bounded(name: str, text: str, most: int) -> str:
 
 
 def notify(
-    profile: Any,
+    profile: Profile,
     workers: Sequence[str],
     subject: str,
     message: str,
@@ -74,7 +77,7 @@ def notify(
     sources = sources_for(profile, manager, campaign)
     resolved: dict[str, ResolvedWorker] = {}
     for given in workers:
-        worker = resolve_worker(given, salt=profile.worker_id_salt, sources=sources)
+        worker = resolve_worker(given, salt=profile.backend.worker_id_salt, sources=sources)
         resolved.setdefault(worker.worker_id, worker)
     failures = manager.notify(list(resolved), subject, message)
     failed = [_failure(failure, resolved) for failure in failures]
@@ -93,7 +96,7 @@ def _failure(failure: dict[str, Any], resolved: dict[str, ResolvedWorker]) -> di
 
 
 def bonus(
-    profile: Any,
+    profile: Profile,
     worker: str,
     assignment_id: str,
     amount: str,
@@ -123,7 +126,7 @@ def bonus(
             "paid_now": paid_now}
 
 
-def _require_spending(profile: Any, allow_spending: bool) -> None:
+def _require_spending(profile: Profile, allow_spending: bool) -> None:
     from iglu_lib.mturk.manager import SpendingRefused
 
     if not (profile.spend_money or allow_spending):
@@ -150,7 +153,7 @@ def default_token(assignment_id: str, amount: str, reason: str) -> str:
     return "iglu-bonus-" + digest[:40]
 
 
-def _worker_of_assignment(profile: Any, manager: Any, given: str, assignment_id: str) -> ResolvedWorker:
+def _worker_of_assignment(profile: Profile, manager: Any, given: str, assignment_id: str) -> ResolvedWorker:
     """The assignment's worker, if it is the one named (by raw id or pseudonym)."""
     assignment = manager.get_assignment(assignment_id)
     actual = assignment.worker_id
@@ -158,7 +161,7 @@ def _worker_of_assignment(profile: Any, manager: Any, given: str, assignment_id:
         f"assignment {assignment_id} was not done by {given.strip()[:80]}; check the worker and the assignment"
     )
     try:
-        resolved = resolve_worker(given, salt=profile.worker_id_salt,
+        resolved = resolve_worker(given, salt=profile.backend.worker_id_salt,
                                   sources=[(f"assignment {assignment_id}", lambda: [actual])])
     except WorkerNotResolved:
         raise refusal from None

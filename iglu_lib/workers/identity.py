@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib.errors import IgluError
+
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
 
 #: What a raw worker id may look like here: MTurk's (`A` and capitals or digits) and the
 #: local server's simulated workers' ids; at most 64 characters, as the service's field.
@@ -91,7 +94,7 @@ def matches(pseudonym_wanted: str, worker_ids: Iterable[str], salt: str) -> list
     return list(found)
 
 
-def record_worker_ids(profile: Any, campaign: str) -> Callable[[], Iterable[str]]:
+def record_worker_ids(profile: Profile, campaign: str) -> Callable[[], Iterable[str]]:
     """The worker ids of a campaign's game records (read when called)."""
 
     def read() -> Iterable[str]:
@@ -107,7 +110,7 @@ def assignment_worker_ids(manager: Any) -> Callable[[], Iterable[str]]:
     return lambda: (assignment.worker_id for assignment in manager.account_assignments())
 
 
-def sources_for(profile: Any, manager: Any, campaign: str | None) -> list[tuple[str, Callable[[], Iterable[str]]]]:
+def sources_for(profile: Profile, manager: Any, campaign: str | None) -> list[tuple[str, Callable[[], Iterable[str]]]]:
     """Where to look for a pseudonym's worker: the campaign's records first, then the service."""
     sources = []
     if campaign:

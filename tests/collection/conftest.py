@@ -85,13 +85,11 @@ def rehearsal(stack, tmp_path_factory) -> Rehearsal:
 @pytest.fixture
 def crowd_factory(rehearsal, local_profile):
     """Start simulated crowds; every one started is stopped after the test."""
-    from iglu_lib.local.workers import rehearsal_crowd
-
     crowds = []
 
     def start(size: int = 10, mix=None, seed: int = 0):
-        crowd = rehearsal_crowd(local_profile, str(rehearsal.platform_dir), size=size,
-                                mix=MISBEHAVING if mix is None else mix, seed=seed)
+        crowd = local_profile.backend.rehearsal().crowd(rehearsal.platform_dir, size=size,
+                                                        mix=MISBEHAVING if mix is None else mix, seed=seed)
         crowds.append(crowd)
         return crowd
 
@@ -107,7 +105,7 @@ class OpenHitMonitor:
     def __init__(self, profile, campaign: str) -> None:
         from iglu_lib.mturk import HitManager
 
-        self.manager = HitManager(profile, campaign=campaign)
+        self.manager = HitManager.open(profile, campaign=campaign)
         self.violations: list[str] = []
         self.polls = 0
         self._stop = threading.Event()
@@ -164,7 +162,7 @@ def check_invariants(profile, campaign: str, reward: str) -> dict:
     from iglu_lib.storage import GameRecords, RecordStatus
 
     records = GameRecords.open(profile, campaign).all()
-    manager = HitManager(profile, campaign=campaign)
+    manager = HitManager.open(profile, campaign=campaign)
     slots: dict[str, list] = {}
     for record in records:
         slots.setdefault(record.slot_id, []).append(record)
@@ -261,10 +259,10 @@ class Attacker:
 @pytest.fixture
 def attack(rehearsal, local_profile, unique_name, stack):
     def make(**overrides) -> Attacker:
-        campaign = Campaign(rehearsal.params(unique_name("attack"), target_approved_hits=30, **overrides))
+        campaign = Campaign.open(rehearsal.params(unique_name("attack"), target_approved_hits=30, **overrides))
         campaign.start()
         campaign.turn()
-        return Attacker(campaign, LocalMTurkControl(stack["mturk_endpoint_url"]), PlatformSimulator(local_profile))
+        return Attacker(campaign, LocalMTurkControl(stack["mturk_endpoint_url"]), local_profile.backend.rehearsal().platform())
 
     return make
 

@@ -14,7 +14,7 @@ def test_adaptive_campaign_with_a_stop_rule_reaches_its_target(
     name = unique_name("adapt")
     params = rehearsal.params(name, target_approved_hits=6, scheduling={"strategy": "adaptive", "floor": 0.3},
                               stop_when={"ranking_confident": 0.95})
-    campaign = Campaign(params)
+    campaign = Campaign.open(params)
     crowd_factory(size=6, mix={})
     with monitor_factory(name) as monitor:
         summary = campaign.run(progress=False)
@@ -56,7 +56,7 @@ def test_an_adaptive_campaign_survives_sigkill_and_stops_by_the_ranking_rule(
         time.sleep(0.2)
     first.kill()
     first.wait()
-    restarted = Campaign(rehearsal.params(name, target_approved_hits=400, budget="1000.00",
+    restarted = Campaign.open(rehearsal.params(name, target_approved_hits=400, budget="1000.00",
                                           scheduling={"strategy": "adaptive"},
                                           stop_when={"ranking_confident": 0.95}))
     restarted.start()
@@ -68,4 +68,4 @@ def test_an_adaptive_campaign_survives_sigkill_and_stops_by_the_ranking_rule(
     summary = json.loads(final.stdout)
     assert summary["stopped_by"] == "ranking_confident", summary
     assert summary["done"] and summary["good_hits"] < 400
-    invariants(local_profile, name, local_profile.get("hit.reward"))
+    invariants(local_profile, name, local_profile.hit.reward)

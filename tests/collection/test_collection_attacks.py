@@ -87,7 +87,7 @@ def test_every_hostile_submission_gets_a_reason_and_the_honest_ones_are_settled(
         assert {g.status for g in attacker.settle(honest)} == {RecordStatus.APPROVED}, name
     long_feedback = attacker.campaign.records.by_hit(hits["answer_truncated"])[0].annotation
     assert len(long_feedback["agent_performance"]) <= 2000
-    private = local_profile.blob_service_client().get_container_client(local_profile.get("storage.private_container"))
+    private = local_profile.backend.blob_service().get_container_client(local_profile.storage.private_container)
     kept = private.download_blob(long_feedback["full_answer"]).readall().decode()
     assert kept.count("very long.") == 7000, "the whole answer is kept beside the record"
     summary = attacker.campaign.summary()
@@ -176,7 +176,7 @@ def test_a_game_stored_late_waits_within_the_grace_period_then_counts(attack, lo
     from dataclasses import replace
 
     attacker = attack()
-    container = local_profile.blob_service_client().get_container_client(local_profile.get("storage.game_container"))
+    container = local_profile.backend.blob_service().get_container_client(local_profile.storage.game_container)
 
     def submit_with_first_game_missing(tag: str) -> tuple[str, str, bytes]:
         hit_id, assignment_id, joins = attacker.take()

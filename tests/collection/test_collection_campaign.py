@@ -21,20 +21,20 @@ from iglu_lib.storage import GameRecords, RecordStatus
 
 
 def _balance(profile) -> float:
-    return float(profile.boto3_client("mturk").get_account_balance()["AvailableBalance"])
+    return float(profile.backend.mturk_client().get_account_balance()["AvailableBalance"])
 
 
 def test_pairwise_campaign_reaches_its_target_balanced_with_a_misbehaving_crowd(
         rehearsal, local_profile, unique_name, crowd_factory, monitor_factory, invariants):
     name = unique_name("camp")
     before = _balance(local_profile)
-    campaign = Campaign(rehearsal.params(name, target_approved_hits=12))
+    campaign = Campaign.open(rehearsal.params(name, target_approved_hits=12))
     crowd_factory(size=10)
     with monitor_factory(name) as monitor:
         summary = campaign.run(progress=False)
     assert summary["done"] and summary["good_hits"] == 12
     assert monitor.polls > 0 and monitor.violations == []
-    found = invariants(local_profile, name, local_profile.get("hit.reward"))
+    found = invariants(local_profile, name, local_profile.hit.reward)
     assert before - _balance(local_profile) == pytest.approx(float(found["paid"]))
     status = current_status(campaign)
     assert status["cell_spread"] <= 1
@@ -49,7 +49,7 @@ def test_pairwise_campaign_reaches_its_target_balanced_with_a_misbehaving_crowd(
 def test_campaign_status_cli_reports_cells_and_spend(rehearsal, local_profile, unique_name, crowd_factory):
     name = unique_name("camp")
     crowd_factory(size=6, mix={})
-    Campaign(rehearsal.params(name, target_approved_hits=4)).run(progress=False)
+    Campaign.open(rehearsal.params(name, target_approved_hits=4)).run(progress=False)
     params_file = rehearsal.params_file(name, target_approved_hits=4)
     result = subprocess.run([sys.executable, "-m", "iglu_lib.cli", "campaign", "status", "--campaign", name,
                              "--params", str(params_file), "--json"], capture_output=True, text=True, timeout=120)
@@ -84,7 +84,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     summary = json.loads(final.stdout)
     assert summary["done"] and summary["good_hits"] == 14
     assert monitor.violations == []
-    found = invariants(local_profile, name, local_profile.get("hit.reward"))
+    found = invariants(local_profile, name, local_profile.hit.reward)
     assert before - _balance(local_profile) == pytest.approx(float(found["paid"]))
 
 
@@ -115,7 +115,7 @@ def test_ten_percent_of_requests_failing_still_reaches_the_target(
         rehearsal, local_profile, unique_name, crowd_factory, monitor_factory, invariants, stack):
     name = unique_name("fault")
     control = LocalMTurkControl(stack["mturk_endpoint_url"])
-    campaign = Campaign(rehearsal.params(name, target_approved_hits=10))
+    campaign = Campaign.open(rehearsal.params(name, target_approved_hits=10))
     crowd_factory(size=8)
     control.set_faults(0.1, seed=3)
     try:
@@ -126,7 +126,7 @@ def test_ten_percent_of_requests_failing_still_reaches_the_target(
     assert summary["done"] and summary["good_hits"] == 10
     assert campaign.manager.retries > 0, "faults reached the loop's own calls and were absorbed"
     assert monitor.violations == []
-    invariants(local_profile, name, local_profile.get("hit.reward"))
+    invariants(local_profile, name, local_profile.hit.reward)
 
 
 HOSTILE = "x' or PartitionKey ne '' or 'a' eq 'a"
@@ -135,7 +135,7 @@ HOSTILE = "x' or PartitionKey ne '' or 'a' eq 'a"
 def test_hostile_answers_reach_the_records_intact_and_never_change_a_query(
         rehearsal, local_profile, unique_name, stack):
     name = unique_name("hostile")
-    campaign = Campaign(rehearsal.params(name, target_approved_hits=2))
+    campaign = Campaign.open(rehearsal.params(name, target_approved_hits=2))
     campaign.start()
     campaign.turn()
     control = LocalMTurkControl(stack["mturk_endpoint_url"])

@@ -23,7 +23,7 @@ from iglu_lib.storage import RecordStatus
 
 
 def _balance(profile) -> float:
-    return float(profile.boto3_client("mturk").get_account_balance()["AvailableBalance"])
+    return float(profile.backend.mturk_client().get_account_balance()["AvailableBalance"])
 
 
 def test_a_thirty_second_mturk_outage_is_survived_and_reported(
@@ -31,7 +31,7 @@ def test_a_thirty_second_mturk_outage_is_survived_and_reported(
     name = unique_name("outage")
     control = LocalMTurkControl(stack["mturk_endpoint_url"])
     before = _balance(local_profile)
-    campaign = Campaign(rehearsal.params(name, target_approved_hits=8))
+    campaign = Campaign.open(rehearsal.params(name, target_approved_hits=8))
     crowd_factory(size=6, mix={})
     result: dict = {}
     runner = threading.Thread(target=lambda: result.update(summary=campaign.run(progress=False)), daemon=True)
@@ -52,7 +52,7 @@ def test_a_thirty_second_mturk_outage_is_survived_and_reported(
     summary = result["summary"]
     assert summary["done"] and summary["good_hits"] == 8
     assert summary["errors"], "the outage was reported, not swallowed"
-    found = invariants(local_profile, name, local_profile.get("hit.reward"))
+    found = invariants(local_profile, name, local_profile.hit.reward)
     assert before - _balance(local_profile) == pytest.approx(float(found["paid"])), "spend is what was paid"
 
 
@@ -77,7 +77,7 @@ def test_a_thirty_second_azurite_outage_is_survived_and_records_agree_with_the_s
 
     name = unique_name("storage")
     before = _balance(local_profile)
-    campaign = Campaign(rehearsal.params(name, target_approved_hits=8))
+    campaign = Campaign.open(rehearsal.params(name, target_approved_hits=8))
     crowd_factory(size=6, mix={})
     result: dict = {}
     runner = threading.Thread(target=lambda: result.update(summary=campaign.run(progress=False)), daemon=True)
@@ -99,7 +99,7 @@ def test_a_thirty_second_azurite_outage_is_survived_and_records_agree_with_the_s
     summary = result["summary"]
     assert summary["done"] and summary["good_hits"] == 8, (summary, campaign_status(campaign.records.all()))
     assert any("ServiceRequestError" in e or "GameDataError" in e for e in summary["errors"]), summary["errors"]
-    found = invariants(local_profile, name, local_profile.get("hit.reward"))
+    found = invariants(local_profile, name, local_profile.hit.reward)
     assert before - _balance(local_profile) == pytest.approx(float(found["paid"])), "spend is what was paid"
 
 
@@ -107,18 +107,17 @@ def test_a_hit_approved_behind_the_loops_back_is_reconciled_at_restart(
         rehearsal, local_profile, unique_name, stack, invariants):
     """The service auto-approved a submitted assignment while no loop ran: a restart records it,
     frees its instances and counts its pay."""
-    from iglu_lib.local.platform import PlatformSimulator
     from iglu_lib.local.workers import join_codes_of
 
     name = unique_name("reconcile")
-    campaign = Campaign(rehearsal.params(name, target_approved_hits=2))
+    campaign = Campaign.open(rehearsal.params(name, target_approved_hits=2))
     campaign.start()
     campaign.turn()
     control = LocalMTurkControl(stack["mturk_endpoint_url"])
     hit_id = next(g.hit_id for g in campaign.records.all() if g.status is RecordStatus.HIT_CREATED)
     control.set_worker("ARECONCILE0001")
     accepted = control.accept(hit_id, "ARECONCILE0001")
-    simulator = PlatformSimulator(local_profile)
+    simulator = local_profile.backend.rehearsal().platform()
     codes = [simulator.play(join, seed=n) for n, join in enumerate(join_codes_of(accepted["question"]["html"]))]
     control.submit(accepted["assignment_id"], {"taskAnswers": json.dumps([{
         "completionCode1": codes[0], "completionCode2": codes[1], "agent1_performance": "ok",
@@ -126,7 +125,7 @@ def test_a_hit_approved_behind_the_loops_back_is_reconciled_at_restart(
     manager = campaign.manager
     manager.approve(accepted["assignment_id"], "approved by hand")  # as auto-approval would
     manager.set_reviewing(hit_id)  # and off the reviewable listing
-    restarted = Campaign(rehearsal.params(name, target_approved_hits=2))
+    restarted = Campaign.open(rehearsal.params(name, target_approved_hits=2))
     restarted.start()
     games = restarted.records.by_hit(hit_id)
     assert {g.status for g in games} == {RecordStatus.APPROVED}
@@ -157,7 +156,7 @@ def test_failed_turns_in_a_row_stop_the_loop_with_a_sentence(rehearsal, unique_n
     from iglu_lib.errors import CampaignStopped
 
     control = LocalMTurkControl(stack["mturk_endpoint_url"])
-    campaign = Campaign(rehearsal.params(unique_name("failing"), target_approved_hits=2, max_failed_turns=2,
+    campaign = Campaign.open(rehearsal.params(unique_name("failing"), target_approved_hits=2, max_failed_turns=2,
                                          poll_interval_seconds=0.01, max_poll_interval_seconds=0.02))
     control.set_faults(1.0, seed=2)
     try:

@@ -26,15 +26,15 @@ RIGHT = {"role": "assistant", "instruction": "precise", "completion": "code"}
 
 def test_campaign_refuses_to_start_with_an_incomplete_template(rehearsal, local_profile, unique_name):
     name = unique_name("tpl")
-    campaign = Campaign(rehearsal.params(name, hit_template=str(EXAMPLE)))  # placeholders left in
+    campaign = Campaign.open(rehearsal.params(name, hit_template=str(EXAMPLE)))  # placeholders left in
     with pytest.raises(TemplateIncomplete, match="minecraft_server"):
         campaign.start()
-    assert list(HitManager(local_profile, hit_type="pairwise", campaign=name).hits()) == []
+    assert list(HitManager.open(local_profile, hit_type="pairwise", campaign=name).hits()) == []
 
 
 def test_campaign_hits_show_the_own_page_and_require_the_qualifier(rehearsal, local_profile, stack, unique_name):
     control = LocalMTurkControl(stack["mturk_endpoint_url"])
-    manager = HitManager(local_profile)
+    manager = HitManager.open(local_profile)
     qualifier = f"IGLU architect {secrets.token_hex(4)}"
     test = QualificationTest.from_files(qualifier, "Consent and the building game", QUALIFIER / "test.xml",
                                         QUALIFIER / "answer_key.xml", retry_delay_seconds=0)
@@ -44,14 +44,14 @@ def test_campaign_hits_show_the_own_page_and_require_the_qualifier(rehearsal, lo
     assert control.request_qualification(type_id, refused, {"consent": "disagree", **RIGHT})["value"] == 0
 
     name = unique_name("tpl")
-    campaign = Campaign(rehearsal.params(
+    campaign = Campaign.open(rehearsal.params(
         name, hit_template=str(EXAMPLE), hit_variables=SET, target_approved_hits=2,
         qualification_requirements=[{"type": qualifier, "min_score": 100}]))
     campaign.start()
     campaign.turn()
     hits = campaign.manager.open_hits()
     assert len(hits) == 2
-    mturk = local_profile.boto3_client("mturk")
+    mturk = local_profile.backend.mturk_client()
     try:
         for hit in hits:
             raw = mturk.get_hit(HITId=hit.hit_id)["HIT"]
@@ -74,7 +74,7 @@ def test_a_required_qualification_the_account_lacks_stops_the_campaign(rehearsal
     from iglu_lib.errors import CampaignStopped
 
     missing = f"no such qualifier {secrets.token_hex(4)}"
-    campaign = Campaign(rehearsal.params(unique_name("tpl"), max_turns=3,
+    campaign = Campaign.open(rehearsal.params(unique_name("tpl"), max_turns=3,
                                          qualification_requirements=[{"type": missing, "min_score": 1}]))
     with pytest.raises(CampaignStopped, match=missing):
         campaign.run(progress=False)
@@ -84,7 +84,7 @@ def test_a_required_qualification_the_account_lacks_stops_the_campaign(rehearsal
 def test_requirements_name_a_type_by_id_too(local_profile):
     from iglu_lib.mturk.qualifications import campaign_requirements, requirement
 
-    manager = HitManager(local_profile)
+    manager = HitManager.open(local_profile)
     type_id = manager.call("create_qualification_type", Name=f"pilot {secrets.token_hex(4)}", Description="d",
                            QualificationTypeStatus="Active")["QualificationType"]["QualificationTypeId"]
     assert campaign_requirements(manager, [{"type": type_id, "min_score": 5}]) == [requirement(type_id, 5)]

@@ -14,7 +14,7 @@ from iglu_lib.storage import GameRecords
 
 def test_no_hit_is_created_that_could_exceed_the_budget(rehearsal, unique_name):
     # reward 0.50 + 20 % fee = 0.60 a HIT: a budget of 2.00 pays for 3 HITs, not 4
-    campaign = Campaign(rehearsal.params(unique_name("budget"), target_approved_hits=10, budget="2.00"))
+    campaign = Campaign.open(rehearsal.params(unique_name("budget"), target_approved_hits=10, budget="2.00"))
     campaign.start()
     report = campaign.turn()
     assert report.created == 3

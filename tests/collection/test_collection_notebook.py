@@ -24,18 +24,15 @@ def test_collect_notebook_runs_headless(rehearsal, unique_name, test_outputs, tm
     assert "good 4/4" in out.read_text() or "good_hits" in out.read_text()
 
 
-def test_crowd_beside_is_nothing_when_disabled_and_refuses_a_real_platform(tmp_path):
+def test_a_real_platform_has_no_rehearsal_crowd(tmp_path):
     import pytest
 
-    from iglu_lib.config import ConfigError, load_profile
-    from iglu_lib.local.workers import crowd_beside
+    from iglu_lib.backends import NoRehearsal
+    from iglu_lib.config import load_profile
 
     sandbox = load_profile("sandbox", env={})
-    with crowd_beside(sandbox, tmp_path, enabled=False) as crowd:
-        assert crowd is None
-    with pytest.raises(ConfigError, match="only on the local stack, not profile 'sandbox'"):
-        with crowd_beside(sandbox, tmp_path, size=2, mix={}):
-            pass
+    with pytest.raises(NoRehearsal, match="profile 'sandbox' runs against real services.*set simulate_crowd: false"):
+        sandbox.backend.rehearsal("set simulate_crowd: false").crowd_beside(tmp_path, size=2, mix={})
 
 
 def test_reasons_figure_draws_every_reason():

@@ -25,7 +25,7 @@ def test_the_rehearsal_passes_preflight(rehearsal, local_profile, unique_name):
     assert report.passed, "\n".join(report.lines())
     checks = lines_of(report)
     assert checks["MTurk and balance"].startswith("True") and "covers the budget" in checks["MTurk and balance"]
-    assert "play money" in checks["profile"] and local_profile.endpoint("mturk") in checks["profile"]
+    assert "play money" in checks["profile"] and local_profile.backend.endpoint("mturk") in checks["profile"]
     assert "3 agents (6 instances)" in checks["join codes and agent instances"]
     assert report.lines()[0].endswith("ready") and all(line.startswith("  ✓") or line.startswith("  -")
                                                        for line in report.lines()[1:])
@@ -72,15 +72,11 @@ def test_a_budget_above_the_balance_fails_the_balance_line(rehearsal, local_prof
 
 def test_a_missing_qualification_type_and_too_few_agents_fail_their_lines(rehearsal, local_profile, unique_name,
                                                                            tmp_path):
-    from iglu_lib.config import Profile
-
-    settings = json.loads(json.dumps(dict(local_profile.settings)))
-    settings["hit"]["qualification_requirements"] = [
+    profile = local_profile.with_hit(qualification_requirements=(
         {"QualificationTypeId": "3NOSUCHQUALIFICATIONTYPE00", "Comparator": "Exists"},
         {"QualificationTypeId": "000000000000000000L0", "Comparator": "GreaterThanOrEqualTo",
          "IntegerValues": [95]},
-    ]
-    profile = Profile("local", settings, local_profile.env, local_profile.stack_state)
+    ))
     one_agent = tmp_path / "one_agent.json"
     instances = json.loads(rehearsal.agent_instances.read_text())
     one_agent.write_text(json.dumps({"Alpha": instances["Alpha"]}))
@@ -99,11 +95,7 @@ def _profiles_dir():
 
 
 def test_external_pages_without_an_address_fail_the_page_line(rehearsal, local_profile, unique_name):
-    from iglu_lib.config import Profile
-
-    settings = json.loads(json.dumps(dict(local_profile.settings)))
-    settings["hit"]["question_mode"] = "external"
-    profile = Profile("local", settings, local_profile.env, local_profile.stack_state)
+    profile = local_profile.with_hit(question_mode="external")
     report = preflight(rehearsal.params(unique_name("pre")), profile=profile)
     assert [check.name for check in report.failures] == ["HIT page"]
     assert "external_url" in report.failures[0].message

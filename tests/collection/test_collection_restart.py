@@ -108,7 +108,7 @@ def test_a_loop_that_dies_at_a_chosen_line_resumes_without_doing_anything_twice(
     calls = Calls()
     crowd_factory(size=8, mix=REJECTING_MIX if method == "reject" else MIX, seed=3)
     with monitor_factory(name) as monitor:
-        first = Campaign(rehearsal.params(name, target_approved_hits=TARGET))
+        first = Campaign.open(rehearsal.params(name, target_approved_hits=TARGET))
         calls.watch(first, monkeypatch)
         crash = die_once(monkeypatch, first.manager if where == "manager" else first, method, after=after)
         with pytest.raises(Died):
@@ -118,7 +118,7 @@ def test_a_loop_that_dies_at_a_chosen_line_resumes_without_doing_anything_twice(
         died_with = first.records.all()
         del first  # everything in memory is gone; the records and the server remain
 
-        restarted = Campaign(rehearsal.params(name, target_approved_hits=TARGET))
+        restarted = Campaign.open(rehearsal.params(name, target_approved_hits=TARGET))
         calls.watch(restarted, monkeypatch)
         summary = run_at_most(restarted)
 
@@ -126,7 +126,7 @@ def test_a_loop_that_dies_at_a_chosen_line_resumes_without_doing_anything_twice(
     assert monitor.violations == [], "no instance was in two open HITs"
     twice = {assignment: n for assignment, n in calls.settled.items() if n > 1}
     assert not twice, f"approved or rejected more than once: {twice}"
-    found = invariants(local_profile, name, local_profile.get("hit.reward"))
+    found = invariants(local_profile, name, local_profile.hit.reward)
     hits = {g.hit_id for g in found["records"] if g.hit_id}
     assert set(calls.created) == hits, "every CreateHIT the loops made is one slot's HIT, none twice"
     assert len(hits) == len({g.slot_id for g in found["records"] if g.hit_id})

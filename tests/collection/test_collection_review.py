@@ -82,7 +82,7 @@ def test_submissions_are_grouped_by_worker_with_their_history(attack):
     for hit_id in settled:
         attacker.settle(hit_id)
     review = _review(attacker)
-    salt = attacker.campaign.profile.worker_id_salt()
+    salt = attacker.campaign.profile.backend.worker_id_salt()
     everyone = review.workers()
     assert [w.shown for w in everyone] == [pseudonym(worker, salt), pseudonym(other, salt)], "most rejected first"
     mine = everyone[0]
@@ -247,7 +247,7 @@ def test_bad_inputs_are_refused_with_a_sentence(attack, rehearsal):
                              "--json"], capture_output=True, text=True, timeout=120)
     assert listed.returncode == 0, listed.stderr
     assert [w["counts"]["approved"] for w in json.loads(listed.stdout)["workers"]] == [1]
-    shown = pseudonym(worker, attacker.campaign.profile.worker_id_salt())
+    shown = pseudonym(worker, attacker.campaign.profile.backend.worker_id_salt())
     paid = subprocess.run([sys.executable, "-m", "iglu_lib.cli", "campaign", "review", "--params", str(path),
                            "--worker", shown, "--action", "bonus", "--amount", "0.05", "--reason", "Thanks!",
                            "--json"], capture_output=True, text=True, timeout=120)
@@ -280,7 +280,7 @@ def test_the_review_notebook_lists_by_worker_and_acts_only_when_asked(attack, re
     worker = attacker.prefix + "NB"
     junk = _submit(attacker, worker, "junk")
     attacker.settle(junk)
-    shown = pseudonym(worker, attacker.campaign.profile.worker_id_salt())
+    shown = pseudonym(worker, attacker.campaign.profile.backend.worker_id_salt())
     path = rehearsal.params_file(attacker.campaign.params.campaign, target_approved_hits=30)
     decisions = [{"worker": shown, "action": "reverse", "reason": "The worker mailed us the real codes.", "hit": junk},
                  {"worker": shown, "action": "approve", "reason": "no such HIT to approve"}]

@@ -67,7 +67,7 @@ def test_a_bonus_rule_pays_each_earning_game_once_and_counts_it_in_the_spend(att
     paid = manager.bonus_payments(assignment_id=games[0].assignment_id)
     assert sorted(p["BonusAmount"] for p in paid) == ["0.10", "0.10"]
     assert attacker.campaign.summary()["bonuses_paid"] == "0.20"
-    restarted = Campaign(attacker.campaign.params)
+    restarted = Campaign.open(attacker.campaign.params)
     restarted.start()
     restarted._pay_bonuses(manager.get_assignment(games[0].assignment_id), restarted.records.by_hit(hit_id))
     assert len(manager.bonus_payments(assignment_id=games[0].assignment_id)) == 2, "never paid twice"

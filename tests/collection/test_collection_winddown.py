@@ -16,7 +16,6 @@ from iglu_lib.collection.logfile import log_path
 from iglu_lib.collection.params import CampaignParams
 from iglu_lib.collection.winddown import stop_request_path, stop_requested
 from iglu_lib.local.mturk.control_client import LocalMTurkControl
-from iglu_lib.local.platform import PlatformSimulator
 from iglu_lib.local.workers import GAME_TIME_SCALE, join_codes_of
 from iglu_lib.mturk import HitManager
 from iglu_lib.storage import GameRecords, RecordStatus
@@ -53,21 +52,21 @@ def test_stop_expire_after_a_partial_run_leaves_nothing_open_and_records_agree(
         rehearsal, local_profile, stack, unique_name, invariants):
     name = unique_name("winddown")
     params_file = rehearsal.params_file(name, target_approved_hits=30)
-    campaign = Campaign(CampaignParams.from_file(params_file))
+    campaign = Campaign.open(CampaignParams.from_file(params_file))
     campaign.start()
     campaign.turn()
     hits = open_hit_ids(campaign)
     assert len(hits) >= 3, "a partial run: several HITs open at once"
     submitted, held, *untouched = hits
     control = LocalMTurkControl(stack["mturk_endpoint_url"])
-    play_and_submit(control, PlatformSimulator(local_profile), submitted, "AWINDDOWN0000001")
+    play_and_submit(control, local_profile.backend.rehearsal().platform(), submitted, "AWINDDOWN0000001")
     control.set_worker("AWINDDOWN0000002")
     held_assignment = control.accept(held, "AWINDDOWN0000002")["assignment_id"]
 
     result = iglu("campaign", "stop", "--params", str(params_file), "--expire", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    manager = HitManager(local_profile, campaign=name)
+    manager = HitManager.open(local_profile, campaign=name)
     statuses = {hit.hit_id: hit.status for hit in manager.hits()}
     assert "Assignable" not in statuses.values(), statuses
     assert report["stop_requested"] and stop_requested(name)
@@ -78,7 +77,7 @@ def test_stop_expire_after_a_partial_run_leaves_nothing_open_and_records_agree(
     assert records[submitted] is RecordStatus.APPROVED
     assert all(records[hit_id] is RecordStatus.EXPIRED for hit_id in untouched)
     assert all(hit_id not in statuses for hit_id in untouched), "unworked HITs are deleted"
-    invariants(local_profile, name, local_profile.get("hit.reward"))
+    invariants(local_profile, name, local_profile.hit.reward)
     assert f"campaign {name}: expired " in log_path(name).read_text(), "what it did is in the campaign log"
 
     control.return_assignment(held_assignment)  # the worker gives up: nothing is held any more
@@ -87,7 +86,7 @@ def test_stop_expire_after_a_partial_run_leaves_nothing_open_and_records_agree(
     assert "wound down" in again.stdout.splitlines()[0], again.stdout
     assert not list(manager.hits(("Assignable", "Unassignable")))
     assert {g.status for g in GameRecords.open(local_profile, name).all()} <= FINAL
-    counts = invariants(local_profile, name, local_profile.get("hit.reward"))
+    counts = invariants(local_profile, name, local_profile.hit.reward)
     assert counts["approved"] == 1
 
     status = iglu("campaign", "status", "--params", str(params_file), "--json")
@@ -127,7 +126,7 @@ def test_a_running_collect_stops_on_request_and_a_new_run_forgets_the_request(re
     assert summary["open_hits"] > 0, "stopped mid-run, its HITs still open (until --expire)"
     assert stop_request_path(name).is_file()
 
-    campaign = Campaign(CampaignParams.from_file(params_file, {"max_turns": 1}))
+    campaign = Campaign.open(CampaignParams.from_file(params_file, {"max_turns": 1}))
     assert campaign.run(progress=False)["stopped_by"] == "max_turns", "a new run starts without the old request"
     assert not stop_requested(name)
     cleanup = iglu("campaign", "stop", "--params", str(params_file), "--expire", "--json")

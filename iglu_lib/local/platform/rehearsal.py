@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from iglu_lib.local.platform.simulator import PlatformSimulator
-
 if TYPE_CHECKING:
-    from iglu_lib.config import Profile
-    from iglu_lib.platform.games import Simulation
+    from iglu_lib.local.platform.simulator import PlatformSimulator
 
 #: The real platform task, package data (read at run time, so not from the tests folder).
 GREENLANDS_TASK = (
@@ -52,17 +48,16 @@ def rehearsal_tasks(sample_tasks: int = 4) -> dict[str, Any]:
 
 
 def simulate_games(
-    profile: Profile,
+    simulator: PlatformSimulator,
     *,
     games: int = 6,
     architects: Sequence[str] = ("diligent", "lazy"),
     agents: Mapping[str, float] | None = None,
     sample_tasks: int = 4,
     seed: int = 0,
-    tournament_id: str = "rehearsal",
 ) -> list[tuple[str, str]]:
-    """Play `games` games, cycling over tasks, agents and architects; `(code, join code)` each."""
-    simulator = PlatformSimulator(profile, tournament_id=tournament_id)
+    """Play `games` games on `simulator`, cycling over tasks, agents and architects; `(code,
+    join code)` each. Reached through `profile.backend.rehearsal().simulate_games(...)`."""
     task_ids = list(simulator.upload_tasks(rehearsal_tasks(sample_tasks)).values())
     skills = dict(agents or {"Steady": 0.9, "Shaky": 0.4})
     instances = [simulator.register_agent(name, 1, skill)[0] for name, skill in skills.items()]
@@ -74,18 +69,3 @@ def simulate_games(
         architect = architects[number % len(architects)]
         played.append((simulator.play(join, architect, seed=seed + number), join))
     return played
-
-
-def simulation(
-    profile: Profile,
-    *,
-    games: int,
-    architects: Sequence[str] = ("diligent", "lazy"),
-    seed: int = 0,
-) -> Simulation | None:
-    """`simulate_games` ready to play, for `iglu_lib.platform.games.select_codes`; None when
-    there is nothing to simulate (no games asked for, or a profile that is not local: real
-    campaigns must never be mixed with simulated games)."""
-    if not (profile.is_local and games > 0):
-        return None
-    return partial(simulate_games, profile, games=games, architects=architects, seed=seed)

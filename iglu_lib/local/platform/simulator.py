@@ -38,7 +38,7 @@ from iglu_lib.platform.codes import (
 from iglu_lib.platform.events import world_blocks
 
 if TYPE_CHECKING:
-    from iglu_lib.config import Profile
+    from iglu_lib.settings import StorageSettings
 
 #: Namespace of the simulator's deterministic ids.
 NAMESPACE = uuid.UUID("6f1d3c2e-8a4b-4c6d-9e0f-1a2b3c4d5e6f")
@@ -96,16 +96,17 @@ class PlatformSimulator:
 
     def __init__(
         self,
-        profile: Profile,
+        storage: StorageSettings,
+        blob_service: Any,
         *,
         tournament_id: str | None = None,
         challenge_id: str | None = None,
     ) -> None:
         self.tournament_id = platform_id(tournament_id or "", "tournament")
         self.challenge_id = challenge_id or stable_id("challenge", self.tournament_id)
-        service = profile.blob_service_client()
-        self.tasks = _ensure(service.get_container_client(profile.get("storage.task_container")))
-        self.games = _ensure(service.get_container_client(profile.get("storage.game_container")))
+        service = blob_service
+        self.tasks = _ensure(service.get_container_client(storage.task_container))
+        self.games = _ensure(service.get_container_client(storage.game_container))
         self.registry = _ensure(service.get_container_client(REGISTRY_CONTAINER))
         self._task_cache: dict[str, StoredTask] = {}
 
