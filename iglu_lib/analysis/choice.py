@@ -22,7 +22,7 @@ Rows with identical covariates are aggregated (`weight`), so a fit costs O(disti
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,7 +52,7 @@ class Choices:
         return cls.from_counts(counts, n_agents)
 
     @classmethod
-    def from_counts(cls, counts: dict[tuple[tuple[int, ...], int], float], n_agents: int) -> Choices:
+    def from_counts(cls, counts: Mapping[tuple[tuple[int, ...], int], float], n_agents: int) -> Choices:
         width = max((len(m) for m, _ in counts), default=2)
         members = np.full((len(counts), width), -1, dtype=int)
         for r, (row, _) in enumerate(counts):
