@@ -173,7 +173,9 @@ def simulate_if_local(profile: Profile, hits: list[Mapping[str, Any]], workers: 
     profile is not local, because a real campaign must never get simulated work."""
     if not enabled or not profile.is_local:
         return []
-    return simulate(profile.endpoint("mturk"), plans_from_parameters(workers), hits, progress=progress)
+    endpoint = profile.endpoint("mturk")
+    assert endpoint is not None  # a local profile's endpoints come from the running stack
+    return simulate(endpoint, plans_from_parameters(workers), hits, progress=progress)
 
 
 def outcomes_frame(outcomes: list[WorkerOutcome]) -> Any:

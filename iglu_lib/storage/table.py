@@ -183,14 +183,15 @@ class GameRecords:
             return list(self.table.submit_transaction(operations))
         except TableTransactionError as err:
             keys = ", ".join(op[1]["RowKey"] for op in operations)
-            if err.error_code == "EntityAlreadyExists":
+            code = getattr(err, "error_code", None)  # set by the SDK, not declared on the class
+            if code == "EntityAlreadyExists":
                 raise _EntityExists(keys) from None
-            if err.error_code == "UpdateConditionNotSatisfied":
+            if code == "UpdateConditionNotSatisfied":
                 raise RecordConflict(
                     f"campaign {self.campaign!r}: game record(s) {keys} changed since they "
                     "were read (ETag mismatch); read them again and decide again"
                 ) from None
-            if err.error_code == "ResourceNotFound":
+            if code == "ResourceNotFound":
                 raise RecordNotFound(
                     f"campaign {self.campaign!r}: no game record among {keys}"
                 ) from None
