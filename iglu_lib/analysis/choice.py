@@ -286,7 +286,8 @@ def _information(features: np.ndarray, p: np.ndarray, mean: np.ndarray, weight: 
     return second - np.einsum("r,rd,re->de", weight, mean, mean)
 
 
-def _objective(features, present, chosen, weight, precision, beta) -> float:
+def _objective(features: np.ndarray, present: np.ndarray, chosen: np.ndarray, weight: np.ndarray,
+               precision: np.ndarray, beta: np.ndarray) -> float:
     utility = np.where(present, features @ beta, -np.inf)
     if utility.size:
         top = utility.max(axis=1)
