@@ -114,7 +114,8 @@ def _kernel_manager_with(env: Mapping[str, str]) -> type:
     extra = dict(env)
 
     class KernelManagerWithEnv(AsyncKernelManager):
-        async def start_kernel(self, **kw: Any) -> None:
+        # jupyter_client declares the async manager's start_kernel with the sync signature.
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
             kw["env"] = {**os.environ, **(kw.get("env") or {}), **extra}
             await super().start_kernel(**kw)
 

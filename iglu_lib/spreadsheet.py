@@ -98,7 +98,7 @@ def _first_byte_candidates(array: Any) -> Any:
     _, offsets_buffer, data_buffer = array.buffers()[:3]
     if size == 0 or data_buffer is None or data_buffer.size == 0:
         return np.zeros(size, dtype=bool)
-    offset_type = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    offset_type: type[np.signedinteger[Any]] = np.int64 if pa.types.is_large_string(array.type) else np.int32
     offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[array.offset:array.offset + size + 1]
     data = np.frombuffer(data_buffer, dtype=np.uint8)
     starts = offsets[:-1]

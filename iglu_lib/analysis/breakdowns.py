@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from itertools import combinations
+from typing import cast
 
 import pandas as pd
 
@@ -71,7 +72,7 @@ def with_task_names(table: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     if "task" not in table.columns:
         return table
     named = table.copy()
-    named.insert(named.columns.get_loc("task") + 1, "task_name", named["task"].map(lambda t: task_label(t, names)))
+    named.insert(list(named.columns).index("task") + 1, "task_name", named["task"].map(lambda t: task_label(t, names)))
     return named
 
 
@@ -109,7 +110,7 @@ def agreement(comparisons: Comparisons) -> pd.DataFrame:
         pairs = list(combinations(outcomes, 2))
         majority, majority_count = Counter(outcomes).most_common(1)[0]
         annotators = group["worker"].fillna(group["HitId"]).nunique()
-        rows.append({"task": task, "agents": " vs ".join(agents), "comparisons": len(group),
+        rows.append({"task": task, "agents": " vs ".join(cast("tuple[str, ...]", agents)), "comparisons": len(group),
                      "annotators": annotators, "majority": majority, "majority_share": majority_count / len(group),
                      "pairwise_agreement": sum(a == b for a, b in pairs) / len(pairs)})
     columns = ["task", "agents", "comparisons", "annotators", "majority", "majority_share",
@@ -128,7 +129,7 @@ def worker_quality(games: pd.DataFrame) -> pd.DataFrame:
         "malformed_annotations": (games["annotation_status"] == "invalid").groupby(unit).sum(),
         "quality": games.groupby(unit)["worker_quality"].first(),
     })
-    tallies = [pd.crosstab(unit, games["code_status"]).add_prefix("code_")]
+    tallies: list[pd.DataFrame | pd.Series] = [pd.crosstab(unit, games["code_status"]).add_prefix("code_")]
     if "Verdict" in games.columns:
         tallies.append(pd.crosstab(unit, games["Verdict"]).add_prefix("verdict_"))
     if "Reasons" in games.columns:

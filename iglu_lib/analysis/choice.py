@@ -22,7 +22,7 @@ Rows with identical covariates are aggregated (`weight`), so a fit costs O(disti
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,7 +52,7 @@ class Choices:
         return cls.from_counts(counts, n_agents)
 
     @classmethod
-    def from_counts(cls, counts: dict[tuple[tuple[int, ...], int], float], n_agents: int) -> Choices:
+    def from_counts(cls, counts: Mapping[tuple[tuple[int, ...], int], float], n_agents: int) -> Choices:
         width = max((len(m) for m, _ in counts), default=2)
         members = np.full((len(counts), width), -1, dtype=int)
         for r, (row, _) in enumerate(counts):
@@ -286,7 +286,8 @@ def _information(features: np.ndarray, p: np.ndarray, mean: np.ndarray, weight: 
     return second - np.einsum("r,rd,re->de", weight, mean, mean)
 
 
-def _objective(features, present, chosen, weight, precision, beta) -> float:
+def _objective(features: np.ndarray, present: np.ndarray, chosen: np.ndarray, weight: np.ndarray,
+               precision: np.ndarray, beta: np.ndarray) -> float:
     utility = np.where(present, features @ beta, -np.inf)
     if utility.size:
         top = utility.max(axis=1)

@@ -4,6 +4,10 @@ or a campaign's records, as CSV, Markdown and PNG files (and JSON on stdout)."""
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from iglu_lib.analysis.report import Analysis
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,7 +53,7 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_overview(analysis, files: int, out: str) -> None:
+def _print_overview(analysis: Analysis, files: int, out: str) -> None:
     """A few lines for a person at a terminal (the JSON is for scripts)."""
     counts = analysis.comparisons.counts()
     print(f"{counts['hits']} HITs, {counts['complete_comparisons']} complete comparisons "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -48,7 +49,9 @@ def options(games: pd.DataFrame) -> dict[str, list[str]]:
     }
 
 
-def explorer(games: pd.DataFrame, initial: Filters | None = None, *, replicates: int = 200, seed: int = 0):
+def explorer(
+    games: pd.DataFrame, initial: Filters | None = None, *, replicates: int = 200, seed: int = 0
+) -> Any:  # an ipywidgets VBox (ipywidgets has no type information)
     """An ipywidgets panel: three filters above the filtered counts, ranking and plot."""
     import ipywidgets as widgets
     from IPython.display import Image, display

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 
@@ -169,14 +170,16 @@ def _with_judgements(games: pd.DataFrame) -> pd.DataFrame:
     judgements = [
         judge(annotation if status == "valid" else None, game)
         for annotation, status, game in zip(
-            games["annotation"], games["annotation_status"], games.to_dict("records"), strict=True
+            games["annotation"], games["annotation_status"],
+            cast("list[dict[str, Any]]", games.to_dict("records")), strict=True  # columns are names
         )
     ]
     return games.assign(
         chosen=pd.array([j.chosen for j in judgements], dtype="boolean"),
         feedback_text=[j.text for j in judgements],
         shown_position=pd.array([j.position for j in judgements], dtype="Int64"),
-        judgement_problem=[j.problem for j in judgements],
+        # pandas takes None in a list of cells; its stubs do not.
+        judgement_problem=[j.problem for j in judgements],  # type: ignore[misc]
     )
 
 

@@ -14,6 +14,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from iglu_lib.analysis.report import Analysis
 
 
@@ -102,7 +104,7 @@ def save_all(analysis: Analysis, out_dir: Path) -> list[Path]:
     return written
 
 
-def _nothing(figure: Figure, axes, title: str) -> Figure:
+def _nothing(figure: Figure, axes: Axes, title: str) -> Figure:
     axes.set_axis_off()
     axes.text(0.5, 0.5, "no decisive comparisons", ha="center", va="center")
     axes.set_title(title)

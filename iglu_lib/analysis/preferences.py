@@ -158,9 +158,9 @@ def compare(games: pd.DataFrame, rules: ComparisonRules | None = None) -> Compar
     rules = rules or ComparisonRules()
     hit_rows, win_rows = [], []
     for hit_id, hit_games in games.groupby("HitId", sort=True):
-        hit, wins = _judge_hit(str(hit_id), hit_games, rules)
+        hit, hit_wins = _judge_hit(str(hit_id), hit_games, rules)
         hit_rows.append(hit)
-        win_rows.extend(wins)
+        win_rows.extend(hit_wins)
     hits = pd.DataFrame(hit_rows, columns=_HIT_COLUMNS)
     wins = pd.DataFrame(win_rows, columns=["HitId", "task", "winner", "loser", "first"])
     return Comparisons(hits, wins, _agents(hits, rules), rules)

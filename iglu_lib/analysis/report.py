@@ -102,14 +102,14 @@ class Analysis:
         return {
             "rule": (f"HITs with a game whose data could not confirm the agent or the time it was played "
                      f"({', '.join(UNVERIFIED_REASONS)}) are left out"),
-            "excluded_hits": int(self.comparisons.counts()["hits"] - self.evidence_comparisons.counts()["hits"]),
+            "excluded_hits": len(self.comparisons.hits) - len(self.evidence_comparisons.hits),
             "counts": self.evidence_comparisons.counts(),
             "ranking": _ranking_json(self.evidence_sensitivity),
             "same_order": self.ranking.order == self.evidence_sensitivity.order,
         }
 
     def _annotator_json(self) -> dict[str, Any] | None:
-        if self.annotator_sensitivity is None or self.annotators is None:
+        if self.annotator_sensitivity is None or self.annotators is None or self.annotator_comparisons is None:
             return None
         flagged = self.annotators.loc[self.annotators["flagged"].astype(bool)]
         return {
@@ -136,7 +136,7 @@ def analyze(
     comparisons = compare(games, ComparisonRules(agents=known))
     strict = compare(games, ComparisonRules(agents=known, require_ok_codes=True))
     strict = Comparisons(strict.hits, strict.wins, comparisons.agents, strict.rules)
-    options = {"replicates": replicates, "seed": seed, "level": level}
+    options: dict[str, Any] = {"replicates": replicates, "seed": seed, "level": level}
     agreement = annotators.worker_agreement(comparisons)
     clean = annotators.without_flagged(comparisons, agreement)
     verified_games = verified_only(games)
@@ -258,7 +258,7 @@ def _position_json(bias: PositionBias) -> dict[str, Any]:
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _number(v) for k, v in row.items()} for row in table.to_dict("records")]
+    return [{str(k): _number(v) for k, v in row.items()} for row in table.to_dict("records")]
 
 
 def _number(value: Any) -> Any:

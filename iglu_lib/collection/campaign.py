@@ -260,7 +260,7 @@ class Campaign:
         try:
             while not (self.started and self.done) and not self.stopping:
                 report = self.turn()
-                bar.update(min(self.good_hits, bar.total) - bar.n)
+                bar.update(min(self.good_hits, self.params.target_approved_hits) - bar.n)
                 bar.set_postfix(spent=f"${self.spent:.2f}", open=len(self.scheduler.open_slots()),
                                 errors=len(report.errors))
                 if on_turn:

@@ -112,7 +112,8 @@ def _status(args: argparse.Namespace) -> int:
 
         params = CampaignParams.from_file(args.params)
     profile = load_profile(args.profile or (params.profile if params else "local"))
-    cells, cost = (), None
+    cells: list[tuple[str, tuple[str, ...]]]
+    cells, cost = [], None
     if params:
         from iglu_lib.scheduling import Inventory
 

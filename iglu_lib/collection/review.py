@@ -319,7 +319,7 @@ class Review:
             raise ReviewRefused("name the worker (--worker): a raw worker id or a pseudonym (worker-...)")
         known = {r.worker_id for r in (self.all_records() if records is None else records) if r.worker_id}
         where = f"the game records of campaign {self.params.campaign!r}"
-        worker = resolve_worker(given, salt=self.profile.worker_id_salt, sources=[(where, lambda: known)])
+        worker = resolve_worker(given, salt=self.profile.backend.worker_id_salt, sources=[(where, lambda: known)])
         if worker.worker_id not in known:
             raise ReviewRefused(f"worker {given.strip()[:80]} has no submission in campaign "
                                 f"{self.params.campaign!r}; `iglu campaign review --params ...` lists its workers")
@@ -564,7 +564,9 @@ def _existing(games: Sequence[GameRecord], action: str) -> Mapping[str, Any] | N
     """The decision of this kind already written for these games (done, or pending after a crash)."""
     found = [d for g in games for d in g.manual_decisions if d.get("action") == action]
     pending = [d for d in found if not d.get("done")]
-    return (pending or found or [None])[0]
+    if pending:
+        return pending[0]
+    return found[0] if found else None
 
 
 def _marked(decisions: Sequence[Mapping[str, Any]], entry_id: str) -> tuple[dict[str, Any], ...]:
@@ -590,7 +592,7 @@ def manual_bonus_token(campaign: str, assignment_id: str, amount: str, reason: s
 
 
 # -- several decisions at once (notebook 04, the demo) -----------------------------------------
-def apply_decisions(review: Review, decisions: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def apply_decisions(review: Review, decisions: Iterable[object]) -> list[dict[str, Any]]:
     """Carry out `[{worker, action, reason, hit?, amount?}]`; each result says `done` (or
     `already done`) or the refusal, so one bad decision stops none of the others."""
     results = []
@@ -603,7 +605,7 @@ def apply_decisions(review: Review, decisions: Iterable[Mapping[str, Any]]) -> l
             if unknown:
                 raise ReviewRefused(f"decision {index}: unknown key(s) {', '.join(unknown)}; "
                                     "known: worker, action, reason, hit, amount")
-            result = review.act(str(decision.get("worker") or ""), str(decision.get("action")), decision.get("reason"),
+            result = review.act(str(decision.get("worker") or ""), str(decision.get("action")), str(decision.get("reason") or ""),
                                 hit=decision.get("hit"), amount=decision.get("amount"))
             outcome = "already done" if result.get("already") else "done"
             results.append({**result, "decision": _shown_decision(result.get("decision", {})), "outcome": outcome})
@@ -615,7 +617,7 @@ def apply_decisions(review: Review, decisions: Iterable[Mapping[str, Any]]) -> l
 def reversal_candidates(records: Sequence[GameRecord], reasons: Iterable[str]) -> list[tuple[str, str]]:
     """`(worker id, HIT id)` of rejected HITs whose every rejecting reason is one of `reasons`
     (a class of rejections found unfair), those of the cells with fewest good HITs first."""
-    from iglu_lib.collection.campaign import slot_outcome
+    from iglu_lib.collection.outcomes import slot_outcome
     from iglu_lib.scheduling import Outcome
 
     allowed = set(reasons)

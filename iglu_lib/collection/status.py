@@ -19,7 +19,7 @@ def campaign_status(
     *,
     cost_per_hit: Decimal | None = None,
     cells: Sequence[tuple[str, Sequence[str]]] = (),
-    max_hits_per_worker: int = 0,
+    max_hits_per_worker: int | None = None,
 ) -> dict[str, Any]:
     """Counts a researcher checks while a campaign runs (or after it). `cells` lists every
     (task, combination) the campaign schedules, so cells without a good HIT show as 0;
@@ -34,7 +34,7 @@ def campaign_status(
             good[(games[0].task_name, " vs ".join(sorted(g.agent_name for g in games)))] += 1
     paid = sum(1 for games in slots.values() if games[0].status is RecordStatus.APPROVED)
     open_hits = sorted({g.hit_id or g.slot_id for g in records if g.status in OPEN_STATUSES})
-    status = {
+    status: dict[str, Any] = {
         "slots": len(slots),
         "outcomes": dict(Counter(o.value for o in outcomes.values())),
         "good_hits": sum(o is Outcome.VALID for o in outcomes.values()),

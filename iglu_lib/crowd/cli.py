@@ -109,7 +109,7 @@ def _validate(args: argparse.Namespace) -> int:
     from iglu_lib.crowd.task import load_task
 
     task = load_task(args.task_dir, args.conf)
-    summary = {"task_name": task.name, "units": len(task.units), "onboarding": task.config.has_onboarding,
+    summary: dict[str, Any] = {"task_name": task.name, "units": len(task.units), "onboarding": task.config.has_onboarding,
                "columns": list(task.units[0].values)}
     if args.json:
         print_json(summary)

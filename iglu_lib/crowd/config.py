@@ -95,6 +95,8 @@ def load_config(task_dir: str | Path, conf_name: str) -> TaskConfig:
         problems.append(f"{path}: mephisto.blueprint.onboarding_qualification is required when onboarding_source is set")
     if problems:
         raise TaskConfigError(problems)
+    data_csv, task_source = paths["data_csv"], paths["task_source"]
+    assert data_csv is not None and task_source is not None  # required: a missing one is a problem
     return TaskConfig(
         task_dir=folder,
         conf_name=path.stem,
@@ -104,8 +106,8 @@ def load_config(task_dir: str | Path, conf_name: str) -> TaskConfig:
         description=settings["task_description"],
         reward=settings["task_reward"],
         tags=settings["task_tags"],
-        data_csv=paths["data_csv"],
-        task_source=paths["task_source"],
+        data_csv=data_csv,
+        task_source=task_source,
         preview_source=paths["preview_source"],
         onboarding_source=paths["onboarding_source"],
         extra_source_dir=paths["extra_source_dir"],
@@ -133,8 +135,10 @@ def _read_conf(path: Path, task_dir: Path) -> dict[str, Any]:
     if not isinstance(loaded, DictConfig):
         raise TaskConfigError([f"{path}: expected a mapping at the top level"])
     conf = OmegaConf.merge({"task_dir": str(task_dir)}, loaded)
+    container = OmegaConf.to_container(conf, resolve=False)
+    assert isinstance(conf, DictConfig) and isinstance(container, dict)  # merged onto a mapping
     problems = []
-    for key in _leaf_keys(OmegaConf.to_container(conf, resolve=False).get("mephisto"), "mephisto."):
+    for key in _leaf_keys(container.get("mephisto"), "mephisto."):
         try:
             OmegaConf.select(conf, key, throw_on_missing=True)
         except OmegaConfBaseException as err:

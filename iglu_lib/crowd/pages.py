@@ -83,7 +83,7 @@ class Pages:
 
 def read_pages(config: TaskConfig) -> Pages:
     return Pages(
-        task=_read(config.task_source),
+        task=config.task_source.read_text(encoding="utf-8"),
         preview=_read(config.preview_source),
         onboarding=_read(config.onboarding_source),
     )

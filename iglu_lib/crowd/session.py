@@ -70,7 +70,7 @@ class TaskRun:
     def run_id(self, task_run_id: str | None = None) -> str:
         if task_run_id:
             return task_run_id
-        if self.server is not None:
+        if self.server is not None and self.server.task_run_id:
             return self.server.task_run_id
         return self.db.task_run(task_name=self.task.name)["task_run_id"]
 

@@ -7,7 +7,7 @@ all agents: the collection loop hands each instance to one HIT at a time.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ def load_agent_instances(path: str | Path) -> AgentInstances:
     return validate_agent_instances(read_json_file(path, "agent-instances file"), str(path))
 
 
-def agent_instances_from_export(agents: list[Mapping[str, str]]) -> AgentInstances:
+def agent_instances_from_export(agents: Iterable[Mapping[str, str]]) -> AgentInstances:
     """The instances named by the join-command export (`info.agents`): each agent id there is
     an instance id the platform pairs games with, and ids sharing a name are instances of one
     agent. Add instances by hand when more run."""

@@ -119,12 +119,6 @@ class LocalRehearsal:
     def mturk_endpoint(self) -> str:
         return str(self.backend.endpoint("mturk"))
 
-    def control(self) -> Any:
-        """The local MTurk server's control API (worker pages, simulated workers)."""
-        from iglu_lib.local.mturk.control import LocalMTurkControl
-
-        return LocalMTurkControl(self.mturk_endpoint)
-
     def platform(self, **options: Any) -> PlatformSimulator:
         """A platform simulator writing into this stack's containers (`options`: tournament, challenge)."""
         from iglu_lib.local.platform.simulator import PlatformSimulator

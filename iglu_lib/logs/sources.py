@@ -33,7 +33,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from isal import igzip, isal_zlib
 
@@ -43,9 +43,15 @@ from iglu_lib.logs.clean import CleanFile, clean_file
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 
 
+class _Readable(Protocol):
+    """A binary stream as the ratio guard reads it (a gzip file is not typed as an IO[bytes])."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 #: Decompressed streams by the magic bytes a file starts with; anything else is plain tar.
 #: gzip is inflated by ISA-L (`isal`), about twice as fast as zlib, with the same checks.
-COMPRESSIONS: dict[bytes, Callable[[IO[bytes]], IO[bytes]]] = {
+COMPRESSIONS: dict[bytes, Callable[[IO[bytes]], _Readable]] = {
     b"\x1f\x8b": lambda raw: igzip.GzipFile(fileobj=raw, mode="rb"),
     b"BZh": lambda raw: bz2.BZ2File(raw, mode="rb"),
     b"\xfd7zXZ\x00": lambda raw: lzma.LZMAFile(raw, mode="rb"),
@@ -70,14 +76,16 @@ class LogFolderMissing(IgluError, FileNotFoundError):
     """The folder of synced logs does not exist."""
 
 
-READ_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, isal_zlib.error, lzma.LZMAError,
+# isal's stub declares `error` as an instance of Exception; it is the exception class.
+_ISAL_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]
+READ_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, _ISAL_ERROR, lzma.LZMAError,
                 ValueError)
 
 
 class _Guarded(io.RawIOBase):
     """A decompressed stream that raises `ArchiveBomb` once more than `limit` bytes came out."""
 
-    def __init__(self, stream: IO[bytes], limit: float, compressed: int, max_ratio: float) -> None:
+    def __init__(self, stream: _Readable, limit: float, compressed: int, max_ratio: float) -> None:
         super().__init__()
         self._stream, self._limit, self.total = stream, limit, 0
         self._compressed, self._max_ratio = compressed, max_ratio
@@ -130,7 +138,7 @@ class SourceResult:
 
     @property
     def is_bomb(self) -> bool:
-        return bool(self.error) and self.error.startswith(ArchiveBomb.__name__)
+        return self.error is not None and self.error.startswith(ArchiveBomb.__name__)
 
     def iter_files(self) -> Iterator[CleanFile]:
         if self.deferred:
@@ -182,7 +190,7 @@ def read_source(source: Source, max_ratio: float = MAX_RATIO) -> SourceResult:
 
 
 @contextlib.contextmanager
-def _tar_stream(source: Source, max_ratio: float) -> Iterator[tuple[tarfile.TarFile, IO[bytes]]]:
+def _tar_stream(source: Source, max_ratio: float) -> Iterator[tuple[tarfile.TarFile, _Guarded]]:
     """The archive as a tar stream behind the ratio guard, read to its very end on leaving
     (so that a compressed stream's checksum is verified)."""
     size = source.path.stat().st_size
@@ -202,7 +210,7 @@ def _wanted(tar: tarfile.TarFile, source: Source) -> Iterator[tarfile.TarInfo]:
             yield member
 
 
-def _decompressed(raw: IO[bytes]) -> IO[bytes]:
+def _decompressed(raw: IO[bytes]) -> _Readable:
     """The tar stream inside `raw`, by the compression its first bytes name."""
     magic = raw.read(6)
     raw.seek(0)
@@ -219,9 +227,9 @@ def _archive_pieces(source: Source, max_ratio: float) -> Iterator[CleanFile]:
         return
     with _tar_stream(source, max_ratio) as (tar, _):
         for member in _wanted(tar, source):
-            handle = tar.extractfile(member)
-            if handle is not None:
-                yield from _member_pieces(handle, source, member.name)
+            extracted = tar.extractfile(member)
+            if extracted is not None:
+                yield from _member_pieces(extracted, source, member.name)
 
 
 def _member_pieces(handle: IO[bytes], source: Source, member: str) -> Iterator[CleanFile]:

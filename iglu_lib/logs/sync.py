@@ -141,7 +141,7 @@ def _without_clashes(items: Iterator[RemoteObject | dict[str, str]]) -> list[Rem
     result: list[RemoteObject | dict[str, str]] = []
     for item in listed:
         keeper = keepers.get(item.relative) if isinstance(item, RemoteObject) else None
-        if keeper is not None and keeper is not item:
+        if isinstance(item, RemoteObject) and keeper is not None and keeper is not item:
             result.append({"key": item.key, "error": f"would be written to {item.relative!r}, as "
                                                      f"key {keeper.key!r} is; skipped"})
         else:

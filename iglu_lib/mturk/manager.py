@@ -362,7 +362,7 @@ class HitManager:
         variables: Mapping[str, Any] | None,
         question: str | None,
         token: str,
-        overrides: Mapping[str, Any],
+        overrides: dict[str, Any],  # the caller's own keywords: extra requirements are popped
     ) -> dict[str, Any]:
         if (variables is None) == (question is None):
             raise MTurkError("create_hit needs either template variables or a question XML, not both")

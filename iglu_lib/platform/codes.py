@@ -250,7 +250,7 @@ def _fields(payload: str, *, raw: str) -> CompletionCode:
     return CompletionCode(tournament, kind, challenge, task, game, role, agent_service, legacy, raw)
 
 
-def code_status(cell: str | None) -> str:
+def code_status(cell: str | float | None) -> str:
     """`ok`, `missing` for an empty table cell (`NA`), or the reason the cell is not a code."""
     if cell is None or (isinstance(cell, float) and cell != cell):
         return "missing"

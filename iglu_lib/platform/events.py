@@ -158,7 +158,8 @@ def _typed(series: pd.Series, dtype: str) -> pd.Series:
     numeric = pd.to_numeric(series, errors="coerce")
     if dtype == "Int64":
         numeric = numeric.where(numeric == numeric.round())
-    return numeric.astype(dtype)
+    # pandas takes any dtype name; its stubs list only literal names.
+    return numeric.astype(dtype)  # type: ignore[call-overload]
 
 
 def _columns() -> list[str]:

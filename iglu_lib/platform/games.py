@@ -128,7 +128,7 @@ def summary_table(games: Sequence[Game]) -> pd.DataFrame:
     """
     import pandas as pd
 
-    first_of_game = {}
+    first_of_game: dict[str, Game] = {}
     for game in games:
         if game.game_id:
             first_of_game.setdefault(game.game_id, game)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Hashable, Iterable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
 
 
-class CountHeap:
+class CountHeap(Generic[K]):
     """Keys with counts; `peek()` is the key with the lowest `(count, tie)`.
 
     Ties are the integers `0 .. n-1` and `key_at(tie)` names the key with that tie. Keys
@@ -20,14 +23,14 @@ class CountHeap:
     nothing and only the tasks actually scheduled take memory.
     """
 
-    def __init__(self, n: int, key_at: Callable[[int], Hashable]) -> None:
+    def __init__(self, n: int, key_at: Callable[[int], K]) -> None:
         self._n = n
         self._key_at = key_at
-        self.counts: dict[Hashable, int] = {}
-        self._heap: list[tuple[int, int, Hashable]] = []
+        self.counts: dict[K, int] = {}
+        self._heap: list[tuple[int, int, K]] = []
         self._cursor = 0
 
-    def peek(self) -> Hashable:
+    def peek(self) -> K:
         counts, heap = self.counts, self._heap
         while self._cursor < self._n and counts.get(self._key_at(self._cursor), 0):
             self._cursor += 1
@@ -37,7 +40,7 @@ class CountHeap:
             return self._key_at(self._cursor)
         return heap[0][2]
 
-    def add(self, key: Hashable, tie: int, delta: int) -> None:
+    def add(self, key: K, tie: int, delta: int) -> None:
         count = self.counts.get(key, 0) + delta
         self.counts[key] = count
         heapq.heappush(self._heap, (count, tie, key))

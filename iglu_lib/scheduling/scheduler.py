@@ -40,12 +40,20 @@ class ScheduledGame(Protocol):
 
     A record may also carry `annotation` (a mapping with `was_chosen_best`) or `chosen`
     (a bool): the winner of a valid slot is then rebuilt too (`model.winner_of`).
+    Members are read-only properties, so that a frozen dataclass satisfies the protocol.
     """
 
-    slot_id: str
-    shown_position: int
-    join_code: str
-    agent_name: str
+    @property
+    def slot_id(self) -> str: ...
+
+    @property
+    def shown_position(self) -> int: ...
+
+    @property
+    def join_code(self) -> str: ...
+
+    @property
+    def agent_name(self) -> str: ...
 
     @property
     def outcome(self) -> Outcome:

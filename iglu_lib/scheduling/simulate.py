@@ -177,6 +177,7 @@ def run_campaign(design: Design, seed: int, *, trace: list[dict] | None = None) 
         if order_settled(fitted, design.confidence):
             stopped_by = "ranking_confident"
             break
+    assert fitted is not None  # the HIT that reaches max_hits (at least 1) always fits
     covered, pairs = _coverage(fitted, pseudo_true_strengths(design, made))
     true_order = bool(np.all(np.diff(fitted.strengths) < 0))
     return CampaignResult(seed, good, stopped_by, true_order, covered, pairs)

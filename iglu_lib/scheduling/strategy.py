@@ -99,8 +99,8 @@ class BalancedStrategy:
         heapq.heapify(self._heap)
         self._parked: dict[str, list[Combination]] = {}
         self._is_parked: set[Combination] = set()
-        self._tasks: dict[Combination, CountHeap] = {}
-        self._orders: dict[Combination, CountHeap] = {}
+        self._tasks: dict[Combination, CountHeap[str]] = {}
+        self._orders: dict[Combination, CountHeap[tuple[str, ...]]] = {}
         self._order_ties: dict[Combination, dict[tuple[str, ...], int]] = {}
 
     def choose(self, pool: InstancePool) -> Choice | None:
@@ -165,7 +165,7 @@ class BalancedStrategy:
         )
         heapq.heappush(self._heap, entry)
 
-    def _task_heap(self, combination: Combination) -> CountHeap:
+    def _task_heap(self, combination: Combination) -> CountHeap[str]:
         heap = self._tasks.get(combination)
         if heap is None:
             heap = self._tasks[combination] = CountHeap(
@@ -173,7 +173,7 @@ class BalancedStrategy:
             )
         return heap
 
-    def _order_heap(self, combination: Combination) -> CountHeap:
+    def _order_heap(self, combination: Combination) -> CountHeap[tuple[str, ...]]:
         heap = self._orders.get(combination)
         if heap is None:
             orders = self._ties.orders(combination)
@@ -309,7 +309,7 @@ class AdaptiveStrategy(BalancedStrategy):
             import numpy as np
 
             start = self._fitted.strengths if self._fitted is not None else None
-            options = {} if self._prior_sd is None else {"prior_sd": self._prior_sd}
+            options: dict[str, Any] = {} if self._prior_sd is None else {"prior_sd": self._prior_sd}
             if self._choices:
                 counts = dict(sorted(self._choices.items()))
                 self._fitted = model.fit(model.Choices.from_counts(counts, len(self._index)), start=start,

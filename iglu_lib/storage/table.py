@@ -43,9 +43,14 @@ class PlannedSlot(Protocol):
     """What `GameRecords.plan` needs of a slot, as plain values (a `scheduling.Slot` has them;
     storage does not depend on the scheduler)."""
 
-    slot_id: str
-    task_name: str
-    task_id: str
+    @property
+    def slot_id(self) -> str: ...
+
+    @property
+    def task_name(self) -> str: ...
+
+    @property
+    def task_id(self) -> str: ...
 
     def games(self) -> Iterator[tuple[int, str, str, str]]:
         """`(shown position, agent name, instance id, join code)` for each game of the slot."""
@@ -196,14 +201,15 @@ class GameRecords:
             return list(self.table.submit_transaction(operations))
         except TableTransactionError as err:
             keys = ", ".join(op[1]["RowKey"] for op in operations)
-            if err.error_code == "EntityAlreadyExists":
+            code = getattr(err, "error_code", None)  # set by the SDK, not declared on the class
+            if code == "EntityAlreadyExists":
                 raise _EntityExists(keys) from None
-            if err.error_code == "UpdateConditionNotSatisfied":
+            if code == "UpdateConditionNotSatisfied":
                 raise RecordConflict(
                     f"campaign {self.campaign!r}: game record(s) {keys} changed since they "
                     "were read (ETag mismatch); read them again and decide again"
                 ) from None
-            if err.error_code == "ResourceNotFound":
+            if code == "ResourceNotFound":
                 raise RecordNotFound(
                     f"campaign {self.campaign!r}: no game record among {keys}"
                 ) from None

@@ -31,7 +31,7 @@ def _list_tasks(args: argparse.Namespace) -> int:
     from iglu_lib.tasks.singleturn import load_source
 
     loaded, report = load_source(args.source, csv_name=args.csv)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"task": t.task_id, "start_blocks": len(t.starting_grid), "target_blocks": len(t.target_blocks),
          "start_f1": round(structure_f1(t.starting_grid, t.target_grid), 3), "last_instruction": t.last_instruction}
         for t in select_tasks(loaded, args.select)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response  # what redirect returns
 
 from iglu_lib.local.mturk import records, worker_actions
 from iglu_lib.local.mturk.errors import RequestError, WorkerActionError
@@ -116,8 +117,8 @@ def qualification(type_id: str) -> tuple[str, int]:
     worker_id = _worker_id()
     try:
         found = state().run(lambda ctx: worker_actions.requestable_type(ctx.db, type_id))
-    except WorkerActionError as error:
-        return render_template("message.html", title="No such qualification", message=error.message), error.status
+    except WorkerActionError as missing:
+        return render_template("message.html", title="No such qualification", message=missing.message), missing.status
     questions = parse_question_form(found["Test"]) if "Test" in found else []
     result, error, status = None, None, 200
     if request.method == "POST":
@@ -169,7 +170,8 @@ def external_submit() -> tuple[str, int]:
         message = "Accept the HIT before submitting: this is a preview."
         return render_template("message.html", title="Not accepted", message=message), 400
     try:
-        state().run(lambda ctx: worker_actions.submit(ctx, assignment_id, answers))
+        # werkzeug annotates items(multi=True) as (key, list) pairs; it yields (key, value) pairs.
+        state().run(lambda ctx: worker_actions.submit(ctx, assignment_id, answers))  # type: ignore[arg-type]
     except WorkerActionError as error:
         return render_template("message.html", title="Not submitted", message=error.message), error.status
     return render_template("message.html", title="Submitted", message="Your work was submitted. Thank you!"), 200

@@ -43,13 +43,14 @@ def _question(element: Any) -> FormQuestion:
     selection = _child(answer, "SelectionAnswer") if answer is not None else None
     if selection is None:
         return FormQuestion(identifier, _content_text(_child(element, "QuestionContent")), (), False)
-    style = (_child(selection, "StyleSuggestion").text or "") if _child(selection, "StyleSuggestion") is not None else ""
+    suggestion = _child(selection, "StyleSuggestion")
+    style = (suggestion.text or "") if suggestion is not None else ""
     most = _child(selection, "MaxSelectionCount")
     multiple = style.strip() in MULTIPLE_STYLES or (most is not None and (most.text or "1").strip() not in ("", "1"))
     selections = tuple(
-        ((_child(item, "SelectionIdentifier").text or "").strip(), _content_text(item) or "")
+        ((key.text or "").strip(), _content_text(item) or "")
         for item in (_child(selection, "Selections") or [])
-        if _name(item) == "Selection" and _child(item, "SelectionIdentifier") is not None
+        if _name(item) == "Selection" and (key := _child(item, "SelectionIdentifier")) is not None
     )
     return FormQuestion(identifier, _content_text(_child(element, "QuestionContent")), selections, multiple)
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from iglu_lib.local.mturk import lifecycle, records
-from iglu_lib.local.mturk.answers import question_form_answers
+from iglu_lib.local.mturk.answers import AnswerValue, question_form_answers
 from iglu_lib.local.mturk.errors import WorkerActionError
 from iglu_lib.local.mturk.ids import new_id
 from iglu_lib.local.mturk.operations.qualifications import grant
@@ -150,15 +150,16 @@ def submit(
     row = _accepted(ctx, assignment_id)
     hit = json.loads(records.hit_row(ctx.db, row["hit_id"])["data"])
     question = question_of(hit)
+    stored: Mapping[str, AnswerValue] | Iterable[tuple[str, AnswerValue]] = answers
     if question.kind == "QuestionForm":
         pairs = answers.items() if isinstance(answers, Mapping) else answers
-        answers = form_answers(parse_question_form(question.xml or ""), pairs)
+        stored = form_answers(parse_question_form(question.xml or ""), pairs)
     records.update_assignment(
         ctx.db, assignment_id, "Submitted",
         auto_approval_time=ctx.now + hit["AutoApprovalDelayInSeconds"],
         SubmitTime=ctx.now,
         AutoApprovalTime=ctx.now + hit["AutoApprovalDelayInSeconds"],
-        Answer=question_form_answers(answers),
+        Answer=question_form_answers(stored),
     )
     lifecycle.refresh_hit(ctx.db, row["hit_id"], ctx.now)
 

@@ -309,7 +309,7 @@ class PlatformSimulator:
 
 def _completion_code(join: JoinCode, task: StoredTask, *, game_id: str) -> CompletionCode:
     """The code of a game played from `join`: the human plays the task's architect role."""
-    fields = dict(
+    fields: dict[str, Any] = dict(
         tournament_id=join.tournament_id,
         challenge_id=join.challenge_id,
         task_id=join.task_id,

@@ -121,6 +121,7 @@ def list_hits(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation("ListReviewableHITs")
 def list_reviewable_hits(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    args: tuple[Any, ...]
     where, args = "status = ?", (params.get("Status", "Reviewable"),)
     if "HITTypeId" in params:
         where, args = where + " AND hit_type_id = ?", (*args, params["HITTypeId"])

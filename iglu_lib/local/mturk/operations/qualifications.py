@@ -148,6 +148,7 @@ def get_qualification_score(ctx: Context, params: dict[str, Any]) -> dict[str, A
 @operation("ListWorkersWithQualificationType")
 def list_workers_with_qualification_type(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     _custom_type(ctx, params["QualificationTypeId"])
+    args: tuple[Any, ...]
     where, args = "type_id = ?", (params["QualificationTypeId"],)
     if "Status" in params:
         where, args = where + " AND status = ?", (*args, params["Status"])
