@@ -36,16 +36,21 @@ def test_demo_runs_every_stage_and_reports():
         assert report["good_hits"] == 60 and report["open_hits"] == 0
         assert len(report["cells"]) == 12 * 3 and report["cell_spread"] <= 1
         assert report["games_by_reason"], "misbehaviour was caught"
+        choices = report["choices"]  # what the workers chose in the good HITs: ties counted
+        assert choices["ties"] > 0 and choices["ties"] == choices["tie_good"] + choices["tie_bad"]
+        assert choices["decisive"] + choices["ties"] + choices["no_decision"] == 60
     finally:
         _iglu("stack", "down", env=env)
     summary = json.loads((demo / "campaign_summary.json").read_text())
     assert summary["blocked_workers"] >= 1
     assert "hostile submissions caught (games):" in result.stdout
+    assert "choices in the good HITs:" in result.stdout
     from iglu_lib.demo import final_report
 
     report = final_report(demo)
     assert all(report["hostile_caught"].values()), report["hostile_caught"]
     assert report["collected_order"] == report["true_order"], "hostile workers do not change the ranking"
+    assert report["analysis_counts"]["ties"] > 0, "the analysis counts the ties"
     assert summary["needs_review"] == 0 and summary["errors"] == []
     for stage in ("00_stack", "01_encode_tasks", "01b_simulated_platform", "02_join_codes", "03_collect",
                   "05_game_data", "06_analysis"):
