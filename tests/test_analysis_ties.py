@@ -190,3 +190,26 @@ def test_position_bias_counts_ties_as_half_a_win_for_each_order():
     assert (tied.known_order, tied.first_wins) == (plain.known_order, plain.first_wins)  # decisive only
     assert 0 < tied.gamma < plain.gamma  # ties say the first shown is not always preferred
     assert position_bias(with_ties, replicates=20, ties=False).gamma == pytest.approx(plain.gamma)
+
+
+def test_iglu_analyze_counts_ties_and_leaves_them_out_on_request(tmp_path):
+    import subprocess
+    import sys
+
+    rows = [row for hit in (*_campaign(), _tie("t1", "A", "B"), _tie("t2", "C", "B", BOTH_BAD)) for row in hit]
+    export = write_feedback(pd.DataFrame(rows)[["HitId", "GameMinecraftId", "TaskMinecraftId", "AgentName",
+                                                "Annotation", "CompletionCode"]], tmp_path / "in.csv", salt="s")
+
+    def run(*extra):
+        done = subprocess.run([sys.executable, "-m", "iglu_lib.cli", "analyze", "--input", str(export),
+                               "--out", str(tmp_path / "out"), "--replicates", "20", *extra],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    printed = run()
+    assert "7 decisive, 2 ties: 1 both good, 1 both bad, 0 without decision" in printed
+    assert "ties count as half a win each" in printed
+    summary = json.loads(run("--leave-out-ties", "--json"))
+    assert summary["counts"]["ties"] == 2 and "left out" in summary["ranking"]["ties"]
+    assert "ties_both_good" in (tmp_path / "out" / "counts.csv").read_text()
