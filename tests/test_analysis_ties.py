@@ -213,3 +213,23 @@ def test_iglu_analyze_counts_ties_and_leaves_them_out_on_request(tmp_path):
     summary = json.loads(run("--leave-out-ties", "--json"))
     assert summary["counts"]["ties"] == 2 and "left out" in summary["ranking"]["ties"]
     assert "ties_both_good" in (tmp_path / "out" / "counts.csv").read_text()
+
+
+# -- the rehearsal crowd -------------------------------------------------------------------------
+
+def test_simulated_workers_answer_ties_only_where_the_page_offers_them():
+    from iglu_lib.local.workers import SimulatedCrowd, ties_offered
+    from iglu_lib.mturk.templates import render_hit
+
+    join = "/plaiground:join-task-with-agent T1:C1:TASK1"
+    joins = [f"{join}:inst-a", f"{join}:inst-b"]
+    crowd = SimulatedCrowd("http://127.0.0.1:9", None, [], skill_of_instance={"inst-a": 0.6, "inst-b": 0.5},
+                           tie_margin=0.6, seed=1)
+    page = render_hit("pairwise", {"task_name": "t", "task_join_code": join, "agent_instance_ids": ["inst-a", "inst-b"],
+                                   "offer_both_bad": False})
+    assert ties_offered(page) == (BOTH_GOOD,)
+    offered = [crowd._answers(joins, ["c1", "c2"], ties_offered(page))["best_agent"] for _ in range(200)]
+    assert all(sum(best.values()) == 1 and BOTH_BAD not in best for best in offered)
+    assert 20 < sum(best[BOTH_GOOD] for best in offered) < 120
+    plain = [crowd._answers(joins, ["c1", "c2"])["best_agent"] for _ in range(50)]
+    assert all(set(best) == {"agent1_option", "agent2_option"} and sum(best.values()) == 1 for best in plain)

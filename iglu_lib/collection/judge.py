@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from iglu_lib.platform.validation import AssignmentVerdict, Thresholds
     from iglu_lib.storage import GameRecord
 
+APPROVE, APPROVE_WITH_WARNING = "approve", "approve_with_warning"  # as `platform.validation` names them
 #: Verdicts whose HIT counts as a good one (a `partial` HIT is paid but its slot runs again).
-GOOD_VERDICTS = ("approve", "approve_with_warning")
+GOOD_VERDICTS = (APPROVE, APPROVE_WITH_WARNING)
 #: The verdict of a game whose judging failed unexpectedly: parked for a person or a later turn.
 NEEDS_REVIEW = "needs_review"
 #: Longest completion code kept in a record (real codes have about 300 characters).
@@ -33,7 +34,6 @@ MAX_STORED_CODE_CHARS = 600
 MAX_ANNOTATION_CHARS = 2000
 #: The warning of a HIT whose choice of the best game could not be used (the games still count).
 CHOICE_UNUSABLE = "choice_unusable"
-APPROVE, APPROVE_WITH_WARNING = GOOD_VERDICTS
 
 
 @dataclass(frozen=True)
