@@ -108,6 +108,8 @@ def final_report(folder: Path | None = None) -> dict[str, Any]:
         "cell_spread": summary["status"]["cell_spread"],
         "games_by_reason": summary["status"]["games_by_reason"],
         "hostile_caught": hostile_caught(summary["status"]["games_by_reason"]),
+        "choices": summary["status"].get("choices", {}),
+        "analysis_counts": {k: v for k, v in analysis.comparisons.counts().items() if not isinstance(v, dict)},
         "collected_order": collected,
         "true_order": sorted(skills, key=skills.__getitem__, reverse=True),
         "ranking_problem": ranking.problem,

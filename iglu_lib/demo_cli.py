@@ -32,6 +32,11 @@ def _demo(args: argparse.Namespace) -> int:
     for decision in report["manual_decisions"]:
         print(f"by hand: {decision.get('action')} of HIT {decision.get('hit_id')} ({decision.get('worker')}): "
               f"{decision.get('outcome')}, reason: {decision.get('reason')}")
+    choices = report["choices"]
+    if choices:
+        print(f"choices in the good HITs: {choices['decisive']} decisive, {choices['ties']} ties "
+              f"({choices['tie_good']} both good, {choices['tie_bad']} both bad), "
+              f"{choices['no_decision']} without decision; the ranking counts a tie as half a win each")
     print(f"agents ranked by the collected preferences: {' > '.join(report['collected_order']) or report['ranking_problem']}")
     print(f"true order of the simulated agents:         {' > '.join(report['true_order'])}")
     print("\nexecuted notebooks:")

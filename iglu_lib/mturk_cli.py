@@ -182,11 +182,11 @@ def _preview(args: argparse.Namespace) -> int:
     from iglu_lib.mturk.templates import check_template, render_folder, render_hit, sample_variables
 
     params = CampaignParams.from_file(args.params)
-    variables = {**params.hit_variables, **sample_variables(params.k)}
+    variables = {**params.page_variables, **sample_variables(params.k)}
     if params.hit_template:
         folder = params.path(params.hit_template)  # relative to the project root, as the loop reads it
         page = render_folder(folder, params.hit_type, variables)
-        missing = check_template(folder, params.hit_type, params.k, params.hit_variables)
+        missing = check_template(folder, params.hit_type, params.k, params.page_variables)
     else:
         page, missing = render_hit(params.hit_type, variables), []
     out = Path(args.out)

@@ -40,16 +40,21 @@ def test_demo_runs_every_stage_and_reports():
         assert report["games_by_reason"], "misbehaviour was caught"
         assert report["workers_at_cap"] >= 1 and report["capped_on_service"] >= 1, "the cap keeps workers out"
         assert "by hand: reverse of HIT" in result.stdout and "workers the cap keeps out" in result.stdout
+        choices = report["choices"]  # what the workers chose in the good HITs: ties counted
+        assert choices["ties"] > 0 and choices["ties"] == choices["tie_good"] + choices["tie_bad"]
+        assert choices["decisive"] + choices["ties"] + choices["no_decision"] == 60
     finally:
         _iglu("stack", "down", env=env)
     summary = json.loads((demo / "campaign_summary.json").read_text())
     assert summary["blocked_workers"] >= 1
     assert "hostile submissions caught (games):" in result.stdout
+    assert "choices in the good HITs:" in result.stdout
     from iglu_lib.demo import final_report
 
     report = final_report(demo)
     assert all(report["hostile_caught"].values()), report["hostile_caught"]
     assert report["collected_order"] == report["true_order"], "hostile workers do not change the ranking"
+    assert report["analysis_counts"]["ties"] > 0, "the analysis counts the ties"
     assert summary["needs_review"] == 0 and summary["errors"] == []
     assert summary["status"]["cell_spread"] <= 1, "the loop kept every cell within one of the others"
     assert summary["status"]["workers_at_cap"] >= 1

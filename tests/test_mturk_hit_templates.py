@@ -41,6 +41,8 @@ STANDALONE = """<!DOCTYPE html><html><body>
 <textarea name="agent{{ loop.index }}_performance"></textarea>
 <input type="radio" name="best_agent" value="agent{{ loop.index }}_option">
 {% endfor %}
+{% if offer_both_good %}<input type="radio" name="best_agent" value="both_good_option">{% endif %}
+{% if offer_both_bad %}<input type="radio" name="best_agent" value="both_bad_option">{% endif %}
 <button type="submit">Submit</button>
 </crowd-form>
 </body></html>
@@ -90,6 +92,31 @@ def test_a_page_lacking_an_element_is_named(tmp_path, removed, named):
     with pytest.raises(TemplateIncomplete) as info:
         require_complete_template(folder_with(tmp_path, text), "pairwise", 2)
     assert named in str(info.value) and isinstance(info.value, IgluError) and info.value.exit_code == 2
+
+
+def test_tie_radios_are_required_when_offered_and_refused_when_switched_off(tmp_path):
+    always = STANDALONE.replace("{% if offer_both_good %}", "").replace("{% if offer_both_bad %}", "").replace(
+        "{% endif %}", "")
+    never = STANDALONE.replace('value="both_good_option"', 'value="x"').replace('value="both_bad_option"', 'value="y"')
+    off = {"offer_both_good": False, "offer_both_bad": False}
+    assert check_template(folder_with(tmp_path, STANDALONE), "pairwise", 2, off) == []
+    lacks = check_template(folder_with(tmp_path, never), "pairwise", 2)
+    assert lacks == ['radio inputs name="best_agent" with value(s) both_bad_option, both_good_option']
+    assert check_template(folder_with(tmp_path, never), "pairwise", 2, off) == []
+    shows = check_template(folder_with(tmp_path, always), "pairwise", 2, {"offer_both_bad": False})
+    assert len(shows) == 1 and "both_bad_option" in shows[0] and "switches it off" in shows[0]
+    params = CampaignParams.from_mapping({"campaign": "c", "join_codes": "j.json", "agent_instances": "a.json",
+                                          "offer_ties": {"both_bad": False}})
+    assert params.tie_variables == {"offer_both_good": True, "offer_both_bad": False}
+    assert params.ties_offered == ("both_good_option",)
+    assert check_template(EXAMPLE, "pairwise", 2, {**SET, **params.page_variables}) == []
+    page = render_folder(EXAMPLE, "pairwise", {**SET, **sample_variables(2), **params.page_variables})
+    assert "Both equally good" in page and "Both bad" not in page
+    assert "Both equally good" not in render_folder(EXAMPLE, "multi", {**SET, **sample_variables(3)})
+    for bad in ({"both_good": "yes"}, {"tie": True}, ["both_good"]):
+        with pytest.raises(ConfigError, match="offer_ties"):
+            CampaignParams.from_mapping({"campaign": "c", "join_codes": "j.json", "agent_instances": "a.json",
+                                         "offer_ties": bad})
 
 
 def test_join_codes_without_the_expiry_suffix_or_wrong_names_are_refused(tmp_path):

@@ -55,8 +55,9 @@ def test_pairwise_page_shows_both_join_codes_and_escapes_the_task_name():
     for name in ("joinCode1", "joinCode2", "completionCode1", "completionCode2",
                  "agent1_performance", "agent2_performance"):
         assert f'name="{name}"' in page
-    assert page.count('name="best_agent"') == 2
+    assert page.count('name="best_agent"') == 4  # two assistants, and the two ties offered by default
     assert 'value="agent1_option"' in page and 'value="agent2_option"' in page
+    assert 'value="both_good_option"' in page and 'value="both_bad_option"' in page
     assert '<button type="submit" id="submit-button" disabled>' in page
     assert "DecompressionStream" in page
     assert not re.search(r"<script[^>]+src=(?!\"https://assets\.crowd\.aws/)", page), "no other script source"
@@ -69,6 +70,7 @@ def test_single_and_multi_pages_have_their_fields():
     assert 'name="best_agent"' not in single
     multi = render_hit("multi", {"task_name": "t", "task_join_code": JOIN, "agent_instance_ids": ["a", "b", "c"]})
     assert 'name="completionCode3"' in multi and 'value="agent3_option"' in multi
+    assert "both_good_option" not in multi, "ties are offered beside two games only"
 
 
 def test_missing_variable_and_wrong_agent_count_are_named():

@@ -92,7 +92,8 @@ def test_worker_does_a_pairwise_hit_in_chromium(page, stack, local_profile, uniq
         "completionCode2": code2,
         "agent1_performance": "It built the tower <quickly> & well",
         "agent2_performance": "It ignored me",
-        "best_agent": {"agent1_option": True, "agent2_option": False},
+        "best_agent": {"agent1_option": True, "agent2_option": False,  # the ties are offered by default
+                       "both_good_option": False, "both_bad_option": False},
     }
 
 

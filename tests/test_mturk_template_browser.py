@@ -65,5 +65,6 @@ def test_worker_does_a_hit_of_the_example_template(page, stack, local_profile, u
         "joinCode1": join1, "joinCode2": join2,
         code_field(0, 2): code1, code_field(1, 2): code2,
         "agent1_performance": "built the tower", "agent2_performance": "ignored me",
-        "best_agent": {"agent1_option": False, "agent2_option": True},
+        "best_agent": {"agent1_option": False, "agent2_option": True,  # the ties are offered by default
+                       "both_good_option": False, "both_bad_option": False},
     }

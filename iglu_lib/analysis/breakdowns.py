@@ -97,7 +97,8 @@ def agreement(comparisons: Comparisons) -> pd.DataFrame:
 
     Per group (task, agents) with at least two complete comparisons: how many, the
     distinct annotators (HITs when worker ids are unknown), the majority outcome, and the share
-    of pairs of comparisons with the same outcome (the same winner, or both without decision).
+    of pairs of comparisons with the same outcome (the same winner, the same kind of tie, or both
+    without decision).
     Comparisons of an unknown task are left out.
     """
     complete = comparisons.complete
@@ -106,7 +107,8 @@ def agreement(comparisons: Comparisons) -> pd.DataFrame:
     for (task, agents), group in complete.groupby(["task", "agents"], sort=True):
         if len(group) < 2:
             continue
-        outcomes = group["winner"].fillna("no decision").tolist()
+        ties = group["tie"].map(lambda kind: f"tie ({kind.replace('_', ' ')})" if isinstance(kind, str) else None)
+        outcomes = group["winner"].fillna(ties).fillna("no decision").tolist()
         pairs = list(combinations(outcomes, 2))
         majority, majority_count = Counter(outcomes).most_common(1)[0]
         annotators = group["worker"].fillna(group["HitId"]).nunique()

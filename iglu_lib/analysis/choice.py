@@ -18,6 +18,11 @@ comparisons were chosen adaptively: the likelihood ignores how the pairs were ch
 long as the choice depended only on earlier outcomes.
 
 Rows with identical covariates are aggregated (`weight`), so a fit costs O(distinct rows).
+
+Ties ("both equally good", "both bad") follow Chatbot Arena's convention: a tie among k agents
+is 1/k of a choice of each, i.e. half a win each for a pair, so a weight may be fractional
+(`Choices.from_weighted_rows`). The likelihood of a tie is then the geometric mean of the two
+decisive outcomes, which pulls the pair's strengths together without favouring either.
 """
 
 from __future__ import annotations
@@ -45,10 +50,16 @@ class Choices:
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[Sequence[int], int]], n_agents: int) -> Choices:
         """From `(agents in shown order, position of the chosen one)` per HIT."""
-        counts: dict[tuple[tuple[int, ...], int], int] = {}
-        for members, winner in rows:
+        return cls.from_weighted_rows(((members, winner, 1.0) for members, winner in rows), n_agents)
+
+    @classmethod
+    def from_weighted_rows(cls, rows: Iterable[tuple[Sequence[int], int, float]], n_agents: int) -> Choices:
+        """From `(agents in shown order, position of the chosen one, weight)`: a decisive HIT is
+        one row of weight 1, a tie among k agents k rows of weight 1/k (`tie_rows`)."""
+        counts: dict[tuple[tuple[int, ...], int], float] = {}
+        for members, winner, weight in rows:
             key = (tuple(int(m) for m in members), int(winner))
-            counts[key] = counts.get(key, 0) + 1
+            counts[key] = counts.get(key, 0.0) + float(weight)
         return cls.from_counts(counts, n_agents)
 
     @classmethod
@@ -64,6 +75,13 @@ class Choices:
     @property
     def total(self) -> float:
         return float(self.weight.sum())
+
+
+def tie_rows(members: Sequence[int]) -> list[tuple[list[int], int, float]]:
+    """A tie among `members` as weighted choices: each chosen with weight 1/k (half a win each for
+    a pair, Arena's convention)."""
+    share = 1.0 / len(members)
+    return [(list(members), position, share) for position in range(len(members))]
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     analyze.add_argument("--agents", nargs="+", help="agents under evaluation (others are excluded as unknown)")
     analyze.add_argument("--replicates", type=int, default=1000, help="bootstrap replicates (default 1000)")
     analyze.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    analyze.add_argument("--leave-out-ties", action="store_true",
+                         help="leave tie HITs out of the fits (default: a tie counts as half a win for "
+                         "each agent, Arena's convention); ties are still counted")
     analyze.add_argument("--json", action="store_true", help="print counts, per-agent figures and the ranking")
     analyze.add_argument("--raw", action="store_true",
                          help="write the CSV tables as they are, for machine pipelines (default: text "
@@ -44,7 +47,8 @@ def _analyze(args: argparse.Namespace) -> int:
         raise CommandError(f"--replicates must be at least 1, got {args.replicates}")
     games = load_input(args.input, campaign=args.campaign, profile_name=args.profile,
                        summaries_file=args.summaries, root=Path.cwd())
-    analysis = analyze(games, agents=args.agents, replicates=args.replicates, seed=args.seed)
+    analysis = analyze(games, agents=args.agents, replicates=args.replicates, seed=args.seed,
+                       ties=not args.leave_out_ties)
     written = write_outputs(analysis, args.out, raw=args.raw)
     if args.json:
         print_json({**analysis.summary(), "outputs": str(args.out)})
@@ -57,7 +61,10 @@ def _print_overview(analysis: Analysis, files: int, out: str) -> None:
     """A few lines for a person at a terminal (the JSON is for scripts)."""
     counts = analysis.comparisons.counts()
     print(f"{counts['hits']} HITs, {counts['complete_comparisons']} complete comparisons "
-          f"({counts['decisive']} decisive, {counts['no_decision']} without decision)")
+          f"({counts['decisive']} decisive, {counts['ties']} ties: {counts['ties_both_good']} both good, "
+          f"{counts['ties_both_bad']} both bad, {counts['no_decision']} without decision)")
+    if counts["ties"]:
+        print(f"  ties {'count as half a win each' if analysis.ties_in_fit else 'are left out of the fit'}")
     if analysis.ranking.problem:
         print(f"  no ranking: {analysis.ranking.problem}")
     else:

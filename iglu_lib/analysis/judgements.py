@@ -16,6 +16,11 @@ Two annotation layouts exist, each handled by one schema in `SCHEMAS`:
 
 A schema that recognises an annotation but finds it unusable returns a `problem`, which the
 analysis counts and reports; nothing is guessed.
+
+Ties: a workbench record of a two-game HIT also carries the HIT's `outcome` (`decisive`,
+`tie_good`, `tie_bad`, `no_decision`, see `iglu_lib.mturk.answers.OUTCOMES`), and a stored
+answer may have chosen `both_good_option` / `both_bad_option`; `Judgement.outcome` keeps it.
+Annotations without it (the published export) have no ties and read as before.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class Judgement:
     text: str = ""
     position: int | None = None
     problem: str | None = None
+    outcome: str | None = None  # the HIT's outcome when the annotation records it (ties)
 
 
 class AnnotationSchema(Protocol):
@@ -52,11 +58,16 @@ class PerGameSchema:
         return "was_chosen_best" in annotation
 
     def judge(self, annotation: Mapping[str, Any], game: Mapping[str, Any]) -> Judgement:
+        from iglu_lib.mturk.answers import OUTCOMES
+
         chosen = annotation["was_chosen_best"]
         text = _text(annotation.get("agent_performance"))
-        if not isinstance(chosen, bool):
+        outcome = annotation.get("outcome")
+        if outcome is not None and outcome not in OUTCOMES:
+            return Judgement(text=text, problem=f"outcome is {str(outcome)[:40]!r}, not one of {', '.join(OUTCOMES)}")
+        if not isinstance(chosen, bool) and outcome not in ("tie_good", "tie_bad"):
             return Judgement(text=text, problem=f"was_chosen_best is {chosen!r}, not true/false")
-        return Judgement(chosen=chosen, text=text, position=record_position(game))
+        return Judgement(chosen=chosen is True, text=text, position=record_position(game), outcome=outcome)
 
 
 class PairwiseAnswerSchema:
@@ -71,9 +82,14 @@ class PairwiseAnswerSchema:
         position = self._position(annotation, game)
         if position is None:
             return Judgement(problem="neither joinCode1/2 nor completionCode1/2 of the answer is this game's")
+        from iglu_lib.mturk.answers import TIE_OPTIONS, read_choice
+
         best = annotation.get("best_agent")
         chosen = best.get(f"agent{position}_option") if isinstance(best, Mapping) else None
         text = _text(annotation.get(f"agent{position}_performance"))
+        choice = read_choice(dict(best) if isinstance(best, Mapping) else best, 2, TIE_OPTIONS)
+        if choice.outcome in ("tie_good", "tie_bad"):
+            return Judgement(chosen=False, text=text, position=position, outcome=choice.outcome)
         if not isinstance(chosen, bool):
             return Judgement(text=text, position=position,
                              problem=f"best_agent.agent{position}_option is {chosen!r}, not true/false")

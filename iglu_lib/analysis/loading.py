@@ -3,7 +3,7 @@
 Rows are games; the games of a HIT share `HitId`. On top of the published columns and the
 columns `read_feedback` adds (`annotation_status`, `annotation`, `code_status`), the table
 carries each game's judgement (`chosen`, `feedback_text`, `shown_position`,
-`judgement_problem`), its `worker` and `worker_quality`, and, when per-game summaries are
+`judgement_problem`, and `outcome`: the HIT's outcome where the annotation records it, e.g. a tie), its `worker` and `worker_quality`, and, when per-game summaries are
 given, their columns (turns, blocks, structure F1, ...) joined on `GameMinecraftId`.
 """
 
@@ -178,8 +178,9 @@ def _with_judgements(games: pd.DataFrame) -> pd.DataFrame:
         chosen=pd.array([j.chosen for j in judgements], dtype="boolean"),
         feedback_text=[j.text for j in judgements],
         shown_position=pd.array([j.position for j in judgements], dtype="Int64"),
-        # pandas takes None in a list of cells; its stubs do not.
+        # pandas takes None in a list of cells; its stubs do not (here and for outcome).
         judgement_problem=[j.problem for j in judgements],  # type: ignore[misc]
+        outcome=[j.outcome for j in judgements],  # type: ignore[misc]
     )
 
 

@@ -1,7 +1,8 @@
 """Pairwise preferences from the games of each HIT.
 
 A HIT whose games are all annotated is one complete comparison: decisive when exactly one
-game was chosen best, no decision when none or several were. Every other HIT is excluded
+game was chosen best, a tie when the worker answered "both equally good" or "both bad" (the
+records' `outcome`), no decision when none or several were. Every other HIT is excluded
 with the first reason of `EXCLUSION_CHECKS` that applies, so each exclusion is counted once
 and named in the output. A HIT with more than two games that has a single chosen game
 yields one win of its winner over each other agent.
@@ -18,8 +19,11 @@ import pandas as pd
 from iglu_lib.analysis.intervals import wilson_interval
 
 DECISIVE = "decisive"
+TIE = "tie"
 NO_DECISION = "no_decision"
 EXCLUDED = "excluded"
+#: The kind of a tie (`hits["tie"]`) by the outcome its records store.
+TIE_KINDS = {"tie_good": "both_good", "tie_bad": "both_bad"}
 
 #: A check takes a HIT's games and returns why the HIT is no comparison, or None.
 ExclusionCheck = Callable[[pd.DataFrame, "ComparisonRules"], "str | None"]
@@ -57,6 +61,13 @@ def _unusable_judgement(games: pd.DataFrame, rules: ComparisonRules) -> str | No
     return f"unusable annotation: {problems.iloc[0]}" if len(problems) else None
 
 
+def _disagreeing_outcome(games: pd.DataFrame, rules: ComparisonRules) -> str | None:
+    if "outcome" not in games.columns:
+        return None
+    stored = {value if isinstance(value, str) else None for value in games["outcome"]}
+    return "unusable annotation: the games disagree on the HIT's outcome" if len(stored) > 1 else None
+
+
 def _missing_game(games: pd.DataFrame, rules: ComparisonRules) -> str | None:
     return "missing game: only one game in the HIT" if len(games) < 2 else None
 
@@ -87,6 +98,7 @@ EXCLUSION_CHECKS: tuple[ExclusionCheck, ...] = (
     _malformed,
     _unannotated,
     _unusable_judgement,
+    _disagreeing_outcome,
     _missing_game,
     _unknown_agent,
     _same_agent,
@@ -110,10 +122,14 @@ class Comparisons:
     def counts(self) -> dict[str, object]:
         outcome = self.hits["outcome"].value_counts()
         excluded = self.hits[self.hits["outcome"] == EXCLUDED]
+        kinds = self.hits["tie"] if "tie" in self.hits.columns else pd.Series(dtype=object)
         return {
             "hits": int(len(self.hits)),
-            "complete_comparisons": int(outcome.get(DECISIVE, 0) + outcome.get(NO_DECISION, 0)),
+            "complete_comparisons": int(outcome.get(DECISIVE, 0) + outcome.get(TIE, 0) + outcome.get(NO_DECISION, 0)),
             "decisive": int(outcome.get(DECISIVE, 0)),
+            "ties": int(outcome.get(TIE, 0)),
+            "ties_both_good": int((kinds == "both_good").sum()),
+            "ties_both_bad": int((kinds == "both_bad").sum()),
             "no_decision": int(outcome.get(NO_DECISION, 0)),
             "excluded_hits": {k: int(v) for k, v in excluded["reason"].value_counts().items()},
             "excluded_games": {k: int(v) for k, v in excluded.groupby("reason")["games"].sum().items()},
@@ -131,6 +147,7 @@ class Comparisons:
 
         Counted per HIT: a decisive HIT of k agents is one decisive comparison for each of
         them, won by one (for k >= 3 the win rate is "chosen best among k", not pairwise).
+        `ties` counts the tie HITs the agent was in (both kinds; the win rate leaves them out).
         """
         rows = []
         complete = self.complete
@@ -149,6 +166,7 @@ class Comparisons:
                 "win_rate": won / (won + lost) if won + lost else np.nan,
                 "win_rate_low": low,
                 "win_rate_high": high,
+                "ties": int(complete.loc[complete["outcome"] == TIE, "agents"].map(lambda a, x=agent: x in a).sum()),
             })
         return pd.DataFrame(rows)
 
@@ -166,26 +184,39 @@ def compare(games: pd.DataFrame, rules: ComparisonRules | None = None) -> Compar
     return Comparisons(hits, wins, _agents(hits, rules), rules)
 
 
-_HIT_COLUMNS = ["HitId", "task", "agents", "games", "outcome", "reason", "winner", "first", "worker"]
+_HIT_COLUMNS = ["HitId", "task", "agents", "games", "outcome", "reason", "winner", "first", "worker", "tie"]
 
 
 def _judge_hit(hit_id: str, games: pd.DataFrame, rules: ComparisonRules) -> tuple[dict, list[dict]]:
     agents = tuple(sorted(str(a) for a in games["AgentName"]))
     hit = {"HitId": hit_id, "task": _task(games["TaskMinecraftId"]), "agents": agents,
            "games": len(games), "outcome": EXCLUDED, "reason": None, "winner": None,
-           "first": _first_shown(games), "worker": _worker(games)}
+           "first": _first_shown(games), "worker": _worker(games), "tie": None}
     for check in EXCLUSION_CHECKS:
         reason = check(games, rules)
         if reason:
             return {**hit, "reason": reason}, []
+    stored = games["outcome"].iloc[0] if "outcome" in games.columns else None
+    if stored in TIE_KINDS:
+        kind = TIE_KINDS[stored]
+        return {**hit, "outcome": TIE, "tie": kind, "reason": kind.replace("_", " ")}, []
     chosen = games[games["chosen"].astype(bool)]
-    if len(chosen) != 1:
-        reason = "neither chosen" if chosen.empty else "several chosen"
+    if len(chosen) != 1 or stored == NO_DECISION:
+        reason = "neither chosen" if chosen.empty else "several chosen" if len(chosen) > 1 else "no usable choice"
+        problem = _choice_problem(games)
+        reason = f"no usable choice: {problem}" if problem else reason
         return {**hit, "outcome": NO_DECISION, "reason": reason}, []
     winner = str(chosen["AgentName"].iloc[0])
     wins = [{"HitId": hit_id, "task": hit["task"], "winner": winner, "loser": str(loser),
              "first": hit["first"]} for loser in games["AgentName"] if loser != winner]
     return {**hit, "outcome": DECISIVE, "winner": winner}, wins
+
+
+def _choice_problem(games: pd.DataFrame) -> str | None:
+    """Why the worker's choice could not be used, as the record says (`choice_problem`)."""
+    first = games["annotation"].iloc[0] if "annotation" in games.columns else None
+    problem = first.get("choice_problem") if isinstance(first, dict) else None
+    return problem if isinstance(problem, str) and problem else None
 
 
 def _task(tasks: pd.Series) -> str:

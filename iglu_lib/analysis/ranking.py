@@ -17,7 +17,7 @@ import pandas as pd
 from iglu_lib.analysis import bradley_terry as bt
 from iglu_lib.analysis import choice
 from iglu_lib.analysis.intervals import wilson_interval
-from iglu_lib.analysis.preferences import DECISIVE, Comparisons
+from iglu_lib.analysis.preferences import DECISIVE, TIE, Comparisons
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,11 @@ class PositionBias:
 
 
 def rank(comparisons: Comparisons, *, replicates: int = 1000, seed: int = 0, level: float = 0.95,
-         prior_sd: float = choice.PRIOR_SD) -> Ranking:
+         prior_sd: float = choice.PRIOR_SD, ties: bool = True) -> Ranking:
     """Strengths of a choice model (one choice among the k agents of each decisive HIT) with a
     weak prior, normal-approximation intervals, interval ranks, and P(best) from `replicates`
-    seeded draws of the approximate posterior.
+    seeded draws of the approximate posterior. `ties`: a tie HIT counts as half a win for each
+    of its two agents (Arena's convention); False leaves ties out of the fit.
 
     The prior (`choice.PRIOR_SD`) makes every campaign rankable, also one where an agent never
     won: its strength is then low with a wide interval instead of no answer at all.
@@ -70,7 +71,7 @@ def rank(comparisons: Comparisons, *, replicates: int = 1000, seed: int = 0, lev
     agents = comparisons.agents
     if len(agents) < 2:
         return _empty_ranking(agents, replicates, seed, level, "fewer than two agents have complete comparisons")
-    fitted = choice.fit(choices_of(comparisons), prior_sd=prior_sd)
+    fitted = choice.fit(choices_of(comparisons, ties=ties), prior_sd=prior_sd)
     low, high = fitted.intervals(level)
     draws = fitted.draws(replicates, seed)
     p_best = np.bincount(np.argmax(draws, axis=1), minlength=len(agents)) / replicates
@@ -93,31 +94,38 @@ def interval_ranks(low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return 1 + (low[None, :] > high[:, None]).sum(axis=1)
 
 
-def choices_of(comparisons: Comparisons) -> choice.Choices:
+def choices_of(comparisons: Comparisons, *, ties: bool = True) -> choice.Choices:
     """Each decisive HIT as one choice among its agents, the agent shown first (when known)
-    in position 0 so that a shown-first term can be fitted."""
+    in position 0 so that a shown-first term can be fitted; with `ties`, each tie HIT as half a
+    choice of each of its agents (`choice.tie_rows`)."""
     index = {agent: i for i, agent in enumerate(comparisons.agents)}
-    decisive = comparisons.hits[comparisons.hits["outcome"] == DECISIVE]
-    rows = []
-    for agents, winner, first in zip(decisive["agents"], decisive["winner"], decisive["first"], strict=True):
+    hits = comparisons.hits
+    used = hits[(hits["outcome"] == DECISIVE) | ((hits["outcome"] == TIE) & ties)]
+    rows: list[tuple[list[int], int, float]] = []
+    for agents, winner, first in zip(used["agents"], used["winner"], used["first"], strict=True):
         shown = list(agents)
         if isinstance(first, str) and first in shown:
             shown.remove(first)
             shown.insert(0, first)
         if not all(a in index for a in shown):
             continue
-        rows.append(([index[a] for a in shown], shown.index(winner)))
-    return choice.Choices.from_rows(rows, len(comparisons.agents))
+        members = [index[a] for a in shown]
+        rows += [(members, shown.index(winner), 1.0)] if isinstance(winner, str) else choice.tie_rows(members)
+    return choice.Choices.from_weighted_rows(rows, len(comparisons.agents))
 
 
 def position_bias(
-    comparisons: Comparisons, *, replicates: int = 1000, seed: int = 0, level: float = 0.95
+    comparisons: Comparisons, *, replicates: int = 1000, seed: int = 0, level: float = 0.95,
+    ties: bool = True,
 ) -> PositionBias:
     """The shown-first advantage, from decisive comparisons whose shown order is known and
-    that involve the agent shown first (all of them in two-game HITs)."""
+    that involve the agent shown first (all of them in two-game HITs). P(first wins) counts
+    decisive comparisons only; with `ties`, the fit also counts each two-game tie whose order is
+    known as half a win for each order (as `rank` does)."""
     agents = comparisons.agents
     wins = comparisons.wins
     known = wins[wins["first"].notna() & ((wins["winner"] == wins["first"]) | (wins["loser"] == wins["first"]))]
+    fitted_rows = pd.concat([known.assign(weight=1.0), _tie_wins(comparisons)], ignore_index=True) if ties else known
     first_won = int((known["winner"] == known["first"]).sum())
     low, high = wilson_interval(first_won, len(known))
     share = first_won / len(known) if len(known) else np.nan
@@ -135,7 +143,7 @@ def position_bias(
         second = win["loser"] if win["winner"] == first else win["winner"]
         return ordered[index[first], index[second]], win["winner"] == first
 
-    patterns = _unit_patterns(known["HitId"].drop_duplicates(), known, cell, len(template.trials))
+    patterns = _unit_patterns(fitted_rows["HitId"].drop_duplicates(), fitted_rows, cell, len(template.trials))
     try:
         fitted = _fit_and_bootstrap(template, patterns, replicates=replicates, seed=seed, level=level)
     except bt.NoMaximumLikelihood as err:
@@ -191,12 +199,24 @@ def _unit_patterns(
     won = np.zeros((len(position), n_rows))
     for _, win in wins[wins["HitId"].isin(position)].iterrows():
         row, counted = cell(win)
-        trials[position[win["HitId"]], row] += 1
-        won[position[win["HitId"]], row] += counted
+        weight = float(win.get("weight", 1.0))  # a tie is two half wins
+        trials[position[win["HitId"]], row] += weight
+        won[position[win["HitId"]], row] += weight * counted
     if not len(position):
         return trials, won, np.zeros(0)
     patterns, frequencies = np.unique(np.hstack([trials, won]), axis=0, return_counts=True)
     return patterns[:, :n_rows], patterns[:, n_rows:], frequencies.astype(float)
+
+
+def _tie_wins(comparisons: Comparisons) -> pd.DataFrame:
+    """Two-game ties whose shown order is known as rows like `Comparisons.wins`, two per HIT (each
+    agent winning with weight one half)."""
+    hits = comparisons.hits
+    ties = hits[(hits["outcome"] == TIE) & hits["first"].notna() & (hits["games"] == 2)]
+    rows = [{"HitId": hit, "task": task, "winner": a, "loser": b, "first": first, "weight": 0.5}
+            for hit, task, agents, first in zip(ties["HitId"], ties["task"], ties["agents"], ties["first"], strict=True)
+            for a, b in (tuple(agents), tuple(reversed(agents)))]
+    return pd.DataFrame(rows, columns=["HitId", "task", "winner", "loser", "first", "weight"])
 
 
 def _empty_ranking(agents: list[str], replicates: int, seed: int, level: float, problem: str) -> Ranking:

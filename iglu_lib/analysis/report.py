@@ -36,6 +36,7 @@ class Analysis:
     annotator_sensitivity: Ranking | None = None
     evidence_comparisons: Comparisons | None = None   # without games whose data could not be verified
     evidence_sensitivity: Ranking | None = None
+    ties_in_fit: bool = True                          # ties count as half a win each (False: left out)
 
     def malformed_annotations(self) -> pd.DataFrame:
         """Games whose annotation is not JSON, by HIT (listed, never repaired)."""
@@ -84,7 +85,7 @@ class Analysis:
                        "malformed_annotations": int((self.games["annotation_status"] == "invalid").sum()),
                        "malformed_annotation_hits": sorted(self.malformed_annotations()["HitId"].unique())},
             "per_agent": _records(self.comparisons.per_agent()),
-            "ranking": _ranking_json(self.ranking),
+            "ranking": {**_ranking_json(self.ranking), "ties": _ties_rule(self.ties_in_fit)},
             "position_bias": _position_json(self.position),
             "sensitivity": {
                 "rule": "HITs with a game whose completion code is not ok are excluded",
@@ -130,13 +131,16 @@ def analyze(
     replicates: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    ties: bool = True,
 ) -> Analysis:
-    """Preferences, ranking, position bias and the ok-codes-only sensitivity of `games`."""
+    """Preferences, ranking, position bias and the ok-codes-only sensitivity of `games`.
+    `ties`: every fit counts a tie as half a win for each agent (Arena's convention); False
+    leaves ties out of the fits (they are still counted)."""
     known = frozenset(agents) if agents else None
     comparisons = compare(games, ComparisonRules(agents=known))
     strict = compare(games, ComparisonRules(agents=known, require_ok_codes=True))
     strict = Comparisons(strict.hits, strict.wins, comparisons.agents, strict.rules)
-    options: dict[str, Any] = {"replicates": replicates, "seed": seed, "level": level}
+    options: dict[str, Any] = {"replicates": replicates, "seed": seed, "level": level, "ties": ties}
     agreement = annotators.worker_agreement(comparisons)
     clean = annotators.without_flagged(comparisons, agreement)
     verified_games = verified_only(games)
@@ -155,7 +159,13 @@ def analyze(
         annotator_sensitivity=rank(clean, **options),
         evidence_comparisons=verified,
         evidence_sensitivity=None if verified is None else rank(verified, **options),
+        ties_in_fit=ties,
     )
+
+
+def _ties_rule(counted: bool) -> str:
+    return ("each tie counts as half a win for each of its agents (Arena's convention)" if counted
+            else "ties are left out of the fit (still counted)")
 
 
 #: Warnings of games whose stored data could not confirm the claim (see `platform/evidence.py`).
@@ -237,7 +247,8 @@ def _ranking_json(ranking: Ranking) -> dict[str, Any]:
         "problem": ranking.problem,
         "scale": "natural log-odds, centred to mean 0; P(a beats b) = 1 / (1 + exp(s_b - s_a))",
         "model": ("one choice among the agents of each decisive HIT (Bradley-Terry for pairs, "
-                  "Plackett-Luce first choice for more), prior N(0, sd^2) per strength"),
+                  "Plackett-Luce first choice for more), prior N(0, sd^2) per strength; a tie HIT, "
+                  "when counted, is 1/k of a choice of each of its k agents"),
         "prior_sd": ranking.fit.prior_sd if ranking.fit is not None else None,
         "interval": "normal approximation of the posterior; interval_rank = 1 + agents whose "
                     "lower bound is above this one's upper bound",

@@ -175,7 +175,7 @@ class Campaign:
 
         if self.params.hit_template:
             require_complete_template(self.params.hit_template, self.params.hit_type, self.params.k,
-                                      self.params.hit_variables)
+                                      self.params.page_variables)
         warning = preview_exposes_codes(getattr(self.manager, "question_mode", "html"))
         if warning:
             log.warning("campaign %s: %s", self.params.campaign, warning)
@@ -457,6 +457,7 @@ class Campaign:
             "task_join_code": task_join_code,
             "agent_instance_ids": list(slot.instance_ids),
             "join_code_suffix": self._join_code_suffix(),
+            **self.params.tie_variables,
         }
         if self._qualifications is None:
             from iglu_lib.mturk.qualifications import campaign_requirements
@@ -582,7 +583,7 @@ class Campaign:
         if all(g.status not in (RecordStatus.HIT_CREATED, RecordStatus.EXPIRED) for g in games):
             return games
         judgement = judge(
-            assignment, games, k=self.params.k, thresholds=self.thresholds,
+            assignment, games, k=self.params.k, thresholds=self.thresholds, ties=self.params.ties_offered,
             fetch=lambda codes, joins: self.games.fetch_many(
                 codes, join_codes=joins, workers=self.params.fetch_workers, progress=False),
             stored_elsewhere=lambda game_ids: self._games_stored_elsewhere(game_ids, assignment.assignment_id),

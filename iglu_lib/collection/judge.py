@@ -10,11 +10,11 @@ same code is still the same game.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from iglu_lib.mturk.answers import code_field
+from iglu_lib.mturk.answers import TIE_OPTIONS, code_field, read_choice
 from iglu_lib.platform.codes import CodeError, parse_completion_code
 
 if TYPE_CHECKING:
@@ -23,14 +23,17 @@ if TYPE_CHECKING:
     from iglu_lib.platform.validation import AssignmentVerdict, Thresholds
     from iglu_lib.storage import GameRecord
 
+APPROVE, APPROVE_WITH_WARNING = "approve", "approve_with_warning"  # as `platform.validation` names them
 #: Verdicts whose HIT counts as a good one (a `partial` HIT is paid but its slot runs again).
-GOOD_VERDICTS = ("approve", "approve_with_warning")
+GOOD_VERDICTS = (APPROVE, APPROVE_WITH_WARNING)
 #: The verdict of a game whose judging failed unexpectedly: parked for a person or a later turn.
 NEEDS_REVIEW = "needs_review"
 #: Longest completion code kept in a record (real codes have about 300 characters).
 MAX_STORED_CODE_CHARS = 600
 #: Longest text of one answer field kept in a record's annotation.
 MAX_ANNOTATION_CHARS = 2000
+#: The warning of a HIT whose choice of the best game could not be used (the games still count).
+CHOICE_UNUSABLE = "choice_unusable"
 
 
 @dataclass(frozen=True)
@@ -49,17 +52,27 @@ def submitted_code(answers: Mapping[str, Any], position: int, k: int) -> str:
     return value if isinstance(value, str) else "" if value is None else str(value)
 
 
-def annotation_of(answers: Mapping[str, Any], position: int, k: int) -> tuple[dict[str, Any], bool]:
+def annotation_of(answers: Mapping[str, Any], position: int, k: int,
+                  ties: Collection[str] = TIE_OPTIONS) -> tuple[dict[str, Any], bool]:
     """A game's annotation as published (whether it was chosen best, what was said of it), cut to
-    what a record holds; the flag says whether anything was cut."""
+    what a record holds; the flag says whether anything was cut.
+
+    Beside several games it also keeps the HIT's `outcome` (`decisive`, `tie_good`, `tie_bad`,
+    `no_decision`: what the worker chose among the options the page offered, `ties`) and, when
+    the choice could not be used, `choice_problem` saying why. A tie leaves `was_chosen_best`
+    false on both games, so a reader that knows only the published keys sees no winner."""
     if k == 1:
         keep = ("agent_performance", "build_rating", "understanding_rating")
         raw = {name: answers[name] for name in keep if name in answers}
     else:
         best = answers.get("best_agent")
         chosen = best.get(f"agent{position + 1}_option") if isinstance(best, Mapping) else None
+        choice = read_choice(best, k, ties)
         raw = {"was_chosen_best": chosen if isinstance(chosen, bool) else None,
-               "agent_performance": answers.get(f"agent{position + 1}_performance", "")}
+               "agent_performance": answers.get(f"agent{position + 1}_performance", ""),
+               "outcome": choice.outcome}
+        if choice.problem:
+            raw["choice_problem"] = choice.problem
     bounded = {name: _bounded(value) for name, value in raw.items()}
     return bounded, bounded != raw
 
@@ -87,9 +100,14 @@ def judge(
     fetch: Callable[[list[str], list[str]], list[Game]],
     stored_elsewhere: Callable[[list[str]], dict[str, str]],
     thresholds: Thresholds,
+    ties: Collection[str] = TIE_OPTIONS,
 ) -> Judgement:
     """Fetch the games behind an assignment's codes, check them against what each slot expects,
-    and return the record changes (status `submitted`, the verdict) to write before acting."""
+    and return the record changes (status `submitted`, the verdict) to write before acting.
+
+    `ties`: the tie answers the HIT's page offered. A choice that cannot be used (none, several,
+    a tie not offered) makes the HIT no decision and warns (`choice_unusable`); the games still
+    count, since the work was done."""
     from iglu_lib.platform.evidence import Expectation
     from iglu_lib.platform.validation import validate_assignment
 
@@ -104,9 +122,13 @@ def judge(
     unreadable = not assignment.answers.ok
     changes, truncated = [], False
     for game, code, data, judged in zip(games, codes, fetched, verdict.games, strict=True):
-        annotation, cut = annotation_of(answers, game.shown_position, k)
+        annotation, cut = annotation_of(answers, game.shown_position, k, ties)
         truncated |= cut
         reasons = (*judged.reasons, *judged.warnings)
+        game_verdict = judged.verdict
+        if "choice_problem" in annotation and not unreadable:
+            reasons = (*reasons, CHOICE_UNUSABLE)
+            game_verdict = APPROVE_WITH_WARNING if game_verdict == APPROVE else game_verdict
         if unreadable and not code.strip():
             reasons = ("answer_unreadable",)
         changes.append((game, {
@@ -116,7 +138,7 @@ def judge(
             "completion_code": code[:MAX_STORED_CODE_CHARS],
             "game_minecraft_id": data.game_id or "",
             "annotation": annotation,
-            "verdict": judged.verdict,
+            "verdict": game_verdict,
             "reasons": (*reasons, "answer_truncated") if cut else reasons,
             "is_hit_qualified": verdict.verdict in GOOD_VERDICTS,
         }))
@@ -127,3 +149,20 @@ def _epoch(moment: Any) -> float | None:
     """Epoch seconds of a service timestamp (boto3 gives aware datetimes)."""
     timestamp = getattr(moment, "timestamp", None)
     return float(timestamp()) if callable(timestamp) else None
+
+
+def hit_outcome(annotations: Sequence[Mapping[str, Any]]) -> str | None:
+    """What the games' annotations of one HIT say was chosen: `decisive`, `tie_good`, `tie_bad` or
+    `no_decision` (see `answers.OUTCOMES`); records written before ties existed are read from
+    `was_chosen_best` (one game chosen: decisive). None for a one-game HIT or games not annotated."""
+    from iglu_lib.mturk.answers import DECISIVE, NO_DECISION, OUTCOMES
+
+    if len(annotations) < 2 or not all(isinstance(a, Mapping) and a for a in annotations):
+        return None
+    stored = {a.get("outcome") for a in annotations}
+    if len(stored) == 1 and next(iter(stored)) in OUTCOMES:
+        return str(next(iter(stored)))
+    if stored != {None}:
+        return NO_DECISION  # the games disagree, or name an outcome no page gives: nothing is guessed
+    flags = [a.get("was_chosen_best") for a in annotations]
+    return DECISIVE if flags.count(True) == 1 and all(isinstance(f, bool) for f in flags) else NO_DECISION

@@ -13,6 +13,9 @@ from iglu_lib.config import ConfigError, read_yaml
 
 #: Agents per HIT by mode; `multi` takes `agents_per_hit` from the parameters.
 MODES = {"single": 1, "pairwise": 2, "multi": None}
+#: Tie answers of a two-game page and whether a campaign offers them unless told otherwise:
+#: `both_good` ("both equally good") and `both_bad` ("both bad").
+DEFAULT_TIES = {"both_good": True, "both_bad": True}
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class CampaignParams:
     qualification_requirements: tuple[Mapping[str, Any], ...] = ()  # [{type: id or name, min_score: N}]
     scheduling: Mapping[str, Any] = field(default_factory=dict)  # {strategy: balanced|adaptive, options}
     stop_when: Mapping[str, Any] = field(default_factory=dict)   # {ranking_confident: 0.95}
+    # the pairwise form's tie answers beside "assistant 1" and "assistant 2" (each can be switched off)
+    offer_ties: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_TIES))
 
     @property
     def k(self) -> int:
@@ -61,6 +66,25 @@ class CampaignParams:
     def hit_type(self) -> str:
         """The HIT template: `single`, `pairwise` or `multi`."""
         return self.mode
+
+    @property
+    def tie_variables(self) -> dict[str, bool]:
+        """The page variables that show or hide each tie answer (`offer_both_good`, `offer_both_bad`)."""
+        ties = {**DEFAULT_TIES, **self.offer_ties}
+        return {f"offer_{name}": bool(ties[name]) for name in DEFAULT_TIES}
+
+    @property
+    def page_variables(self) -> dict[str, Any]:
+        """What an own template folder's page is checked and rendered with: `hit_variables` and
+        the tie switches."""
+        return {**self.hit_variables, **self.tie_variables}
+
+    @property
+    def ties_offered(self) -> tuple[str, ...]:
+        """The tie answers (`best_agent` values) this campaign's two-game pages offer."""
+        from iglu_lib.mturk.templates import offered_ties
+
+        return offered_ties(self.tie_variables) if self.k == 2 else ()
 
     def cost_per_hit(self, reward: str) -> Decimal:
         return Decimal(reward) * (1 + Decimal(self.fee_rate))
@@ -128,6 +152,11 @@ class CampaignParams:
             raise ConfigError(f"{source}: hit_template must name a template folder (or be left out)")
         if not isinstance(self.hit_variables, Mapping):
             raise ConfigError(f"{source}: hit_variables must be a mapping of template variables")
+        ties = self.offer_ties
+        if (not isinstance(ties, Mapping) or set(ties) - set(DEFAULT_TIES)
+                or not all(isinstance(value, bool) for value in ties.values())):
+            raise ConfigError(f"{source}: offer_ties must be {{both_good: true|false, both_bad: true|false}} "
+                              "(both offered when left out)")
         for index, entry in enumerate(self.qualification_requirements):
             score = entry.get("min_score") if isinstance(entry, Mapping) else None
             if (not isinstance(entry, Mapping) or not str(entry.get("type") or "").strip()

@@ -126,7 +126,8 @@ def _sample_variables(params: Any) -> dict[str, Any]:
     task = next(iter(inventory.tasks.values()))
     instances = [ids[0] for ids in list(inventory.instances.values())[: params.k]]
     return {"task_name": task.name, "task_join_code": task.task_join_code,
-            "agent_instance_ids": instances, "join_code_suffix": ":4102444800000"}
+            "agent_instance_ids": instances, "join_code_suffix": ":4102444800000",
+            **getattr(params, "tie_variables", {})}
 
 
 def _page_check(params: Any, manager: Any) -> tuple[bool, str]:
@@ -152,7 +153,7 @@ def _template_check(params: Any) -> tuple[bool | None, str]:
     from iglu_lib.mturk.templates import check_template
 
     missing = check_template(params.path(str(template)), params.hit_type, params.k,
-                             getattr(params, "hit_variables", None))
+                             getattr(params, "page_variables", None) or getattr(params, "hit_variables", None))
     if missing:
         return False, f"'{template}' lacks: {'; '.join(missing)}"
     return True, f"'{template}' renders with every required element"

@@ -1,14 +1,15 @@
 """Where a campaign stands, read from its game records: games per task x combination cell,
-open HITs, busy instances, verdicts by reason, and spend."""
+open HITs, busy instances, what the workers chose in the good HITs (decisive, ties, no decision),
+verdicts by reason, and spend."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from iglu_lib.collection.judge import NEEDS_REVIEW
+from iglu_lib.collection.judge import NEEDS_REVIEW, hit_outcome
 from iglu_lib.collection.outcomes import OPEN_STATUSES, slot_outcome
 from iglu_lib.scheduling import Outcome
 from iglu_lib.storage import GameRecord, RecordStatus
@@ -43,6 +44,7 @@ def campaign_status(
         "busy_instances": sorted(g.agent_minecraft_id for g in records if g.status in OPEN_STATUSES),
         "needs_review": sorted({g.hit_id for g in records
                                 if g.status in OPEN_STATUSES and g.verdict == NEEDS_REVIEW}),
+        "choices": choice_counts(games for slot_id, games in slots.items() if outcomes[slot_id] is Outcome.VALID),
         "games_by_verdict": dict(Counter(g.verdict or "pending" for g in records)),
         "games_by_reason": dict(Counter(r for g in records for r in g.reasons)),
         "bonuses_paid": f"{sum(float(g.bonus['amount']) for g in records if g.bonus.get('paid')):.2f}",
@@ -60,6 +62,19 @@ def campaign_status(
     if max_hits_per_worker:
         status["workers_at_cap"] = workers_at_cap(records, max_hits_per_worker)
     return status
+
+
+def choice_counts(hits: Iterable[Sequence[GameRecord]]) -> dict[str, int]:
+    """What the workers chose in `hits` (each a HIT's games): decisive, a tie (both good, both bad)
+    or no decision; `ties` is both kinds together. Empty for one-game HITs."""
+    from iglu_lib.mturk.answers import DECISIVE, NO_DECISION, TIE_BAD, TIE_GOOD
+
+    found = Counter(hit_outcome([g.annotation for g in games]) for games in hits)
+    found.pop(None, None)
+    if not found:
+        return {}
+    counts = {name: found.get(name, 0) for name in (DECISIVE, TIE_GOOD, TIE_BAD, NO_DECISION)}
+    return {**counts, "ties": counts[TIE_GOOD] + counts[TIE_BAD]}
 
 
 def cells_frame(status: dict[str, Any]) -> Any:

@@ -126,12 +126,13 @@ class LocalRehearsal:
         return PlatformSimulator(self.backend.settings.storage, self.backend.blob_service(), **options)
 
     def crowd(self, platform_dir: str | Path, *, size: int, mix: Mapping[str, float], seed: int = 0,
-              first_shown_bias: float = 0.3) -> SimulatedCrowd:
-        """A started rehearsal crowd, from the files the simulated platform step wrote."""
+              first_shown_bias: float = 0.3, tie_margin: float = 0.0) -> SimulatedCrowd:
+        """A started rehearsal crowd, from the files the simulated platform step wrote; workers
+        answer a tie when their two games felt within `tie_margin`."""
         from iglu_lib.local.workers import rehearsal_crowd
 
         return rehearsal_crowd(self.mturk_endpoint, self.platform(), str(platform_dir), size=size, mix=mix,
-                               seed=seed, first_shown_bias=first_shown_bias)
+                               seed=seed, first_shown_bias=first_shown_bias, tie_margin=tie_margin)
 
     @contextmanager
     def crowd_beside(self, platform_dir: str | Path, **options: Any) -> Iterator[SimulatedCrowd]:

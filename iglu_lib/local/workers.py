@@ -5,7 +5,9 @@ Each worker has a behaviour (diligent, lazy, pastes a worker id, reuses a code, 
 codes, writes in another language, abandons the HIT) and the figures the qualification
 checks read (approval rate, approved HITs, locale). Which agent a worker prefers follows the
 agents' true skill with noise and a bias towards the agent shown first, so that a rehearsal
-can check whether a campaign recovers the true order.
+can check whether a campaign recovers the true order. Where the page offers ties and the two
+games felt about as good (`tie_margin`), a worker answers "both equally good" or "both bad"
+(more likely "both good" the better the two agents are).
 """
 
 from __future__ import annotations
@@ -149,16 +151,29 @@ CRITICISM = (
 
 
 class _HiddenInputs(html.parser.HTMLParser):
-    """Collects the hidden inputs of a HIT page (where the join codes are)."""
+    """Collects the hidden inputs of a HIT page (where the join codes are), and the values of its
+    `best_agent` radios (which ties it offers)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.values: dict[str, str] = {}
+        self.best_agent: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
         if tag == "input" and found.get("type") == "hidden" and found.get("name"):
             self.values[found["name"] or ""] = found.get("value") or ""
+        if tag == "input" and found.get("type") == "radio" and found.get("name") == "best_agent":
+            self.best_agent.append(found.get("value") or "")
+
+
+def ties_offered(page: str) -> tuple[str, ...]:
+    """The tie answers (`both_good_option`, `both_bad_option`) a HIT page offers."""
+    from iglu_lib.mturk.answers import TIE_OPTIONS
+
+    parser = _HiddenInputs()
+    parser.feed(page)
+    return tuple(option for option in TIE_OPTIONS if option in parser.best_agent)
 
 
 def join_codes_of(page: str) -> list[str]:
@@ -195,6 +210,7 @@ class SimulatedCrowd:
         skill_of_instance: Mapping[str, float],
         first_shown_bias: float = 0.3,
         temperature: float = 0.25,
+        tie_margin: float = 0.0,
         seed: int = 0,
     ) -> None:
         self.control = LocalMTurkControl(mturk_url)
@@ -203,6 +219,8 @@ class SimulatedCrowd:
         self.skill_of_instance = dict(skill_of_instance)
         self.first_shown_bias = first_shown_bias
         self.temperature = temperature
+        #: Two games whose felt utilities differ by less than this are a tie, where the page offers one.
+        self.tie_margin = tie_margin
         self.rng = random.Random(seed)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -268,7 +286,8 @@ class SimulatedCrowd:
         if behaviour.abandons and self.rng.random() < 0.5:
             self.control.return_assignment(accepted["assignment_id"])
             return False
-        join_codes = join_codes_of(accepted["question"].get("html", ""))
+        page = accepted["question"].get("html", "")
+        join_codes = join_codes_of(page)
         try:
             honest = self._play(worker, behaviour, join_codes)
         except Exception:
@@ -277,7 +296,7 @@ class SimulatedCrowd:
         codes = behaviour.twist(worker, list(honest), join_codes)
         worker.past_codes.extend(honest)
         worker.hits_done += 1
-        answers = behaviour.answers(self._answers(join_codes, codes))
+        answers = behaviour.answers(self._answers(join_codes, codes, ties_offered(page)))
         self.control.submit(accepted["assignment_id"], {"taskAnswers": json.dumps([answers])})
         return True
 
@@ -294,7 +313,7 @@ class SimulatedCrowd:
                 started_at=moment + timedelta(milliseconds=1 + 100 * number), seconds_per_event=GAME_TIME_SCALE))
         return codes
 
-    def _answers(self, join_codes: list[str], codes: list[str]) -> dict[str, Any]:
+    def _answers(self, join_codes: list[str], codes: list[str], ties: Sequence[str] = ()) -> dict[str, Any]:
         from iglu_lib.platform.codes import parse_join_code
 
         skills = [self.skill_of_instance.get(parse_join_code(code).agent_instance_id or "", 0.5)
@@ -304,23 +323,33 @@ class SimulatedCrowd:
             return {"joinCode": join_codes[0], "completionCode": codes[0],
                     "agent_performance": self._comment(skills[0]),
                     "build_rating": rating, "understanding_rating": rating}
-        best = self._preferred(skills)
+        best, tie = self._preferred(skills, ties)
         answers: dict[str, Any] = {}
         for number, (join_code, code, skill) in enumerate(zip(join_codes, codes, skills, strict=True), start=1):
             answers[f"joinCode{number}"] = join_code
             answers[f"completionCode{number}"] = code
             answers[f"agent{number}_performance"] = self._comment(skill)
-        answers["best_agent"] = {f"agent{n}_option": n - 1 == best for n in range(1, len(join_codes) + 1)}
+        answers["best_agent"] = {f"agent{n}_option": tie is None and n - 1 == best
+                                 for n in range(1, len(join_codes) + 1)}
+        answers["best_agent"].update({option: option == tie for option in ties})  # as crowd-form sends a group
         return answers
 
-    def _preferred(self, skills: Sequence[float]) -> int:
-        """Which shown agent a person prefers: skill plus noise, and a pull towards the first shown."""
+    def _preferred(self, skills: Sequence[float], ties: Sequence[str] = ()) -> tuple[int, str | None]:
+        """Which shown agent a person prefers: skill plus noise, and a pull towards the first shown;
+        and the tie they answer instead (None: no tie) when two games felt within `tie_margin`
+        and the page offers that tie (both good the more likely, the better the two agents)."""
+        from iglu_lib.mturk.answers import BOTH_BAD, BOTH_GOOD
+
         utilities = [
             skill / self.temperature + (self.first_shown_bias if i == 0 else 0.0)
             - math.log(-math.log(self.rng.random() or 1e-12))
             for i, skill in enumerate(skills)
         ]
-        return max(range(len(skills)), key=utilities.__getitem__)
+        best = max(range(len(skills)), key=utilities.__getitem__)
+        if len(skills) != 2 or not ties or abs(utilities[0] - utilities[1]) >= self.tie_margin:
+            return best, None
+        kind = BOTH_GOOD if self.rng.random() < sum(skills) / 2 else BOTH_BAD
+        return best, kind if kind in ties else None
 
     def _comment(self, skill: float) -> str:
         return self.rng.choice(PRAISE if self.rng.random() < skill else CRITICISM)
@@ -328,7 +357,7 @@ class SimulatedCrowd:
 
 
 def rehearsal_crowd(endpoint: str, platform: Any, platform_dir: str, *, size: int, mix: Mapping[str, float],
-                    seed: int = 0, first_shown_bias: float = 0.3) -> SimulatedCrowd:
+                    seed: int = 0, first_shown_bias: float = 0.3, tie_margin: float = 0.0) -> SimulatedCrowd:
     """The crowd of a rehearsal on the local MTurk server at `endpoint`, playing on `platform`
     (a `PlatformSimulator`), from the files the simulated platform step wrote
     (`agent_instances.json`, `true_skills.json`), working until stopped. Reached through
@@ -340,6 +369,6 @@ def rehearsal_crowd(endpoint: str, platform: Any, platform_dir: str, *, size: in
     skills = json.loads((folder / EXPORT_FILES["true_skills"]).read_text(encoding="utf-8"))
     crowd = SimulatedCrowd.for_agents(endpoint, platform,
                                       instances, skills, size=size, mix=mix, seed=seed,
-                                      first_shown_bias=first_shown_bias)
+                                      first_shown_bias=first_shown_bias, tie_margin=tie_margin)
     crowd.start()
     return crowd

@@ -183,3 +183,73 @@ def _children(element: Any, name: str) -> list[Any]:
 def _child_text(element: Any, name: str) -> str | None:
     found = _children(element, name)
     return (found[0].text or "").strip() if found else None
+
+
+# -- which game was best: a decision, a tie, or none ---------------------------------------------
+
+#: Tie answers a pairwise page may offer beside `agent1_option` and `agent2_option`, in the same
+#: `best_agent` radio group (crowd-form submits the group as `{value: checked}`).
+BOTH_GOOD = "both_good_option"
+BOTH_BAD = "both_bad_option"
+TIE_OPTIONS = (BOTH_GOOD, BOTH_BAD)
+
+#: What a HIT's `best_agent` answer says. A tie is one judgement, not two wins.
+DECISIVE = "decisive"
+TIE_GOOD = "tie_good"
+TIE_BAD = "tie_bad"
+NO_DECISION = "no_decision"
+OUTCOMES = (DECISIVE, TIE_GOOD, TIE_BAD, NO_DECISION)
+_TIE_OUTCOME = {BOTH_GOOD: TIE_GOOD, BOTH_BAD: TIE_BAD}
+
+#: At most this many option names are quoted in a problem, each cut to `_MAX_NAME_CHARS`.
+_MAX_NAMES = 3
+_MAX_NAME_CHARS = 40
+
+
+@dataclass(frozen=True)
+class BestChoice:
+    """The choice of a `best_agent` answer: `outcome` (one of `OUTCOMES`), the 1-based `winner`
+    of a decisive one, and the `problem` (a sentence) that made an answer no decision."""
+
+    outcome: str
+    winner: int | None = None
+    problem: str | None = None
+
+
+def offered_options(agents: int, ties: Iterable[str] = TIE_OPTIONS) -> tuple[str, ...]:
+    """The `best_agent` values a page with `agents` games offers (ties only beside two games)."""
+    own = tuple(f"agent{n}_option" for n in range(1, agents + 1))
+    return (*own, *(t for t in TIE_OPTIONS if t in set(ties))) if agents == 2 else own
+
+
+def read_choice(best_agent: Any, agents: int, ties: Iterable[str] = TIE_OPTIONS) -> BestChoice:
+    """What a `best_agent` answer chose among the options the page offered (`ties`: the tie
+    options it showed). Exactly one option must be true; anything else is no decision with a
+    bounded sentence saying why (a worker's keys are quoted cut, never whole). An answer written
+    before ties existed (only `agentN_option`) reads as before."""
+    if best_agent is None:
+        return BestChoice(NO_DECISION, problem="no answer to which assistant was best (best_agent is missing)")
+    if not isinstance(best_agent, dict):
+        return BestChoice(NO_DECISION, problem=f"best_agent is {type(best_agent).__name__}, not a set of options")
+    offered = offered_options(agents, ties)
+    chosen = [str(name) for name, value in best_agent.items() if value is True]
+    not_flags = [str(name) for name, value in best_agent.items() if not isinstance(value, bool)]
+    if not_flags:
+        return BestChoice(NO_DECISION, problem=f"best_agent option(s) {_names(not_flags)} are not true/false")
+    unknown = [name for name in chosen if name not in offered]
+    if unknown:
+        what = "a tie this HIT's page did not offer" if set(unknown) <= set(TIE_OPTIONS) else "an unknown option"
+        return BestChoice(NO_DECISION, problem=f"best_agent chose {_names(unknown)}: {what}")
+    if len(chosen) > 1:
+        return BestChoice(NO_DECISION, problem=f"best_agent chose several options ({_names(chosen)}); one is needed")
+    if not chosen:
+        return BestChoice(NO_DECISION, problem="best_agent chose no option")
+    if chosen[0] in _TIE_OUTCOME:
+        return BestChoice(_TIE_OUTCOME[chosen[0]])
+    return BestChoice(DECISIVE, winner=offered.index(chosen[0]) + 1)
+
+
+def _names(names: list[str]) -> str:
+    shown = [name[:_MAX_NAME_CHARS] + ("…" if len(name) > _MAX_NAME_CHARS else "") for name in names[:_MAX_NAMES]]
+    more = f" and {len(names) - _MAX_NAMES} more" if len(names) > _MAX_NAMES else ""
+    return ", ".join(repr(name) for name in shown) + more

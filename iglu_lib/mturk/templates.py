@@ -20,7 +20,13 @@ from iglu_lib.errors import IgluError
 OPTIONAL_VARIABLES: dict[str, Any] = {
     "title": "Play a building game with an AI assistant in Minecraft",
     "join_code_suffix": "",
+    # ties on a two-game page (the campaign's `offer_ties`); a researcher expects both offered
+    "offer_both_good": True,
+    "offer_both_bad": True,
 }
+
+#: The template variable that switches each tie answer of `best_agent` on (see `answers.TIE_OPTIONS`).
+TIE_VARIABLES = {"both_good_option": "offer_both_good", "both_bad_option": "offer_both_bad"}
 
 HTML_QUESTION_SCHEMA = (
     "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd"
@@ -333,8 +339,9 @@ def check_template(folder: str | Path, hit_type: str, agents: int,
 
     Renders one sample page and looks for what the loop and the worker need: each game's join
     code shown, a hidden join-code field per game carrying it, a completion-code input per game
-    named as the loop reads it, every other answer field the loop reads, a form and a submit;
-    and no variable left at its `CHANGE ME` placeholder."""
+    named as the loop reads it, every other answer field the loop reads (the `best_agent` radios:
+    one per game, and beside two games each tie `offer_both_good` / `offer_both_bad` switches on,
+    none it switches off), a form and a submit; and no variable left at its `CHANGE ME` placeholder."""
     from iglu_lib.mturk.answers import code_field
 
     try:
@@ -362,10 +369,7 @@ def check_template(folder: str | Path, hit_type: str, agents: int,
             continue
         missing.append(f"an answer field name=\"{name}\" (the loop reads it)")
     if "best_agent" in fields:
-        wanted = {f"agent{n}_option" for n in range(1, agents + 1)}
-        lacking = sorted(wanted - found.radio_values.get("best_agent", set()))
-        if lacking:
-            missing.append(f"radio inputs name=\"best_agent\" with value(s) {', '.join(lacking)}")
+        missing.extend(_best_agent_lacks(found.radio_values.get("best_agent", set()), agents, variables))
     if not found.form:
         missing.append("a form (<crowd-form> or <form>) around the answers")
     if not found.submit:
@@ -376,6 +380,30 @@ def check_template(folder: str | Path, hit_type: str, agents: int,
         for name, value in values.items() if isinstance(value, str) and value.startswith(PLACEHOLDER_PREFIX)
     )
     return missing
+
+
+def offered_ties(variables: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The tie answers (`answers.TIE_OPTIONS`) a page rendered with `variables` offers beside two
+    games; each is on unless its variable (`TIE_VARIABLES`) says false."""
+    values = {**OPTIONAL_VARIABLES, **(variables or {})}
+    return tuple(option for option, name in TIE_VARIABLES.items() if values.get(name))
+
+
+def _best_agent_lacks(shown: set[str], agents: int, variables: Mapping[str, Any] | None) -> list[str]:
+    """The `best_agent` radios a page lacks, and tie radios it shows although switched off (the
+    answer would be refused as a choice the campaign did not offer)."""
+    from iglu_lib.mturk.answers import TIE_OPTIONS, offered_options
+
+    wanted = set(offered_options(agents, offered_ties(variables)))
+    lacks = []
+    lacking = sorted(wanted - shown)
+    if lacking:
+        lacks.append(f"radio inputs name=\"best_agent\" with value(s) {', '.join(lacking)}")
+    extra = sorted((shown & set(TIE_OPTIONS)) - wanted)
+    if extra:
+        lacks.append(f"no radio name=\"best_agent\" with value(s) {', '.join(extra)} (the campaign's "
+                     "offer_ties switches it off, or the HIT does not show two games)")
+    return lacks
 
 
 def require_complete_template(folder: str | Path, hit_type: str, agents: int,

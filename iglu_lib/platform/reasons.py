@@ -67,6 +67,10 @@ ANSWER_REASONS: dict[str, str] = {
         "Your written feedback was very long; we kept all of it, but only its beginning is shown "
         "beside your games."
     ),
+    "choice_unusable": (
+        "Your answer to which assistant was better could not be used (no option, several options, "
+        "or one the page did not offer was chosen); your games were accepted."
+    ),
 }
 
 REASONS: dict[str, str] = {**CODE_REASONS, **GAME_REASONS, **ANSWER_REASONS}

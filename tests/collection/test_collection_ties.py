@@ -1,0 +1,133 @@
+"""Ties on the local stack: the pairwise page shows "both equally good" and "both bad" as the
+campaign's `offer_ties` switches them; a worker's tie (in headless Chromium, or submitted by hand)
+is approved, lands in the records as a tie, and is counted by `iglu campaign status` and the
+analysis; a tie the page did not offer is no decision, with a warning, and the games still count."""
+
+from __future__ import annotations
+
+import pytest
+
+from iglu_lib.collection.status import campaign_status
+from iglu_lib.local.mturk.control_client import LocalMTurkControl
+from iglu_lib.mturk.answers import code_field
+from iglu_lib.storage import RecordStatus
+
+TIES = ("#best-agent-both-good", "#best-agent-both-bad")
+
+
+@pytest.fixture(scope="module")
+def rehearsal(stack, tmp_path_factory):
+    """The collection tests' rehearsal platform, with UUID role ids as the real platform has, so
+    that the completion codes pass the page's own checks in the browser."""
+    import json
+    import uuid
+
+    from iglu_lib.config import load_profile
+    from iglu_lib.encoding import encode_task
+    from iglu_lib.encoding.join_codes import build_join_codes
+    from iglu_lib.local.rehearsal import prepare_simulated_platform
+    from iglu_lib.tasks import load_sample
+    from tests.collection.conftest import AGENTS, Rehearsal
+
+    folder = tmp_path_factory.mktemp("ties-rehearsal")
+    (folder / "tasks").mkdir()
+    architect, builder = str(uuid.uuid4()), str(uuid.uuid4())
+    for number, task in enumerate(load_sample()[:4]):
+        encoded = encode_task(task, name=task.task_id, architect_role_id=architect, builder_role_id=builder)
+        (folder / "tasks" / f"task{number}.json").write_text(encoded)
+    files = prepare_simulated_platform(load_profile("local"), folder / "tasks", AGENTS, folder / "platform")
+    join_codes, _ = build_join_codes(json.loads(files["task_id_mapping"].read_text()),
+                                     json.loads(files["join_commands"].read_text()))
+    (folder / "join_codes.json").write_text(json.dumps(join_codes))
+    return Rehearsal(folder, folder / "join_codes.json", files["agent_instances"], folder / "platform")
+
+
+def _open_hit(campaign) -> str:
+    return next(g.hit_id for g in campaign.records.all() if g.status is RecordStatus.HIT_CREATED)
+
+
+def _tie_answers(attacker, joins, codes, kind):
+    answers = attacker.pairwise(joins, codes)
+    answers["best_agent"] = {"agent1_option": False, "agent2_option": False,
+                             "both_good_option": kind == "both_good_option", "both_bad_option": kind == "both_bad_option"}
+    return answers
+
+
+@pytest.mark.browser
+def test_a_worker_answers_both_equally_good_in_the_browser_and_the_tie_is_recorded(page, attack, stack):
+    url = stack["mturk_endpoint_url"]
+    attacker = attack()
+    hit_id = _open_hit(attacker.campaign)
+    worker = attacker.prefix + "BROWSER"
+    LocalMTurkControl(url).set_worker(worker, approval_rate=99, approved_hits=1000)
+    page.goto(f"{url}/worker/hits/{hit_id}?workerId={worker}")
+    page.click("#accept-hit")
+    page.wait_for_url("**/worker/assignments/**")
+    frame = page.frame_locator("#hit-frame")
+    assert all(frame.locator(tie).is_visible() for tie in TIES)
+    assert frame.locator("#best-agent").inner_text().split() == [
+        "Which", "assistant", "was", "better?", "Assistant", "1", "Assistant", "2", "Both", "equally", "good",
+        "Both", "bad"]
+    joins = [frame.locator(f"#join-code-{n}").inner_text() for n in (1, 2)]
+    codes = [attacker.play(join, f"browser-tie-{n}") for n, join in enumerate(joins)]
+    for position, code in enumerate(codes):
+        frame.locator(f"[name={code_field(position, 2)}]").fill(code)
+    frame.locator("#submit-button:enabled").wait_for()
+    frame.locator("#agent1_performance").fill("built most of the tower")
+    frame.locator("#agent2_performance").fill("built most of it too")
+    frame.locator("#best-agent-both-good").check()
+    frame.locator("#submit-button").click()
+    frame.get_by_text("Your work was submitted").wait_for()
+
+    games = attacker.settle(hit_id)
+    assert {g.status for g in games} == {RecordStatus.APPROVED}
+    assert [g.annotation["outcome"] for g in games] == ["tie_good", "tie_good"]
+    assert [g.annotation["was_chosen_best"] for g in games] == [False, False]
+    assert campaign_status(games)["choices"] == {"decisive": 0, "tie_good": 1, "tie_bad": 0, "no_decision": 0,
+                                                 "ties": 1}
+
+
+@pytest.mark.browser
+def test_switched_off_ties_are_not_shown(page, attack, stack):
+    url = stack["mturk_endpoint_url"]
+    attacker = attack(offer_ties={"both_good": False, "both_bad": False})
+    worker = attacker.prefix + "NOTIES"
+    LocalMTurkControl(url).set_worker(worker, approval_rate=99, approved_hits=1000)
+    page.goto(f"{url}/worker/hits/{_open_hit(attacker.campaign)}?workerId={worker}")
+    page.click("#accept-hit")
+    page.wait_for_url("**/worker/assignments/**")
+    frame = page.frame_locator("#hit-frame")
+    frame.locator("#best-agent-2").wait_for()
+    assert [frame.locator(tie).count() for tie in TIES] == [0, 0]
+    assert frame.locator("[name=best_agent]").count() == 2
+
+
+def test_a_tie_hit_is_approved_and_counted_and_an_unoffered_tie_is_no_decision(attack, local_profile):
+    from iglu_lib.analysis.loading import load_campaign
+    from iglu_lib.analysis.preferences import compare
+
+    attacker = attack(offer_ties={"both_good": False})
+    hit_id, assignment_id, joins = attacker.take()
+    assert "both_good_option" not in attacker.campaign.manager.client.get_hit(HITId=hit_id)["HIT"]["Question"]
+    codes = [attacker.play(join, f"tie-{n}") for n, join in enumerate(joins)]
+    attacker.submit(assignment_id, _tie_answers(attacker, joins, codes, "both_bad_option"))
+    tie_games = attacker.settle(hit_id)
+    assert {g.status for g in tie_games} == {RecordStatus.APPROVED} and {g.verdict for g in tie_games} == {"approve"}
+    assert [g.annotation["outcome"] for g in tie_games] == ["tie_bad", "tie_bad"]
+
+    hit_id, assignment_id, joins = attacker.take()
+    codes = [attacker.play(join, f"unoffered-{n}") for n, join in enumerate(joins)]
+    attacker.submit(assignment_id, _tie_answers(attacker, joins, codes, "both_good_option"))
+    refused = attacker.settle(hit_id)
+    assert {g.status for g in refused} == {RecordStatus.APPROVED}, "the games still count"
+    assert {g.verdict for g in refused} == {"approve_with_warning"}
+    assert all("choice_unusable" in g.reasons for g in refused)
+    assert refused[0].annotation["outcome"] == "no_decision"
+    assert "did not offer" in refused[0].annotation["choice_problem"]
+
+    attacker.settle(attacker.honest())  # an answer without tie fields reads as before
+    records = attacker.campaign.records.all()
+    choices = campaign_status(records)["choices"]
+    assert choices == {"decisive": 1, "tie_good": 0, "tie_bad": 1, "no_decision": 1, "ties": 1}
+    counts = compare(load_campaign(attacker.campaign.params.campaign)).counts()
+    assert (counts["decisive"], counts["ties"], counts["ties_both_bad"], counts["no_decision"]) == (1, 1, 1, 1)
