@@ -43,6 +43,10 @@ def test_demo_runs_every_stage_and_reports():
         choices = report["choices"]  # what the workers chose in the good HITs: ties counted
         assert choices["ties"] > 0 and choices["ties"] == choices["tie_good"] + choices["tie_bad"]
         assert choices["decisive"] + choices["ties"] + choices["no_decision"] == 60
+        sent = report["messages_sent"]  # the requester's levers, as the records and status show them
+        assert sent.get("warning", 0) and sent.get("rejection", 0) and sent.get("block", 0), sent
+        assert float(report["bonuses_paid"]) > 0, "the bonus rule paid games with many instructions"
+        assert report["sanctions_by_loop"].get("soft-block", 0) >= 1, report["sanctions_by_loop"]
     finally:
         _iglu("stack", "down", env=env)
     summary = json.loads((demo / "campaign_summary.json").read_text())

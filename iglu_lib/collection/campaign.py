@@ -50,7 +50,7 @@ from iglu_lib.scheduling import Outcome, Scheduler, Slot, split_join_code
 from iglu_lib.scheduling.model import winner_of
 from iglu_lib.scheduling.stopping import check_scheduling, stop_rule_reached
 from iglu_lib.storage import GameRecord, GameRecords, RecordStatus
-from iglu_lib.storage.record import utc_now
+from iglu_lib.storage.record import LOOP, utc_now
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
@@ -713,11 +713,22 @@ class Campaign:
         if self.sanctions.soft_block and not self.sanctions.is_fraud(reasons):
             self.block_qualification.grant(worker_id)  # out of this campaign only
             log.info("worker soft-blocked from campaign %s (%s)", self.params.campaign, ", ".join(reasons))
+            action = "soft-block"
         else:
             self.manager.block(worker_id, f"{len(rejected)} games disqualified ({', '.join(sorted(reasons))})"[:1000])
             log.info("worker blocked (%s)", ", ".join(reasons))
+            action = "hard-block"
         self.blocked.add(worker_id)
-        self._tell(worker_id, "block", reasons, self.records.by_hit(rejected[-1].hit_id))
+        games = self._record_sanction(self.records.by_hit(rejected[-1].hit_id), action, reasons)
+        self._tell(worker_id, "block", reasons, games)
+
+    def _record_sanction(self, games: list[GameRecord], action: str, reasons: Sequence[str]) -> list[GameRecord]:
+        """Write the loop's block to the games that triggered it, so status and review show it."""
+        entry = {"id": f"loop-{action}-{games[0].hit_id}", "source": LOOP, "action": action,
+                 "reason": ", ".join(sorted(reasons)), "at": utc_now(), "done": True}
+        if any(d.get("id") == entry["id"] for d in games[0].decisions):
+            return games
+        return self.records.update_many([(g, {"decisions": (*g.decisions, entry)}) for g in games])
 
     @staticmethod
     def _slot_games(records: Sequence[GameRecord]) -> list[SlotGame]:

@@ -13,6 +13,7 @@ from iglu_lib.collection.judge import NEEDS_REVIEW, hit_outcome
 from iglu_lib.collection.outcomes import OPEN_STATUSES, slot_outcome
 from iglu_lib.scheduling import Outcome
 from iglu_lib.storage import GameRecord, RecordStatus
+from iglu_lib.storage.record import LOOP
 
 
 def campaign_status(
@@ -59,9 +60,17 @@ def campaign_status(
     from iglu_lib.collection.review import manual_summary, workers_at_cap
 
     status["manual"] = manual_summary(records)  # what people decided (`iglu campaign review`)
+    status["sanctions_by_loop"] = sanctions_by_loop(records)
     if max_hits_per_worker:
         status["workers_at_cap"] = workers_at_cap(records, max_hits_per_worker)
     return status
+
+
+def sanctions_by_loop(records: Sequence[GameRecord]) -> dict[str, int]:
+    """Workers the loop itself blocked, by kind (`soft-block`: out of this campaign;
+    `hard-block`: account-wide, for fraud)."""
+    seen = {(d.get("id"), d.get("action")) for g in records for d in g.decisions if d.get("source") == LOOP}
+    return dict(Counter(str(action) for _, action in seen))
 
 
 def choice_counts(hits: Iterable[Sequence[GameRecord]]) -> dict[str, int]:

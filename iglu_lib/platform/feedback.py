@@ -66,6 +66,9 @@ def read_feedback(path: str | Path) -> pd.DataFrame:
         raise FeedbackFormatError(
             f"{path}: not a readable CSV file ({err}); export it again as UTF-8 CSV"
         ) from None
+    except FileNotFoundError:
+        raise FeedbackFormatError(f"{path}: file not found; give an export in the published "
+                                  "human_agent_feedback.csv format") from None
     missing = [c for c in PUBLISHED_COLUMNS if c not in frame.columns]
     if missing:
         raise FeedbackFormatError(

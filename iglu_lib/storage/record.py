@@ -93,6 +93,8 @@ _JSON_COLUMNS = {"annotation", "reasons", "messages", "bonus", "decisions"}
 #: The `source` of a decision a person made (`iglu campaign review`, notebook 04): the loop
 #: never overrides a game that carries one.
 MANUAL = "manual"
+#: The source of a decision the campaign loop took by its own rules (its sanctions).
+LOOP = "loop"
 #: Manual decisions that settle a HIT (the loop leaves such a HIT to the person).
 SETTLING_ACTIONS = ("approve", "reject", "reverse")
 #: Azure Tables holds at most 64 KiB per string cell (UTF-16): 32,767 characters.
