@@ -42,7 +42,7 @@ def test_demo_runs_every_stage_and_reports():
         assert "by hand: reverse of HIT" in result.stdout and "workers the cap keeps out" in result.stdout
         choices = report["choices"]  # what the workers chose in the good HITs: ties counted
         assert choices["ties"] > 0 and choices["ties"] == choices["tie_good"] + choices["tie_bad"]
-        assert choices["decisive"] + choices["ties"] + choices["no_decision"] == 60
+        assert choices["decisive"] + choices["ties"] + choices["no_decision"] == 60 + reversals
         sent = report["messages_sent"]  # the requester's levers, as the records and status show them
         assert sent.get("warning", 0) and sent.get("rejection", 0) and sent.get("block", 0), sent
         assert float(report["bonuses_paid"]) > 0, "the bonus rule paid games with many instructions"

@@ -45,10 +45,13 @@ def prepare_simulated_platform(
     out_dir: str | Path,
     *,
     task_limit: int | None = None,
+    tournament_id: str | None = None,
 ) -> dict[str, Path]:
     """Upload tasks and register agents (`{name: {"instances": n, "skill": 0..1}}`) on the
-    simulator; write the platform's two exports, the agent instances and the true skills."""
-    simulator = profile.backend.rehearsal().platform()
+    simulator; write the platform's two exports, the agent instances and the true skills.
+    `tournament_id` keeps these tasks apart from other rehearsals' tasks of the same names
+    (the exports list every task of the tournament)."""
+    simulator = profile.backend.rehearsal().platform(tournament_id=tournament_id)
     simulator.upload_tasks(read_encoded_tasks(Path(tasks_dir), task_limit))
     instances = {
         name: simulator.register_agent(name, int(spec["instances"]), float(spec["skill"]))

@@ -35,7 +35,10 @@ def rehearsal(stack, tmp_path_factory):
     for number, task in enumerate(load_sample()[:4]):
         encoded = encode_task(task, name=task.task_id, architect_role_id=architect, builder_role_id=builder)
         (folder / "tasks" / f"task{number}.json").write_text(encoded)
-    files = prepare_simulated_platform(load_profile("local"), folder / "tasks", AGENTS, folder / "platform")
+    # Its own tournament: the same task names with other role ids must not join the exports of
+    # the other collection tests' rehearsal (the default tournament).
+    files = prepare_simulated_platform(load_profile("local"), folder / "tasks", AGENTS, folder / "platform",
+                                       tournament_id="ties-rehearsal")
     join_codes, _ = build_join_codes(json.loads(files["task_id_mapping"].read_text()),
                                      json.loads(files["join_commands"].read_text()))
     (folder / "join_codes.json").write_text(json.dumps(join_codes))
