@@ -36,6 +36,28 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
         os.environ["IGLU_STACK_DIR"] = previous
 
 
+def mturk_client(url: str):
+    """A boto3 MTurk client of the local MTurk server at `url` (any credentials do)."""
+    import boto3
+
+    return boto3.client("mturk", endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id="local", aws_secret_access_key="local")
+
+
+@pytest.fixture
+def mturk(stack):
+    """The requester API of the session's local MTurk server."""
+    return mturk_client(stack["mturk_endpoint_url"])
+
+
+@pytest.fixture
+def control(stack):
+    """The simulated workers' side of the session's local MTurk server."""
+    from iglu_lib.local.mturk.control_client import LocalMTurkControl
+
+    return LocalMTurkControl(stack["mturk_endpoint_url"])
+
+
 @pytest.fixture
 def local_profile(stack):
     """The local profile, its endpoints taken from the session's stack."""

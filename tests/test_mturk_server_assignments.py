@@ -4,13 +4,13 @@ private server, so moving its clock never disturbs the shared stack)."""
 
 from __future__ import annotations
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from defusedxml import ElementTree
 
 from iglu_lib.local.mturk.control_client import LocalMTurkControl, WorkerRefused
 from iglu_lib.local.mturk.process import running_server
+from tests.conftest import mturk_client
 
 HTML_QUESTION = """<HTMLQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd">
 <HTMLContent><![CDATA[<html><body><crowd-form><input name="answer"></crowd-form></body></html>]]></HTMLContent>
@@ -18,28 +18,11 @@ HTML_QUESTION = """<HTMLQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSM
 NS = {"q": "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd"}
 
 
-def client(url):
-    return boto3.client(
-        "mturk", endpoint_url=url, region_name="us-east-1",
-        aws_access_key_id="local", aws_secret_access_key="local",
-    )
-
-
-@pytest.fixture
-def mturk(stack):
-    return client(stack["mturk_endpoint_url"])
-
-
-@pytest.fixture
-def control(stack):
-    return LocalMTurkControl(stack["mturk_endpoint_url"])
-
-
 @pytest.fixture(scope="module")
 def private(tmp_path_factory):
     """A private server whose clock the tests of this module move."""
     with running_server(tmp_path_factory.mktemp("mturk-private")) as server:
-        yield client(server.url), LocalMTurkControl(server.url)
+        yield mturk_client(server.url), LocalMTurkControl(server.url)
 
 
 def create_hit(mturk, **overrides):

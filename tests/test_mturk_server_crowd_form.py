@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
 from defusedxml import ElementTree
 
@@ -48,14 +47,6 @@ def question(page: str) -> str:
     return (
         '<HTMLQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd">'
         f"<HTMLContent><![CDATA[{page}]]></HTMLContent><FrameHeight>600</FrameHeight></HTMLQuestion>"
-    )
-
-
-@pytest.fixture
-def mturk(stack):
-    return boto3.client(
-        "mturk", endpoint_url=stack["mturk_endpoint_url"], region_name="us-east-1",
-        aws_access_key_id="local", aws_secret_access_key="local",
     )
 
 

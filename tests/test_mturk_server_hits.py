@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import secrets
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
-
-from iglu_lib.local.mturk.control_client import LocalMTurkControl
 
 HTML_QUESTION = """<HTMLQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd">
 <HTMLContent><![CDATA[<!DOCTYPE html><html><head>
@@ -18,19 +15,6 @@ HTML_QUESTION = """<HTMLQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSM
 <FrameHeight>600</FrameHeight></HTMLQuestion>"""
 EXTERNAL_QUESTION = """<ExternalQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2006-07-14/ExternalQuestion.xsd">
 <ExternalURL>https://example.org/task?lang=en</ExternalURL><FrameHeight>400</FrameHeight></ExternalQuestion>"""
-
-
-@pytest.fixture
-def mturk(stack):
-    return boto3.client(
-        "mturk", endpoint_url=stack["mturk_endpoint_url"], region_name="us-east-1",
-        aws_access_key_id="local", aws_secret_access_key="local",
-    )
-
-
-@pytest.fixture
-def control(stack):
-    return LocalMTurkControl(stack["mturk_endpoint_url"])
 
 
 def hit_args(**overrides):

@@ -7,31 +7,16 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timezone
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from iglu_lib.local.mturk.control_client import LocalMTurkControl, WorkerRefused
 from iglu_lib.local.mturk.process import running_server
+from tests.conftest import mturk_client
 
 HTML_QUESTION = """<HTMLQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd">
 <HTMLContent><![CDATA[<html><body><crowd-form><input name="a"></crowd-form></body></html>]]></HTMLContent>
 <FrameHeight>400</FrameHeight></HTMLQuestion>"""
-
-
-def client(url: str):
-    return boto3.client("mturk", endpoint_url=url, region_name="us-east-1",
-                        aws_access_key_id="local", aws_secret_access_key="local")
-
-
-@pytest.fixture
-def mturk(stack):
-    return client(stack["mturk_endpoint_url"])
-
-
-@pytest.fixture
-def control(stack):
-    return LocalMTurkControl(stack["mturk_endpoint_url"])
 
 
 def worker(prefix: str = "A") -> str:
@@ -274,13 +259,13 @@ def test_bad_view_is_a_400(stack):
 
 def test_messages_and_bonuses_survive_a_restart(tmp_path):
     with running_server(tmp_path / "mturk") as server:
-        mturk, control = client(server.url), LocalMTurkControl(server.url)
+        mturk, control = mturk_client(server.url), LocalMTurkControl(server.url)
         _, assignment_id, worker_id = submitted(mturk, control)
         mturk.send_bonus(WorkerId=worker_id, AssignmentId=assignment_id, BonusAmount="1.00",
                          Reason="r", UniqueRequestToken="kept-token")
         mturk.notify_workers(Subject="s", MessageText="kept", WorkerIds=[worker_id])
         server.restart()
-        mturk, control = client(server.url), LocalMTurkControl(server.url)
+        mturk, control = mturk_client(server.url), LocalMTurkControl(server.url)
         assert [m["text"] for m in control.messages(worker_id)] == ["kept"]
         with pytest.raises(ClientError):
             mturk.send_bonus(WorkerId=worker_id, AssignmentId=assignment_id, BonusAmount="1.00",

@@ -8,7 +8,6 @@ import re
 import secrets
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import pytest
 import requests
 from markupsafe import escape
@@ -28,14 +27,6 @@ EXTERNAL_QUESTION = """<ExternalQuestion xmlns="http://mechanicalturk.amazonaws.
 @pytest.fixture
 def base(stack):
     return stack["mturk_endpoint_url"]
-
-
-@pytest.fixture
-def mturk(stack):
-    return boto3.client(
-        "mturk", endpoint_url=stack["mturk_endpoint_url"], region_name="us-east-1",
-        aws_access_key_id="local", aws_secret_access_key="local",
-    )
 
 
 def create_hit(mturk, question=HTML_QUESTION, **extra):

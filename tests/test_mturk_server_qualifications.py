@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import secrets
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from iglu_lib.local.mturk.control_client import LocalMTurkControl, WorkerRefused
+from iglu_lib.local.mturk.control_client import WorkerRefused
+from iglu_lib.mturk.system_qualifications import APPROVAL_RATE, APPROVED_HITS, LOCALE
 
-APPROVAL_RATE = "000000000000000000L0"
-APPROVED_HITS = "00000000000000000040"
-LOCALE = "00000000000000000071"
 HTML_QUESTION = """<HTMLQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd">
 <HTMLContent><![CDATA[<html><body><p>task</p></body></html>]]></HTMLContent><FrameHeight>400</FrameHeight></HTMLQuestion>"""
 TEST_FORM = """<QuestionForm xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2017-11-06/QuestionForm.xsd">
@@ -35,19 +32,6 @@ ANSWER_KEY = """<AnswerKey xmlns="http://mechanicalturk.amazonaws.com/AWSMechani
 <AnswerOption><SelectionIdentifier>a</SelectionIdentifier><SelectionIdentifier>b</SelectionIdentifier><AnswerScore>1</AnswerScore></AnswerOption></Question>
 <QualificationValueMapping><PercentageMapping><MaximumSummedScore>2</MaximumSummedScore></PercentageMapping></QualificationValueMapping>
 </AnswerKey>"""
-
-
-@pytest.fixture
-def mturk(stack):
-    return boto3.client(
-        "mturk", endpoint_url=stack["mturk_endpoint_url"], region_name="us-east-1",
-        aws_access_key_id="local", aws_secret_access_key="local",
-    )
-
-
-@pytest.fixture
-def control(stack):
-    return LocalMTurkControl(stack["mturk_endpoint_url"])
 
 
 def worker(prefix="W"):

@@ -21,12 +21,14 @@ Workers are shown by pseudonym (the export's keyed hash); a raw id or a pseudony
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from iglu_lib.collection.judge import GOOD_VERDICTS
@@ -499,7 +501,7 @@ class Review:
         found = self.manager.assignments(games[0].hit_id, ("Submitted", "Approved", "Rejected"), agents=self.params.k)
         assignment = next((a for a in found if a.worker_id == worker_id), None)
         if assignment is None:
-            raise ReviewRefused(f"HIT {games[0].hit_id} has no submitted assignment of this worker on the service")
+            raise ReviewRefused(f"HIT {games[0].hit_id} has no submitted assignment of this worker on the service; check --hit and --worker (iglu campaign review --worker W lists their HITs)")
         return assignment
 
 
@@ -644,3 +646,17 @@ def reverse_rejections(review: Review, reasons: Iterable[str], reason: str, most
     chosen = reversal_candidates(review.records.all(), reasons)[: max(0, int(most))]
     return apply_decisions(review, [{"worker": worker, "action": "reverse", "reason": reason, "hit": hit}
                                     for worker, hit in chosen])
+
+
+def carry_out(review: Review, decisions: Iterable[object], reverse: Mapping[str, Any] | None,
+              record_to: Path) -> list[dict[str, Any]]:
+    """Notebook 04's decisions: `decisions` as for `apply_decisions`, then the reversals of
+    `reverse` (the arguments of `reverse_rejections`, or nothing); every result is written to
+    `record_to` as JSON and summed up in the log."""
+    results = apply_decisions(review, decisions)
+    if reverse:
+        results += reverse_rejections(review, **reverse)
+    record_to.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    log.info("%d manual decision(s): %s", len(results),
+             "; ".join(f"{r.get('action')} {r.get('outcome')}" for r in results))
+    return results

@@ -124,11 +124,7 @@ def render_hit(kind: str, variables: Mapping[str, Any]) -> str:
         return render_folder(variables[FOLDER_KEY], kind, variables)
     template = hit_template(kind)
     values = {**OPTIONAL_VARIABLES, **variables}
-    ids = values.get("agent_instance_ids")
-    if ids is not None:
-        if isinstance(ids, str) or not isinstance(ids, Sequence):
-            raise TemplateError("agent_instance_ids must be a list of agent instance ids, not a string")
-        template.check_agents(len(ids))
+    _check_agent_ids(template, values)
     try:
         return _environment().get_template(template.file).render(values)
     except UndefinedError as err:
@@ -320,11 +316,7 @@ def render_folder(folder: str | Path, kind: str, variables: Mapping[str, Any]) -
     file = folder_file(path, kind)
     values = {**OPTIONAL_VARIABLES, **folder_variables(path), **variables}
     values.pop(FOLDER_KEY, None)
-    ids = values.get("agent_instance_ids")
-    if ids is not None:
-        if isinstance(ids, str) or not isinstance(ids, Sequence):
-            raise TemplateError("agent_instance_ids must be a list of agent instance ids, not a string")
-        template.check_agents(len(ids))
+    _check_agent_ids(template, values)
     try:
         return _folder_environment(str(path)).get_template(file).render(values)
     except UndefinedError as err:
@@ -459,3 +451,13 @@ class _PageElements:
             self.text_inputs.add(name)
         elif kind == "radio":
             self.radio_values.setdefault(name, set()).add(element.get("value") or "")
+
+
+def _check_agent_ids(template: HitTemplate, values: Mapping[str, Any]) -> None:
+    """The page's agent instance ids, when given, are a list whose length the template takes."""
+    ids = values.get("agent_instance_ids")
+    if ids is None:
+        return
+    if isinstance(ids, str) or not isinstance(ids, Sequence):
+        raise TemplateError("agent_instance_ids must be a list of agent instance ids, not a string")
+    template.check_agents(len(ids))
