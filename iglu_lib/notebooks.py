@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,7 +98,7 @@ def run_notebook(
             progress_bar=progress,
             log_output=False,
             execution_timeout=timeout_seconds,
-            **({"kernel_manager_class": _kernel_manager_with(env)} if env else {}),
+            kernel_manager_class=_kernel_manager_with(env or {}),
         )
     except PapermillExecutionError as err:
         raise NotebookFailed(
@@ -108,12 +109,24 @@ def run_notebook(
 
 
 def _kernel_manager_with(env: Mapping[str, str]) -> type:
-    """A Jupyter kernel manager whose kernels start with `env` over this process's environment."""
+    """A Jupyter kernel manager whose kernels start with `env` over this process's environment.
+
+    Its kernels talk over local sockets (IPC) rather than loopback TCP: nothing of the run is
+    reachable by other users through a port, and the kernel has no "running over TCP without
+    encryption" warning to print into every headless run.
+    """
     from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
 
     extra = dict(env)
 
     class KernelManagerWithEnv(AsyncKernelManager):
+        def __init__(self, **kw: Any) -> None:
+            # an absolute socket path: the kernel starts in the notebook's folder, not ours
+            kw.setdefault("transport", "ipc")
+            kw.setdefault("ip", str(Path(jupyter_runtime_dir()) / f"kernel-{uuid.uuid4().hex}-ipc"))
+            super().__init__(**kw)
+
         # jupyter_client declares the async manager's start_kernel with the sync signature.
         async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
             kw["env"] = {**os.environ, **(kw.get("env") or {}), **extra}

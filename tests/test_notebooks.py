@@ -65,3 +65,18 @@ def test_batch_runs_pairs_and_summarises(tmp_path, test_outputs):
 def test_stack_notebook_runs_headless(stack, test_outputs):
     out = run_notebook("00_stack", "params/00_stack.yaml", output=test_outputs / "00_stack.ipynb", progress=False)
     assert "azurite-blob" in _outputs_text(out)
+
+
+def test_headless_run_prints_no_kernel_transport_warning(tmp_path, test_outputs):
+    """Kernels of `iglu run` talk over local sockets, so a headless run is free of ipykernel's
+    "running over TCP without encryption" warning (and of a listening port)."""
+    params = tmp_path / "p.yaml"
+    params.write_text("greeting: hello\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "iglu_lib.cli", "run", str(ECHO), "--params", str(params),
+         "--output", str(test_outputs / "echo-quiet.ipynb")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "hello" in (test_outputs / "echo-quiet.ipynb").read_text(encoding="utf-8")
+    assert "without encryption" not in result.stderr + result.stdout
