@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from iglu_lib.errors import IgluError
@@ -103,10 +104,16 @@ class Backend(ABC):
 
     def rehearsal(self, advice: str | None = None) -> Any:
         """The simulated crowd and platform; a real backend has none and refuses. `advice` ends
-        the refusal's sentence (e.g. "set simulate_crowd: false")."""
+        the refusal's sentence (e.g. "use the local profile")."""
         hint = f"; {advice}" if advice else ""
         raise NoRehearsal(f"profile '{self.settings.name}' runs against real services; simulated work (crowd, "
                           f"platform, generated logs) exists only in the local profile{hint}")
+
+    def campaign_crowd(self, overrides: Mapping[str, Any] | None = None) -> AbstractContextManager[Any]:
+        """Who works a campaign's HITs beside the loop: on a real backend, people (nothing to
+        start here); the local backend starts the simulated crowd its profile's `rehearsal`
+        section describes (`overrides` change that section for one run)."""
+        return nullcontext()
 
     @property
     def requires_https(self) -> bool:

@@ -63,7 +63,8 @@ def demo_stages(campaign: str) -> list[tuple[str, dict[str, Any]]]:
         values = _redirect(read_parameters(ROOT / stage.parameters if stage.parameters else None))
         if stage.notebook == "03_collect":
             demo_campaign = read_yaml(ROOT / values["campaign_params"])
-            values.update(crowd_size=8, overrides={
+            values.update(rehearsal_overrides={"size": 8, "platform_dir": _redirect("outputs/demo/platform")},
+                          overrides={
                 "campaign": campaign, "target_approved_hits": 4,
                 "join_codes": _redirect(demo_campaign["join_codes"]),
                 "agent_instances": _redirect(demo_campaign["agent_instances"])})

@@ -10,7 +10,7 @@ interaction logs, each working against this stack only.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -107,6 +107,17 @@ class LocalBackend(Backend):
 
     def rehearsal(self, advice: str | None = None) -> LocalRehearsal:
         return LocalRehearsal(self)
+
+    def campaign_crowd(self, overrides: Mapping[str, Any] | None = None) -> AbstractContextManager[Any]:
+        """The simulated crowd of the profile's `rehearsal` section, working while the block runs
+        (nothing when the section says `crowd: false`)."""
+        from iglu_lib.local.rehearsal_settings import crowd_rehearsal
+
+        crowd = crowd_rehearsal(self.settings.path, self.settings.document, overrides)
+        if not crowd.crowd:
+            return nullcontext()
+        return self.rehearsal().crowd_beside(crowd.folder(), size=crowd.size, mix=crowd.mix, seed=crowd.seed,
+                                             first_shown_bias=crowd.first_shown_bias, tie_margin=crowd.tie_margin)
 
 
 class LocalRehearsal:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from iglu_lib.notebooks import run_notebook
 
 
@@ -14,8 +16,9 @@ def test_collect_notebook_runs_headless(rehearsal, unique_name, test_outputs, tm
     summary_json = tmp_path / "summary.json"
     out = run_notebook("03_collect", "params/03_collect.yaml", output=test_outputs / "03_collect.ipynb",
                        progress=False, parameters={
-                           "campaign_params": str(params_file), "platform_dir": str(rehearsal.platform_dir),
-                           "crowd_size": 6, "export_csv": str(export_csv), "summary_json": str(summary_json)})
+                           "campaign_params": str(params_file),
+                           "rehearsal_overrides": {"platform_dir": str(rehearsal.platform_dir), "size": 6},
+                           "export_csv": str(export_csv), "summary_json": str(summary_json)})
     summary = json.loads(summary_json.read_text())
     assert summary["done"] and summary["good_hits"] == 4
     text = export_csv.read_text()
@@ -33,6 +36,43 @@ def test_a_real_platform_has_no_rehearsal_crowd(tmp_path):
     sandbox = load_profile("sandbox", env={})
     with pytest.raises(NoRehearsal, match="profile 'sandbox' runs against real services.*set simulate_crowd: false"):
         sandbox.backend.rehearsal("set simulate_crowd: false").crowd_beside(tmp_path, size=2, mix={})
+
+
+def test_a_real_profile_leaves_the_work_to_people():
+    """On a real backend nothing is simulated: the campaign's crowd is the people on the service."""
+    from iglu_lib.config import load_profile
+
+    sandbox = load_profile("sandbox", env={})
+    with sandbox.backend.campaign_crowd({"size": 3}) as crowd:
+        assert crowd is None
+
+
+def test_the_rehearsal_crowd_comes_from_the_local_profile(local_profile):
+    """The simulated crowd's settings are the local profile's `rehearsal` section, read typed."""
+    from iglu_lib.local.rehearsal_settings import crowd_rehearsal
+
+    settings = local_profile.backend.settings
+    crowd = crowd_rehearsal(settings.path, settings.document)
+    assert crowd.crowd and crowd.size == 20 and crowd.tie_margin == 0.6
+    assert crowd.mix["forges_agent"] == 0.04
+    assert crowd_rehearsal(settings.path, settings.document, {"size": 6}).size == 6
+
+
+@pytest.mark.parametrize(("override", "says"), [
+    ({"size": True}, "rehearsal.size"),
+    ({"size": 0}, "rehearsal.size: Input should be greater than or equal to 1"),
+    ({"mix": {"sleepy": 0.1}}, "unknown behaviour(s) sleepy"),
+    ({"mix": {"lazy": 0.8, "abandons": 0.4}}, "together they are at most 1"),
+    ({"crowd_size": 6}, "rehearsal.crowd_size: Extra inputs are not permitted"),
+])
+def test_a_bad_rehearsal_setting_is_one_sentence(local_profile, override, says):
+    from iglu_lib.settings import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        with local_profile.backend.campaign_crowd(override):
+            pass
+    message = str(caught.value)
+    assert "local.yaml" in message and says in message and "\n" not in message
 
 
 def test_reasons_figure_draws_every_reason():
