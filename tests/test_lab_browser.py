@@ -72,11 +72,26 @@ def demo_stages(campaign: str) -> list[tuple[str, dict[str, Any]]]:
             values["campaign"] = campaign
         stages.append((stage.notebook, values))
     # the stages the rehearsal does not run, with their own parameters, outputs moved likewise
-    for notebook, overrides in (("04_review", {"campaign": campaign}), ("07_crowd_task", {}), ("08_s3_logs", {})):
+    desk = {"campaign": campaign, "campaign_params": str(campaign_file(campaign, stages))}
+    for notebook, overrides in (("04_review", desk), ("07_crowd_task", {}), ("08_s3_logs", {})):
         values = read_parameters(paths.params_dir() / f"{notebook}.yaml", overrides)
         values["output_dir"] = f"{RUN_OUTPUTS}{notebook}"
         stages.append((notebook, values))
     return stages
+
+
+def campaign_file(campaign: str, stages: list[tuple[str, dict[str, Any]]]) -> Path:
+    """The parameter file of the lab's campaign (the demo's with notebook 03's overrides), for 04's desk."""
+    import yaml
+
+    from iglu_lib.config import read_yaml
+
+    collect = dict(stages)["03_collect"]
+    values = {**read_yaml(ROOT / collect["campaign_params"]), **collect["overrides"]}
+    path = ROOT / RUN_OUTPUTS / "lab-campaign.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(values))
+    return path
 
 
 def write_parameterized(notebook: str, values: dict[str, Any], folder: Path) -> Path:
@@ -200,6 +215,8 @@ def test_every_stage_notebook_runs_in_jupyterlab(lab, page):
             assert "good 4/4" in line and "spent $" in line and "of $60.00" in line, line
         if notebook == "06_analysis":
             check_explorer(page)
+        if notebook == "04_review":
+            press_desk_buttons(page, values["campaign_params"])
         stop_kernels(lab)
     (LAB_DIR / "timings.json").write_text(json.dumps(timings, indent=2))
 
@@ -217,3 +234,33 @@ def check_explorer(page) -> None:
     assert page.locator(".jupyter-widgets img").count() >= 1, "the filtered strengths figure"
     page.locator(".widget-dropdown").first.scroll_into_view_if_needed()
     page.screenshot(path=str(LAB_DIR / "06_analysis-explorer.png"))
+
+
+def press_desk_buttons(page, campaign_params: str) -> None:
+    """A person at notebook 04's review desk: picks a worker, types a reason and an amount,
+    presses bonus on a submission and confirms; the records and the service then say it was
+    paid once, through the review's door."""
+    from iglu_lib.collection.review import Review
+
+    desk = page.locator(".iglu-review-desk")
+    desk.scroll_into_view_if_needed()
+    labels = desk.locator(".widget-select select option").all_inner_texts()
+    honest = [label for label in labels if " 0 rejected" in label]
+    assert honest, f"the desk lists the campaign's workers: {labels}"
+    desk.locator(".widget-select select").select_option(label=honest[0])
+    submission = desk.locator(".iglu-submission").first
+    submission.wait_for()
+    desk.locator("input[placeholder^='reason']").fill("Thanks for the clear instructions")
+    desk.locator("input[placeholder='0.50']").fill("0.15")
+    submission.locator("button:text-is('bonus')").click()
+    desk.locator("text=Confirm?").wait_for()
+    page.screenshot(path=str(LAB_DIR / "04_review-desk-confirm.png"))
+    desk.locator("button:text-is('Confirm')").click()
+    desk.locator("text=done").wait_for(timeout=60_000)
+    page.screenshot(path=str(LAB_DIR / "04_review-desk-done.png"))
+    review = Review.from_file(ROOT / campaign_params)
+    paid = [(g.hit_id, g.assignment_id) for g in review.records.all()
+            if any(d.get("action") == "bonus" and d.get("done") for d in g.manual_decisions)]
+    assert len({hit for hit, _ in paid}) == 1, "one HIT got the manual bonus, written to its records"
+    payments = review.manager.bonus_payments(assignment_id=paid[0][1])
+    assert [p["BonusAmount"] for p in payments if p.get("Reason", "").startswith("Thanks")] == ["0.15"]
