@@ -151,7 +151,7 @@ def _remember_stack_secrets(state_dir: Path) -> None:
     state_file = Path(state_dir) / "state.json"
     if state_file.is_file():
         state = json.loads(state_file.read_text())
-        _STACK_SECRETS.update({state.get("azurite_account_key") or "", state.get("worker_id_salt") or ""})
+        _STACK_SECRETS.update({state.get(key) or "" for key in ("azurite_account_key", "worker_id_salt", "prolific_token")})
 
 
 def session_secrets() -> set[str]:

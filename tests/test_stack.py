@@ -102,10 +102,11 @@ def test_interrupted_up_is_cleaned_by_down(tmp_path):
     state_dir = tmp_path / "stack"
     state_dir.mkdir()
     state = {"services": {}}
-    local_stack._start_service(SERVICES[-1], state_dir, state, None)  # started, never waited for
-    pid = state["services"][SERVICES[-1].name]["pid"]
+    mturk = next(spec for spec in SERVICES if spec.name == "mturk")  # one that needs no shared value
+    local_stack._start_service(mturk, state_dir, state, None)  # started, never waited for
+    pid = state["services"][mturk.name]["pid"]
     assert _alive(pid)
-    assert local_stack.down(state_dir) == [SERVICES[-1].name]
+    assert local_stack.down(state_dir) == [mturk.name]
     assert not _alive(pid) or local_stack._start_time(pid) is None
 
 

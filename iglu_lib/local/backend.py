@@ -72,6 +72,10 @@ class LocalBackend(Backend):
     def endpoint(self, service: str) -> str | None:
         return self._stack_value(f"{service}_endpoint_url")
 
+    def prolific_token(self) -> str:
+        """The local Prolific emulator's API token (made once per stack, like its salt)."""
+        return self.env.get("PROLIFIC_TOKEN") or self._stack_value("prolific_token")
+
     def aws_credentials(self) -> dict[str, str]:
         return dict(LOCAL_AWS_CREDENTIALS)
 

@@ -71,6 +71,7 @@ def shared_values() -> dict[str, str]:
     return {
         "azurite_account_key": base64.b64encode(secrets.token_bytes(64)).decode(),
         "worker_id_salt": secrets.token_hex(16),
+        "prolific_token": secrets.token_urlsafe(32),
     }
 
 
@@ -135,6 +136,22 @@ def _mturk_state(url: str, launch: Launch) -> dict[str, str]:
     return {"mturk_endpoint_url": url}
 
 
+def _prolific_command(launch: Launch) -> list[str]:
+    return [
+        sys.executable, "-m", "iglu_lib.local.prolific",
+        "--host", launch.host, "--port", str(launch.port), "--data-dir", str(launch.data_dir),
+    ]
+
+
+def _prolific_environment(launch: Launch) -> dict[str, str]:
+    """The emulator's API token travels in its environment, never on a command line."""
+    return {"IGLU_PROLIFIC_TOKEN": launch.shared["prolific_token"]}
+
+
+def _prolific_state(url: str, launch: Launch) -> dict[str, str]:
+    return {"prolific_endpoint_url": url}
+
+
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         name="azurite-blob",
@@ -169,6 +186,13 @@ SERVICES: tuple[ServiceSpec, ...] = (
         command=_mturk_command,
         probe_path="/_local/health",
         state_keys=_mturk_state,
+    ),
+    ServiceSpec(
+        name="prolific",
+        command=_prolific_command,
+        probe_path="/_local/health",
+        state_keys=_prolific_state,
+        environment=_prolific_environment,
     ),
 )
 

@@ -36,7 +36,7 @@ from iglu_lib.local.services import (
 )
 
 #: Values made once per stack and kept for its whole life (restarts and `down`/`up` included).
-SHARED_KEYS = ("azurite_account_key", "worker_id_salt")
+SHARED_KEYS = ("azurite_account_key", "worker_id_salt", "prolific_token")
 
 HOST = "127.0.0.1"
 START_TIMEOUT_SECONDS = 60.0
@@ -435,7 +435,7 @@ def down(state_dir: Path | None = None) -> list[str]:
 
 def public_state(state: Mapping[str, Any]) -> dict[str, Any]:
     """What `iglu stack up --json` prints: endpoints, connection strings and services."""
-    hidden = {"azurite_account_key", "services"}
+    hidden = {"azurite_account_key", "prolific_token", "services"}
     result = {k: v for k, v in state.items() if k not in hidden}
     result["services"] = {
         name: {"url": e["url"], "pid": e["pid"], "healthy": e["healthy"]} for name, e in state["services"].items()
