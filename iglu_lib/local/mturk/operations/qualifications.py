@@ -100,6 +100,16 @@ def _custom_type(ctx: Context, type_id: str) -> dict[str, Any]:
     return load_qualification_type(ctx, type_id)
 
 
+@operation("DeleteQualificationType")
+def delete_qualification_type(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """The type is gone at once with the qualifications it granted (the service takes up to 48
+    hours, keeping the name reserved meanwhile; tests should not reuse a deleted type's name)."""
+    type_id = _custom_type(ctx, params["QualificationTypeId"])["QualificationTypeId"]
+    ctx.db.execute("DELETE FROM qualifications WHERE type_id = ?", (type_id,))
+    ctx.db.execute("DELETE FROM qualification_types WHERE id = ?", (type_id,))
+    return {}
+
+
 @operation("AssociateQualificationWithWorker")
 def associate_qualification_with_worker(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     _custom_type(ctx, params["QualificationTypeId"])
