@@ -319,3 +319,48 @@ def test_a_simulated_game_of_the_real_task_is_read_by_the_client(local_profile):
     assert game["id"] == parsed.game_id and game["events"]
     assert [client_events.event_problems(event) for event in game["events"]] == [[]] * len(game["events"])
     assert {event["groupId"] for event in game["events"]} == {parsed.group_id}
+
+
+# -- through the running local server ------------------------------------------------------------
+
+
+def test_a_worker_answering_the_documented_form_yields_the_documented_answers(mturk, control, unique_name):
+    """A QuestionForm HIT of the reference's example, answered as in the reference's answer
+    example: the requester API returns that answer document, element for element."""
+    hit_id = mturk.create_hit(
+        Title=unique_name("docs-form"), Description="d", Reward="0.01", MaxAssignments=1,
+        LifetimeInSeconds=600, AssignmentDurationInSeconds=600, Question=sample("question_form.xml"),
+    )["HIT"]["HITId"]
+    worker = unique_name("W").upper()
+    control.set_worker(worker)
+    assignment = control.accept(hit_id, worker)["assignment_id"]
+    control.submit(assignment, {"nextmove": "C3", "likelytowin": ["notlikely"]})
+    (stored,) = mturk.list_assignments_for_hit(HITId=hit_id)["Assignments"]
+    assert structure(stored["Answer"]) == structure(sample("question_form_answers.xml"))
+    assert client_answers.parse_answers(stored["Answer"]).fields == {"nextmove": "C3", "likelytowin": "notlikely"}
+
+
+def test_a_test_scored_by_the_documented_key_grants_the_documented_percentage(mturk, control, unique_name):
+    """The reference's key (5 for `nextmove` D, 10 for `favoritefruit` apples, as a percentage of
+    15) on a test that asks both as selections: 10 of 15 is 67."""
+    form = (
+        '<QuestionForm xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2017-11-06/QuestionForm.xsd">'
+        + "".join(
+            f"<Question><QuestionIdentifier>{q}</QuestionIdentifier><QuestionContent><Text>{q}?</Text>"
+            "</QuestionContent><AnswerSpecification><SelectionAnswer><Selections>"
+            + "".join(f"<Selection><SelectionIdentifier>{s}</SelectionIdentifier><Text>{s}</Text></Selection>"
+                      for s in choices)
+            + "</Selections></SelectionAnswer></AnswerSpecification></Question>"
+            for q, choices in (("nextmove", ("C", "D")), ("favoritefruit", ("apples", "pears")))
+        )
+        + "</QuestionForm>"
+    )
+    type_id = mturk.create_qualification_type(
+        Name=unique_name("docs-key"), Description="d", QualificationTypeStatus="Active",
+        Test=form, AnswerKey=sample("answer_key.xml"), TestDurationInSeconds=60,
+    )["QualificationType"]["QualificationTypeId"]
+    worker = unique_name("W").upper()
+    control.set_worker(worker)
+    granted = control.request_qualification(type_id, worker, {"nextmove": "C", "favoritefruit": "apples"})
+    assert granted == {"status": "Granted", "value": 67}
+    assert client_key.parse_answer_key(sample("answer_key.xml")).value({"favoritefruit": "apples"}) == 67
