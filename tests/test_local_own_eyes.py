@@ -268,6 +268,25 @@ def test_codes_that_are_no_codes_are_refused_by_the_simulators_decoder_too():
             local_codes.decode_completion_code(cell)
 
 
+def test_every_damaged_byte_of_a_code_is_refused_or_read_never_crashes():
+    """A code is only base64 of gzip: any byte a worker's paste damages is an `UnreadableCode`
+    (gzip's checksum catches what the deflate stream does not), never another exception."""
+    import base64
+
+    packed = base64.b64decode(local_codes.GameCode("t", "c", "task", "g", "r", "a").encoded())
+    for index in range(len(packed)):
+        for flip in (0x01, 0x80, 0xFF):
+            damaged = bytearray(packed)
+            damaged[index] ^= flip
+            try:
+                local_codes.decode_completion_code(base64.b64encode(bytes(damaged)).decode())
+            except local_codes.UnreadableCode:
+                pass
+    truncated = local_codes.GameCode("t", "c", "task", "g", "r", "a").encoded()[:-8]
+    with pytest.raises(local_codes.UnreadableCode):
+        local_codes.decode_completion_code(truncated)
+
+
 @pytest.mark.parametrize("legacy", [False, True])
 def test_the_simulators_codes_decode_with_the_clients_decoder(legacy):
     ids = [str(uuid.uuid4()) for _ in range(5)]

@@ -20,6 +20,7 @@ import gzip
 import io
 import re
 import time
+import zlib
 from dataclasses import dataclass
 
 from iglu_lib.errors import IgluError
@@ -119,7 +120,7 @@ def decode_completion_code(code: str) -> GameCode:
         packed = base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
         with gzip.GzipFile(fileobj=io.BytesIO(packed)) as stream:
             text = stream.read(_MOST_DECODED).decode("utf-8")
-    except (ValueError, OSError, EOFError) as error:
+    except (ValueError, OSError, EOFError, zlib.error) as error:
         raise UnreadableCode(f"not a completion code ({type(error).__name__})") from None
     fields = text.split(":")
     if len(fields) not in (7, 8):
