@@ -24,6 +24,14 @@ from typing import Any
 
 from iglu_lib.errors import ParameterError
 from iglu_lib.local.mturk.control_client import LocalMTurkControl, WorkerRefused
+from iglu_lib.local.platform.codes import decode_completion_code, read_join_code
+
+#: The values a HIT page's `best_agent` radios carry for its two ties, as a worker reads them off
+#: the page (the pages' own names; kept here, not imported from the client's answer reader, so the
+#: simulated crowd reads pages with its own eyes; a test checks they match the client's).
+BOTH_GOOD = "both_good_option"
+BOTH_BAD = "both_bad_option"
+TIE_OPTIONS = (BOTH_GOOD, BOTH_BAD)
 
 #: What a worker does to the codes the games showed: (worker, codes, join codes) -> codes pasted.
 CodeTwist = Callable[["WorkerState", list[str], list[str]], list[str]]
@@ -58,20 +66,16 @@ def _swap_codes(state: WorkerState, codes: list[str], join_codes: list[str]) -> 
     return [codes[1], codes[0], *codes[2:]] if len(codes) > 1 else codes
 
 
-def _rewritten(code: str, **changes: str) -> str:
+def _rewritten(code: str, **changes: Any) -> str:
     """A completion code with some fields rewritten (it is only gzip and base64)."""
-    from iglu_lib.platform.codes import make_completion_code, parse_completion_code
+    from dataclasses import replace
 
-    fields = parse_completion_code(code).fields()
-    fields.update(changes)
-    return make_completion_code(**{k: v for k, v in fields.items() if k != "legacy"}, legacy=fields["legacy"])
+    return replace(decode_completion_code(code), **changes).encoded()
 
 
 def _forge_agent(state: WorkerState, codes: list[str], join_codes: list[str]) -> list[str]:
     """Claim the games of the first agent (played every time) as games of the agents shown."""
-    from iglu_lib.platform.codes import parse_join_code
-
-    return [codes[0], *(_rewritten(code, agent_service_id=parse_join_code(join).agent_instance_id or "")
+    return [codes[0], *(_rewritten(code, agent_service_id=read_join_code(join).agent_instance_id)
                         for code, join in zip(codes[1:], join_codes[1:], strict=True))]
 
 
@@ -84,9 +88,7 @@ def _reuse_games(state: WorkerState, codes: list[str], join_codes: list[str]) ->
 
 def _malformed_code(state: WorkerState, codes: list[str], join_codes: list[str]) -> list[str]:
     """A code whose game field climbs out of the game-data folder (`x/../<game id>`)."""
-    from iglu_lib.platform.codes import parse_completion_code
-
-    game_id = parse_completion_code(codes[0]).game_id
+    game_id = decode_completion_code(codes[0]).game_id
     return [_rewritten(codes[0], game_id=f"x/../{game_id}"), *codes[1:]]
 
 
@@ -169,8 +171,6 @@ class _HiddenInputs(html.parser.HTMLParser):
 
 def ties_offered(page: str) -> tuple[str, ...]:
     """The tie answers (`both_good_option`, `both_bad_option`) a HIT page offers."""
-    from iglu_lib.mturk.answers import TIE_OPTIONS
-
     parser = _HiddenInputs()
     parser.feed(page)
     return tuple(option for option in TIE_OPTIONS if option in parser.best_agent)
@@ -314,9 +314,7 @@ class SimulatedCrowd:
         return codes
 
     def _answers(self, join_codes: list[str], codes: list[str], ties: Sequence[str] = ()) -> dict[str, Any]:
-        from iglu_lib.platform.codes import parse_join_code
-
-        skills = [self.skill_of_instance.get(parse_join_code(code).agent_instance_id or "", 0.5)
+        skills = [self.skill_of_instance.get(read_join_code(code).agent_instance_id, 0.5)
                   for code in join_codes]
         if len(join_codes) == 1:
             rating = str(max(1, min(5, round(1 + 4 * skills[0] + self.rng.gauss(0, 0.5)))))
@@ -338,8 +336,6 @@ class SimulatedCrowd:
         """Which shown agent a person prefers: skill plus noise, and a pull towards the first shown;
         and the tie they answer instead (None: no tie) when two games felt within `tie_margin`
         and the page offers that tie (both good the more likely, the better the two agents)."""
-        from iglu_lib.mturk.answers import BOTH_BAD, BOTH_GOOD
-
         utilities = [
             skill / self.temperature + (self.first_shown_bias if i == 0 else 0.0)
             - math.log(-math.log(self.rng.random() or 1e-12))

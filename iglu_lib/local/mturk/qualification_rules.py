@@ -13,7 +13,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from iglu_lib.local.mturk.errors import RequestError
-from iglu_lib.mturk.system_qualifications import APPROVAL_RATE, APPROVED_HITS, LOCALE, SYSTEM_TYPES
+from iglu_lib.local.mturk.system_qualifications import (
+    APPROVAL_RATE,
+    APPROVED_HITS,
+    LOCALE,
+    SYSTEM_TYPES,
+)
 
 DEFAULT_PROFILE: dict[str, Any] = {
     "approval_rate": 100,

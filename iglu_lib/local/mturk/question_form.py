@@ -67,6 +67,23 @@ def parse_question_form(xml: str) -> list[FormQuestion]:
     ]
 
 
+def question_identifiers(xml: str) -> list[str]:
+    """The QuestionIdentifiers a QuestionForm test asks (checked when a type is created): a form
+    that is not XML, or not a QuestionForm, is the service's XML error."""
+    from defusedxml import ElementTree
+    from defusedxml.common import DefusedXmlException
+
+    from iglu_lib.local.mturk.errors import RequestError
+
+    try:
+        root = ElementTree.fromstring(xml, forbid_dtd=True)
+    except (ElementTree.ParseError, DefusedXmlException, ValueError) as error:
+        raise RequestError(f"The Test is not valid XML: {error}", "AWS.MechanicalTurk.XMLParseError") from None
+    if _name(root) != "QuestionForm":
+        raise RequestError(f"The Test must be a QuestionForm, not <{_name(root)}>", "AWS.MechanicalTurk.XMLParseError")
+    return [question.identifier for question in parse_question_form(xml)]
+
+
 def form_answers(
     questions: list[FormQuestion], pairs: Iterable[tuple[str, str]]
 ) -> list[tuple[str, str | tuple[str, ...]]]:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from iglu_lib.local.mturk import lifecycle, records
+from iglu_lib.local.mturk.answer_key import read_answer_key
 from iglu_lib.local.mturk.answers import AnswerValue, question_form_answers
 from iglu_lib.local.mturk.errors import WorkerActionError
 from iglu_lib.local.mturk.ids import new_id
@@ -21,7 +22,6 @@ from iglu_lib.local.mturk.operations.registry import Context
 from iglu_lib.local.mturk.qualification_rules import unmet
 from iglu_lib.local.mturk.question_form import form_answers, parse_question_form
 from iglu_lib.local.mturk.questions import Question, parse_question
-from iglu_lib.mturk.answer_key import parse_answer_key
 
 
 def _hit(db: sqlite3.Connection, hit_id: str) -> tuple[sqlite3.Row, dict[str, Any]]:
@@ -211,7 +211,7 @@ def request_qualification(
     if qualification_type.get("AutoGranted"):
         value = qualification_type.get("AutoGrantedValue", 1)
     elif "AnswerKey" in qualification_type:
-        value = parse_answer_key(qualification_type["AnswerKey"]).value(answers)
+        value = read_answer_key(qualification_type["AnswerKey"]).qualification_value(answers)
     else:
         raise WorkerActionError(
             "QualificationNeedsReview", "This test has no AnswerKey: the local server cannot review it."

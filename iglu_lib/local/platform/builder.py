@@ -11,11 +11,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from iglu_lib.platform.events import WOOL_COLOURS, WORLD_X, WORLD_Y, WORLD_Z
-
-Position = tuple[int, int, int]
-#: Wool materials the agent builds with (the IGLU colours 1..6 on the platform).
-WOOLS = tuple(WOOL_COLOURS)
+from iglu_lib.local.platform.world import WOOLS, WORLD_X, WORLD_Y, WORLD_Z, Position
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from iglu_lib.local.platform.architects import ArchitectProfile
-from iglu_lib.local.platform.builder import Action, Position, plan, structure
+from iglu_lib.local.platform.builder import Action, plan, structure
+from iglu_lib.local.platform.world import Position
 
 PLUGIN = "MinecraftPlugin"
 AGENT = "AgentService"

@@ -25,17 +25,16 @@ from typing import TYPE_CHECKING, Any
 
 from iglu_lib.errors import IgluError
 from iglu_lib.local.platform.architects import ArchitectProfile, architect_profile, dialogue_lines
-from iglu_lib.local.platform.builder import Position, structure
-from iglu_lib.local.platform.game import GameSetup, play_game
-from iglu_lib.platform.codes import (
-    UUID_ID,
-    CodeError,
-    CompletionCode,
-    JoinCode,
-    make_completion_code,
-    parse_join_code,
+from iglu_lib.local.platform.builder import structure
+from iglu_lib.local.platform.codes import (
+    PLATFORM_UUID,
+    GameCode,
+    GameJoinCode,
+    UnreadableCode,
+    read_join_code,
 )
-from iglu_lib.platform.events import world_blocks
+from iglu_lib.local.platform.game import GameSetup, play_game
+from iglu_lib.local.platform.world import Position, world_blocks
 
 if TYPE_CHECKING:
     from iglu_lib.settings import StorageSettings
@@ -63,7 +62,7 @@ def stable_id(*parts: str) -> str:
 def platform_id(name: str, kind: str) -> str:
     """A platform id (a UUID, as the real platform's) for a name: the name itself when it is
     one, else a stable UUID derived from it, so tests may name their tournaments."""
-    if UUID_ID.fullmatch(name):
+    if PLATFORM_UUID.fullmatch(name):
         return name.lower()
     return stable_id(kind, name) if name else stable_id(kind)
 
@@ -192,7 +191,7 @@ class PlatformSimulator:
         agents = [self.agent(name) for name in agent_names]
         mapping = {"taskIdNamesList": [{"id": t["id"], "name": t["name"]} for t in tasks]}
         commands = [
-            JoinCode(self.tournament_id, self.challenge_id, t["id"], a["id"]).text()
+            GameJoinCode(self.tournament_id, self.challenge_id, t["id"], a["id"]).text()
             for t in tasks
             for a in agents
         ]
@@ -212,7 +211,7 @@ class PlatformSimulator:
         self, task_id: str, agent_instance_id: str, *, expires_at: float | None = None
     ) -> str:
         """The full join code of a game of this tournament (expiry in epoch seconds)."""
-        return JoinCode(
+        return GameJoinCode(
             self.tournament_id, self.challenge_id, task_id, agent_instance_id, expires_at
         ).text()
 
@@ -258,13 +257,13 @@ class PlatformSimulator:
             started_at=started_at or EPOCH + offset, time_scale=seconds_per_event,
         )
         self._write(self.games, code.game_blob_path, {"id": code.game_id, "events": events})
-        return code.raw
+        return code.encoded()
 
-    def _usable_join_code(self, join_code: str, now: float | None) -> JoinCode:
+    def _usable_join_code(self, join_code: str, now: float | None) -> GameJoinCode:
         try:
-            join = parse_join_code(join_code)
-        except CodeError as err:
-            raise SimulatorError("join_code_malformed", err.message) from None
+            join = read_join_code(join_code)
+        except UnreadableCode as err:
+            raise SimulatorError("join_code_malformed", str(err)) from None
         if not join.agent_instance_id:
             raise SimulatorError(
                 "join_code_malformed", f"join code {join_code!r} names no agent instance"
@@ -307,20 +306,19 @@ class PlatformSimulator:
             return None
 
 
-def _completion_code(join: JoinCode, task: StoredTask, *, game_id: str) -> CompletionCode:
+def _completion_code(join: GameJoinCode, task: StoredTask, *, game_id: str) -> GameCode:
     """The code of a game played from `join`: the human plays the task's architect role."""
-    fields: dict[str, Any] = dict(
+    return GameCode(
         tournament_id=join.tournament_id,
         challenge_id=join.challenge_id,
         task_id=join.task_id,
         game_id=game_id,
         role_id=task.architect_role_id,
-        agent_service_id=str(join.agent_instance_id),
+        agent_service_id=join.agent_instance_id,
     )
-    return CompletionCode(kind="ac", raw=make_completion_code(**fields), **fields)
 
 
-def _setup(code: CompletionCode, task: StoredTask) -> GameSetup:
+def _setup(code: GameCode, task: StoredTask) -> GameSetup:
     return GameSetup(
         tournament_id=code.tournament_id,
         challenge_id=code.challenge_id,

@@ -5,16 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from iglu_lib.local.mturk.answer_key import check_against_test, read_answer_key
 from iglu_lib.local.mturk.errors import RequestError, does_not_exist
 from iglu_lib.local.mturk.ids import new_id
 from iglu_lib.local.mturk.operations.registry import Context, operation, page
-from iglu_lib.mturk.answer_key import (
-    AnswerKeyError,
-    check_key_matches_test,
-    parse_answer_key,
-    test_question_ids,
-)
-from iglu_lib.mturk.system_qualifications import SYSTEM_TYPES
+from iglu_lib.local.mturk.question_form import question_identifiers
+from iglu_lib.local.mturk.system_qualifications import SYSTEM_TYPES
 
 TYPE_FIELDS = (
     "Name", "Description", "Keywords", "QualificationTypeStatus", "RetryDelayInSeconds", "Test",
@@ -35,12 +31,9 @@ def _check_test(params: dict[str, Any]) -> None:
             raise RequestError("A QualificationType with a Test cannot be AutoGranted")
         if "TestDurationInSeconds" not in params:
             raise RequestError("A QualificationType with a Test needs TestDurationInSeconds")
-        try:
-            ids = test_question_ids(params["Test"])
-            if "AnswerKey" in params:
-                check_key_matches_test(parse_answer_key(params["AnswerKey"]), ids)
-        except AnswerKeyError as error:
-            raise RequestError(str(error), error.code) from None
+        ids = question_identifiers(params["Test"])
+        if "AnswerKey" in params:
+            check_against_test(read_answer_key(params["AnswerKey"]), ids)
     elif "AnswerKey" in params:
         raise RequestError("An AnswerKey needs a Test")
 
@@ -105,6 +98,16 @@ def _custom_type(ctx: Context, type_id: str) -> dict[str, Any]:
             "given, taken or read", "AWS.MechanicalTurk.PermissionDenied",
         )
     return load_qualification_type(ctx, type_id)
+
+
+@operation("DeleteQualificationType")
+def delete_qualification_type(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """The type is gone at once with the qualifications it granted (the service takes up to 48
+    hours, keeping the name reserved meanwhile; tests should not reuse a deleted type's name)."""
+    type_id = _custom_type(ctx, params["QualificationTypeId"])["QualificationTypeId"]
+    ctx.db.execute("DELETE FROM qualifications WHERE type_id = ?", (type_id,))
+    ctx.db.execute("DELETE FROM qualification_types WHERE id = ?", (type_id,))
+    return {}
 
 
 @operation("AssociateQualificationWithWorker")
