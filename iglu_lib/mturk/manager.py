@@ -440,7 +440,12 @@ class HitManager:
                 yield Assignment.from_service(raw)
 
     def submitted_assignments(self, hit_id: str, agents: int = 2) -> list[Assignment]:
-        return self.assignments(hit_id, ("Submitted",), agents)
+        """The HIT's submitted assignments; in `external` mode their page claims are marked won,
+        so the task server never has to ask the service about them again."""
+        found = self.assignments(hit_id, ("Submitted",), agents)
+        if found and self.question_mode == "external":
+            self.page_store.mark_submitted(hit_id, [assignment.assignment_id for assignment in found])
+        return found
 
     def get_assignment(self, assignment_id: str, agents: int = 2) -> Assignment:
         response = self.call("get_assignment", AssignmentId=assignment_id)
