@@ -52,7 +52,7 @@ class HitStates:
     manager's error; an unknown HIT is remembered as such."""
 
     def __init__(self, ask: Callable[[str], dict[str, Any]], *, fresh_seconds: float = 60.0,
-                 recheck_seconds: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 recheck_seconds: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.ask = ask
         self.fresh_seconds = fresh_seconds
         self.recheck_seconds = recheck_seconds

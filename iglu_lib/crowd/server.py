@@ -33,7 +33,6 @@ import logging
 import re
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -363,15 +362,14 @@ class CampaignPages:
         if self.states is None:
             raise RequestProblem("This server has no crowd platform to check assignments with.", 503)
 
-    @staticmethod
-    def _reopened(claim: Any, hit_page: Any, worker_id: str) -> Any:
+    def _reopened(self, claim: Any, hit_page: Any, worker_id: str) -> Any:
         from iglu_lib.mturk.hit_pages import UNSUBMITTED
 
         if claim.page_id != hit_page.page_id or claim.worker_id != worker_id:
             raise RequestProblem("This assignment was opened by another worker or for another HIT.", 403)
         if claim.outcome == UNSUBMITTED:
             raise RequestProblem("This assignment's work was never submitted; its page is closed.", 403)
-        if claim.due_at < time.time() and claim.outcome is None:
+        if claim.due_at < self.store.clock() and claim.outcome is None:
             raise RequestProblem("This assignment's time ran out; accept the HIT again if it is still offered.", 403)
         return claim
 
@@ -441,7 +439,7 @@ def checked(value: str, name: str) -> str:
 #: Refusals a worker's page retries by itself (the HIT not yet shown accepted, a busy platform,
 #: a client over its limit), and after how many seconds.
 RETRY_STATUSES = (409, 429, 503)
-RETRY_SECONDS = 6
+RETRY_SECONDS = 3
 
 
 #: The CDN script of crowd-HTML pages, and the work section a preview leaves out.

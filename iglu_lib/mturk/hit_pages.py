@@ -26,7 +26,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -105,6 +105,10 @@ class HitPageStore(SqliteFile):
 
     SCHEMA = SCHEMA
 
+    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(path)
+        self.clock = clock  # claims' times (tests move it past a claim's due time)
+
     def put(self, page_id: str, kind: str, variables: Mapping[str, Any]) -> None:
         """Store (or refresh, before a HIT id is known) the page a HIT will show."""
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -145,7 +149,7 @@ class HitPageStore(SqliteFile):
         the claim's due time, and differs from every other claim's on the page by at least a
         millisecond, so the join codes in a submission name the claim they were shown to.
         """
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         due = now + max(int(duration_seconds), 60)
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
@@ -192,7 +196,7 @@ class HitPageStore(SqliteFile):
         (`Submitted`, `Approved` or `Rejected`): those ids win, and a due claim whose id is not
         among them never was an assignment that got worked (made up, returned or abandoned) and
         is flagged. Returns the claims flagged now."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         self.mark_submitted(hit_id, submitted)
         flagged = [c for c in self.claims_of_hit(hit_id)
                    if c.outcome is None and c.due_at + DUE_GRACE_SECONDS <= now and c.assignment_id not in submitted]
@@ -207,7 +211,7 @@ class HitPageStore(SqliteFile):
 
     def due_hits(self, worker_id: str, now: float | None = None) -> list[str]:
         """HITs on which the worker holds open claims past their due time (to settle first)."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         with self._connect() as conn:
             rows = conn.execute(
                 "SELECT DISTINCT p.hit_id FROM page_claims c JOIN hit_pages p ON p.page_id = c.page_id"
