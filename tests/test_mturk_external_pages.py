@@ -21,7 +21,6 @@ from iglu_lib.config import load_profile
 from iglu_lib.crowd.page_guard import ClientLimiter, HitStates
 from iglu_lib.crowd.server import RETRY_SECONDS, TaskServer
 from iglu_lib.crowd.session import campaign_pages
-from iglu_lib.local.crowd_workers import SimulatedWorkers
 from iglu_lib.local.mturk.control_client import LocalMTurkControl
 from iglu_lib.mturk import HitManager
 from iglu_lib.mturk.hit_pages import DUE_GRACE_SECONDS, SUBMITTED, UNSUBMITTED
