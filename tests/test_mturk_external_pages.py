@@ -67,7 +67,7 @@ def external_hit(local_profile, tmp_path, pages_server, unique_name):
     return manager, manager.create_hit(VARIABLES, unique_request_token=uuid.uuid4().hex)
 
 
-def _frame_url(manager, hit) -> str:
+def frame_url(manager, hit) -> str:
     question = manager.call("get_hit", HITId=hit.hit_id)["HIT"]["Question"]
     return ElementTree.fromstring(question).find("{*}ExternalURL").text
 
@@ -119,7 +119,7 @@ def own_params(mturk: str, hit_id: str, assignment: str, worker: str) -> dict[st
 
 def test_the_hit_carries_a_page_id_not_the_codes(external_hit, pages_server):
     manager, hit = external_hit
-    url = _frame_url(manager, hit)
+    url = frame_url(manager, hit)
     assert url.startswith(f"{pages_server.url}/hit?page=")
     question = manager.call("get_hit", HITId=hit.hit_id)["HIT"]["Question"]
     assert _codes_in(question) == [] and "ExternalQuestion" in question
@@ -130,7 +130,7 @@ def test_the_hit_carries_a_page_id_not_the_codes(external_hit, pages_server):
 def test_preview_and_unverified_requests_get_no_join_code(external_hit, stack, unique_name):
     manager, hit = external_hit
     mturk = stack["mturk_endpoint_url"]
-    url = _frame_url(manager, hit)
+    url = frame_url(manager, hit)
     preview = requests.get(url, params={"assignmentId": PREVIEW, "hitId": hit.hit_id, "workerId": "W1",
                                         "turkSubmitTo": mturk}, timeout=30)
     assert preview.status_code == 200 and preview.headers["X-Crowd-Page"] == "preview"
@@ -167,7 +167,7 @@ def test_a_racing_stranger_neither_shuts_the_worker_out_nor_gets_his_codes(exter
     claim is past its time, the stranger's claim is flagged and his worker id gets no more pages."""
     manager, hit = external_hit
     mturk = stack["mturk_endpoint_url"]
-    url = _frame_url(manager, hit)
+    url = frame_url(manager, hit)
     worker = unique_name("WHONEST").upper()
     own = own_params(mturk, hit.hit_id, accepted(mturk, hit.hit_id, worker), worker)
     stranger = {**own, "assignmentId": "3" + uuid.uuid4().hex[:29].upper(), "workerId": "ASTRANGER0001"}
@@ -199,7 +199,7 @@ def test_a_racing_stranger_neither_shuts_the_worker_out_nor_gets_his_codes(exter
     accepted(mturk, other.hit_id, unique_name("WNEXT").upper())
     again = {**stranger, "hitId": other.hit_id, "assignmentId": "3" + uuid.uuid4().hex[:29].upper()}
     del requester_calls[:]
-    status, refused = stranger_get(_frame_url(manager, other), again)
+    status, refused = stranger_get(frame_url(manager, other), again)
     assert status == 403 and _codes_in(refused) == [] and "no more HITs" in refused
     assert requester_calls == ["list_assignments_for_hit"]
     assert store.claim_of(stranger["assignmentId"]).outcome == UNSUBMITTED
@@ -213,7 +213,7 @@ def test_after_a_return_the_next_worker_gets_codes_at_once(external_hit, stack, 
     between): B's page shows codes at once, with codes of B's own claim."""
     manager, hit = external_hit
     mturk = stack["mturk_endpoint_url"]
-    url = _frame_url(manager, hit)
+    url = frame_url(manager, hit)
     first = unique_name("WA").upper()
     own_a = own_params(mturk, hit.hit_id, accepted(mturk, hit.hit_id, first), first)
     page_a = requests.get(url, params=own_a, timeout=30)
@@ -235,7 +235,7 @@ def test_fifty_stranger_requests_cost_a_handful_of_requester_calls(external_hit,
     claims, and the worker who accepted still gets codes of his own."""
     manager, hit = external_hit
     mturk = stack["mturk_endpoint_url"]
-    url = _frame_url(manager, hit)
+    url = frame_url(manager, hit)
 
     def flood(address: str) -> list[int]:
         return [stranger_get(url, {"assignmentId": f"MADEUP{address[-1]}{n:03d}", "hitId": hit.hit_id,
