@@ -23,7 +23,7 @@ from iglu_lib.crowd.server import RETRY_SECONDS, TaskServer
 from iglu_lib.crowd.session import campaign_pages
 from iglu_lib.local.mturk.control_client import LocalMTurkControl
 from iglu_lib.mturk import HitManager
-from iglu_lib.mturk.hit_pages import DUE_GRACE_SECONDS, SUBMITTED, UNSUBMITTED
+from iglu_lib.mturk.hit_pages import DUE_GRACE_SECONDS, SUBMITTED, UNSUBMITTED, keep_off_flagged
 from iglu_lib.mturk.manager import MTurkError
 from iglu_lib.mturk.templates import TemplateError, preview_exposes_codes
 
@@ -324,3 +324,29 @@ def test_serve_without_a_task_folder_serves_the_hit_pages_and_stops_on_sigterm(s
             process.kill()
             process.communicate()
     assert process.returncode == 0 and "task server stopped" in out, err
+
+
+def test_flagged_claimants_are_soft_blocked_from_the_campaign_once(external_hit, stack, unique_name):
+    """What the collection loop does each turn in external mode (`keep_off_flagged`): settle the
+    campaign's HITs holding overdue claims, soft-block each flagged claimant once; the worker
+    whose assignment was submitted is never among them."""
+    from iglu_lib.collection.sanctions import CampaignQualification
+
+    manager, hit = external_hit
+    mturk = stack["mturk_endpoint_url"]
+    url = frame_url(manager, hit)
+    worker, stranger = unique_name("WHONEST").upper(), unique_name("ASTRANGER").upper()
+    own = own_params(mturk, hit.hit_id, accepted(mturk, hit.hit_id, worker), worker)
+    assert opened(url, own).headers["X-Crowd-Page"] == "hit"
+    assert stranger_get(url, {**own, "assignmentId": "3" + uuid.uuid4().hex[:29].upper(), "workerId": stranger})[0] == 200
+    LocalMTurkControl(mturk).submit(own["assignmentId"], {"best_agent": "agent1"})
+    store = manager.page_store
+    block = CampaignQualification.soft_block(manager, manager.campaign)
+    assert keep_off_flagged(manager, store, manager.campaign, block.grant) == []  # not overdue yet
+
+    store.clock = lambda: time.time() + manager.settings.assignment_duration_seconds + DUE_GRACE_SECONDS + 60
+    assert keep_off_flagged(manager, store, "another-campaign", block.grant) == []
+    assert keep_off_flagged(manager, store, manager.campaign, block.grant) == [stranger]
+    assert keep_off_flagged(manager, store, manager.campaign, block.grant) == []  # once
+    assert block.workers() == {stranger}
+    assert store.claim_of(own["assignmentId"]).outcome == SUBMITTED

@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS page_claims (
     claimed_at REAL NOT NULL,
     due_at REAL NOT NULL,
     expires_ms INTEGER,
-    outcome TEXT
+    outcome TEXT,
+    kept_off INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS page_claims_page ON page_claims(page_id);
 CREATE INDEX IF NOT EXISTS page_claims_worker ON page_claims(worker_id);
@@ -108,16 +109,20 @@ class HitPageStore(SqliteFile):
     def __init__(self, path: str | Path, clock: Callable[[], float] = time.time) -> None:
         super().__init__(path)
         self.clock = clock  # claims' times (tests move it past a claim's due time)
+        with self._connect() as conn:  # files made before pages named their campaign
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(hit_pages)")}
+            if "campaign" not in columns:
+                conn.execute("ALTER TABLE hit_pages ADD COLUMN campaign TEXT")
 
-    def put(self, page_id: str, kind: str, variables: Mapping[str, Any]) -> None:
-        """Store (or refresh, before a HIT id is known) the page a HIT will show."""
+    def put(self, page_id: str, kind: str, variables: Mapping[str, Any], campaign: str = "") -> None:
+        """Store (or refresh, before a HIT id is known) the page a HIT of `campaign` will show."""
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self._connect() as conn:
             conn.execute(
-                "INSERT INTO hit_pages (page_id, kind, variables, created_at) VALUES (?, ?, ?, ?)"
+                "INSERT INTO hit_pages (page_id, kind, variables, created_at, campaign) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT(page_id) DO UPDATE SET kind = excluded.kind, variables = excluded.variables"
                 " WHERE hit_pages.hit_id IS NULL",
-                (page_id, kind, json.dumps(dict(variables)), stamp),
+                (page_id, kind, json.dumps(dict(variables)), stamp, campaign),
             )
 
     def set_hit(self, page_id: str, hit_id: str) -> None:
@@ -158,7 +163,8 @@ class HitPageStore(SqliteFile):
                 return Claim.from_row(row)
             expires = _claim_expiry(conn, page, due)
             conn.execute(
-                "INSERT INTO page_claims VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                "INSERT INTO page_claims (assignment_id, page_id, worker_id, client, claimed_at, due_at, expires_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (assignment_id, page.page_id, worker_id, client[:64], now, due, expires),
             )
             row = conn.execute("SELECT * FROM page_claims WHERE assignment_id = ?", (assignment_id,)).fetchone()
@@ -209,25 +215,41 @@ class HitPageStore(SqliteFile):
                         "the worker gets no more HIT pages", hit_id, found.assignment_id, found.worker_id)
         return flagged
 
-    def due_hits(self, worker_id: str, now: float | None = None) -> list[str]:
-        """HITs on which the worker holds open claims past their due time (to settle first)."""
+    def due_hits(self, worker_id: str | None = None, now: float | None = None, *, campaign: str | None = None) -> list[str]:
+        """HITs holding open claims past their due time (of one worker, or anyone's; of one
+        campaign, or all): to settle."""
         now = self.clock() if now is None else now
+        query = ("SELECT DISTINCT p.hit_id FROM page_claims c JOIN hit_pages p ON p.page_id = c.page_id"
+                 " WHERE c.outcome IS NULL AND c.due_at + ? <= ? AND p.hit_id IS NOT NULL")
+        args: list[Any] = [DUE_GRACE_SECONDS, now]
+        if worker_id is not None:
+            query, args = query + " AND c.worker_id = ?", [*args, worker_id]
+        if campaign is not None:
+            query, args = query + " AND p.campaign = ?", [*args, campaign]
         with self._connect() as conn:
-            rows = conn.execute(
-                "SELECT DISTINCT p.hit_id FROM page_claims c JOIN hit_pages p ON p.page_id = c.page_id"
-                " WHERE c.worker_id = ? AND c.outcome IS NULL AND c.due_at + ? <= ? AND p.hit_id IS NOT NULL",
-                (worker_id, DUE_GRACE_SECONDS, now),
-            ).fetchall()
+            rows = conn.execute(query, args).fetchall()
         return [str(row[0]) for row in rows]
 
-    def flagged(self, worker_id: str | None = None) -> list[Claim]:
-        """Claims that never became a submission (of one worker, or all): who to keep off."""
-        query, args = "SELECT * FROM page_claims WHERE outcome = ?", [UNSUBMITTED]
+    def flagged(self, worker_id: str | None = None, *, campaign: str | None = None,
+                not_kept_off: bool = False) -> list[Claim]:
+        """Claims that never became a submission (of one worker, or all; on one campaign's pages,
+        or all; with `not_kept_off`, only those whose worker was not yet kept off)."""
+        query = ("SELECT c.* FROM page_claims c JOIN hit_pages p ON p.page_id = c.page_id WHERE c.outcome = ?")
+        args: list[Any] = [UNSUBMITTED]
         if worker_id is not None:
-            query, args = query + " AND worker_id = ?", [*args, worker_id]
+            query, args = query + " AND c.worker_id = ?", [*args, worker_id]
+        if campaign is not None:
+            query, args = query + " AND p.campaign = ?", [*args, campaign]
+        if not_kept_off:
+            query += " AND c.kept_off = 0"
         with self._connect() as conn:
-            rows = conn.execute(query + " ORDER BY claimed_at", args).fetchall()
+            rows = conn.execute(query + " ORDER BY c.claimed_at", args).fetchall()
         return [Claim.from_row(row) for row in rows]
+
+    def mark_kept_off(self, claims: Collection[Claim]) -> None:
+        with self._connect() as conn:
+            conn.executemany("UPDATE page_claims SET kept_off = 1 WHERE assignment_id = ?",
+                             [(claim.assignment_id,) for claim in claims])
 
 
 @dataclass(frozen=True)
@@ -279,6 +301,27 @@ def settle_hit(manager: Any, store: HitPageStore, hit_id: str) -> list[Claim]:
     submitted = {raw["AssignmentId"] for raw in manager.paginate(
         "list_assignments_for_hit", "Assignments", HITId=hit_id, AssignmentStatuses=list(WORKED_STATUSES))}
     return store.settle(hit_id, submitted)
+
+
+def keep_off_flagged(manager: Any, store: HitPageStore, campaign: str, keep_off: Callable[[str], None]) -> list[str]:
+    """Settle the campaign's HITs holding overdue claims, then `keep_off` (the campaign's soft
+    block) each worker of a flagged claim, once per claim. A made-up worker id makes `keep_off`
+    fail with the service's error: logged, not tried again (the pages refuse that id anyway).
+    Returns the worker ids kept off."""
+    from iglu_lib.mturk.manager import MTurkError
+
+    for hit_id in store.due_hits(campaign=campaign):
+        settle_hit(manager, store, hit_id)
+    claims = store.flagged(campaign=campaign, not_kept_off=True)
+    kept = []
+    for worker_id in dict.fromkeys(claim.worker_id for claim in claims):
+        try:
+            keep_off(worker_id)
+            kept.append(worker_id)
+        except MTurkError as err:
+            LOG.info("could not keep worker %s off (a made-up id?): %s", worker_id, err)
+    store.mark_kept_off(claims)
+    return kept
 
 
 #: The statuses of an assignment that was submitted (the only ones the service ever lists).
