@@ -30,13 +30,19 @@ EXPIRING = {**VARIABLES, "agent_instance_ids": ["inst-secret-a", "inst-secret-b"
 
 
 @pytest.fixture
-def external_profile(local_profile, tmp_path):
-    """The local profile in external mode, with a task server serving the HIT pages."""
-    store = str(tmp_path / "hit_pages.sqlite")
-    profile = local_profile.with_hit(question_mode="external", external_store=store)
+def pages_server(local_profile, tmp_path):
+    """A task server serving the HIT pages of the local profile in external mode."""
+    profile = local_profile.with_hit(question_mode="external", external_store=str(tmp_path / "hit_pages.sqlite"))
     server = TaskServer(None, None, campaign_pages=campaign_pages(profile)).start()
-    yield profile.with_hit(external_url=server.url)
+    yield server
     server.stop()
+
+
+@pytest.fixture
+def external_profile(local_profile, tmp_path, pages_server):
+    """The local profile in external mode, its HIT pages served by `pages_server`."""
+    return local_profile.with_hit(question_mode="external", external_store=str(tmp_path / "hit_pages.sqlite"),
+                                  external_url=pages_server.url)
 
 
 def frame_html(page) -> str:
@@ -164,3 +170,28 @@ def test_after_a_return_the_next_worker_sees_codes_at_once(page, stack, external
     assert frame.locator("#not-verified").count() == 0
     assert shown_a.startswith(f"{JOIN}:inst-secret-a:") and shown_b.startswith(f"{JOIN}:inst-secret-a:")
     assert shown_a != shown_b
+
+
+def test_a_frame_refused_a_moment_too_early_reloads_itself_into_codes(page, stack, external_profile, unique_name,
+                                                                       pages_server):
+    """A stranger asked just before the worker accepted, so the server still holds the service's
+    "nobody working" answer when the worker's frame loads: the frame says so and reloads itself
+    until the fresh answer lets the codes through; the worker does nothing."""
+    mturk = stack["mturk_endpoint_url"]
+    manager = HitManager.open(external_profile, hit_type="pairwise", campaign=unique_name("early"))
+    hit = manager.create_hit(EXPIRING, unique_request_token=uuid.uuid4().hex)
+    pages_server.campaign_pages.states.recheck_seconds = 8  # the "nobody" answer outlives the frame's first load
+    worker = "WEARLY" + unique_name().upper()
+    LocalMTurkControl(mturk).set_worker(worker)
+    statuses = []
+    page.on("response", lambda response: statuses.append(response.status) if "/hit?page=" in response.url else None)
+    page.goto(f"{mturk}/worker/hits/{hit.hit_id}?workerId={worker}")
+    status, _ = stranger_get(frame_url(manager, hit), {"assignmentId": "3" + uuid.uuid4().hex[:29].upper(),
+                                                       "hitId": hit.hit_id, "workerId": "ASTRANGER0043",
+                                                       "turkSubmitTo": mturk})
+    assert status == 409
+    page.click("#accept-hit")
+    page.wait_for_url("**/worker/assignments/**")
+    frame = page.frame_locator("#hit-frame")
+    assert frame.locator("#join-code-1").inner_text().startswith(f"{JOIN}:inst-secret-a:")
+    assert statuses[0] == 200 and 409 in statuses[1:] and statuses[-1] == 200, statuses  # preview, refused, codes

@@ -345,11 +345,11 @@ class CampaignPages:
         claim = self.store.claim_of(assignment_id)
         if claim is not None:
             return self._reopened(claim, hit_page, worker_id)
+        if not self.limiter.allow(client):  # first: every step below may cost a requester call
+            raise RequestProblem("Too many HIT pages were opened from this address; wait a few minutes.", 429)
         if self.store.flagged(worker_id) or self._settled_flagged(worker_id):
             raise RequestProblem("This worker opened HIT pages whose work was never submitted; "
                                  "this campaign shows no more HITs to this worker.", 403)
-        if not self.limiter.allow(client):
-            raise RequestProblem("Too many HIT pages were opened from this address; wait a few minutes.", 429)
         state = self._hit_state(hit_page.hit_id)
         return self.store.add_claim(hit_page, assignment_id, worker_id, client, state.duration_seconds)
 
@@ -417,8 +417,10 @@ class CampaignPages:
         page = render_hit_preview(hit_page.kind, hit_page.variables)
         page = WORK_SECTION.sub("", page, count=1).replace('<p id="preview-note" hidden>', '<p id="preview-note">')
         if reason:
-            refresh = f'<meta http-equiv="refresh" content="{RETRY_SECONDS}">' if retry else ""
-            page = page.replace("<body>", f'<body>{refresh}<p id="not-verified" role="alert">{html.escape(reason)}</p>', 1)
+            page = page.replace("<body>", f'<body><p id="not-verified" role="alert">{html.escape(reason)}</p>', 1)
+        if retry:  # the worker's frame asks again by itself (a researcher's page may lack a head)
+            refresh = f'<meta http-equiv="refresh" content="{RETRY_SECONDS}">'
+            page = page.replace("</head>", refresh + "</head>", 1) if "</head>" in page else refresh + page
         return self._local(page)
 
     def _local(self, page: str) -> str:
