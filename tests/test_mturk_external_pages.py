@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from iglu_lib.config import load_profile
-from iglu_lib.crowd.page_guard import ClientLimiter, HitStates
+from iglu_lib.crowd.page_guard import ClientLimiter, HitStates, Throttle
 from iglu_lib.crowd.server import RETRY_SECONDS, TaskServer
 from iglu_lib.crowd.session import campaign_pages
 from iglu_lib.local.mturk.control_client import LocalMTurkControl
@@ -277,10 +277,16 @@ def test_page_guards_bound_calls_and_new_claims_per_client():
     assert len(asked) == 3
 
     limiter = ClientLimiter(limit=3, window_seconds=60, clock=lambda: now[0])
-    assert [limiter.allow("1.2.3.4") for _ in range(5)] == [True, True, True, False, False]
-    assert limiter.allow("5.6.7.8")
+    assert [limiter.allow("1.2.3.4", f"MADEUP{n}") for n in range(5)] == [True, True, True, False, False]
+    assert limiter.allow("1.2.3.4", "MADEUP1")  # a page reloading itself is not a new event
+    assert limiter.allow("5.6.7.8", "MADEUP4")
     now[0] += 61
-    assert limiter.allow("1.2.3.4")
+    assert limiter.allow("1.2.3.4", "MADEUP4")
+
+    settling = Throttle(60, clock=lambda: now[0])
+    assert [settling.attempt("H"), settling.attempt("H"), settling.attempt("G")] == [True, False, True]
+    now[0] += 60
+    assert settling.attempt("H")
 
 
 def test_html_mode_stays_and_warns_while_external_does_not():

@@ -8,8 +8,11 @@ next to nothing, so
   for how long) at most once per `recheck_seconds`, and reuses an answer that showed an accepted
   assignment for `fresh_seconds`: N requests for a HIT cost at most one call per `recheck_seconds`,
   however many clients send them;
-- `ClientLimiter` lets one client address open at most `limit` new claims per `window_seconds`
-  (reloading an existing claim costs nothing and is not counted).
+- `ClientLimiter` lets one client address try at most `limit` new assignment ids per
+  `window_seconds` (reloading an existing claim, or a page waiting for the service, is not
+  counted again);
+- `Throttle` lets the pages settle a HIT's overdue claims (a `ListAssignmentsForHIT`) at most
+  once a minute, even while the service fails.
 
 Both live in the memory of one `iglu crowd serve` process; a restart forgets them (the claims
 themselves are in the page store).
@@ -20,7 +23,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -95,27 +97,47 @@ class HitStates:
 
 
 class ClientLimiter:
-    """At most `limit` events per client address in any `window_seconds` (a sliding window)."""
+    """At most `limit` distinct keys (assignment ids) per client address in any `window_seconds`
+    (a sliding window). A key seen in the window passes again without counting, so a worker's
+    frame reloading itself while it waits is one event, and a stranger's made-up ids are many."""
 
     def __init__(self, limit: int = 20, window_seconds: float = 600.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
         self.window_seconds = window_seconds
         self.clock = clock
-        self._seen: dict[str, deque[float]] = {}
+        self._seen: dict[str, dict[str, float]] = {}
         self._lock = threading.Lock()
 
-    def allow(self, client: str) -> bool:
-        """Count one event of `client`; False (and not counted) when it is over its limit."""
+    def allow(self, client: str, key: str = "") -> bool:
+        """Count `key` for `client`; False (and not counted) when the client is over its limit."""
         with self._lock:
             now = self.clock()
-            times = self._seen.pop(client, deque())
-            while times and now - times[0] >= self.window_seconds:
-                times.popleft()
-            allowed = len(times) < self.limit
+            keys = {k: at for k, at in self._seen.pop(client, {}).items() if now - at < self.window_seconds}
+            allowed = key in keys or len(keys) < self.limit
             if allowed:
-                times.append(now)
-            self._seen[client] = times  # re-inserted: the dict's order is least recently seen first
+                keys.setdefault(key, now)
+            self._seen[client] = keys  # re-inserted: the dict's order is least recently seen first
             while len(self._seen) > MAX_CLIENTS:
                 del self._seen[next(iter(self._seen))]
             return allowed
+
+
+class Throttle:
+    """At most one attempt per key every `seconds` (e.g. settling a HIT's claims)."""
+
+    def __init__(self, seconds: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def attempt(self, key: str) -> bool:
+        with self._lock:
+            now = self.clock()
+            if now - self._last.get(key, -self.seconds) < self.seconds:
+                return False
+            self._last[key] = now
+            if len(self._last) > MAX_CLIENTS:
+                del self._last[next(iter(self._last))]
+            return True

@@ -41,7 +41,7 @@ from urllib.parse import urlencode, urlsplit
 
 from iglu_lib.crowd.db import CrowdDB
 from iglu_lib.crowd.onboarding import REASON_TEXT, OnboardingRules, check_onboarding
-from iglu_lib.crowd.page_guard import Busy, ClientLimiter, HitStates
+from iglu_lib.crowd.page_guard import Busy, ClientLimiter, HitStates, Throttle
 from iglu_lib.crowd.pages import fill, task_values
 from iglu_lib.crowd.task import CrowdTask
 from iglu_lib.crowd.verify import AssignmentVerifier, NotVerified, checked_id
@@ -315,13 +315,14 @@ class CampaignPages:
 
     def __init__(self, store: Any, manager: Any | None, *, submit_origins: Iterable[str] = (),
                  crowd_script: str | None = None, states: HitStates | None = None,
-                 limiter: ClientLimiter | None = None) -> None:
+                 limiter: ClientLimiter | None = None, settling: Throttle | None = None) -> None:
         self.store = store
         self.manager = manager
         self.submit_origins = {origin(url) for url in submit_origins}
         self.crowd_script = crowd_script
         self.states = states or (HitStates(self._get_hit) if manager is not None else None)
         self.limiter = limiter or ClientLimiter()
+        self.settling = settling or Throttle()
 
     def page(self, params: Mapping[str, str], client: str = "unknown") -> Page:
         hit_page = self.store.get(params.get("page", "").strip())
@@ -345,7 +346,7 @@ class CampaignPages:
         claim = self.store.claim_of(assignment_id)
         if claim is not None:
             return self._reopened(claim, hit_page, worker_id)
-        if not self.limiter.allow(client):  # first: every step below may cost a requester call
+        if not self.limiter.allow(client, assignment_id):  # first: the steps below may call the service
             raise RequestProblem("Too many HIT pages were opened from this address; wait a few minutes.", 429)
         if self.store.flagged(worker_id) or self._settled_flagged(worker_id):
             raise RequestProblem("This worker opened HIT pages whose work was never submitted; "
@@ -396,6 +397,8 @@ class CampaignPages:
             return False
         flagged = False
         for hit_id in self.store.due_hits(worker_id):
+            if not self.settling.attempt(hit_id):
+                continue
             try:
                 flagged |= any(c.worker_id == worker_id for c in settle_hit(self.manager, self.store, hit_id))
             except MTurkError as err:
