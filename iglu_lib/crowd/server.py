@@ -352,7 +352,8 @@ class CampaignPages:
             raise RequestProblem("This worker opened HIT pages whose work was never submitted; "
                                  "this campaign shows no more HITs to this worker.", 403)
         state = self._hit_state(hit_page.hit_id)
-        return self.store.add_claim(hit_page, assignment_id, worker_id, client, state.duration_seconds)
+        claim = self.store.add_claim(hit_page, assignment_id, worker_id, client, state.duration_seconds)
+        return self._reopened(claim, hit_page, worker_id)  # another request may have made it meanwhile
 
     def _check_request(self, hit_page: Any, params: Mapping[str, str]) -> None:
         turk_submit_to = params.get("turkSubmitTo", "").strip()

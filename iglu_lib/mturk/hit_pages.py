@@ -152,7 +152,8 @@ class HitPageStore(SqliteFile):
         is real before one is submitted, so every claimant gets a claim, and only the one whose
         assignment is submitted counts (`settle`). Each claim's expiry is the page's, cut to
         the claim's due time, and differs from every other claim's on the page by at least a
-        millisecond, so the join codes in a submission name the claim they were shown to.
+        millisecond, so the join codes in a submission tell which claim they were shown to (codes
+        of another claim in a submission show that codes were passed on).
         """
         now = self.clock() if now is None else now
         due = now + max(int(duration_seconds), 60)
