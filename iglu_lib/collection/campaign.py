@@ -311,7 +311,7 @@ class Campaign:
         elif self.params.reconcile_every_turns and self.turns % self.params.reconcile_every_turns == 0:
             self._step(self._reconcile, report)
         if self.started:
-            for step in (self._review, self._create_hits):
+            for step in (self._review, self._keep_off_page_claimants, self._create_hits):
                 if self.stopping:
                     break
                 self._step(step, report)
@@ -701,6 +701,23 @@ class Campaign:
                 self.records.update_all(unjudged, verdict=NEEDS_REVIEW, reasons=(NEEDS_REVIEW,))
         except Exception as mark_error:  # noqa: BLE001 - the log line above already tells a person
             log.warning("could not mark HIT %s as needs_review: %s", hit_id, mark_error)
+
+    def _keep_off_page_claimants(self, report: TurnReport) -> None:
+        """`external` mode: soft-block workers whose HIT-page claims never became a submission
+        (strangers who raced an accepted worker, workers who returned after seeing the codes)."""
+        if getattr(self.manager, "question_mode", "html") != "external" or not self.sanctions.soft_block:
+            return
+        from iglu_lib.mturk.hit_pages import keep_off_flagged
+
+        def block(worker_id: str) -> None:
+            if worker_id not in self.params.never_block:
+                self.block_qualification.grant(worker_id)
+                self.blocked.add(worker_id)
+
+        kept_off = keep_off_flagged(self.manager, self.manager.page_store, self.params.campaign, block)
+        if kept_off:
+            log.info("campaign %s: %d workers soft-blocked, their HIT-page claims never submitted",
+                     self.params.campaign, len(kept_off))
 
     def _block_if_disqualified(self, worker_id: str) -> None:
         """Block a worker whose rejected games reach the threshold (never those on the list)."""

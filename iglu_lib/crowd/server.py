@@ -19,7 +19,8 @@ appended. Those values are typed by whoever opens the URL, so the server
   platform (`turkSubmitTo`, whose origin must be one the server was told to trust).
 
 The same server serves `/hit?page=...`, the pages of `external`-mode campaign HITs
-(`CampaignPages`): join codes only for a verified assignment of the HIT.
+(`CampaignPages`): join codes only to a claim on a HIT the service shows accepted, each claim
+with codes of its own, none shutting another out.
 
 `TaskServer` runs the app on a loopback port in a background thread for tests and notebooks;
 `iglu crowd serve` runs it in the foreground until SIGTERM or SIGINT.
@@ -40,9 +41,10 @@ from urllib.parse import urlencode, urlsplit
 
 from iglu_lib.crowd.db import CrowdDB
 from iglu_lib.crowd.onboarding import REASON_TEXT, OnboardingRules, check_onboarding
+from iglu_lib.crowd.page_guard import Busy, ClientLimiter, HitStates, Throttle
 from iglu_lib.crowd.pages import fill, task_values
 from iglu_lib.crowd.task import CrowdTask
-from iglu_lib.crowd.verify import AssignmentVerifier, NotVerified
+from iglu_lib.crowd.verify import AssignmentVerifier, NotVerified, checked_id
 from iglu_lib.errors import IgluError
 
 LOG = logging.getLogger(__name__)
@@ -298,65 +300,131 @@ def forward_page(action: str, fields: Mapping[str, Any]) -> str:
 class CampaignPages:
     """`GET /hit?page=...`: the page of an `external`-mode campaign HIT (see `iglu_lib.mturk.hit_pages`).
 
-    A previewer, or a request whose assignment the service does not confirm for this HIT, gets
-    the preview: the page with every join code left out. Only a verified assignment of the HIT
-    (accepted, bound here to its first claimant, or submitted) gets the join codes.
+    MTurk proves an assignment id and its worker only once the work is submitted; while a
+    worker works, all it can say is that the HIT holds an accepted assignment. So a request with
+    an assignment id gets the join codes as a *claim* (`HitPageStore.add_claim`) when the service
+    shows the HIT accepted, and a claim never shuts another out: the worker who accepted always
+    gets codes, even if a stranger claimed first or another worker returned the HIT. Each claim's
+    codes carry its own expiry (the page's, cut to the assignment's duration), the claim whose
+    assignment is submitted wins, and a claim that never becomes a submission is flagged and its
+    worker id gets no more pages (`settle_hit`). A previewer, a flagged worker, a client over its
+    limit and a HIT the service shows nobody working on get the page with every code left out.
+    Reloading a claim costs no requester call; a new claim costs at most one `GetHIT` per HIT per
+    few seconds (`page_guard`).
     """
 
-    def __init__(self, store: Any, verifier: AssignmentVerifier | None, *, submit_origins: Iterable[str] = (),
-                 crowd_script: str | None = None) -> None:
+    def __init__(self, store: Any, manager: Any | None, *, submit_origins: Iterable[str] = (),
+                 crowd_script: str | None = None, states: HitStates | None = None,
+                 limiter: ClientLimiter | None = None, settling: Throttle | None = None) -> None:
         self.store = store
-        self.verifier = verifier
+        self.manager = manager
         self.submit_origins = {origin(url) for url in submit_origins}
         self.crowd_script = crowd_script
+        self.states = states or (HitStates(self._get_hit) if manager is not None else None)
+        self.limiter = limiter or ClientLimiter()
+        self.settling = settling or Throttle()
 
-    def page(self, params: Mapping[str, str]) -> Page:
+    def page(self, params: Mapping[str, str], client: str = "unknown") -> Page:
         hit_page = self.store.get(params.get("page", "").strip())
         if hit_page is None:
             raise RequestProblem("There is no such HIT page; open it from the HIT on the crowd platform.", 404)
         assignment_id = params.get("assignmentId", PREVIEW_ASSIGNMENT).strip()
         if assignment_id in ("", PREVIEW_ASSIGNMENT):
-            if hit_page.hit_id and self.verifier and self.store.claims(hit_page.page_id) and self.verifier.nobody_holds(hit_page.hit_id):
-                self.store.release(hit_page.page_id)  # the worker who held it returned it
             return Page("preview", self._preview(hit_page))
         try:
-            self._verify(hit_page, params)
+            claim = self._claim(hit_page, params, client)
         except RequestProblem as err:
             LOG.info("HIT page %s: codes withheld from assignment %r: %s", hit_page.page_id, assignment_id[:64], err)
-            return Page("preview", self._preview(hit_page, str(err)), err.status)
-        return Page("hit", self._local(self._render(hit_page)))
+            return Page("preview", self._preview(hit_page, str(err), retry=err.status in RETRY_STATUSES), err.status)
+        return Page("hit", self._local(self._render(hit_page, claim)))
 
-    def _verify(self, hit_page: Any, params: Mapping[str, str]) -> None:
+    def _claim(self, hit_page: Any, params: Mapping[str, str], client: str) -> Any:
+        """The request's claim: the one it made before, or a new one the service allows."""
+        self._check_request(hit_page, params)
+        assignment_id = checked(params.get("assignmentId", ""), "assignmentId")
+        worker_id = checked(params.get("workerId", ""), "workerId")
+        claim = self.store.claim_of(assignment_id)
+        if claim is not None:
+            return self._reopened(claim, hit_page, worker_id)
+        if not self.limiter.allow(client, assignment_id):  # first: the steps below may call the service
+            raise RequestProblem("Too many HIT pages were opened from this address; wait a few minutes.", 429)
+        if self.store.flagged(worker_id) or self._settled_flagged(worker_id):
+            raise RequestProblem("This worker opened HIT pages whose work was never submitted; "
+                                 "this campaign shows no more HITs to this worker.", 403)
+        state = self._hit_state(hit_page.hit_id)
+        claim = self.store.add_claim(hit_page, assignment_id, worker_id, client, state.duration_seconds)
+        return self._reopened(claim, hit_page, worker_id)  # another request may have made it meanwhile
+
+    def _check_request(self, hit_page: Any, params: Mapping[str, str]) -> None:
         turk_submit_to = params.get("turkSubmitTo", "").strip()
         if not turk_submit_to or origin(turk_submit_to) not in self.submit_origins:
             raise RequestProblem("turkSubmitTo is not an address of the crowd platform this server works for.", 400)
-        hit_id = params.get("hitId", "").strip()
-        if hit_page.hit_id is None or hit_id != hit_page.hit_id:
+        if hit_page.hit_id is None or params.get("hitId", "").strip() != hit_page.hit_id:
             raise RequestProblem("This page belongs to another HIT.", 403)
-        if self.verifier is None:
+        if self.states is None:
             raise RequestProblem("This server has no crowd platform to check assignments with.", 503)
-        try:
-            verdict = self.verifier.verify(params.get("assignmentId", ""), hit_id, params.get("workerId", ""))
-        except NotVerified as err:
-            raise RequestProblem(str(err), err.status) from None
-        if verdict.is_pending:
-            refusal = self.store.claim(hit_page.page_id, verdict.assignment_id, verdict.worker_id,
-                                       verdict.pending, verdict.duration_seconds)
-            if refusal:
-                raise RequestProblem(refusal, 403)
 
-    def _render(self, hit_page: Any) -> str:
+    def _reopened(self, claim: Any, hit_page: Any, worker_id: str) -> Any:
+        from iglu_lib.mturk.hit_pages import UNSUBMITTED
+
+        if claim.page_id != hit_page.page_id or claim.worker_id != worker_id:
+            raise RequestProblem("This assignment was opened by another worker or for another HIT.", 403)
+        if claim.outcome == UNSUBMITTED:
+            raise RequestProblem("This assignment's work was never submitted; its page is closed.", 403)
+        if claim.due_at < self.store.clock() and claim.outcome is None:
+            raise RequestProblem("This assignment's time ran out; accept the HIT again if it is still offered.", 403)
+        return claim
+
+    def _hit_state(self, hit_id: str) -> Any:
+        assert self.states is not None  # noqa: S101 - _check_request refused the request otherwise
+        try:
+            state = self.states.state(hit_id)
+        except Busy:
+            raise RequestProblem("The crowd platform could not be reached to check this HIT; this page reloads shortly.", 503) from None
+        if not state.known:
+            raise RequestProblem("The crowd platform does not know this HIT.", 403)
+        if state.pending < 1:
+            raise RequestProblem("The crowd platform shows nobody working on this HIT; accept it first "
+                                 "(this page reloads shortly).", 409)
+        return state
+
+    def _settled_flagged(self, worker_id: str) -> bool:
+        """Settle the HITs where this worker holds claims past their time; True if any was never
+        submitted (one listing per such HIT, once: a settled claim is not listed again)."""
+        from iglu_lib.mturk.hit_pages import settle_hit
+        from iglu_lib.mturk.manager import MTurkError
+
+        if self.manager is None:
+            return False
+        flagged = False
+        for hit_id in self.store.due_hits(worker_id):
+            if not self.settling.attempt(hit_id):
+                continue
+            try:
+                flagged |= any(c.worker_id == worker_id for c in settle_hit(self.manager, self.store, hit_id))
+            except MTurkError as err:
+                LOG.warning("could not settle the page claims of HIT %s: %s", hit_id, err)
+        return flagged
+
+    def _get_hit(self, hit_id: str) -> dict[str, Any]:
+        manager: Any = self.manager  # set whenever `states` asks (see __init__)
+        return dict(manager.call("get_hit", HITId=hit_id)["HIT"])
+
+    def _render(self, hit_page: Any, claim: Any) -> str:
         from iglu_lib.mturk.templates import render_hit
 
-        return render_hit(hit_page.kind, hit_page.variables)
+        return render_hit(hit_page.kind, claim.variables(hit_page))
 
-    def _preview(self, hit_page: Any, reason: str | None = None) -> str:
+    def _preview(self, hit_page: Any, reason: str | None = None, retry: bool = False) -> str:
         from iglu_lib.mturk.templates import render_hit_preview
 
         page = render_hit_preview(hit_page.kind, hit_page.variables)
         page = WORK_SECTION.sub("", page, count=1).replace('<p id="preview-note" hidden>', '<p id="preview-note">')
         if reason:
             page = page.replace("<body>", f'<body><p id="not-verified" role="alert">{html.escape(reason)}</p>', 1)
+        if retry:  # the worker's frame asks again by itself (a researcher's page may lack a head)
+            refresh = f'<meta http-equiv="refresh" content="{RETRY_SECONDS}">'
+            page = page.replace("</head>", refresh + "</head>", 1) if "</head>" in page else refresh + page
         return self._local(page)
 
     def _local(self, page: str) -> str:
@@ -364,6 +432,20 @@ class CampaignPages:
         if not self.crowd_script:
             return page
         return page.replace(CROWD_SCRIPT_URL, html.escape(self.crowd_script))
+
+
+def checked(value: str, name: str) -> str:
+    """A well-formed id from a request, or the 400 naming the parameter."""
+    try:
+        return checked_id(value, name)
+    except NotVerified as err:
+        raise RequestProblem(str(err), err.status) from None
+
+
+#: Refusals a worker's page retries by itself (the HIT not yet shown accepted, a busy platform,
+#: a client over its limit), and after how many seconds.
+RETRY_STATUSES = (409, 429, 503)
+RETRY_SECONDS = 3
 
 
 #: The CDN script of crowd-HTML pages, and the work section a preview leaves out.
@@ -413,7 +495,7 @@ def create_app(task_app: TaskApp | None, campaign: CampaignPages | None = None) 
     def hit_page() -> Response:
         if campaign is None:
             raise NotFound()
-        return respond(campaign.page(request.args))
+        return respond(campaign.page(request.args, request.remote_addr or "unknown"))
 
     if task_app is None:
         return app

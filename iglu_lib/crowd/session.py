@@ -22,19 +22,20 @@ if TYPE_CHECKING:
     from iglu_lib.config import Profile
 
 
-def campaign_pages(profile: Profile, store_path: str | Path | None = None) -> CampaignPages:
+def campaign_pages(profile: Profile, store_path: str | Path | None = None, **guards: Any) -> CampaignPages:
     """The `/hit` pages of the profile's external-mode campaign HITs (`hit.external_store`),
     checked with the profile's crowd platform; on the local profile the pages load the local
-    MTurk server's crowd-form script instead of the CDN's."""
+    MTurk server's crowd-form script instead of the CDN's. `guards`: `states` and `limiter` of
+    `CampaignPages` (tests pass their own limits)."""
     from iglu_lib.mturk.hit_pages import HitPageStore
     from iglu_lib.mturk.hit_pages import store_path as profile_store_path
     from iglu_lib.mturk.manager import HitManager
 
     store = HitPageStore(store_path or profile_store_path(profile.hit))
-    verifier = AssignmentVerifier(HitManager.open(profile, hit_type="hit-pages", campaign="hit-pages"))
+    manager = HitManager.open(profile, hit_type="hit-pages", campaign="hit-pages")
     backend = profile.backend
-    return CampaignPages(store, verifier, submit_origins=backend.worker_submit_origins(),
-                         crowd_script=backend.crowd_script_url())
+    return CampaignPages(store, manager, submit_origins=backend.worker_submit_origins(),
+                         crowd_script=backend.crowd_script_url(), **guards)
 
 
 @dataclass

@@ -345,7 +345,7 @@ class HitManager:
         page_variables = {"title": self.settings.title, **self._folder_variables(), **variables}
         render_hit(self.hit_type, page_variables)  # refuse bad variables now, not on a worker's screen
         page_id = page_id_for(self.hit_type, self.campaign, token)
-        self.page_store.put(page_id, self.hit_type, page_variables)
+        self.page_store.put(page_id, self.hit_type, page_variables, self.campaign)
         return page_id, external_question(f"{self.external_base_url()}/hit?page={page_id}", FRAME_HEIGHT)
 
     def _folder_variables(self) -> dict[str, Any]:
@@ -422,10 +422,15 @@ class HitManager:
     def assignments(
         self, hit_id: str, statuses: Sequence[str] = ("Submitted",), agents: int = 2
     ) -> list[Assignment]:
-        """A HIT's assignments with the given statuses, answers parsed against the template."""
+        """A HIT's assignments with the given statuses, answers parsed against the template.
+
+        Every assignment the service lists was submitted; in `external` mode their page claims
+        are marked won, so the task server never asks the service about them again."""
         required = self.answer_fields(agents)
-        raws = self.paginate("list_assignments_for_hit", "Assignments", HITId=hit_id,
-                              AssignmentStatuses=list(statuses))
+        raws = list(self.paginate("list_assignments_for_hit", "Assignments", HITId=hit_id,
+                                  AssignmentStatuses=list(statuses)))
+        if raws and self.question_mode == "external":
+            self.page_store.mark_submitted(hit_id, [raw["AssignmentId"] for raw in raws])
         return [Assignment.from_service(raw, required) for raw in raws]
 
     def account_assignments(
