@@ -11,6 +11,7 @@ The kernels run against the session's local stack (they inherit `IGLU_STACK_DIR`
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from pathlib import Path
@@ -257,8 +258,10 @@ def press_desk_buttons(page, campaign_params: str) -> None:
     desk.locator("text=Confirm?").wait_for()
     page.screenshot(path=str(LAB_DIR / "04_review-desk-confirm.png"))
     desk.locator("button:text-is('Confirm')").click()
-    desk.locator("text=done").wait_for(timeout=60_000)
+    status = desk.locator(".iglu-desk-status")
+    status.filter(has_text=re.compile(r"\b(done|refused|failed)\b")).wait_for(timeout=90_000)
     page.screenshot(path=str(LAB_DIR / "04_review-desk-done.png"))
+    assert status.inner_text().strip().startswith("done"), status.inner_text()
     review = Review.from_file(ROOT / campaign_params)
     paid = [(g.hit_id, g.assignment_id) for g in review.records.all()
             if any(d.get("action") == "bonus" and d.get("done") for d in g.manual_decisions)]

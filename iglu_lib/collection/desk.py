@@ -176,6 +176,7 @@ class DeskView:
                                    layout=widgets.Layout(width="60%"), description="reason")
         self.amount = widgets.Text(placeholder="0.50", description="bonus $", layout=widgets.Layout(width="20%"))
         self.status = widgets.HTML()
+        self.status.add_class("iglu-desk-status")
         self.question = widgets.HTML()
         self.yes = widgets.Button(description="Confirm", button_style="danger")
         self.no = widgets.Button(description="Cancel")
@@ -196,8 +197,11 @@ class DeskView:
 
     def _fill_list(self) -> None:
         workers = self.desk.shown_workers()
+        chosen = self.list.value
         self.list.options = [(f"{w.shown}  ({w.counts['hits']} HITs, {w.counts['rejected']} rejected"
                               f"{', ' + w.blocked + ' block' if w.blocked else ''})", w.shown) for w in workers]
+        if chosen in {w.shown for w in workers}:  # the person stays with the worker they were reviewing
+            self.list.value = chosen
         self.status.value = f"{len(workers)} worker(s) shown of {len(self.desk.workers)}"
         self._show_worker()
 
@@ -246,9 +250,14 @@ class DeskView:
         except IgluError as err:
             self.status.value = f"<span style='color:#b00'>refused: {html.escape(str(err))}</span>"
             return
+        except Exception as err:  # a widget callback has no caller to raise to: say it where the person looks
+            log.exception("review desk: the decision failed")
+            self.status.value = f"<span style='color:#b00'>failed: {html.escape(type(err).__name__)}: " \
+                                f"{html.escape(str(err)[:300])}</span>"
+            return
+        self._fill_list()
         already = " (already done)" if result.get("already") else ""
         self.status.value = f"<b>done</b>: {html.escape(result['action'])} for {html.escape(result['worker'])}{already}"
-        self._fill_list()
 
     def _cancel(self) -> None:
         self.desk.cancel()

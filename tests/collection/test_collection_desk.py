@@ -79,3 +79,28 @@ def test_each_game_is_drawn_target_beside_built(attack):
     titles = [axes.get_title() for axes in figure.axes]
     assert any(t.endswith("target") for t in titles) and any(t.endswith("built") for t in titles)
     assert len(figure.axes) == 4, "two pictures per game"
+
+
+def test_the_widget_buttons_ask_then_act(attack):
+    """The widgets as a person uses them (buttons clicked in Python, as the browser's clicks
+    arrive in the kernel): pick the worker, type a reason and an amount, press bonus, confirm."""
+    from iglu_lib.collection.desk import DeskView
+
+    attacker = attack()
+    hit_id = _submit(attacker, attacker.prefix + "WG", "honest")
+    attacker.settle(hit_id)
+    view = DeskView(_desk(attacker))
+    view.list.value = view.list.options[0][1]
+    view.reason.value = "Thanks for the clear instructions"
+    view.amount.value = "0.15"
+    submission = view.panel.children[2]
+    bonus = next(b for b in submission.children[1].children if b.description == "bonus")
+    bonus.click()
+    assert view.confirmation.layout.display == "flex" and "Confirm?" in view.question.value
+    view.yes.click()
+    assert view.status.value.startswith("<b>done</b>"), view.status.value
+    assert view.list.value == view.list.options[0][1] and "0.15" in view.panel.children[2].children[0].value, \
+        "the desk stays on the worker and shows the bonus paid"
+    assignment_id = attacker.campaign.records.by_hit(hit_id)[0].assignment_id
+    paid = attacker.campaign.manager.bonus_payments(assignment_id=assignment_id)
+    assert [p["BonusAmount"] for p in paid] == ["0.15"]
