@@ -16,12 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from iglu_lib.errors import IgluError
-
-
-class ConfigError(IgluError):
-    """A profile, parameter file or secret is missing or malformed; the message says which."""
-
+from iglu_lib.errors import ConfigError as ConfigError  # defined beside its subclass ParameterError
 
 #: Backend of a profile that names none: the local one when its endpoints come from the stack.
 DEFAULT_BACKEND = "cloud"
