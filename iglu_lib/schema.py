@@ -48,7 +48,7 @@ def _money_text(value: Any) -> Any:
     """`0.2`, `60` and `"60.00"` all become text (Decimal reads text exactly); true stays refused."""
     if isinstance(value, bool):
         raise PydanticCustomError("bool_for_number", "true/false is not an amount")
-    return str(value) if isinstance(value, (int, float)) else value
+    return str(value) if isinstance(value, (int, float, Decimal)) else value
 
 
 def _finite_amount(value: str) -> str:
