@@ -49,6 +49,17 @@ def read_parameters(params_file: str | Path | None, overrides: Mapping[str, Any]
     return parameters
 
 
+def checked_parameters(notebook: Path, params_file: str | Path | None,
+                       overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The parameters of a run, refused in one line (`ParameterError`) when the notebook does not
+    declare one or its model refuses a value: papermill itself would only warn and run on."""
+    from iglu_lib.notebook_params import check_parameters
+
+    values = read_parameters(params_file, overrides)
+    check_parameters(notebook, values, str(params_file or "parameters"))
+    return values
+
+
 def _refuse_secrets(parameters: Mapping[str, Any], source: Any) -> None:
     secret_values = {v for k, v in environment().items() if k in SECRETS and v}
     for key, value in parameters.items():
@@ -80,7 +91,7 @@ def run_notebook(
     from papermill.exceptions import PapermillExecutionError
 
     source = resolve_notebook(notebook)
-    values = read_parameters(params_file, parameters)
+    values = checked_parameters(source, params_file, parameters)
     target = Path(output) if output else default_output(source)
     if not target.is_absolute() and target.parts[:1] != ("outputs",):
         target = paths.outputs_dir() / target
@@ -153,6 +164,8 @@ def run_batch(batch_file: str | Path, workers: int | None = None) -> list[BatchR
     from tqdm.auto import tqdm
 
     runs, default_workers = read_batch(batch_file)
+    for run in runs:  # every run's parameters first: a bad one refuses the batch before any runs
+        checked_parameters(Path(run.notebook), run.parameters)
     results: list[BatchRun] = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers or default_workers) as pool:
         futures = {pool.submit(_run_one, run): run for run in runs}

@@ -20,6 +20,7 @@ from typing_extensions import TypedDict
 
 from iglu_lib import paths
 from iglu_lib.config import ConfigError, read_yaml
+from iglu_lib.platform.validation import Reason, Validation
 from iglu_lib.schema import (
     ALLOWED,
     Amount,
@@ -43,21 +44,6 @@ MAX_TARGET = 100_000
 FORBID = ConfigDict(extra="forbid")
 
 
-def _known_reason(value: str) -> str:
-    from iglu_lib.platform.reasons import REASONS
-
-    if value not in REASONS:
-        from iglu_lib.schema import suggestion
-
-        raise ValueError(f"unknown reason {value!r}{suggestion(value, sorted(REASONS))}")
-    return value
-
-
-#: A reason word of `iglu_lib.platform.reasons` (code_reused, too_few_turns, ...).
-Reason = Annotated[str, AfterValidator(_known_reason),
-                   Field(json_schema_extra={ALLOWED: "a reason of iglu_lib.platform.reasons (e.g. code_reused)"})]
-
-
 def _only_reasons(text: str) -> str:
     """A message template may use `{reasons}` and nothing else (it is formatted with it)."""
     try:
@@ -69,18 +55,6 @@ def _only_reasons(text: str) -> str:
 
 Template = Annotated[str, AfterValidator(_only_reasons),
                      Field(json_schema_extra={ALLOWED: "text that may use {reasons}"})]
-
-
-@with_config(FORBID)
-class Validation(TypedDict, total=False):
-    """What counts as real work (`iglu_lib.platform.validation.Thresholds`)."""
-
-    min_architect_turns: Annotated[Whole, Field(ge=0, le=1000, description="turns the architect must end (default 3)")]
-    min_instruction_chars: Annotated[Whole, Field(ge=0, le=100_000, description="characters of instructions (default 40)")]
-    min_chars_for_language: Annotated[Whole, Field(ge=0, le=100_000, description="text needed to judge the language (default 20)")]
-    min_english_probability: Annotated[Number, Field(ge=0, le=1, description="(default 0.5)")]
-    warn_only: Annotated[tuple[Reason, ...], Field(description="reasons that only warn (default [instruction_too_short])")]
-    clock_skew_seconds: Annotated[Number, Field(ge=0, le=86_400, description="tolerated clock difference")]
 
 
 @with_config(FORBID)
