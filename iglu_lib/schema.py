@@ -100,7 +100,9 @@ def validate(schema: type[T], values: Any, source: str) -> T:
 
 def error_line(err: ValidationError, schema: Mapping[str, Any], source: str) -> str:
     """The first problem of `err` as a sentence (and how many more there are)."""
-    problems = err.errors(include_url=False)
+    # a typo is both an unknown key and a missing one: the unknown key says more (its closest name)
+    problems = sorted(err.errors(include_url=False),
+                      key=lambda p: p["type"] not in ("extra_forbidden", "unexpected_keyword_argument"))
     line = problem_text(problems[0], schema, source)
     more = len(problems) - 1
     return f"{line} (and {more} more problem{'s' if more > 1 else ''})" if more else line
