@@ -219,7 +219,7 @@ def _typed(node: Mapping[str, Any], schema: Mapping[str, Any]) -> str:
     if kind == "string":
         return "text" + (" (not blank)" if node.get("minLength") else "")
     if kind == "array":
-        return "a list of " + _plural(describe(node.get("items"), schema))
+        return "a list, each " + describe(node.get("items"), schema)
     if kind == "object":
         keys = list(node.get("properties", {}))
         if keys:
@@ -229,24 +229,17 @@ def _typed(node: Mapping[str, Any], schema: Mapping[str, Any]) -> str:
     return "anything"
 
 
-def _plural(words: str) -> str:
-    return words.replace("a whole number", "whole numbers").replace("a mapping", "mappings").replace(
-        "a number", "numbers")
-
-
 def _range(node: Mapping[str, Any]) -> str:
-    low = node.get("minimum", node.get("exclusiveMinimum"))
-    high = node.get("maximum", node.get("exclusiveMaximum"))
-    above = "above" if "exclusiveMinimum" in node else "at least"
-    below = "below" if "exclusiveMaximum" in node else "at most"
-    if low is not None and high is not None:
-        return f" {above} {low} and {below} {high}" if "exclusiveMinimum" in node or "exclusiveMaximum" in node \
-            else f" from {low} to {high}"
-    if low is not None:
-        return f" {above} {low}"
-    if high is not None:
-        return f" {below} {high}"
-    return ""
+    """The bounds of a number in words (JSON schema's names, or pydantic's where a validator
+    wraps the type)."""
+    low = next(((word, node[k]) for k, word in (("minimum", "at least"), ("ge", "at least"),
+                                                 ("exclusiveMinimum", "above"), ("gt", "above")) if k in node), None)
+    high = next(((word, node[k]) for k, word in (("maximum", "at most"), ("le", "at most"),
+                                                  ("exclusiveMaximum", "below"), ("lt", "below")) if k in node), None)
+    if low and high and (low[0], high[0]) == ("at least", "at most"):
+        return f" from {low[1]} to {high[1]}"
+    return "".join(f" {word} {value}" if not index else f" and {word} {value}"
+                   for index, (word, value) in enumerate(bound for bound in (low, high) if bound))
 
 
 def _literal(value: Any) -> str:

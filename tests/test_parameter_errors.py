@@ -49,7 +49,7 @@ def campaign_file(tmp_path: Path, text: str | bytes) -> Path:
 
 #: (YAML added to a valid campaign file, the key named, words of what is allowed)
 CAMPAIGN_CASES = {
-    "a string where a list belongs": ('allow_list: "AB12"\n', "allow_list is 'AB12'", "allowed: a list of text"),
+    "a string where a list belongs": ('allow_list: "AB12"\n', "allow_list is 'AB12'", "allowed: a list, each text"),
     "a bool where a number belongs": ("target_approved_hits: true\n", "target_approved_hits is true",
                                       "allowed: a whole number from 1 to 100000"),
     "a negative cap": ("max_hits_per_worker: -1\n", "max_hits_per_worker is -1",

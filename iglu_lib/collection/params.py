@@ -143,10 +143,12 @@ class CampaignParams:
     never_block: Annotated[tuple[Name, ...], Field(description="worker ids that are never blocked")] = ()
     join_code_expiry: Annotated[Flag, Field(description=(
         "join codes stop working when the HIT can no longer be worked"))] = True
-    poll_interval_seconds: Annotated[Number, Field(gt=0, le=3600)] = 2.0
-    max_poll_interval_seconds: Annotated[Number, Field(gt=0, le=3600)] = 30.0
+    poll_interval_seconds: Annotated[Number, Field(gt=0, le=3600, description=(
+        "pause between turns while there is work (real campaigns: 30 or more)"))] = 2.0
+    max_poll_interval_seconds: Annotated[Number, Field(gt=0, le=3600, description=(
+        "the longest pause while nothing happens (at least poll_interval_seconds)"))] = 30.0
     max_turns: Annotated[Whole | None, Field(ge=1, description="stop after this many turns (null: until the target)")] = None
-    seed: Whole = 0
+    seed: Annotated[Whole, Field(description="seeds the scheduler's tie-breaks")] = 0
     fetch_workers: Annotated[Whole, Field(ge=1, le=256, description="parallel game downloads")] = 16
     max_failed_turns: Annotated[Whole, Field(ge=1, description="this many failed turns in a row stop the loop (exit code 2)")] = 30
     reconcile_every_turns: Annotated[Whole, Field(ge=0, description=(
