@@ -8,6 +8,7 @@ for `iglu run` and `iglu batch`.
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -128,3 +129,24 @@ def test_iglu_batch_refuses_before_running_any_notebook(tmp_path):
     assert_one_line(iglu("batch", str(batch), env={"IGLU_OUTPUTS_DIR": str(tmp_path / "out")}), str(bad),
                     "unknown key input_csv", "did you mean input_file?")
     assert not (tmp_path / "out").exists(), "a notebook of the batch ran before the refusal"
+
+
+def test_the_campaign_model_knows_every_section_key_the_loop_reads():
+    """The sections are read again by the loop's parts (thresholds, sanctions, messages, bonus,
+    scheduling): the model must accept exactly their keys, so what `Campaign.open` would refuse
+    the model (and so preflight) refuses first, and nothing the model accepts is refused later."""
+    from dataclasses import fields
+
+    from iglu_lib.collection.params import Bonus, Messages, SanctionSettings, Scheduling
+    from iglu_lib.collection.sanctions import DEFAULT_TEMPLATES
+    from iglu_lib.platform.validation import Thresholds, Validation
+    from iglu_lib.scheduling.strategy import STRATEGIES
+
+    assert set(Validation.__annotations__) == {f.name for f in fields(Thresholds)}
+    assert set(Messages.__annotations__) == {"send", *DEFAULT_TEMPLATES}
+    assert set(SanctionSettings.__annotations__) == {"soft_block", "hard_block_reasons"}
+    assert set(Bonus.__annotations__) == {"amount", "min_architect_turns", "reason"}
+    options = {name for strategy in STRATEGIES.values()
+               for name, parameter in inspect.signature(strategy).parameters.items()
+               if parameter.kind is inspect.Parameter.KEYWORD_ONLY}
+    assert set(Scheduling.__annotations__) == {"strategy", *options}
