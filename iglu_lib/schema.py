@@ -84,6 +84,11 @@ def words(allowed: str) -> Any:
 Name = Annotated[str, Field(min_length=1, pattern=r"\S")]
 
 
+def null_is(empty: Any) -> BeforeValidator:
+    """`key:` left empty in YAML (null) means the empty list or mapping, as it always did."""
+    return BeforeValidator(lambda value: type(empty)() if value is None else value)
+
+
 def fail(key: str, message: str) -> PydanticCustomError:
     """An error of a check across keys (raised in a model validator), charged to `key`."""
     return PydanticCustomError("iglu", "{message}", {"message": message, "key": key})

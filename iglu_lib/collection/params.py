@@ -30,6 +30,7 @@ from iglu_lib.schema import (
     Whole,
     between,
     fail,
+    null_is,
     validate,
     words,
 )
@@ -137,10 +138,10 @@ class CampaignParams:
                       Field(description="cap on reward plus platform fee")] = "100.00"
     fee_rate: Annotated[Amount, between("0", "1"), words('a rate from "0" to "1", such as "0.20"'),
                         Field(description="MTurk's commission on rewards")] = "0.20"
-    validation: Validation = field(default_factory=lambda: Validation())
+    validation: Annotated[Validation, null_is({})] = field(default_factory=lambda: Validation())
     block_after_disqualified_games: Annotated[Whole, Field(ge=1, le=1000, description=(
         "rejected games after which a worker is blocked"))] = 3
-    never_block: Annotated[tuple[Name, ...], Field(description="worker ids that are never blocked")] = ()
+    never_block: Annotated[tuple[Name, ...], null_is(()), Field(description="worker ids that are never blocked")] = ()
     join_code_expiry: Annotated[Flag, Field(description=(
         "join codes stop working when the HIT can no longer be worked"))] = True
     poll_interval_seconds: Annotated[Number, Field(gt=0, le=3600, description=(
@@ -155,21 +156,21 @@ class CampaignParams:
         "compare open records with the service every N turns (0: only at start)"))] = 10
     game_data_grace_seconds: Annotated[Number, Field(ge=0, description=(
         "a game not in storage yet is looked for again this long"))] = 1800.0
-    sanctions: SanctionSettings = field(default_factory=lambda: SanctionSettings())
-    messages: Messages = field(default_factory=lambda: Messages())
-    bonus: Bonus = field(default_factory=lambda: Bonus())
+    sanctions: Annotated[SanctionSettings, null_is({})] = field(default_factory=lambda: SanctionSettings())
+    messages: Annotated[Messages, null_is({})] = field(default_factory=lambda: Messages())
+    bonus: Annotated[Bonus, null_is({})] = field(default_factory=lambda: Bonus())
     max_hits_per_worker: Annotated[Whole | None, Field(ge=1, description=(
         "a worker who did this many HITs is not offered more (null: no cap)"))] = None
     one_judgement_per_task: Annotated[Flag, Field(description="a worker judges each task at most once")] = False
-    allow_list: Annotated[tuple[Name, ...], Field(description=(
+    allow_list: Annotated[tuple[Name, ...], null_is(()), Field(description=(
         "a pilot: only these workers are offered the HITs (a list, even of one)"))] = ()
     hit_template: Annotated[Name | None, Field(description=(
         "own HIT pages: a template folder (relative to the project root)"))] = None
-    hit_variables: Annotated[dict[str, Any], Field(description="its variables (minecraft_server, ...)")] = \
+    hit_variables: Annotated[dict[str, Any], null_is({}), Field(description="its variables (minecraft_server, ...)")] = \
         field(default_factory=dict)
-    qualification_requirements: tuple[QualificationRequirement, ...] = ()
-    scheduling: Scheduling = field(default_factory=lambda: Scheduling())
-    stop_when: StopWhen = field(default_factory=lambda: StopWhen())
+    qualification_requirements: Annotated[tuple[QualificationRequirement, ...], null_is(())] = ()
+    scheduling: Annotated[Scheduling, null_is({})] = field(default_factory=lambda: Scheduling())
+    stop_when: Annotated[StopWhen, null_is({})] = field(default_factory=lambda: StopWhen())
     # the pairwise form's tie answers beside "assistant 1" and "assistant 2" (each can be switched off)
     offer_ties: OfferTies = field(default_factory=lambda: OfferTies(**DEFAULT_TIES))  # type: ignore[typeddict-item]
 
