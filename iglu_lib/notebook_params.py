@@ -238,6 +238,22 @@ class Design(NotebookParameters):
     plot_seed: Whole = 0
 
 
+class BatchRun(BaseModel):
+    """One run of a batch file: a notebook and its parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+    notebook: Annotated[Name, Field(description="path or name in notebooks/ (e.g. 01_encode_tasks)")]
+    parameters: Annotated[str | None, Field(description="its parameter file (YAML)")] = None
+    output: Annotated[str | None, Field(description="executed copy (default outputs/batch/NN_NAME.ipynb)")] = None
+
+
+class BatchFile(NotebookParameters):
+    """A batch file of `iglu batch`: notebooks with their parameters, several at once."""
+
+    workers: Annotated[Whole, Field(ge=1, le=64, description="how many notebooks run at once")] = 2
+    runs: Annotated[list[BatchRun], Field(min_length=1, description="[{notebook, parameters, output}]")]
+
+
 #: The model of each bundled notebook, by its name in `notebooks/`.
 MODELS: dict[str, type[NotebookParameters]] = {
     "00_stack": Stack, "01_encode_tasks": EncodeTasks, "01b_simulated_platform": SimulatedPlatform,

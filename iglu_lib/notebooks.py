@@ -145,18 +145,17 @@ class BatchRun:
 
 
 def read_batch(batch_file: str | Path) -> tuple[list[BatchRun], int]:
-    """The runs of a batch file and how many may run at once."""
-    batch = read_yaml(Path(batch_file))
-    if not isinstance(batch, dict) or not isinstance(batch.get("runs"), list):
-        raise ConfigError(f"{batch_file}: expected a mapping with a list 'runs' of {{notebook, parameters}}")
+    """The runs of a batch file and how many may run at once (the file checked by its model)."""
+    from iglu_lib.notebook_params import BatchFile
+    from iglu_lib.schema import validate
+
+    batch = validate(BatchFile, read_yaml(Path(batch_file)), str(batch_file))
     runs = []
-    for index, item in enumerate(batch["runs"], start=1):
-        if not isinstance(item, dict) or "notebook" not in item:
-            raise ConfigError(f"{batch_file}: run {index} needs a 'notebook' key")
-        notebook = resolve_notebook(item["notebook"])
-        output = item.get("output") or str(paths.outputs_dir() / "batch" / f"{index:02d}_{notebook.name}")
-        runs.append(BatchRun(str(notebook), item.get("parameters"), str(output)))
-    return runs, int(batch.get("workers", 2))
+    for index, item in enumerate(batch.runs, start=1):
+        notebook = resolve_notebook(item.notebook)
+        output = item.output or str(paths.outputs_dir() / "batch" / f"{index:02d}_{notebook.name}")
+        runs.append(BatchRun(str(notebook), item.parameters, str(output)))
+    return runs, batch.workers
 
 
 def run_batch(batch_file: str | Path, workers: int | None = None) -> list[BatchRun]:

@@ -36,7 +36,7 @@ def default_path() -> Path:
 def reference() -> str:
     """The whole page."""
     from iglu_lib.collection.params import CampaignParams
-    from iglu_lib.notebook_params import MODELS
+    from iglu_lib.notebook_params import MODELS, BatchFile
     from iglu_lib.settings import ProfileFile
 
     parts = [HEADER]
@@ -48,6 +48,7 @@ def reference() -> str:
                  "`iglu batch`): only the names a notebook declares.\n")
     for name, model in MODELS.items():
         parts += section(f"{name}", f"{(model.__doc__ or '').strip()} `params/{name}.yaml`.", model, level=3)
+    parts += section("Batch files", "`iglu batch FILE`: notebooks and their parameter files, several at once.", BatchFile)
     return "\n".join(parts).rstrip() + "\n"
 
 

@@ -150,3 +150,9 @@ def test_the_campaign_model_knows_every_section_key_the_loop_reads():
                for name, parameter in inspect.signature(strategy).parameters.items()
                if parameter.kind is inspect.Parameter.KEYWORD_ONLY}
     assert set(Scheduling.__annotations__) == {"strategy", *options}
+
+
+def test_a_typo_in_a_batch_file_is_one_line(tmp_path):
+    batch = tmp_path / "batch.yaml"
+    batch.write_text("workers: 2\nruns:\n  - {notebok: 00_stack}\n", encoding="utf-8")
+    assert_one_line(iglu("batch", str(batch)), str(batch), "unknown key runs[0].notebok", "did you mean notebook?")
