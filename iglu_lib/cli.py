@@ -23,6 +23,7 @@ from iglu_lib.errors import IgluError
 COMMAND_PACKAGES = (
     "local",
     "config",
+    "params",
     "notebooks",
     "tasks",
     "encoding",

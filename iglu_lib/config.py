@@ -53,12 +53,15 @@ def read_yaml(path: Path) -> Any:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not a text file (byte 0x{err.object[err.start]:02x} at position {err.start} "
+                          "is not UTF-8); a parameter file is YAML text") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err)
+        problem = " ".join(str(getattr(err, "problem", None) or err).split())  # one line
         raise ConfigError(f"{path}:{where} malformed YAML: {problem}; fix the file and retry") from None
 
 

@@ -17,5 +17,10 @@ class CampaignStopped(IgluError):
     """The campaign loop stopped itself; the message says why and what to do."""
 
 
-class ParameterError(IgluError, ValueError):
-    """A parameter (from a `params/` file or a call) is unknown or out of range; the message names it."""
+class ConfigError(IgluError):
+    """A profile, parameter file or secret is missing or malformed; the message says which."""
+
+
+class ParameterError(ConfigError, ValueError):
+    """A parameter (from a `params/` file or a call) is unknown or out of range; the message names
+    the file, the key and what is allowed (a `ConfigError`, so every handler of a bad file sees it)."""

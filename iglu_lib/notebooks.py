@@ -50,6 +50,17 @@ def read_parameters(params_file: str | Path | None, overrides: Mapping[str, Any]
     return parameters
 
 
+def checked_parameters(notebook: Path, params_file: str | Path | None,
+                       overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The parameters of a run, refused in one line (`ParameterError`) when the notebook does not
+    declare one or its model refuses a value: papermill itself would only warn and run on."""
+    from iglu_lib.notebook_params import check_parameters
+
+    values = read_parameters(params_file, overrides)
+    check_parameters(notebook, values, str(params_file or "parameters"))
+    return values
+
+
 def _refuse_secrets(parameters: Mapping[str, Any], source: Any) -> None:
     secret_values = {v for k, v in environment().items() if k in SECRETS and v}
     for key, value in parameters.items():
@@ -81,7 +92,7 @@ def run_notebook(
     from papermill.exceptions import PapermillExecutionError
 
     source = resolve_notebook(notebook)
-    values = read_parameters(params_file, parameters)
+    values = checked_parameters(source, params_file, parameters)
     target = Path(output) if output else default_output(source)
     if not target.is_absolute() and target.parts[:1] != ("outputs",):
         target = paths.outputs_dir() / target
@@ -147,18 +158,17 @@ class BatchRun:
 
 
 def read_batch(batch_file: str | Path) -> tuple[list[BatchRun], int]:
-    """The runs of a batch file and how many may run at once."""
-    batch = read_yaml(Path(batch_file))
-    if not isinstance(batch, dict) or not isinstance(batch.get("runs"), list):
-        raise ConfigError(f"{batch_file}: expected a mapping with a list 'runs' of {{notebook, parameters}}")
+    """The runs of a batch file and how many may run at once (the file checked by its model)."""
+    from iglu_lib.notebook_params import BatchFile
+    from iglu_lib.schema import validate
+
+    batch = validate(BatchFile, read_yaml(Path(batch_file)), str(batch_file))
     runs = []
-    for index, item in enumerate(batch["runs"], start=1):
-        if not isinstance(item, dict) or "notebook" not in item:
-            raise ConfigError(f"{batch_file}: run {index} needs a 'notebook' key")
-        notebook = resolve_notebook(item["notebook"])
-        output = item.get("output") or str(paths.outputs_dir() / "batch" / f"{index:02d}_{notebook.name}")
-        runs.append(BatchRun(str(notebook), item.get("parameters"), str(output)))
-    return runs, int(batch.get("workers", 2))
+    for index, item in enumerate(batch.runs, start=1):
+        notebook = resolve_notebook(item.notebook)
+        output = item.output or str(paths.outputs_dir() / "batch" / f"{index:02d}_{notebook.name}")
+        runs.append(BatchRun(str(notebook), item.parameters, str(output)))
+    return runs, batch.workers
 
 
 def run_batch(batch_file: str | Path, workers: int | None = None) -> list[BatchRun]:
@@ -166,6 +176,8 @@ def run_batch(batch_file: str | Path, workers: int | None = None) -> list[BatchR
     from tqdm.auto import tqdm
 
     runs, default_workers = read_batch(batch_file)
+    for run in runs:  # every run's parameters first: a bad one refuses the batch before any runs
+        checked_parameters(Path(run.notebook), run.parameters)
     results: list[BatchRun] = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers or default_workers) as pool:
         futures = {pool.submit(_run_one, run): run for run in runs}

@@ -1,27 +1,27 @@
 """A profile's settings, parsed once into frozen, validated sections.
 
-`params/profiles/<name>.yaml` is read into `Settings` when the profile is loaded: a missing or
-malformed key is a `ConfigError` naming the file and the key there, never a bare `KeyError`
-deep in a HIT call. Services receive the section they need (`HitSettings` for the HIT
-manager, `StorageSettings` for records and game data, ...) and the clients of a backend,
-not the whole profile.
+`params/profiles/<name>.yaml` is read into `Settings` when the profile is loaded. Each section
+is a pydantic model (`ProfileFile` and the sections it holds) with types, ranges and choices:
+a missing or malformed key is a one-line `ParameterError` naming the file, the key and what is
+allowed, never a bare `KeyError` deep in a HIT call. Services receive the section they need
+(`HitSettings` for the HIT manager, `StorageSettings` for records and game data, ...) and the
+clients of a backend, not the whole profile.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from iglu_lib.errors import IgluError
+from pydantic import BeforeValidator, ConfigDict, Field, with_config
+from pydantic.dataclasses import dataclass as model
+from typing_extensions import NotRequired, TypedDict
 
-
-class ConfigError(IgluError):
-    """A profile, parameter file or secret is missing or malformed; the message says which."""
-
+from iglu_lib.errors import ConfigError as ConfigError  # defined beside its subclass ParameterError
+from iglu_lib.schema import Amount, Flag, Name, Whole, between, validate, words
 
 #: Backend of a profile that names none: the local one when its endpoints come from the stack.
 DEFAULT_BACKEND = "cloud"
@@ -38,24 +38,50 @@ CREATE_HIT_FIELDS = (
     "auto_approval_delay_seconds", "max_assignments", "qualification_requirements",
 )
 STORAGE_KEYS = ("task_container", "game_container", "private_container", "results_container", "records_table")
+FORBID = ConfigDict(extra="forbid")
+#: Seconds in a year: the longest lifetime or assignment duration MTurk accepts.
+YEAR = 31_536_000
 
 
-@dataclass(frozen=True)
+def _keywords(value: Any) -> Any:
+    """Keywords from a list or a comma-separated string (both appear in profiles and overrides)."""
+    return tuple(keyword_list(value)) if isinstance(value, (str, list, tuple)) else value
+
+
+@with_config(ConfigDict(extra="allow"))
+class QualificationRequirement(TypedDict):
+    """A `QualificationRequirement` of `CreateHIT`, as the service spells it."""
+
+    QualificationTypeId: Name
+    Comparator: NotRequired[Literal["LessThan", "LessThanOrEqualTo", "GreaterThan", "GreaterThanOrEqualTo",
+                                    "EqualTo", "NotEqualTo", "Exists", "DoesNotExist", "In", "NotIn"]]
+    IntegerValues: NotRequired[list[Whole]]
+    LocaleValues: NotRequired[list[dict[str, str]]]
+    RequiredToPreview: NotRequired[Flag]
+    ActionsGuarded: NotRequired[Literal["Accept", "PreviewAndAccept", "DiscoverPreviewAndAccept"]]
+
+
+@model(frozen=True, config=FORBID)
 class HitSettings:
     """The `hit.*` settings of a profile: `CreateHIT` arguments and how the page is shown."""
 
-    title: str
-    description: str
-    reward: str
-    keywords: tuple[str, ...]
-    lifetime_seconds: int
-    assignment_duration_seconds: int
-    auto_approval_delay_seconds: int
-    max_assignments: int = 1
-    qualification_requirements: tuple[Mapping[str, Any], ...] = ()
-    question_mode: str = "html"
-    external_url: str | None = None
-    external_store: str | None = None
+    title: Annotated[Name, Field(description="the HIT's title workers see")]
+    description: Annotated[Name, Field(description="the HIT's description")]
+    reward: Annotated[Amount, between("0", "1000"), words('dollars from "0" to "1000", such as "0.50"'),
+                      Field(description="reward per assignment")]
+    lifetime_seconds: Annotated[Whole, Field(ge=0, le=YEAR, description="how long the HIT can be found")]
+    assignment_duration_seconds: Annotated[Whole, Field(ge=0, le=YEAR, description="time to do one assignment")]
+    auto_approval_delay_seconds: Annotated[Whole, Field(ge=0, le=2_592_000, description=(
+        "submitted work is approved after this long unless judged"))]
+    keywords: Annotated[tuple[str, ...], BeforeValidator(_keywords),
+                        Field(description="a list, or text with commas")] = ()
+    max_assignments: Annotated[Whole, Field(ge=1, le=1_000_000, description="assignments per HIT")] = 1
+    qualification_requirements: Annotated[tuple[QualificationRequirement, ...], Field(
+        description="required of every worker (QualificationTypeId, Comparator, ...)")] = ()
+    question_mode: Annotated[Literal["html", "external"], Field(description=(
+        "html: the page is the HIT's HTMLQuestion; external: served by `iglu crowd serve`"))] = "html"
+    external_url: Annotated[str | None, Field(description="public HTTPS address of `iglu crowd serve`")] = None
+    external_store: Annotated[str | None, Field(description="page store shared with `iglu crowd serve`")] = None
 
     def create_hit_arguments(self) -> dict[str, Any]:
         return {
@@ -71,30 +97,60 @@ class HitSettings:
         }
 
 
-@dataclass(frozen=True)
+#: An Azure blob container name: 3 to 63 lower-case letters, digits and dashes.
+Container = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", min_length=3, max_length=63),
+                      words("3 to 63 lower-case letters, digits and single dashes")]
+
+
+@model(frozen=True, config=FORBID)
 class StorageSettings:
     """Blob containers and the records table (`storage.*`)."""
 
-    task_container: str
-    game_container: str
-    private_container: str
-    results_container: str
-    records_table: str
+    task_container: Annotated[Container, Field(description="platform task data")]
+    game_container: Annotated[Container, Field(description="platform game data")]
+    private_container: Annotated[Container, Field(description="raw game data (personal data inside)")]
+    results_container: Annotated[Container, Field(description="scrubbed game data")]
+    records_table: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9]{2,62}$", description="the game records"),
+                             words("3 to 63 letters and digits, a letter first")]
 
 
-@dataclass(frozen=True)
+@model(frozen=True, config=FORBID)
 class S3Settings:
     """Interaction logs (`s3.*`)."""
 
-    logs_bucket: str | None = None
+    logs_bucket: Annotated[str | None, Field(description="the droidlet logs' bucket")] = None
 
 
-@dataclass(frozen=True)
+@model(frozen=True, config=FORBID)
 class Endpoints:
     """Service endpoints of a cloud profile (None: the AWS default for the region)."""
 
     mturk: str | None = None
     s3: str | None = None
+
+
+@with_config(FORBID)
+class Stack(TypedDict, total=False):
+    """The local stack (`iglu stack up`)."""
+
+    ports: Annotated[dict[str, Annotated[Whole, Field(ge=0, le=65535)]], Field(
+        description="service name -> fixed port; empty picks free loopback ports")]
+
+
+@model(frozen=True, config=FORBID)
+class ProfileFile:
+    """A profile file, `params/profiles/<name>.yaml`: everything but secrets (those stay in .env)."""
+
+    storage: StorageSettings
+    hit: HitSettings
+    backend: Annotated[Name | None, Field(description=(
+        "cloud (AWS + Azure) or local (the stack); default cloud, or local for `endpoints: stack`"))] = None
+    region: Name = "us-east-1"
+    spend_money: Annotated[Flag, Field(description="false: calls that pay must be allowed explicitly")] = False
+    endpoints: Annotated[Endpoints | Literal["stack"] | None, Field(description=(
+        "cloud endpoints (null: the AWS default); `stack` is the older spelling of backend: local"))] = None
+    s3: S3Settings = field(default_factory=S3Settings)
+    stack: Stack = field(default_factory=lambda: Stack())
 
 
 @dataclass(frozen=True)
@@ -121,132 +177,20 @@ def keyword_list(keywords: str | Iterable[str]) -> list[str]:
     return [str(k).strip() for k in items if str(k).strip()]
 
 
-class _Section:
-    """Reads one section of one file; every error names the file and the dotted key."""
-
-    def __init__(self, path: Path, prefix: str, node: Any) -> None:
-        self.path, self.prefix = path, prefix
-        if node is None:
-            node = {}
-        if not isinstance(node, Mapping):
-            raise ConfigError(f"{path}: {prefix or 'the file'} must be a mapping of settings, not {node!r}")
-        self.node = node
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def fail(self, name: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.path}: {self.key(name)} {problem}; fix it in the profile file")
-
-    def text(self, name: str, default: str | None = None, *, required: bool = False) -> Any:
-        value = self.node.get(name)
-        if value in (None, ""):
-            if required:
-                raise self.fail(name, "is missing")
-            return default
-        if isinstance(value, (Mapping, list)):
-            raise self.fail(name, f"must be text, not {value!r}")
-        return str(value)
-
-    def integer(self, name: str, default: int | None = None, *, required: bool = False) -> Any:
-        value = self.node.get(name)
-        if value in (None, ""):
-            if required:
-                raise self.fail(name, "is missing")
-            return default
-        try:
-            number = int(str(value))
-        except ValueError:
-            raise self.fail(name, f"must be a whole number, not {value!r}") from None
-        if number < 0:
-            raise self.fail(name, f"must not be negative ({number})")
-        return number
-
-    def flag(self, name: str, default: bool = False) -> bool:
-        value = self.node.get(name, default)
-        if not isinstance(value, bool):
-            raise self.fail(name, f"must be true or false, not {value!r}")
-        return value
-
-    def amount(self, name: str) -> str:
-        value = self.text(name, required=True)
-        try:
-            if Decimal(value) < 0 or not Decimal(value).is_finite():
-                raise InvalidOperation
-        except InvalidOperation:
-            raise self.fail(name, f"must be an amount in dollars such as \"0.50\", not {value!r}") from None
-        return value
-
-    def sequence(self, name: str) -> tuple[Any, ...]:
-        value = self.node.get(name)
-        if value in (None, ""):
-            return ()
-        if isinstance(value, str):
-            return (value,)
-        if not isinstance(value, list):
-            raise self.fail(name, f"must be a list, not {value!r}")
-        return tuple(value)
-
-
 def parse_settings(name: str, path: Path, document: Mapping[str, Any]) -> Settings:
-    """`Settings` from the mapping of a profile file; `ConfigError` names the file and key."""
-    top = _Section(path, "", document)
+    """`Settings` from the mapping of a profile file; `ParameterError` names the file and key."""
+    checked = validate(ProfileFile, dict(document), str(path))
+    endpoints = checked.endpoints if isinstance(checked.endpoints, Endpoints) else Endpoints()
     return Settings(
         name=name,
         path=path,
-        backend=_backend_name(top),
-        region=top.text("region", "us-east-1"),
-        spend_money=top.flag("spend_money"),
-        endpoints=_endpoints(top),
-        storage=_storage(_Section(path, "storage", document.get("storage"))),
-        s3=S3Settings(logs_bucket=_Section(path, "s3", document.get("s3")).text("logs_bucket")),
-        hit=parse_hit(_Section(path, "hit", document.get("hit"))),
-        stack_ports=MappingProxyType(dict(_Section(path, "stack", document.get("stack")).node.get("ports") or {})),
+        backend=checked.backend or (LOCAL_BACKEND if checked.endpoints == "stack" else DEFAULT_BACKEND),
+        region=checked.region,
+        spend_money=checked.spend_money,
+        endpoints=endpoints,
+        storage=checked.storage,
+        s3=checked.s3,
+        hit=checked.hit,
+        stack_ports=MappingProxyType(dict(checked.stack.get("ports") or {})),
         document=MappingProxyType(dict(document)),
-    )
-
-
-def _backend_name(top: _Section) -> str:
-    """`backend:` of the file; older files say `endpoints: stack` for the local backend."""
-    named = top.text("backend")
-    if named:
-        return named
-    return LOCAL_BACKEND if top.node.get("endpoints") == "stack" else DEFAULT_BACKEND
-
-
-def _endpoints(top: _Section) -> Endpoints:
-    node = top.node.get("endpoints")
-    if node in (None, "stack"):
-        return Endpoints()
-    section = _Section(top.path, "endpoints", node)
-    return Endpoints(mturk=section.text("mturk"), s3=section.text("s3"))
-
-
-def _storage(section: _Section) -> StorageSettings:
-    return StorageSettings(**{key: section.text(key, required=True) for key in STORAGE_KEYS})
-
-
-def parse_hit(section: _Section) -> HitSettings:
-    if not section.node:
-        raise ConfigError(f"{section.path}: hit is missing; add the hit settings to the profile file")
-    for key in REQUIRED_HIT_KEYS:
-        section.text(key, required=True)
-    requirements = section.sequence("qualification_requirements")
-    for index, requirement in enumerate(requirements):
-        if not isinstance(requirement, Mapping) or "QualificationTypeId" not in requirement:
-            raise section.fail(f"qualification_requirements[{index}]", "must be a mapping with a QualificationTypeId")
-    return HitSettings(
-        title=section.text("title", required=True),
-        description=section.text("description", required=True),
-        reward=section.amount("reward"),
-        keywords=tuple(keyword_list(section.sequence("keywords") if not isinstance(section.node.get("keywords"), str)
-                                    else section.node["keywords"])),
-        lifetime_seconds=section.integer("lifetime_seconds", required=True),
-        assignment_duration_seconds=section.integer("assignment_duration_seconds", required=True),
-        auto_approval_delay_seconds=section.integer("auto_approval_delay_seconds", required=True),
-        max_assignments=section.integer("max_assignments", 1) or 1,
-        qualification_requirements=tuple(dict(q) for q in requirements),
-        question_mode=section.text("question_mode", "html"),
-        external_url=section.text("external_url"),
-        external_store=section.text("external_store"),
     )

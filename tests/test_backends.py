@@ -85,12 +85,12 @@ def test_a_missing_or_malformed_hit_setting_names_the_file_and_the_key(project):
     path = project("noreward", lambda d: d["hit"].pop("reward"))
     with pytest.raises(ConfigError) as missing:
         load_profile("noreward", env={})
-    assert str(missing.value) == f"{path}: hit.reward is missing; fix it in the profile file"
+    assert str(missing.value) == f'{path}: hit.reward is missing; allowed: dollars from "0" to "1000", such as "0.50"'
     project("soon", lambda d: d["hit"].update(lifetime_seconds="soon"))
-    with pytest.raises(ConfigError, match=r"soon.yaml: hit.lifetime_seconds must be a whole number, not 'soon'"):
+    with pytest.raises(ConfigError, match=r"soon.yaml: hit.lifetime_seconds is 'soon', not allowed .*allowed: a whole number from 0 to 31536000"):
         load_profile("soon", env={})
     project("dear", lambda d: d["hit"].update(reward="a lot"))
-    with pytest.raises(ConfigError, match=r"dear.yaml: hit.reward must be an amount in dollars"):
+    with pytest.raises(ConfigError, match=r"dear.yaml: hit.reward is 'a lot', not allowed .*allowed: dollars"):
         load_profile("dear", env={})
     project("notable", lambda d: d["storage"].pop("records_table"))
     with pytest.raises(ConfigError, match=r"notable.yaml: storage.records_table is missing"):

@@ -89,3 +89,25 @@ def test_a_drift_is_caught(tmp_path):
         cell_values("seed = len('ab')\n", "x")
     with pytest.raises(AssertionError, match="not a `name = literal`"):
         cell_values("import os\n", "x")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_notebook_model_declares_what_the_cell_declares_with_its_defaults(notebook):
+    """The model `iglu run` checks against (iglu_lib.notebook_params) is the notebook's: the same
+    names as its parameters cell, and params/<notebook>.yaml as its defaults, so the generated
+    reference and the check cannot drift from the notebook."""
+    from iglu_lib.notebook_params import MODELS, declared_parameters
+
+    model = MODELS.get(notebook.stem)
+    assert model is not None, f"{notebook.name} has no parameter model in iglu_lib.notebook_params.MODELS"
+    assert sorted(model.model_fields) == sorted(declared_parameters(notebook))
+    expected = yaml.safe_load((ROOT / "params" / f"{notebook.stem}.yaml").read_text(encoding="utf-8")) or {}
+    assert json.loads(model().model_dump_json()) == expected
+
+
+@pytest.mark.parametrize("params", sorted((ROOT / "params").glob("0*.yaml")) + sorted((ROOT / "params" / "demo").glob("0*.yaml")),
+                         ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_bundled_notebook_params_file_fits_its_model(params):
+    from iglu_lib.notebooks import checked_parameters
+
+    checked_parameters(ROOT / "notebooks" / f"{params.stem}.ipynb", params)

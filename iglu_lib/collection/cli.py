@@ -64,9 +64,11 @@ def _collect(args: argparse.Namespace) -> int:
 
     from iglu_lib.collection.logfile import campaign_logging
     from iglu_lib.collection.params import CampaignParams
+    from iglu_lib.config import load_profile
     from iglu_lib.console import print_json
 
     params = CampaignParams.from_file(args.params)
+    load_profile(params.profile)  # its sections are checked too, as preflight checks them, before anything starts
     with campaign_logging(params.campaign) as log_path:
         print(f"iglu collect: campaign {params.campaign}, log in {log_path}", file=sys.stderr)
         _preflight_before_spending(params)
@@ -215,11 +217,10 @@ def _review(args: argparse.Namespace) -> int:
 
 
 def _preflight(args: argparse.Namespace) -> int:
-    from iglu_lib.collection.params import CampaignParams
-    from iglu_lib.collection.preflight import preflight
+    from iglu_lib.collection.preflight import preflight_file
     from iglu_lib.console import print_json
 
-    report = preflight(CampaignParams.from_file(args.params))
+    report = preflight_file(args.params)
     if args.json:
         print_json(report.as_dict())
     else:

@@ -63,6 +63,7 @@ def preflight(params: Any, *, profile: Profile | None = None, manager: Any = Non
     profile = profile or load_profile(params.profile)
     manager = manager or HitManager.open(profile, hit_type=params.hit_type, campaign=params.campaign)
     report = PreflightReport(params.campaign, profile.name)
+    report.checks.append(_guarded("parameters", lambda: _parameters_check(params)))
     report.checks.append(_guarded("profile", lambda: _profile_check(profile)))
     credentials = _guarded("credentials", lambda: _credentials_check(profile))
     report.checks.append(credentials)
@@ -76,6 +77,15 @@ def preflight(params: Any, *, profile: Profile | None = None, manager: Any = Non
     for check in report.failures:
         log.info("preflight %s: %s: %s", params.campaign, check.name, check.message)
     return report
+
+
+def preflight_file(path: str, **options: Any) -> PreflightReport:
+    """Preflight of a parameter file: the file is checked against the campaign model first, as
+    `iglu collect` checks it, so whatever collect would refuse this refuses first (one line,
+    `ParameterError`), then the profile's sections, then every check of `preflight`."""
+    from iglu_lib.collection.params import CampaignParams
+
+    return preflight(CampaignParams.from_file(path), **options)
 
 
 def _guarded(name: str, run: Callable[[], tuple[bool | None, str]]) -> Check:
@@ -94,6 +104,17 @@ def _needs(reachable: bool, name: str, run: Callable[[], tuple[bool | None, str]
 
 
 # -- the checks ------------------------------------------------------------------------------
+def _parameters_check(params: Any) -> tuple[bool, str]:
+    """The parameters again through the campaign model (an object made in code skips the file)."""
+    from dataclasses import asdict
+
+    from iglu_lib.collection.params import CampaignParams
+    from iglu_lib.schema import validate
+
+    validate(CampaignParams, asdict(params), f"campaign {params.campaign}")
+    return True, "every key fits the campaign model (docs/parameters.md)"
+
+
 def _profile_check(profile: Profile) -> tuple[bool, str]:
     """Always passes: it says which account and money the run would use, for a person to confirm."""
     endpoint = profile.backend.endpoint("mturk") or "the AWS default"

@@ -220,7 +220,7 @@ class HitManager:
     @property
     def question_mode(self) -> str:
         """`html` or `external`: the constructor's choice, else the profile's `hit.question_mode`."""
-        return check_question_mode(str(self._question_mode or self.settings.question_mode or "html"))
+        return check_question_mode(str(self._question_mode or self.settings.question_mode))
 
     # -- plumbing ------------------------------------------------------------------------
     @cached_property

@@ -14,13 +14,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
 from iglu_lib.errors import ParameterError
 from iglu_lib.platform.client import Game
 from iglu_lib.platform.codes import check_code
 from iglu_lib.platform.evidence import DEFAULT_CLOCK_SKEW_SECONDS, Expectation, GameEvidence
-from iglu_lib.platform.reasons import worker_message
+from iglu_lib.platform.reasons import REASONS, worker_message
+from iglu_lib.schema import ALLOWED, Number, Whole, suggestion
 
 APPROVE = "approve"
 APPROVE_WITH_WARNING = "approve_with_warning"
@@ -52,6 +56,29 @@ class Thresholds:
         if "warn_only" in params:
             params["warn_only"] = tuple(params["warn_only"])
         return cls(**params)
+
+
+def _known_reason(value: str) -> str:
+    if value not in REASONS:
+        raise ValueError(f"unknown reason {value!r}{suggestion(value, sorted(REASONS))}")
+    return value
+
+
+#: A reason word of `iglu_lib.platform.reasons` (code_reused, too_few_turns, ...).
+Reason = Annotated[str, AfterValidator(_known_reason),
+                   Field(json_schema_extra={ALLOWED: "a reason of iglu_lib.platform.reasons (e.g. code_reused)"})]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class Validation(TypedDict, total=False):
+    """The `validation:` section of campaign and notebook parameters: the keys of `Thresholds`."""
+
+    min_architect_turns: Annotated[Whole, Field(ge=0, le=1000, description="turns the architect must end (default 3)")]
+    min_instruction_chars: Annotated[Whole, Field(ge=0, le=100_000, description="characters of instructions (default 40)")]
+    min_chars_for_language: Annotated[Whole, Field(ge=0, le=100_000, description="text needed to judge the language (default 20)")]
+    min_english_probability: Annotated[Number, Field(ge=0, le=1, description="(default 0.5)")]
+    warn_only: Annotated[tuple[Reason, ...], Field(description="reasons that only warn (default [instruction_too_short])")]
+    clock_skew_seconds: Annotated[Number, Field(ge=0, le=86_400, description="tolerated clock difference")]
 
 
 @dataclass(frozen=True)
