@@ -97,22 +97,13 @@ class JoinCodes(NotebookParameters):
 
 
 class Collect(NotebookParameters):
-    """03_collect: run a campaign (with a simulated crowd on the local profile)."""
+    """03_collect: run a campaign (the local profile's rehearsal section describes its simulated crowd)."""
 
     campaign_params: Annotated[Name, Field(description="a campaign parameter file (params/campaigns/...)")] = \
         "params/campaigns/demo-pairwise.yaml"
     overrides: Annotated[dict[str, Any], Field(description="campaign parameters to change for this run")] = {}
-    simulate_crowd: Annotated[Flag, Field(description="local profile only: a simulated crowd works")] = True
-    platform_dir: Name = "outputs/demo/platform"
-    crowd_size: Annotated[Whole, Field(ge=1, le=10_000)] = 20
-    crowd_mix: Annotated[dict[str, Share], Field(description="fractions of misbehaving workers")] = {
-        "lazy": 0.08, "pastes_worker_id": 0.04, "reuses_code": 0.04, "swaps_codes": 0.04, "other_language": 0.04,
-        "abandons": 0.04, "forges_agent": 0.04, "reuses_games": 0.04, "malformed_code": 0.04,
-        "oversized_answer": 0.04}
-    crowd_seed: Whole = 0
-    first_shown_bias: Share = 0.3
-    crowd_tie_margin: Annotated[Number, Field(ge=0, description="how close two games feel for a tie (0: never)")] \
-        = 0.6
+    rehearsal_overrides: Annotated[dict[str, Any], Field(description=(
+        "local profile only: changes to its `rehearsal` crowd for this run"))] = {}
     export_csv: Name = "outputs/demo/campaign_feedback.csv"
     summary_json: Name = "outputs/demo/campaign_summary.json"
 

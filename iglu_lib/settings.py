@@ -151,6 +151,9 @@ class ProfileFile:
         "cloud endpoints (null: the AWS default); `stack` is the older spelling of backend: local"))] = None
     s3: S3Settings = field(default_factory=S3Settings)
     stack: Stack = field(default_factory=lambda: Stack())
+    rehearsal: Annotated[dict[str, Any] | None, Field(description=(
+        "local backend only: the simulated crowd that works a campaign (crowd, size, mix, seed, "
+        "first_shown_bias, tie_margin, platform_dir), checked by iglu_lib/local/rehearsal_settings.py"))] = None
 
 
 @dataclass(frozen=True)
