@@ -96,7 +96,7 @@ CRASH_POINTS = {
     "after_CreateHIT_before_the_records": ("manager", "create_hit", True),
     "after_Approve_before_the_records": ("manager", "approve", True),
     "after_Reject_before_the_records": ("manager", "reject", True),
-    "verdict_written_before_acting": ("campaign", "_act", False),
+    "verdict_written_before_acting": ("consequences", "act", False),
 }
 
 
@@ -110,7 +110,7 @@ def test_a_loop_that_dies_at_a_chosen_line_resumes_without_doing_anything_twice(
     with monitor_factory(name) as monitor:
         first = Campaign.open(rehearsal.params(name, target_approved_hits=TARGET))
         calls.watch(first, monkeypatch)
-        crash = die_once(monkeypatch, first.manager if where == "manager" else first, method, after=after)
+        crash = die_once(monkeypatch, getattr(first, where), method, after=after)
         with pytest.raises(Died):
             run_at_most(first)
         monkeypatch.undo()
