@@ -55,6 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     review.add_argument("--hit", help="the HIT a decision is about (needed when the worker has several)")
     review.add_argument("--amount", help="with --action bonus: dollars and cents, e.g. 0.50")
     review.add_argument("--allow-spending", action="store_true", help="needed where the profile pays real money")
+    review.add_argument("--force", action="store_true",
+                        help="with --action reverse: reverse a rejection for fraud (its fraud games still never count)")
     review.add_argument("--json", action="store_true")
     review.set_defaults(handler=_review)
 
@@ -200,7 +202,8 @@ def _review(args: argparse.Namespace) -> int:
     if args.action:
         if not args.worker:
             raise ReviewRefused("--action needs --worker (a raw worker id or pseudonym)")
-        result = review.act(args.worker, args.action, args.reason, hit=args.hit, amount=args.amount)
+        result = review.act(args.worker, args.action, args.reason, hit=args.hit, amount=args.amount,
+                            force=args.force)
         if args.json:
             print_json(result)
         else:
