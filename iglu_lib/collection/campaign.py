@@ -278,6 +278,7 @@ class Campaign:
         finally:
             bar.close()
         self.stopped_by = self.stopped_by or (self._end_rule() if self.done else None) or "stop_request"
+        self.refresh_spend()  # the last turn's payments, in the summary
         return self.summary(self.turns)
 
     def summary(self, turns: int | None = None) -> dict[str, Any]:
