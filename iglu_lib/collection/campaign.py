@@ -278,7 +278,10 @@ class Campaign:
         finally:
             bar.close()
         self.stopped_by = self.stopped_by or (self._end_rule() if self.done else None) or "stop_request"
-        self.refresh_spend()  # the last turn's payments, in the summary
+        try:
+            self.refresh_spend()  # the last turn's payments, in the summary
+        except Exception as err:  # noqa: BLE001 - the summary then shows the spend of the last turn
+            log.warning("campaign %s: the ledger's spend was not read again: %s", self.params.campaign, err)
         return self.summary(self.turns)
 
     def summary(self, turns: int | None = None) -> dict[str, Any]:
