@@ -5,11 +5,13 @@ a reversal of a fraud rejection is forced or nothing, and never counts a game tw
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from decimal import Decimal
 
 import pytest
 
+from iglu_lib.cli import main
 from iglu_lib.collection.campaign import Campaign
 from iglu_lib.collection.judge import GOOD_VERDICTS
 from iglu_lib.collection.outcomes import slot_outcome
@@ -106,7 +108,7 @@ def test_a_manual_bonus_is_paid_once_however_often_where_and_when_it_is_asked(at
     assert len(campaign.manager.bonus_payments(assignment_id=assignment_id)) == 2
 
 
-def test_a_manual_bonus_counts_against_the_budget_before_the_next_hit(attack, local_profile):
+def test_a_manual_bonus_counts_against_the_budget_before_the_next_hit(attack, local_profile, rehearsal, capsys):
     attacker = attack(budget="6")
     campaign = attacker.campaign
     balance = Decimal(campaign.manager.balance())
@@ -128,6 +130,11 @@ def test_a_manual_bonus_counts_against_the_budget_before_the_next_hit(attack, lo
     paid = balance - Decimal(campaign.manager.balance())
     assert paid == spend.rewards + spend.reversals + spend.bonuses_total, "and with the play-money balance"
     assert games[0].assignment_id in {e.assignment_id for e in ledger.entries() if e.kind is Kind.REWARD}
+    params_file = rehearsal.params_file(campaign.params.campaign, target_approved_hits=30, budget="6")
+    assert main(["campaign", "status", "--params", str(params_file), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["spend"] == spend.as_dict() and shown["spent"] == f"{spend.total:.2f}"
+    assert shown["bonuses_on_service"] == {"paid": "50.00", "hits_not_listed": 0} and shown["bonuses_paid"] == "50.00"
 
 
 def test_a_reversal_of_a_fraud_rejection_is_refused_unless_forced_and_never_counts_a_game_twice(attack, control):
@@ -171,3 +178,33 @@ def test_a_reversal_of_a_fraud_rejection_is_refused_unless_forced_and_never_coun
     spend = ledger.spend(campaign.params.fee_rate)
     assert spend.reversals == Decimal("0.50") and spend.rule_bonuses == Decimal("0.30")
     assert normalise_reason("  A  Reason ") == "a reason"
+
+
+def test_a_ledger_write_lost_after_a_payment_is_settled_from_the_service_on_the_next_turn(attack, monkeypatch):
+    """The table service fails just after a bonus went out (its outcome is not written): the turn
+    reports a transient error, and the next one finds the payment on the service."""
+    attacker = attack(bonus=BONUS)
+    campaign = attacker.campaign
+    hit_id = attacker.honest()
+    table = campaign.ledger.table
+    real = table.update_entity
+
+    def lost(*args, **kwargs):
+        monkeypatch.setattr(table, "update_entity", real)
+        raise ConnectionError("the table service went away")
+
+    monkeypatch.setattr(table, "update_entity", real)
+    original_send = campaign.manager.send_bonus
+
+    def send_then_lose(*args, **kwargs):
+        monkeypatch.setattr(campaign.manager, "send_bonus", original_send)
+        monkeypatch.setattr(table, "update_entity", lost)
+        return original_send(*args, **kwargs)
+
+    monkeypatch.setattr(campaign.manager, "send_bonus", send_then_lose)
+    report = campaign.turn()
+    assert any("table service went away" in error for error in report.errors), report.errors
+    games = attacker.settle(hit_id)
+    payments = campaign.manager.bonus_payments(assignment_id=games[0].assignment_id)
+    assert len(payments) == 2 and all(g.bonus.get("paid") for g in games)
+    assert campaign.refresh_spend().rule_bonuses == Decimal("0.20")
