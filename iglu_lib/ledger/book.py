@@ -299,8 +299,6 @@ class Ledger:
             return f"found {wanted.lower()} on the service" if now() == wanted else None
 
         def act(_: Entry) -> str:
-            if now() == wanted:
-                return f"found {wanted.lower()} on the service"
             if now() != before:
                 raise LedgerRefused(f"assignment {assignment_id} is {now()} on the service, not {before}: "
                                     f"it cannot be booked as {kind.value}")
@@ -311,7 +309,7 @@ class Ledger:
         draft = Entry(self.campaign, key, kind, assignment_id, worker_id, hit_id,
                       money(amount) if kind is not Kind.REJECT else "0.00", reason.strip()[:1000], "",
                       self.source)
-        return self._once(draft, act, on_service)
+        return self._once(draft, act, on_service, check_first=True)
 
     # -- sanctions and messages -------------------------------------------------------------
     def block(self, kind: Kind, *, worker_id: str, reason: str, call: Callable[[], None],
@@ -344,17 +342,32 @@ class Ledger:
 
     # -- the protocol -----------------------------------------------------------------------
     def _once(self, draft: Entry, act: Callable[[Entry], str],
-              on_service: Callable[[Entry], str | None]) -> Result:
-        """Intent, call, outcome; a retry reads the ledger, then the service's own record."""
+              on_service: Callable[[Entry], str | None], check_first: bool = False) -> Result:
+        """Intent, call, outcome; a retry reads the ledger, then the service's own record
+        (`check_first`: a first attempt too, where the caller has that record at hand)."""
         entry, created = self._intend(draft)
         if entry.done:
             return Result(entry, already=True)
-        if not created:
+        if check_first or not created:
             seen = on_service(entry)
             if seen is not None:
                 log.info("ledger %s: %s %s %s", self.campaign, entry.kind.value, entry.assignment_id, seen)
                 return Result(self._finish(entry, seen), found=True)
-        return Result(self._finish(entry, act(entry)))
+        try:
+            outcome = act(entry)
+        except LedgerRefused:
+            self._forget(entry)  # nothing was asked of the service: no intent stays behind
+            raise
+        return Result(self._finish(entry, outcome))
+
+    def _forget(self, entry: Entry) -> None:
+        from azure.core import MatchConditions
+
+        try:
+            self.table.delete_entity(self.campaign, entry.key, etag=entry.etag,
+                                     match_condition=MatchConditions.IfNotModified)
+        except Exception as err:  # noqa: BLE001 - a refused intent left behind is only an intent
+            log.warning("ledger %s: refused intent %s not removed: %s", self.campaign, entry.key, err)
 
     def _intend(self, draft: Entry) -> tuple[Entry, bool]:
         """The intent written (True), or the entry already there (False)."""
