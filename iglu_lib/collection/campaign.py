@@ -44,7 +44,7 @@ from iglu_lib.collection.faults import Fault, classify
 from iglu_lib.collection.outcomes import scheduled_games
 from iglu_lib.collection.outcomes import slot_outcome as slot_outcome
 from iglu_lib.collection.params import CampaignParams
-from iglu_lib.collection.planning import Planner
+from iglu_lib.collection.planning import Planner, unbooked_spend
 from iglu_lib.collection.rewards import BonusRule
 from iglu_lib.collection.sanctions import CampaignQualification, Sanctions
 from iglu_lib.collection.settling import GameDataLate as GameDataLate
@@ -132,6 +132,7 @@ class Campaign:
         self._stop = threading.Event()
         self._ledger = ledger
         self._spend = Spend()
+        self._unbooked = Decimal("0")  # paid before the campaign had a ledger (see `unbooked_spend`)
         self.planner = Planner(self)  # budget, caps, opening HITs
         self.settler = Settler(self)  # judging, late game data, parking, reconciling
         self.consequences = Consequences(self)  # pay, message, sanction: through the ledger
@@ -182,6 +183,10 @@ class Campaign:
         stored = self.records.all()
         restored = self.scheduler.restore(scheduled_games(stored))
         self.paid_hits = len({g.slot_id for g in stored if g.status is RecordStatus.APPROVED})
+        self._unbooked = unbooked_spend(stored, self.ledger.entries(), self.cost_per_hit, self.params.fee_rate)
+        if self._unbooked:
+            log.info("campaign %s: $%s paid before its ledger existed counts in the spend", self.params.campaign,
+                     self._unbooked)
         self.refresh_spend()
         self.blocked = {block["WorkerId"] for block in self.manager.blocked_workers()}
         if self.sanctions.soft_block:
@@ -216,12 +221,12 @@ class Campaign:
     @property
     def spent(self) -> Decimal:
         """What the ledger booked as paid: rewards, reversals, every bonus, and the fee on all."""
-        return self._spend.total
+        return self._spend.total + self._unbooked
 
     @property
     def committed(self) -> Decimal:
         """What the budget guard counts: paid, and intended but not known to be unpaid."""
-        return self._spend.committed
+        return self._spend.committed + self._unbooked
 
     @property
     def bonus_paid(self) -> Decimal:

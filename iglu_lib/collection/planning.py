@@ -8,10 +8,12 @@ restart creates the HIT of a planned slot with the same token."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from iglu_lib.collection.sanctions import CampaignQualification
+from iglu_lib.ledger.book import Entry, Kind
 from iglu_lib.scheduling import Slot, split_join_code
 from iglu_lib.storage import GameRecord, RecordStatus
 
@@ -140,3 +142,21 @@ class Planner:
         hit = c.profile.hit
         usable_for = hit.lifetime_seconds + hit.assignment_duration_seconds
         return f":{int((c.clock() + usable_for) * 1000)}"
+
+
+def unbooked_spend(records: Sequence[GameRecord], entries: Sequence[Entry], cost_per_hit: Decimal,
+                   fee_rate: str | Decimal) -> Decimal:
+    """What the records say was paid that the ledger does not hold (a campaign begun before the
+    ledger existed), fee included: rewards of approved assignments without a reward or reversal
+    entry, rule bonuses marked paid for games without a rule-bonus entry, and people's bonuses
+    marked done whose key the ledger does not know. The budget counts it beside the ledger."""
+    booked_rewards = {e.assignment_id for e in entries if e.kind in (Kind.REWARD, Kind.REVERSAL)}
+    booked_games = {e.part for e in entries if e.kind is Kind.RULE_BONUS}
+    keys = {e.key for e in entries}
+    approved = {g.assignment_id for g in records if g.status is RecordStatus.APPROVED and g.assignment_id}
+    bonuses = sum((Decimal(str(g.bonus["amount"])) for g in records if g.bonus.get("paid")
+                   and (g.game_minecraft_id or g.row_key) not in booked_games), Decimal("0"))
+    manual = {str(d.get("id")): Decimal(str(d.get("amount", "0"))) for g in records for d in g.manual_decisions
+              if d.get("action") == "bonus" and d.get("done") and d.get("token") not in keys}
+    fee = 1 + Decimal(str(fee_rate))
+    return cost_per_hit * len(approved - booked_rewards) + (bonuses + sum(manual.values(), Decimal("0"))) * fee

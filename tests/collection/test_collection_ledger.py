@@ -208,3 +208,16 @@ def test_a_ledger_write_lost_after_a_payment_is_settled_from_the_service_on_the_
     payments = campaign.manager.bonus_payments(assignment_id=games[0].assignment_id)
     assert len(payments) == 2 and all(g.bonus.get("paid") for g in games)
     assert campaign.refresh_spend().rule_bonuses == Decimal("0.20")
+
+
+def test_a_campaign_that_paid_before_it_had_a_ledger_still_counts_what_it_paid(attack):
+    attacker = attack(bonus=BONUS)
+    attacker.settle(attacker.honest())
+    campaign = attacker.campaign
+    paid = campaign.spent
+    assert paid == Decimal("0.84"), "a reward and two rule bonuses, with the fee"
+    for entry in campaign.ledger.entries():  # as a campaign begun before the ledger existed
+        campaign.ledger.table.delete_entity(campaign.params.campaign, entry.key)
+    restarted = Campaign.open(campaign.params)
+    restarted.start()
+    assert restarted.spent == paid, "the records' payments count until the ledger holds them"
