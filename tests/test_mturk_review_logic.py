@@ -85,3 +85,21 @@ def test_record_decisions_writes_what_it_did_and_acts_only_when_asked(manager, s
     assert [r["outcome"] for r in results] == ["done"]
     assert json.loads(path.read_text()) == {"act": True, "results": results}
     assert manager.get_assignment(assignment_id).status == "Approved"
+
+
+def test_decisions_through_the_campaigns_ledger_are_done_once_and_counted(manager, submit, local_profile):
+    """Notebook 04's decisions about single assignments are booked in the campaign's ledger: a
+    repeat (a second click, a rerun of the notebook) is recognised, and the reward is spend."""
+    from decimal import Decimal
+
+    from iglu_lib.ledger import Ledger
+
+    assignment_id, _ = submit()
+    ledger = Ledger.open(local_profile, manager.campaign, manager, source="manual")
+    decisions = [{"assignment_id": assignment_id, "action": "approve", "reason": "fine"}]
+    assert [r["outcome"] for r in review.act_on_assignments(manager, decisions, ledger=ledger)] == ["done"]
+    assert [r["outcome"] for r in review.act_on_assignments(manager, decisions, ledger=ledger)] == ["already done"]
+    assert ledger.spend().rewards == Decimal(manager.settings.reward)
+    rejected = [{"assignment_id": assignment_id, "action": "reject", "reason": "changed my mind"}]
+    (result,) = review.act_on_assignments(manager, rejected, ledger=ledger)
+    assert result["outcome"].startswith("error:") and "Approved" in result["outcome"], "the service's record rules"

@@ -103,6 +103,21 @@ def test_a_repeated_token_never_pays_twice(mturk, control):
     assert mturk.list_bonus_payments(HITId=hit_id)["BonusPayments"] == [payment]
 
 
+def test_a_token_is_forgotten_after_24_hours_of_the_servers_clock_as_on_mturk(mturk, control):
+    """Why the ledger never relies on the token alone: a day later the same token pays again."""
+    _, assignment_id, worker_id = submitted(mturk, control)
+    mturk.approve_assignment(AssignmentId=assignment_id)
+    bonus = {"WorkerId": worker_id, "AssignmentId": assignment_id, "BonusAmount": "0.05",
+             "Reason": "a day apart", "UniqueRequestToken": "day-" + assignment_id}
+    mturk.send_bonus(**bonus)
+    control.advance_clock(23 * 3600)
+    with pytest.raises(ClientError):
+        mturk.send_bonus(**bonus)
+    control.advance_clock(2 * 3600)
+    mturk.send_bonus(**bonus)
+    assert len(mturk.list_bonus_payments(AssignmentId=assignment_id)["BonusPayments"]) == 2
+
+
 @pytest.mark.parametrize("amount", ["0", "0.00", "-1", "0.001", "1e2", "NaN", "Infinity", "", "1,00", " 1.00"])
 def test_bonus_amounts_must_be_positive_dollars_and_cents(mturk, control, amount):
     _, assignment_id, worker_id = submitted(mturk, control)

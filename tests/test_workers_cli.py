@@ -150,7 +150,11 @@ def test_bonus_by_pseudonym_is_paid_once(local_profile, turk, capsys):
     assert payment["WorkerId"] == worker_id and payment["BonusAmount"] == "0.40"
     assert float(mturk.get_account_balance()["AvailableBalance"]) == pytest.approx(balance - 0.40)
     code, out, _ = iglu(capsys, *command, "--token", "second-bonus-" + assignment_id, "--json")
-    assert code == 0 and json.loads(out)["paid_now"] is True
+    assert code == 0 and json.loads(out)["paid_now"] is False, "another token is not another bonus: the ledger keeps it"
+    code, out, _ = iglu(capsys, *command[:-1], "  Four turns  played ", "--json")
+    assert json.loads(out)["paid_now"] is False, "nor are spaces or capitals in the reason"
+    code, out, _ = iglu(capsys, *command[:-1], "a second bonus: five turns", "--json")
+    assert code == 0 and json.loads(out)["paid_now"] is True, "another reason is another bonus"
     assert len(mturk.list_bonus_payments(AssignmentId=assignment_id)["BonusPayments"]) == 2
 
 
@@ -159,8 +163,9 @@ def test_bonus_with_a_raw_id(local_profile, turk, capsys):
     code, out, _ = iglu(capsys, "workers", "bonus", "--worker", worker_id, "--assignment", assignment_id,
                         "--amount", "1", "--reason", "thanks", "--json")
     assert code == 0
-    assert json.loads(out) | {"token": ""} == {"worker": worker_id, "assignment_id": assignment_id,
-                                              "amount": "1.00", "token": "", "paid_now": True}
+    assert json.loads(out) | {"token": "", "campaign": ""} == {
+        "worker": worker_id, "assignment_id": assignment_id, "amount": "1.00", "token": "", "campaign": "",
+        "paid_now": True}
 
 
 def test_bonus_for_another_workers_assignment_is_refused(local_profile, turk, capsys):

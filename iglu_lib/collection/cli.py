@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from iglu_lib.collection.campaign import Campaign
@@ -55,6 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     review.add_argument("--hit", help="the HIT a decision is about (needed when the worker has several)")
     review.add_argument("--amount", help="with --action bonus: dollars and cents, e.g. 0.50")
     review.add_argument("--allow-spending", action="store_true", help="needed where the profile pays real money")
+    review.add_argument("--force", action="store_true",
+                        help="with --action reverse: reverse a rejection for fraud (its fraud games still never count)")
     review.add_argument("--json", action="store_true")
     review.set_defaults(handler=_review)
 
@@ -127,10 +129,13 @@ def _status(args: argparse.Namespace) -> int:
         from iglu_lib.errors import IgluError
 
         raise IgluError("campaign status needs --campaign NAME or --params FILE")
-    status = campaign_status(GameRecords.open(profile, name).all(), cost_per_hit=cost, cells=cells,
-                             max_hits_per_worker=params.max_hits_per_worker if params else 0)
+    records = GameRecords.open(profile, name).all()
+    status = campaign_status(records, cost_per_hit=cost, cells=cells,
+                             max_hits_per_worker=params.max_hits_per_worker if params else 0,
+                             spend=_spend(profile, name, params.fee_rate if params else 0))
     if params or args.service:
         status["hits_on_service"] = _service_counts(profile, params, name)
+        status["bonuses_on_service"] = _bonuses_on_service(profile, name, records)
     if params and params.max_hits_per_worker:
         status["capped_on_service"] = _capped_on_service(profile, params)
     if args.json:
@@ -142,6 +147,24 @@ def _status(args: argparse.Namespace) -> int:
     for cell in status["cells"]:
         print(f"  {cell['task']:40} {cell['combination']:30} {cell['good_hits']}")
     return 0
+
+
+def _spend(profile: Any, name: str, fee_rate: Any) -> Any:
+    """What the campaign's ledger booked, by kind (the fee needs --params)."""
+    from iglu_lib.ledger.book import Ledger
+
+    return Ledger.open(profile, name, manager=None).spend(fee_rate)
+
+
+def _bonuses_on_service(profile: Any, name: str, records: Any) -> dict[str, Any] | str:
+    """The service's own bonus payments for the campaign's HITs, or why they could not be listed."""
+    from iglu_lib.collection.status import bonuses_on_service
+    from iglu_lib.mturk import HitManager
+
+    try:
+        return bonuses_on_service(HitManager.open(profile, campaign=name), records)
+    except Exception as err:  # noqa: BLE001 - the records' status is still worth printing
+        return f"not listed: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
 
 
 def _service_counts(profile: object, params: CampaignParams | None, name: str) -> dict[str, int] | str:
@@ -202,7 +225,8 @@ def _review(args: argparse.Namespace) -> int:
     if args.action:
         if not args.worker:
             raise ReviewRefused("--action needs --worker (a raw worker id or pseudonym)")
-        result = review.act(args.worker, args.action, args.reason, hit=args.hit, amount=args.amount)
+        result = review.act(args.worker, args.action, args.reason, hit=args.hit, amount=args.amount,
+                            force=args.force)
         if args.json:
             print_json(result)
         else:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from iglu_lib.collection.sanctions import FRAUD_REASONS
 from iglu_lib.mturk.answers import TIE_OPTIONS, code_field, read_choice
 from iglu_lib.platform.codes import CodeError, parse_completion_code
 
@@ -34,6 +35,8 @@ MAX_STORED_CODE_CHARS = 600
 MAX_ANNOTATION_CHARS = 2000
 #: The warning of a HIT whose choice of the best game could not be used (the games still count).
 CHOICE_UNUSABLE = "choice_unusable"
+#: The reason of a game rejected because another game of its HIT was fraud (`FRAUD_REASONS`).
+FRAUD_IN_HIT = "fraud_in_hit"
 
 
 @dataclass(frozen=True)
@@ -101,13 +104,18 @@ def judge(
     stored_elsewhere: Callable[[list[str]], dict[str, str]],
     thresholds: Thresholds,
     ties: Collection[str] = TIE_OPTIONS,
+    fraud_reasons: Collection[str] = FRAUD_REASONS,
 ) -> Judgement:
     """Fetch the games behind an assignment's codes, check them against what each slot expects,
     and return the record changes (status `submitted`, the verdict) to write before acting.
 
     `ties`: the tie answers the HIT's page offered. A choice that cannot be used (none, several,
     a tie not offered) makes the HIT no decision and warns (`choice_unusable`); the games still
-    count, since the work was done."""
+    count, since the work was done.
+
+    Fraud is not partial: a HIT with any game rejected for one of `fraud_reasons` is rejected as
+    a whole (its other games get `fraud_in_hit`): no reward, no bonus, and every game counts
+    toward the worker's block. `partial` stays for honest shortfalls."""
     from iglu_lib.platform.evidence import Expectation
     from iglu_lib.platform.validation import validate_assignment
 
@@ -142,7 +150,24 @@ def judge(
             "reasons": (*reasons, "answer_truncated") if cut else reasons,
             "is_hit_qualified": verdict.verdict in GOOD_VERDICTS,
         }))
-    return Judgement(verdict, changes, truncated)
+    return Judgement(verdict, reject_whole_if_fraud(changes, fraud_reasons), truncated)
+
+
+def is_fraud(reasons: Collection[str], fraud_reasons: Collection[str] = FRAUD_REASONS) -> bool:
+    return any(reason in fraud_reasons for reason in reasons)
+
+
+def reject_whole_if_fraud(changes: list[tuple[GameRecord, dict[str, Any]]],
+                          fraud_reasons: Collection[str]) -> list[tuple[GameRecord, dict[str, Any]]]:
+    """The changes with every game rejected if one game was rejected for fraud."""
+    if not any(c["verdict"] == "reject" and is_fraud(c["reasons"], fraud_reasons) for _, c in changes):
+        return changes
+    whole = []
+    for game, change in changes:
+        if change["verdict"] != "reject":
+            change = {**change, "verdict": "reject", "reasons": (FRAUD_IN_HIT, *change["reasons"])}
+        whole.append((game, {**change, "is_hit_qualified": False}))
+    return whole
 
 
 def _epoch(moment: Any) -> float | None:

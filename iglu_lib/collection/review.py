@@ -20,7 +20,6 @@ Workers are shown by pseudonym (the export's keyed hash); a raw id or a pseudony
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import uuid
@@ -279,6 +278,23 @@ class Review:
         self.records = records or GameRecords.open(self.profile, params.campaign)
         self._games = game_client
         self.bonus_rule = BonusRule.from_params(params.bonus, params.campaign)
+        self._ledger: Any = None
+
+    @property
+    def ledger(self) -> Any:
+        """The campaign's ledger, the one way a person's decision reaches the service."""
+        if self._ledger is None:
+            from iglu_lib.ledger.book import Ledger
+
+            self._ledger = Ledger.open(self.profile, self.params.campaign, self.manager, source=MANUAL)
+        return self._ledger
+
+    @property
+    def fraud_reasons(self) -> tuple[str, ...]:
+        """The campaign's fraud reasons (`sanctions.hard_block_reasons`), as the loop judges them."""
+        from iglu_lib.collection.sanctions import Sanctions
+
+        return Sanctions.from_params(self.params.sanctions, self.params.messages, self.params.campaign).hard_block_reasons
 
     @classmethod
     def from_file(cls, path: Any, **options: Any) -> Review:
@@ -329,15 +345,18 @@ class Review:
 
     # -- acting ---------------------------------------------------------------------------
     def act(self, worker: str, action: str, reason: str, *, hit: str | None = None,
-            amount: str | None = None) -> dict[str, Any]:
+            amount: str | None = None, force: bool = False) -> dict[str, Any]:
         """Take one decision about a worker (see the module's docstring); returns what was done.
-        Repeating a decision that is done changes nothing (`already: true`)."""
+        Repeating a decision that is done changes nothing (`already: true`). `force` reverses a
+        rejection for fraud (refused otherwise)."""
         if action not in ACTIONS:
             raise ReviewRefused(f"unknown action {str(action)[:40]!r}; use one of {', '.join(ACTIONS)}")
         reason = _reason(reason, action)
         value = _amount(amount) if action == "bonus" else None
         if action != "bonus" and amount is not None:
             raise ReviewRefused("--amount goes with --action bonus only")
+        if force and action != "reverse":
+            raise ReviewRefused("--force goes with --action reverse only")
         records = self.all_records()
         worker_id = self.resolve(worker, records)
         mine = [r for r in records if r.worker_id == worker_id]
@@ -346,7 +365,8 @@ class Review:
         else:
             games = _hit_games(mine, hit, action, worker)
             _refuse_if_other_pending(games, action)
-            result = getattr(self, f"_{action}")(worker_id, games, reason, value)
+            result = (self._reverse(worker_id, games, reason, force) if action == "reverse"
+                      else getattr(self, f"_{action}")(worker_id, games, reason, value))
         from iglu_lib.platform.privacy import pseudonym
 
         shown = pseudonym(worker_id, self.profile.backend.worker_id_salt())
@@ -374,24 +394,42 @@ class Review:
             entry = _entry(action, reason, games[0].hit_id)
             games = self._write(games, entry, status=RecordStatus.SUBMITTED, assignment_id=assignment.assignment_id,
                                 worker_id=worker_id)
-        assignment = self.manager.get_assignment(games[0].assignment_id, agents=self.params.k)
-        wanted = "Approved" if action == "approve" else "Rejected"
-        if assignment.status == "Submitted":
-            if action == "approve":
-                self.manager.approve(assignment.assignment_id, reason)
-            else:
-                self.manager.reject(assignment.assignment_id, reason)
-        elif assignment.status != wanted:
-            raise ReviewRefused(f"the assignment of HIT {games[0].hit_id} is {assignment.status} on the service, "
-                                f"so it cannot be {action}d; the decision stays pending in the records")
+        from iglu_lib.ledger.book import Kind
+
         approved = action == "approve"
+        assignment_id = games[0].assignment_id
+
+        def call() -> None:
+            if approved:
+                self.manager.approve(assignment_id, reason)
+            else:
+                self.manager.reject(assignment_id, reason)
+
+        self._book(Kind.REWARD if approved else Kind.REJECT, worker_id, games, reason, call)
         changes = [(g, {"status": RecordStatus.APPROVED if approved else RecordStatus.REJECTED,
                         "verdict": _good_verdict(g) if approved else "reject", "is_hit_qualified": approved,
                         "decisions": _marked(g.decisions, entry["id"])}) for g in games]
         return _done(self.records.update_many(changes), entry)
 
-    def _reverse(self, worker_id: str, games: list[GameRecord], reason: str, _: Any) -> dict[str, Any]:
-        """Approve a rejected assignment (`OverrideRejection`), count it as good, pay the bonus rule."""
+    def _book(self, kind: Any, worker_id: str, games: list[GameRecord], reason: str, call: Any) -> None:
+        """Approve, reject or reverse on the service through the ledger (once, whoever repeats it)."""
+        from iglu_lib.ledger.book import LedgerRefused
+
+        assignment = self.manager.get_assignment(games[0].assignment_id, agents=self.params.k)
+        try:
+            self.ledger.settle(kind, assignment_id=assignment.assignment_id, worker_id=worker_id,
+                               hit_id=games[0].hit_id, amount=self.profile.hit.reward, reason=reason,
+                               status=lambda: str(assignment.status), call=call)
+        except LedgerRefused as err:
+            raise ReviewRefused(f"HIT {games[0].hit_id}: {err}; the decision stays pending in the records") from None
+
+    def _reverse(self, worker_id: str, games: list[GameRecord], reason: str, force: bool = False) -> dict[str, Any]:
+        """Approve a rejected assignment (`OverrideRejection`) and pay the bonus rule for its games
+        that become good. A rejection for fraud is reversed only when forced; then the games that
+        were fraud (a reused game counts in its first HIT) stay rejected, so no game counts in two
+        good HITs and no game earns the rule's bonus twice."""
+        from iglu_lib.ledger.book import Kind
+
         entry = _existing(games, "reverse")
         if entry is not None and entry.get("done"):
             return self._pay_rule_bonuses(worker_id, games, entry, already=True)
@@ -399,21 +437,35 @@ class Review:
             if games[0].status is not RecordStatus.REJECTED:
                 raise ReviewRefused(f"HIT {games[0].hit_id} is {games[0].status.value}, not rejected: only a "
                                     "rejected HIT can be reversed")
-            entry = _entry("reverse", reason, games[0].hit_id)
-            bonuses = self._rule_bonuses(games)
+            fraud = sorted({r for g in games if g.verdict == "reject" for r in g.reasons if r in self.fraud_reasons})
+            if fraud and not force:
+                raise ReviewRefused(f"HIT {games[0].hit_id} was rejected for fraud ({', '.join(fraud)}); a reversal "
+                                    "pays the worker for it. Reverse it anyway with --force and a reason saying why")
+            entry = {**_entry("reverse", reason, games[0].hit_id), **({"forced": fraud} if fraud else {})}
+            bonuses = self._rule_bonuses([g for g in games if not self._stays_rejected(g)])
             games = self.records.update_many([
                 (g, {"decisions": (*g.decisions, entry), **({"bonus": bonuses[g.row_key]} if g.row_key in bonuses else {})})
                 for g in games])
-        assignment = self.manager.get_assignment(games[0].assignment_id, agents=self.params.k)
-        if assignment.status == "Rejected":
-            self.manager.approve(assignment.assignment_id, reason, override_rejection=True)
-        elif assignment.status != "Approved":
-            raise ReviewRefused(f"the assignment of HIT {games[0].hit_id} is {assignment.status} on the service, "
-                                "not rejected; the reversal stays pending in the records")
+        assignment_id = games[0].assignment_id
+        self._book(Kind.REVERSAL, worker_id, games, reason,
+                   lambda: self.manager.approve(assignment_id, reason, override_rejection=True))
+        kept = {g.row_key for g in games if self._stays_rejected(g)}
         games = self.records.update_many([
-            (g, {"status": RecordStatus.APPROVED, "verdict": _good_verdict(g), "is_hit_qualified": True,
+            (g, {"status": RecordStatus.APPROVED, "is_hit_qualified": not kept,
+                 **({} if g.row_key in kept else {"verdict": _good_verdict(g)}),
                  "decisions": _marked(g.decisions, entry["id"])}) for g in games])
         return self._pay_rule_bonuses(worker_id, games, entry)
+
+    def _stays_rejected(self, game: GameRecord) -> bool:
+        """A game rejected for fraud, or whose game counts in another good HIT: a reversal pays
+        the worker, but the game never counts (nor earns a bonus) twice."""
+        if game.verdict != "reject":
+            return False
+        if any(r in self.fraud_reasons for r in game.reasons):
+            return True
+        return bool(game.game_minecraft_id) and any(
+            other.hit_id != game.hit_id and other.status is RecordStatus.APPROVED and other.verdict in GOOD_VERDICTS
+            for other in self.records.by_game(game.game_minecraft_id))
 
     def _rule_bonuses(self, games: Sequence[GameRecord]) -> dict[str, dict[str, Any]]:
         """The campaign's bonus rule applied to a reversed HIT's games (their data fetched again:
@@ -435,35 +487,49 @@ class Review:
 
     def _pay_rule_bonuses(self, worker_id: str, games: list[GameRecord], entry: Mapping[str, Any],
                           already: bool = False) -> dict[str, Any]:
-        """Pay the bonuses a reversal earned, once each: the loop's token per game, so neither a
-        repeat nor the loop can pay one twice."""
-        from iglu_lib.collection.rewards import bonus_token
+        """Pay the bonuses a reversal earned through the ledger: once per game, whoever repeats it
+        (and never for a game whose bonus was paid in another assignment)."""
+        from iglu_lib.ledger.book import Kind, LedgerRefused
 
-        due = [g for g in games if g.bonus and not g.bonus.get("paid")]
+        due = [g for g in games if g.bonus and not g.bonus.get("paid") and not g.bonus.get("refused")
+               and g.verdict != "reject"]
+        reason = self.bonus_rule.reason if self.bonus_rule else "A bonus for your game."
+        changes, paid = [], Decimal("0")
         for game in due:
-            reason = self.bonus_rule.reason if self.bonus_rule else "A bonus for your game."
-            self.manager.send_bonus(worker_id, game.assignment_id, game.bonus["amount"], reason,
-                                    bonus_token(self.params.campaign, game.row_key))
-        if due:
-            games = self.records.update_many([(g, {"bonus": {**g.bonus, "paid": True}}) for g in due])
-        paid = sum((Decimal(str(g.bonus["amount"])) for g in due), Decimal("0"))
+            try:
+                result = self.ledger.pay_bonus(Kind.RULE_BONUS, worker_id=worker_id, assignment_id=game.assignment_id,
+                                               amount=game.bonus["amount"], reason=reason, hit_id=game.hit_id,
+                                               part=game.game_minecraft_id or game.row_key)
+            except LedgerRefused as refused:
+                changes.append((game, {"bonus": {**game.bonus, "refused": str(refused)[:300]}}))
+                continue
+            changes.append((game, {"bonus": {**game.bonus, "paid": True}}))
+            paid += Decimal(str(game.bonus["amount"])) if result.acted else 0
+        if changes:
+            updated = {record.row_key: record for record in self.records.update_many(changes)}
+            games = [updated.get(g.row_key, g) for g in games]
         return {**_done(games, entry, already=already and not due), "bonus_paid": f"{paid:.2f}"}
 
     def _bonus(self, worker_id: str, games: list[GameRecord], reason: str, amount: Decimal) -> dict[str, Any]:
-        """Pay an amount for a submission, once per (assignment, amount, reason)."""
+        """Pay an amount for a submission through the ledger: once per (assignment, amount,
+        normalised reason), whether asked here, by `iglu workers bonus` or again days later."""
+        from iglu_lib.ledger.book import Kind, entry_key
+
         if not games[0].assignment_id or games[0].status not in (RecordStatus.APPROVED, RecordStatus.REJECTED):
             raise ReviewRefused(f"HIT {games[0].hit_id} is {games[0].status.value}: pay a bonus once its "
                                 "submission is settled")
-        token = manual_bonus_token(self.params.campaign, games[0].assignment_id, f"{amount:.2f}", reason)
+        value = f"{amount:.2f}"
+        token = entry_key(self.params.campaign, Kind.BONUS, games[0].assignment_id, value, reason)
         entry = next((d for g in games for d in g.manual_decisions if d.get("token") == token), None)
         if entry is not None and entry.get("done"):
-            return _done(games, entry, already=True)
+            return {**_done(games, entry, already=True), "amount": value, "paid_now": False}
         if entry is None:
-            entry = {**_entry("bonus", reason, games[0].hit_id), "amount": f"{amount:.2f}", "token": token}
+            entry = {**_entry("bonus", reason, games[0].hit_id), "amount": value, "token": token}
             games = self._write(games, entry)
-        paid_now = self.manager.send_bonus(worker_id, games[0].assignment_id, f"{amount:.2f}", reason, token)
+        result = self.ledger.pay_bonus(Kind.BONUS, worker_id=worker_id, assignment_id=games[0].assignment_id,
+                                       amount=value, reason=reason, hit_id=games[0].hit_id)
         games = self.records.update_many([(g, {"decisions": _marked(g.decisions, entry["id"])}) for g in games])
-        return {**_done(games, entry), "amount": f"{amount:.2f}", "paid_now": paid_now}
+        return {**_done(games, entry, already=not result.acted), "amount": value, "paid_now": result.acted}
 
     def _block(self, worker_id: str, action: str, reason: str, games: list[GameRecord]) -> dict[str, Any]:
         """Keep a worker out of this campaign (soft) or of every HIT of the account (hard); the
@@ -474,12 +540,16 @@ class Review:
         if entry is None:
             entry = _entry(action, reason, None)
             games = self._write(games, entry)
-        if action == "soft-block":
-            from iglu_lib.collection.sanctions import CampaignQualification
+        from iglu_lib.collection.sanctions import CampaignQualification
+        from iglu_lib.ledger.book import Kind
 
-            CampaignQualification.soft_block(self.manager, self.params.campaign).grant(worker_id)
-        else:
-            self.manager.block(worker_id, reason)
+        def call() -> None:
+            if action == "soft-block":
+                CampaignQualification.soft_block(self.manager, self.params.campaign).grant(worker_id)
+            else:
+                self.manager.block(worker_id, reason)
+
+        self.ledger.block(Kind(action), worker_id=worker_id, reason=reason, call=call)
         games = self._update_by_hit([(g, {"decisions": _marked(g.decisions, entry["id"])}) for g in games])
         done = next(d for d in games[0].manual_decisions if d["id"] == entry["id"])
         return {"already": False, "decision": _shown_decision(done), "hits": len({g.hit_id for g in games})}
@@ -587,12 +657,6 @@ def _done(games: Sequence[GameRecord], entry: Mapping[str, Any], already: bool =
             "decision": _shown_decision(current)}
 
 
-def manual_bonus_token(campaign: str, assignment_id: str, amount: str, reason: str) -> str:
-    """A manual bonus's `UniqueRequestToken`: the same decision always has the same (at most 64)."""
-    digest = hashlib.sha256(f"manual-bonus\n{campaign}\n{assignment_id}\n{amount}\n{reason}".encode()).hexdigest()
-    return f"iglu-mbonus-{digest[:40]}"
-
-
 # -- several decisions at once (notebook 04, the demo) -----------------------------------------
 def apply_decisions(review: Review, decisions: Iterable[object]) -> list[dict[str, Any]]:
     """Carry out `[{worker, action, reason, hit?, amount?}]`; each result says `done` (or
@@ -602,13 +666,14 @@ def apply_decisions(review: Review, decisions: Iterable[object]) -> list[dict[st
         if not isinstance(decision, Mapping):
             results.append({"decision": index, "outcome": f"refused: decision {index} is not a mapping"})
             continue
-        unknown = sorted(set(decision) - {"worker", "action", "reason", "hit", "amount"})
+        unknown = sorted(set(decision) - {"worker", "action", "reason", "hit", "amount", "force"})
         try:
             if unknown:
                 raise ReviewRefused(f"decision {index}: unknown key(s) {', '.join(unknown)}; "
-                                    "known: worker, action, reason, hit, amount")
+                                    "known: worker, action, reason, hit, amount, force")
             result = review.act(str(decision.get("worker") or ""), str(decision.get("action")), str(decision.get("reason") or ""),
-                                hit=decision.get("hit"), amount=decision.get("amount"))
+                                hit=decision.get("hit"), amount=decision.get("amount"),
+                                force=decision.get("force") is True)
             outcome = "already done" if result.get("already") else "done"
             results.append({**result, "decision": _shown_decision(result.get("decision", {})), "outcome": outcome})
         except IgluError as err:

@@ -1,11 +1,10 @@
 """Bonus rules of a campaign: an amount per approved game that meets a rule (for example at
 least N architect turns), decided when the game is judged, paid after the assignment is approved
-with an idempotency token per game (a restart never pays twice), recorded with the game and
+through the campaign's ledger (once per game, whatever restarts), recorded with the game and
 counted in the spend with the platform's fee."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -43,14 +42,3 @@ class BonusRule:
         """Whether a judged game earns the bonus (never a rejected game)."""
         turns = summary.get("architect_turns")
         return verdict != "reject" and isinstance(turns, int) and turns >= self.min_architect_turns
-
-
-def bonus_token(campaign: str, row_key: str) -> str:
-    """The bonus's `UniqueRequestToken`: one per game, the same on every retry (at most 64)."""
-    digest = hashlib.sha256(f"bonus\n{campaign}\n{row_key}".encode()).hexdigest()[:40]
-    return f"iglu-bonus-{digest}"
-
-
-def bonuses_paid(games: Any) -> Decimal:
-    """The bonus dollars the records say were paid (without the fee)."""
-    return sum((Decimal(g.bonus["amount"]) for g in games if g.bonus.get("paid")), Decimal("0"))

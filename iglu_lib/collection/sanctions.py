@@ -23,8 +23,11 @@ from iglu_lib.platform.reasons import worker_message
 
 log = logging.getLogger(__name__)
 
-#: Reasons that show intent (a forged agent field, a game submitted twice, an altered code).
-FRAUD_REASONS = ("game_agent_mismatch", "code_reused", "malformed_code", "tournament_mismatch")
+#: Reasons that show intent (a forged agent field, a game submitted twice, an altered code, a
+#: game of another tournament or played outside the assignment). A HIT with one such game is
+#: rejected as a whole (`judge`), and such rejections hard-block by default.
+FRAUD_REASONS = ("game_agent_mismatch", "code_reused", "malformed_code", "tournament_mismatch",
+                 "played_outside_assignment")
 
 DEFAULT_TEMPLATES = {
     "subject": "About your work on our Minecraft building HITs",

@@ -11,6 +11,7 @@ from typing import Any
 
 from iglu_lib.collection.judge import NEEDS_REVIEW, hit_outcome
 from iglu_lib.collection.outcomes import OPEN_STATUSES, slot_outcome
+from iglu_lib.ledger.book import Spend
 from iglu_lib.scheduling import Outcome
 from iglu_lib.storage import GameRecord, RecordStatus
 from iglu_lib.storage.record import LOOP
@@ -22,10 +23,12 @@ def campaign_status(
     cost_per_hit: Decimal | None = None,
     cells: Sequence[tuple[str, Sequence[str]]] = (),
     max_hits_per_worker: int | None = None,
+    spend: Spend | None = None,
 ) -> dict[str, Any]:
     """Counts a researcher checks while a campaign runs (or after it). `cells` lists every
     (task, combination) the campaign schedules, so cells without a good HIT show as 0;
-    `max_hits_per_worker` (the campaign's cap) adds how many workers reached it."""
+    `max_hits_per_worker` (the campaign's cap) adds how many workers reached it; `spend` (the
+    ledger's) gives what was spent by kind: rewards, reversals, rule and manual bonuses, fees."""
     slots: dict[str, list[GameRecord]] = {}
     for record in records:
         slots.setdefault(record.slot_id, []).append(record)
@@ -55,7 +58,11 @@ def campaign_status(
     }
     counts = [cell["good_hits"] for cell in status["cells"]]
     status["cell_spread"] = max(counts) - min(counts) if counts else 0
-    if cost_per_hit is not None:
+    if spend is not None:
+        status["spent"] = f"{spend.total:.2f}"
+        status["spend"] = spend.as_dict()
+        status["bonuses_paid"] = f"{spend.bonuses_total:.2f}"
+    elif cost_per_hit is not None:
         status["spent"] = f"{cost_per_hit * paid:.2f}"
     from iglu_lib.collection.review import manual_summary, workers_at_cap
 
@@ -64,6 +71,21 @@ def campaign_status(
     if max_hits_per_worker:
         status["workers_at_cap"] = workers_at_cap(records, max_hits_per_worker)
     return status
+
+
+def bonuses_on_service(manager: Any, records: Sequence[GameRecord]) -> dict[str, Any]:
+    """The bonuses the service paid for the campaign's settled HITs (`ListBonusPayments` per
+    HIT), to hold against the ledger's; HITs the service no longer has are counted apart."""
+    total, missing = Decimal("0.00"), 0
+    for hit_id in sorted({g.hit_id for g in records if g.hit_id and g.status in
+                          (RecordStatus.APPROVED, RecordStatus.REJECTED)}):
+        try:
+            payments = manager.bonus_payments(hit_id=hit_id)
+        except Exception:  # noqa: BLE001 - a deleted HIT's payments cannot be listed any more
+            missing += 1
+            continue
+        total += sum((Decimal(str(p.get("BonusAmount", "0"))) for p in payments), Decimal("0"))
+    return {"paid": f"{total:.2f}", "hits_not_listed": missing}
 
 
 def sanctions_by_loop(records: Sequence[GameRecord]) -> dict[str, int]:

@@ -20,10 +20,13 @@ import logging
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from iglu_lib import paths
+# where `iglu campaign stop` and older callers find them
+from iglu_lib.collection.stop_request import clear_stop_request as clear_stop_request
+from iglu_lib.collection.stop_request import request_stop as request_stop
+from iglu_lib.collection.stop_request import stop_request_path as stop_request_path
+from iglu_lib.collection.stop_request import stop_requested as stop_requested
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
@@ -32,35 +35,6 @@ log = logging.getLogger(__name__)
 
 #: Review and reconcile rounds `wind_down` runs at most while they still make progress.
 SETTLE_ROUNDS = 5
-
-
-def stop_request_path(campaign: str) -> Path:
-    """The file whose presence asks the campaign's loop to stop (campaign names are checked
-    table keys, so they are safe file names)."""
-    return paths.outputs_dir() / "campaigns" / campaign / "stop-request"
-
-
-def request_stop(campaign: str, reason: str = "iglu campaign stop") -> Path:
-    """Ask a running loop of `campaign` to stop after its current step."""
-    path = stop_request_path(campaign)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"{datetime.now(timezone.utc).isoformat()} {reason}\n", encoding="utf-8")
-    log.info("campaign %s: stop requested (%s)", campaign, path)
-    return path
-
-
-def stop_requested(campaign: str) -> bool:
-    """Whether someone asked the loop of `campaign` to stop (one stat per turn)."""
-    return stop_request_path(campaign).is_file()
-
-
-def clear_stop_request(campaign: str) -> bool:
-    """Forget an earlier stop request (a new run starts); True if there was one."""
-    path = stop_request_path(campaign)
-    if path.is_file():
-        path.unlink()
-        return True
-    return False
 
 
 @dataclass

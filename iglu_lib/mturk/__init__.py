@@ -25,7 +25,7 @@ _EXPORTS = {
     "QualificationTest": "iglu_lib.mturk.qualifications",
     "create_qualification_type": "iglu_lib.mturk.qualifications",
     "Decision": "iglu_lib.mturk.review",
-    "apply_decisions": "iglu_lib.mturk.review",
+    "act_on_assignments": "iglu_lib.mturk.review",
 }
 
 __all__ = sorted(_EXPORTS)

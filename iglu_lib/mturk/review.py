@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from iglu_lib import paths
+from iglu_lib.errors import IgluError
 from iglu_lib.mturk.manager import Assignment, HitManager, MTurkError
 
 #: HIT statuses whose assignments may still wait for review.
@@ -97,20 +98,43 @@ def submitted_assignments(manager: HitManager, agents: int = 2) -> list[Assignme
     return found
 
 
-def apply_decisions(manager: HitManager, decisions: Iterable[Decision | Mapping[str, Any]],
-                    agents: int = 2) -> list[dict[str, Any]]:
-    """Carry out decisions; each result says `done` or the error, so one failure stops nothing."""
+def act_on_assignments(manager: HitManager, decisions: Iterable[Decision | Mapping[str, Any]],
+                       agents: int = 2, ledger: Any = None) -> list[dict[str, Any]]:
+    """Carry out decisions about single assignments; each result says `done`, `already done` or
+    the error, so one failure stops nothing. With the campaign's `ledger` (notebook 04 passes
+    it), every approval, rejection and block is booked there and done once, whoever repeats it.
+    (The campaign's own decisions by worker: `iglu_lib.collection.review.apply_decisions`.)"""
     results = []
     for index, item in enumerate(decisions):
         decision = item if isinstance(item, Decision) else Decision.from_mapping(item, index)
         try:
             assignment = manager.get_assignment(decision.assignment_id, agents=agents)
-            ACTIONS[decision.action](manager, assignment, decision.reason)
-            outcome = "done"
-        except MTurkError as err:
+            outcome = _carry_out(manager, assignment, decision, ledger)
+        except IgluError as err:
             outcome = f"error: {err}"
         results.append({**asdict(decision), "outcome": outcome})
     return results
+
+
+def _carry_out(manager: HitManager, assignment: Assignment, decision: Decision, ledger: Any) -> str:
+    """One decision, through the ledger when there is one."""
+    act = ACTIONS[decision.action]
+    if ledger is None:
+        act(manager, assignment, decision.reason)
+        return "done"
+    from iglu_lib.ledger.book import Kind
+
+    call: Callable[[], None] = lambda: act(manager, assignment, decision.reason)  # noqa: E731
+    if decision.action == "block":
+        result = ledger.block(Kind.HARD_BLOCK, worker_id=assignment.worker_id, reason=decision.reason, call=call,
+                              hit_id=assignment.hit_id)
+    else:
+        kind = (Kind.REJECT if decision.action == "reject"
+                else Kind.REVERSAL if assignment.status == "Rejected" else Kind.REWARD)
+        result = ledger.settle(kind, assignment_id=assignment.assignment_id, worker_id=assignment.worker_id,
+                               hit_id=assignment.hit_id, amount=manager.settings.reward, reason=decision.reason,
+                               status=lambda: assignment.status, call=call)
+    return "done" if result.acted else "already done"
 
 
 def output_folder(output_dir: str | Path) -> Path:
@@ -146,53 +170,11 @@ def assignments_frame(assignments: Iterable[Assignment],
 
 
 def record_decisions(manager: HitManager, decisions: Iterable[Decision | Mapping[str, Any]],
-                     folder: Path, act: bool, agents: int = 2) -> tuple[list[dict[str, Any]], Path]:
+                     folder: Path, act: bool, agents: int = 2, ledger: Any = None) -> tuple[list[dict[str, Any]], Path]:
     """Apply `decisions` only when `act` is true (a headless run lists and shows, and acts
     only when asked), and write `act` and the results to `folder/decisions.json` either way,
     so every run leaves a record of what it did; returns the results and that file."""
-    results = apply_decisions(manager, decisions, agents=agents) if act else []
+    results = act_on_assignments(manager, decisions, agents=agents, ledger=ledger) if act else []
     path = folder / DECISIONS_FILE
     path.write_text(json.dumps({"act": act, "results": results}, indent=2), encoding="utf-8")
     return results, path
-
-
-def review_widget(manager: HitManager, assignments: Iterable[Assignment],
-                  code_status: Callable[[str], str] | None = None) -> Any:
-    """An ipywidgets view: per assignment its answers and codes, a reason box and buttons."""
-    import ipywidgets as widgets
-
-    boxes = [_assignment_box(widgets, manager, a, code_status) for a in assignments]
-    if not boxes:
-        return widgets.HTML("<p>No submitted assignments to review.</p>")
-    return widgets.VBox(boxes)
-
-
-def _assignment_box(widgets: Any, manager: HitManager, assignment: Assignment,
-                    code_status: Callable[[str], str] | None) -> Any:
-    import html
-
-    row = assignment_row(assignment, code_status)
-    cells = "".join(
-        f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(str(k))}</th>"
-        f"<td>{html.escape(str(v))}</td></tr>"
-        for k, v in row.items()
-    )
-    reason = widgets.Text(placeholder="reason (needed to reject or block)", layout=widgets.Layout(width="60%"))
-    status = widgets.HTML()
-    buttons = []
-    for action, style in (("approve", "success"), ("reject", "warning"), ("block", "danger")):
-        button = widgets.Button(description=action.capitalize(), button_style=style)
-        button.on_click(_on_click(manager, assignment.assignment_id, action, reason, status))
-        buttons.append(button)
-    return widgets.VBox([widgets.HTML(f"<table>{cells}</table>"), widgets.HBox([reason, *buttons]), status],
-                        layout=widgets.Layout(border="1px solid #ccc", padding="6px", margin="4px 0"))
-
-
-def _on_click(manager: HitManager, assignment_id: str, action: str, reason: Any, status: Any) -> Callable:
-    import html
-
-    def click(_button: Any) -> None:
-        result = apply_decisions(manager, [Decision(assignment_id, action, reason.value)])[0]
-        status.value = f"<b>{html.escape(action)}</b>: {html.escape(result['outcome'])}"
-
-    return click

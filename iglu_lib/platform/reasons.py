@@ -71,6 +71,10 @@ ANSWER_REASONS: dict[str, str] = {
         "Your answer to which assistant was better could not be used (no option, several options, "
         "or one the page did not offer was chosen); your games were accepted."
     ),
+    "fraud_in_hit": (
+        "Another game of this HIT was not the game this HIT asked for (see its reason), so the "
+        "HIT could not be accepted as a whole."
+    ),
 }
 
 REASONS: dict[str, str] = {**CODE_REASONS, **GAME_REASONS, **ANSWER_REASONS}

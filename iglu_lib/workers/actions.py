@@ -1,14 +1,13 @@
 """Message or pay one worker by hand, named by raw id or pseudonym.
 
 Both check what they can before any request: the service's limits of a message, a bonus's
-amount, reason and spending permission. A bonus is idempotent: without a token of its own it
-gets one derived from the assignment, amount and reason, so running the same command twice
-(after a lost answer, say) never pays twice.
+amount, reason and spending permission. A bonus goes through the ledger of the
+assignment's campaign (`iglu_lib.ledger`): the same bonus (assignment, amount, reason) is paid
+once, whether asked again at once, days later, or through `iglu campaign review`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Sequence
@@ -106,24 +105,43 @@ def bonus(
     allow_spending: bool = False,
     manager: Any = None,
 ) -> dict[str, Any]:
-    """Pay a bonus for an assignment to the worker named, once per token.
+    """Pay a bonus for an assignment to the worker named, once: through the ledger of the
+    assignment's campaign (read from its HIT), under the same key as `iglu campaign review
+    --action bonus`, so the same bonus (assignment, amount, reason up to spaces and case) asked
+    here and there, now or days later, is paid once. `token` only names the service request.
 
     The worker named must be the assignment's (checked on the service, raw id or pseudonym).
     A profile that does not spend money refuses before any request unless `allow_spending`.
     """
+    from iglu_lib.ledger.book import Kind, Ledger
+
     _require_spending(profile, allow_spending)
     value = _amount(amount)
     _bounded("reason", reason, REASON_MAX)
     if token is not None and not 1 <= len(token.strip()) <= TOKEN_MAX:
         raise WorkerActionRefused(f"the token must have 1 to {TOKEN_MAX} characters")
     manager = _manager(profile, manager, allow_spending)
-    resolved = _worker_of_assignment(profile, manager, worker, assignment_id)
-    token = token.strip() if token else default_token(assignment_id, value, reason)
-    paid_now = manager.send_bonus(resolved.worker_id, assignment_id, value, reason, token,
-                                  allow_spending=allow_spending)
-    log.info("bonus %s for assignment %s: %s", value, assignment_id, "paid" if paid_now else "already paid")
-    return {"worker": resolved.shown, "assignment_id": assignment_id, "amount": value, "token": token,
-            "paid_now": paid_now}
+    resolved, hit_id = _worker_of_assignment(profile, manager, worker, assignment_id)
+    ledger = Ledger.open(profile, _campaign_of(manager, hit_id), manager, source="workers")
+    result = ledger.pay_bonus(Kind.BONUS, worker_id=resolved.worker_id, assignment_id=assignment_id, amount=value,
+                              reason=reason, hit_id=hit_id, token=token.strip() if token else None,
+                              allow_spending=allow_spending)
+    log.info("bonus %s for assignment %s: %s", value, assignment_id, "paid" if result.acted else "already paid")
+    return {"worker": resolved.shown, "assignment_id": assignment_id, "amount": value, "token": result.entry.token,
+            "campaign": ledger.campaign, "paid_now": result.acted}
+
+
+def _campaign_of(manager: Any, hit_id: str) -> str:
+    """The campaign whose ledger books a bonus: the one the HIT's annotation names, or the
+    ledger's `unfiled` partition for a HIT the workbench did not make."""
+    from iglu_lib.ledger.book import UNFILED
+
+    try:
+        campaign = manager.get_hit(hit_id).annotation.campaign if hit_id else None
+    except Exception as err:  # noqa: BLE001 - a HIT deleted since still had its bonus booked
+        log.info("HIT %s not read (%s); the bonus is booked as unfiled", hit_id, err)
+        campaign = None
+    return str(campaign) if campaign else UNFILED
 
 
 def _require_spending(profile: Profile, allow_spending: bool) -> None:
@@ -147,14 +165,8 @@ def _amount(amount: str) -> str:
     return f"{Decimal(text):.2f}"
 
 
-def default_token(assignment_id: str, amount: str, reason: str) -> str:
-    """The same bonus (assignment, amount, reason) always gets the same token."""
-    digest = hashlib.sha256(f"{assignment_id}\n{amount}\n{reason}".encode()).hexdigest()
-    return "iglu-bonus-" + digest[:40]
-
-
-def _worker_of_assignment(profile: Profile, manager: Any, given: str, assignment_id: str) -> ResolvedWorker:
-    """The assignment's worker, if it is the one named (by raw id or pseudonym)."""
+def _worker_of_assignment(profile: Profile, manager: Any, given: str, assignment_id: str) -> tuple[ResolvedWorker, str]:
+    """The assignment's worker, if it is the one named (by raw id or pseudonym), and its HIT."""
     assignment = manager.get_assignment(assignment_id)
     actual = assignment.worker_id
     refusal = WorkerNotResolved(
@@ -167,4 +179,4 @@ def _worker_of_assignment(profile: Profile, manager: Any, given: str, assignment
         raise refusal from None
     if resolved.worker_id != actual:  # a raw id is taken as given: compare it here
         raise refusal
-    return resolved
+    return resolved, str(assignment.hit_id or "")

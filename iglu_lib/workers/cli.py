@@ -31,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bonus.add_argument("--assignment", required=True, help="the assignment the bonus is for")
     bonus.add_argument("--amount", required=True, help="dollars and cents, e.g. 0.50")
     bonus.add_argument("--reason", required=True, help="what the worker reads")
-    bonus.add_argument("--token", help="idempotency token (default: derived from assignment, amount and reason, "
-                                       "so the same command never pays twice)")
+    bonus.add_argument("--token", help="the service request's idempotency token (default: the ledger's key of "
+                                       "assignment, amount and reason; the ledger, not the token, keeps it paid once)")
     bonus.add_argument("--allow-spending", action="store_true", help="needed where the profile pays real money")
     bonus.set_defaults(handler=_bonus)
 
@@ -66,6 +66,6 @@ def _bonus(args: argparse.Namespace) -> int:
     elif result["paid_now"]:
         print(f"paid {result['amount']} to {result['worker']} for assignment {result['assignment_id']}")
     else:
-        print(f"already paid: token {result['token']} was used before for assignment {result['assignment_id']} "
-              "(nothing paid again)")
+        print(f"already paid: the ledger of campaign {result['campaign']} has this bonus for assignment "
+              f"{result['assignment_id']} (nothing paid again)")
     return 0

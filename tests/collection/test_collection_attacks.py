@@ -101,7 +101,28 @@ def test_a_game_played_outside_the_assignment_does_not_count(attack):
     attacker.submit(assignment_id, attacker.pairwise(joins, codes))
     games = attacker.settle(hit_id)
     assert games[0].reasons == ("played_outside_assignment",) and games[0].verdict == "reject"
-    assert games[1].verdict == "approve"
+    assert games[1].verdict == "reject" and games[1].reasons[0] == "fraud_in_hit", "fraud is not partial"
+    assert {g.status for g in games} == {RecordStatus.REJECTED}
+
+
+def test_one_reused_code_beside_an_honest_game_rejects_the_whole_hit_unpaid_and_counts_toward_the_block(attack):
+    """Issue 20: a HIT with one honest game and one reused code was approved as `partial`, paid in
+    full plus a rule bonus, and the worker was not blocked."""
+    attacker = attack(bonus={"amount": "0.10", "min_architect_turns": 1}, block_after_disqualified_games=2)
+    paid = attacker.settle(attacker.honest())
+    hit_id, assignment_id, joins = attacker.take()
+    honest = attacker.play(joins[1], "honest-beside-reuse")
+    attacker.submit(assignment_id, attacker.pairwise(joins, [paid[0].completion_code, honest]))
+    games = attacker.settle(hit_id)
+    assert [g.verdict for g in games] == ["reject", "reject"]
+    assert games[0].reasons == ("code_reused",) and games[1].reasons[0] == "fraud_in_hit"
+    manager = attacker.campaign.manager
+    assert manager.get_assignment(assignment_id).status == "Rejected", "no reward"
+    assert manager.bonus_payments(assignment_id=assignment_id) == [], "no bonus"
+    assert not any(g.bonus for g in games)
+    assert slot_outcome(games) is Outcome.REJECTED
+    blocked = {b["WorkerId"] for b in manager.blocked_workers()}
+    assert attacker.worker in blocked, "both games count toward the block; reuse is fraud: a hard block"
 
 
 class FailingFor:

@@ -96,8 +96,13 @@ CRASH_POINTS = {
     "after_CreateHIT_before_the_records": ("manager", "create_hit", True),
     "after_Approve_before_the_records": ("manager", "approve", True),
     "after_Reject_before_the_records": ("manager", "reject", True),
-    "verdict_written_before_acting": ("campaign", "_act", False),
+    "verdict_written_before_acting": ("consequences", "act", False),
+    # the ledger's lines: its intent written, the bonus not sent; the bonus sent, its outcome not written
+    "bonus_intended_before_SendBonus": ("manager", "send_bonus", False),
+    "after_SendBonus_before_the_ledger": ("manager", "send_bonus", True),
 }
+#: The bonus rule of the runs that die on the ledger's lines (every played game earns it).
+BONUS = {"amount": "0.05", "min_architect_turns": 1}
 
 
 @pytest.mark.parametrize("point", list(CRASH_POINTS))
@@ -106,11 +111,12 @@ def test_a_loop_that_dies_at_a_chosen_line_resumes_without_doing_anything_twice(
     name = unique_name("restart")
     where, method, after = CRASH_POINTS[point]
     calls = Calls()
+    extra = {"bonus": BONUS} if method == "send_bonus" else {}
     crowd_factory(size=8, mix=REJECTING_MIX if method == "reject" else MIX, seed=3)
     with monitor_factory(name) as monitor:
-        first = Campaign.open(rehearsal.params(name, target_approved_hits=TARGET))
+        first = Campaign.open(rehearsal.params(name, target_approved_hits=TARGET, **extra))
         calls.watch(first, monkeypatch)
-        crash = die_once(monkeypatch, first.manager if where == "manager" else first, method, after=after)
+        crash = die_once(monkeypatch, getattr(first, where), method, after=after)
         with pytest.raises(Died):
             run_at_most(first)
         monkeypatch.undo()
@@ -118,7 +124,7 @@ def test_a_loop_that_dies_at_a_chosen_line_resumes_without_doing_anything_twice(
         died_with = first.records.all()
         del first  # everything in memory is gone; the records and the server remain
 
-        restarted = Campaign.open(rehearsal.params(name, target_approved_hits=TARGET))
+        restarted = Campaign.open(rehearsal.params(name, target_approved_hits=TARGET, **extra))
         calls.watch(restarted, monkeypatch)
         summary = run_at_most(restarted)
 
@@ -131,6 +137,22 @@ def test_a_loop_that_dies_at_a_chosen_line_resumes_without_doing_anything_twice(
     assert set(calls.created) == hits, "every CreateHIT the loops made is one slot's HIT, none twice"
     assert len(hits) == len({g.slot_id for g in found["records"] if g.hit_id})
     _the_crash_left_the_state_it_names(point, died_with, found["records"])
+    if extra:
+        _every_bonus_paid_once(restarted, found["records"])
+
+
+def _every_bonus_paid_once(campaign: Campaign, records: list) -> None:
+    """Each game's rule bonus is paid once on the service, and the ledger's spend says so."""
+    from decimal import Decimal
+
+    earned = [g for g in records if g.bonus and g.status is RecordStatus.APPROVED]
+    assert earned and all(g.bonus.get("paid") for g in earned), "every earned bonus was paid in the end"
+    paid = Counter()
+    for assignment_id in {g.assignment_id for g in earned}:
+        paid[assignment_id] = len(campaign.manager.bonus_payments(assignment_id=assignment_id))
+    assert paid == Counter(g.assignment_id for g in earned), "one payment per game, none twice"
+    spend = campaign.refresh_spend()
+    assert spend.rule_bonuses == Decimal(BONUS["amount"]) * len(earned) and spend.pending == 0
 
 
 def _the_crash_left_the_state_it_names(point: str, died_with: list, final: list) -> None:
@@ -138,6 +160,8 @@ def _the_crash_left_the_state_it_names(point: str, died_with: list, final: list)
     statuses = Counter(g.status for g in died_with)
     if point in ("planned_before_CreateHIT", "after_CreateHIT_before_the_records"):
         assert statuses[RecordStatus.PLANNED] >= 1, "a slot was planned and its HIT not recorded"
+    elif "SendBonus" in point:
+        assert any(g.bonus and not g.bonus.get("paid") and g.status is RecordStatus.APPROVED for g in died_with)
     else:
         assert statuses[RecordStatus.SUBMITTED] >= 1, "a verdict was written and not yet recorded as acted on"
     if point == "after_Reject_before_the_records":

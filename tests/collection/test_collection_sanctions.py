@@ -69,7 +69,7 @@ def test_a_bonus_rule_pays_each_earning_game_once_and_counts_it_in_the_spend(att
     assert attacker.campaign.summary()["bonuses_paid"] == "0.20"
     restarted = Campaign.open(attacker.campaign.params)
     restarted.start()
-    restarted._pay_bonuses(manager.get_assignment(games[0].assignment_id), restarted.records.by_hit(hit_id))
+    restarted.consequences.pay_bonuses(manager.get_assignment(games[0].assignment_id), restarted.records.by_hit(hit_id))
     assert len(manager.bonus_payments(assignment_id=games[0].assignment_id)) == 2, "never paid twice"
     assert restarted.bonus_paid == attacker.campaign.bonus_paid
     assert restarted.spent == attacker.campaign.spent > restarted.cost_per_hit
@@ -85,7 +85,7 @@ def test_caps_keep_a_worker_out_once_reached_and_the_service_enforces_them(attac
     offered = {h["hit_id"] for h in attacker.control.worker_hits(worker, view="discover")}
     open_hits = {g.hit_id for g in attacker.campaign.records.all() if g.status is RecordStatus.HIT_CREATED}
     assert open_hits and not offered & open_hits, "at the cap: the campaign's HITs are not shown"
-    judged = attacker.campaign._task_qualification(games[0].task_minecraft_id)
+    judged = attacker.campaign.planner.task_qualification(games[0].task_minecraft_id)
     manager = attacker.campaign.manager
     score = manager.call("get_qualification_score", QualificationTypeId=judged.type_id, WorkerId=worker)
     assert score["Qualification"]["IntegerValue"] == 1, "the judged task is remembered for the worker"
