@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from iglu_lib.errors import IgluError
 from iglu_lib.local.prolific.store import Document, Store, new_id
 
 # -- statuses (shared/prolific-api.md, "Studies" and "Submissions") ----------------------------
@@ -43,8 +44,9 @@ START_BALANCE_CENTS = 100_000
 ID_PATTERN = re.compile(r"^[a-f\d]{24}$")
 
 
-class ApiError(Exception):
-    """An error the API answers with its `{"error": {...}}` body."""
+class ApiError(IgluError):
+    """An error the API answers with its `{"error": {...}}` body (the emulator's own: it never
+    reaches a researcher, but it shares the library's root)."""
 
     def __init__(self, status: int, title: str, detail: str) -> None:
         super().__init__(detail)
