@@ -250,3 +250,30 @@ def parse_hit(section: _Section) -> HitSettings:
         external_url=section.text("external_url"),
         external_store=section.text("external_store"),
     )
+
+
+# -- Prolific ---------------------------------------------------------------------------------
+
+#: Prolific's researcher API (the local backend uses the stack's emulator instead).
+PROLIFIC_BASE_URL = "https://api.prolific.com"
+
+
+@dataclass(frozen=True)
+class ProlificSettings:
+    """The `prolific:` section of a profile: where the API is and which workspace and project
+    (by title) the workbench's studies go to. The token is a secret (`PROLIFIC_TOKEN`), never here."""
+
+    base_url: str = PROLIFIC_BASE_URL
+    workspace: str = "IGLU"
+    project: str = "iglu"
+
+
+def parse_prolific(path: Path, document: Mapping[str, Any]) -> ProlificSettings:
+    """`ProlificSettings` from a profile's mapping (defaults when the section is absent); a
+    malformed value is a `ConfigError` naming the file and the key."""
+    section = _Section(path, "prolific", document.get("prolific"))
+    base_url = section.text("base_url", PROLIFIC_BASE_URL).rstrip("/")
+    if not base_url.startswith(("http://", "https://")):
+        raise section.fail("base_url", f"must be an http(s) address, not {base_url!r}")
+    return ProlificSettings(base_url=base_url, workspace=section.text("workspace", "IGLU"),
+                            project=section.text("project", "iglu"))
