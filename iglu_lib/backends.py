@@ -26,7 +26,6 @@ from iglu_lib.errors import IgluError
 from iglu_lib.settings import ConfigError
 
 if TYPE_CHECKING:
-    from iglu_lib.prolific.client import ProlificClient
     from iglu_lib.settings import ProlificSettings, Settings
 
 #: Entry point group under which packages register backends (`name = "module:Class"`).
@@ -159,7 +158,8 @@ class Backend(ABC):
     def s3_client(self, **kwargs: Any) -> Any:
         return self.boto3_client("s3", **kwargs)
 
-    # -- Prolific (the local backend points these at the stack's emulator) -------------------
+    # -- Prolific (the local backend points these at the stack's emulator; the client itself
+    # is made by `iglu_lib.prolific.client.ProlificClient.open`, as boto3 makes MTurk's) -------
     def prolific_settings(self) -> ProlificSettings:
         """The profile's `prolific:` section (defaults when it has none)."""
         from iglu_lib.settings import parse_prolific
@@ -172,12 +172,6 @@ class Backend(ABC):
     def prolific_token(self) -> str:
         """The researcher API token, from `PROLIFIC_TOKEN` in the environment or `.env`."""
         return self.secret("PROLIFIC_TOKEN")
-
-    def prolific_client(self, **options: Any) -> ProlificClient:
-        """A client of Prolific's researcher API (no call is made; `options` go to its constructor)."""
-        from iglu_lib.prolific.client import ProlificClient
-
-        return ProlificClient(self.prolific_base_url(), self.prolific_token(), **options)
 
     def blob_service(self, *, retry: bool = True, **kwargs: Any) -> Any:
         """An Azure `BlobServiceClient`, retrying as `STORAGE_RETRY` (`retry=False`: the SDK's

@@ -205,7 +205,7 @@ def test_bad_input_is_one_line_naming_the_setting(provider, local_profile, uniqu
 
     errors = []
     with pytest.raises(ConfigError, match="needs PROLIFIC_TOKEN") as missing:
-        load_profile("sandbox", env={}).backend.prolific_client()
+        ProlificClient.open(load_profile("sandbox", env={}).backend)
     errors.append(missing.value)
     bad_token = ProlificClient(provider.client.base_url, "wrong", backoff=Backoff(sleep=lambda _: None))
     with pytest.raises(ProlificError, match=r"check token \(users/me\) failed: HTTP 401: No valid token was provided; check PROLIFIC_TOKEN") as refused:

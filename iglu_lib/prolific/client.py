@@ -23,11 +23,14 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from iglu_lib.errors import IgluError
+
+if TYPE_CHECKING:
+    from iglu_lib.backends import Backend
 
 LOG = logging.getLogger(__name__)
 
@@ -77,6 +80,12 @@ class ProlificClient:
         self.session.headers["Authorization"] = f"Token {token}"
         #: How many requests were sent (retries included): what `make bench` counts.
         self.requests = 0
+
+    @classmethod
+    def open(cls, backend: Backend, **options: Any) -> ProlificClient:
+        """The client of a profile's backend: its address (the local stack's emulator, or the
+        profile's `prolific.base_url`) and token (`PROLIFIC_TOKEN`, or the emulator's)."""
+        return cls(backend.prolific_base_url(), backend.prolific_token(), **options)
 
     # -- plumbing ----------------------------------------------------------------------------
     def call(self, operation: str, method: str, path: str, *, json: Any = None,

@@ -230,7 +230,7 @@ class ProlificProvider:
     def open(cls, profile: Profile, **options: Any) -> ProlificProvider:
         """The provider of a profile: its backend's client (token and address) and `prolific:` settings."""
         backend = profile.backend
-        return cls(backend.prolific_client(), backend.prolific_settings(), profile_name=profile.name,
+        return cls(ProlificClient.open(backend), backend.prolific_settings(), profile_name=profile.name,
                    spend_money=profile.spend_money, **options)
 
     def _require_spending(self, what: str, allow: bool) -> None:
