@@ -1,0 +1,217 @@
+"""A droidlet crowd task on Prolific, end to end on the local stack: one study per unit pointing
+at the task server, simulated participants (the emulator's control API) who start a study, pass
+or fail the onboarding, submit and are sent back to Prolific with the completion code; the
+onboarding gate kept in participant groups (a failed participant no longer sees the task's
+studies); review approving recorded work and rejecting the rest with Prolific's rules; and the
+`iglu crowd` commands with `--provider prolific`."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from iglu_lib.crowd.prolific_provider import NO_DATA_REASON, ProlificTaskProvider, study_name
+from iglu_lib.crowd.session import open_task_run
+from iglu_lib.prolific.client import ProlificError
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "crowd_tasks" / "craftassist"
+GOOD = "build a red tower\nmove the blue block left\ndestroy the green wall"
+ANSWERS = {"commands": "build a tower", "rating": "4", "feedback": "it understood"}
+
+
+class Participant:
+    """A simulated Prolific participant: the emulator's control API and the task server's pages."""
+
+    def __init__(self, prolific_url: str) -> None:
+        self.prolific_url = prolific_url
+        self.id = secrets.token_hex(12)
+        self.session_id = ""
+        self.study_id = ""
+
+    def control(self, method: str, path: str, **body: object) -> dict:
+        response = requests.request(method, f"{self.prolific_url}/_local/{path}", json=body or None, timeout=10)
+        assert response.ok, response.text
+        return response.json()
+
+    def studies(self) -> set[str]:
+        return {s["id"] for s in self.control("GET", f"studies?participant_id={self.id}")["results"]}
+
+    def start(self, study_id: str) -> str:
+        started = self.control("POST", f"studies/{study_id}/start", participant_id=self.id)
+        self.session_id, self.study_id = started["submission_id"], study_id
+        return started["url"]
+
+    def ids(self, url: str) -> dict[str, str]:
+        return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+
+    def work(self, study_id: str, onboarding: str | None) -> requests.Response:
+        """Start the study, answer the onboarding when asked, submit the task; the last answer."""
+        url = self.start(study_id)
+        page = requests.get(url, timeout=30, allow_redirects=False)
+        server = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}"
+        ids = self.ids(url)
+        if page.headers["X-Crowd-Page"] == "onboarding":
+            page = requests.post(f"{server}/onboarding", data={**ids, "answer": onboarding or ""}, timeout=30,
+                                 allow_redirects=False)
+            if page.status_code != 303:
+                return page
+            page = requests.get(server + page.headers["Location"], timeout=30, allow_redirects=False)
+        assert page.headers["X-Crowd-Page"] == "task", page.text
+        return requests.post(f"{server}/submit", data={**ids, **ANSWERS}, timeout=30, allow_redirects=False)
+
+    def finish(self, completion: requests.Response) -> dict:
+        """Follow the redirect to Prolific's completion page: the emulator records the code."""
+        assert completion.status_code == 303, completion.text
+        location = completion.headers["Location"]
+        assert location.startswith("https://app.prolific.com/submissions/complete?cc=")
+        code = parse_qs(urlsplit(location).query)["cc"][0]
+        return self.control("POST", f"submissions/{self.session_id}/complete", code=code)
+
+
+@pytest.fixture
+def prolific_url(local_profile) -> str:
+    return local_profile.backend.prolific_base_url()
+
+
+@pytest.fixture
+def task_run(local_profile, unique_name, tmp_path):
+    """The example task on the stack's Prolific emulator, its own onboarding groups and records, served."""
+    run = open_task_run(EXAMPLE, "craftassist", local_profile, tmp_path / "crowd.sqlite",
+                        qualification_name=unique_name("onboarding"), provider="prolific", estimated_minutes=2)
+    run.serve()
+    yield run
+    run.stop()
+
+
+def test_launch_makes_one_published_study_per_unit_pointing_at_the_task_server(task_run):
+    launched = task_run.launch()
+    assert [h["unit_id"] for h in launched] == [0, 1, 2]
+    assert task_run.launch() == []  # every unit has its study
+    provider = task_run.provider
+    assert isinstance(provider, ProlificTaskProvider)
+    studies = {s.id: s for s in provider.studies(task_run.run_id())}
+    assert set(studies) == {h["hit_id"] for h in launched}
+    study = studies[launched[1]["hit_id"]]
+    assert study.status == "ACTIVE" and study.places == 1 and str(study.reward) == "0.30"
+    assert study.internal_name == study_name("craftassist-interaction", task_run.run_id(), 1)
+    assert study.raw["external_study_url"] == (f"{task_run.server.url}/task?unit_id=1&workerId={{{{%PROLIFIC_PID%}}}}"
+                                               "&hitId={{%STUDY_ID%}}&assignmentId={{%SESSION_ID%}}")
+    failed_group = provider.qualification.ensure_failed()
+    assert {"filter_id": "participant_group_blocklist", "selected_values": [
+        provider.provider.group_id("iglu-blocked"), failed_group]} in study.raw["filters"]
+
+
+def test_onboarding_gate_through_groups_and_back_to_prolific_with_the_code(task_run, prolific_url):
+    launched = task_run.launch()
+    groups = task_run.provider.qualification
+    bad = Participant(prolific_url)
+    assert {h["hit_id"] for h in launched} <= bad.studies()
+    refused = bad.work(launched[0]["hit_id"], "go\nhi")
+    assert refused.status_code == 403 and refused.headers["X-Crowd-Page"] == "refused"
+    assert groups.has_failed(bad.id) and not groups.passed(bad.id)
+    assert not {h["hit_id"] for h in launched} & bad.studies()  # the failed group is every study's blocklist
+    bad.control("POST", f"submissions/{bad.session_id}/return")
+
+    good = Participant(prolific_url)
+    done = good.finish(good.work(launched[0]["hit_id"], GOOD))
+    assert done["status"] == "AWAITING REVIEW" and groups.passed(good.id)
+    assert task_run.db.submission(good.session_id)["data"]["commands"] == "build a tower"
+    again = Participant(prolific_url)
+    again.id = good.id  # passed before: straight to the task on the next study
+    assert again.finish(again.work(launched[1]["hit_id"], None))["status"] == "AWAITING REVIEW"
+
+    forged = requests.get(f"{task_run.server.url}/task", params={
+        "unit_id": "2", "workerId": secrets.token_hex(12), "hitId": launched[2]["hit_id"],
+        "assignmentId": good.session_id}, timeout=30)
+    assert forged.status_code == 403 and "another study" in forged.text  # a session of another study
+
+
+def test_review_approves_recorded_work_and_rejects_the_rest_once(task_run, prolific_url, local_profile):
+    launched = task_run.launch()
+    good = Participant(prolific_url)
+    good.finish(good.work(launched[0]["hit_id"], GOOD))
+    silent = Participant(prolific_url)  # finished on Prolific without our task server seeing any work
+    silent.start(launched[2]["hit_id"])
+    code = task_run.provider.provider.study(launched[2]["hit_id"]).completion_code
+    silent.control("POST", f"submissions/{silent.session_id}/complete", code=code)
+
+    status = {row["unit_id"]: row for row in task_run.provider.status(task_run.run_id())}
+    assert status[0]["assignments"] == {good.session_id: "Submitted"} and status[1]["available"] == 1
+    decisions = {d["assignment_id"]: d for d in task_run.review()}
+    assert decisions[good.session_id]["decision"] == "Approved"
+    assert decisions[silent.session_id] == {"assignment_id": silent.session_id, "worker_id": silent.id, "unit_id": 2,
+                                             "decision": "Rejected", "reason": NO_DATA_REASON}
+    assert task_run.review() == []  # nothing is settled twice
+    prolific = task_run.provider.provider
+    assert prolific.submission(good.session_id).status == "APPROVED"
+    rejected = prolific.submission(silent.session_id)
+    assert rejected.status == "REJECTED" and len(NO_DATA_REASON) >= 100
+    assert task_run.db.assignment(good.session_id)["status"] == "Approved"
+    totals = task_run.status_frame()[["submitted", "approved", "rejected"]].sum().to_dict()
+    assert totals == {"submitted": 0, "approved": 1, "rejected": 1}
+
+
+def test_onboarding_result_prolific_missed_is_mirrored_at_review(task_run, prolific_url):
+    launched = task_run.launch()
+
+    def prolific_down(worker_id: str, passed: bool) -> None:
+        raise ConnectionError("Prolific did not answer")
+
+    task_run.server.app.on_onboarding = prolific_down
+    late = Participant(prolific_url)
+    late.finish(late.work(launched[0]["hit_id"], GOOD))
+    groups = task_run.provider.qualification
+    assert not groups.passed(late.id)
+    task_run.review()
+    assert groups.passed(late.id) and task_run.db.onboarding(late.id, groups.name).synced_to_platform
+
+
+def test_a_study_needs_its_estimated_minutes_and_a_fair_hourly_reward(local_profile, tmp_path, unique_name):
+    run = open_task_run(EXAMPLE, "craftassist", local_profile, tmp_path / "m.sqlite", provider="prolific")
+    run_id = run.db.create_task_run(run.task.name, "conf", [{"unit_id": 0, "row_number": 1, "values": {}}])
+    with pytest.raises(ProlificError, match="needs its estimated minutes \\(--estimated-minutes\\)"):
+        run.provider.launch(run_id, "http://127.0.0.1:9")
+    slow = open_task_run(EXAMPLE, "craftassist", local_profile, tmp_path / "m.sqlite", provider="prolific",
+                         estimated_minutes=30)
+    with pytest.raises(ProlificError, match=r"reward \$0.30 for 30 minutes is \$0.60 an hour, below Prolific's minimum"):
+        slow.provider.launch(run_id, "http://127.0.0.1:9")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "iglu_lib.cli", "crowd", *args], capture_output=True, text=True,
+                          timeout=300, env={**os.environ})
+
+
+def test_cli_launch_status_review_with_provider_prolific(local_profile, tmp_path, unique_name, prolific_url):
+    task_dir = Path(shutil.copytree(EXAMPLE, tmp_path / "task"))
+    conf = task_dir / "conf" / "craftassist.yaml"
+    conf.write_text(conf.read_text().replace("craftassist_onboarding_v1", unique_name("cliqual")))
+    db = tmp_path / "cli.sqlite"
+    run = open_task_run(task_dir, "craftassist", local_profile, db, provider="prolific", estimated_minutes=2)
+    run.serve()
+    common = (str(task_dir), "--conf", "craftassist", "--db", str(db), "--provider", "prolific")
+    try:
+        launched = _cli("launch", *common, "--estimated-minutes", "2", "--json")
+        assert launched.returncode == 0, launched.stderr
+        studies = json.loads(launched.stdout)["launched"]
+        assert len(studies) == 3 and studies[0]["url"].startswith(run.server.url)
+        worker = Participant(prolific_url)
+        worker.finish(worker.work(studies[0]["hit_id"], GOOD))
+        status = _cli("status", *common)
+        assert status.returncode == 0 and studies[0]["hit_id"] in status.stdout and "ACTIVE" in status.stdout
+        review = _cli("review", *common, "--json")
+        assert review.returncode == 0, review.stderr
+        assert [d["decision"] for d in json.loads(review.stdout)] == ["Approved"]
+    finally:
+        run.stop()
+    unknown = _cli("status", str(task_dir), "--conf", "craftassist", "--db", str(db), "--provider", "upwork")
+    assert unknown.returncode == 2 and "invalid choice: 'upwork'" in unknown.stderr
