@@ -1,9 +1,9 @@
-"""A droidlet crowd task on Prolific, end to end on the local stack: one study per unit pointing
-at the task server, simulated participants (the emulator's control API) who start a study, pass
-or fail the onboarding, submit and are sent back to Prolific with the completion code; the
-onboarding gate kept in participant groups (a failed participant no longer sees the task's
-studies); review approving recorded work and rejecting the rest with Prolific's rules; and the
-`iglu crowd` commands with `--provider prolific`."""
+"""A droidlet crowd task on Prolific, end to end on the local stack: one study per task run,
+a place per unit, pointing at the task server; simulated participants (the emulator's control
+API) who start the study, are given a unit, pass or fail the onboarding, submit and are sent back
+to Prolific with the completion code, or return it and give their unit back; the onboarding gate
+kept in participant groups (a failed participant no longer sees the study); review approving
+recorded work and rejecting the rest with Prolific's rules; and `iglu crowd --provider prolific`."""
 
 from __future__ import annotations
 
@@ -92,63 +92,81 @@ def task_run(local_profile, unique_name, tmp_path):
     run.stop()
 
 
-def test_launch_makes_one_published_study_per_unit_pointing_at_the_task_server(task_run):
-    launched = task_run.launch()
-    assert [h["unit_id"] for h in launched] == [0, 1, 2]
-    assert task_run.launch() == []  # every unit has its study
+def test_launch_makes_one_published_study_for_the_run_with_a_place_per_unit(task_run):
+    launched = task_run.provider.launch(task_run.run_id(), task_run.server.url, unit_ids=[0, 1])
+    study_id = launched[0]["hit_id"]
+    assert [(h["unit_id"], h["hit_id"]) for h in launched] == [(0, study_id), (1, study_id)]
     provider = task_run.provider
     assert isinstance(provider, ProlificTaskProvider)
-    studies = {s.id: s for s in provider.studies(task_run.run_id())}
-    assert set(studies) == {h["hit_id"] for h in launched}
-    study = studies[launched[1]["hit_id"]]
-    assert study.status == "ACTIVE" and study.places == 1 and str(study.reward) == "0.30"
-    assert study.internal_name == study_name("craftassist-interaction", task_run.run_id(), 1)
-    assert study.raw["external_study_url"] == (f"{task_run.server.url}/task?unit_id=1&workerId={{{{%PROLIFIC_PID%}}}}"
+    [study] = provider.studies(task_run.run_id())
+    assert study.id == study_id and study.status == "ACTIVE" and study.places == 2 and str(study.reward) == "0.30"
+    assert study.internal_name == study_name("craftassist-interaction", task_run.run_id())
+    assert study.raw["external_study_url"] == (f"{task_run.server.url}/task?workerId={{{{%PROLIFIC_PID%}}}}"
                                                "&hitId={{%STUDY_ID%}}&assignmentId={{%SESSION_ID%}}")
     failed_group = provider.qualification.ensure_failed()
     assert {"filter_id": "participant_group_blocklist", "selected_values": [
         provider.provider.group_id("iglu-blocked"), failed_group]} in study.raw["filters"]
+    rest = task_run.launch()  # the last unit: the same study grows a place
+    assert [(h["unit_id"], h["hit_id"]) for h in rest] == [(2, study_id)]
+    assert provider.provider.study(study_id).places == 3
+    assert task_run.launch() == []  # every unit has its place
 
 
 def test_onboarding_gate_through_groups_and_back_to_prolific_with_the_code(task_run, prolific_url):
-    launched = task_run.launch()
+    [study_id] = {h["hit_id"] for h in task_run.launch()}
     groups = task_run.provider.qualification
     bad = Participant(prolific_url)
-    assert {h["hit_id"] for h in launched} <= bad.studies()
-    refused = bad.work(launched[0]["hit_id"], "go\nhi")
+    assert study_id in bad.studies()
+    refused = bad.work(study_id, "go\nhi")
     assert refused.status_code == 403 and refused.headers["X-Crowd-Page"] == "refused"
     assert groups.has_failed(bad.id) and not groups.passed(bad.id)
-    assert not {h["hit_id"] for h in launched} & bad.studies()  # the failed group is every study's blocklist
     bad.control("POST", f"submissions/{bad.session_id}/return")
+    assert study_id not in bad.studies()  # the failed group is the study's blocklist
 
     good = Participant(prolific_url)
-    done = good.finish(good.work(launched[0]["hit_id"], GOOD))
+    done = good.finish(good.work(study_id, GOOD))
     assert done["status"] == "AWAITING REVIEW" and groups.passed(good.id)
-    assert task_run.db.submission(good.session_id)["data"]["commands"] == "build a tower"
-    again = Participant(prolific_url)
-    again.id = good.id  # passed before: straight to the task on the next study
-    assert again.finish(again.work(launched[1]["hit_id"], None))["status"] == "AWAITING REVIEW"
+    recorded = task_run.db.submission(good.session_id)
+    assert recorded["data"]["commands"] == "build a tower" and recorded["unit_id"] == 0  # the refused one gave it back
 
     forged = requests.get(f"{task_run.server.url}/task", params={
-        "unit_id": "2", "workerId": secrets.token_hex(12), "hitId": launched[2]["hit_id"],
-        "assignmentId": good.session_id}, timeout=30)
-    assert forged.status_code == 403 and "another study" in forged.text  # a session of another study
+        "workerId": secrets.token_hex(12), "hitId": study_id, "assignmentId": good.session_id}, timeout=30)
+    assert forged.status_code == 403 and "another participant" in forged.text
+
+
+def test_units_go_to_one_session_each_and_come_back_when_a_session_is_returned(task_run, prolific_url):
+    [study_id] = {h["hit_id"] for h in task_run.launch()}
+    workers = [Participant(prolific_url) for _ in range(3)]
+    for worker in workers:
+        url = worker.start(study_id)
+        page = requests.get(url, timeout=30)
+        assert page.headers["X-Crowd-Page"] == "onboarding"
+    units = {task_run.db.assignment(w.session_id)["unit_id"] for w in workers}
+    assert units == {0, 1, 2}
+    late = Participant(prolific_url)
+    assert study_id not in late.studies()  # every place is taken on Prolific too
+    workers[1].control("POST", f"submissions/{workers[1].session_id}/time-out")
+    done = late.finish(late.work(study_id, GOOD))
+    assert done["status"] == "AWAITING REVIEW"
+    assert task_run.db.submission(late.session_id)["unit_id"] == task_run.db.assignment(workers[1].session_id)["unit_id"]
+    assert task_run.db.assignment(workers[1].session_id)["status"] == "Returned"
 
 
 def test_review_approves_recorded_work_and_rejects_the_rest_once(task_run, prolific_url, local_profile):
-    launched = task_run.launch()
+    [study_id] = {h["hit_id"] for h in task_run.launch()}
     good = Participant(prolific_url)
-    good.finish(good.work(launched[0]["hit_id"], GOOD))
+    good.finish(good.work(study_id, GOOD))
     silent = Participant(prolific_url)  # finished on Prolific without our task server seeing any work
-    silent.start(launched[2]["hit_id"])
-    code = task_run.provider.provider.study(launched[2]["hit_id"]).completion_code
+    silent.start(study_id)
+    code = task_run.provider.provider.study(study_id).completion_code
     silent.control("POST", f"submissions/{silent.session_id}/complete", code=code)
 
     status = {row["unit_id"]: row for row in task_run.provider.status(task_run.run_id())}
-    assert status[0]["assignments"] == {good.session_id: "Submitted"} and status[1]["available"] == 1
+    assert status[0]["assignments"] == {good.session_id: "Submitted"} and status[0]["available"] == 0
+    assert status[1]["available"] == 1 and status[1]["assignments"] == {}
     decisions = {d["assignment_id"]: d for d in task_run.review()}
     assert decisions[good.session_id]["decision"] == "Approved"
-    assert decisions[silent.session_id] == {"assignment_id": silent.session_id, "worker_id": silent.id, "unit_id": 2,
+    assert decisions[silent.session_id] == {"assignment_id": silent.session_id, "worker_id": silent.id, "unit_id": None,
                                              "decision": "Rejected", "reason": NO_DATA_REASON}
     assert task_run.review() == []  # nothing is settled twice
     prolific = task_run.provider.provider
@@ -157,18 +175,18 @@ def test_review_approves_recorded_work_and_rejects_the_rest_once(task_run, proli
     assert rejected.status == "REJECTED" and len(NO_DATA_REASON) >= 100
     assert task_run.db.assignment(good.session_id)["status"] == "Approved"
     totals = task_run.status_frame()[["submitted", "approved", "rejected"]].sum().to_dict()
-    assert totals == {"submitted": 0, "approved": 1, "rejected": 1}
+    assert totals == {"submitted": 0, "approved": 1, "rejected": 0}  # the silent session opened no unit
 
 
 def test_onboarding_result_prolific_missed_is_mirrored_at_review(task_run, prolific_url):
-    launched = task_run.launch()
+    [study_id] = {h["hit_id"] for h in task_run.launch()}
 
     def prolific_down(worker_id: str, passed: bool) -> None:
         raise ConnectionError("Prolific did not answer")
 
     task_run.server.app.on_onboarding = prolific_down
     late = Participant(prolific_url)
-    late.finish(late.work(launched[0]["hit_id"], GOOD))
+    late.finish(late.work(study_id, GOOD))
     groups = task_run.provider.qualification
     assert not groups.passed(late.id)
     task_run.review()
@@ -203,7 +221,7 @@ def test_cli_launch_status_review_with_provider_prolific(local_profile, tmp_path
         launched = _cli("launch", *common, "--estimated-minutes", "2", "--json")
         assert launched.returncode == 0, launched.stderr
         studies = json.loads(launched.stdout)["launched"]
-        assert len(studies) == 3 and studies[0]["url"].startswith(run.server.url)
+        assert len(studies) == 3 and studies[0]["url"] == f"{run.server.url}/task"
         worker = Participant(prolific_url)
         worker.finish(worker.work(studies[0]["hit_id"], GOOD))
         status = _cli("status", *common)

@@ -1,33 +1,35 @@
 """Put a static task on Prolific: the peer of `StaticTaskProvider` (MTurk) for droidlet crowd tasks.
 
-Each unit of a task run is one study with one place, whose external URL is the task server's
-`/task?unit_id=N` with Prolific's placeholders under the names the task server reads
-(`workerId` ← PROLIFIC_PID, `hitId` ← STUDY_ID, `assignmentId` ← SESSION_ID), so the server,
-its records and its onboarding gate work unchanged: the study id stands where a HIT id stood
-and the session (submission) id where an assignment id stood. (One study per *unit*, not per
-run: the server binds a request to its unit through the HIT/study id it was launched as; one
-study for a whole run needs the server to hand out units when a participant starts.)
+A task run is one study whose places are the run's units, and whose external URL is the task
+server's `/task` with Prolific's placeholders under the names the server reads (`workerId` ←
+PROLIFIC_PID, `hitId` ← STUDY_ID, `assignmentId` ← SESSION_ID): the study id stands where a HIT
+id stood and the session (submission) id where an assignment id stood, so the records, the
+onboarding gate and the form handling of the task server are the same as on MTurk. Launching
+more units of a run grows the study's places (Prolific never lowers them).
 
 - `ProlificVerifier` confirms every request with Prolific: the session must exist, belong to
-  the study and the participant the URL names, and be in progress (or submitted, for a reload).
+  the study and to the participant the URL names, and be in progress (or submitted, for a reload).
+- `ProlificTaskApp` hands a confirmed session a free unit of the run the first time it opens the
+  task (one lock, so two participants never get the same unit; a unit comes free again when its
+  session is refused at onboarding, rejected, returned or timed out), and sends a participant
+  whose work is recorded back to Prolific with the study's completion code.
 - `OnboardingGroups` keeps the onboarding gate in two participant groups, `<name>` (passed) and
-  `<name>-failed`; every study of the task excludes the failed group
-  (`participant_group_blocklist`), and membership changes reach published studies at once, so a
-  participant who failed no longer sees the task's other studies.
-- `ProlificTaskApp` sends a participant whose work was recorded back to Prolific with the
-  study's completion code (the MTurk server's form post has no Prolific equivalent).
-- `ProlificTaskProvider` launches, follows and reviews the studies through the Prolific
-  provider; a rejection carries a Prolific category and a message of at least 100 characters.
+  `<name>-failed`; the study excludes the failed group (`participant_group_blocklist`), and
+  membership changes reach a published study at once, so a participant who failed no longer
+  sees the study (nor any later study of the task).
+- `ProlificTaskProvider` launches, follows and reviews the study through the Prolific provider;
+  a rejection carries a Prolific category and a message of at least 100 characters.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from iglu_lib.crowd.db import CrowdDB
-from iglu_lib.crowd.server import Page, TaskApp, WorkContext
+from iglu_lib.crowd.server import Page, RequestProblem, TaskApp, WorkContext
 from iglu_lib.crowd.task import CrowdTask
 from iglu_lib.crowd.verify import AssignmentVerifier, NotVerified, Verdict, checked_id
 from iglu_lib.prolific.client import ProlificError
@@ -42,8 +44,10 @@ LOG = logging.getLogger(__name__)
 
 #: The task server's query names for the three values Prolific fills in.
 URL_NAMES = {"PROLIFIC_PID": "workerId", "STUDY_ID": "hitId", "SESSION_ID": "assignmentId"}
-#: Internal names of a task's studies: `crowd_task:<task>:<run>:<unit>` (reconcile by prefix).
+#: Internal names of a task's studies: `crowd_task:<task>:<run>` (reconcile by prefix).
 STUDY_PREFIX = "crowd_task"
+#: Assignment rows that hold their unit (a refused, rejected or returned one gives it back).
+HOLDS_UNIT = ("Opened", "Submitted", "Approved")
 #: Prolific's session statuses in the task server's words.
 SERVER_STATUS = {"RESERVED": "Accepted", "ACTIVE": "Accepted", "AWAITING REVIEW": "Submitted",
                  "APPROVED": "Approved", "REJECTED": "Rejected", "RETURNED": "Returned", "TIMED-OUT": "Returned",
@@ -56,10 +60,9 @@ UNIT_MISMATCH_REASON = ("The work recorded for this submission is for another un
                         "study showed you, so it cannot be paid. Please message us if you think this is a mistake.")
 
 
-def study_name(task_name: str, task_run_id: str, unit_id: int | None = None) -> str:
-    """The internal name of a unit's study (or, without a unit, the prefix of the run's studies)."""
-    run = f"{STUDY_PREFIX}:{task_name}:{task_run_id}:"
-    return run if unit_id is None else f"{run}{unit_id}"
+def study_name(task_name: str, task_run_id: str) -> str:
+    """The internal name of a task run's study."""
+    return f"{STUDY_PREFIX}:{task_name}:{task_run_id}"
 
 
 class ProlificVerifier(AssignmentVerifier):
@@ -82,10 +85,7 @@ class ProlificVerifier(AssignmentVerifier):
         status = SERVER_STATUS.get(found.status, found.status)
         if status not in statuses:
             raise NotVerified(f"This session is {found.status.lower()} on Prolific: it takes no more work here.", 409)
-        # Prolific confirmed this very session, so no slot has to be bound to a first claimant:
-        # as many sessions may be open here as Prolific ever started on the study.
-        started = len(self.provider.submissions(study_id)) if status == "Accepted" else 0
-        return Verdict(session, study_id, participant, status, pending=started)
+        return Verdict(session, study_id, participant, status)
 
     def _session(self, session: str) -> Submission:
         try:
@@ -131,12 +131,49 @@ class OnboardingGroups:
 
 
 class ProlificTaskApp(TaskApp):
-    """The task server's handlers, sending a participant whose work is recorded back to Prolific."""
+    """The task server's handlers for a run's study: a unit per session, and back to Prolific when done."""
 
     def __init__(self, base: TaskApp, provider: ProlificProvider) -> None:
         super().__init__(base.task, base.db, base.task_run_id, rules=base.rules, submit_origins=base.submit_origins,
                          on_onboarding=base.on_onboarding, verifier=base.verifier)
         self.provider = provider
+        self._units = threading.Lock()
+
+    def context(self, params: Mapping[str, str], statuses: tuple[str, ...] = ("Accepted",)) -> WorkContext:
+        """The confirmed session, holding the unit it was given the first time it opened the task."""
+        study_id = params.get("hitId", "").strip()
+        launched = self.db.unit_for_hit(study_id) if study_id and len(study_id) <= 64 else None
+        if launched is None or self.verifier is None:
+            raise RequestProblem("This page belongs to a study of this task; open it from the study on Prolific.", 404)
+        try:
+            verdict = self.verifier.verify(params.get("assignmentId", ""), study_id, params.get("workerId", ""), statuses)
+        except NotVerified as err:
+            raise RequestProblem(str(err), err.status) from None
+        run_id = str(launched["task_run_id"])
+        with self._units:
+            opened = self.db.assignment(verdict.assignment_id)
+            unit_id = int(opened["unit_id"]) if opened else self._free_unit(run_id, study_id)
+            refusal = self.db.claim_assignment(verdict.assignment_id, run_id, unit_id, study_id, verdict.worker_id)
+        if refusal:
+            raise RequestProblem(refusal, 403)
+        return WorkContext(run_id, unit_id, verdict.assignment_id, study_id, verdict.worker_id, "")
+
+    def _free_unit(self, run_id: str, study_id: str) -> int:
+        """A unit of the run no session holds; sessions Prolific shows given back are released first."""
+        free = self._unheld(run_id, study_id)
+        if not free:
+            given_back = {s.id for s in self.provider.submissions(study_id) if s.given_back}
+            for row in self.db.assignments_of_hit(study_id):
+                if row["status"] == "Opened" and row["assignment_id"] in given_back:
+                    self.db.set_assignment_status(row["assignment_id"], "Returned")
+            free = self._unheld(run_id, study_id)
+        if not free:
+            raise RequestProblem("Every unit of this task is taken; please return the study on Prolific.", 409)
+        return free[0]
+
+    def _unheld(self, run_id: str, study_id: str) -> list[int]:
+        held = {int(row["unit_id"]) for row in self.db.assignments_of_hit(study_id) if row["status"] in HOLDS_UNIT}
+        return [int(u["unit_id"]) for u in self.db.units(run_id) if u["hit_id"] == study_id and int(u["unit_id"]) not in held]
 
     def task_page(self, ctx: WorkContext) -> Page:
         page = super().task_page(ctx)
@@ -179,25 +216,34 @@ class ProlificTaskProvider:
     # -- launch ----------------------------------------------------------------------
     def launch(self, task_run_id: str, server_url: str, unit_ids: Iterable[int] | None = None,
                allow_spending: bool = False) -> list[dict[str, Any]]:
-        """One published study per unit not launched yet: `{"unit_id", "hit_id" (the study), "url"}`."""
+        """The run's study, published, with a place for every launched unit; units not launched
+        yet get places (a new study, or more places on the run's study). Returns
+        `{"unit_id", "hit_id" (the study), "url"}` per unit launched now.
+
+        Repeating a launch that stopped half-way adds no place twice: the study's places are
+        set to the units recorded as launched plus the ones launched now."""
         wanted = None if unit_ids is None else set(unit_ids)
-        pending = [unit for unit in self.db.units(task_run_id)
-                   if not unit["hit_id"] and (wanted is None or unit["unit_id"] in wanted)]
+        units = self.db.units(task_run_id)
+        pending = [u for u in units if not u["hit_id"] and (wanted is None or u["unit_id"] in wanted)]
         if not pending:
             return []
-        minutes = self._minutes()
-        excluded = [self.qualification.failed_name] if self.qualification is not None else []
-        launched = []
+        url = f"{server_url.rstrip('/')}/task"
+        study = self._study(task_run_id, url, len(pending))
+        places = sum(1 for u in units if u["hit_id"] == study.id) + len(pending)
+        study = self.provider.publish(study.id, allow_spending=allow_spending)
+        if places > study.places:
+            study = self.provider.grow_places(study.id, places, allow_spending=allow_spending)
         for unit in pending:
-            url = f"{server_url.rstrip('/')}/task?unit_id={unit['unit_id']}"
-            study = self.provider.create_draft(
-                study_name(self.task.name, task_run_id, unit["unit_id"]), title=self.task.config.title,
-                description=self.task.config.description, url=url, reward=self._reward(), places=1,
-                estimated_minutes=minutes, url_names=URL_NAMES, excluded_groups=excluded)
-            study = self.provider.publish(study.id, allow_spending=allow_spending)
             self.db.record_hit(task_run_id, unit["unit_id"], study.id, None)
-            launched.append({"unit_id": unit["unit_id"], "hit_id": study.id, "url": url})
-        return launched
+        return [{"unit_id": unit["unit_id"], "hit_id": study.id, "url": url} for unit in pending]
+
+    def _study(self, task_run_id: str, url: str, places: int) -> Study:
+        """The run's study: found by internal name, or drafted with `places` places."""
+        excluded = [self.qualification.failed_name] if self.qualification is not None else []
+        return self.provider.create_draft(
+            study_name(self.task.name, task_run_id), title=self.task.config.title,
+            description=self.task.config.description, url=url, reward=self._reward(), places=places,
+            estimated_minutes=self._minutes(), url_names=URL_NAMES, excluded_groups=excluded)
 
     def _reward(self) -> Decimal:
         from decimal import Decimal
@@ -211,67 +257,71 @@ class ProlificTaskProvider:
         return self.estimated_minutes
 
     def studies(self, task_run_id: str) -> list[Study]:
-        """The run's studies on Prolific, found by internal name (what reconciliation compares)."""
-        return self.provider.studies(study_name(self.task.name, task_run_id))
+        """The run's study on Prolific, found by internal name (what reconciliation compares)."""
+        name = study_name(self.task.name, task_run_id)
+        return [study for study in self.provider.studies(name) if study.internal_name == name]
 
     # -- follow ----------------------------------------------------------------------
     def status(self, task_run_id: str) -> list[dict[str, Any]]:
-        """Each unit: its study's status and places, and its sessions by status."""
+        """Each unit: the study's status, and the sessions that opened the unit by status."""
+        units = self.db.units(task_run_id)
+        study_ids = sorted({u["hit_id"] for u in units if u["hit_id"]})
+        studies = {sid: self.provider.study(sid) for sid in study_ids}
+        sessions = {s.id: s for sid in study_ids for s in self.provider.submissions(sid)}
         rows = []
-        for unit in self.db.units(task_run_id):
+        for unit in units:
             if not unit["hit_id"]:
                 rows.append({"unit_id": unit["unit_id"], "hit_id": None, "hit_status": "not launched"})
                 continue
-            study = self.provider.study(unit["hit_id"])
-            sessions = self.provider.submissions(study.id)
+            opened = [r for r in self.db.assignments_of_hit(unit["hit_id"]) if r["unit_id"] == unit["unit_id"]]
+            mine = [sessions[r["assignment_id"]] for r in opened if r["assignment_id"] in sessions]
             rows.append({
-                "unit_id": unit["unit_id"], "hit_id": study.id, "hit_status": study.status,
-                "available": max(0, study.places - study.places_taken),
-                "pending": sum(s.in_progress for s in sessions),
-                "completed": sum(not s.in_progress and not s.given_back for s in sessions),
-                "assignments": {s.id: SERVER_STATUS.get(s.status, s.status) for s in sessions},
+                "unit_id": unit["unit_id"], "hit_id": unit["hit_id"], "hit_status": studies[unit["hit_id"]].status,
+                "available": int(not any(r["status"] in HOLDS_UNIT for r in opened)),
+                "pending": sum(s.in_progress for s in mine),
+                "completed": sum(not s.in_progress and not s.given_back for s in mine),
+                "assignments": {s.id: SERVER_STATUS.get(s.status, s.status) for s in mine},
             })
         return rows
 
     # -- settle ----------------------------------------------------------------------
     def review(self, task_run_id: str, allow_spending: bool = False) -> list[dict[str, Any]]:
-        """Approve sessions whose work the server recorded (for this participant and unit),
-        reject the others with a reason; only sessions awaiting review are acted on, so a second
-        review does nothing. Onboarding results not yet mirrored are mirrored here."""
-        waiting = [(session, unit) for unit in self.db.units(task_run_id) if unit["hit_id"]
-                   for session in self.provider.submissions(unit["hit_id"]) if session.needs_review]
-        for session, unit in waiting:
-            if self.db.assignment(session.id) is None:
-                self.db.open_assignment(session.id, unit["task_run_id"], unit["unit_id"], unit["hit_id"],
-                                        session.participant_id)
-        verdicts = [(session, unit, self._problem(session, unit)) for session, unit in waiting]
-        decisions = [self._approve(s, u, allow_spending) for s, u, problem in verdicts if problem is None]
-        decisions += [self._reject(s, u, problem) for s, u, problem in verdicts if problem is not None]
+        """Approve sessions whose work the server recorded (for this participant, in the unit the
+        session opened), reject the others with a reason; only sessions awaiting review are acted
+        on, so a second review does nothing. Onboarding results not yet mirrored are mirrored here."""
+        study_ids = sorted({u["hit_id"] for u in self.db.units(task_run_id) if u["hit_id"]})
+        waiting = [s for sid in study_ids for s in self.provider.submissions(sid) if s.needs_review]
+        verdicts = [(session, self._problem(session)) for session in waiting]
+        decisions = [self._approve(s, allow_spending) for s, problem in verdicts if problem is None]
+        decisions += [self._reject(s, problem) for s, problem in verdicts if problem is not None]
         self.sync_onboarding()
         return decisions
 
-    def _problem(self, session: Submission, unit: dict[str, Any]) -> str | None:
+    def _problem(self, session: Submission) -> str | None:
         stored = self.db.submission(session.id)
-        if stored is None:
+        opened = self.db.assignment(session.id)
+        if stored is None or opened is None:
             return NO_DATA_REASON
         if stored["worker_id"] != session.participant_id:
             return WORKER_MISMATCH_REASON
-        if int(stored["unit_id"]) != int(unit["unit_id"]):
+        if int(stored["unit_id"]) != int(opened["unit_id"]):
             return UNIT_MISMATCH_REASON
         return None
 
-    def _approve(self, session: Submission, unit: dict[str, Any], allow_spending: bool) -> dict[str, Any]:
+    def _approve(self, session: Submission, allow_spending: bool) -> dict[str, Any]:
         self.provider.approve(session.id, allow_spending=allow_spending)
-        return self._decided(session, unit, "Approved", None)
+        return self._decided(session, "Approved", None)
 
-    def _reject(self, session: Submission, unit: dict[str, Any], reason: str) -> dict[str, Any]:
+    def _reject(self, session: Submission, reason: str) -> dict[str, Any]:
         self.provider.reject(session.id, reason, "NO_DATA" if reason == NO_DATA_REASON else "OTHER")
-        return self._decided(session, unit, "Rejected", reason)
+        return self._decided(session, "Rejected", reason)
 
-    def _decided(self, session: Submission, unit: dict[str, Any], decision: str, reason: str | None) -> dict[str, Any]:
+    def _decided(self, session: Submission, decision: str, reason: str | None) -> dict[str, Any]:
+        """Record the decision on the session's row (a session that never opened the task has none)."""
         self.db.set_assignment_status(session.id, decision, reason)
-        return {"assignment_id": session.id, "worker_id": session.participant_id, "unit_id": unit["unit_id"],
-                "decision": decision, "reason": reason}
+        opened = self.db.assignment(session.id)
+        return {"assignment_id": session.id, "worker_id": session.participant_id,
+                "unit_id": opened["unit_id"] if opened else None, "decision": decision, "reason": reason}
 
     def sync_onboarding(self) -> int:
         """Mirror every onboarding result not yet in the groups; returns how many were."""
