@@ -312,3 +312,37 @@ def test_an_unreachable_service_is_one_line_after_bounded_attempts():
     client = flaky.client()
     with pytest.raises(ProlificError, match=r"read balance failed: cannot reach .* after 3 attempt\(s\); is the endpoint reachable\?"):
         client.balance("w1")
+
+
+# -- settings and the token as a secret --------------------------------------------------------
+
+
+def test_the_token_is_a_secret_masked_in_show_and_refused_in_a_profile(tmp_path, monkeypatch):
+    from iglu_lib.config import load_profile
+    from iglu_lib.paths import params_dir
+
+    root = tmp_path / "project"
+    (root / "params" / "profiles").mkdir(parents=True)
+    (root / "params" / "profiles" / "production.yaml").write_text(
+        (params_dir() / "profiles" / "production.yaml").read_text())
+    (root / "params" / "profiles" / "leaky.yaml").write_text("prolific:\n  prolific_token: abc\n")
+    token = "prolific-" + secrets.token_hex(16)
+    monkeypatch.setenv("IGLU_PROJECT_ROOT", str(root))
+    monkeypatch.setenv("PROLIFIC_TOKEN", token)
+    profile = load_profile("production")
+    assert profile.backend.prolific_token() == token and profile.backend.prolific_base_url() == "https://api.prolific.com"
+    assert profile.backend.prolific_settings().workspace == "IGLU"
+    shown = json.dumps(profile.shown())
+    assert "PROLIFIC_TOKEN" in shown and token not in shown
+    with pytest.raises(ConfigError, match="secrets do not belong in profiles \\(prolific_token\\)"):
+        load_profile("leaky")
+
+
+def test_a_malformed_prolific_section_names_the_key(tmp_path):
+    from iglu_lib.settings import parse_prolific
+
+    with pytest.raises(ConfigError, match=r"p.yaml: prolific.base_url must be an http\(s\) address"):
+        parse_prolific(tmp_path / "p.yaml", {"prolific": {"base_url": "api.prolific.com"}})
+    with pytest.raises(ConfigError, match="p.yaml: prolific must be a mapping"):
+        parse_prolific(tmp_path / "p.yaml", {"prolific": "yes"})
+    assert parse_prolific(tmp_path / "p.yaml", {}).base_url == "https://api.prolific.com"
