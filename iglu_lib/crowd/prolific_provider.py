@@ -33,7 +33,14 @@ from iglu_lib.crowd.server import Page, RequestProblem, TaskApp, WorkContext
 from iglu_lib.crowd.task import CrowdTask
 from iglu_lib.crowd.verify import AssignmentVerifier, NotVerified, Verdict, checked_id
 from iglu_lib.prolific.client import ProlificError
-from iglu_lib.prolific.provider import ProlificProvider, Study, Submission, completion_url
+from iglu_lib.prolific.provider import (
+    NO_DATA,
+    OTHER,
+    ProlificProvider,
+    Study,
+    Submission,
+    completion_url,
+)
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -48,10 +55,9 @@ URL_NAMES = {"PROLIFIC_PID": "workerId", "STUDY_ID": "hitId", "SESSION_ID": "ass
 STUDY_PREFIX = "crowd_task"
 #: Assignment rows that hold their unit (a refused, rejected or returned one gives it back).
 HOLDS_UNIT = ("Opened", "Submitted", "Approved")
-#: Prolific's session statuses in the task server's words.
-SERVER_STATUS = {"RESERVED": "Accepted", "ACTIVE": "Accepted", "AWAITING REVIEW": "Submitted",
-                 "APPROVED": "Approved", "REJECTED": "Rejected", "RETURNED": "Returned", "TIMED-OUT": "Returned",
-                 "TIME-OUT": "Returned"}
+#: A session's state (the provider's words) in the task server's words.
+SERVER_STATUS = {"working": "Accepted", "submitted": "Submitted", "approved": "Approved", "rejected": "Rejected",
+                 "returned": "Returned"}
 NO_DATA_REASON = ("No task data reached our task server for this submission, so there is nothing we can pay for. "
                   "If you did the task, please message us through Prolific and tell us what happened.")
 WORKER_MISMATCH_REASON = ("The work our task server recorded for this submission was sent under another participant "
@@ -82,9 +88,9 @@ class ProlificVerifier(AssignmentVerifier):
             raise NotVerified("This session belongs to another study; open the task from the study you started.")
         if found.participant_id != participant:
             raise NotVerified("This session belongs to another participant; open the task from your own study.")
-        status = SERVER_STATUS.get(found.status, found.status)
+        status = SERVER_STATUS.get(found.state, found.state)
         if status not in statuses:
-            raise NotVerified(f"This session is {found.status.lower()} on Prolific: it takes no more work here.", 409)
+            raise NotVerified(f"This session is {found.state} on Prolific: it takes no more work here.", 409)
         return Verdict(session, study_id, participant, status)
 
     def _session(self, session: str) -> Submission:
@@ -280,7 +286,7 @@ class ProlificTaskProvider:
                 "available": int(not any(r["status"] in HOLDS_UNIT for r in opened)),
                 "pending": sum(s.in_progress for s in mine),
                 "completed": sum(not s.in_progress and not s.given_back for s in mine),
-                "assignments": {s.id: SERVER_STATUS.get(s.status, s.status) for s in mine},
+                "assignments": {s.id: SERVER_STATUS.get(s.state, s.state) for s in mine},
             })
         return rows
 
@@ -313,7 +319,7 @@ class ProlificTaskProvider:
         return self._decided(session, "Approved", None)
 
     def _reject(self, session: Submission, reason: str) -> dict[str, Any]:
-        self.provider.reject(session.id, reason, "NO_DATA" if reason == NO_DATA_REASON else "OTHER")
+        self.provider.reject(session.id, reason, NO_DATA if reason == NO_DATA_REASON else OTHER)
         return self._decided(session, "Rejected", reason)
 
     def _decided(self, session: Submission, decision: str, reason: str | None) -> dict[str, Any]:

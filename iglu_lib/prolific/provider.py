@@ -57,6 +57,12 @@ AWAITING_REVIEW = "AWAITING REVIEW"
 IN_PROGRESS = ("RESERVED", "ACTIVE")
 GIVEN_BACK = ("RETURNED", "TIMED-OUT", "TIME-OUT")
 OPEN_STUDY = ("ACTIVE", "SCHEDULED", "PUBLISHING")
+#: Submission statuses in the providers' own words, so callers hold none of Prolific's.
+STATES = {"RESERVED": "working", "ACTIVE": "working", "AWAITING REVIEW": "submitted", "APPROVED": "approved",
+          "PARTIALLY APPROVED": "approved", "REJECTED": "rejected", "RETURNED": "returned", "TIMED-OUT": "returned",
+          "TIME-OUT": "returned"}
+#: The rejection categories callers name most.
+NO_DATA, OTHER = "NO_DATA", "OTHER"
 CENT = Decimal("0.01")
 
 
@@ -129,6 +135,11 @@ class Submission:
     @property
     def needs_review(self) -> bool:
         return self.status == AWAITING_REVIEW
+
+    @property
+    def state(self) -> str:
+        """working, submitted, approved, rejected or returned (`STATES`)."""
+        return STATES.get(self.status, self.status.lower())
 
     @property
     def in_progress(self) -> bool:
