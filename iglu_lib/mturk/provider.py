@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from iglu_lib.mturk.manager import Hit, HitManager, MTurkError
 from iglu_lib.mturk.qualifications import grant, resolve_type
 from iglu_lib.mturk.templates import FRAME_HEIGHT, external_question
-from iglu_lib.providers import Bonus, Check, PostedWork, Submitted, WorkSpec
+from iglu_lib.providers import Bonus, Check, CrowdProvider, PostedWork, Submitted, WorkSpec
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
@@ -118,3 +118,8 @@ class MTurkProvider:
     def reconcile(self, prefix: str) -> list[PostedWork]:
         """The manager's HITs (its type and campaign) whose key starts with `prefix`."""
         return [_work(hit) for hit in self.manager.hits() if (hit.annotation.token or "").startswith(prefix)]
+
+
+def _conforms(provider: MTurkProvider) -> CrowdProvider:
+    """mypy checks here that the adapter implements the whole `CrowdProvider` interface."""
+    return provider

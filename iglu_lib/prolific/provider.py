@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 from iglu_lib.prolific.client import ProlificClient, ProlificError
-from iglu_lib.providers import Bonus, Check, PostedWork, Submitted, WorkSpec
+from iglu_lib.providers import Bonus, Check, CrowdProvider, PostedWork, Submitted, WorkSpec
 from iglu_lib.settings import ProlificSettings
 
 if TYPE_CHECKING:
@@ -493,3 +493,8 @@ class ProlificProvider:
     def reconcile(self, prefix: str) -> list[PostedWork]:
         """The studies of a campaign (internal names starting with `prefix`), as Prolific shows them."""
         return [study.work() for study in self.studies(prefix)]
+
+
+def _conforms(provider: ProlificProvider) -> CrowdProvider:
+    """mypy checks here that the provider implements the whole `CrowdProvider` interface."""
+    return provider
