@@ -36,6 +36,8 @@ LOG = logging.getLogger(__name__)
 
 #: Statuses worth another try (rate limit, the service's own faults).
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: Said of a request that is not safe to repeat and failed in a way that may hide its success.
+MAY_HAVE_HAPPENED = " (it may have been done all the same: look before repeating it)"
 
 
 class ProlificError(IgluError):
@@ -108,14 +110,15 @@ class ProlificClient:
                     attempt += 1
                     continue
                 raise ProlificError(f"Prolific {operation} failed: cannot reach {self.base_url} "
-                                    f"({type(err).__name__}) after {attempt + 1} attempt(s); is the endpoint reachable?") from None
+                                    f"({type(err).__name__}) after {attempt + 1} attempt(s); is the endpoint reachable?"
+                                    f"{'' if safe else MAY_HAVE_HAPPENED}") from None
             if response.status_code in RETRY_STATUSES and (safe or response.status_code == 429) \
                     and attempt + 1 < self.backoff.max_attempts:
                 LOG.warning("Prolific %s: HTTP %s; retrying", operation, response.status_code)
                 self.backoff.wait(attempt, response.headers.get("Retry-After"))
                 attempt += 1
                 continue
-            return _decoded(operation, response)
+            return _decoded(operation, response, "" if safe or response.status_code < 500 else MAY_HAVE_HAPPENED)
 
     def results(self, operation: str, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Every item of a list, page after page (`_links.next` when Prolific pages it)."""
@@ -215,7 +218,7 @@ class ProlificClient:
         return list(self.results(f"read messages with {participant_id}", "messages/", {"user_id": participant_id}))
 
 
-def _decoded(operation: str, response: requests.Response) -> Any:
+def _decoded(operation: str, response: requests.Response, note: str = "") -> Any:
     """The JSON of a 2xx answer (None when empty), or `ProlificError` with Prolific's detail."""
     if response.ok:
         if not response.content:
@@ -227,7 +230,7 @@ def _decoded(operation: str, response: requests.Response) -> Any:
                                 status=response.status_code) from None
     detail = _detail(response)
     hint = "; check PROLIFIC_TOKEN" if response.status_code == 401 else ""
-    raise ProlificError(f"Prolific {operation} failed: HTTP {response.status_code}: {detail}{hint}",
+    raise ProlificError(f"Prolific {operation} failed: HTTP {response.status_code}: {detail}{hint}{note}",
                         status=response.status_code, detail=detail)
 
 
