@@ -27,6 +27,7 @@ COMMAND_PACKAGES = (
     "tasks",
     "encoding",
     "mturk",
+    "prolific",
     "platform",
     "storage",
     "collection",

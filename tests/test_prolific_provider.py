@@ -7,7 +7,10 @@ retries on a tiny local server that fails on purpose."""
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import subprocess
+import sys
 import threading
 from dataclasses import replace
 from decimal import Decimal
@@ -346,3 +349,39 @@ def test_a_malformed_prolific_section_names_the_key(tmp_path):
     with pytest.raises(ConfigError, match="p.yaml: prolific must be a mapping"):
         parse_prolific(tmp_path / "p.yaml", {"prolific": "yes"})
     assert parse_prolific(tmp_path / "p.yaml", {}).base_url == "https://api.prolific.com"
+
+
+# -- iglu prolific -------------------------------------------------------------------------------
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "iglu_lib.cli", "prolific", *args], capture_output=True, text=True,
+                          timeout=120, env=env or {**os.environ})
+
+
+def test_cli_preflight_studies_submissions_and_stop(provider, participants, unique_name):
+    provider.project_id()
+    ok = _cli("preflight", "--reward", "2.00", "--places", "3", "--minutes", "10")
+    assert ok.returncode == 0, ok.stderr
+    assert [line.split()[:2] for line in ok.stdout.splitlines()] == [
+        ["ok", "token:"], ["ok", "workspace:"], ["ok", "project:"], ["ok", "balance:"], ["ok", "reward:"]]
+    cheap = _cli("preflight", "--reward", "0.10", "--minutes", "10", "--json")
+    assert cheap.returncode == 1 and {c["name"]: c["ok"] for c in json.loads(cheap.stdout)}["reward"] is False
+    name = unique_name("clicamp")
+    study = draft(provider, name)
+    provider.publish(study.id)
+    finished(provider, participants, study)
+    listed = json.loads(_cli("studies", "--prefix", name, "--json").stdout)
+    assert [(s["id"], s["places"]) for s in listed] == [(study.id, 1)]
+    subs = json.loads(_cli("submissions", study.id, "--json").stdout)
+    assert [s["status"] for s in subs] == ["AWAITING REVIEW"]
+    stopped = _cli("stop", study.id)
+    assert stopped.returncode == 0 and study.id in stopped.stdout
+    assert _cli("balance").stdout.startswith("$")
+
+
+def test_cli_without_a_token_is_one_line_naming_the_variable():
+    env = {k: v for k, v in os.environ.items() if k != "PROLIFIC_TOKEN"}
+    result = _cli("balance", "--profile", "sandbox", env=env)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().count("\n") == 0 and "needs PROLIFIC_TOKEN" in result.stderr
