@@ -233,3 +233,25 @@ def test_cli_launch_status_review_with_provider_prolific(local_profile, tmp_path
         run.stop()
     unknown = _cli("status", str(task_dir), "--conf", "craftassist", "--db", str(db), "--provider", "upwork")
     assert unknown.returncode == 2 and "invalid choice: 'upwork'" in unknown.stderr
+
+
+def test_a_prolific_outage_after_the_work_is_recorded_asks_to_reload_and_loses_nothing(task_run, prolific_url,
+                                                                                     monkeypatch):
+    [study_id] = {h["hit_id"] for h in task_run.launch()}
+    worker = Participant(prolific_url)
+    url = worker.start(study_id)
+    server = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}"
+    ids = worker.ids(url)
+    requests.post(f"{server}/onboarding", data={**ids, "answer": GOOD}, timeout=30)
+    app = task_run.server.app
+
+    def down(study: str):
+        raise ProlificError("Prolific read study failed: cannot reach it")
+
+    monkeypatch.setattr(app.provider, "study", down)
+    sent = requests.post(f"{server}/submit", data={**ids, **ANSWERS}, timeout=30, allow_redirects=False)
+    assert sent.status_code == 503 and "reload this page" in sent.text
+    assert task_run.db.submission(worker.session_id) is not None  # the work is kept
+    monkeypatch.undo()
+    reload = requests.get(url, timeout=30, allow_redirects=False)
+    assert worker.finish(reload)["status"] == "AWAITING REVIEW"  # the reload sends them back with the code

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from iglu_lib.crowd.db import CrowdDB
 from iglu_lib.crowd.server import Page, RequestProblem, TaskApp, WorkContext
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from iglu_lib.config import Profile
 
 LOG = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: The task server's query names for the three values Prolific fills in.
 URL_NAMES = {"PROLIFIC_PID": "workerId", "STUDY_ID": "hitId", "SESSION_ID": "assignmentId"}
@@ -168,7 +169,7 @@ class ProlificTaskApp(TaskApp):
         """A unit of the run no session holds; sessions Prolific shows given back are released first."""
         free = self._unheld(run_id, study_id)
         if not free:
-            given_back = {s.id for s in self.provider.submissions(study_id) if s.given_back}
+            given_back = {s.id for s in _reachable(lambda: self.provider.submissions(study_id)) if s.given_back}
             for row in self.db.assignments_of_hit(study_id):
                 if row["status"] == "Opened" and row["assignment_id"] in given_back:
                     self.db.set_assignment_status(row["assignment_id"], "Returned")
@@ -190,10 +191,19 @@ class ProlificTaskApp(TaskApp):
         return self._back_to_prolific(form.get("hitId", "").strip()) if page.kind == "thanks" else page
 
     def _back_to_prolific(self, study_id: str) -> Page:
-        code = self.provider.study(study_id).completion_code
+        code = _reachable(lambda: self.provider.study(study_id)).completion_code
         if code is None:
             raise ProlificError(f"study {study_id} has no completion code; participants cannot finish it")
         return Page("redirect", status=303, location=completion_url(code))
+
+
+def _reachable(call: Callable[[], T]) -> T:
+    """A Prolific call made while serving a participant: an outage is a page asking to reload."""
+    try:
+        return call()
+    except ProlificError as err:
+        LOG.warning("Prolific did not answer the task server: %s", err)
+        raise RequestProblem("Prolific could not be reached; reload this page in a minute.", 503) from None
 
 
 class ProlificTaskProvider:
