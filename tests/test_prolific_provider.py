@@ -385,3 +385,17 @@ def test_cli_without_a_token_is_one_line_naming_the_variable():
     result = _cli("balance", "--profile", "sandbox", env=env)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip().count("\n") == 0 and "needs PROLIFIC_TOKEN" in result.stderr
+
+
+def test_lists_follow_next_pages_on_prolific_only():
+    flaky = Flaky([])
+    try:
+        flaky.script[:] = [(200, {"results": [{"id": "w1"}], "_links": {"next": {"href": f"{flaky.url}/api/v1/workspaces/?page=2"}}}),
+                           (200, {"results": [{"id": "w2"}], "_links": {"next": {"href": None}}}),
+                           (200, {"results": [], "_links": {"next": {"href": "https://elsewhere.example/steal"}}})]
+        client = flaky.client()
+        assert [w["id"] for w in client.workspaces()] == ["w1", "w2"]
+        with pytest.raises(ProlificError, match="the next page is not on http://127.0.0.1"):
+            client.workspaces()
+    finally:
+        flaky.close()

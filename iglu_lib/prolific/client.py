@@ -130,6 +130,8 @@ class ProlificClient:
             following = ((page.get("_links") or {}).get("next") or {}).get("href")
             if not following:
                 return
+            if not str(following).startswith(self.base_url + "/"):  # the token goes only to Prolific
+                raise ProlificError(f"Prolific {operation}: the next page is not on {self.base_url}; not followed")
             page = self.call(operation, "GET", str(following))
 
     # -- researcher, workspaces, projects ----------------------------------------------------
