@@ -112,6 +112,7 @@ class LocalBackend(Backend):
         return {"endpoints": endpoints, "secret_notes": {
             "AZURE_STORAGE_CONNECTION_STRING": " (local: from the stack when not set)",
             "IGLU_WORKER_ID_SALT": " (local: from the stack when not set)",
+            "PROLIFIC_TOKEN": " (local: not used; the stack's emulator has its own token)",
         }}
 
     def rehearsal(self, advice: str | None = None) -> LocalRehearsal:
