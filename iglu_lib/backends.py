@@ -26,7 +26,7 @@ from iglu_lib.errors import IgluError
 from iglu_lib.settings import ConfigError
 
 if TYPE_CHECKING:
-    from iglu_lib.settings import Settings
+    from iglu_lib.settings import ProlificSettings, Settings
 
 #: Entry point group under which packages register backends (`name = "module:Class"`).
 ENTRY_POINT_GROUP = "iglu_lib.backends"
@@ -37,6 +37,7 @@ SECRETS: dict[str, str] = {
     "AWS_SECRET_ACCESS_KEY": "AWS secret key for MTurk and S3 (sandbox, production)",
     "AZURE_STORAGE_CONNECTION_STRING": "Azure Storage connection string for game data and records (sandbox, production)",
     "IGLU_WORKER_ID_SALT": "salt of the keyed pseudonyms that replace worker ids in exports (all profiles; local falls back to the stack's)",
+    "PROLIFIC_TOKEN": "Prolific researcher API token (profiles that run studies on Prolific; local uses the stack's emulator token)",
 }
 
 #: The Azure SDK's own retry policy for storage calls (exponential backoff on connection
@@ -156,6 +157,21 @@ class Backend(ABC):
 
     def s3_client(self, **kwargs: Any) -> Any:
         return self.boto3_client("s3", **kwargs)
+
+    # -- Prolific (the local backend points these at the stack's emulator; the client itself
+    # is made by `iglu_lib.prolific.client.ProlificClient.open`, as boto3 makes MTurk's) -------
+    def prolific_settings(self) -> ProlificSettings:
+        """The profile's `prolific:` section (defaults when it has none)."""
+        from iglu_lib.settings import parse_prolific
+
+        return parse_prolific(self.settings.path, self.settings.document)
+
+    def prolific_base_url(self) -> str:
+        return self.prolific_settings().base_url
+
+    def prolific_token(self) -> str:
+        """The researcher API token, from `PROLIFIC_TOKEN` in the environment or `.env`."""
+        return self.secret("PROLIFIC_TOKEN")
 
     def blob_service(self, *, retry: bool = True, **kwargs: Any) -> Any:
         """An Azure `BlobServiceClient`, retrying as `STORAGE_RETRY` (`retry=False`: the SDK's

@@ -28,6 +28,7 @@ COMMAND_PACKAGES = (
     "tasks",
     "encoding",
     "mturk",
+    "prolific",
     "platform",
     "storage",
     "collection",

@@ -137,6 +137,24 @@ class Stack(TypedDict, total=False):
         description="service name -> fixed port; empty picks free loopback ports")]
 
 
+#: Prolific's researcher API (the local backend uses the stack's emulator instead).
+PROLIFIC_BASE_URL = "https://api.prolific.com"
+
+
+@model(frozen=True, config=FORBID)
+class ProlificSettings:
+    """The `prolific:` section: where the API is and which workspace and project (by title) the
+    workbench's studies go to. The token is a secret (`PROLIFIC_TOKEN`), never here."""
+
+    base_url: Annotated[str, Field(pattern=r"^https?://\S+$", description="Prolific's API root"),
+                        words("an http(s) address")] = PROLIFIC_BASE_URL
+    workspace: Annotated[Name, Field(description="the workspace's title")] = "IGLU"
+    project: Annotated[Name, Field(description="the project's title inside the workspace")] = "iglu"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
+
 @model(frozen=True, config=FORBID)
 class ProfileFile:
     """A profile file, `params/profiles/<name>.yaml`: everything but secrets (those stay in .env)."""
@@ -151,6 +169,7 @@ class ProfileFile:
         "cloud endpoints (null: the AWS default); `stack` is the older spelling of backend: local"))] = None
     s3: S3Settings = field(default_factory=S3Settings)
     stack: Stack = field(default_factory=lambda: Stack())
+    prolific: ProlificSettings = field(default_factory=ProlificSettings)
     rehearsal: Annotated[dict[str, Any] | None, Field(description=(
         "local backend only: the simulated crowd that works a campaign (crowd, size, mix, seed, "
         "first_shown_bias, tie_margin, platform_dir), checked by iglu_lib/local/rehearsal_settings.py"))] = None
@@ -197,3 +216,16 @@ def parse_settings(name: str, path: Path, document: Mapping[str, Any]) -> Settin
         stack_ports=MappingProxyType(dict(checked.stack.get("ports") or {})),
         document=MappingProxyType(dict(document)),
     )
+
+
+@model(frozen=True, config=ConfigDict(extra="ignore"))
+class _ProlificSection:
+    """A profile read for its `prolific:` section alone."""
+
+    prolific: ProlificSettings = field(default_factory=ProlificSettings)
+
+
+def parse_prolific(path: Path, document: Mapping[str, Any]) -> ProlificSettings:
+    """The profile's `prolific:` section (defaults when absent); a malformed value is one line
+    naming the file and the key."""
+    return validate(_ProlificSection, dict(document), str(path)).prolific

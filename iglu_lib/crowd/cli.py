@@ -32,6 +32,7 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--conf", help="configuration name in TASK_DIR/conf/ (without .yaml); needed with TASK_DIR")
     serve.add_argument("--profile", default="local", help="profile (default: local)")
     serve.add_argument("--db", help="SQLite records (default: outputs/crowd/<task name>.sqlite)")
+    _provider_option(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
     serve.add_argument("--port", type=int, default=0, help="port (default: a free one, printed)")
     _rule_options(serve)
@@ -42,6 +43,8 @@ def register(subparsers: Any) -> None:
     launch.add_argument("--task-run", help="task run id (default: the newest run of the task)")
     launch.add_argument("--public-url", help="address workers reach the task server at (default: the run's server)")
     launch.add_argument("--spend-money", action="store_true", help="allow paying on a profile with spend_money: false")
+    launch.add_argument("--estimated-minutes", type=int,
+                        help="Prolific: minutes the task takes (shown to participants; the reward must reach the hourly minimum)")
     launch.add_argument("--json", action="store_true")
     launch.set_defaults(handler=_launch)
 
@@ -69,6 +72,12 @@ def _task_options(parser: argparse.ArgumentParser, profile: bool = True) -> None
     if profile:
         parser.add_argument("--profile", default="local", help="profile (default: local)")
         parser.add_argument("--db", help="SQLite records (default: outputs/crowd/<task name>.sqlite)")
+        _provider_option(parser)
+
+
+def _provider_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--provider", choices=("mturk", "prolific"), default="mturk",
+                        help="crowd: mturk (one HIT per unit, default) or prolific (one study per unit)")
 
 
 def _rule_options(parser: argparse.ArgumentParser) -> None:
@@ -123,7 +132,8 @@ def _open(args: argparse.Namespace) -> Any:
     from iglu_lib.config import load_profile
     from iglu_lib.crowd.session import open_task_run
 
-    return open_task_run(args.task_dir, args.conf, load_profile(args.profile), args.db)
+    return open_task_run(args.task_dir, args.conf, load_profile(args.profile), args.db, provider=args.provider,
+                         estimated_minutes=getattr(args, "estimated_minutes", None))
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -216,6 +216,10 @@ class CrowdDB(SqliteFile):
         with self._connect() as conn:
             conn.execute("UPDATE assignments SET status = 'Returned' WHERE hit_id = ? AND status = 'Opened'", (hit_id,))
 
+    def assignments_of_hit(self, hit_id: str) -> list[dict[str, Any]]:
+        """Every assignment opened on a HIT (on Prolific: every session of a run's study)."""
+        return self._rows("SELECT * FROM assignments WHERE hit_id = ? ORDER BY opened_at", (hit_id,))
+
     def assignment(self, assignment_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM assignments WHERE assignment_id = ?", (assignment_id,))
         return rows[0] if rows else None

@@ -20,6 +20,10 @@ from iglu_lib.crowd.verify import AssignmentVerifier
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
+    from iglu_lib.crowd.prolific_provider import ProlificTaskProvider
+
+#: The crowds a task run can be put on (`--provider`).
+TASK_PROVIDERS = ("mturk", "prolific")
 
 
 def campaign_pages(profile: Profile, store_path: str | Path | None = None, **guards: Any) -> CampaignPages:
@@ -44,7 +48,7 @@ class TaskRun:
 
     task: CrowdTask
     db: CrowdDB
-    provider: StaticTaskProvider
+    provider: StaticTaskProvider | ProlificTaskProvider
     profile: Profile
     server: TaskServer | None = None
 
@@ -59,10 +63,17 @@ class TaskRun:
             self.task, self.db, host=host, port=port, task_run_id=task_run_id, rules=rules,
             submit_origins=self.profile.backend.worker_submit_origins(),
             on_onboarding=qualification.record if qualification is not None else None,
-            verifier=AssignmentVerifier(self.provider.manager),
+            verifier=self._verifier(),
             campaign_pages=campaign_pages(self.profile),
         )
+        if not isinstance(self.provider, StaticTaskProvider) and self.server.app is not None:
+            self.server.app = self.provider.task_app(self.server.app)  # back to Prolific once done
         return self.server
+
+    def _verifier(self) -> AssignmentVerifier:
+        if isinstance(self.provider, StaticTaskProvider):
+            return AssignmentVerifier(self.provider.manager)
+        return self.provider.verifier()
 
     def serve(self, **options: Any) -> TaskServer:
         """Start a task server in a background thread (tests, notebooks)."""
@@ -108,14 +119,23 @@ class TaskRun:
 
 
 def open_task_run(task_dir: str | Path, conf_name: str, profile: Profile, db_path: str | Path | None = None,
-                  qualification_name: str | None = None) -> TaskRun:
+                  qualification_name: str | None = None, provider: str = "mturk",
+                  estimated_minutes: int | None = None) -> TaskRun:
     """Load the task folder and connect its records and the profile's crowd platform.
 
     `qualification_name` replaces the task's `onboarding_qualification`, to start a campaign
-    whose workers are judged afresh.
+    whose workers are judged afresh. `provider` is `mturk` (HITs) or `prolific` (studies, which
+    need the task's `estimated_minutes`).
     """
     task = load_task(task_dir, conf_name)
     if qualification_name:
         task = task.with_qualification(qualification_name)
     db = CrowdDB(db_path or default_db_path(task.name))
+    if provider not in TASK_PROVIDERS:
+        raise TaskRunError(f"unknown crowd provider '{provider}' (known: {', '.join(TASK_PROVIDERS)})")
+    if provider == "prolific":
+        from iglu_lib.crowd.prolific_provider import ProlificTaskProvider
+
+        return TaskRun(task=task, db=db, provider=ProlificTaskProvider.from_profile(profile, task, db, estimated_minutes),
+                       profile=profile)
     return TaskRun(task=task, db=db, provider=StaticTaskProvider.from_profile(profile, task, db), profile=profile)

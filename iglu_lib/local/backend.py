@@ -73,8 +73,13 @@ class LocalBackend(Backend):
         return self._stack_value(f"{service}_endpoint_url")
 
     def prolific_token(self) -> str:
-        """The local Prolific emulator's API token (made once per stack, like its salt)."""
-        return self.env.get("PROLIFIC_TOKEN") or self._stack_value("prolific_token")
+        """The local Prolific emulator's API token (made once per stack, like its salt); a real
+        `PROLIFIC_TOKEN` in `.env` is never sent to the emulator, which would refuse it anyway."""
+        return self._stack_value("prolific_token")
+
+    def prolific_base_url(self) -> str:
+        """The stack's Prolific emulator (the profile's `prolific.base_url` is for real profiles)."""
+        return self._stack_value("prolific_endpoint_url").rstrip("/")
 
     def aws_credentials(self) -> dict[str, str]:
         return dict(LOCAL_AWS_CREDENTIALS)
@@ -107,6 +112,7 @@ class LocalBackend(Backend):
         return {"endpoints": endpoints, "secret_notes": {
             "AZURE_STORAGE_CONNECTION_STRING": " (local: from the stack when not set)",
             "IGLU_WORKER_ID_SALT": " (local: from the stack when not set)",
+            "PROLIFIC_TOKEN": " (local: not used; the stack's emulator has its own token)",
         }}
 
     def rehearsal(self, advice: str | None = None) -> LocalRehearsal:
