@@ -38,12 +38,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from iglu_lib.collection.adoption import Adoption
 from iglu_lib.collection.faults import Fault, classify, is_account_problem
 from iglu_lib.collection.judge import NEEDS_REVIEW, judge
 from iglu_lib.collection.outcomes import OPEN_STATUSES, SlotGame, scheduled_games, slot_outcome
 from iglu_lib.collection.params import CampaignParams
 from iglu_lib.collection.rewards import BonusRule, bonus_token, bonuses_paid
 from iglu_lib.collection.sanctions import CampaignQualification, Sanctions, rejected_reasons
+from iglu_lib.collection.stall import StallWatch
 from iglu_lib.collection.winddown import clear_stop_request, stop_requested
 from iglu_lib.errors import CampaignStopped, IgluError
 from iglu_lib.scheduling import Outcome, Scheduler, Slot, split_join_code
@@ -135,6 +137,9 @@ class Campaign:
         self.stopped_by: str | None = None
         self._planned: dict[str, list[GameRecord] | None] = {}  # handed-out slots whose HIT is not made yet
         self._stop = threading.Event()
+        # issue 20: HITs on the service the records lack are adopted; a stall is named once
+        self.adoption = Adoption(self)
+        self.stall = StallWatch()
 
     @classmethod
     def open(
@@ -179,6 +184,7 @@ class Campaign:
         warning = preview_exposes_codes(getattr(self.manager, "question_mode", "html"))
         if warning:
             log.warning("campaign %s: %s", self.params.campaign, warning)
+        self.adoption.sweep()  # before the restore: adopted slots count, their ids are never reused
         stored = self.records.all()
         restored = self.scheduler.restore(self._slot_games(stored))
         self.paid_hits = len({g.slot_id for g in stored if g.status is RecordStatus.APPROVED})
@@ -297,6 +303,8 @@ class Campaign:
             "done": self.done,
             "stopped_by": self.stopped_by,
             "errors": list(self.errors),
+            **self.adoption.summary(),
+            "stalled": self.stall.reason,
         }
 
     # -- one turn ---------------------------------------------------------------------------
@@ -309,13 +317,14 @@ class Campaign:
         if not self.started:
             self._step(self._start_step, report)
         elif self.params.reconcile_every_turns and self.turns % self.params.reconcile_every_turns == 0:
-            self._step(self._reconcile, report)
+            self._step(self.adoption.reconcile, report)  # sweep, reconcile, counts from the records
         if self.started:
             for step in (self._review, self._create_hits):
                 if self.stopping:
                     break
                 self._step(step, report)
         self._count_failure(report)
+        self.stall.after_turn(self, report)
         return report
 
     def _start_step(self, report: TurnReport) -> None:
@@ -427,9 +436,10 @@ class Campaign:
         failure while writing or creating, on a later turn: writing a slot again is idempotent)."""
         for slot_id, games in list(self._planned.items()):
             slot = self.scheduler.slot(slot_id)
+            again = games is not None  # planned before a restart or a failure: its HIT may exist
             if games is None:
                 games = self._planned[slot_id] = self.records.plan(slot, hit_type=self.params.hit_type)
-            self._open_hit(slot, games)
+            self._open_hit(slot, games, again=again)
             del self._planned[slot_id]
             report.created += 1
 
@@ -449,8 +459,13 @@ class Campaign:
         return committed <= Decimal(self.params.budget)
 
     # -- creating ---------------------------------------------------------------------------
-    def _open_hit(self, slot: Slot, games: list[GameRecord]) -> None:
-        """Create the HIT of a planned slot (again, after a crash: same token, same HIT)."""
+    def _open_hit(self, slot: Slot, games: list[GameRecord], *, again: bool = False) -> None:
+        """Create the HIT of a planned slot; created `again` (after a crash or a failure) only
+        if the service holds no HIT with the slot's token (MTurk forgets tokens after 24 h)."""
+        found = self.adoption.hit_made_before(games[0].unique_request_token) if again else None
+        if found is not None:
+            self.records.update_all(games, status=RecordStatus.HIT_CREATED, hit_id=found.hit_id)
+            return
         task_join_code, _ = split_join_code(slot.join_codes[0])
         variables = {
             "task_name": slot.task_name,

@@ -388,6 +388,33 @@ class HitManager:
     def _hit_made_with(self, token: str) -> Hit | None:
         return next((hit for hit in self.hits() if hit.annotation.token == token), None)
 
+    # -- finding HITs the caller lost track of (see `iglu_lib.collection.adoption`) ----------
+    def hit_with_token(self, token: str) -> Hit | None:
+        """This campaign's HIT created with request `token`, found by the token in its
+        annotation: MTurk forgets a `UniqueRequestToken` after 24 hours, the annotation stays."""
+        return self._hit_made_with(token)
+
+    def page_text(self, hit: Hit) -> str:
+        """What a worker's page of `hit` shows, as text to search for join codes: the HTML of an
+        `HTMLQuestion`, or, for an `ExternalQuestion`, the variables stored for its page (empty
+        when the page store does not know it)."""
+        question = str(hit.raw.get("Question") or "")
+        if "<ExternalQuestion" not in question:
+            return question
+        from urllib.parse import parse_qs, urlparse
+        from xml.sax.saxutils import unescape
+
+        start, end = question.find("<ExternalURL>"), question.find("</ExternalURL>")
+        url = unescape(question[start + len("<ExternalURL>"):end]) if 0 <= start < end else ""
+        page_id = (parse_qs(urlparse(url).query).get("page") or [""])[0]
+        page = self.page_store.get(page_id)
+        if page is None:
+            return ""
+        variables = page.variables
+        code = str(variables.get("task_join_code", ""))
+        suffix = str(variables.get("join_code_suffix", ""))
+        return "\n".join(f"{code}:{instance}{suffix}" for instance in variables.get("agent_instance_ids", ()))
+
     def get_hit(self, hit_id: str) -> Hit:
         return Hit.from_service(self.call("get_hit", HITId=hit_id)["HIT"])
 
