@@ -299,3 +299,27 @@ class Adoption:
 
     def summary(self) -> dict[str, list[str]]:
         return {"adopted_hits": sorted(self.adopted), "expired_unrecorded_hits": sorted(self.expired)}
+
+
+def unaccounted_hits(profile: Profile, params: Any, campaign: str) -> list[str] | str:
+    """The campaign's HITs on the service that are neither in its records nor in the adoption
+    journal (what the next sweep would take in), or why they could not be listed."""
+    from iglu_lib.mturk import HitManager
+    from iglu_lib.storage import GameRecords
+
+    try:
+        options = {"hit_type": params.hit_type} if params is not None else {}
+        manager = HitManager.open(profile, campaign=campaign, **options)
+        hits = list(manager.hits()) if params is not None else [
+            hit for hit in _any_type_hits(manager) if hit.annotation.campaign == campaign]
+        known = {g.hit_id for g in GameRecords.open(profile, campaign).all()}
+        known |= set(Journal.open(profile, campaign).entries())
+    except Exception as err:  # noqa: BLE001 - the records' status is still worth printing
+        return f"could not list: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
+    return sorted(hit.hit_id for hit in hits if hit.hit_id not in known)
+
+
+def _any_type_hits(manager: Any) -> list[Hit]:
+    from iglu_lib.mturk.manager import Hit
+
+    return [Hit.from_service(raw) for raw in manager.paginate("list_hits", "HITs")]
