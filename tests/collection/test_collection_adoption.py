@@ -1,0 +1,283 @@
+"""Issue 20, item 2: HITs adopted, never duplicated.
+
+On the local stack: a loop that dies between CreateHIT and the records' write and restarts
+after the MTurk server's clock moved past 24 hours (when the service no longer recognises the
+request token) adopts the HIT it made instead of making a second one for the slot, and judges
+the work submitted to it; the table service killed mid-campaign and rows lost, every campaign
+HIT on the service ends in the records (adopted, its submitted work judged) and the loop's
+counts agree with the records; a stalled loop says why, once."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import time
+from collections import Counter
+from dataclasses import replace
+
+import pytest
+
+from iglu_lib.collection.adoption import ADOPTED, Journal, slot_from_page, slot_of_token
+from iglu_lib.collection.campaign import Campaign
+from iglu_lib.collection.live import Timeline, attention
+from iglu_lib.collection.stall import StallWatch
+from iglu_lib.local.mturk.control_client import LocalMTurkControl
+from iglu_lib.local.mturk.process import running_server
+from iglu_lib.local.workers import GAME_TIME_SCALE, join_codes_of
+from iglu_lib.mturk import HitManager, MTurkError
+from iglu_lib.scheduling import Inventory
+from iglu_lib.storage import RecordStatus
+from iglu_lib.storage.record import request_token
+
+#: Past MTurk's 24 hours of remembering a `UniqueRequestToken` (the local server forgets too).
+A_DAY_AND_AN_HOUR = 25 * 3600
+SETTLED = (RecordStatus.APPROVED, RecordStatus.REJECTED)
+
+
+class Died(BaseException):
+    """The process died here (not an `Exception`: the loop's fault handling must not see it)."""
+
+
+def _private_manager(profile, url: str, params) -> HitManager:
+    """A manager of a private local MTurk server whose HITs outlive a day (so the first HIT is
+    still Assignable when the clock has moved 25 hours: the case of two open HITs per slot)."""
+    import boto3
+
+    def connect():
+        return boto3.client("mturk", endpoint_url=url, region_name="us-east-1",
+                            aws_access_key_id="local", aws_secret_access_key="local")
+
+    return HitManager(replace(profile.hit, lifetime_seconds=3 * 86400), connect, profile_name="local",
+                      spend_money=True, requires_https=False, hit_type=params.hit_type, campaign=params.campaign)
+
+
+def _one_hit_per_slot(campaign: Campaign) -> dict[str, str]:
+    """Every HIT of the campaign on the service belongs to one slot and no slot has two;
+    returns slot id -> HIT id."""
+    hits = list(campaign.manager.hits())
+    tokens = Counter(hit.annotation.token for hit in hits)
+    assert all(n == 1 for n in tokens.values()), f"a slot has two HITs on the service: {tokens}"
+    recorded = {g.hit_id: g.slot_id for g in campaign.records.all() if g.hit_id}
+    assert {hit.hit_id for hit in hits} <= set(recorded), "every HIT on the service is in the records"
+    return {recorded[hit.hit_id]: hit.hit_id for hit in hits}
+
+
+@pytest.mark.parametrize("found_by", ["restart_sweep", "create_again"])
+def test_a_hit_made_before_a_crash_is_adopted_a_day_later_and_its_work_judged(
+        found_by, rehearsal, local_profile, unique_name, tmp_path, monkeypatch):
+    """`restart_sweep`: the loop dies right after CreateHIT, before the records' write, and a
+    new loop starts a day later. `create_again`: CreateHIT answers with an error although the
+    service made the HIT, and the same loop creates the slot's HIT again a day later."""
+    name = unique_name("adopt")
+    params = rehearsal.params(name, target_approved_hits=1, reconcile_every_turns=0)
+    with running_server(tmp_path / "mturk") as server:
+        control = LocalMTurkControl(server.url)
+        first = Campaign.open(params, manager=_private_manager(local_profile, server.url, params))
+        real_create = first.manager.create_hit
+        made: list[str] = []
+
+        def create_then_fail(*args, **kwargs):
+            hit = real_create(*args, **kwargs)
+            made.append(hit.hit_id)
+            if len(made) == 1:  # the first HIT is made on the service; its answer is lost
+                if found_by == "restart_sweep":
+                    raise Died("after CreateHIT")
+                raise MTurkError("MTurk create_hit failed: connection reset")  # transient: retried next turn
+            return hit
+
+        monkeypatch.setattr(first.manager, "create_hit", create_then_fail)
+        if found_by == "restart_sweep":
+            with pytest.raises(Died):
+                first.turn()
+            assert [g.status for g in first.records.all()] == [RecordStatus.PLANNED] * 2
+        else:
+            report = first.turn()
+            assert report.errors and first._planned, "the slot waits to be created again"
+        control.advance_clock(A_DAY_AND_AN_HOUR)
+        assert control.now() - time.time() > 24 * 3600
+
+        if found_by == "restart_sweep":
+            loop = Campaign.open(params, manager=_private_manager(local_profile, server.url, params))
+            monkeypatch.setattr(loop.manager, "create_hit", create_then_fail)
+        else:
+            loop = first
+        loop.turn()
+        slots = _one_hit_per_slot(loop)
+        first_hit = made[0]
+        assert made.count(first_hit) == 1 and first_hit in slots.values(), "the first HIT was adopted"
+        assert first_hit in loop.adoption.adopted
+        assert loop.manager.get_hit(first_hit).status == "Assignable"
+        assert Journal.open(local_profile, name).entries()[first_hit]["action"] == ADOPTED
+
+        _work_honestly(control, local_profile, first_hit, unique_name("AW").upper())
+        for _ in range(5):
+            loop.turn()
+            games = loop.records.by_hit(first_hit)
+            if {g.status for g in games} <= set(SETTLED):
+                break
+        assert {g.status for g in games} <= set(SETTLED) and {g.assignment_id for g in games} != {""}
+        assert all(g.verdict for g in games), "the work submitted to the adopted HIT was judged"
+        _one_hit_per_slot(loop)
+
+
+def _work_honestly(control: LocalMTurkControl, profile, hit_id: str, worker: str) -> None:
+    """A worker accepts the HIT, plays its games now (by the server's clock) and submits codes."""
+    from datetime import datetime, timedelta, timezone
+
+    simulator = profile.backend.rehearsal().platform()
+    control.set_worker(worker, approval_rate=99, approved_hits=1000)
+    accepted = control.accept(hit_id, worker)
+    joins = join_codes_of(accepted["question"]["html"])
+    codes = []
+    for number, join in enumerate(joins):
+        moment = datetime.fromtimestamp(control.now(), timezone.utc) + timedelta(milliseconds=5)
+        codes.append(simulator.play(join, seed=f"{worker}-{number}", started_at=moment,
+                                    seconds_per_event=GAME_TIME_SCALE))
+    answer = {"joinCode1": joins[0], "joinCode2": joins[1], "completionCode1": codes[0],
+              "completionCode2": codes[1], "agent1_performance": "It did fine.",
+              "agent2_performance": "It built part of it.",
+              "best_agent": {"agent1_option": True, "agent2_option": False}}
+    control.submit(accepted["assignment_id"], {"taskAnswers": json.dumps([answer])})
+
+
+# -- the table service killed mid-campaign -----------------------------------------------------
+def _kill_table_service() -> None:
+    """SIGKILL the session stack's Azurite table service and start it again (`stack.up` restarts
+    only what died, on its port, with what it had saved): acknowledged rows may be lost."""
+    from iglu_lib.local import stack as local_stack
+
+    state_dir = os.environ["IGLU_STACK_DIR"]
+    pid = local_stack.read_state(state_dir)["services"]["azurite-table"]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while local_stack._start_time(pid) is not None and time.monotonic() < deadline:
+        local_stack._reap(pid)
+        time.sleep(0.05)
+    assert "azurite-table" in local_stack.up(state_dir)["started"]
+
+
+def _submitted_unsettled(campaign: Campaign) -> str | None:
+    """A HIT with a submitted assignment the loop has not judged yet."""
+    for games in campaign.records.slots(RecordStatus.HIT_CREATED).values():
+        if campaign.manager.assignments(games[0].hit_id, ("Submitted",)):
+            return games[0].hit_id
+    return None
+
+
+def _run_until(campaign: Campaign, done, seconds: float = 120) -> dict:
+    deadline = time.monotonic() + seconds
+
+    def check(running: Campaign, report) -> None:
+        if done(running) or time.monotonic() > deadline:
+            running.stop()
+
+    summary = campaign.run(progress=False, on_turn=check)
+    campaign._stop.clear()
+    return summary
+
+
+def _records_counts(records) -> tuple[int, int]:
+    from iglu_lib.collection.outcomes import slot_outcome
+    from iglu_lib.scheduling import Outcome
+
+    slots: dict[str, list] = {}
+    for game in records:
+        slots.setdefault(game.slot_id, []).append(game)
+    good = sum(slot_outcome(games) is Outcome.VALID for games in slots.values())
+    return good, len({g.slot_id for g in records if g.status is RecordStatus.APPROVED})
+
+
+@pytest.mark.parametrize("after_the_loss", ["loop_goes_on", "loop_restarts"])
+def test_hits_whose_rows_the_table_lost_are_adopted_and_their_work_judged(
+        after_the_loss, rehearsal, local_profile, unique_name, crowd_factory, invariants, capsys):
+    name = unique_name("lost")
+    params = rehearsal.params(name, target_approved_hits=5, reconcile_every_turns=3)
+    campaign = Campaign.open(params)
+    crowd = crowd_factory(size=6, mix={}, seed=5)
+    _run_until(campaign, lambda c: c.paid_hits >= 2)
+    crowd.stop()  # nobody settles behind the test's back while it waits for a submission
+    deadline = time.monotonic() + 60
+    while (submitted := _submitted_unsettled(campaign)) is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert submitted, "a worker submitted to an open HIT"
+
+    _kill_table_service()
+    approved = next(g.hit_id for g in campaign.records.all() if g.status is RecordStatus.APPROVED)
+    lost = {approved, submitted}
+    for row in campaign.records.all():  # whatever the crash kept of these HITs' rows is lost too
+        if row.hit_id in lost:
+            campaign.records.table.delete_entity(row.campaign, row.row_key)
+    assert not {g.hit_id for g in campaign.records.all()} & lost
+
+    if after_the_loss == "loop_restarts":
+        campaign = Campaign.open(params)
+    crowd_factory(size=6, mix={}, seed=6)
+    summary = _run_until(campaign, lambda c: c.done, seconds=150)
+
+    assert summary["done"], summary
+    assert lost <= set(campaign.adoption.adopted), "the HITs whose rows were lost were adopted"
+    assert set(summary["adopted_hits"]) >= lost and summary["expired_unrecorded_hits"] == []
+    games = campaign.records.by_hit(submitted)
+    assert games and {g.status for g in games} <= set(SETTLED), "the unrecorded submission was judged"
+    assert all(g.verdict and g.assignment_id for g in games)
+    assert {g.status for g in campaign.records.by_hit(approved)} == {RecordStatus.APPROVED}
+    found = invariants(local_profile, name, local_profile.hit.reward)  # every HIT on the service in the records
+    records = found["records"]
+    assert _records_counts(records) == (summary["good_hits"], summary["paid_hits"]), "summary and records agree"
+
+    from iglu_lib.cli import main
+
+    capsys.readouterr()
+    assert main(["campaign", "status", "--campaign", name, "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["adoption"]["adopted"] >= 2 and lost <= set(status["adoption"]["adopted_hits"])
+    assert status["adoption"]["unaccounted_hits"] == []
+
+
+# -- a stalled loop says why, once ------------------------------------------------------------
+@pytest.mark.parametrize("stall", ["no_free_instances", "budget"])
+def test_a_stalled_loop_says_why_once(stall, rehearsal, unique_name, caplog):
+    overrides = {"budget": "0.10"} if stall == "budget" else {}
+    campaign = Campaign.open(rehearsal.params(unique_name("stall"), reconcile_every_turns=0, **overrides))
+    campaign.stall = StallWatch(turns=3)
+    with caplog.at_level(logging.WARNING, logger="iglu_lib.collection.stall"):
+        for _ in range(12):  # no crowd: nothing is ever submitted
+            campaign.turn()
+    said = [r.getMessage() for r in caplog.records if "no progress" in r.getMessage()]
+    assert len(said) == 1, said
+    expected = "no free agent instances" if stall == "no_free_instances" else "the budget ($0.10) leaves no room"
+    assert expected in said[0]
+    if stall == "no_free_instances":
+        assert "open HIT(s) wait for workers" in said[0]
+    summary = campaign.summary()
+    assert expected in summary["stalled"]
+    line = attention(summary, Timeline())
+    assert "stalled" in line and expected in line
+
+
+# -- pure parts -----------------------------------------------------------------------------
+def test_a_token_names_its_slot_only_for_its_own_campaign():
+    token = request_token("camp", "00000012")
+    assert slot_of_token("camp", token) == "00000012"
+    assert slot_of_token("other", token) is None
+    assert slot_of_token("camp", "iglu-00000012-" + "0" * 40) is None
+    assert slot_of_token("camp", None) is None
+
+
+def test_a_slot_is_rebuilt_from_the_join_codes_its_page_shows():
+    inventory = Inventory.from_content(
+        {"house": {"task_join_code": "/join T:C:house", "task_id": "house"},
+         "tower": {"task_join_code": "/join T:C:tower", "task_id": "tower"}},
+        {"Alpha": [{"agent_instance_id": "a-1"}, {"agent_instance_id": "a-10"}],
+         "Beta": [{"agent_instance_id": "b-1"}]},
+    )
+    page = ('<p>/join T:C:tower:b-1:1733000000000</p><input type="hidden" name="joinCode1" value="/join T:C:tower:b-1">'
+            '<p>/join T:C:tower:a-10:1733000000000</p>')
+    slot = slot_from_page(inventory, "00000003", page, 2)
+    assert slot is not None
+    assert (slot.task_name, slot.agents, slot.instance_ids) == ("tower", ("Beta", "Alpha"), ("b-1", "a-10"))
+    assert slot.join_codes == ("/join T:C:tower:b-1", "/join T:C:tower:a-10")
+    assert slot_from_page(inventory, "00000003", page, 3) is None
+    assert slot_from_page(inventory, "00000003", "<p>no codes</p>", 2) is None
