@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from iglu_lib.collection.faults import Fault, classify
@@ -169,6 +169,23 @@ class Adoption:
             self._name(hit.hit_id, ADOPTED, slot_of_token(self.campaign.params.campaign, token) or "",
                        "created before a crash or a failed records write; found by its request token")
         return hit
+
+    def open_or_retire(self, open_hit: Callable[[], None], slot: Slot, games: Sequence[GameRecord]) -> int:
+        """Open a slot's HIT (1), or retire the slot (0) when the service refuses its token and
+        lists no HIT with it: an earlier slot of that id lost its rows and its HIT was deleted,
+        so the id was handed out again. The slot is closed as expired; the next has a new id."""
+        from iglu_lib.mturk import TokenSpent
+        from iglu_lib.scheduling import Outcome
+
+        try:
+            open_hit()
+        except TokenSpent as err:
+            self.campaign.records.update_all(games, status=RecordStatus.EXPIRED)
+            self.campaign.scheduler.close(slot.slot_id, Outcome.EXPIRED)
+            log.warning("campaign %s: slot %s retired unopened, its id was used before: %s",
+                        self.campaign.params.campaign, slot.slot_id, err)
+            return 0
+        return 1
 
     # -- the sweep --------------------------------------------------------------------------
     def reconcile(self, report: TurnReport) -> None:

@@ -36,6 +36,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from iglu_lib.collection.adoption import Adoption
@@ -439,9 +440,9 @@ class Campaign:
             again = games is not None  # planned before a restart or a failure: its HIT may exist
             if games is None:
                 games = self._planned[slot_id] = self.records.plan(slot, hit_type=self.params.hit_type)
-            self._open_hit(slot, games, again=again)
+            made = self.adoption.open_or_retire(partial(self._open_hit, slot, games, again=again), slot, games)
             del self._planned[slot_id]
-            report.created += 1
+            report.created += made
 
     def _room_for_a_hit(self) -> bool:
         if self._stop_rule() is not None:

@@ -61,6 +61,11 @@ class SpendingRefused(MTurkError):
     """A call that pays was refused because the profile does not spend money by default."""
 
 
+class TokenSpent(MTurkError):
+    """`CreateHIT` refused a request token it saw within 24 hours, yet no HIT listed carries it
+    (its HIT was deleted): the token cannot make a HIT before the service forgets it."""
+
+
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
 
@@ -307,6 +312,8 @@ class HitManager:
             response = self.call("create_hit", **arguments)
         except MTurkError as err:
             existing = self._hit_made_with(token) if _is_duplicate_token(err) else None
+            if existing is None and _is_duplicate_token(err):
+                raise TokenSpent(f"{err}; no HIT listed carries request token {token} (deleted?)", err.code) from err
             if existing is None:
                 raise
             hit = existing

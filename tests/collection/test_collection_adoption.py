@@ -255,6 +255,29 @@ def test_hits_whose_rows_the_table_lost_are_adopted_and_their_work_judged(
     assert status["adoption"]["unaccounted_hits"] == []
 
 
+def test_a_slot_id_whose_hit_and_rows_are_gone_is_retired_and_the_loop_goes_on(rehearsal, unique_name):
+    """The table lost the rows of the last slot and its HIT was deleted (expired unworked): a
+    restart hands that slot id out again, and the service refuses its token for 24 hours."""
+    params = rehearsal.params(unique_name("reuse"), target_approved_hits=1, reconcile_every_turns=0)
+    first = Campaign.open(params)
+    first.turn()
+    first.manager.expire(first.records.all()[0].hit_id)
+    first.turn()  # slot 00000000 expired (its HIT deleted), slot 00000001 opened
+    last = first.records.slot_games("00000001")
+    first.manager.expire(last[0].hit_id)
+    first.manager.delete(last[0].hit_id)
+    for row in last:
+        first.records.table.delete_entity(row.campaign, row.row_key)
+
+    again = Campaign.open(params)
+    report = again.turn()
+    assert report.errors == [] and again.stopped_by is None
+    slots = again.records.slots()
+    assert {g.status for g in slots["00000001"]} == {RecordStatus.EXPIRED}, "the spent slot id is retired"
+    assert {g.status for g in slots["00000002"]} == {RecordStatus.HIT_CREATED}, "and the next slot opened"
+    _one_hit_per_slot(again)
+
+
 # -- a stalled loop says why, once ------------------------------------------------------------
 @pytest.mark.parametrize("stall", ["no_free_instances", "budget"])
 def test_a_stalled_loop_says_why_once(stall, rehearsal, unique_name, caplog):
