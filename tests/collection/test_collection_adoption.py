@@ -143,6 +143,37 @@ def _work_honestly(control: LocalMTurkControl, profile, hit_id: str, worker: str
     control.submit(accepted["assignment_id"], {"taskAnswers": json.dumps([answer])})
 
 
+def test_a_second_hit_of_a_slot_and_a_foreign_one_are_expired_and_named(
+        rehearsal, local_profile, unique_name, tmp_path):
+    """What the old loop left after a day-late restart (two HITs for one slot), and a HIT tagged
+    with the campaign but no slot of it: neither can be adopted, so both are expired and named."""
+    name = unique_name("dup")
+    params = rehearsal.params(name, target_approved_hits=1, reconcile_every_turns=1)
+    with running_server(tmp_path / "mturk") as server:
+        loop = Campaign.open(params, manager=_private_manager(local_profile, server.url, params))
+        loop.turn()
+        [games] = loop.records.slots().values()
+        LocalMTurkControl(server.url).advance_clock(A_DAY_AND_AN_HOUR)
+        page = {"task_name": games[0].task_name, "task_join_code": "/join T:C:elsewhere",
+                "agent_instance_ids": ["x-1", "x-2"]}
+        second = loop.manager.create_hit(page, unique_request_token=games[0].unique_request_token, max_assignments=1)
+        foreign = loop.manager.create_hit(page, unique_request_token="made-by-hand", max_assignments=1)
+        assert second.hit_id != games[0].hit_id
+
+        loop.turn()
+        assert set(loop.adoption.expired) == {second.hit_id, foreign.hit_id}
+        assert "a second HIT of slot" in loop.adoption.expired[second.hit_id]
+        assert {loop.manager.get_hit(h.hit_id).status for h in (second, foreign)} == {"Reviewable"}
+        assert loop.records.by_hit(games[0].hit_id), "the recorded HIT stays the slot's"
+        journal = Journal.open(local_profile, name)
+        assert {journal.entries()[h.hit_id]["action"] for h in (second, foreign)} == {"expired"}
+        summary = loop.summary()
+        assert sorted(summary["expired_unrecorded_hits"]) == sorted([second.hit_id, foreign.hit_id])
+        assert "2 expired" in attention(summary, Timeline())
+        loop.turn()
+        assert len(loop.adoption.expired) == 2, "a HIT expired once is not taken up again"
+
+
 # -- the table service killed mid-campaign -----------------------------------------------------
 def _kill_table_service(campaign: str) -> None:
     """SIGKILL the session stack's Azurite table service and start it again (`stack.up` restarts
