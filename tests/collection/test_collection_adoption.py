@@ -354,3 +354,20 @@ def test_a_slot_is_rebuilt_from_the_join_codes_its_page_shows():
     assert slot.join_codes == ("/join T:C:tower:b-1", "/join T:C:tower:a-10")
     assert slot_from_page(inventory, "00000003", page, 3) is None
     assert slot_from_page(inventory, "00000003", "<p>no codes</p>", 2) is None
+
+
+def test_an_external_mode_hit_shows_the_join_codes_its_stored_page_holds(tmp_path, local_profile):
+    """An `ExternalQuestion` carries only a page id: the join codes come from the page store."""
+    from iglu_lib.mturk.hit_pages import HitPageStore
+    from iglu_lib.mturk.manager import Hit
+    from iglu_lib.mturk.templates import external_question
+
+    manager = HitManager(local_profile.hit, lambda: None, hit_type="pairwise", campaign="ext")
+    manager.__dict__["page_store"] = store = HitPageStore(tmp_path / "pages.sqlite")
+    store.put("a" * 32, "pairwise", {"task_join_code": "/join T:C:house", "agent_instance_ids": ["b-1", "a-1"],
+                                     "join_code_suffix": ":1733000000000"})
+    question = external_question(f"https://tasks.example.org/hit?page={'a' * 32}&x=1")
+    page = manager.page_text(Hit.from_service({"HITId": "H1", "Question": question}))
+    assert page.splitlines() == ["/join T:C:house:b-1:1733000000000", "/join T:C:house:a-1:1733000000000"]
+    unknown = external_question(f"https://tasks.example.org/hit?page={'b' * 32}")
+    assert manager.page_text(Hit.from_service({"HITId": "H2", "Question": unknown})) == ""
