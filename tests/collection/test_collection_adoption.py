@@ -174,6 +174,40 @@ def test_a_second_hit_of_a_slot_and_a_foreign_one_are_expired_and_named(
         assert len(loop.adoption.expired) == 2, "a HIT expired once is not taken up again"
 
 
+def test_a_hit_of_a_slot_this_run_never_handed_out_is_adopted_from_its_page(rehearsal, unique_name):
+    """Mid-run, a HIT of the campaign whose slot the scheduler does not know (made by an earlier
+    run whose rows were lost after this one started): its slot is rebuilt from the join codes
+    the page shows, the scheduler is rebuilt from the records, and slot ids go on after it."""
+    from iglu_lib.scheduling import Outcome
+
+    params = rehearsal.params(unique_name("page"), target_approved_hits=2, reconcile_every_turns=2)
+    loop = Campaign.open(params)
+    loop.turn()
+    busy = set(loop.scheduler.busy_instances())
+    owner = loop.scheduler.inventory.agent_of_instance()
+    free: dict[str, str] = {}
+    for instance_id, agent in owner.items():
+        if instance_id not in busy and agent not in free.values() and len(free) < 2:
+            free[instance_id] = agent
+    task = next(iter(loop.scheduler.inventory.tasks.values()))
+    token = request_token(params.campaign, "00000007")
+    made = loop.manager.create_hit({"task_name": task.name, "task_join_code": task.task_join_code,
+                                    "agent_instance_ids": list(free)}, unique_request_token=token, max_assignments=1)
+    loop.turn()  # a reconcile turn: the sweep adopts it
+    assert made.hit_id in loop.adoption.adopted
+    games = loop.records.slot_games("00000007")
+    assert [g.agent_minecraft_id for g in games] == list(free) and {g.hit_id for g in games} == {made.hit_id}
+    assert loop.scheduler.outcome("00000007") is Outcome.OPEN
+    assert set(free) <= set(loop.scheduler.busy_instances()), "its instances are held by its slot"
+    loop.manager.expire(made.hit_id)
+    for _ in range(3):
+        loop.turn()
+    assert loop.scheduler.outcome("00000007") is Outcome.EXPIRED
+    _one_hit_per_slot(loop)
+    following = loop.scheduler.next()
+    assert following is not None and following.slot_id == "00000008", "slot ids go on after the adopted one"
+
+
 # -- the table service killed mid-campaign -----------------------------------------------------
 def _kill_table_service(campaign: str) -> None:
     """SIGKILL the session stack's Azurite table service and start it again (`stack.up` restarts
