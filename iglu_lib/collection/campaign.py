@@ -5,8 +5,9 @@ Crash safety comes from one rule: every decision is written to the game records 
 is acted on, and every action can be recognised as done when it is met again.
 
 - a slot is *planned* (rows written, with the HIT's `UniqueRequestToken`) before `CreateHIT`;
-  a restart creates the HIT of a planned slot with the same token, which the service answers
-  with the HIT made before instead of a second one;
+  a restart first searches the campaign's HITs on the service for that token (MTurk forgets
+  tokens after 24 hours) and adopts a HIT found, else creates it with the same token (`adoption`,
+  whose sweep also takes in HITs whose rows the table lost);
 - an assignment's verdict is written (*submitted*) before `ApproveAssignment` or
   `RejectAssignment`; a restart reads the assignment's status on the service and only acts
   if it is still `Submitted`, so no assignment is paid or rejected twice;
