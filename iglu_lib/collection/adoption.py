@@ -148,6 +148,7 @@ class Adoption:
         self.expired: dict[str, str] = {}
         self._listing: tuple[int, dict[str, Hit]] | None = None  # (turn, token -> HIT) of the last sweep
         self._resync_due = False
+        self._disagreed: tuple[int, int] | None = None  # good HITs (loop, records) last warned about
 
     @property
     def journal(self) -> Journal:
@@ -313,6 +314,14 @@ class Adoption:
                         "counting from the records", campaign.params.campaign, campaign.paid_hits,
                         campaign.bonus_paid, paid, bonus)
             campaign.paid_hits, campaign.bonus_paid = paid, bonus
+        good = good_in_records(stored)
+        if good != campaign.good_hits and (campaign.good_hits, good) != self._disagreed:
+            self._disagreed = (campaign.good_hits, good)
+            log.warning("campaign %s: the loop counted %s good HITs, the records %s (rows lost with their HITs "
+                        "gone from the service?); rebuilding the scheduler from the records",
+                        campaign.params.campaign, campaign.good_hits, good)
+            self._resync_due = True
+            self._resync()
 
     def summary(self) -> dict[str, list[str]]:
         return {"adopted_hits": sorted(self.adopted), "expired_unrecorded_hits": sorted(self.expired)}
@@ -340,3 +349,14 @@ def _any_type_hits(manager: Any) -> list[Hit]:
     from iglu_lib.mturk.manager import Hit
 
     return [Hit.from_service(raw) for raw in manager.paginate("list_hits", "HITs")]
+
+
+def good_in_records(stored: Sequence[GameRecord]) -> int:
+    """Good HITs as the records count them: slots whose games are all valid."""
+    from iglu_lib.collection.outcomes import slot_outcome
+    from iglu_lib.scheduling import Outcome
+
+    slots: dict[str, list[GameRecord]] = {}
+    for game in stored:
+        slots.setdefault(game.slot_id, []).append(game)
+    return sum(slot_outcome(games) is Outcome.VALID for games in slots.values())

@@ -13,8 +13,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from iglu_lib.collection.outcomes import slot_outcome
-from iglu_lib.scheduling import Outcome
+from iglu_lib.collection.adoption import good_in_records
 
 if TYPE_CHECKING:
     from iglu_lib.collection.campaign import Campaign, TurnReport
@@ -94,7 +93,4 @@ def _records_good(campaign: Campaign) -> int | None:
     except Exception as err:  # noqa: BLE001 - a diagnosis must not fail the turn
         log.info("records not readable while diagnosing a stall: %s", err)
         return None
-    slots: dict[str, list] = {}
-    for game in stored:
-        slots.setdefault(game.slot_id, []).append(game)
-    return sum(slot_outcome(games) is Outcome.VALID for games in slots.values())
+    return good_in_records(stored)

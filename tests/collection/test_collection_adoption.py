@@ -343,6 +343,35 @@ def test_a_slot_id_whose_hit_and_rows_are_gone_is_retired_and_the_loop_goes_on(r
     _one_hit_per_slot(again)
 
 
+def test_a_good_hit_lost_from_records_and_service_is_no_longer_counted_and_the_log_says_so(
+        rehearsal, local_profile, unique_name, control, caplog):
+    """Rows lost with their HIT deleted from the service cannot be adopted: the loop's count of
+    good HITs follows the records (so it makes another HIT) and says so in the log."""
+    from iglu_lib.collection.adoption import good_in_records
+
+    loop = Campaign.open(rehearsal.params(unique_name("gone"), target_approved_hits=2, reconcile_every_turns=2))
+    loop.turn()
+    hit_id = next(g.hit_id for g in loop.records.all() if g.hit_id)
+    _work_honestly(control, local_profile, hit_id, f"AG{time.monotonic_ns():012d}"[:14])
+    for _ in range(5):
+        loop.turn()
+        if loop.good_hits:
+            break
+    assert loop.good_hits == 1 and good_in_records(loop.records.all()) == 1
+    for row in loop.records.by_hit(hit_id):
+        loop.records.table.delete_entity(row.campaign, row.row_key)
+    loop.manager.set_reviewing(hit_id, False)  # back to Reviewable: deletable
+    loop.manager.delete(hit_id)
+
+    with caplog.at_level(logging.WARNING, logger="iglu_lib.collection.adoption"):
+        for _ in range(4):
+            loop.turn()
+    assert loop.good_hits == good_in_records(loop.records.all()) == 0
+    said = [r.getMessage() for r in caplog.records if "good HITs, the records" in r.getMessage()]
+    assert len(said) == 1 and "counted 1 good HITs, the records 0" in said[0]
+    assert loop.summary()["paid_hits"] == 0
+
+
 # -- a stalled loop says why, once ------------------------------------------------------------
 @pytest.mark.parametrize("stall", ["no_free_instances", "budget"])
 def test_a_stalled_loop_says_why_once(stall, rehearsal, unique_name, caplog):
