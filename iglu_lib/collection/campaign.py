@@ -15,7 +15,10 @@ or the budget is spent.
 Crash safety comes from one rule: every decision is written down (records, ledger) before it
 is acted on, and every action can be recognised as done when it is met again. Spend is what the
 ledger booked (rewards, fees, every bonus, reversals, by anyone) and is read again before new
-HITs are made, so a person's bonus counts against the budget at once.
+HITs are made, so a person's bonus counts against the budget at once. HITs of the campaign that the
+service has and the records lack (a crash between CreateHIT and the write, a table that lost
+rows) are found by the adoption sweep at start and at every reconcile (`adoption`), and a
+restart searches the service for a planned slot's token before creating its HIT again.
 
 No single input stops the loop (see `faults`): a transient failure is retried next turn; an
 unexpected failure while settling one HIT parks that HIT as `needs_review` (logged, counted in
@@ -38,6 +41,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from iglu_lib.collection.adoption import Adoption
 from iglu_lib.collection.consequences import SETTLED_ON_SERVICE as SETTLED_ON_SERVICE
 from iglu_lib.collection.consequences import Consequences
 from iglu_lib.collection.faults import Fault, classify
@@ -49,6 +53,7 @@ from iglu_lib.collection.rewards import BonusRule
 from iglu_lib.collection.sanctions import CampaignQualification, Sanctions
 from iglu_lib.collection.settling import GameDataLate as GameDataLate
 from iglu_lib.collection.settling import Settler
+from iglu_lib.collection.stall import StallWatch
 from iglu_lib.collection.stop_request import clear_stop_request, stop_requested
 from iglu_lib.errors import CampaignStopped
 from iglu_lib.ledger.book import Ledger, Spend
@@ -136,6 +141,9 @@ class Campaign:
         self.planner = Planner(self)  # budget, caps, opening HITs
         self.settler = Settler(self)  # judging, late game data, parking, reconciling
         self.consequences = Consequences(self)  # pay, message, sanction: through the ledger
+        # issue 20: HITs on the service the records lack are adopted; a stall is named once
+        self.adoption = Adoption(self)
+        self.stall = StallWatch()
 
     @classmethod
     def open(
@@ -180,6 +188,7 @@ class Campaign:
         warning = preview_exposes_codes(getattr(self.manager, "question_mode", "html"))
         if warning:
             log.warning("campaign %s: %s", self.params.campaign, warning)
+        self.adoption.sweep()  # before the restore: adopted slots count, their ids are never reused
         stored = self.records.all()
         restored = self.scheduler.restore(scheduled_games(stored))
         self.paid_hits = len({g.slot_id for g in stored if g.status is RecordStatus.APPROVED})
@@ -307,6 +316,8 @@ class Campaign:
             "done": self.done,
             "stopped_by": self.stopped_by,
             "errors": list(self.errors),
+            **self.adoption.summary(),
+            "stalled": self.stall.reason,
         }
 
     # -- one turn ---------------------------------------------------------------------------
@@ -319,13 +330,14 @@ class Campaign:
         if not self.started:
             self._step(self._start_step, report)
         elif self.params.reconcile_every_turns and self.turns % self.params.reconcile_every_turns == 0:
-            self._step(self._reconcile, report)
+            self._step(self.adoption.reconcile, report)  # sweep, reconcile, counts from the records
         if self.started:
             for step in (self._review, self._keep_off_page_claimants, self._create_hits):
                 if self.stopping:
                     break
                 self._step(step, report)
         self._count_failure(report)
+        self.stall.after_turn(self, report)
         return report
 
     def _start_step(self, report: TurnReport) -> None:

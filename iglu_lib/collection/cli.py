@@ -136,6 +136,11 @@ def _status(args: argparse.Namespace) -> int:
     if params or args.service:
         status["hits_on_service"] = _service_counts(profile, params, name)
         status["bonuses_on_service"] = _bonuses_on_service(profile, name, records)
+    from iglu_lib.collection.adoption import read_status, unaccounted_hits
+
+    status["adoption"] = read_status(profile, name)  # HITs taken in from the service, or expired
+    if params or args.service:
+        status["adoption"]["unaccounted_hits"] = unaccounted_hits(profile, params, name)
     if params and params.max_hits_per_worker:
         status["capped_on_service"] = _capped_on_service(profile, params)
     if args.json:

@@ -104,11 +104,26 @@ def attention(
     low = _low_balance(balance, cost_per_hit)
     if low:
         needs.append(low)
-    if not summary.get("done") and timeline.quiet_turns >= stall_turns:
+    if summary.get("stalled"):
+        needs.append(f"the loop is stalled: {summary['stalled']}")
+    elif not summary.get("done") and timeline.quiet_turns >= stall_turns:
         needs.append(f"the loop is stalled: {timeline.quiet_turns} turns without a settled, expired or new HIT")
+    taken = adoption_line(summary)
     if not needs:
-        return "Nothing needs a person."
-    return "Needs a person: " + "; ".join(needs) + "."
+        return "Nothing needs a person." + taken
+    return "Needs a person: " + "; ".join(needs) + "." + taken
+
+
+def adoption_line(summary: Mapping[str, Any]) -> str:
+    """The HITs the loop found on the service without records, adopted or expired (issue 20),
+    named so a researcher sees them; empty when there were none."""
+    adopted = list(summary.get("adopted_hits", []) or [])
+    expired = list(summary.get("expired_unrecorded_hits", []) or [])
+    if not adopted and not expired:
+        return ""
+    parts = [f"{len(ids)} {what} ({', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''})"
+             for what, ids in (("adopted", adopted), ("expired", expired)) if ids]
+    return " HITs on the service without records: " + "; ".join(parts) + " (see the log)."
 
 
 def _low_balance(balance: Any, cost_per_hit: Any) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from iglu_lib.collection.sanctions import CampaignQualification
@@ -49,11 +50,12 @@ class Planner:
         c = self.campaign
         for slot_id, games in list(self.planned.items()):
             slot = c.scheduler.slot(slot_id)
+            again = games is not None  # planned before a restart or a failure: its HIT may exist
             if games is None:
                 games = self.planned[slot_id] = c.records.plan(slot, hit_type=c.params.hit_type)
-            self.open_hit(slot, games)
+            made = c.adoption.open_or_retire(partial(self.open_hit, slot, games, again=again), slot, games)
             del self.planned[slot_id]
-            report.created += 1
+            report.created += made
 
     def room_for_a_hit(self) -> bool:
         c = self.campaign
@@ -79,9 +81,14 @@ class Planner:
             return Decimal("0")
         return c.bonus_rule.amount * c.params.k * (1 + Decimal(c.params.fee_rate))
 
-    def open_hit(self, slot: Slot, games: list[GameRecord]) -> None:
-        """Create the HIT of a planned slot (again, after a crash: same token, same HIT)."""
+    def open_hit(self, slot: Slot, games: list[GameRecord], *, again: bool = False) -> None:
+        """Create the HIT of a planned slot; created `again` (after a crash or a failure) only
+        if the service holds no HIT with the slot's token (MTurk forgets tokens after 24 h)."""
         c = self.campaign
+        found = c.adoption.hit_made_before(games[0].unique_request_token) if again else None
+        if found is not None:
+            c.records.update_all(games, status=RecordStatus.HIT_CREATED, hit_id=found.hit_id)
+            return
         task_join_code, _ = split_join_code(slot.join_codes[0])
         variables = {
             "task_name": slot.task_name,

@@ -11,6 +11,7 @@ _EXPORTS = {
     "Assignment": "iglu_lib.mturk.manager",
     "SpendingRefused": "iglu_lib.mturk.manager",
     "MTurkError": "iglu_lib.mturk.manager",
+    "TokenSpent": "iglu_lib.mturk.manager",
     "RetryPolicy": "iglu_lib.mturk.retry",
     "ParsedAnswers": "iglu_lib.mturk.answers",
     "parse_answers": "iglu_lib.mturk.answers",

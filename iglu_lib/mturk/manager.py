@@ -61,6 +61,11 @@ class SpendingRefused(MTurkError):
     """A call that pays was refused because the profile does not spend money by default."""
 
 
+class TokenSpent(MTurkError):
+    """`CreateHIT` refused a request token it saw within 24 hours, yet no HIT listed carries it
+    (its HIT was deleted): the token cannot make a HIT before the service forgets it."""
+
+
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
 
@@ -307,6 +312,8 @@ class HitManager:
             response = self.call("create_hit", **arguments)
         except MTurkError as err:
             existing = self._hit_made_with(token) if _is_duplicate_token(err) else None
+            if existing is None and _is_duplicate_token(err):
+                raise TokenSpent(f"{err}; no HIT listed carries request token {token} (deleted?)", err.code) from err
             if existing is None:
                 raise
             hit = existing
@@ -387,6 +394,33 @@ class HitManager:
 
     def _hit_made_with(self, token: str) -> Hit | None:
         return next((hit for hit in self.hits() if hit.annotation.token == token), None)
+
+    # -- finding HITs the caller lost track of (see `iglu_lib.collection.adoption`) ----------
+    def hit_with_token(self, token: str) -> Hit | None:
+        """This campaign's HIT created with request `token`, found by the token in its
+        annotation: MTurk forgets a `UniqueRequestToken` after 24 hours, the annotation stays."""
+        return self._hit_made_with(token)
+
+    def page_text(self, hit: Hit) -> str:
+        """What a worker's page of `hit` shows, as text to search for join codes: the HTML of an
+        `HTMLQuestion`, or, for an `ExternalQuestion`, the variables stored for its page (empty
+        when the page store does not know it)."""
+        question = str(hit.raw.get("Question") or "")
+        if "<ExternalQuestion" not in question:
+            return question
+        from urllib.parse import parse_qs, urlparse
+        from xml.sax.saxutils import unescape
+
+        start, end = question.find("<ExternalURL>"), question.find("</ExternalURL>")
+        url = unescape(question[start + len("<ExternalURL>"):end]) if 0 <= start < end else ""
+        page_id = (parse_qs(urlparse(url).query).get("page") or [""])[0]
+        page = self.page_store.get(page_id)
+        if page is None:
+            return ""
+        variables = page.variables
+        code = str(variables.get("task_join_code", ""))
+        suffix = str(variables.get("join_code_suffix", ""))
+        return "\n".join(f"{code}:{instance}{suffix}" for instance in variables.get("agent_instance_ids", ()))
 
     def get_hit(self, hit_id: str) -> Hit:
         return Hit.from_service(self.call("get_hit", HITId=hit_id)["HIT"])
