@@ -27,13 +27,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from iglu_lib.errors import IgluError
+
 LOG = logging.getLogger(__name__)
 
 #: Client addresses the limiter remembers at most (the oldest are forgotten first).
 MAX_CLIENTS = 10_000
 
 
-class Busy(Exception):  # noqa: N818 - a condition, not an error of the library
+class Busy(IgluError):  # noqa: N818 - a condition more than an error, under the library's root
     """The answer cannot be given now without a requester call over budget; retry later."""
 
 
