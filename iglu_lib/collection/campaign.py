@@ -584,6 +584,7 @@ class Campaign:
             return games
         judgement = judge(
             assignment, games, k=self.params.k, thresholds=self.thresholds, ties=self.params.ties_offered,
+            count_unusable_choices=self.params.count_unusable_choices,
             fetch=lambda codes, joins: self.games.fetch_many(
                 codes, join_codes=joins, workers=self.params.fetch_workers, progress=False),
             stored_elsewhere=lambda game_ids: self._games_stored_elsewhere(game_ids, assignment.assignment_id),

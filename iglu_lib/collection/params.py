@@ -56,6 +56,9 @@ class CampaignParams:
     stop_when: Mapping[str, Any] = field(default_factory=dict)   # {ranking_confident: 0.95}
     # the pairwise form's tie answers beside "assistant 1" and "assistant 2" (each can be switched off)
     offer_ties: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_TIES))
+    # a HIT whose choice of the best game cannot be used (choice_unusable) is paid; it counts
+    # toward the target only when this is true (by default its slot runs again)
+    count_unusable_choices: bool = False
 
     @property
     def k(self) -> int:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from iglu_lib.collection.judge import NEEDS_REVIEW, hit_outcome
+from iglu_lib.collection.judge import CHOICE_UNUSABLE, NEEDS_REVIEW, hit_outcome
 from iglu_lib.collection.outcomes import OPEN_STATUSES, slot_outcome
 from iglu_lib.scheduling import Outcome
 from iglu_lib.storage import GameRecord, RecordStatus
@@ -46,6 +46,7 @@ def campaign_status(
         "needs_review": sorted({g.hit_id for g in records
                                 if g.status in OPEN_STATUSES and g.verdict == NEEDS_REVIEW}),
         "choices": choice_counts(games for slot_id, games in slots.items() if outcomes[slot_id] is Outcome.VALID),
+        "not_counted": not_counted(games for slot_id, games in slots.items() if outcomes[slot_id] is not Outcome.VALID),
         "games_by_verdict": dict(Counter(g.verdict or "pending" for g in records)),
         "games_by_reason": dict(Counter(r for g in records for r in g.reasons)),
         "bonuses_paid": f"{sum(float(g.bonus['amount']) for g in records if g.bonus.get('paid')):.2f}",
@@ -71,6 +72,19 @@ def sanctions_by_loop(records: Sequence[GameRecord]) -> dict[str, int]:
     `hard-block`: account-wide, for fraud)."""
     seen = {(d.get("id"), d.get("action")) for g in records for d in g.decisions if d.get("source") == LOOP}
     return dict(Counter(str(action) for _, action in seen))
+
+
+def not_counted(hits: Iterable[Sequence[GameRecord]]) -> dict[str, int]:
+    """Paid HITs that do not count toward the target (their slot runs again), by why: the
+    choice could not be used (`choice_unusable`), or a game was rejected inside a paid HIT
+    (`partial`)."""
+    found: Counter[str] = Counter()
+    for games in hits:
+        if games[0].status is not RecordStatus.APPROVED:
+            continue
+        reasons = {reason for game in games for reason in game.reasons}
+        found[CHOICE_UNUSABLE if CHOICE_UNUSABLE in reasons else "partial"] += 1
+    return dict(found)
 
 
 def choice_counts(hits: Iterable[Sequence[GameRecord]]) -> dict[str, int]:

@@ -68,8 +68,9 @@ ANSWER_REASONS: dict[str, str] = {
         "beside your games."
     ),
     "choice_unusable": (
-        "Your answer to which assistant was better could not be used (no option, several options, "
-        "or one the page did not offer was chosen); your games were accepted."
+        "Your answer to which assistant was better could not be used (it was left out, or no "
+        "option, several options, or one the page did not offer was chosen); your games were "
+        "accepted and paid."
     ),
 }
 
