@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from iglu_lib.collection.evidence import beyond_worker_cap, mark_beyond_cap
 from iglu_lib.collection.faults import Fault, classify, is_account_problem
 from iglu_lib.collection.judge import NEEDS_REVIEW, judge
 from iglu_lib.collection.outcomes import OPEN_STATUSES, SlotGame, scheduled_games, slot_outcome
@@ -161,7 +162,7 @@ class Campaign:
                                              template_variables=params.hit_variables)
         scheduler = Scheduler.from_files(
             params.path(params.join_codes), params.path(params.agent_instances), params.k, params.seed,
-            strategy=check_scheduling(params.scheduling, stop_when=params.stop_when),
+            strategy=check_scheduling(params.scheduling, stop_when=params.stop_when, evidence=params.evidence_rules),
         )
         return cls(params, profile=profile, manager=manager,
                    records=records or GameRecords.open(profile, params.campaign),
@@ -235,7 +236,7 @@ class Campaign:
 
     def _stop_rule(self) -> str | None:
         """The `stop_when` rule that says stop creating HITs (e.g. `ranking_confident`), or None."""
-        return stop_rule_reached(self.scheduler, self.params.stop_when)
+        return stop_rule_reached(self.scheduler, self.params.stop_when, self.params.evidence_rules)
 
     def _end_rule(self) -> str | None:
         """What ends the loop: `target`, a `stop_when` rule, `budget` (no room for one more HIT), or None."""
@@ -407,7 +408,8 @@ class Campaign:
         except ValueError:
             return  # a slot the scheduler does not know (its task or agent left the files)
         outcome = slot_outcome(games)
-        self.scheduler.close(slot_id, outcome, winner_of(games) if outcome is Outcome.VALID else None)
+        self.scheduler.close(slot_id, outcome, winner_of(games) if outcome is Outcome.VALID else None,
+                             games[0].worker_id)
         if was_open:
             self.paid_hits += games[0].status is RecordStatus.APPROVED
             report.settled += 1
@@ -531,7 +533,8 @@ class Campaign:
             games = self._judge(assignment, games)
             games = self._act(assignment, games)
         outcome = slot_outcome(games)
-        self.scheduler.close(games[0].slot_id, outcome, winner_of(games) if outcome is Outcome.VALID else None)
+        self.scheduler.close(games[0].slot_id, outcome, winner_of(games) if outcome is Outcome.VALID else None,
+                             games[0].worker_id)
         if assignments:
             self._mark_reviewing(hit_id)
             self._block_if_disqualified(assignments[0].worker_id)
@@ -590,6 +593,10 @@ class Campaign:
             stored_elsewhere=lambda game_ids: self._games_stored_elsewhere(game_ids, assignment.assignment_id),
         )
         self._wait_for_late_games(assignment, judgement)
+        cap = self.params.max_hits_per_worker
+        if cap and assignment.worker_id and not self.params.evidence_rules.count_beyond_worker_cap \
+                and beyond_worker_cap(self.records.by_worker(assignment.worker_id), assignment.hit_id, cap):
+            mark_beyond_cap(judgement.changes)  # several HITs accepted at once: paid, not counted
         if self.bonus_rule:
             for (_, changes), judged in zip(judgement.changes, judgement.verdict.games, strict=True):
                 if self.bonus_rule.earned(judged.verdict, judged.summary):

@@ -56,11 +56,13 @@ class SlotGame:
     agent_name: str
     outcome: Outcome
     annotation: Mapping[str, Any] = field(default_factory=dict)  # was_chosen_best: the winner, restored
+    worker_id: str = ""  # who judged it: the evidence rules count workers
 
 
 def scheduled_games(records: Sequence[GameRecord]) -> list[SlotGame]:
     """The records as `Scheduler.restore` reads them (one per game)."""
     return [
-        SlotGame(r.slot_id, r.shown_position, r.join_code, r.agent_name, game_outcome(r), r.annotation)
+        SlotGame(r.slot_id, r.shown_position, r.join_code, r.agent_name, game_outcome(r), r.annotation,
+                 r.worker_id or "")
         for r in records
     ]

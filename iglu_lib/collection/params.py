@@ -59,6 +59,10 @@ class CampaignParams:
     # a HIT whose choice of the best game cannot be used (choice_unusable) is paid; it counts
     # toward the target only when this is true (by default its slot runs again)
     count_unusable_choices: bool = False
+    # how many workers the stopping rule and the adaptive strategy need, and how much one weighs:
+    # {min_workers: 5, max_judgements_per_worker: 10, leave_out_flagged: true,
+    #  count_beyond_worker_cap: false} (see iglu_lib.scheduling.evidence)
+    evidence: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def k(self) -> int:
@@ -88,6 +92,13 @@ class CampaignParams:
         from iglu_lib.mturk.templates import offered_ties
 
         return offered_ties(self.tie_variables) if self.k == 2 else ()
+
+    @property
+    def evidence_rules(self) -> Any:
+        """The `evidence` parameters as `scheduling.evidence.EvidenceRules` (defaults filled in)."""
+        from iglu_lib.scheduling.evidence import EvidenceRules
+
+        return EvidenceRules.from_params(self.evidence)
 
     def cost_per_hit(self, reward: str) -> Decimal:
         return Decimal(reward) * (1 + Decimal(self.fee_rate))
@@ -146,7 +157,10 @@ class CampaignParams:
         try:
             check_scheduling(self.scheduling, source)
             check_stop_when(self.stop_when, source)
-        except ValueError as err:
+            from iglu_lib.scheduling.evidence import EvidenceRules
+
+            EvidenceRules.from_params(self.evidence, source)
+        except (ValueError, TypeError) as err:
             raise ConfigError(str(err)) from None
 
     def _check_hit_page(self, source: str) -> None:

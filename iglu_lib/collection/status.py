@@ -12,6 +12,7 @@ from typing import Any
 from iglu_lib.collection.judge import CHOICE_UNUSABLE, NEEDS_REVIEW, hit_outcome
 from iglu_lib.collection.outcomes import OPEN_STATUSES, slot_outcome
 from iglu_lib.scheduling import Outcome
+from iglu_lib.scheduling.evidence import EvidenceRules
 from iglu_lib.storage import GameRecord, RecordStatus
 from iglu_lib.storage.record import LOOP
 
@@ -22,10 +23,12 @@ def campaign_status(
     cost_per_hit: Decimal | None = None,
     cells: Sequence[tuple[str, Sequence[str]]] = (),
     max_hits_per_worker: int | None = None,
+    evidence: EvidenceRules | None = None,
 ) -> dict[str, Any]:
     """Counts a researcher checks while a campaign runs (or after it). `cells` lists every
     (task, combination) the campaign schedules, so cells without a good HIT show as 0;
-    `max_hits_per_worker` (the campaign's cap) adds how many workers reached it."""
+    `max_hits_per_worker` (the campaign's cap) adds how many workers reached it; `evidence`
+    (the campaign's rules, default their defaults) says how many workers the ranking rests on."""
     slots: dict[str, list[GameRecord]] = {}
     for record in records:
         slots.setdefault(record.slot_id, []).append(record)
@@ -64,6 +67,9 @@ def campaign_status(
     status["sanctions_by_loop"] = sanctions_by_loop(records)
     if max_hits_per_worker:
         status["workers_at_cap"] = workers_at_cap(records, max_hits_per_worker)
+    from iglu_lib.collection.evidence import campaign_evidence
+
+    status["evidence"] = campaign_evidence(records, evidence).as_dict()
     return status
 
 
@@ -75,15 +81,18 @@ def sanctions_by_loop(records: Sequence[GameRecord]) -> dict[str, int]:
 
 
 def not_counted(hits: Iterable[Sequence[GameRecord]]) -> dict[str, int]:
-    """Paid HITs that do not count toward the target (their slot runs again), by why: the
-    choice could not be used (`choice_unusable`), or a game was rejected inside a paid HIT
-    (`partial`)."""
+    """Paid HITs that do not count toward the target (their slot runs again), by why: taken
+    beyond the worker's cap (`beyond_worker_cap`), the choice could not be used
+    (`choice_unusable`), or a game was rejected inside a paid HIT (`partial`)."""
+    from iglu_lib.collection.evidence import BEYOND_WORKER_CAP
+
     found: Counter[str] = Counter()
     for games in hits:
         if games[0].status is not RecordStatus.APPROVED:
             continue
         reasons = {reason for game in games for reason in game.reasons}
-        found[CHOICE_UNUSABLE if CHOICE_UNUSABLE in reasons else "partial"] += 1
+        why = next((r for r in (BEYOND_WORKER_CAP, CHOICE_UNUSABLE) if r in reasons), "partial")
+        found[why] += 1
     return dict(found)
 
 

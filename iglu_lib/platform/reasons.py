@@ -72,6 +72,10 @@ ANSWER_REASONS: dict[str, str] = {
         "option, several options, or one the page did not offer was chosen); your games were "
         "accepted and paid."
     ),
+    "beyond_worker_cap": (
+        "You had already done as many of this campaign's HITs as one worker may (this one was "
+        "accepted together with others); your work is accepted and paid, but not used in the results."
+    ),
 }
 
 REASONS: dict[str, str] = {**CODE_REASONS, **GAME_REASONS, **ANSWER_REASONS}
