@@ -274,7 +274,7 @@ class AdaptiveStrategy(BalancedStrategy):
         level: float = 0.95,
         prior_sd: float | None = None,
         focus: float = 2.0,
-        min_workers: int = 1,
+        min_workers: int = 0,
         max_judgements_per_worker: int | None = None,
     ) -> None:
         if not 0.0 <= floor <= 1.0:
