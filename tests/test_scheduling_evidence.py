@@ -75,7 +75,8 @@ def test_judgements_without_a_worker_count_as_workers_of_their_own():
 def test_a_flagged_worker_is_left_out_of_the_evidence():
     crowd = [WorkerPreference(("A", "B"), "A", f"W{n}") for n in range(8) for _ in range(6)]
     crowd += [WorkerPreference(("B", "C"), "B", f"W{n}") for n in range(8) for _ in range(6)]
-    contrarian = [WorkerPreference(("A", "B"), "B", "W-CONTRA")] * 12 + [WorkerPreference(("B", "C"), "C", "W-CONTRA")] * 12
+    # shown in the other order: the safeguard compares sets of agents, whatever order they were shown in
+    contrarian = [WorkerPreference(("B", "A"), "B", "W-CONTRA")] * 12 + [WorkerPreference(("C", "B"), "C", "W-CONTRA")] * 12
     assert flagged_workers(crowd + contrarian) == {"W-CONTRA"}
     evidence = weigh(crowd + contrarian)
     assert evidence.flagged_workers == ("W-CONTRA",) and evidence.workers == 8

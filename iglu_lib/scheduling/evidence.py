@@ -161,7 +161,7 @@ def _flagged(preferences: tuple[WorkerPreference, ...]) -> frozenset[str]:
     from iglu_lib.analysis.preferences import DECISIVE, Comparisons
 
     hits = pd.DataFrame({"HitId": [f"h{i}" for i in range(len(named))], "outcome": DECISIVE,
-                         "worker": [p.worker for p in named], "agents": [p.agents for p in named],
+                         "worker": [p.worker for p in named], "agents": [tuple(sorted(p.agents)) for p in named],
                          "winner": [p.winner for p in named]})
     agents = sorted({a for p in named for a in p.agents})
     agreement = worker_agreement(Comparisons(hits, pd.DataFrame(columns=["winner", "loser", "first"]), agents))
