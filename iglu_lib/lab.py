@@ -5,6 +5,11 @@ on a free loopback port, brings the local stack up first when the profile is loc
 notebooks' kernels, which inherit `IGLU_STACK_DIR`, talk to it), and prints the URL with its
 token. The browser test starts JupyterLab through the same `start_lab`, so what it proves is
 what a researcher gets.
+
+The token never appears on a command line (`ps` shows every local user every process's
+arguments, and the token is code execution with the researcher's cloud secrets) nor in an
+environment the kernels inherit: JupyterLab reads it from a file only the user can read
+(`JUPYTER_TOKEN_FILE`), which is deleted as soon as the server answers with it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -67,17 +73,46 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def lab_command(root_dir: Path, port: int, token: str) -> list[str]:
-    """The JupyterLab command line: this interpreter's jupyter, loopback only, no browser."""
+def lab_command(root_dir: Path, port: int) -> list[str]:
+    """The JupyterLab command line: this interpreter's jupyter, loopback only, no browser, and no
+    token (see `write_token_file`)."""
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.root_dir={root_dir}",
                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={token}",
                # no calls home: no update checks, no extension index
                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
                "--LabApp.extension_manager=readonly"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # containers and CI run as root
     return command
+
+
+def write_token_file(token: str) -> Path:
+    """The token in a new file readable only by this user (mode 0600, in a private folder), for
+    JupyterLab's `JUPYTER_TOKEN_FILE`; the caller deletes it once the server has read it."""
+    folder = Path(tempfile.mkdtemp(prefix="iglu-lab-"))  # mode 0700
+    descriptor, name = tempfile.mkstemp(dir=folder, suffix=".token")  # mode 0600
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(token)
+    return Path(name)
+
+
+def forget_token_file(token_file: Path) -> None:
+    """Delete the token file and its private folder (the running server keeps the token)."""
+    token_file.unlink(missing_ok=True)
+    try:
+        token_file.parent.rmdir()
+    except OSError:
+        log.warning("could not remove %s", token_file.parent)
+
+
+def lab_environment(token_file: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The server's (and its kernels') environment: the caller's, `env` on top, the token file's
+    path, and no `JUPYTER_TOKEN` (it would override the file and put the token in every kernel's
+    environment)."""
+    environment = {**os.environ, **(env or {}), "IGLU_PROJECT_ROOT": str(paths.project_root()),
+                   "JUPYTER_TOKEN_FILE": str(token_file)}
+    environment.pop("JUPYTER_TOKEN", None)
+    return environment
 
 
 def start_lab(
@@ -102,12 +137,15 @@ def start_lab(
     token = secrets.token_hex(24)
     log_file = Path(log_file or paths.outputs_dir() / "lab" / "jupyterlab.log")
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    environment = {**os.environ, **(env or {}), "IGLU_PROJECT_ROOT": str(paths.project_root())}
-    with open(log_file, "ab") as sink:
-        process = subprocess.Popen(lab_command(root, port, token), cwd=root, env=environment,
-                                   stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    lab = Lab(process, port, token, root, log_file)
-    _wait_until_ready(lab, timeout)
+    token_file = write_token_file(token)
+    try:
+        with open(log_file, "ab") as sink:
+            process = subprocess.Popen(lab_command(root, port), cwd=root, env=lab_environment(token_file, env),
+                                       stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        lab = Lab(process, port, token, root, log_file)
+        _wait_until_ready(lab, timeout)  # it answers with the token: it has read the file
+    finally:
+        forget_token_file(token_file)
     return lab
 
 

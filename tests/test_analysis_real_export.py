@@ -28,6 +28,7 @@ def test_iglu_analyze_json_reports_the_published_evaluation(tmp_path, capsys):
     best = {row["agent"]: row["p_best"] for row in summary["ranking"]["agents"]}
     assert sum(best.values()) == pytest.approx(1.0) and best["Happy"] > best["MHB"] > best["Felipe"]
     assert summary["position_bias"]["known_order"] == 0 and summary["position_bias"]["note"]
+    assert summary["workers"] == {"workers": 0, "hits": 64, "hits_without_worker": 64, "most_hits_by_one_worker": 0}
     sensitivity = summary["sensitivity"]
     assert sensitivity["counts"]["complete_comparisons"] < 69
     assert set(sensitivity["ranking"]["order"]) == {"Happy", "MHB", "Felipe"}
@@ -116,3 +117,14 @@ def test_no_formula_from_workers_reaches_the_csv_tables_unescaped(tmp_path):
     texts = pd.read_csv(tmp_path / "raw" / "feedback_texts.csv", dtype=str, keep_default_na=False)
     kept = {cell for column in texts.columns for cell in texts[column]}
     assert {"@SUM(A1:A9)", "+cmd|' /C calc'!A0"} <= kept
+
+
+def test_the_terminal_says_how_many_workers_the_ranking_rests_on(tmp_path, capsys):
+    from iglu_lib.analysis.cli import workers_line
+
+    assert main(["analyze", "--out", str(tmp_path), "--replicates", "50"]) == 0
+    assert "the ranking rests on 64 HITs whose workers the input does not name" in capsys.readouterr().out
+    assert workers_line({"workers": 7, "hits": 40, "hits_without_worker": 0, "most_hits_by_one_worker": 9}) == \
+        "the ranking rests on 7 workers (40 HITs, at most 9 by one worker)"
+    assert workers_line({"workers": 0, "hits": 0, "hits_without_worker": 0, "most_hits_by_one_worker": 0}) == \
+        "the ranking rests on no judgement"

@@ -47,6 +47,9 @@ def test_demo_runs_every_stage_and_reports():
         assert sent.get("warning", 0) and sent.get("rejection", 0) and sent.get("block", 0), sent
         assert float(report["bonuses_paid"]) > 0, "the bonus rule paid games with many instructions"
         assert report["sanctions_by_loop"].get("soft-block", 0) >= 1, report["sanctions_by_loop"]
+        evidence = report["evidence"]  # how many workers the ranking rests on
+        assert evidence["enough_workers"] and evidence["workers"] >= 5, evidence
+        assert f"rests on {evidence['workers']} workers" in evidence["summary"]
     finally:
         _iglu("stack", "down", env=env)
     summary = json.loads((demo / "campaign_summary.json").read_text())

@@ -57,6 +57,18 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def workers_line(workers: dict[str, int]) -> str:
+    """How many workers the ranking rests on, for a person."""
+    if not workers["hits"]:
+        return "the ranking rests on no judgement"
+    if workers["hits_without_worker"] == workers["hits"]:
+        return f"the ranking rests on {workers['hits']} HITs whose workers the input does not name"
+    unnamed = workers["hits_without_worker"]
+    return (f"the ranking rests on {workers['workers']} worker{'s' if workers['workers'] != 1 else ''} "
+            f"({workers['hits']} HITs, at most {workers['most_hits_by_one_worker']} by one worker"
+            + (f", {unnamed} without a worker id" if unnamed else "") + ")")
+
+
 def _print_overview(analysis: Analysis, files: int, out: str) -> None:
     """A few lines for a person at a terminal (the JSON is for scripts)."""
     counts = analysis.comparisons.counts()
@@ -65,6 +77,7 @@ def _print_overview(analysis: Analysis, files: int, out: str) -> None:
           f"{counts['ties_both_bad']} both bad, {counts['no_decision']} without decision)")
     if counts["ties"]:
         print(f"  ties {'count as half a win each' if analysis.ties_in_fit else 'are left out of the fit'}")
+    print(f"  {workers_line(analysis.workers())}")
     if analysis.ranking.problem:
         print(f"  no ranking: {analysis.ranking.problem}")
     else:

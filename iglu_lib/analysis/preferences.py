@@ -86,6 +86,18 @@ def _same_agent(games: pd.DataFrame, rules: ComparisonRules) -> str | None:
     return f"same agent compared with itself: {repeated.iloc[0]}" if len(repeated) else None
 
 
+#: The loop's warning of a HIT taken beyond the worker's cap (`collection.evidence`): paid, not counted.
+BEYOND_WORKER_CAP = "beyond_worker_cap"
+
+
+def _beyond_worker_cap(games: pd.DataFrame, rules: ComparisonRules) -> str | None:
+    if "Reasons" not in games.columns:
+        return None
+    if any(BEYOND_WORKER_CAP in str(cell) for cell in games["Reasons"]):
+        return "beyond the worker's HIT cap (paid, not counted)"
+    return None
+
+
 def _code_not_ok(games: pd.DataFrame, rules: ComparisonRules) -> str | None:
     if not rules.require_ok_codes:
         return None
@@ -96,6 +108,7 @@ def _code_not_ok(games: pd.DataFrame, rules: ComparisonRules) -> str | None:
 #: Applied in order; the first reason found is the HIT's.
 EXCLUSION_CHECKS: tuple[ExclusionCheck, ...] = (
     _malformed,
+    _beyond_worker_cap,
     _unannotated,
     _unusable_judgement,
     _disagreeing_outcome,

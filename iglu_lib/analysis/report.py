@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from iglu_lib.analysis import annotators, breakdowns
-from iglu_lib.analysis.preferences import ComparisonRules, Comparisons, compare
+from iglu_lib.analysis.preferences import DECISIVE, TIE, ComparisonRules, Comparisons, compare
 from iglu_lib.analysis.ranking import PositionBias, Ranking, position_bias, rank
 
 
@@ -95,7 +95,18 @@ class Analysis:
             },
             "annotator_sensitivity": self._annotator_json(),
             "evidence_sensitivity": self._evidence_json(),
+            "workers": self.workers(),
         }
+
+    def workers(self) -> dict[str, Any]:
+        """How many workers the ranking rests on: distinct workers of the HITs in the fit (decisive
+        and ties), and how many of those HITs name no worker (the published export names none)."""
+        fitted = self.comparisons.hits[self.comparisons.hits["outcome"].isin([DECISIVE, TIE])]
+        named = fitted["worker"].dropna()
+        counts = named.value_counts()
+        return {"workers": int(named.nunique()), "hits": int(len(fitted)),
+                "hits_without_worker": int(len(fitted) - len(named)),
+                "most_hits_by_one_worker": int(counts.max()) if len(counts) else 0}
 
     def _evidence_json(self) -> dict[str, Any] | None:
         if self.evidence_sensitivity is None or self.evidence_comparisons is None:

@@ -170,7 +170,7 @@ class Campaign:
                                              template_variables=params.hit_variables)
         scheduler = Scheduler.from_files(
             params.path(params.join_codes), params.path(params.agent_instances), params.k, params.seed,
-            strategy=check_scheduling(params.scheduling, stop_when=params.stop_when),
+            strategy=check_scheduling(params.scheduling, stop_when=params.stop_when, evidence=params.evidence_rules),
         )
         return cls(params, profile=profile, manager=manager,
                    records=records or GameRecords.open(profile, params.campaign),
@@ -249,7 +249,7 @@ class Campaign:
 
     def stop_rule(self) -> str | None:
         """The `stop_when` rule that says stop creating HITs (e.g. `ranking_confident`), or None."""
-        return stop_rule_reached(self.scheduler, self.params.stop_when)
+        return stop_rule_reached(self.scheduler, self.params.stop_when, self.params.evidence_rules)
 
     def _end_rule(self) -> str | None:
         """What ends the loop: `target`, a `stop_when` rule, `budget` (no room for one more HIT), or None."""

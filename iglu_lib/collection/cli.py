@@ -132,7 +132,8 @@ def _status(args: argparse.Namespace) -> int:
     records = GameRecords.open(profile, name).all()
     status = campaign_status(records, cost_per_hit=cost, cells=cells,
                              max_hits_per_worker=params.max_hits_per_worker if params else 0,
-                             spend=_spend(profile, name, params.fee_rate if params else 0))
+                             spend=_spend(profile, name, params.fee_rate if params else 0),
+                             evidence=params.evidence_rules if params else None)
     if params or args.service:
         status["hits_on_service"] = _service_counts(profile, params, name)
         status["bonuses_on_service"] = _bonuses_on_service(profile, name, records)
@@ -148,7 +149,7 @@ def _status(args: argparse.Namespace) -> int:
         return 0
     for key, value in status.items():
         if key != "cells":
-            print(f"{key}: {value}")
+            print(f"{key}: {value['summary'] if key == 'evidence' else value}")
     for cell in status["cells"]:
         print(f"  {cell['task']:40} {cell['combination']:30} {cell['good_hits']}")
     return 0

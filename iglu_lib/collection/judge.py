@@ -105,13 +105,17 @@ def judge(
     thresholds: Thresholds,
     ties: Collection[str] = TIE_OPTIONS,
     fraud_reasons: Collection[str] = FRAUD_REASONS,
+    count_unusable_choices: bool = False,
 ) -> Judgement:
     """Fetch the games behind an assignment's codes, check them against what each slot expects,
     and return the record changes (status `submitted`, the verdict) to write before acting.
 
-    `ties`: the tie answers the HIT's page offered. A choice that cannot be used (none, several,
-    a tie not offered) makes the HIT no decision and warns (`choice_unusable`); the games still
-    count, since the work was done.
+    `ties`: the tie answers the HIT's page offered. A choice that cannot be used (`best_agent`
+    left out, none or several chosen, a tie not offered, an unknown value) makes the HIT no
+    decision and warns (`choice_unusable`, the annotation's `choice_problem` says which): the
+    games are paid, since the work was done, but the HIT does not qualify (`is_hit_qualified`
+    false: it does not count toward the target and its slot runs again) unless
+    `count_unusable_choices`.
 
     Fraud is not partial: a HIT with any game rejected for one of `fraud_reasons` is rejected as
     a whole (its other games get `fraud_in_hit`): no reward, no bonus, and every game counts
@@ -129,16 +133,18 @@ def judge(
                                   owner=assignment.assignment_id, expected=expected)
     unreadable = not assignment.answers.ok
     changes, truncated = [], False
-    for game, code, data, judged in zip(games, codes, fetched, verdict.games, strict=True):
-        annotation, cut = annotation_of(answers, game.shown_position, k, ties)
+    annotations = [annotation_of(answers, game.shown_position, k, ties) for game in games]
+    qualified = hit_qualifies(verdict.verdict, [a for a, _ in annotations], count_unusable_choices)
+    for game, code, data, judged, (annotation, cut) in zip(games, codes, fetched, verdict.games, annotations,
+                                                           strict=True):
         truncated |= cut
         reasons = (*judged.reasons, *judged.warnings)
         game_verdict = judged.verdict
-        if "choice_problem" in annotation and not unreadable:
-            reasons = (*reasons, CHOICE_UNUSABLE)
-            game_verdict = APPROVE_WITH_WARNING if game_verdict == APPROVE else game_verdict
         if unreadable and not code.strip():
             reasons = ("answer_unreadable",)
+        elif "choice_problem" in annotation:  # also when the missing field is best_agent itself
+            reasons = (*reasons, CHOICE_UNUSABLE)
+            game_verdict = APPROVE_WITH_WARNING if game_verdict == APPROVE else game_verdict
         changes.append((game, {
             "status": "submitted",
             "assignment_id": assignment.assignment_id,
@@ -148,7 +154,7 @@ def judge(
             "annotation": annotation,
             "verdict": game_verdict,
             "reasons": (*reasons, "answer_truncated") if cut else reasons,
-            "is_hit_qualified": verdict.verdict in GOOD_VERDICTS,
+            "is_hit_qualified": qualified,
         }))
     return Judgement(verdict, reject_whole_if_fraud(changes, fraud_reasons), truncated)
 
@@ -168,6 +174,15 @@ def reject_whole_if_fraud(changes: list[tuple[GameRecord, dict[str, Any]]],
             change = {**change, "verdict": "reject", "reasons": (FRAUD_IN_HIT, *change["reasons"])}
         whole.append((game, {**change, "is_hit_qualified": False}))
     return whole
+
+
+def hit_qualifies(verdict: str, annotations: Sequence[Mapping[str, Any]], count_unusable_choices: bool) -> bool:
+    """Whether a judged HIT counts as a good one: a good verdict and, unless
+    `count_unusable_choices`, a choice that can be used (no game's annotation names a
+    `choice_problem`)."""
+    if verdict not in GOOD_VERDICTS:
+        return False
+    return count_unusable_choices or not any("choice_problem" in a for a in annotations)
 
 
 def _epoch(moment: Any) -> float | None:

@@ -36,7 +36,8 @@ def current_status(campaign: Campaign) -> dict[str, Any]:
     from iglu_lib.collection.status import campaign_status
 
     return campaign_status(campaign.records.all(), cost_per_hit=campaign.cost_per_hit, cells=campaign_cells(campaign),
-                           max_hits_per_worker=campaign.params.max_hits_per_worker)
+                           max_hits_per_worker=campaign.params.max_hits_per_worker,
+                           evidence=campaign.params.evidence_rules)
 
 
 @dataclass
@@ -209,10 +210,16 @@ class LiveView:
         caption = (f"good {status['good_hits']}/{params.target_approved_hits} · open {status['open_hits']}"
                    f" · spent ${status.get('spent', '0.00')} of ${params.budget} · turn {self.timeline.turns}")
         # plain text: Markdown or HTML would typeset the text between two dollar signs as math
-        self._line.update({"text/plain": f"{caption}\n{line}"}, raw=True)
+        self._line.update({"text/plain": f"{caption}\n{line}\n{evidence_line(status)}"}, raw=True)
         self._figure.update(Image(png(timeline_figure(self.timeline))))
         self._cells.update(cells_frame(status).style.set_caption("good HITs per task and agent combination"))
         return line
+
+
+def evidence_line(status: Mapping[str, Any]) -> str:
+    """How many workers the ranking's confidence rests on (from `campaign_status`)."""
+    evidence = status.get("evidence")
+    return str(evidence["summary"]) if isinstance(evidence, Mapping) else "the ranking's evidence is unknown"
 
 
 def account_balance(campaign: Campaign) -> Any:

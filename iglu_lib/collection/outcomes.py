@@ -31,10 +31,12 @@ _BY_STATUS = {
 
 
 def game_outcome(record: GameRecord) -> Outcome:
-    """One game's outcome: its status's, except that a game rejected on its own inside a paid
-    (`partial`) HIT is rejected although its HIT was approved."""
+    """One game's outcome: its status's, except that a paid game does not count (`rejected`
+    for the scheduler: its slot runs again) when it was rejected on its own inside a paid
+    (`partial`) HIT, or when its HIT was judged not to qualify (`is_hit_qualified` false: an
+    unusable choice, see `judge.hit_qualifies`). Records without the flag count as before."""
     outcome = _BY_STATUS[record.status]
-    if outcome is Outcome.VALID and record.verdict == REJECTED_VERDICT:
+    if outcome is Outcome.VALID and (record.verdict == REJECTED_VERDICT or record.is_hit_qualified is False):
         return Outcome.REJECTED
     return outcome
 
@@ -54,11 +56,13 @@ class SlotGame:
     agent_name: str
     outcome: Outcome
     annotation: Mapping[str, Any] = field(default_factory=dict)  # was_chosen_best: the winner, restored
+    worker_id: str = ""  # who judged it: the evidence rules count workers
 
 
 def scheduled_games(records: Sequence[GameRecord]) -> list[SlotGame]:
     """The records as `Scheduler.restore` reads them (one per game)."""
     return [
-        SlotGame(r.slot_id, r.shown_position, r.join_code, r.agent_name, game_outcome(r), r.annotation)
+        SlotGame(r.slot_id, r.shown_position, r.join_code, r.agent_name, game_outcome(r), r.annotation,
+                 r.worker_id or "")
         for r in records
     ]

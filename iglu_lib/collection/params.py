@@ -107,6 +107,19 @@ class StopWhen(TypedDict, total=False):
 
 
 @with_config(FORBID)
+class Evidence(TypedDict, total=False):
+    """How many workers the stopping rule and the adaptive strategy need, and how much one
+    weighs (`iglu_lib.scheduling.evidence`)."""
+
+    min_workers: Annotated[Whole, Field(ge=1, le=10_000, description="distinct workers before the ranking may settle")]
+    max_judgements_per_worker: Annotated[Whole | None, Field(ge=1, description=(
+        "one worker's judgements count at most this much (null: no cap)"))]
+    leave_out_flagged: Annotated[Flag, Field(description="workers the annotator check flags do not count")]
+    count_beyond_worker_cap: Annotated[Flag, Field(description=(
+        "judgements beyond max_hits_per_worker (concurrent accepts) count in the ranking"))]
+
+
+@with_config(FORBID)
 class OfferTies(TypedDict, total=False):
     """The pairwise form's tie answers (each offered unless switched off)."""
 
@@ -173,6 +186,10 @@ class CampaignParams:
     stop_when: Annotated[StopWhen, null_is({})] = field(default_factory=lambda: StopWhen())
     # the pairwise form's tie answers beside "assistant 1" and "assistant 2" (each can be switched off)
     offer_ties: OfferTies = field(default_factory=lambda: OfferTies(**DEFAULT_TIES))  # type: ignore[typeddict-item]
+    count_unusable_choices: Annotated[Flag, Field(description=(
+        "a HIT whose choice of the best game cannot be used (choice_unusable) is paid; true: it also "
+        "counts toward the target (default: its slot runs again)"))] = False
+    evidence: Annotated[Evidence, null_is({})] = field(default_factory=lambda: Evidence())
 
     @model_validator(mode="after")
     def _across_keys(self) -> CampaignParams:
@@ -185,7 +202,7 @@ class CampaignParams:
         from iglu_lib.scheduling.stopping import check_scheduling
 
         try:
-            check_scheduling(self.scheduling, "scheduling", self.stop_when)
+            check_scheduling(self.scheduling, "scheduling", self.stop_when, self.evidence_rules)
         except SchedulingError as err:
             raise fail("scheduling", str(err).removeprefix("scheduling: ")) from None
         return self
@@ -218,6 +235,13 @@ class CampaignParams:
         from iglu_lib.mturk.templates import offered_ties
 
         return offered_ties(self.tie_variables) if self.k == 2 else ()
+
+    @property
+    def evidence_rules(self) -> Any:
+        """The `evidence` parameters as `scheduling.evidence.EvidenceRules` (defaults filled in)."""
+        from iglu_lib.scheduling.evidence import EvidenceRules
+
+        return EvidenceRules.from_params(self.evidence)
 
     def cost_per_hit(self, reward: str) -> Decimal:
         return Decimal(reward) * (1 + Decimal(self.fee_rate))

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from iglu_lib.collection.evidence import beyond_worker_cap, mark_beyond_cap
 from iglu_lib.collection.faults import Fault, classify, is_account_problem
 from iglu_lib.collection.judge import NEEDS_REVIEW, judge
 from iglu_lib.collection.outcomes import OPEN_STATUSES, slot_outcome
@@ -114,7 +115,8 @@ class Settler:
         except ValueError:
             return  # a slot the scheduler does not know (its task or agent left the files)
         outcome = slot_outcome(games)
-        c.scheduler.close(slot_id, outcome, winner_of(games) if outcome is Outcome.VALID else None)
+        c.scheduler.close(slot_id, outcome, winner_of(games) if outcome is Outcome.VALID else None,
+                          games[0].worker_id)
         if was_open:
             c.paid_hits += games[0].status is RecordStatus.APPROVED
             report.settled += 1
@@ -131,7 +133,8 @@ class Settler:
             games = self.judge(assignment, games)
             games = c.consequences.act(assignment, games)
         outcome = slot_outcome(games)
-        c.scheduler.close(games[0].slot_id, outcome, winner_of(games) if outcome is Outcome.VALID else None)
+        c.scheduler.close(games[0].slot_id, outcome, winner_of(games) if outcome is Outcome.VALID else None,
+                          games[0].worker_id)
         if assignments:
             self.mark_reviewing(hit_id)
             c.consequences.block_if_disqualified(assignments[0].worker_id)
@@ -180,8 +183,13 @@ class Settler:
                 codes, join_codes=joins, workers=c.params.fetch_workers, progress=False),
             stored_elsewhere=lambda game_ids: self.games_stored_elsewhere(game_ids, assignment.assignment_id),
             fraud_reasons=c.sanctions.hard_block_reasons,
+            count_unusable_choices=c.params.count_unusable_choices,
         )
         self.wait_for_late_games(assignment, judgement)
+        cap = c.params.max_hits_per_worker
+        if cap and assignment.worker_id and not c.params.evidence_rules.count_beyond_worker_cap \
+                and beyond_worker_cap(c.records.by_worker(assignment.worker_id), assignment.hit_id, cap):
+            mark_beyond_cap(judgement.changes)  # several HITs accepted at once: paid, not counted
         if c.bonus_rule:
             for (_, changes), judged in zip(judgement.changes, judgement.verdict.games, strict=True):
                 if changes["verdict"] != "reject" and c.bonus_rule.earned(judged.verdict, judged.summary):

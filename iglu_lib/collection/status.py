@@ -9,10 +9,11 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from iglu_lib.collection.judge import NEEDS_REVIEW, hit_outcome
+from iglu_lib.collection.judge import CHOICE_UNUSABLE, NEEDS_REVIEW, hit_outcome
 from iglu_lib.collection.outcomes import OPEN_STATUSES, slot_outcome
 from iglu_lib.ledger.book import Spend
 from iglu_lib.scheduling import Outcome
+from iglu_lib.scheduling.evidence import EvidenceRules
 from iglu_lib.storage import GameRecord, RecordStatus
 from iglu_lib.storage.record import LOOP
 
@@ -24,11 +25,14 @@ def campaign_status(
     cells: Sequence[tuple[str, Sequence[str]]] = (),
     max_hits_per_worker: int | None = None,
     spend: Spend | None = None,
+    evidence: EvidenceRules | None = None,
 ) -> dict[str, Any]:
     """Counts a researcher checks while a campaign runs (or after it). `cells` lists every
     (task, combination) the campaign schedules, so cells without a good HIT show as 0;
     `max_hits_per_worker` (the campaign's cap) adds how many workers reached it; `spend` (the
-    ledger's) gives what was spent by kind: rewards, reversals, rule and manual bonuses, fees."""
+    ledger's) gives what was spent by kind: rewards, reversals, rule and manual bonuses, fees;
+    `evidence` (the campaign's rules, default their defaults) says how many workers the ranking
+    rests on."""
     slots: dict[str, list[GameRecord]] = {}
     for record in records:
         slots.setdefault(record.slot_id, []).append(record)
@@ -49,6 +53,7 @@ def campaign_status(
         "needs_review": sorted({g.hit_id for g in records
                                 if g.status in OPEN_STATUSES and g.verdict == NEEDS_REVIEW}),
         "choices": choice_counts(games for slot_id, games in slots.items() if outcomes[slot_id] is Outcome.VALID),
+        "not_counted": not_counted(games for slot_id, games in slots.items() if outcomes[slot_id] is not Outcome.VALID),
         "games_by_verdict": dict(Counter(g.verdict or "pending" for g in records)),
         "games_by_reason": dict(Counter(r for g in records for r in g.reasons)),
         "bonuses_paid": f"{sum(float(g.bonus['amount']) for g in records if g.bonus.get('paid')):.2f}",
@@ -70,6 +75,9 @@ def campaign_status(
     status["sanctions_by_loop"] = sanctions_by_loop(records)
     if max_hits_per_worker:
         status["workers_at_cap"] = workers_at_cap(records, max_hits_per_worker)
+    from iglu_lib.collection.evidence import campaign_evidence
+
+    status["evidence"] = campaign_evidence(records, evidence).as_dict()
     return status
 
 
@@ -93,6 +101,22 @@ def sanctions_by_loop(records: Sequence[GameRecord]) -> dict[str, int]:
     `hard-block`: account-wide, for fraud)."""
     seen = {(d.get("id"), d.get("action")) for g in records for d in g.decisions if d.get("source") == LOOP}
     return dict(Counter(str(action) for _, action in seen))
+
+
+def not_counted(hits: Iterable[Sequence[GameRecord]]) -> dict[str, int]:
+    """Paid HITs that do not count toward the target (their slot runs again), by why: taken
+    beyond the worker's cap (`beyond_worker_cap`), the choice could not be used
+    (`choice_unusable`), or a game was rejected inside a paid HIT (`partial`)."""
+    from iglu_lib.collection.evidence import BEYOND_WORKER_CAP
+
+    found: Counter[str] = Counter()
+    for games in hits:
+        if games[0].status is not RecordStatus.APPROVED:
+            continue
+        reasons = {reason for game in games for reason in game.reasons}
+        why = next((r for r in (BEYOND_WORKER_CAP, CHOICE_UNUSABLE) if r in reasons), "partial")
+        found[why] += 1
+    return dict(found)
 
 
 def choice_counts(hits: Iterable[Sequence[GameRecord]]) -> dict[str, int]:

@@ -68,8 +68,13 @@ ANSWER_REASONS: dict[str, str] = {
         "beside your games."
     ),
     "choice_unusable": (
-        "Your answer to which assistant was better could not be used (no option, several options, "
-        "or one the page did not offer was chosen); your games were accepted."
+        "Your answer to which assistant was better could not be used (it was left out, or no "
+        "option, several options, or one the page did not offer was chosen); your games were "
+        "accepted and paid."
+    ),
+    "beyond_worker_cap": (
+        "You had already done as many of this campaign's HITs as one worker may (this one was "
+        "accepted together with others); your work is accepted and paid, but not used in the results."
     ),
     "fraud_in_hit": (
         "Another game of this HIT was not the game this HIT asked for (see its reason), so the "

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from iglu_lib.errors import IgluError
+from iglu_lib.scheduling.evidence import WorkerPreference
 from iglu_lib.scheduling.model import (
     Choice,
     Combination,
@@ -39,7 +40,8 @@ class ScheduledGame(Protocol):
     """What `restore` reads from a stored game record (one per game of a slot).
 
     A record may also carry `annotation` (a mapping with `was_chosen_best`) or `chosen`
-    (a bool): the winner of a valid slot is then rebuilt too (`model.winner_of`).
+    (a bool): the winner of a valid slot is then rebuilt too (`model.winner_of`); and
+    `worker_id`, the worker who judged it (the evidence rules count workers).
     Members are read-only properties, so that a frozen dataclass satisfies the protocol.
     """
 
@@ -86,6 +88,7 @@ class _SlotState:
     choice: Choice
     outcome: Outcome
     winner: str | None = None  # the agent chosen best, for valid slots whose worker chose one
+    worker: str | None = None  # who judged it (None: unknown, e.g. a simulation)
 
 
 class Scheduler:
@@ -181,11 +184,13 @@ class Scheduler:
         self._free(instance_id)
         return slot
 
-    def record_outcome(self, slot_id: str, outcome: Outcome | str, winner: str | None = None) -> None:
+    def record_outcome(self, slot_id: str, outcome: Outcome | str, winner: str | None = None,
+                       worker: str | None = None) -> None:
         """Record what became of a slot's HIT; rejected or expired slots are scheduled again.
 
         `winner` is the agent the worker chose best (None: no single choice); it is kept only
-        for valid slots, where an adaptive strategy and the stopping rule learn from it.
+        for valid slots, where an adaptive strategy and the stopping rule learn from it, with
+        `worker`, who chose (the evidence rules weigh workers, not judgements).
         Recording the same outcome and winner again changes nothing.
         """
         state = self._state(slot_id)
@@ -202,23 +207,25 @@ class Scheduler:
             self._strategy.count(state.choice)
         state.outcome = outcome
         state.winner = winner if outcome is Outcome.VALID else None
+        state.worker = worker or None
         if outcome is Outcome.VALID:
             self._observe(state, +1)
 
-    def close(self, slot_id: str, outcome: Outcome | str, winner: str | None = None) -> None:
+    def close(self, slot_id: str, outcome: Outcome | str, winner: str | None = None,
+              worker: str | None = None) -> None:
         """Free whichever of the slot's instances it still holds, and record its outcome (and,
-        for a valid slot, the agent chosen best)."""
+        for a valid slot, the agent chosen best and the worker who chose)."""
         state = self._state(slot_id)
         for instance_id in state.slot.instance_ids:
             if self._pool.owner(instance_id) and self._pool.holder(instance_id) == slot_id:
                 self._free(instance_id)
-        self.record_outcome(slot_id, outcome, winner)
+        self.record_outcome(slot_id, outcome, winner, worker)
 
     def _observe(self, state: _SlotState, delta: int) -> None:
         """Tell a strategy that learns from preferences about a valid slot (or take it back)."""
         observe = getattr(self._strategy, "observe", None)
         if observe is not None:
-            observe(state.choice, state.winner, delta)
+            observe(state.choice, state.winner, delta, state.worker)
 
     def _free(self, instance_id: str) -> None:
         self._strategy.on_freed(self._pool.give_back(instance_id), self._pool)
@@ -265,7 +272,8 @@ class Scheduler:
                     report.moved[instance_id] = (earlier, slot_id)
         if outcome.counted:
             self._strategy.count(choice)
-        state = _SlotState(slot, choice, outcome, winner_of(games) if outcome is Outcome.VALID else None)
+        state = _SlotState(slot, choice, outcome, winner_of(games) if outcome is Outcome.VALID else None,
+                           _worker_of(games))
         if outcome is Outcome.VALID:
             self._observe(state, +1)
         self._slots[slot_id] = state
@@ -325,6 +333,15 @@ class Scheduler:
             if s.outcome is Outcome.VALID and s.winner is not None
         ]
 
+    def judgements(self) -> list[WorkerPreference]:
+        """The preferences of `preferences()` with the worker who gave each (None: unknown):
+        what the evidence rules weigh."""
+        return [
+            WorkerPreference(s.slot.agents, s.winner, s.worker)
+            for _, s in sorted(self._slots.items())
+            if s.outcome is Outcome.VALID and s.winner is not None
+        ]
+
     def open_slots(self) -> list[Slot]:
         return [s.slot for s in self._slots.values() if s.outcome is Outcome.OPEN]
 
@@ -368,6 +385,12 @@ class Scheduler:
             raise SchedulingError(
                 f"unknown slot id {slot_id!r}: the scheduler never handed it out"
             ) from None
+
+
+def _worker_of(games: list[ScheduledGame]) -> str | None:
+    """The worker who judged a stored slot (its records' `worker_id`), or None."""
+    worker = getattr(games[0], "worker_id", None) if games else None
+    return str(worker) if worker else None
 
 
 def _parse_outcome(value: Outcome | str) -> Outcome:

@@ -5,7 +5,10 @@ the agents are put in the order of the fitted strengths (`iglu_lib.analysis.choi
 model of the ranking table) and each of the n-1 differences between neighbours must have
 its interval exclude zero, the intervals being simultaneous at the level (Bonferroni: each
 at 1 - (1 - level) / (n - 1)). Only preferences of valid slots count, so the rule works
-the same for balanced and adaptive campaigns.
+the same for balanced and adaptive campaigns; and only evidence from many workers
+(`scheduling.evidence`: at least `min_workers` distinct workers, each weighing at most
+`max_judgements_per_worker` judgements, flagged workers left out), so one worker's judgements
+alone never settle it.
 """
 
 from __future__ import annotations
@@ -36,11 +39,12 @@ def check_stop_when(stop_when: Any, source: str = "parameters") -> dict[str, flo
     return {"ranking_confident": float(level)}
 
 
-def check_scheduling(scheduling: Any, source: str = "parameters", stop_when: Any = None) -> Any:
+def check_scheduling(scheduling: Any, source: str = "parameters", stop_when: Any = None,
+                     evidence: Any = None) -> Any:
     """The strategy factory that `scheduling: {strategy: adaptive, floor: 0.1}` names, checked
     by building it once on a tiny inventory (so a bad option fails at load, not mid-campaign).
     An adaptive strategy aims at the level of `stop_when.ranking_confident` unless it is given
-    its own `level`."""
+    its own `level`, and follows the campaign's `evidence` rules (an `EvidenceRules`) when given."""
     from iglu_lib.scheduling.model import Inventory, SchedulingError
     from iglu_lib.scheduling.strategy import make_strategy
 
@@ -53,6 +57,9 @@ def check_scheduling(scheduling: Any, source: str = "parameters", stop_when: Any
     if name == "adaptive" and "level" not in options and isinstance(stop_when, Mapping) \
             and "ranking_confident" in stop_when:
         options["level"] = stop_when["ranking_confident"]
+    if name == "adaptive" and evidence is not None:
+        options.setdefault("min_workers", evidence.min_workers)
+        options.setdefault("max_judgements_per_worker", evidence.max_judgements_per_worker)
     factory = make_strategy(str(name), **options)
     probe = Inventory.from_content({"t": {"task_join_code": "j"}}, {"a": [{"agent_instance_id": "a1"}],
                                                                     "b": [{"agent_instance_id": "b1"}]})
@@ -101,14 +108,18 @@ def ranking_confident(preferences: Sequence[tuple[Sequence[str], str]], agents: 
     return order_settled(fit_preferences(preferences, agents), level)
 
 
-def stop_rule_reached(scheduler: Any, stop_when: Mapping[str, Any] | None) -> str | None:
+def stop_rule_reached(scheduler: Any, stop_when: Mapping[str, Any] | None, evidence: Any = None) -> str | None:
     """The name of the `stop_when` rule that says stop (`"ranking_confident"`), or None.
 
-    Reads the preferences the scheduler was given (`close(slot_id, outcome, winner=...)` or
-    the records at `restore`); without them no rule fires.
+    Reads the preferences the scheduler was given (`close(slot_id, outcome, winner=..., worker=...)`
+    or the records at `restore`), weighed by the `evidence` rules (an `EvidenceRules`; default:
+    its defaults); without enough of them no rule fires.
     """
+    from iglu_lib.scheduling.evidence import ranking_settled, weigh
+
     rules = check_stop_when(stop_when)
     level = rules.get("ranking_confident")
-    if level is not None and ranking_confident(scheduler.preferences(), scheduler.inventory.agents, level):
+    if level is not None and ranking_settled(weigh(scheduler.judgements(), evidence), scheduler.inventory.agents,
+                                             level):
         return "ranking_confident"
     return None

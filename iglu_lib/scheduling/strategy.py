@@ -256,6 +256,12 @@ class AdaptiveStrategy(BalancedStrategy):
     Decisions depend only on counts and preferences (aggregated, in sorted order), with the
     seeded tie-breaks of the balanced strategy, so a restore from the records decides the
     same as the run that wrote them.
+
+    Evidence from many workers (`scheduling.evidence`): until preferences from `min_workers`
+    distinct workers have arrived the strategy schedules as `BalancedStrategy` (one worker's
+    taste never steers the campaign), and a worker with more than `max_judgements_per_worker`
+    preferences weighs only that many in the fit (each weighted K / n). Both default to no
+    restriction (simulations have no workers); a campaign passes its `evidence` rules.
     """
 
     def __init__(
@@ -268,6 +274,8 @@ class AdaptiveStrategy(BalancedStrategy):
         level: float = 0.95,
         prior_sd: float | None = None,
         focus: float = 2.0,
+        min_workers: int = 0,
+        max_judgements_per_worker: int | None = None,
     ) -> None:
         if not 0.0 <= floor <= 1.0:
             raise SchedulingError(f"adaptive floor must lie between 0 and 1, not {floor}")
@@ -279,8 +287,10 @@ class AdaptiveStrategy(BalancedStrategy):
         self._combinations = list(combinations)
         self._index = {agent: i for i, agent in enumerate(inventory.agents)}
         self._floor, self._level, self._prior_sd, self._focus = floor, level, prior_sd, focus
-        self._choices: dict[tuple[tuple[int, ...], int], int] = {}
-        self._wins = [[0] * len(self._index) for _ in self._index]  # pairs: times i chosen over j
+        self._min_workers, self._cap = min_workers, max_judgements_per_worker
+        # preferences `((agent indices in shown order), winner position) -> count`, per worker
+        # (None: judgements whose worker is unknown, each counted as a worker of its own)
+        self._by_worker: dict[str | None, dict[tuple[tuple[int, ...], int], int]] = {}
         self._closed: dict[Combination, int] = dict.fromkeys(combinations, 0)
         self._fitted: Any = None
         self._stale = True
@@ -288,18 +298,33 @@ class AdaptiveStrategy(BalancedStrategy):
         self._members: Any = None
         self._z: float | None = None
 
-    def observe(self, choice: Choice, winner: str | None, delta: int) -> None:
-        """A valid slot's preference arrived (`delta` +1), or was taken back (-1)."""
+    def observe(self, choice: Choice, winner: str | None, delta: int, worker: str | None = None) -> None:
+        """A valid slot's preference arrived (`delta` +1), or was taken back (-1), from `worker`."""
         self._closed[choice.combination] += delta
-        if winner is not None and len(choice.order) == 2:
-            loser = choice.order[1 - choice.order.index(winner)]
-            self._wins[self._index[winner]][self._index[loser]] += delta
-        elif winner is not None:
+        if winner is not None:
             key = (tuple(self._index[a] for a in choice.order), choice.order.index(winner))
-            self._choices[key] = self._choices.get(key, 0) + delta
-            if not self._choices[key]:
-                del self._choices[key]
+            counts = self._by_worker.setdefault(worker, {})
+            counts[key] = counts.get(key, 0) + delta
+            if not counts[key]:
+                del counts[key]
+            if not counts:
+                del self._by_worker[worker]
         self._stale = True
+
+    def workers(self) -> int:
+        """Distinct workers behind the preferences (each unknown-worker preference counts as one)."""
+        anonymous = sum(self._by_worker.get(None, {}).values())
+        return anonymous + sum(1 for worker in self._by_worker if worker is not None)
+
+    def weighted_counts(self) -> dict[tuple[tuple[int, ...], int], float]:
+        """The preferences with each worker weighted down to `max_judgements_per_worker`."""
+        weighted: dict[tuple[tuple[int, ...], int], float] = {}
+        for worker, counts in self._by_worker.items():
+            total = sum(counts.values())
+            scale = min(1.0, self._cap / total) if worker is not None and self._cap and total else 1.0
+            for key, count in counts.items():
+                weighted[key] = weighted.get(key, 0.0) + count * scale
+        return dict(sorted(weighted.items()))
 
     def current_fit(self) -> Any:
         """The choice model fitted to the preferences so far (refitted only when they change)."""
@@ -310,16 +335,21 @@ class AdaptiveStrategy(BalancedStrategy):
 
             start = self._fitted.strengths if self._fitted is not None else None
             options: dict[str, Any] = {} if self._prior_sd is None else {"prior_sd": self._prior_sd}
-            if self._choices:
-                counts = dict(sorted(self._choices.items()))
+            counts = self.weighted_counts()
+            if any(len(members) != 2 for members, _ in counts):
                 self._fitted = model.fit(model.Choices.from_counts(counts, len(self._index)), start=start,
                                          **options)
             else:
-                self._fitted = model.fit_wins(np.array(self._wins, dtype=float), start=start, **options)
+                wins = np.zeros((len(self._index), len(self._index)))
+                for (members, position), count in counts.items():
+                    wins[members[position], members[1 - position]] += count
+                self._fitted = model.fit_wins(wins, start=start, **options)
             self._stale = False
         return self._fitted
 
     def _next_combination(self, pool: InstancePool) -> Combination | None:
+        if self.workers() < self._min_workers:
+            return super()._next_combination(pool)  # too few workers to steer by: balanced
         ready = [c for c in self._combinations if pool.first_short(c) is None]
         if not ready:
             return None

@@ -1,7 +1,9 @@
 """Ties on the local stack: the pairwise page shows "both equally good" and "both bad" as the
 campaign's `offer_ties` switches them; a worker's tie (in headless Chromium, or submitted by hand)
 is approved, lands in the records as a tie, and is counted by `iglu campaign status` and the
-analysis; a tie the page did not offer is no decision, with a warning, and the games still count."""
+analysis; a tie the page did not offer is no decision, with a warning: the games are paid, and the
+HIT counts toward the target only with `count_unusable_choices`. Every kind of unusable choice (left
+out, two choices, an unoffered tie, an unknown value) is named in the records."""
 
 from __future__ import annotations
 
@@ -130,7 +132,62 @@ def test_a_tie_hit_is_approved_and_counted_and_an_unoffered_tie_is_no_decision(a
 
     attacker.settle(attacker.honest())  # an answer without tie fields reads as before
     records = attacker.campaign.records.all()
-    choices = campaign_status(records)["choices"]
-    assert choices == {"decisive": 1, "tie_good": 0, "tie_bad": 1, "no_decision": 1, "ties": 1}
+    status = campaign_status(records)
+    assert status["choices"] == {"decisive": 1, "tie_good": 0, "tie_bad": 1, "no_decision": 0, "ties": 1}
+    assert status["not_counted"] == {"choice_unusable": 1}, "paid, but not a good HIT"
     counts = compare(load_campaign(attacker.campaign.params.campaign)).counts()
     assert (counts["decisive"], counts["ties"], counts["ties_both_bad"], counts["no_decision"]) == (1, 1, 1, 1)
+
+
+#: Unusable `best_agent` answers (None: the field left out) and what the record says of each.
+UNUSABLE_CHOICES = {
+    "missing": (None, "best_agent is missing"),
+    "two choices": ({"agent1_option": True, "agent2_option": True}, "several options"),
+    "unoffered tie": ({"agent1_option": False, "agent2_option": False, "both_good_option": True},
+                      "a tie this HIT's page did not offer"),
+    "unknown value": ({"agent1_option": False, "agent2_option": False, "agent9_option": True}, "an unknown option"),
+}
+
+
+def _unusable(attacker, best_agent):
+    """A HIT played honestly whose `best_agent` answer is `best_agent` (None: left out), settled."""
+    hit_id, assignment_id, joins = attacker.take()
+    codes = [attacker.play(join, f"unusable-{attacker.count}-{n}") for n, join in enumerate(joins)]
+    answers = attacker.pairwise(joins, codes)
+    if best_agent is None:
+        del answers["best_agent"]
+    else:
+        answers["best_agent"] = best_agent
+    attacker.submit(assignment_id, answers)
+    return attacker.settle(hit_id)
+
+
+def test_every_unusable_choice_is_named_paid_and_not_counted_by_default(attack):
+    from iglu_lib.collection.outcomes import slot_outcome
+    from iglu_lib.scheduling import Outcome
+
+    attacker = attack(offer_ties={"both_good": False})
+    good_before = attacker.campaign.good_hits
+    for kind, (best_agent, problem) in UNUSABLE_CHOICES.items():
+        games = _unusable(attacker, best_agent)
+        assert {g.status for g in games} == {RecordStatus.APPROVED}, f"{kind}: the work is paid"
+        assert {g.verdict for g in games} == {"approve_with_warning"}, kind
+        assert all("choice_unusable" in g.reasons for g in games), f"{kind}: {[g.reasons for g in games]}"
+        assert all(problem in g.annotation["choice_problem"] for g in games), (kind, games[0].annotation)
+        assert not any(g.is_hit_qualified for g in games), kind
+        assert slot_outcome(games) is Outcome.REJECTED, f"{kind}: its slot runs again"
+    assert attacker.campaign.good_hits == good_before, "no unusable choice counts toward the target"
+    status = campaign_status(attacker.campaign.records.all())
+    assert status["not_counted"] == {"choice_unusable": len(UNUSABLE_CHOICES)}
+
+
+def test_unusable_choices_count_toward_the_target_when_the_campaign_says_so(attack):
+    from iglu_lib.collection.outcomes import slot_outcome
+    from iglu_lib.scheduling import Outcome
+
+    attacker = attack(count_unusable_choices=True)
+    good_before = attacker.campaign.good_hits
+    games = _unusable(attacker, None)
+    assert all("choice_unusable" in g.reasons for g in games), "still warned"
+    assert all(g.is_hit_qualified for g in games) and slot_outcome(games) is Outcome.VALID
+    assert attacker.campaign.good_hits == good_before + 1, "a good HIT toward the target"

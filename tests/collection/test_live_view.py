@@ -4,7 +4,7 @@ that says what needs a person (works with and without `needs_review` / `errors` 
 from __future__ import annotations
 
 from iglu_lib.collection.campaign import TurnReport
-from iglu_lib.collection.live import Timeline, attention, timeline_figure
+from iglu_lib.collection.live import Timeline, attention, evidence_line, timeline_figure
 
 
 def _status(good: int, spent: str, open_hits: int, busy: int, reasons: dict[str, int]) -> dict:
@@ -61,3 +61,11 @@ def test_a_loop_without_progress_is_stalled_until_it_moves_again():
 def test_an_unreadable_balance_is_said_and_an_unknown_one_is_not():
     assert "unreadable" in attention({}, Timeline(), balance="lots")
     assert attention({}, Timeline(), balance=None) == "Nothing needs a person."
+
+
+def test_the_view_says_how_many_workers_the_ranking_rests_on():
+    from iglu_lib.collection.status import campaign_status
+
+    line = evidence_line(campaign_status([]))
+    assert line.startswith("the ranking rests on 0 workers") and "needs 5" in line
+    assert evidence_line({}) == "the ranking's evidence is unknown"
