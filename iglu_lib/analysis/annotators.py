@@ -76,7 +76,11 @@ def _consensus(choices: Counter, worker: str) -> str | None:
 
 def without_flagged(comparisons: Comparisons, agreement: pd.DataFrame) -> Comparisons:
     """The comparisons with every HIT of a flagged worker left out (same agents)."""
-    flagged = set(agreement.loc[agreement["flagged"].astype(bool), "worker"])
+    return without_workers(comparisons, set(agreement.loc[agreement["flagged"].astype(bool), "worker"]))
+
+
+def without_workers(comparisons: Comparisons, flagged: set[str]) -> Comparisons:
+    """The comparisons with every HIT of the `flagged` workers left out (same agents)."""
     keep_hits = ~comparisons.hits["worker"].isin(flagged)
     hits = comparisons.hits[keep_hits]
     wins = comparisons.wins[comparisons.wins["HitId"].isin(set(hits["HitId"]))]

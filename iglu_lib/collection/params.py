@@ -54,6 +54,7 @@ class CampaignParams:
     qualification_requirements: tuple[Mapping[str, Any], ...] = ()  # [{type: id or name, min_score: N}]
     scheduling: Mapping[str, Any] = field(default_factory=dict)  # {strategy: balanced|adaptive, options}
     stop_when: Mapping[str, Any] = field(default_factory=dict)   # {ranking_confident: 0.95}
+    pairs: tuple[tuple[str, ...], ...] = ()  # only these agent sets (a follow-up, `iglu analyze --follow-up`); () all
     # the pairwise form's tie answers beside "assistant 1" and "assistant 2" (each can be switched off)
     offer_ties: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_TIES))
 
@@ -109,6 +110,8 @@ class CampaignParams:
             params["never_block"] = tuple(params["never_block"] or ())
         if "allow_list" in params:
             params["allow_list"] = tuple(str(worker) for worker in params["allow_list"] or ())
+        if "pairs" in params:
+            params["pairs"] = _agent_sets(params["pairs"], source)
         if "qualification_requirements" in params:
             params["qualification_requirements"] = tuple(params["qualification_requirements"] or ())
         for money in ("budget", "fee_rate"):
@@ -163,3 +166,12 @@ class CampaignParams:
                     or isinstance(score, bool) or not isinstance(score, int) or set(entry) - {"type", "min_score"}):
                 raise ConfigError(f"{source}: qualification_requirements[{index}] must be "
                                   "{type: <QualificationTypeId or name>, min_score: <integer>}")
+
+
+def _agent_sets(value: Any, source: str) -> tuple[tuple[str, ...], ...]:
+    """`pairs: [[A, B], ...]` as tuples (the scheduler checks the names against the instances)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple) or not all(isinstance(v, list | tuple) for v in value):
+        raise ConfigError(f"{source}: pairs must be a list of agent lists such as [[Happy, MHB]]")
+    return tuple(tuple(str(agent) for agent in agents) for agents in value)
