@@ -355,14 +355,15 @@ def _position_line(analysis: Analysis) -> str:
             f"comparisons with a known order (95% interval {percent(bias.low)}–{percent(bias.high)}).")
 
 
-def page_html(analysis: Analysis, title: str) -> str:
-    """The whole page as one self-contained HTML string."""
+def page_html(analysis: Analysis, title: str, *, fragment: bool = False) -> str:
+    """The whole page as one self-contained HTML string; `fragment`: without the document
+    around it (for a notebook's output; its style applies inside the page's own box only)."""
     import jinja2
 
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                                      autoescape=jinja2.select_autoescape(["html", "j2"]))
     template = environment.get_template("leaderboard.html.j2")
-    return template.render(**context(analysis, title))
+    return template.render(**context(analysis, title), fragment=fragment)
 
 
 def write_page(analysis: Analysis, path: str | Path, title: str) -> Path:
