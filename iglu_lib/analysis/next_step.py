@@ -97,7 +97,7 @@ def next_step(wins: np.ndarray, agents: list[str], *, level: float = 0.95, simul
                           dtype=float)
         settled = counts[np.isfinite(counts)]
         share = len(settled) / simulations
-        quartiles = np.quantile(np.where(np.isfinite(counts), counts, np.inf), [0.25, 0.5, 0.75])
+        quartiles = np.quantile(counts, [0.25, 0.5, 0.75], method="inverted_cdf")  # inf: not settled
         needed_low, needed, needed_high = (None if not np.isfinite(q) else int(q) for q in quartiles)
         sd = float(fitted.difference_sd()[i, j])
         out.append(PairStep(agents[i], agents[j], gap, gap / sd if sd else 0.0, p, needed, needed_low,

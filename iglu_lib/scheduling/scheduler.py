@@ -121,8 +121,9 @@ class Scheduler:
         k: int,
         seed: int = 0,
         strategy: StrategyFactory = BalancedStrategy,
+        only: Sequence[Sequence[str]] | None = None,
     ) -> Scheduler:
-        return cls(Inventory.from_content(join_codes, agent_instances), k, seed, strategy)
+        return cls(Inventory.from_content(join_codes, agent_instances), k, seed, strategy, only)
 
     @classmethod
     def from_files(
