@@ -24,6 +24,7 @@ def test_the_follow_up_file_runs_with_iglu_collect(rehearsal, local_profile, uni
     assert Campaign.open(rehearsal.params(name, target_approved_hits=6)).run(progress=False)["done"]
     page_file = tmp_path / "page.html"
     assert main(["report", "--campaign", name, "--html", str(page_file), "--replicates", "50"]) == 0
+    capsys.readouterr()
     page = page_file.read_text(encoding="utf-8")  # the page of a campaign: worker ids, shown order, reasons
     assert re.search(r'<p class="headline">\w+ leads \(probability of being best \d+%\)', page)
     assert "<th>Rank (95% range)</th>" in page and "judges tested against the fitted model" in page
