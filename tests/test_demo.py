@@ -5,8 +5,8 @@ the truth, and `iglu campaign status` afterwards shows every cell within one gam
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 

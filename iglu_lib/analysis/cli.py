@@ -110,7 +110,8 @@ def _print_overview(analysis: Analysis, files: int, out: str) -> None:
         alpha = analysis.alpha
         print(f"  Krippendorff's alpha {alpha.alpha:.2f} [{alpha.low:.2f}, {alpha.high:.2f}] over {alpha.units} "
               "repeated units" if alpha.note is None else f"  Krippendorff's alpha: {alpha.note}")
-    for pair in analysis.next_step.pairs if analysis.next_step is not None else []:
-        needed = pair.needed if pair.needed is not None else f"more than {analysis.next_step.cap}"
+    step = analysis.next_step
+    for pair in step.pairs if step is not None else []:
+        needed = pair.needed if pair.needed is not None else f"more than {step.cap if step else ''}"
         print(f"  not settled: {pair.leader} > {pair.other}; about {needed} more decisive comparisons")
     print(f"wrote {files} files to {out}")

@@ -123,16 +123,18 @@ def interval(low: Any, high: Any, digits: int = 2) -> str:
 def readable_leaderboard(board: pd.DataFrame) -> pd.DataFrame:
     """The leaderboard as a person reads it (text cells, rounded)."""
     rows = []
-    for row in board.itertuples(index=False):
-        rank_range = f"{row.rank_low}" if row.rank_low == row.rank_high else f"{row.rank_low}–{row.rank_high}"
+    for row in board.to_dict("records"):
+        low, high = int(row["rank_low"]), int(row["rank_high"])
+        rank_range = f"{low}" if low == high else f"{low}–{high}"
         rows.append({
-            "Rank (95% range)": f"{row.rank} ({rank_range})",
-            "Agent": row.agent,
-            "Strength [95% interval]": f"{signed(row.strength)} {interval(row.strength_low, row.strength_high)}",
-            "P(best)": percent(row.p_best),
-            "Comparisons": f"{row.comparisons}",
-            "Decisive win rate": (f"{percent(row.win_rate)} ({row.wins}/{row.decisive})" if row.decisive else "–"),
-            "Ties": f"{row.ties}",
+            "Rank (95% range)": f"{int(row['rank'])} ({rank_range})",
+            "Agent": str(row["agent"]),
+            "Strength [95% interval]": f"{signed(row['strength'])} {interval(row['strength_low'], row['strength_high'])}",
+            "P(best)": percent(row["p_best"]),
+            "Comparisons": f"{int(row['comparisons'])}",
+            "Decisive win rate": (f"{percent(row['win_rate'])} ({int(row['wins'])}/{int(row['decisive'])})"
+                                  if row["decisive"] else "–"),
+            "Ties": f"{int(row['ties'])}",
         })
     return pd.DataFrame(rows)
 
@@ -153,10 +155,10 @@ def sensitivity_views(analysis: Analysis) -> tuple[pd.DataFrame, list[str]]:
             table[name] = "–"
             notes.append(f"{name}: no ranking ({ranking.problem}).")
             continue
-        by_agent = ranking.table.set_index("agent")
-        table[name] = [f"{int(by_agent.loc[a, 'rank'])}. {signed(by_agent.loc[a, 'strength'])} "
-                       f"{interval(by_agent.loc[a, 'strength_low'], by_agent.loc[a, 'strength_high'])}"
-                       if a in by_agent.index else "–" for a in agents]
+        by_agent: dict[str, dict[Any, Any]] = {str(r["agent"]): r for r in ranking.table.to_dict("records")}
+        table[name] = [f"{int(by_agent[a]['rank'])}. {signed(by_agent[a]['strength'])} "
+                       f"{interval(by_agent[a]['strength_low'], by_agent[a]['strength_high'])}"
+                       if a in by_agent else "–" for a in agents]
         if name != "All comparisons":
             same = ranking.order == analysis.ranking.order
             notes.append(f"{name}: {'same order' if same else 'order changes: ' + ' > '.join(ranking.order)}.")
@@ -182,8 +184,8 @@ def pair_counts(analysis: Analysis) -> pd.DataFrame:
     """Complete comparisons per set of agents: decisive, ties, no decision."""
     complete = analysis.comparisons.complete
     rows = []
-    for agents, group in complete.groupby("agents", sort=True):
-        rows.append({"pair": " vs ".join(agents), "decisive": int((group["outcome"] == DECISIVE).sum()),
+    for agents, group in complete.groupby(complete["agents"].map(" vs ".join), sort=True):
+        rows.append({"pair": str(agents), "decisive": int((group["outcome"] == DECISIVE).sum()),
                      "ties": int((group["outcome"] == TIE).sum()),
                      "no_decision": int((group["outcome"] == NO_DECISION).sum())})
     return pd.DataFrame(rows, columns=["pair", "decisive", "ties", "no_decision"])
@@ -298,7 +300,7 @@ def context(analysis: Analysis, title: str) -> dict[str, Any]:
         "leaderboard": html_table(readable_leaderboard(board)) if len(board) else None,
         "problem": analysis.ranking.problem,
         "counts": counts,
-        "excluded": sorted(counts["excluded_hits"].items(), key=lambda kv: -kv[1]),  # type: ignore[union-attr]
+        "excluded": _excluded(counts["excluded_hits"]),
         "ties_rule": ("a tie counts as half a win for each agent" if analysis.ties_in_fit
                       else "ties are left out of the fit"),
         "next_step": _next_step_rows(analysis),
@@ -320,6 +322,11 @@ def context(analysis: Analysis, title: str) -> dict[str, Any]:
         "seed": analysis.ranking.seed,
         "level": f"{analysis.ranking.level:.0%}",
     }
+
+
+def _excluded(reasons: object) -> list[tuple[str, int]]:
+    """Reasons for leaving HITs out, most frequent first."""
+    return sorted(reasons.items(), key=lambda kv: -kv[1]) if isinstance(reasons, dict) else []
 
 
 def _next_step_rows(analysis: Analysis) -> str | None:
