@@ -33,11 +33,11 @@ COLUMNS = ["worker", "decisive", "with_consensus", "agreements", "agreement", "c
 def worker_agreement(comparisons: Comparisons, alpha: float = ALPHA) -> pd.DataFrame:
     """One row per worker with decisive HITs: agreement with the others' consensus, the test's
     p-value and the flag (see the module docstring)."""
-    from scipy.stats import binom
-
     decisive = comparisons.hits[(comparisons.hits["outcome"] == DECISIVE) & comparisons.hits["worker"].notna()]
     if decisive.empty:
         return pd.DataFrame(columns=COLUMNS)
+    from scipy.stats import binom  # seconds to import: only when there are workers to test
+
     by_set: dict[tuple[str, ...], Counter] = {}
     for agents, worker, winner in zip(decisive["agents"], decisive["worker"], decisive["winner"], strict=True):
         by_set.setdefault(tuple(agents), Counter())[(worker, winner)] += 1
