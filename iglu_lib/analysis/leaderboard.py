@@ -93,7 +93,8 @@ def headline(analysis: Analysis, board: pd.DataFrame | None = None) -> str:
     if len(agents) > 2:
         parts.append(f"{agents[-1]} is last with {percent(board['p_last'].iloc[-1])} probability")
     counts = analysis.comparisons.counts()
-    return "; ".join(parts) + f". From {counts['decisive']} decisive comparisons and {counts['ties']} ties."
+    ties = f" and {counts['ties']} tie{'s' if counts['ties'] != 1 else ''}" if counts["ties"] else ""
+    return "; ".join(parts) + f". From {counts['decisive']} decisive comparisons{ties}."
 
 
 def percent(value: Any) -> str:
@@ -242,8 +243,9 @@ def figures(analysis: Analysis) -> dict[str, Figure]:
     out: dict[str, Figure] = {}
     if analysis.ranking.problem is None:
         out["strengths"] = plots.strengths({"all comparisons": analysis.ranking.table}, analysis.ranking.level)
+    order = list(analysis.ranking.order or analysis.comparisons.agents)
     if len(analysis.comparisons.wins):
-        out["win_fractions"] = plots.win_fractions(analysis.comparisons.win_matrix())
+        out["win_fractions"] = plots.win_fractions(analysis.comparisons.win_matrix().reindex(index=order, columns=order))
     pairs = pair_counts(analysis)
     if len(pairs):
         out["comparisons_per_pair"] = plots.comparisons_per_pair(pairs)

@@ -53,7 +53,8 @@ def strengths(rankings: dict[str, pd.DataFrame], level: float = 0.95) -> Figure:
     axes.set_yticks(range(len(agents)), agents)
     axes.invert_yaxis()
     axes.set_xlabel(f"strength (log-odds) with {level:.0%} interval")
-    axes.legend(loc="best", fontsize="small")
+    if len(rankings) > 1:
+        axes.legend(loc="best", fontsize="small")
     axes.set_title("Strengths (Bradley-Terry / Plackett-Luce)")
     figure.tight_layout()
     return figure
