@@ -24,8 +24,10 @@ import numpy as np
 
 from iglu_lib.analysis import choice
 
-#: Added decisive comparisons at which a simulated follow-up checks the pair (then every 25% more).
+#: Added decisive comparisons at which a simulated follow-up checks the pair (then every 50% more).
 _FIRST_STEPS = (5, 10, 15, 20, 30, 40, 50, 60, 80, 100)
+#: Simulated follow-ups over all pairs at most (each pair keeps at least 10).
+SIMULATION_BUDGET = 600
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,10 @@ def next_step(wins: np.ndarray, agents: list[str], *, level: float = 0.95, simul
     rng = np.random.default_rng(seed)
     z = choice.z_value(level)
     out = []
-    for i, j in unsettled_pairs(fitted, agents, level):
+    pairs = unsettled_pairs(fitted, agents, level)
+    # many agents: fewer simulations per pair, so the estimate stays within seconds (at least 10)
+    simulations = max(10, min(simulations, SIMULATION_BUDGET // max(len(pairs), 1)))
+    for i, j in pairs:
         gap = float(fitted.strengths[i] - fitted.strengths[j])
         p = float(0.5 * (1.0 + np.tanh(0.5 * gap)))
         counts = np.array([_settles_after(wins, fitted, i, j, p, steps, z, rng, prior_sd) for _ in range(simulations)],
@@ -108,7 +113,7 @@ def next_step(wins: np.ndarray, agents: list[str], *, level: float = 0.95, simul
 def _grid(cap: int) -> list[int]:
     steps = [s for s in _FIRST_STEPS if s <= cap]
     while steps[-1] < cap:
-        steps.append(min(cap, int(steps[-1] * 1.25)))
+        steps.append(min(cap, int(steps[-1] * 1.5)))
     return steps
 
 
