@@ -122,6 +122,10 @@ def test_the_follow_up_file_is_campaign_parameters_for_the_unsettled_pairs(tmp_p
 
     with pytest.raises(SchedulingError, match="unknown: Nobody"):
         Scheduler.from_content(join_codes, instances, 2, only=[["Happy", "Nobody"]])
+    from iglu_lib.config import ConfigError
+
+    with pytest.raises(ConfigError, match="pairs must be a list of agent lists"):
+        CampaignParams.from_mapping({"campaign": "c", "join_codes": "j", "agent_instances": "a", "pairs": "Happy"})
 
 
 def test_the_bundled_export_as_records_runs_the_judge_test():
@@ -130,3 +134,22 @@ def test_the_bundled_export_as_records_runs_the_judge_test():
                          WorkerId=[f"A{i // 8:012d}XYZ" for i in range(len(raw))])
     analysis = analyze(load_games(records=records, salt="test-salt"), replicates=30)
     assert len(analysis.judges) > 5 and analysis.judges["model_p_value"].between(0, 1).all()
+
+
+def test_hits_of_three_agents_get_a_page_without_a_next_step_estimate(tmp_path):
+    from iglu_lib.analysis.leaderboard import write_page
+
+    games = []
+    rng = np.random.default_rng(3)
+    for hit in range(30):
+        chosen = ["A", "B", "C"][int(rng.choice(3, p=[0.6, 0.3, 0.1]))]
+        for agent in ("A", "B", "C"):
+            games.append({"HitId": f"h{hit}", "GameMinecraftId": f"h{hit}-{agent}", "TaskMinecraftId": f"t{hit % 3}",
+                          "AgentName": agent, "Annotation": json.dumps({"was_chosen_best": agent == chosen}),
+                          "CompletionCode": "", "WorkerId": f"W{hit % 5}", "PartitionKey": "c",
+                          "RowKey": f"h{hit}-{agent}", "JoinCode": ""})
+    analysis = analyze(load_games(records=pd.DataFrame(games), salt="salt"), replicates=50)
+    assert analysis.next_step is None and "two-agent HITs only" in analysis.next_step_note
+    assert analysis.summary()["next_step"]["unsettled_pairs"] is None
+    page = write_page(analysis, tmp_path / "page.html", "three agents").read_text(encoding="utf-8")
+    assert "No estimate: the estimate covers two-agent HITs only" in page and "<th>Rank (95% range)</th>" in page
