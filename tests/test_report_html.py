@@ -86,6 +86,7 @@ def test_the_page_of_the_bundled_export_reads_as_a_leaderboard(test_outputs, cap
     parsed = check_page(page, {"Happy", "MHB", "Felipe"})
     headline = re.search(r'<p class="headline">(.*?)</p>', page, re.S).group(1)
     assert headline.startswith("Happy leads") and "Happy &gt; MHB" in headline and "Felipe is last with" in headline
+    assert "with only ok completion codes the order is MHB &gt; Happy &gt; Felipe" in headline
     assert "<title>IGLU human evaluation: the published export</title>" in page
     # the published export lacks shown order and worker ids: one line each, no table of NaN
     assert "Position bias: the shown order of the games is not recorded in this input." in page

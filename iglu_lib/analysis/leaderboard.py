@@ -83,7 +83,7 @@ def headline(analysis: Analysis, board: pd.DataFrame | None = None) -> str:
         return f"No ranking: {analysis.ranking.problem}."
     level = f"{analysis.ranking.level:.0%}"
     agents = list(board["agent"])
-    parts = [f"{agents[0]} leads (probability of being best {percent(board['p_best'].iloc[0])})"]
+    parts = [f"{agents[0]} leads (probability of being best {drawn(board['p_best'].iloc[0])})"]
     unsettled = [f"{a} > {b}" for a, b in zip(agents, agents[1:], strict=False) if not settled(analysis, a, b)]
     solid = [f"{a} > {b}" for a, b in zip(agents, agents[1:], strict=False) if settled(analysis, a, b)]
     if unsettled:
@@ -91,7 +91,10 @@ def headline(analysis: Analysis, board: pd.DataFrame | None = None) -> str:
     if solid:
         parts.append(f"{_join(solid)} {'is' if len(solid) == 1 else 'are'} settled at {level}")
     if len(agents) > 2:
-        parts.append(f"{agents[-1]} is last with {percent(board['p_last'].iloc[-1])} probability")
+        parts.append(f"{agents[-1]} is last with {drawn(board['p_last'].iloc[-1])} probability")
+    strict = analysis.sensitivity
+    if strict.problem is None and strict.order != analysis.ranking.order:
+        parts.append(f"with only ok completion codes the order is {' > '.join(strict.order)}")
     counts = analysis.comparisons.counts()
     ties = f" and {counts['ties']} tie{'s' if counts['ties'] != 1 else ''}" if counts["ties"] else ""
     return "; ".join(parts) + f". From {counts['decisive']} decisive comparisons{ties}."
@@ -107,6 +110,13 @@ def percent(value: Any) -> str:
     if 0.995 < share < 1:
         return ">99%"
     return f"{share:.0%}"
+
+
+def drawn(value: Any) -> str:
+    """A probability estimated from a finite number of posterior draws: never a flat 0% or 100%
+    (no finite sample shows that), "<1%" and ">99%" instead."""
+    share = float(value)
+    return "<1%" if share < 0.005 else ">99%" if share > 0.995 else percent(share)
 
 
 def signed(value: Any, digits: int = 2) -> str:
@@ -131,7 +141,7 @@ def readable_leaderboard(board: pd.DataFrame) -> pd.DataFrame:
             "Rank (95% range)": f"{int(row['rank'])} ({rank_range})",
             "Agent": str(row["agent"]),
             "Strength [95% interval]": f"{signed(row['strength'])} {interval(row['strength_low'], row['strength_high'])}",
-            "P(best)": percent(row["p_best"]),
+            "P(best)": drawn(row["p_best"]),
             "Comparisons": f"{int(row['comparisons'])}",
             "Decisive win rate": (f"{percent(row['win_rate'])} ({int(row['wins'])}/{int(row['decisive'])})"
                                   if row["decisive"] else "–"),
@@ -151,10 +161,11 @@ def sensitivity_views(analysis: Analysis) -> tuple[pd.DataFrame, list[str]]:
     agents = analysis.ranking.order or analysis.comparisons.agents
     table = pd.DataFrame({"Agent": agents})
     notes = []
+    left_out = sensitivity_counts(analysis)
     for name, ranking in views.items():
         if ranking.problem is not None:
             table[name] = "–"
-            notes.append(f"{name}: no ranking ({ranking.problem}).")
+            notes.append(f"{name}: {left_out.get(name, 'all')}; no ranking ({ranking.problem}).")
             continue
         by_agent: dict[str, dict[Any, Any]] = {str(r["agent"]): r for r in ranking.table.to_dict("records")}
         table[name] = [f"{int(by_agent[a]['rank'])}. {signed(by_agent[a]['strength'])} "
@@ -162,7 +173,8 @@ def sensitivity_views(analysis: Analysis) -> tuple[pd.DataFrame, list[str]]:
                        if a in by_agent else "–" for a in agents]
         if name != "All comparisons":
             same = ranking.order == analysis.ranking.order
-            notes.append(f"{name}: {'same order' if same else 'order changes: ' + ' > '.join(ranking.order)}.")
+            order = "same order" if same else "the order changes: " + " > ".join(ranking.order)
+            notes.append(f"{name}: {left_out.get(name, 'all')}; {order}.")
     return table, notes
 
 
@@ -173,8 +185,11 @@ def sensitivity_counts(analysis: Analysis) -> dict[str, str]:
                                   "comparisons (HITs with a code that is not ok left out)"}
     if analysis.annotator_comparisons is not None:
         left_out = analysis.flagged_workers()
-        out["Without flagged judges"] = (f"{len(left_out)} flagged judge{'s' if len(left_out) != 1 else ''} left out"
-                                         if left_out else "no judge is flagged: the same comparisons")
+        workers = bool(analysis.games["worker"].notna().any())
+        out["Without flagged judges"] = (
+            f"{len(left_out)} flagged judge{'s' if len(left_out) != 1 else ''} left out" if left_out
+            else "no judge is flagged, so the same comparisons" if workers
+            else "the input has no worker ids, so the same comparisons")
     if analysis.evidence_comparisons is not None:
         out["Verified games only"] = (f"{analysis.evidence_comparisons.counts()['complete_comparisons']} of {base} "
                                       "comparisons (games whose agent or time could not be verified left out)")
@@ -317,7 +332,6 @@ def context(analysis: Analysis, title: str) -> dict[str, Any]:
         "quality": html_table(quality, numeric=("Games", "Workers")) if len(quality) else None,
         "sensitivity": html_table(views),
         "sensitivity_notes": view_notes,
-        "sensitivity_counts": sensitivity_counts(analysis),
         "position": _position_line(analysis),
         "downloads": downloads,
         "replicates": analysis.ranking.replicates,
