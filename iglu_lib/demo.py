@@ -82,14 +82,18 @@ def report_path() -> Path:
 
 
 def write_report(executed: list[Path]) -> Path | None:
-    """The executed analysis notebook as one HTML page without code (`iglu report`'s page,
-    without running the analysis again); None when the plan has no analysis stage."""
+    """The leaderboard page the analysis notebook wrote (`iglu report`'s page, without running the
+    analysis again); None when the plan has no analysis stage."""
     from iglu_lib.analysis.share import ANALYSIS_NOTEBOOK, notebook_html
 
     analysis = next((path for path in executed if path.stem == ANALYSIS_NOTEBOOK), None)
     if analysis is None:
         return None
-    report_path().write_text(notebook_html(analysis, title="IGLU rehearsal: the demo campaign"), encoding="utf-8")
+    page = demo_dir() / "analysis" / "report.html"  # params/demo/06_analysis.yaml's out_dir
+    if page.is_file():
+        shutil.copyfile(page, report_path())
+    else:  # a demo plan whose analysis writes elsewhere: the notebook itself as the page
+        report_path().write_text(notebook_html(analysis, title="IGLU rehearsal: the demo campaign"), encoding="utf-8")
     return report_path()
 
 

@@ -1,4 +1,4 @@
-"""`iglu report`: the analysis as one self-contained HTML page to share (no code cells)."""
+"""`iglu report`: the analysis as one self-contained leaderboard page to share."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import argparse
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     report = subparsers.add_parser(
-        "report", help="render the analysis notebook to a self-contained HTML page without code",
-        description="Execute notebooks/06_analysis.ipynb on an export (default: the bundled IGLU human "
-        "evaluation) or a campaign's records and write it as one HTML file: ranking, intervals, "
-        "sensitivity and figures, images embedded, no code.")
+        "report", help="write the leaderboard page: one self-contained HTML file to share",
+        description="Analyse an export (default: the bundled IGLU human evaluation) or a campaign's records "
+        "and write one HTML file: a headline, the leaderboard with intervals, the next step, figures, "
+        "agreement, worker quality, sensitivity views and the full tables as CSV downloads, all embedded.")
     source = report.add_mutually_exclusive_group()
     source.add_argument("--input", help="export file in the published format (default: the bundled real export)")
     source.add_argument("--campaign", help="campaign whose game records to read from storage")
@@ -23,12 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from iglu_lib.analysis.share import render_report
+    from iglu_lib.analysis.share import render_page
     from iglu_lib.console import CommandError
 
     if args.replicates < 1:
         raise CommandError(f"--replicates must be at least 1, got {args.replicates}")
-    path = render_report(args.html, input_file=args.input, campaign=args.campaign, profile_name=args.profile,
-                         summaries_file=args.summaries, replicates=args.replicates, seed=args.seed)
+    path = render_page(args.html, input_file=args.input, campaign=args.campaign, profile_name=args.profile,
+                       summaries_file=args.summaries, replicates=args.replicates, seed=args.seed)
     print(f"wrote {path}")
     return 0

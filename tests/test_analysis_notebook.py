@@ -16,13 +16,18 @@ def test_notebook_runs_headless_on_the_bundled_export(test_outputs):
     out_dir = "outputs/tests/06_analysis_artefacts"
     executed = run_notebook("06_analysis", "params/06_analysis.yaml",
                             parameters={"replicates": 200, "explorer_replicates": 20, "out_dir": out_dir,
-                                        "code_status_filter": ["ok"]},
+                                        "code_status_filter": ["ok"], "paper_dir": f"{out_dir}/paper"},
                             output=test_outputs / "06_analysis.ipynb", progress=False)
     text = executed.read_text(encoding="utf-8")
     assert "Happy &gt; MHB &gt; Felipe" in text or "Happy > MHB > Felipe" in text
     assert "application/vnd.jupyter.widget-view+json" in text
     summary = json.loads((paths.project_root() / out_dir / "summary.json").read_text())
     assert summary["counts"]["decisive"] == 64
+    page = (paths.project_root() / out_dir / "report.html").read_text(encoding="utf-8")
+    assert '<p class="headline">Happy leads' in page and "Happy leads (probability of being best" in text
+    assert "<th>Rank (95% range)</th>" in text, "the notebook shows the leaderboard"
+    paper = paths.project_root() / out_dir / "paper"
+    assert {"leaderboard.tex", "sensitivity.md", "strengths.pdf", "per_task.png"} <= {p.name for p in paper.iterdir()}
 
 
 def test_explorer_filters_whole_hits_by_task_quality_and_code_status():

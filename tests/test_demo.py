@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -72,4 +73,6 @@ def test_demo_runs_every_stage_and_reports():
         assert (demo / "notebooks" / f"{stage}.ipynb").is_file()
     assert not (demo / "stack" / "state.json").exists()
     page = (demo / "report.html").read_text(encoding="utf-8")
-    assert "data:image/png" in page and "Order: <strong>" in page and "from iglu_lib" not in page
+    assert "data:image/png" in page and "from iglu_lib" not in page
+    assert re.search(r'<p class="headline">\w+ leads', page) and "<th>Rank (95% range)</th>" in page
+    assert not re.search(r"\bNaN\b|\d\.?\d*e[+-]\d\d", re.sub(r'(src|href)="data:[^"]*"', "", page))

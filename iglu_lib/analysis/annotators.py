@@ -33,11 +33,11 @@ COLUMNS = ["worker", "decisive", "with_consensus", "agreements", "agreement", "c
 def worker_agreement(comparisons: Comparisons, alpha: float = ALPHA) -> pd.DataFrame:
     """One row per worker with decisive HITs: agreement with the others' consensus, the test's
     p-value and the flag (see the module docstring)."""
-    from scipy.stats import binom
-
     decisive = comparisons.hits[(comparisons.hits["outcome"] == DECISIVE) & comparisons.hits["worker"].notna()]
     if decisive.empty:
         return pd.DataFrame(columns=COLUMNS)
+    from scipy.stats import binom  # seconds to import: only when there are workers to test
+
     by_set: dict[tuple[str, ...], Counter] = {}
     for agents, worker, winner in zip(decisive["agents"], decisive["worker"], decisive["winner"], strict=True):
         by_set.setdefault(tuple(agents), Counter())[(worker, winner)] += 1
@@ -76,7 +76,11 @@ def _consensus(choices: Counter, worker: str) -> str | None:
 
 def without_flagged(comparisons: Comparisons, agreement: pd.DataFrame) -> Comparisons:
     """The comparisons with every HIT of a flagged worker left out (same agents)."""
-    flagged = set(agreement.loc[agreement["flagged"].astype(bool), "worker"])
+    return without_workers(comparisons, set(agreement.loc[agreement["flagged"].astype(bool), "worker"]))
+
+
+def without_workers(comparisons: Comparisons, flagged: set[str]) -> Comparisons:
+    """The comparisons with every HIT of the `flagged` workers left out (same agents)."""
     keep_hits = ~comparisons.hits["worker"].isin(flagged)
     hits = comparisons.hits[keep_hits]
     wins = comparisons.wins[comparisons.wins["HitId"].isin(set(hits["HitId"]))]

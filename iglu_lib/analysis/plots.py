@@ -53,7 +53,8 @@ def strengths(rankings: dict[str, pd.DataFrame], level: float = 0.95) -> Figure:
     axes.set_yticks(range(len(agents)), agents)
     axes.invert_yaxis()
     axes.set_xlabel(f"strength (log-odds) with {level:.0%} interval")
-    axes.legend(loc="best", fontsize="small")
+    if len(rankings) > 1:
+        axes.legend(loc="best", fontsize="small")
     axes.set_title("Strengths (Bradley-Terry / Plackett-Luce)")
     figure.tight_layout()
     return figure
@@ -123,3 +124,88 @@ def png(figure: Figure) -> bytes:
 def _spread(value: pd.Series, low: pd.Series, high: pd.Series) -> np.ndarray:
     """Error-bar lengths below and above; rounding can put a bound a hair past the value."""
     return np.clip(np.vstack([value - low, high - value]), 0.0, None)
+
+
+def win_fractions(comparisons_matrix: pd.DataFrame) -> Figure:
+    """Heatmap of the share of decisive comparisons of each pair that the row agent won (blank
+    where a pair was never compared), with the counts behind each share."""
+    agents = list(comparisons_matrix.index)
+    wins = comparisons_matrix.to_numpy(dtype=float)
+    played = wins + wins.T
+    figure = Figure(figsize=(1.2 * len(agents) + 2.2, 1.0 * len(agents) + 1.4))
+    axes = figure.subplots()
+    if not played.any():
+        return _nothing(figure, axes, "Win fraction per pair")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(played > 0, wins / played, np.nan)
+    image = axes.imshow(share, cmap="RdBu", vmin=0.0, vmax=1.0)
+    for (row, column), value in np.ndenumerate(share):
+        if row != column and played[row, column]:
+            axes.text(column, row, f"{value:.0%}\n{wins[row, column]:g}/{played[row, column]:g}",
+                      ha="center", va="center", fontsize="small")
+    axes.set_xticks(range(len(agents)), agents)
+    axes.set_yticks(range(len(agents)), agents)
+    axes.set_xlabel("against")
+    axes.set_ylabel("agent")
+    figure.colorbar(image, ax=axes, label="share of decisive comparisons won")
+    axes.set_title("Win fraction per pair")
+    figure.tight_layout()
+    return figure
+
+
+def comparisons_per_pair(counts: pd.DataFrame) -> Figure:
+    """Horizontal bars: complete comparisons of each pair of agents, split into decisive, ties and
+    no decision (`counts`: columns pair, decisive, ties, no_decision)."""
+    figure = Figure(figsize=(6, 0.45 * max(len(counts), 2) + 1.2))
+    axes = figure.subplots()
+    if counts.empty:
+        return _nothing(figure, axes, "Comparisons per pair")
+    left = np.zeros(len(counts))
+    for column, label in (("decisive", "decisive"), ("ties", "ties"), ("no_decision", "no decision")):
+        axes.barh(counts["pair"], counts[column], left=left, label=label)
+        left = left + counts[column].to_numpy(dtype=float)
+    axes.invert_yaxis()
+    axes.set_xlabel("complete comparisons")
+    axes.legend(fontsize="small", loc="lower right")
+    axes.set_title("Comparisons per pair")
+    figure.tight_layout()
+    return figure
+
+
+def per_task_panels(per_task: pd.DataFrame, tasks: list[str], agents: list[str],
+                    names: dict[str, str] | None = None, columns: int = 4) -> Figure:
+    """Small multiples: one panel per task in `tasks`, each agent's decisive win rate there as a
+    bar labelled with wins/decisive comparisons."""
+    from iglu_lib.analysis.breakdowns import task_label
+
+    rows = max(1, -(-len(tasks) // columns))
+    figure = Figure(figsize=(2.6 * columns, 1.9 * rows + 0.6))
+    if not tasks:
+        return _nothing(figure, figure.subplots(), "Win rate per task")
+    grid = figure.subplots(rows, columns, squeeze=False, sharex=True)
+    for k, axes in enumerate(grid.flat):
+        if k >= len(tasks):
+            axes.set_axis_off()
+            continue
+        data = per_task[per_task["task"] == tasks[k]].set_index("agent").reindex(agents)
+        axes.barh(agents, data["win_rate"].fillna(0.0), color="tab:blue")
+        for y, (won, decisive) in enumerate(zip(data["wins"], data["decisive"], strict=True)):
+            if decisive == decisive:  # not NaN
+                axes.text(0.02, y, f"{int(won)}/{int(decisive)}", va="center", fontsize="x-small", color="white"
+                          if data["win_rate"].iloc[y] > 0.3 else "black")
+        axes.set_xlim(0, 1)
+        axes.invert_yaxis()
+        axes.set_title(task_label(tasks[k], names), fontsize="small")
+        axes.tick_params(labelsize="x-small")
+    figure.supxlabel("decisive win rate", fontsize="small")
+    figure.tight_layout()
+    return figure
+
+
+def svg(figure: Figure) -> bytes:
+    """The figure as SVG bytes."""
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="svg")
+    return buffer.getvalue()

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from iglu_lib.analysis import agreement as agreement_module
 from iglu_lib.analysis import annotators, breakdowns
+from iglu_lib.analysis.next_step import NextStep
 from iglu_lib.analysis.preferences import DECISIVE, TIE, ComparisonRules, Comparisons, compare
 from iglu_lib.analysis.ranking import PositionBias, Ranking, position_bias, rank
 
@@ -37,6 +39,20 @@ class Analysis:
     evidence_comparisons: Comparisons | None = None   # without games whose data could not be verified
     evidence_sensitivity: Ranking | None = None
     ties_in_fit: bool = True                          # ties count as half a win each (False: left out)
+    alpha: agreement_module.Alpha | None = None       # Krippendorff's alpha over repeated judgements
+    judges: pd.DataFrame | None = None                # per-judge test under the fitted model
+    next_step: NextStep | None = None                 # unsettled pairs and the comparisons they need
+    next_step_note: str | None = None                 # why there is no next-step estimate
+
+    def flagged_workers(self) -> list[str]:
+        """Workers flagged by the consensus test or by the model test (the sensitivity leaves
+        out both)."""
+        flagged: set[str] = set()
+        if self.annotators is not None and len(self.annotators):
+            flagged |= set(self.annotators.loc[self.annotators["flagged"].astype(bool), "worker"])
+        if self.judges is not None and len(self.judges):
+            flagged |= set(self.judges.loc[self.judges["model_flagged"].astype(bool), "worker"])
+        return sorted(flagged)
 
     def malformed_annotations(self) -> pd.DataFrame:
         """Games whose annotation is not JSON, by HIT (listed, never repaired)."""
@@ -72,6 +88,9 @@ class Analysis:
             "game_scores": breakdowns.game_scores(self.games),
             "agreement": breakdowns.agreement(self.comparisons),
             "annotators": self.annotators if self.annotators is not None else pd.DataFrame(columns=annotators.COLUMNS),
+            "judge_test": (self.judges if self.judges is not None
+                           else pd.DataFrame(columns=agreement_module.JUDGE_COLUMNS)),
+            "next_step": _next_step_table(self.next_step),
             "worker_quality": breakdowns.worker_quality(self.games),
             "feedback_terms": breakdowns.feedback_terms(self.games),
             "feedback_texts": breakdowns.feedback_texts(self.games),
@@ -96,6 +115,22 @@ class Analysis:
             "annotator_sensitivity": self._annotator_json(),
             "evidence_sensitivity": self._evidence_json(),
             "workers": self.workers(),
+            "agreement": self.alpha.to_json() if self.alpha is not None else None,
+            "judge_test": self._judge_json(),
+            "next_step": (self.next_step.to_json() if self.next_step is not None
+                          else {"unsettled_pairs": None, "note": self.next_step_note}),
+        }
+
+    def _judge_json(self) -> dict[str, Any]:
+        judges = self.judges if self.judges is not None else pd.DataFrame(columns=agreement_module.JUDGE_COLUMNS)
+        return {
+            "rule": ("per judge, decisive two-agent votes that agree with the favourite of the model fitted "
+                     "without that judge; Poisson-binomial P(so few agreements), flagged below "
+                     f"{agreement_module.ALPHA}"),
+            "judges_tested": int(len(judges)),
+            "flagged_workers": sorted(judges.loc[judges["model_flagged"].astype(bool), "worker"]) if len(judges) else [],
+            "judges": _records(judges),
+            "note": None if len(judges) else "the input has no worker ids (or no decisive two-agent votes)",
         }
 
     def workers(self) -> dict[str, Any]:
@@ -126,9 +161,11 @@ class Analysis:
         flagged = self.annotators.loc[self.annotators["flagged"].astype(bool)]
         return {
             "rule": (f"workers whose agreement with the other workers' consensus on the same agents is below "
-                     f"the crowd's (one-sided exact binomial test, alpha {annotators.ALPHA}) are left out"),
+                     f"the crowd's (one-sided exact binomial test, alpha {annotators.ALPHA}), and judges "
+                     f"flagged by the model test (judge_test), are left out"),
             "workers_tested": int((self.annotators["with_consensus"] > 0).sum()),
             "flagged_workers": sorted(flagged["worker"]),
+            "left_out_workers": self.flagged_workers(),
             "counts": self.annotator_comparisons.counts(),
             "ranking": _ranking_json(self.annotator_sensitivity),
             "same_order": self.ranking.order == self.annotator_sensitivity.order,
@@ -153,7 +190,9 @@ def analyze(
     strict = Comparisons(strict.hits, strict.wins, comparisons.agents, strict.rules)
     options: dict[str, Any] = {"replicates": replicates, "seed": seed, "level": level, "ties": ties}
     agreement = annotators.worker_agreement(comparisons)
-    clean = annotators.without_flagged(comparisons, agreement)
+    judges = agreement_module.judge_test(comparisons, ties=ties)
+    clean = annotators.without_workers(comparisons, _flagged(agreement, judges))
+    step, step_note = _next_step(comparisons, ties=ties, level=level, seed=seed)
     verified_games = verified_only(games)
     verified = None if verified_games is None else compare(verified_games, ComparisonRules(agents=known))
     if verified is not None:
@@ -171,7 +210,39 @@ def analyze(
         evidence_comparisons=verified,
         evidence_sensitivity=None if verified is None else rank(verified, **options),
         ties_in_fit=ties,
+        alpha=agreement_module.krippendorff_alpha(comparisons, replicates=replicates, seed=seed, level=level),
+        judges=judges,
+        next_step=step,
+        next_step_note=step_note,
     )
+
+
+def _flagged(consensus: pd.DataFrame, judges: pd.DataFrame) -> set[str]:
+    flagged = set(consensus.loc[consensus["flagged"].astype(bool), "worker"]) if len(consensus) else set()
+    return flagged | (set(judges.loc[judges["model_flagged"].astype(bool), "worker"]) if len(judges) else set())
+
+
+def _next_step(comparisons: Comparisons, *, ties: bool, level: float, seed: int) -> tuple[NextStep | None, str | None]:
+    """The unsettled pairs with simulated further comparisons, for campaigns of two-agent HITs."""
+    from iglu_lib.analysis.next_step import next_step
+
+    complete = comparisons.complete
+    if len(comparisons.agents) < 2 or complete.empty:
+        return None, "fewer than two agents have complete comparisons"
+    if (complete["games"] != 2).any():
+        return None, "the estimate covers two-agent HITs only; this input has HITs of more agents"
+    index = {agent: i for i, agent in enumerate(comparisons.agents)}
+    wins = agreement_module.pair_wins(comparisons.hits, index, ties)
+    return next_step(wins, comparisons.agents, level=level, seed=seed), None
+
+
+def _next_step_table(step: NextStep | None) -> pd.DataFrame:
+    columns = ["leader", "other", "gap", "z", "p_leader_wins", "further_decisive_comparisons",
+               "quartile_low", "quartile_high"]
+    if step is None:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame([[p.leader, p.other, p.gap, p.z, p.p_leader_wins, p.needed, p.needed_low, p.needed_high]
+                         for p in step.pairs], columns=columns)
 
 
 def _ties_rule(counted: bool) -> str:

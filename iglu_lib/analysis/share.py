@@ -1,6 +1,6 @@
-"""Reports to share (`iglu report`): the analysis notebook executed on an export or a
-campaign's records and rendered to one self-contained HTML file without code, so results can
-go to a colleague who has neither the code nor the data.
+"""Reports to share (`iglu report`): the leaderboard page (`render_page`, what `iglu report`
+writes), and the analysis notebook executed and rendered to one HTML file without code
+(`render_report`, kept for whoever wants the notebook's view, and the baseline of `make bench`).
 
 The page is notebook 06 itself (through the papermill runner), so the report never drifts from
 what a researcher sees in JupyterLab: the counts, the ranking with its intervals, the
@@ -72,10 +72,37 @@ def render_report(
                                    replicates=replicates, seed=seed, out_dir=side / "analysis")
     executed = run_notebook(ANALYSIS_NOTEBOOK, parameters=parameters, output=side / f"{ANALYSIS_NOTEBOOK}.ipynb",
                             progress=False)
-    title = f"IGLU human evaluation: {campaign or (Path(input_file).name if input_file else 'the published export')}"
+    title = page_title(input_file, campaign)
     html_path.write_text(notebook_html(executed, title=title), encoding="utf-8")
     log.info("wrote the report %s (executed notebook %s)", html_path, executed)
     return html_path
+
+
+def render_page(
+    html_out: str | Path,
+    *,
+    input_file: str | Path | None = None,
+    campaign: str | None = None,
+    profile_name: str = "local",
+    summaries_file: str | Path | None = None,
+    replicates: int = 1000,
+    seed: int = 0,
+) -> Path:
+    """The leaderboard page (`iglu report --html`) straight from the library: load, analyse,
+    render one self-contained file (no notebook kernel, so it takes seconds, not a minute)."""
+    from iglu_lib.analysis.leaderboard import write_page
+    from iglu_lib.analysis.loading import load_input
+    from iglu_lib.analysis.report import analyze
+
+    games = load_input(str(input_file) if input_file else None, campaign=campaign, profile_name=profile_name,
+                       summaries_file=str(summaries_file) if summaries_file else None, root=Path.cwd())
+    analysis = analyze(games, replicates=replicates, seed=seed)
+    return write_page(analysis, Path(html_out).resolve(), page_title(input_file, campaign))
+
+
+def page_title(input_file: str | Path | None, campaign: str | None) -> str:
+    """What the page is about, by name (never a folder path)."""
+    return f"IGLU human evaluation: {campaign or (Path(input_file).name if input_file else 'the published export')}"
 
 
 def notebook_html(notebook: str | Path, *, title: str | None = None) -> str:

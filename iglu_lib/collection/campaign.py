@@ -171,6 +171,7 @@ class Campaign:
         scheduler = Scheduler.from_files(
             params.path(params.join_codes), params.path(params.agent_instances), params.k, params.seed,
             strategy=check_scheduling(params.scheduling, stop_when=params.stop_when, evidence=params.evidence_rules),
+            only=params.pairs or None,
         )
         return cls(params, profile=profile, manager=manager,
                    records=records or GameRecords.open(profile, params.campaign),

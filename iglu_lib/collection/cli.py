@@ -122,7 +122,7 @@ def _status(args: argparse.Namespace) -> int:
         from iglu_lib.scheduling import Inventory
 
         inventory = Inventory.from_files(params.path(params.join_codes), params.path(params.agent_instances))
-        cells = [(task, combo) for task in inventory.tasks for combo in inventory.combinations(params.k)]
+        cells = [(task, combo) for task in inventory.tasks for combo in inventory.combinations(params.k, params.pairs or None)]
         cost = params.cost_per_hit(profile.hit.reward)
     name = args.campaign or (params.campaign if params else None)
     if not name:

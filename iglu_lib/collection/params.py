@@ -184,6 +184,9 @@ class CampaignParams:
     qualification_requirements: Annotated[tuple[QualificationRequirement, ...], null_is(())] = ()
     scheduling: Annotated[Scheduling, null_is({})] = field(default_factory=lambda: Scheduling())
     stop_when: Annotated[StopWhen, null_is({})] = field(default_factory=lambda: StopWhen())
+    pairs: Annotated[tuple[Annotated[tuple[Name, ...], Field(min_length=2)], ...], null_is(()), Field(description=(
+        "only these agent sets, such as [[Happy, MHB]] (a follow-up from `iglu analyze --follow-up`); "
+        "empty: every combination"))] = ()
     # the pairwise form's tie answers beside "assistant 1" and "assistant 2" (each can be switched off)
     offer_ties: OfferTies = field(default_factory=lambda: OfferTies(**DEFAULT_TIES))  # type: ignore[typeddict-item]
     count_unusable_choices: Annotated[Flag, Field(description=(

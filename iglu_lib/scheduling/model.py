@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,13 +185,29 @@ class Inventory:
     def agents(self) -> tuple[str, ...]:
         return tuple(self.instances)
 
-    def combinations(self, k: int) -> list[Combination]:
+    def combinations(self, k: int, only: Sequence[Sequence[str]] | None = None) -> list[Combination]:
+        """Every set of k agents, or only the sets `only` names (a follow-up that targets the
+        pairs whose order is not settled); a set that names an unknown agent, repeats one or is
+        not of size k is an error, never silently dropped."""
         if not 1 <= k <= len(self.instances):
             raise SchedulingError(
                 f"combination size k={k} must be between 1 and the number of agents "
                 f"({len(self.instances)}: {', '.join(self.instances)})"
             )
-        return list(itertools.combinations(self.agents, k))
+        if not only:
+            return list(itertools.combinations(self.agents, k))
+        chosen: list[Combination] = []
+        for agents in only:
+            names = tuple(str(a) for a in agents)
+            unknown = [a for a in names if a not in self.instances]
+            if unknown or len(set(names)) != k or len(names) != k:
+                raise SchedulingError(
+                    f"pairs: {list(names)} must name {k} distinct agents of the agent instances "
+                    f"({', '.join(self.instances)})" + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+            combination = self.canonical(names)
+            if combination not in chosen:
+                chosen.append(combination)
+        return sorted(chosen, key=lambda c: [self.agents.index(a) for a in c])
 
     def agent_of_instance(self) -> dict[str, str]:
         return {iid: agent for agent, ids in self.instances.items() for iid in ids}

@@ -8,7 +8,7 @@ restart, so the collection loop can die at any line and carry on.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -107,11 +107,12 @@ class Scheduler:
         k: int,
         seed: int = 0,
         strategy: StrategyFactory = BalancedStrategy,
+        only: Sequence[Sequence[str]] | None = None,
     ) -> None:
         self.inventory = inventory
         self.k = k
         self.seed = seed
-        self.combinations = inventory.combinations(k)
+        self.combinations = inventory.combinations(k, only)  # `only`: a follow-up's pairs
         self._make_strategy = strategy
         self._reset()
 
@@ -123,8 +124,9 @@ class Scheduler:
         k: int,
         seed: int = 0,
         strategy: StrategyFactory = BalancedStrategy,
+        only: Sequence[Sequence[str]] | None = None,
     ) -> Scheduler:
-        return cls(Inventory.from_content(join_codes, agent_instances), k, seed, strategy)
+        return cls(Inventory.from_content(join_codes, agent_instances), k, seed, strategy, only)
 
     @classmethod
     def from_files(
@@ -134,8 +136,9 @@ class Scheduler:
         k: int,
         seed: int = 0,
         strategy: StrategyFactory = BalancedStrategy,
+        only: Sequence[Sequence[str]] | None = None,
     ) -> Scheduler:
-        return cls(Inventory.from_files(join_codes_path, agent_instances_path), k, seed, strategy)
+        return cls(Inventory.from_files(join_codes_path, agent_instances_path), k, seed, strategy, only)
 
     def _reset(self) -> None:
         self._pool = InstancePool(self.inventory)
