@@ -95,7 +95,7 @@ def test_a_hit_made_before_a_crash_is_adopted_a_day_later_and_its_work_judged(
             assert [g.status for g in first.records.all()] == [RecordStatus.PLANNED] * 2
         else:
             report = first.turn()
-            assert report.errors and first._planned, "the slot waits to be created again"
+            assert report.errors and first.planner.planned, "the slot waits to be created again"
         control.advance_clock(A_DAY_AND_AN_HOUR)
         assert control.now() - time.time() > 24 * 3600
 
