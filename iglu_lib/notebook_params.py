@@ -157,6 +157,9 @@ class Analysis(NotebookParameters):
     seed: Whole = 0
     ties_as_half_wins: Annotated[Flag, Field(description="a tie counts as half a win each")] = True
     out_dir: Name = "outputs/analysis"
+    paper_dir: Annotated[Name | None, Field(description=(
+        "also write the leaderboard and sensitivity tables as LaTeX and Markdown and the figures as "
+        "PDF and 300-dpi PNG here; null: none"))] = None
     explorer_replicates: Annotated[Whole, Field(ge=1, le=100_000)] = 200
     task_filter: str = "all"
     worker_quality_filter: str = "all"

@@ -124,7 +124,7 @@ def test_the_follow_up_file_is_campaign_parameters_for_the_unsettled_pairs(tmp_p
         Scheduler.from_content(join_codes, instances, 2, only=[["Happy", "Nobody"]])
     from iglu_lib.config import ConfigError
 
-    with pytest.raises(ConfigError, match="pairs must be a list of agent lists"):
+    with pytest.raises(ConfigError, match="pairs is .*should be a list"):
         CampaignParams.from_mapping({"campaign": "c", "join_codes": "j", "agent_instances": "a", "pairs": "Happy"})
 
 
