@@ -16,10 +16,17 @@ import pytest
 
 from iglu_lib.platform.evidence import DEFAULT_CLOCK_SKEW_SECONDS, Expectation, GameEvidence
 
-GAME, OTHER_GAME = str(uuid.UUID(int=11)), str(uuid.UUID(int=12))
-TASK, OTHER_TASK = str(uuid.UUID(int=21)), str(uuid.UUID(int=22))
-AGENT, OTHER_AGENT = str(uuid.UUID(int=31)), str(uuid.UUID(int=32))
-ARCHITECT, BUILDER = str(uuid.UUID(int=41)), str(uuid.UUID(int=42))
+
+
+def uid(n: int) -> str:
+    """An id with letters in it, so that a change of case is seen."""
+    return str(uuid.UUID(int=(0xABCDEF << 96) + (0xFACE << 64) + n))
+
+
+GAME, OTHER_GAME = uid(11), uid(12)
+TASK, OTHER_TASK = uid(21), uid(22)
+AGENT, OTHER_AGENT = uid(31), uid(32)
+ARCHITECT, BUILDER = uid(41), uid(42)
 START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 T0 = START.timestamp()
 
@@ -63,6 +70,8 @@ def test_game_ids_compare_without_case_and_ignore_empty_or_hostile_values():
     assert judged([joins()], document={"id": 5}) == OK
     assert judged([joins()], document=["not", "a", "mapping"]) == OK
     assert judged([joins(), "not an event", None]) == OK
+    assert judged(["not an event", joins(gameId=OTHER_GAME)]) == (("game_data_mismatch",), ()), (
+        "a hostile event is skipped, not the end of the reading")
 
 
 def test_ids_are_cut_at_100_characters():
