@@ -256,3 +256,40 @@ def test_the_stored_form_of_a_verdict():
         "games": [{"game_id": "g1", "verdict": "reject", "reasons": ["too_few_turns"],
                    "warnings": ["agent_unverified"]}],
     }
+
+
+def test_thresholds_may_be_given_built_and_expectations_one_per_game():
+    assert reasons_of(made_game(turns=1), Thresholds(min_architect_turns=1)) == ("approve", ())  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        validate_assignment([made_game(), made_game()], expected=[Expectation(TASK, AGENT)])
+
+
+def test_each_verdict_names_its_game():
+    good, code_only = made_game(), made_game()
+    missing = Game(code_only.code, code_only.parsed, "game_data_missing", None, join_code=code_only.join_code)
+    swapped = made_game()
+    swapped.document["id"] = str(uuid.uuid4())
+    lazy = made_game(turns=0)
+    verdict = validate_assignment([good, missing, swapped, lazy, good],
+                                  expected=[Expectation(TASK, AGENT)] * 5)
+    assert [(g.game_id, g.verdict, g.reasons) for g in verdict.games] == [
+        (good.game_id, "reject", ("same_code_twice",)), (missing.game_id, "reject", ("game_data_missing",)),
+        (swapped.game_id, "reject", ("game_data_mismatch",)), (lazy.game_id, "reject", ("too_few_turns",)),
+        (good.game_id, "reject", ("same_code_twice",))]
+    assert validate_game(good, Thresholds()).game_id == good.game_id
+
+
+def test_a_game_fetched_without_its_parsed_code_knows_no_architect():
+    game = made_game()
+    unparsed = Game(game.code, None, None, game.document, join_code=game.join_code)
+    assert validate_game(unparsed, Thresholds()).reasons == ("too_few_turns",), "no architect, no turns of his"
+    assert validate_game(unparsed, Thresholds(), expected=Expectation(TASK, AGENT)).reasons == (
+        "game_data_mismatch",), "no game id read from the code, so the data cannot be shown to be its game"
+
+
+def test_blank_messages_add_no_line_break():
+    from iglu_lib.platform.validation import _effort_reasons
+
+    limits = Thresholds(min_english_probability=0.0)
+    assert _effort_reasons(3, ["a" * 19, "   ", "", None, "b" * 19], limits) == ["instruction_too_short"]  # type: ignore[list-item]
+    assert _effort_reasons(3, ["a" * 19, "b" * 20], limits) == []
