@@ -115,9 +115,10 @@ def judged(platform: Platform, fields: dict[str, Any], *, records: list[GameReco
            k: int = 2, **kw: Any) -> tuple[judging.Judgement, list[dict[str, Any]]]:
     problems = kw.pop("problems", ())
     ties = kw.pop("ties", ("both_good_option", "both_bad_option"))
+    thresholds = kw.pop("thresholds", Thresholds())
     games = records if records is not None else [record(p) for p in range(k)]
     result = judge(assignment(fields, problems, **kw), games, k=k, fetch=platform.fetch,
-                   stored_elsewhere=platform.stored_elsewhere, thresholds=Thresholds(), ties=ties)
+                   stored_elsewhere=platform.stored_elsewhere, thresholds=thresholds, ties=ties)
     return result, [changes for _, changes in result.changes]
 
 
@@ -177,6 +178,19 @@ def test_the_hit_is_qualified_only_when_every_game_is_good(first, second, verdic
     result, changes = judged(platform, fields)
     assert result.verdict.verdict == verdict
     assert [c["is_hit_qualified"] for c in changes] == [qualified, qualified]
+
+
+def test_the_campaigns_thresholds_are_the_ones_applied():
+    platform, fields, _ = pair(first=1, second=1)
+    assert judged(platform, fields)[0].verdict.verdict == "reject"
+    assert judged(platform, fields, thresholds=Thresholds(min_architect_turns=1))[0].verdict.verdict == "approve"
+
+
+def test_a_cut_in_any_game_marks_the_judgement_truncated():
+    platform, fields, _ = pair()
+    fields["agent1_performance"] = "y" * 2001
+    result, changes = judged(platform, fields)
+    assert result.truncated and [c["reasons"] for c in changes] == [("answer_truncated",), ()]
 
 
 def test_a_warned_hit_is_qualified():

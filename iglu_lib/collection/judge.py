@@ -49,7 +49,7 @@ def submitted_code(answers: Mapping[str, Any], position: int, k: int) -> str:
     """The code a worker submitted for a game, as text (any JSON value a form could send: a
     value that is not text never parses as a code, and its reason says so)."""
     value = answers.get(code_field(position, k))
-    return value if isinstance(value, str) else "" if value is None else str(value)
+    return value if isinstance(value, str) else "" if value is None else str(value)  # pragma: no mutate: str() of a str is itself
 
 
 def annotation_of(answers: Mapping[str, Any], position: int, k: int,
@@ -121,7 +121,7 @@ def judge(
                                   owner=assignment.assignment_id, expected=expected)
     unreadable = not assignment.answers.ok
     changes, truncated = [], False
-    for game, code, data, judged in zip(games, codes, fetched, verdict.games, strict=True):
+    for game, code, data, judged in zip(games, codes, fetched, verdict.games, strict=True):  # pragma: no mutate: validate_assignment already refuses lengths that differ
         annotation, cut = annotation_of(answers, game.shown_position, k, ties)
         truncated |= cut
         reasons = (*judged.reasons, *judged.warnings)
