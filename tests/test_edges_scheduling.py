@@ -278,3 +278,87 @@ def test_adaptive_prior_is_passed_to_the_fit():
         strategy.observe(ab, "A", +1)
     assert wide.current_fit().prior_sd == 10.0 and narrow.current_fit().prior_sd == 2.0
     assert wide.current_fit().strengths[0] > narrow.current_fit().strengths[0]
+
+
+# -- restore and the scheduler's defaults -------------------------------------------------------
+def stored(scheduler: Scheduler, slot: Any, outcome: Outcome) -> list[Stored]:
+    return [Stored(slot.slot_id, p, code, agent, outcome) for p, agent, _, code in slot.games()]
+
+
+def test_restored_slots_are_the_slots_handed_out():
+    scheduler, _ = spied("ABC", tasks=2, per_agent=2)
+    slots = [scheduler.next() for _ in range(3)]
+    records = [r for s in slots for r in stored(scheduler, s, Outcome.OPEN)]
+    restored = Scheduler.from_content(join_codes(2), instances("ABC", 2), 2)
+    restored.restore(records)
+    assert [restored.slot(s.slot_id) for s in slots] == slots
+
+
+def test_an_open_slot_restored_with_a_chosen_game_has_no_winner_yet():
+    scheduler, _ = spied()
+    slot = scheduler.next()
+    records = [Stored(slot.slot_id, p, code, agent, Outcome.OPEN, chosen=p == 0) for p, agent, _, code in slot.games()]
+    restored = Scheduler.from_content(join_codes(2), instances("AB", 2), 2, strategy=Spy)
+    restored.restore(records)
+    assert restored._slots[slot.slot_id].winner is None and restored._strategy.seen == []
+
+
+def test_restore_refuses_records_that_are_not_one_slot_of_k_distinct_agents():
+    scheduler, _ = spied("ABC", tasks=2, per_agent=2)
+    slot = scheduler.next()
+    games = stored(scheduler, slot, Outcome.VALID)
+    twice = [games[0], Stored(slot.slot_id, 1, games[0].join_code, games[0].agent_name, Outcome.VALID)]
+    other_task = scheduler.next()
+    while other_task.task_name == slot.task_name:
+        other_task = scheduler.next()
+    code = next(c for _, a, _, c in other_task.games() if a != games[0].agent_name)
+    agent = next(a for _, a, _, _ in other_task.games() if a != games[0].agent_name)
+    mixed = [games[0], Stored(slot.slot_id, 1, code, agent, Outcome.VALID)]
+    for records, found in ((twice, f"2 ({games[0].agent_name}, {games[0].agent_name})"),
+                           (mixed, f"2 ({games[0].agent_name}, {agent})")):
+        fresh = Scheduler.from_content(join_codes(2), instances("ABC", 2), 2)
+        with pytest.raises(SchedulingError) as refused:
+            fresh.restore(records)
+        assert str(refused.value) == (
+            f"game records of slot {slot.slot_id}: expected 2 games of one task with distinct agents, found "
+            f"{found}; was the campaign run with another combination size?")
+
+
+def test_closed_slots_of_a_retired_task_are_skipped_with_the_reason():
+    scheduler, _ = spied()
+    slot = scheduler.next()
+    records = stored(scheduler, slot, Outcome.VALID)
+    fewer = Scheduler.from_content({"task-x": {"task_join_code": "/plaiground:join-task-with-agent T1:C1:tidx"}},
+                                   instances("AB", 2), 2)
+    report = fewer.restore(records)
+    task_code = records[0].join_code.rsplit(":", 1)[0]
+    assert report.skipped == {slot.slot_id: f"task join code {task_code!r} is not in the join-code file"}
+
+
+def test_release_of_an_instance_not_held_says_why():
+    scheduler, _ = spied()
+    slot = scheduler.next()
+    scheduler.release(slot.join_codes[0])
+    with pytest.raises(SchedulingError) as refused:
+        scheduler.release(slot.join_codes[0])
+    assert str(refused.value) == (f"join code {slot.join_codes[0]!r}: its instance is not in an open HIT "
+                                  "(released already, or never scheduled)")
+
+
+def test_the_default_seed_is_zero_and_files_give_the_same_scheduler(tmp_path):
+    import json
+
+    codes, agents = join_codes(4), instances("ABCD", 1)
+    (tmp_path / "codes.json").write_text(json.dumps(codes))
+    (tmp_path / "agents.json").write_text(json.dumps(agents))
+
+    def plan(scheduler: Scheduler) -> list[Any]:
+        return [scheduler.next() for _ in range(2)]
+
+    seeded = plan(Scheduler.from_content(codes, agents, 2, seed=0))
+    assert plan(Scheduler(Inventory.from_content(codes, agents), 2)) == seeded
+    assert plan(Scheduler.from_content(codes, agents, 2)) == seeded
+    assert plan(Scheduler.from_files(tmp_path / "codes.json", tmp_path / "agents.json", 2)) == seeded
+    assert any(plan(Scheduler.from_content(codes, agents, 2, seed=s)) != seeded for s in (1, 2, 3))
+    spy = Scheduler.from_files(tmp_path / "codes.json", tmp_path / "agents.json", 2, seed=5, strategy=Spy)
+    assert isinstance(spy._strategy, Spy) and spy.seed == 5
