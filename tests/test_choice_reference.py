@@ -30,8 +30,8 @@ from scipy import optimize, stats
 
 from iglu_lib.analysis.choice import (
     PRIOR_SD,
-    Choices,
     ChoiceFit,
+    Choices,
     fit,
     fit_wins,
     information,

@@ -17,7 +17,6 @@ import pytest
 from iglu_lib.platform.evidence import DEFAULT_CLOCK_SKEW_SECONDS, Expectation, GameEvidence
 
 
-
 def uid(n: int) -> str:
     """An id with letters in it, so that a change of case is seen."""
     return str(uuid.UUID(int=(0xABCDEF << 96) + (0xFACE << 64) + n))
