@@ -8,6 +8,7 @@ checked with small inventories built here. Fast: no local stack.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -362,3 +363,120 @@ def test_the_default_seed_is_zero_and_files_give_the_same_scheduler(tmp_path):
     assert any(plan(Scheduler.from_content(codes, agents, 2, seed=s)) != seeded for s in (1, 2, 3))
     spy = Scheduler.from_files(tmp_path / "codes.json", tmp_path / "agents.json", 2, seed=5, strategy=Spy)
     assert isinstance(spy._strategy, Spy) and spy.seed == 5
+
+
+# -- the adaptive choice against a plain re-computation ---------------------------------------------
+def reference_scores(strategy: AdaptiveStrategy, stock: Inventory, ready: list[Any], *, focus: float = 2.0,
+                     level: float = 0.95) -> dict[Any, float]:
+    """The documented score, computed the obvious way: the posterior precision plus the information
+    of the HITs still open, then per candidate the weighted relative variance reduction of each
+    difference between neighbours in the fitted order (one matrix inverse per candidate)."""
+    from scipy import stats
+
+    fitted = strategy.current_fit()
+    theta = fitted.strengths
+    n = len(theta)
+    index = {agent: i for i, agent in enumerate(stock.agents)}
+
+    def info(combination: tuple[str, ...]) -> np.ndarray:
+        members = [index[a] for a in combination]
+        p = np.exp(theta[members]) / np.exp(theta[members]).sum()
+        block = np.zeros((n, n))
+        block[np.ix_(members, members)] = np.diag(p) - np.outer(p, p)
+        return block
+
+    precision = np.linalg.inv(fitted.covariance[:n, :n])
+    for combination in stock.combinations(len(ready[0])):
+        open_hits = strategy._games.counts[combination] - strategy._closed[combination]
+        precision = precision + max(open_hits, 0) * info(combination)
+    order = sorted(range(n), key=lambda i: -theta[i])
+    targets = [np.eye(n)[order[a]] - np.eye(n)[order[a + 1]] for a in range(n - 1)]
+    covariance = np.linalg.inv(precision)
+    variance = [t @ covariance @ t for t in targets]
+    z_crit = stats.norm.ppf(1 - (1 - level) / (n - 1) / 2)
+    weights = [stats.norm.cdf(focus * (z_crit - abs(t @ theta) / math.sqrt(v))) for t, v in zip(targets, variance, strict=True)]
+    scores = {}
+    for combination in ready:
+        after = np.linalg.inv(precision + info(combination))
+        scores[combination] = sum(w * (v - t @ after @ t) / v for t, v, w in zip(targets, variance, weights, strict=True))
+    return scores
+
+
+def adaptive_state(agents: str, k: int, seed: int, **options: Any) -> tuple[AdaptiveStrategy, Inventory]:
+    """An adaptive strategy after a random history: games scheduled, some closed with a winner."""
+    rng = np.random.default_rng(seed)
+    stock = Inventory.from_content(join_codes(3), instances(agents, 1))
+    combos = stock.combinations(k)
+    strategy = AdaptiveStrategy(stock, combos, seed, **options)
+    strengths = {a: s for a, s in zip(agents, np.linspace(1.0, -1.0, len(agents)), strict=True)}
+    for combination in combos:
+        for _ in range(int(rng.integers(1, 6))):
+            order = tuple(rng.permutation(combination))
+            choice = Choice(combination, "task-0", order)
+            strategy.count(choice)
+            if rng.random() < 0.8:
+                weights = np.exp([strengths[a] for a in order])
+                strategy.observe(choice, order[int(rng.choice(len(order), p=weights / weights.sum()))], +1)
+    return strategy, stock
+
+
+@pytest.mark.parametrize(("agents", "k", "seed"), [("ABC", 2, 1), ("ABCD", 2, 2), ("ABCDE", 2, 3),
+                                                   ("ABCD", 3, 4), ("ABCDE", 3, 5)])
+def test_adaptive_scores_are_the_documented_variance_reduction(agents, k, seed):
+    strategy, stock = adaptive_state(agents, k, seed)
+    ready = stock.combinations(k)
+    expected = reference_scores(strategy, stock, ready)
+    found = strategy._scores(ready)
+    assert list(found) == ready
+    for combination in ready:
+        assert found[combination] == pytest.approx(expected[combination], rel=1e-6, abs=1e-12)
+    some = ready[1:3]
+    assert strategy._scores(some) == pytest.approx({c: expected[c] for c in some}, rel=1e-6)
+    focused, _ = adaptive_state(agents, k, seed, focus=5.0, level=0.8)
+    other = reference_scores(focused, stock, ready, focus=5.0, level=0.8)
+    assert focused._scores(ready) == pytest.approx(other, rel=1e-6)
+
+
+def test_adaptive_picks_a_starved_combination_first_then_the_best_score():
+    from iglu_lib.scheduling.pool import InstancePool
+
+    for seed in range(6):
+        for floor in (0.0, 0.3, 0.6, 1.0):
+            strategy, stock = adaptive_state("ABCD", 2, seed, floor=floor)
+            combos = stock.combinations(2)
+            games = strategy._games.counts
+            rank = strategy._ties.combination_rank
+            line = max(1.0, floor * (sum(games.values()) + 1) / len(combos))
+            starved = [c for c in combos if games[c] < line]
+            if starved:
+                expected = min(starved, key=lambda c: (games[c], rank[c]))
+            else:
+                scores = reference_scores(strategy, stock, combos)
+                expected = max(combos, key=lambda c: (round(scores[c], 9), -rank[c]))
+            assert strategy._next_combination(InstancePool(stock)) == expected, (seed, floor)
+
+
+def test_adaptive_floor_is_at_least_one_game_each():
+    from iglu_lib.scheduling.pool import InstancePool
+
+    stock = Inventory.from_content(join_codes(2), instances("ABC", 1))
+    combos = stock.combinations(2)
+    strategy = AdaptiveStrategy(stock, combos, 0, floor=0.0)
+    rank = strategy._ties.combination_rank
+    chosen = []
+    for _ in range(3):
+        combination = strategy._next_combination(InstancePool(stock))
+        chosen.append(combination)
+        strategy.count(Choice(combination, "task-0", combination))
+    assert sorted(chosen) == sorted(combos) and chosen[0] == min(combos, key=rank.__getitem__)
+    strategy.count(Choice(chosen[0], "task-0", chosen[0]))
+    games = dict(strategy._games.counts)
+    assert games[chosen[0]] == 2 and strategy._next_combination(InstancePool(stock)) is not None
+
+
+def test_the_adaptive_prior_reaches_choices_among_three():
+    stock = Inventory.from_content(join_codes(2), instances("ABC", 1))
+    abc = Choice(("A", "B", "C"), "task-0", ("A", "B", "C"))
+    wide = AdaptiveStrategy(stock, stock.combinations(3), 0, prior_sd=10.0)
+    wide.observe(abc, "A", +1)
+    assert wide.current_fit().prior_sd == 10.0

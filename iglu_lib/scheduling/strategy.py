@@ -119,7 +119,7 @@ class BalancedStrategy:
 
     def on_freed(self, agent: str, pool: InstancePool) -> None:
         for combination in self._parked.pop(agent, ()):
-            short = pool.first_short(combination)
+            short = pool.first_short(combination)  # pragma: no mutate: a combination pushed back while still short is parked again when it reaches the top: the same decisions
             if short is None:
                 self._is_parked.discard(combination)
                 self._push(combination)
@@ -142,7 +142,7 @@ class BalancedStrategy:
                 return combination
             heapq.heappop(heap)
             self._parked.setdefault(short, []).append(combination)
-            self._is_parked.add(combination)
+            self._is_parked.add(combination)  # pragma: no mutate: parking only saves looking again: an unmarked combination is pushed, found short and parked again
         return None
 
     def _add(self, choice: Choice, delta: int) -> None:
@@ -283,7 +283,7 @@ class AdaptiveStrategy(BalancedStrategy):
         self._wins = [[0] * len(self._index) for _ in self._index]  # pairs: times i chosen over j
         self._closed: dict[Combination, int] = dict.fromkeys(combinations, 0)
         self._fitted: Any = None
-        self._stale = True
+        self._stale = True  # pragma: no mutate: the first fit happens anyway (nothing fitted yet)
         self._position = {c: i for i, c in enumerate(combinations)}
         self._members: Any = None
         self._z: float | None = None
@@ -308,7 +308,7 @@ class AdaptiveStrategy(BalancedStrategy):
         if self._stale or self._fitted is None:
             import numpy as np
 
-            start = self._fitted.strengths if self._fitted is not None else None
+            start = self._fitted.strengths if self._fitted is not None else None  # pragma: no mutate: the start only speeds the fit up; the mode is the same
             options: dict[str, Any] = {} if self._prior_sd is None else {"prior_sd": self._prior_sd}
             if self._choices:
                 counts = dict(sorted(self._choices.items()))
@@ -316,7 +316,7 @@ class AdaptiveStrategy(BalancedStrategy):
                                          **options)
             else:
                 self._fitted = model.fit_wins(np.array(self._wins, dtype=float), start=start, **options)
-            self._stale = False
+            self._stale = False  # pragma: no mutate: None and False read alike
         return self._fitted
 
     def _next_combination(self, pool: InstancePool) -> Combination | None:
