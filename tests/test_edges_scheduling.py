@@ -480,3 +480,47 @@ def test_the_adaptive_prior_reaches_choices_among_three():
     wide = AdaptiveStrategy(stock, stock.combinations(3), 0, prior_sd=10.0)
     wide.observe(abc, "A", +1)
     assert wide.current_fit().prior_sd == 10.0
+
+
+def strategy_with(counts: dict[tuple[str, str], int], winners: bool, **options: Any) -> tuple[AdaptiveStrategy, Inventory]:
+    """An adaptive strategy over ABCD pairs with these games per combination, every one closed with
+    the stronger agent (earlier in the alphabet) chosen when `winners`, else all still open."""
+    stock = Inventory.from_content(join_codes(2), instances("ABCD", 1))
+    strategy = AdaptiveStrategy(stock, stock.combinations(2), 0, **options)
+    for combination, games in counts.items():
+        for _ in range(games):
+            choice = Choice(combination, "task-0", combination)
+            strategy.count(choice)
+            if winners:
+                strategy.observe(choice, min(combination), +1)
+    return strategy, stock
+
+
+def test_the_floor_is_its_share_of_the_balanced_count_of_the_next_hit():
+    from iglu_lib.scheduling.pool import InstancePool
+
+    # 23 games over 6 pairs: floor 0.5 of (23 + 1) / 6 is exactly 2, so the pair with 2 games is not starved
+    counts = {("A", "B"): 5, ("A", "C"): 4, ("A", "D"): 2, ("B", "C"): 4, ("B", "D"): 4, ("C", "D"): 4}
+    strategy, stock = strategy_with(counts, winners=True, floor=0.5)
+    scores = reference_scores(strategy, stock, stock.combinations(2))
+    best = max(scores, key=scores.__getitem__)
+    assert best != ("A", "D"), "the test needs the scores to prefer another pair"
+    assert strategy._next_combination(InstancePool(stock)) == best
+    starved, _ = strategy_with({**counts, ("A", "B"): 6}, winners=True, floor=0.5)
+    assert starved._next_combination(InstancePool(stock)) == ("A", "D"), "25 games: the floor passes 2"
+
+
+def test_equal_scores_go_to_the_combination_first_in_the_seeded_order():
+    from iglu_lib.scheduling.pool import InstancePool
+
+    stock = Inventory.from_content(join_codes(2), instances("ABC", 1))
+    for seed in range(4):
+        strategy = AdaptiveStrategy(stock, stock.combinations(2), seed, floor=0.0)
+        for combination in stock.combinations(2):
+            strategy.count(Choice(combination, "task-0", combination))
+        scores = strategy._scores(stock.combinations(2))
+        # no preference yet: the neighbours A-B and B-C are alike, A-C less useful to either
+        assert abs(scores[("A", "B")] - scores[("B", "C")]) < 1e-12 and scores[("A", "C")] < scores[("A", "B")]
+        rank = strategy._ties.combination_rank
+        expected = min([("A", "B"), ("B", "C")], key=rank.__getitem__)
+        assert strategy._next_combination(InstancePool(stock)) == expected

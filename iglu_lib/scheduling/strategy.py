@@ -376,7 +376,7 @@ class AdaptiveStrategy(BalancedStrategy):
             after = np.linalg.inv(precision[None] + blocks[chosen])
             reduction = variance[None] - np.einsum("an,cnm,am->ca", targets, after, targets)
         gains = (reduction / variance[None]) @ weights
-        return dict(zip(ready, gains.tolist(), strict=True))
+        return dict(zip(ready, gains.tolist(), strict=True))  # pragma: no mutate: one gain per ready combination by construction
 
     def _z_crit(self, n: int) -> float:
         if self._z is None:
@@ -398,7 +398,7 @@ class AdaptiveStrategy(BalancedStrategy):
         import numpy as np
 
         utility = fitted.strengths[members]
-        p = np.exp(utility - utility.max(axis=1, keepdims=True))
+        p = np.exp(utility - utility.max(axis=1, keepdims=True))  # pragma: no mutate: the shift cancels in the normalisation below
         p /= p.sum(axis=1, keepdims=True)
         n, count, k = fitted.n_agents, len(members), members.shape[1]
         blocks = np.zeros((count, n, n))
