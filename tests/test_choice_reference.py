@@ -322,3 +322,17 @@ def test_the_information_of_one_more_choice():
     for c, (i, j) in enumerate([(0, 3), (1, 2)]):
         q = 1.0 / (1.0 + math.exp(-(theta[i] - theta[j])))
         assert pairs[c] == pytest.approx(q * (1 - q))
+
+
+def test_the_prior_and_the_shape_of_every_fit_are_kept():
+    rows = simulate(4, 3, 30, 22)
+    for position in (False, True):
+        fitted = fit(Choices.from_rows(rows, 4), prior_sd=3.0, position=position)
+        assert fitted.prior_sd == 3.0 and fitted.n_agents == 4
+        assert fitted.difference_sd().shape == (4, 4) and fitted.centred_covariance().shape == (4, 4)
+        assert fitted.covariance.shape == (4 + position, 4 + position)
+    np.testing.assert_allclose(fit(Choices.from_rows(rows, 4), prior_sd=3.0).strengths,
+                               choix_mode(4, rows, prior_sd=3.0), atol=STRENGTH_TOL)
+    fitted = fit(Choices.from_rows(rows, 4))
+    assert np.array_equal(fitted.draws(3), fitted.draws(3, seed=0))
+    assert math.isnan(fitted.gamma_interval()[0]) and math.isnan(fitted.gamma_interval()[1])
