@@ -336,3 +336,17 @@ def test_the_prior_and_the_shape_of_every_fit_are_kept():
     fitted = fit(Choices.from_rows(rows, 4))
     assert np.array_equal(fitted.draws(3), fitted.draws(3, seed=0))
     assert math.isnan(fitted.gamma_interval()[0]) and math.isnan(fitted.gamma_interval()[1])
+
+
+@pytest.mark.parametrize("position", [False, True])
+def test_a_strong_prior_over_few_choices_still_reaches_the_mode(position):
+    """Few HITs under a tight prior: the posterior's curvature is mostly the prior's, so a Newton
+    step built without it (or against it) would not find the mode."""
+    rows = [([0, 1, 2], 0), ([2, 1, 0], 1), ([1, 2, 0], 0)]
+    fitted = fit(Choices.from_rows(rows, 3), prior_sd=0.5, position=position)
+    if position:
+        strengths, gamma, _ = position_reference(3, rows, prior_sd=0.5)
+        assert fitted.gamma == pytest.approx(gamma, abs=2e-5)
+        np.testing.assert_allclose(fitted.strengths, strengths, atol=2e-5)
+    else:
+        np.testing.assert_allclose(fitted.strengths, choix_mode(3, rows, prior_sd=0.5), atol=STRENGTH_TOL)
