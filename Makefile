@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup demo test contract lint bench stack-up stack-down clean lab
+.PHONY: setup demo test contract lint bench mutate stack-up stack-down clean lab
 
 setup: $(VENV_STAMP) $(NODE_STAMP)
 
@@ -48,6 +48,12 @@ lint: setup
 
 bench: setup
 	$(PY) -m benchmarks
+
+# Mutation testing of the modules that decide pay and rank, with their fast tests (not in `make test`:
+# minutes per module). MODULES="judge choice" runs some; each module's score and survivors are printed.
+MODULES ?=
+mutate: setup
+	$(PY) scripts/mutate.py $(MODULES)
 
 stack-up: setup
 	$(VENV)/bin/iglu stack up

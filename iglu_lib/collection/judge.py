@@ -52,7 +52,7 @@ def submitted_code(answers: Mapping[str, Any], position: int, k: int) -> str:
     """The code a worker submitted for a game, as text (any JSON value a form could send: a
     value that is not text never parses as a code, and its reason says so)."""
     value = answers.get(code_field(position, k))
-    return value if isinstance(value, str) else "" if value is None else str(value)
+    return value if isinstance(value, str) else "" if value is None else str(value)  # pragma: no mutate: str() of a str is itself
 
 
 def annotation_of(answers: Mapping[str, Any], position: int, k: int,

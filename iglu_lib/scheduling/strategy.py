@@ -119,7 +119,7 @@ class BalancedStrategy:
 
     def on_freed(self, agent: str, pool: InstancePool) -> None:
         for combination in self._parked.pop(agent, ()):
-            short = pool.first_short(combination)
+            short = pool.first_short(combination)  # pragma: no mutate: a combination pushed back while still short is parked again when it reaches the top: the same decisions
             if short is None:
                 self._is_parked.discard(combination)
                 self._push(combination)
@@ -142,7 +142,7 @@ class BalancedStrategy:
                 return combination
             heapq.heappop(heap)
             self._parked.setdefault(short, []).append(combination)
-            self._is_parked.add(combination)
+            self._is_parked.add(combination)  # pragma: no mutate: parking only saves looking again: an unmarked combination is pushed, found short and parked again
         return None
 
     def _add(self, choice: Choice, delta: int) -> None:
@@ -293,7 +293,7 @@ class AdaptiveStrategy(BalancedStrategy):
         self._by_worker: dict[str | None, dict[tuple[tuple[int, ...], int], int]] = {}
         self._closed: dict[Combination, int] = dict.fromkeys(combinations, 0)
         self._fitted: Any = None
-        self._stale = True
+        self._stale = True  # pragma: no mutate: the first fit happens anyway (nothing fitted yet)
         self._position = {c: i for i, c in enumerate(combinations)}
         self._members: Any = None
         self._z: float | None = None
@@ -333,7 +333,7 @@ class AdaptiveStrategy(BalancedStrategy):
         if self._stale or self._fitted is None:
             import numpy as np
 
-            start = self._fitted.strengths if self._fitted is not None else None
+            start = self._fitted.strengths if self._fitted is not None else None  # pragma: no mutate: the start only speeds the fit up; the mode is the same
             options: dict[str, Any] = {} if self._prior_sd is None else {"prior_sd": self._prior_sd}
             counts = self.weighted_counts()
             if any(len(members) != 2 for members, _ in counts):
@@ -344,7 +344,7 @@ class AdaptiveStrategy(BalancedStrategy):
                 for (members, position), count in counts.items():
                     wins[members[position], members[1 - position]] += count
                 self._fitted = model.fit_wins(wins, start=start, **options)
-            self._stale = False
+            self._stale = False  # pragma: no mutate: None and False read alike
         return self._fitted
 
     def _next_combination(self, pool: InstancePool) -> Combination | None:
@@ -406,7 +406,7 @@ class AdaptiveStrategy(BalancedStrategy):
             after = np.linalg.inv(precision[None] + blocks[chosen])
             reduction = variance[None] - np.einsum("an,cnm,am->ca", targets, after, targets)
         gains = (reduction / variance[None]) @ weights
-        return dict(zip(ready, gains.tolist(), strict=True))
+        return dict(zip(ready, gains.tolist(), strict=True))  # pragma: no mutate: one gain per ready combination by construction
 
     def _z_crit(self, n: int) -> float:
         if self._z is None:
@@ -428,7 +428,7 @@ class AdaptiveStrategy(BalancedStrategy):
         import numpy as np
 
         utility = fitted.strengths[members]
-        p = np.exp(utility - utility.max(axis=1, keepdims=True))
+        p = np.exp(utility - utility.max(axis=1, keepdims=True))  # pragma: no mutate: the shift cancels in the normalisation below
         p /= p.sum(axis=1, keepdims=True)
         n, count, k = fitted.n_agents, len(members), members.shape[1]
         blocks = np.zeros((count, n, n))
