@@ -116,9 +116,11 @@ def judged(platform: Platform, fields: dict[str, Any], *, records: list[GameReco
     problems = kw.pop("problems", ())
     ties = kw.pop("ties", ("both_good_option", "both_bad_option"))
     thresholds = kw.pop("thresholds", Thresholds())
+    count_unusable = kw.pop("count_unusable_choices", False)
     games = records if records is not None else [record(p) for p in range(k)]
     result = judge(assignment(fields, problems, **kw), games, k=k, fetch=platform.fetch,
-                   stored_elsewhere=platform.stored_elsewhere, thresholds=thresholds, ties=ties)
+                   stored_elsewhere=platform.stored_elsewhere, thresholds=thresholds, ties=ties,
+                   count_unusable_choices=count_unusable)
     return result, [changes for _, changes in result.changes]
 
 
@@ -193,13 +195,14 @@ def test_a_cut_in_any_game_marks_the_judgement_truncated():
     assert result.truncated and [c["reasons"] for c in changes] == [("answer_truncated",), ()]
 
 
-def test_a_warned_hit_is_qualified():
+@pytest.mark.parametrize("count_unusable", [False, True])
+def test_a_hit_without_a_choice_is_warned_paid_and_counted_only_when_the_campaign_says(count_unusable):
     platform, fields, _ = pair()
     del fields["best_agent"]
-    result, changes = judged(platform, fields)
+    result, changes = judged(platform, fields, count_unusable_choices=count_unusable)
     assert result.verdict.verdict == "approve"
     assert [(c["verdict"], c["reasons"], c["is_hit_qualified"]) for c in changes] == [
-        ("approve_with_warning", (CHOICE_UNUSABLE,), True)] * 2
+        ("approve_with_warning", (CHOICE_UNUSABLE,), count_unusable)] * 2
 
 
 # -- the choice of the best game --------------------------------------------------------------
@@ -207,14 +210,15 @@ def test_a_warned_hit_is_qualified():
     None, {"agent1_option": True, "agent2_option": True}, {"agent1_option": False, "agent2_option": False},
     {"both_good_option": True}, "agent1",
 ])
-def test_an_unusable_choice_warns_but_the_games_count(best):
+def test_an_unusable_choice_warns_pays_and_counts_only_when_the_campaign_says(best):
     platform, fields, _ = pair()
     fields["best_agent"] = best
-    _, changes = judged(platform, fields, ties=("both_bad_option",))
-    for change in changes:
-        assert change["annotation"]["outcome"] == "no_decision" and change["annotation"]["choice_problem"]
-        assert (change["verdict"], change["reasons"], change["is_hit_qualified"]) == (
-            "approve_with_warning", (CHOICE_UNUSABLE,), True)
+    for count_unusable in (False, True):
+        _, changes = judged(platform, fields, ties=("both_bad_option",), count_unusable_choices=count_unusable)
+        for change in changes:
+            assert change["annotation"]["outcome"] == "no_decision" and change["annotation"]["choice_problem"]
+            assert (change["verdict"], change["reasons"], change["is_hit_qualified"]) == (
+                "approve_with_warning", (CHOICE_UNUSABLE,), count_unusable)
 
 
 def test_an_unusable_choice_never_raises_a_rejected_game():
@@ -240,8 +244,9 @@ def test_an_unreadable_answer_without_a_code_says_so_instead_of_its_other_reason
     del fields["completionCode2"], fields["best_agent"]
     _, changes = judged(platform, fields, problems=("taskAnswers is not JSON",))
     assert [(c["verdict"], c["reasons"]) for c in changes] == [
-        ("approve", ()), ("reject", ("answer_unreadable",))], (
-        "a readable code still counts, and an unreadable answer adds no choice warning")
+        ("approve_with_warning", (CHOICE_UNUSABLE,)), ("reject", ("answer_unreadable",))], (
+        "a readable code still counts (warned: the choice is missing too); the game without a code "
+        "says only that the answer was unreadable")
     assert changes[1]["completion_code"] == ""
 
 

@@ -42,10 +42,12 @@ class Spy(BalancedStrategy):
     def __init__(self, inventory: Inventory, combinations: list[Any], seed: int) -> None:
         super().__init__(inventory, combinations, seed)
         self.seen: list[tuple[tuple[str, ...], str | None, int]] = []
+        self.workers: list[str | None] = []
         self.counted: list[tuple[tuple[str, ...], int]] = []
 
-    def observe(self, choice: Choice, winner: str | None, delta: int) -> None:
+    def observe(self, choice: Choice, winner: str | None, delta: int, worker: str | None = None) -> None:
         self.seen.append((choice.order, winner, delta))
+        self.workers.append(worker)
 
     def count(self, choice: Choice) -> None:
         self.counted.append((choice.order, +1))
@@ -252,19 +254,19 @@ def test_adaptive_observations_add_and_take_back_pair_wins_and_choices():
     pairs.observe(ab, "B", +1)
     pairs.observe(ab, "B", +1)
     pairs.observe(ab, None, +1)
-    assert pairs._wins == [[0, 0, 0], [2, 0, 0], [0, 0, 0]] and pairs._closed[("A", "B")] == 3
+    assert pairs.weighted_counts() == {((1, 0), 0): 2.0} and pairs._closed[("A", "B")] == 3
     pairs.observe(ab, "B", -1)
-    assert pairs._wins[1][0] == 1 and pairs._closed[("A", "B")] == 2
+    assert pairs.weighted_counts() == {((1, 0), 0): 1.0} and pairs._closed[("A", "B")] == 2
     fitted = pairs.current_fit()
     assert fitted.strengths[1] > fitted.strengths[0] and pairs.current_fit() is fitted, "refitted only on change"
     triples = AdaptiveStrategy(stock, stock.combinations(3), 0)
     abc = Choice(("A", "B", "C"), "task-0", ("C", "A", "B"))
     triples.observe(abc, "A", +1)
     triples.observe(abc, "A", +1)
-    assert triples._choices == {((2, 0, 1), 1): 2}
+    assert triples.weighted_counts() == {((2, 0, 1), 1): 2.0}
     triples.observe(abc, "A", -1)
     triples.observe(abc, "A", -1)
-    assert triples._choices == {}, "a choice taken back to zero is forgotten"
+    assert triples.weighted_counts() == {}, "a choice taken back to zero is forgotten"
     triples.observe(abc, "B", +1)
     fitted = triples.current_fit()
     assert np.argmax(fitted.strengths) == 1 and fitted.observations == 1.0
