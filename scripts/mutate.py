@@ -58,6 +58,7 @@ MODULES: dict[str, Module] = {
         "tests/test_edges_scheduling.py", "tests/test_scheduling_scheduler.py")),
     "choice": Module("iglu_lib/analysis/choice.py", (
         "tests/test_choice_reference.py", "tests/test_analysis_choice.py"), goal=0.80),
+    "ledger": Module("iglu_lib/ledger/book.py", ("tests/test_ledger_rules.py",)),
 }
 
 

@@ -60,9 +60,10 @@ def money(amount: Any) -> str:
     """An amount as the service writes it ("0.50"), or `LedgerRefused`."""
     try:
         value = Decimal(str(amount).strip())
-    except (InvalidOperation, ValueError):
-        raise LedgerRefused(f"{str(amount)[:40]!r} is not an amount of dollars and cents") from None
-    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
+        cents = value.is_finite() and value >= 0 and value == value.quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):  # not a number, or too many digits to count in cents
+        cents = False
+    if not cents:
         raise LedgerRefused(f"{str(amount)[:40]!r} is not an amount of dollars and cents")
     return f"{value:.2f}"
 
