@@ -341,8 +341,9 @@ def test_a_ledger_opens_its_table_in_the_profiles_service(table: Table, service:
     assert (opened.campaign, opened.source) == (CAMPAIGN, "manual")
     assert Ledger.open(profile, CAMPAIGN, service).source == "loop"  # type: ignore[arg-type]
     assert Ledger(table, CAMPAIGN, service).source == "loop"
-    with pytest.raises(RecordError, match="campaign name"):
+    with pytest.raises(RecordError) as refused:
         Ledger(table, "a/b", service)
+    assert str(refused.value).startswith("campaign name 'a/b' cannot be a table key")
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -497,12 +498,20 @@ def test_a_payment_explained_by_a_done_entry_does_not_settle_another_intent(ledg
     assert bonus(ledger, Kind.RULE_BONUS, part="game-c").found, "three paid, two explained"
 
 
+def test_every_done_entry_explains_one_payment(ledger: Ledger, service: Service) -> None:
+    bonus(ledger, Kind.RULE_BONUS, part="game-a")
+    bonus(ledger, Kind.RULE_BONUS, part="game-b")
+    intent_left(ledger, Kind.RULE_BONUS, part="game-c")
+    assert bonus(ledger, Kind.RULE_BONUS, part="game-c").acted, "two paid, two explained"
+    assert len(service.payments) == 3
+
+
 def test_entries_that_are_not_equal_bonuses_explain_no_payment(ledger: Ledger, table: Table, service: Service) -> None:
     done = {"state": DONE, "outcome": "x", "intended_at": "2026-12-05T02:00:00+00:00"}
-    for n, entry in enumerate([Entry(CAMPAIGN, "r", Kind.REWARD, "A1", amount="0.25", reason="many turns", **done),
-                               Entry(CAMPAIGN, "d1", Kind.BONUS, "A1", amount="0.26", reason="many turns", **done),
-                               Entry(CAMPAIGN, "d2", Kind.BONUS, "A1", amount="0.25", reason="few turns", **done),
-                               Entry(CAMPAIGN, "d3", Kind.BONUS, "A2", amount="0.25", reason="many turns", **done)]):
+    for entry in [Entry(CAMPAIGN, "r", Kind.REWARD, "A1", amount="0.25", reason="many turns", **done),
+                  Entry(CAMPAIGN, "d1", Kind.BONUS, "A1", amount="0.26", reason="many turns", **done),
+                  Entry(CAMPAIGN, "d2", Kind.BONUS, "A1", amount="0.25", reason="few turns", **done),
+                  Entry(CAMPAIGN, "d3", Kind.BONUS, "A2", amount="0.25", reason="many turns", **done)]:
         table._store(entry.to_entity())
     intent_left(ledger)
     service.paid_elsewhere("A1", "0.25", "many turns")
@@ -726,3 +735,25 @@ def replace_reason(entry: Entry, reason: str) -> Entry:
     from dataclasses import replace
 
     return replace(entry, reason=reason)
+
+
+def test_an_unequal_entry_before_an_explaining_one_does_not_hide_it(ledger: Ledger, table: Table,
+                                                                   service: Service) -> None:
+    table._store(Entry(CAMPAIGN, "z-unequal", Kind.BONUS, "A1", amount="0.30", reason="many turns", state=DONE,
+                       outcome="paid", intended_at="2026-12-05T02:00:00+00:00").to_entity())
+    bonus(ledger, Kind.RULE_BONUS, part="game-b")
+    intent_left(ledger, Kind.RULE_BONUS, part="game-a")
+    assert bonus(ledger, Kind.RULE_BONUS, part="game-a").acted, "one paid, explained by game-b"
+
+
+def test_every_entry_names_its_source_and_no_hit_unless_given(table: Table, service: Service) -> None:
+    ledger = Ledger(table, CAMPAIGN, service, source="manual")
+    results = [bonus(ledger),
+               settle(ledger, Kind.REWARD, "Submitted", []),
+               ledger.block(Kind.SOFT_BLOCK, worker_id="W1", reason="r", call=lambda: None),
+               ledger.message("warning", worker_id="W1", about="A1", text="x", send=lambda: True)]
+    assert [(r.entry.source, r.entry.hit_id) for r in results] == [("manual", ""), ("manual", "H1"),
+                                                                  ("manual", ""), ("manual", "")]
+    assert [table.row(r.entry.key)["Part"] for r in results] == ["", "", "W1", "warning"]
+    assert [table.row(r.entry.key)["Token"] for r in results] == [results[0].entry.key, "", "", ""]
+    assert all(table.row(r.entry.key)["Source"] == "manual" for r in results)

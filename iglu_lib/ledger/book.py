@@ -62,7 +62,7 @@ def money(amount: Any) -> str:
         value = Decimal(str(amount).strip())
         cents = value.is_finite() and value >= 0 and value == value.quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):  # not a number, or too many digits to count in cents
-        cents = False
+        cents = False  # pragma: no mutate: None refuses alike (only its truth is read)
     if not cents:
         raise LedgerRefused(f"{str(amount)[:40]!r} is not an amount of dollars and cents")
     return f"{value:.2f}"
@@ -190,7 +190,7 @@ class Spend:
                 sums[entry.kind] += entry.value
             else:
                 pending += entry.value
-        paid = sum(sums.values(), ZERO)
+        paid = sum(sums.values(), ZERO)  # pragma: no mutate: the sums are Decimals already, whatever the start
         return cls(sums[Kind.REWARD], sums[Kind.REVERSAL], sums[Kind.RULE_BONUS], sums[Kind.BONUS],
                    (paid * fee).quantize(Decimal("0.01")), (pending * (1 + fee)).quantize(Decimal("0.01")))
 
@@ -276,7 +276,7 @@ class Ledger:
                 continue
             if (other.amount, normalise_reason(other.reason)) != wanted:
                 continue
-            earlier = (other.intended_at, other.key) < (entry.intended_at, entry.key)
+            earlier = (other.intended_at, other.key) < (entry.intended_at, entry.key)  # pragma: no mutate: keys differ here, so `<=` reads alike
             explained += other.done or earlier
         return "found paid on the service (ListBonusPayments)" if paid > explained else None
 
