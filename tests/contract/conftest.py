@@ -9,6 +9,8 @@ sandbox run skips with one line saying why. Nothing here accepts or approves wor
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +35,9 @@ class Requester:
 
     target: str
     client: Any
+    #: The service's "now" in epoch seconds: the wall clock on MTurk; the local server's own clock,
+    #: which other tests of the session may have moved forward (a day, to forget tokens).
+    now: Callable[[], float] = time.time
     hits: list[str] = field(default_factory=list)
     qualification_types: list[str] = field(default_factory=list)
 
@@ -90,6 +95,6 @@ def requester(request: pytest.FixtureRequest):
     if request.param == "sandbox":
         found = Requester("sandbox", _sandbox_client())
     else:
-        found = Requester("local", request.getfixturevalue("mturk"))
+        found = Requester("local", request.getfixturevalue("mturk"), now=request.getfixturevalue("control").now)
     yield found
     found.cleanup()
