@@ -45,7 +45,9 @@ class Consequences:
         assignment_id = assignment.assignment_id
 
         def call() -> None:
-            if rejecting:
+            if rejecting and getattr(c.manager, "takes_reasons", False):  # Prolific: a rejection category
+                c.manager.reject(assignment_id, verdict.worker_message, verdict.reasons)
+            elif rejecting:
                 c.manager.reject(assignment_id, verdict.worker_message)
             else:
                 c.manager.approve(assignment_id, verdict.worker_message)
