@@ -142,6 +142,8 @@ class Consequences:
         c = self.campaign
         if getattr(c.manager, "question_mode", "html") != "external" or not c.sanctions.soft_block:
             return
+        if c.manager.page_store is None:  # a Prolific study: a session that never submits is returned or timed out
+            return
         from iglu_lib.mturk.hit_pages import keep_off_flagged
 
         def block(worker_id: str) -> None:

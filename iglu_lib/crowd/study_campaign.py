@@ -180,6 +180,7 @@ class StudyCampaign:
 
     question_mode = "external"  # codes only to a verified session (no preview shows them)
     takes_reasons = True  # `reject` wants the verdict's reasons, for Prolific's category
+    page_store = None  # no MTurk HIT-page claims to keep off: Prolific ends unsubmitted sessions itself
 
     def __init__(self, provider: ProlificProvider, store: StudySlotStore, campaign: str, settings: StudySettings,
                  *, kind: str = "pairwise", allow_spending: bool = False) -> None:
