@@ -227,8 +227,11 @@ class StudyCampaign:
         return f"{base}/study?campaign={self.campaign}&turkSubmitTo={base}/study"
 
     def _ensure_places(self, excluded: Sequence[str], required: Sequence[str]) -> Study:
-        """The study with a place for every slot planned: drafted and published with the first."""
-        wanted = max(1, len(self.store.slots(self.campaign)))
+        """The study with a free place for every open slot, beside the places sessions hold
+        (a rejected or returned session frees its place, Prolific's rule, and a slot that runs
+        again is a new open slot): drafted and published with the first slot."""
+        open_slots = len(self.store.slots(self.campaign, OPEN))
+        wanted = max(1, open_slots)
         study = self.study()
         if study is None:
             from iglu_lib.crowd.prolific_provider import URL_NAMES
@@ -239,6 +242,7 @@ class StudyCampaign:
                 estimated_minutes=self.settings.estimated_minutes, url_names=URL_NAMES,
                 required_groups=required, excluded_groups=excluded)
         study = self.provider.publish(study.id, allow_spending=self.allow_spending)
+        wanted = study.places_taken + open_slots
         if wanted > study.places:
             study = self.provider.grow_places(study.id, wanted, allow_spending=self.allow_spending)
         self._study = study
@@ -285,12 +289,12 @@ class StudyCampaign:
                              submission.status.lower(), slot.slot_key)
                     self.store.release(submission.id)
                 continue
-            if not submission.needs_review:
-                continue
-            if slot is None or slot.answers is None:
+            if submission.needs_review and (slot is None or slot.answers is None):
                 self._reject_pageless(submission, slot)
                 continue
-            if slot.state in (ANSWERED, REVIEWING):
+            # as a HIT stays reviewable until the loop marks it reviewing, whatever its assignment's
+            # status: a crash after approving and before paying the bonus is met again
+            if slot is not None and slot.state == ANSWERED and submission.state in ASSIGNMENT_STATUS:
                 reviewable.append(SlotWork(slot.slot_key, "Reviewable", SlotToken(slot.token)))
         return reviewable
 

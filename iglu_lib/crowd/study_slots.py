@@ -185,6 +185,12 @@ class StudySlotStore(SqliteFile):
                          (OPEN, row["slot_key"]))
         return StudySlot.from_row(row)
 
+    def given_back_slots(self, campaign: str) -> dict[str, str]:
+        """Sessions of the campaign that gave their slot back: session id -> slot key."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT session_id, slot_key FROM given_back WHERE campaign = ?", (campaign,))
+            return {row["session_id"]: row["slot_key"] for row in rows}
+
     def given_back(self, session_id: str) -> bool:
         with self._connect() as conn:
             return conn.execute("SELECT 1 FROM given_back WHERE session_id = ?", (session_id,)).fetchone() is not None

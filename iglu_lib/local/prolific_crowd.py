@@ -147,7 +147,12 @@ class SimulatedProlificCrowd(SimulatedCrowd):
             return False
         behaviour = BEHAVIOURS[worker.behaviour]
         join_codes = join_codes_of(page.text)
-        code = self._answer(worker, behaviour, join_codes, page.text, url, session)
+        try:
+            code = self._answer(worker, behaviour, join_codes, page.text, url, session)
+        except Exception:
+            self.prolific.give_back(session)  # could not play or answer: give the place back
+            record["outcome"] = "returned (failed)"
+            raise
         self.prolific.complete(session, code)
         record["outcome"] = "submitted"
         return True

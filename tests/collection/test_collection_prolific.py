@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import secrets
 import subprocess
 import sys
 import time
 from collections import Counter
 
 import pytest
+import requests
 
 from iglu_lib.collection.campaign import Campaign
 from iglu_lib.crowd.server import TaskServer
 from iglu_lib.crowd.study_pages import study_pages
 from iglu_lib.local.prolific_crowd import ProlificControl, prolific_rehearsal_crowd
+from iglu_lib.local.workers import join_codes_of
 from iglu_lib.prolific.provider import ProlificProvider
 from iglu_lib.storage import GameRecords, RecordStatus
 
@@ -56,6 +60,17 @@ def prolific_params(rehearsal, name: str, server: TaskServer, **overrides):
     return rehearsal.params(name, provider="prolific", study_url=server.url, **overrides)
 
 
+def run_at_most(campaign: Campaign, seconds: float = 240) -> dict:
+    """`campaign.run()`, stopped (not done) after `seconds`, so a stuck loop fails, not hangs."""
+    deadline = time.monotonic() + seconds
+
+    def watchdog(running: Campaign, report) -> None:
+        if time.monotonic() > deadline:
+            running.stop()
+
+    return campaign.run(progress=False, on_turn=watchdog)
+
+
 def collected_order(records) -> list[str]:
     """Agents by the share of their valid games chosen best (the simplest reading of the ranking)."""
     shown, won = Counter(), Counter()
@@ -80,21 +95,24 @@ def test_prolific_campaign_reaches_its_target_in_the_true_order(
     name = unique_name("prol")
     campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=18))
     crowd = prolific_crowd(name, size=60, mix=HONEST_AND_HOSTILE)
-    summary = campaign.run(progress=False)
-    assert summary["done"] and summary["good_hits"] == 18, summary
+    summary = run_at_most(campaign)
+    assert summary["done"] and summary["good_hits"] == 18, (summary, crowd.errors, crowd.taken)
     records = GameRecords.open(local_profile, name).all()
     assert collected_order(records) == true_order(rehearsal)
     assert len(studies_of(local_profile, name)) == 1
     behaviours = Counter(t["behaviour"] for t in crowd.taken)
     assert behaviours["returns"] and behaviours["times_out"], crowd.taken
+    crowd.stop()
+    campaign.settle_closed()  # what the crowd did after the loop's last turn
     provider = ProlificProvider.open(local_profile)
     study = campaign.manager.study()
     sessions = {s.id: s for s in provider.submissions(study.id)}
+    released = campaign.manager.store.given_back_slots(name)
+    assert all(sessions[session].given_back for session in released)
     hostile = []
     for taken in crowd.taken:
         if taken["behaviour"] in ("returns", "times_out"):
             assert sessions[taken["session"]].given_back
-            assert campaign.manager.store.given_back(taken["session"]), "its slot came back"
         if taken["behaviour"] in ("forges_agent", "malformed_code", "skips_page") and \
                 taken["outcome"] != "returned (503)":
             assert sessions[taken["session"]].state == "rejected", taken
@@ -102,3 +120,110 @@ def test_prolific_campaign_reaches_its_target_in_the_true_order(
     assert "skips_page" in hostile and {"forges_agent", "malformed_code"} & set(hostile), crowd.taken
     assert all(s.state in ("approved", "rejected", "returned") for s in sessions.values()), "every session settled"
     assert not crowd.errors, crowd.errors
+
+
+def participant() -> str:
+    return secrets.token_hex(12)
+
+
+def test_a_returned_or_timed_out_session_gives_its_slot_to_the_next_participant(
+        rehearsal, local_profile, unique_name, study_server):
+    name = unique_name("back")
+    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=2))
+    campaign.turn()
+    study = campaign.manager.study()
+    assert study is not None and study.places == 2 and study.status == "ACTIVE"
+    control = ProlificControl(local_profile.backend.prolific_base_url())
+    first = control.start(study.id, participant())
+    shown = join_codes_of(requests.get(first["url"], timeout=30).text)
+    assert len(shown) == 2
+    assert join_codes_of(requests.get(first["url"], timeout=30).text) == shown, "a reload shows the same slot"
+    control.give_back(first["submission_id"])
+    again = requests.get(first["url"], timeout=30)
+    assert again.status_code == 409 and not join_codes_of(again.text), "a returned session sees no codes"
+    campaign.turn()
+    second = control.start(study.id, participant())
+    assert join_codes_of(requests.get(second["url"], timeout=30).text) == shown, "the slot came back"
+    control.time_out(second["submission_id"])
+    campaign.turn()
+    third = control.start(study.id, participant())
+    assert join_codes_of(requests.get(third["url"], timeout=30).text) == shown, "and again after a time-out"
+    assert set(campaign.manager.store.given_back_slots(name)) == {first["submission_id"], second["submission_id"]}
+    assert campaign.manager.study().places == 2, "no place was added for a slot given back"
+
+
+def test_a_session_of_another_study_or_participant_sees_no_codes(rehearsal, local_profile, unique_name, study_server):
+    name = unique_name("stranger")
+    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=1))
+    campaign.turn()
+    study = campaign.manager.study()
+    control = ProlificControl(local_profile.backend.prolific_base_url())
+    started = control.start(study.id, participant())
+    forged = started["url"].replace(f"workerId={started['url'].split('workerId=')[1].split('&')[0]}",
+                                    f"workerId={participant()}")
+    refused = requests.get(forged, timeout=30)
+    assert refused.status_code == 403 and not join_codes_of(refused.text)
+    other = started["url"].replace(f"campaign={name}", "campaign=someoneelse")
+    assert requests.get(other, timeout=30).status_code == 403
+    assert join_codes_of(requests.get(started["url"], timeout=30).text)
+
+
+def test_sigkill_of_iglu_collect_on_prolific_pays_nothing_twice_and_keeps_one_study(
+        rehearsal, local_profile, unique_name, study_server, prolific_crowd):
+    name = unique_name("pkill")
+    bonus = {"amount": "0.10", "min_architect_turns": 1, "reason": "Thank you for the detailed instructions."}
+    params_file = rehearsal.params_file(name, provider="prolific", study_url=study_server.url,
+                                        target_approved_hits=8, bonus=bonus)
+    command = [sys.executable, "-m", "iglu_lib.cli", "collect", "--params", str(params_file), "--json"]
+    records = GameRecords.open(local_profile, name)
+    crowd = prolific_crowd(name, size=40, mix={"lazy": 0.1, "forges_agent": 0.05})
+    kills = 0
+    rng = random.Random(3)
+    while kills < 3:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
+        if progress_then_kill(process, records, rng):
+            kills += 1
+        else:
+            break
+    try:
+        final = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    except subprocess.TimeoutExpired as late:
+        raise AssertionError(f"not done: {crowd.taken} {crowd.errors} {str(late.stderr)[-3000:]}") from None
+    assert final.returncode == 0, final.stderr[-2000:]
+    summary = json.loads(final.stdout)
+    assert summary["done"] and summary["good_hits"] == 8, summary
+    assert kills >= 1
+    assert len(studies_of(local_profile, name)) == 1, "a restart finds its study again"
+    crowd.stop()
+    study_id = studies_of(local_profile, name)[0].work_id
+    paid = ProlificControl(local_profile.backend.prolific_base_url()).bonus_payments(study_id)
+    setups = Counter(p.get("bulk_id") or p.get("id") for p in paid)
+    assert paid and max(setups.values()) == 1, f"a bonus set-up paid twice: {paid}"
+    approved = [g for g in records.all() if g.status is RecordStatus.APPROVED]
+    assert all(g.bonus.get("paid") for g in approved if g.bonus), "every bonus earned was paid"
+    per_game = Counter(p.get("participant_id") or p.get("submission_id") for p in paid)
+    earned = Counter(g.assignment_id for g in approved if g.bonus)
+    assert sum(per_game.values()) == sum(earned.values()), (paid, earned)
+
+
+def progress_then_kill(process: subprocess.Popen, records: GameRecords, rng: random.Random) -> bool:
+    """Wait until the records change (the loop is working), then SIGKILL it a moment later."""
+    seen = fingerprint(records)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if fingerprint(records) != seen:
+            time.sleep(rng.uniform(0.0, 0.6))
+            if process.poll() is not None:
+                return False
+            process.kill()
+            process.wait()
+            return True
+        time.sleep(0.05)
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    return False
+
+
+def fingerprint(records: GameRecords) -> tuple:
+    return tuple(sorted((g.row_key, g.status.value) for g in records.all()))
