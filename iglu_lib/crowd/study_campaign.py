@@ -44,6 +44,7 @@ from iglu_lib.crowd.study_slots import (
 )
 from iglu_lib.errors import IgluError
 from iglu_lib.prolific.provider import (
+    AWAITING_REVIEW,
     BLOCKED_GROUP,
     MIN_REJECTION_MESSAGE,
     ProlificProvider,
@@ -245,6 +246,8 @@ class StudyCampaign:
         wanted = study.places_taken + open_slots
         if wanted > study.places:
             study = self.provider.grow_places(study.id, wanted, allow_spending=self.allow_spending)
+        elif open_slots and study.status == AWAITING_REVIEW:  # it filled up, then a rejection freed a place
+            study = self.provider.resume(study.id)
         self._study = study
         return study
 
@@ -279,8 +282,11 @@ class StudyCampaign:
     def reviewable_hits(self) -> list[SlotWork]:
         """One listing of the study's submissions per turn: sessions given back free their slot,
         sessions awaiting review with answers make their slot reviewable, and a session that
-        completed without our page is rejected (it holds no slot and did no work we saw)."""
+        completed without our page is rejected (it holds no slot and did no work we saw). Open
+        slots keep a free place in an open study."""
         reviewable = []
+        if self.study() is not None and self.store.slots(self.campaign, OPEN):
+            self._ensure_places(self.study_excluded(), ())
         for submission in self._submissions().values():
             slot = self.store.of_session(submission.id)
             if submission.given_back:
@@ -297,6 +303,10 @@ class StudyCampaign:
             if slot is not None and slot.state == ANSWERED and submission.state in ASSIGNMENT_STATUS:
                 reviewable.append(SlotWork(slot.slot_key, "Reviewable", SlotToken(slot.token)))
         return reviewable
+
+    def study_excluded(self) -> tuple[str, ...]:
+        slots = self.store.slots(self.campaign)
+        return slots[0].excluded if slots else ()
 
     def _reject_pageless(self, submission: Submission, slot: StudySlot | None) -> None:
         LOG.warning("study %s: session %s completed without answers on our page; rejected", self.study_name,
