@@ -194,6 +194,7 @@ class StudyCampaign:
         self.capabilities = StudyCapabilities(provider)
         self._study: Study | None = None
         self._listed: dict[str, Submission] = {}
+        self.stopped = False  # `pause_and_stop` was asked: no slot opens and no place is added
 
     @classmethod
     def open(cls, profile: Profile, campaign: str, *, page_url: str | None, estimated_minutes: int,
@@ -259,6 +260,9 @@ class StudyCampaign:
         excluded = tuple(str(r["group"]) for r in groups if r.get("excluded"))
         required = [str(r["group"]) for r in groups if not r.get("excluded")]
         slot = self.store.put(self.campaign, unique_request_token, kind or self.kind, variables, excluded)
+        if self.stopped:
+            self.delete(slot.slot_key)
+            return SlotWork(slot.slot_key, "Disposed", SlotToken(slot.token))
         self._ensure_places(excluded, required)
         return SlotWork(slot.slot_key, "Assignable", SlotToken(slot.token))
 
@@ -266,10 +270,11 @@ class StudyCampaign:
         slot = self.store.with_token(self.campaign, token)
         if slot is None:
             return None
-        self._ensure_places(slot.excluded, ())  # a crash may have come before the place was added
+        if not self.stopped:
+            self._ensure_places(slot.excluded, ())  # a crash may have come before the place was added
         return SlotWork(slot.slot_key, "Assignable", SlotToken(slot.token))
 
-    def hits(self) -> list[SlotWork]:
+    def hits(self, statuses: Sequence[str] = ()) -> list[SlotWork]:
         """Nothing for the adoption sweep: a slot is written before the records point to it, and
         a restart finds it by its token (`hit_with_token`)."""
         return []
@@ -285,7 +290,7 @@ class StudyCampaign:
         completed without our page is rejected (it holds no slot and did no work we saw). Open
         slots keep a free place in an open study."""
         reviewable = []
-        if self.study() is not None and self.store.slots(self.campaign, OPEN):
+        if not self.stopped and self.study() is not None and self.store.slots(self.campaign, OPEN):
             self._ensure_places(self.study_excluded(), ())
         for submission in self._submissions().values():
             slot = self.store.of_session(submission.id)
@@ -422,12 +427,31 @@ class StudyCampaign:
 
     # -- winding down ------------------------------------------------------------------------
     def pause_and_stop(self) -> Study | None:
-        """`iglu campaign stop --expire`: no new sessions (pause, then stop the study)."""
+        """`iglu campaign stop --expire`: no new sessions (pause, then stop the study), and no
+        open slot can be claimed any more (the loop then expires them and frees their instances)."""
+        self.stopped = True
+        for slot in self.store.slots(self.campaign, OPEN):
+            self.delete(slot.slot_key)
         study = self.study()
         if study is None:
             return None
         self.provider.pause(study.id)
-        return self.provider.stop(study.id)
+        self._study = self.provider.stop(study.id)
+        return self._study
+
+    def service_status(self) -> dict[str, Any]:
+        """The study as Prolific shows it and its sessions by state, for `iglu campaign status`."""
+        study = self.study()
+        if study is None:
+            return {"study": None}
+        states: dict[str, int] = {}
+        for submission in self.provider.submissions(study.id):
+            states[submission.state] = states.get(submission.state, 0) + 1
+        slots: dict[str, int] = {}
+        for slot in self.store.slots(self.campaign):
+            slots[slot.state] = slots.get(slot.state, 0) + 1
+        return {"study": study.id, "name": study.internal_name, "status": study.status, "places": study.places,
+                "places_taken": study.places_taken, "sessions": states, "slots": slots}
 
     def open_slots(self) -> list[StudySlot]:
         return self.store.slots(self.campaign, OPEN, CLAIMED)

@@ -227,3 +227,32 @@ def progress_then_kill(process: subprocess.Popen, records: GameRecords, rng: ran
 
 def fingerprint(records: GameRecords) -> tuple:
     return tuple(sorted((g.row_key, g.status.value) for g in records.all()))
+
+
+def test_campaign_status_and_stop_expire_on_prolific(rehearsal, local_profile, unique_name, study_server):
+    name = unique_name("pstop")
+    params_file = rehearsal.params_file(name, provider="prolific", study_url=study_server.url, target_approved_hits=3)
+    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=3))
+    campaign.turn()
+    study = campaign.manager.study()
+    control = ProlificControl(local_profile.backend.prolific_base_url())
+    working = control.start(study.id, participant())
+    assert join_codes_of(requests.get(working["url"], timeout=30).text)
+
+    def cli(*args: str) -> dict:
+        result = subprocess.run([sys.executable, "-m", "iglu_lib.cli", "campaign", *args, "--params", str(params_file),
+                                 "--json"], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return json.loads(result.stdout)
+
+    status = cli("status")["study_on_service"]
+    assert status["study"] == study.id and status["status"] == "ACTIVE" and status["places"] == 3
+    assert status["sessions"] == {"working": 1} and status["slots"] == {"open": 2, "claimed": 1}
+    stopped = cli("stop", "--expire")
+    assert not stopped["finished"] and len(stopped["busy_instances"]) == 2, "the session at work holds its slot"
+    expired = {g.slot_id for g in GameRecords.open(local_profile, name).all() if g.status is RecordStatus.EXPIRED}
+    assert len(expired) == 2, "the slots nobody claimed expired, their instances free"
+    assert ProlificProvider.open(local_profile).study(study.id).status in ("AWAITING REVIEW", "COMPLETED")
+    assert not [s for s in control.studies(participant()) if s["id"] == study.id], "nobody can start it any more"
+    assert len(studies_of(local_profile, name)) == 1
+    assert cli("status")["study_on_service"]["slots"] == {"closed": 2, "claimed": 1}
