@@ -93,7 +93,8 @@ def studies_of(local_profile, name: str) -> list:
 def test_prolific_campaign_reaches_its_target_in_the_true_order(
         rehearsal, local_profile, unique_name, study_server, prolific_crowd):
     name = unique_name("prol")
-    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=18))
+    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=18,
+                                             block_after_disqualified_games=2, messages={"send": True}))
     crowd = prolific_crowd(name, size=60, mix=HONEST_AND_HOSTILE)
     summary = run_at_most(campaign)
     assert summary["done"] and summary["good_hits"] == 18, (summary, crowd.errors, crowd.taken)
@@ -118,6 +119,13 @@ def test_prolific_campaign_reaches_its_target_in_the_true_order(
             assert sessions[taken["session"]].state == "rejected", taken
             hostile.append(taken["behaviour"])
     assert "skips_page" in hostile and {"forges_agent", "malformed_code"} & set(hostile), crowd.taken
+    blocked = set(provider.group_members("iglu-blocked")) | set(provider.group_members(f"iglu-blocked-{name}"))
+    told = ProlificControl(local_profile.backend.prolific_base_url())
+    for taken in crowd.taken:
+        if taken["behaviour"] in ("forges_agent", "malformed_code") and taken["outcome"] == "submitted":
+            assert taken["participant"] in blocked, "a fraud blocks the participant through a participant group"
+            assert told._call("GET", f"/_local/messages?participant_id={taken['participant']}")["results"], \
+                "the participant was told why, through Prolific's messages"
     assert all(s.state in ("approved", "rejected", "returned") for s in sessions.values()), "every session settled"
     assert not crowd.errors, crowd.errors
 
@@ -256,3 +264,17 @@ def test_campaign_status_and_stop_expire_on_prolific(rehearsal, local_profile, u
     assert not [s for s in control.studies(participant()) if s["id"] == study.id], "nobody can start it any more"
     assert len(studies_of(local_profile, name)) == 1
     assert cli("status")["study_on_service"]["slots"] == {"closed": 2, "claimed": 1}
+
+
+@pytest.mark.parametrize(("reasons", "category"), [
+    (("empty_code",), "NO_CODE"), (("code_reused", "too_few_turns"), "BAD_CODE"), (("game_data_missing",), "NO_DATA"),
+    (("too_few_turns",), "LOW_EFFORT"), (("not_english",), "FAILED_INSTRUCTIONS"), ((), "FAILED_INSTRUCTIONS"),
+])
+def test_our_reasons_map_to_prolific_rejection_categories(reasons, category):
+    from iglu_lib.crowd.study_campaign import category_for, rejection_message
+    from iglu_lib.prolific.provider import MIN_REJECTION_MESSAGE, REJECTION_CATEGORIES
+
+    assert category_for(reasons) == category and category in REJECTION_CATEGORIES
+    assert len(rejection_message("Too short.")) >= MIN_REJECTION_MESSAGE
+    long = "x" * 150
+    assert rejection_message(long) == long
