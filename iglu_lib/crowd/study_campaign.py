@@ -244,13 +244,21 @@ class StudyCampaign:
                 estimated_minutes=self.settings.estimated_minutes, url_names=URL_NAMES,
                 required_groups=required, excluded_groups=excluded)
         study = self.provider.publish(study.id, allow_spending=self.allow_spending)
-        wanted = study.places_taken + open_slots
+        wanted = study.places_taken - self._unclaimed_sessions(study) + open_slots
         if wanted > study.places:
             study = self.provider.grow_places(study.id, wanted, allow_spending=self.allow_spending)
         elif open_slots and study.status == AWAITING_REVIEW:  # it filled up, then a rejection freed a place
             study = self.provider.resume(study.id)
         self._study = study
         return study
+
+    def _unclaimed_sessions(self, study: Study) -> int:
+        """Sessions in progress that hold a place but no slot yet (started, page not opened):
+        each will claim one of the open slots, so it needs no place of its own."""
+        if not study.places_taken:
+            return 0
+        return sum(1 for s in self.provider.submissions(study.id)
+                   if s.in_progress and self.store.of_session(s.id) is None)
 
     # -- the loop's calls: work ----------------------------------------------------------------
     def create_hit(self, variables: Mapping[str, Any], *, unique_request_token: str, kind: str = "",

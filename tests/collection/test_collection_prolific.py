@@ -93,11 +93,12 @@ def studies_of(local_profile, name: str) -> list:
 def test_prolific_campaign_reaches_its_target_in_the_true_order(
         rehearsal, local_profile, unique_name, study_server, prolific_crowd):
     name = unique_name("prol")
-    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=18,
+    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=30,
                                              block_after_disqualified_games=2, messages={"send": True}))
-    crowd = prolific_crowd(name, size=60, mix=HONEST_AND_HOSTILE)
+    crowd = prolific_crowd(name, size=120, mix=HONEST_AND_HOSTILE)
     summary = run_at_most(campaign)
-    assert summary["done"] and summary["good_hits"] == 18, (summary, crowd.errors, crowd.taken)
+    assert summary["done"] and summary["good_hits"] == 30, (summary, campaign.manager.service_status(), crowd.errors,
+                                                            Counter(t["outcome"] for t in crowd.taken))
     records = GameRecords.open(local_profile, name).all()
     assert collected_order(records) == true_order(rehearsal)
     assert len(studies_of(local_profile, name)) == 1
@@ -196,7 +197,12 @@ def test_sigkill_of_iglu_collect_on_prolific_pays_nothing_twice_and_keeps_one_st
     try:
         final = subprocess.run(command, capture_output=True, text=True, timeout=240)
     except subprocess.TimeoutExpired as late:
-        raise AssertionError(f"not done: {crowd.taken} {crowd.errors} {str(late.stderr)[-3000:]}") from None
+        from iglu_lib.collection.campaign import open_study_campaign
+        from iglu_lib.collection.params import CampaignParams
+
+        state = open_study_campaign(CampaignParams.from_file(params_file), local_profile).service_status()
+        outcomes = Counter(t["outcome"] for t in crowd.taken)
+        raise AssertionError(f"not done: {state} {outcomes} {crowd.errors} {str(late.stderr)[-1500:]}") from None
     assert final.returncode == 0, final.stderr[-2000:]
     summary = json.loads(final.stdout)
     assert summary["done"] and summary["good_hits"] == 8, summary
