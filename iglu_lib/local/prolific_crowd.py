@@ -140,6 +140,7 @@ class SimulatedProlificCrowd(SimulatedCrowd):
         if page.status_code != 200:
             self.prolific.give_back(session)  # no game free: return, as the page asks
             record["outcome"] = f"returned ({page.status_code})"
+            record["page"] = page.headers.get("X-Crowd-Page", "") + ": " + page.text[-300:]
             return False
         if worker.behaviour in ("returns", "times_out"):
             (self.prolific.give_back if worker.behaviour == "returns" else self.prolific.time_out)(session)

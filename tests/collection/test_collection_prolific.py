@@ -201,7 +201,7 @@ def test_sigkill_of_iglu_collect_on_prolific_pays_nothing_twice_and_keeps_one_st
         from iglu_lib.collection.params import CampaignParams
 
         state = open_study_campaign(CampaignParams.from_file(params_file), local_profile).service_status()
-        outcomes = Counter(t["outcome"] for t in crowd.taken)
+        outcomes = Counter(t["outcome"] for t in crowd.taken), [t.get("page") for t in crowd.taken][:3]
         raise AssertionError(f"not done: {state} {outcomes} {crowd.errors} {str(late.stderr)[-1500:]}") from None
     assert final.returncode == 0, final.stderr[-2000:]
     summary = json.loads(final.stdout)
