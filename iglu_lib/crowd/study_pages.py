@@ -19,7 +19,14 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from iglu_lib.crowd.server import CROWD_SCRIPT_URL, Page, RequestProblem, checked, simple_page
+from iglu_lib.crowd.server import (
+    CROWD_SCRIPT_URL,
+    RETRY_SECONDS,
+    Page,
+    RequestProblem,
+    checked,
+    simple_page,
+)
 from iglu_lib.crowd.study_campaign import STUDY_SUFFIX
 from iglu_lib.crowd.study_slots import CLAIMED, StudySlot, StudySlotStore
 from iglu_lib.prolific.client import ProlificError
@@ -30,8 +37,9 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
-NO_SLOT = ("Every game of this study is taken right now. Please return the study on Prolific (nothing is lost), "
-           "and try again later if it is still offered.")
+NO_SLOT = ("Every game of this study is taken right now; one comes free when the researcher's system plans the "
+           "next (a few seconds). This page reloads by itself. If nothing comes after a few minutes, return the "
+           "study on Prolific (nothing is lost).")
 
 
 class StudyPages:
@@ -50,8 +58,10 @@ class StudyPages:
         if self.store.given_back(session.id):
             raise RequestProblem("This session was returned or timed out; start the study again on Prolific.", 409)
         slot = self.store.claim(campaign, session.id, session.participant_id)
-        if slot is None:
-            return Page("no-slot", simple_page("No game free", f"<p>{html.escape(NO_SLOT)}</p>"), 503)
+        if slot is None:  # the session keeps its place and waits: the loop plans a slot for every free place
+            refresh = f'<meta http-equiv="refresh" content="{RETRY_SECONDS}">'
+            page = simple_page("No game free yet", f"<p>{html.escape(NO_SLOT)}</p>").replace("</head>", refresh + "</head>", 1)
+            return Page("no-slot", page, 503)
         if slot.state != CLAIMED:
             return self._done(study)
         return Page("hit", self._render(slot))

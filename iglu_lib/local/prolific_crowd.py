@@ -33,6 +33,9 @@ from iglu_lib.local.workers import (
     ties_offered,
 )
 
+#: How often, and how far apart, a participant reloads a page that has no game free yet before returning.
+NO_SLOT_RELOADS = 80
+NO_SLOT_PAUSE_SECONDS = 0.25
 #: Behaviours only a Prolific participant has (see the module's docstring).
 PROLIFIC_ONLY = ("returns", "times_out", "skips_page")
 
@@ -137,6 +140,11 @@ class SimulatedProlificCrowd(SimulatedCrowd):
             record["outcome"] = "completed without the page"
             return True
         page = self.browser.get(url, timeout=30)
+        for _ in range(NO_SLOT_RELOADS):  # no game free yet: the page reloads by itself, as a person waits
+            if page.status_code != 503 or self._stop.is_set():
+                break
+            time.sleep(NO_SLOT_PAUSE_SECONDS)
+            page = self.browser.get(url, timeout=30)
         if page.status_code != 200:
             self.prolific.give_back(session)  # no game free: return, as the page asks
             record["outcome"] = f"returned ({page.status_code})"

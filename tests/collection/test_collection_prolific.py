@@ -29,8 +29,8 @@ from iglu_lib.local.workers import join_codes_of
 from iglu_lib.prolific.provider import ProlificProvider
 from iglu_lib.storage import GameRecords, RecordStatus
 
-HONEST_AND_HOSTILE = {"forges_agent": 0.05, "malformed_code": 0.05, "lazy": 0.05, "returns": 0.05,
-                      "times_out": 0.05, "skips_page": 0.05}
+HONEST_AND_HOSTILE = {"forges_agent": 0.08, "malformed_code": 0.05, "lazy": 0.05, "returns": 0.05,
+                      "times_out": 0.05, "skips_page": 0.1}
 
 
 @pytest.fixture
@@ -93,11 +93,11 @@ def studies_of(local_profile, name: str) -> list:
 def test_prolific_campaign_reaches_its_target_in_the_true_order(
         rehearsal, local_profile, unique_name, study_server, prolific_crowd):
     name = unique_name("prol")
-    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=30,
+    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=45,
                                              block_after_disqualified_games=2, messages={"send": True}))
-    crowd = prolific_crowd(name, size=120, mix=HONEST_AND_HOSTILE)
+    crowd = prolific_crowd(name, size=170, mix=HONEST_AND_HOSTILE)
     summary = run_at_most(campaign)
-    assert summary["done"] and summary["good_hits"] == 30, (summary, campaign.manager.service_status(), crowd.errors,
+    assert summary["done"] and summary["good_hits"] == 45, (summary, campaign.manager.service_status(), crowd.errors,
                                                             Counter(t["outcome"] for t in crowd.taken))
     records = GameRecords.open(local_profile, name).all()
     assert collected_order(records) == true_order(rehearsal)
