@@ -119,9 +119,11 @@ class Campaign:
         self.games = game_client
         self.thresholds = Thresholds.from_params(params.validation)
         self.sanctions = Sanctions.from_params(params.sanctions, params.messages, params.campaign)
-        self.block_qualification = CampaignQualification.soft_block(self.manager, params.campaign)
-        self.cap_qualification = CampaignQualification.cap(self.manager, params.campaign)
-        self.allow_qualification = CampaignQualification.allowed(self.manager, params.campaign)
+        # a Prolific campaign's manager makes these of participant groups (`capabilities`)
+        capability: Any = getattr(manager, "capabilities", CampaignQualification)
+        self.block_qualification = capability.soft_block(self.manager, params.campaign)
+        self.cap_qualification = capability.cap(self.manager, params.campaign)
+        self.allow_qualification = capability.allowed(self.manager, params.campaign)
         self.bonus_rule = BonusRule.from_params(params.bonus, params.campaign)
         self.scheduler = scheduler
         self.cost_per_hit = params.cost_per_hit(self.profile.hit.reward)
@@ -165,6 +167,8 @@ class Campaign:
         from iglu_lib.platform.client import GameDataClient
 
         profile = profile or load_profile(params.profile)
+        if manager is None and params.provider == "prolific":
+            manager = open_study_campaign(params, profile)
         manager = manager or HitManager.open(profile, hit_type=params.hit_type, campaign=params.campaign,
                                              template_folder=params.hit_template,
                                              template_variables=params.hit_variables)
@@ -417,3 +421,9 @@ class Campaign:
         return report
 
 
+def open_study_campaign(params: CampaignParams, profile: Profile) -> Any:
+    """The manager of a `provider: prolific` campaign: its one study and the slots sessions claim."""
+    from iglu_lib.crowd.study_campaign import StudyCampaign
+
+    return StudyCampaign.open(profile, params.campaign, page_url=params.study_url,
+                              estimated_minutes=params.study_minutes, kind=params.hit_type)

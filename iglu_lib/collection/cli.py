@@ -134,13 +134,16 @@ def _status(args: argparse.Namespace) -> int:
                              max_hits_per_worker=params.max_hits_per_worker if params else 0,
                              spend=_spend(profile, name, params.fee_rate if params else 0),
                              evidence=params.evidence_rules if params else None)
-    if params or args.service:
+    prolific = params is not None and params.provider == "prolific"
+    if prolific:
+        status["study_on_service"] = _study_on_service(profile, params)
+    elif params or args.service:
         status["hits_on_service"] = _service_counts(profile, params, name)
         status["bonuses_on_service"] = _bonuses_on_service(profile, name, records)
     from iglu_lib.collection.adoption import read_status, unaccounted_hits
 
     status["adoption"] = read_status(profile, name)  # HITs taken in from the service, or expired
-    if params or args.service:
+    if (params or args.service) and not prolific:
         status["adoption"]["unaccounted_hits"] = unaccounted_hits(profile, params, name)
     if params and params.max_hits_per_worker:
         status["capped_on_service"] = _capped_on_service(profile, params)
@@ -153,6 +156,14 @@ def _status(args: argparse.Namespace) -> int:
     for cell in status["cells"]:
         print(f"  {cell['task']:40} {cell['combination']:30} {cell['good_hits']}")
     return 0
+
+
+def _study_on_service(profile: Any, params: Any) -> dict[str, Any]:
+    """A Prolific campaign's study: status, places, sessions by state, slots by state."""
+    from iglu_lib.collection.campaign import open_study_campaign
+
+    status: dict[str, Any] = open_study_campaign(params, profile).service_status()
+    return status
 
 
 def _spend(profile: Any, name: str, fee_rate: Any) -> Any:

@@ -45,7 +45,9 @@ class Consequences:
         assignment_id = assignment.assignment_id
 
         def call() -> None:
-            if rejecting:
+            if rejecting and getattr(c.manager, "takes_reasons", False):  # Prolific: a rejection category
+                c.manager.reject(assignment_id, verdict.worker_message, verdict.reasons)
+            elif rejecting:
                 c.manager.reject(assignment_id, verdict.worker_message)
             else:
                 c.manager.approve(assignment_id, verdict.worker_message)
@@ -139,6 +141,8 @@ class Consequences:
         seeing the codes."""
         c = self.campaign
         if getattr(c.manager, "question_mode", "html") != "external" or not c.sanctions.soft_block:
+            return
+        if c.manager.page_store is None:  # a Prolific study: a session that never submits is returned or timed out
             return
         from iglu_lib.mturk.hit_pages import keep_off_flagged
 

@@ -193,6 +193,12 @@ class CampaignParams:
         "a HIT whose choice of the best game cannot be used (choice_unusable) is paid; true: it also "
         "counts toward the target (default: its slot runs again)"))] = False
     evidence: Annotated[Evidence, null_is({})] = field(default_factory=lambda: Evidence())
+    provider: Annotated[Literal["mturk", "prolific"], Field(description=(
+        "the crowd: mturk (a HIT per slot) or prolific (one study; a slot per session)"))] = "mturk"
+    study_url: Annotated[str | None, Field(pattern=r"^https?://\S+$", description=(
+        "prolific: address of `iglu crowd serve` the study sends participants to (default: hit.external_url)"))] = None
+    study_minutes: Annotated[Whole, Field(ge=1, le=600, description=(
+        "prolific: the study's estimated minutes (the reward must reach Prolific's hourly minimum)"))] = 3
 
     @model_validator(mode="after")
     def _across_keys(self) -> CampaignParams:
@@ -201,6 +207,8 @@ class CampaignParams:
             raise fail("agents_per_hit", "mode multi needs agents_per_hit (a whole number from 2 to 10)")
         if self.max_poll_interval_seconds < self.poll_interval_seconds:
             raise fail("max_poll_interval_seconds", "must be at least poll_interval_seconds")
+        if self.provider == "prolific":
+            self._prolific_keys()
         from iglu_lib.scheduling.model import SchedulingError
         from iglu_lib.scheduling.stopping import check_scheduling
 
@@ -209,6 +217,14 @@ class CampaignParams:
         except SchedulingError as err:
             raise fail("scheduling", str(err).removeprefix("scheduling: ")) from None
         return self
+
+    def _prolific_keys(self) -> None:
+        """Keys a Prolific campaign cannot honour yet, named rather than ignored."""
+        for key, value in (("one_judgement_per_task", self.one_judgement_per_task),
+                           ("qualification_requirements", self.qualification_requirements),
+                           ("hit_template", self.hit_template)):
+            if value:
+                raise fail(key, "is not available with provider: prolific (MTurk qualifications and HIT templates)")
 
     @property
     def k(self) -> int:

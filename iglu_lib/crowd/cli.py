@@ -157,8 +157,17 @@ def _hit_pages_server(args: argparse.Namespace) -> Any:
     from iglu_lib.config import load_profile
     from iglu_lib.crowd.server import TaskServer
     from iglu_lib.crowd.session import campaign_pages
+    from iglu_lib.crowd.study_pages import study_pages
+    from iglu_lib.errors import IgluError
 
-    return TaskServer(None, None, host=args.host, port=args.port, campaign_pages=campaign_pages(load_profile(args.profile)))
+    profile = load_profile(args.profile)
+    try:
+        studies = study_pages(profile)  # Prolific campaigns' `/study` (needs the profile's Prolific token)
+    except IgluError as err:
+        print(f"no study pages for Prolific campaigns: {err}", flush=True)
+        studies = None
+    return TaskServer(None, None, host=args.host, port=args.port, campaign_pages=campaign_pages(profile),
+                      study_pages=studies)
 
 
 def _launch(args: argparse.Namespace) -> int:

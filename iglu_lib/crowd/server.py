@@ -455,8 +455,9 @@ WORK_SECTION = re.compile(r'<section id="work">.*?</section>', re.DOTALL)
 MAX_BODY_BYTES = 64 * 1024
 
 
-def create_app(task_app: TaskApp | None, campaign: CampaignPages | None = None) -> Any:
-    """The Flask application around `task_app`'s handlers and the campaign HIT pages."""
+def create_app(task_app: TaskApp | None, campaign: CampaignPages | None = None, study: Any = None) -> Any:
+    """The Flask application around `task_app`'s handlers, the campaign HIT pages and the
+    Prolific campaign study pages (`study`: a `study_pages.StudyPages`)."""
     from flask import Flask, Response, jsonify, redirect, request, send_from_directory
     from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
@@ -496,6 +497,18 @@ def create_app(task_app: TaskApp | None, campaign: CampaignPages | None = None) 
         if campaign is None:
             raise NotFound()
         return respond(campaign.page(request.args, request.remote_addr or "unknown"))
+
+    @app.get("/study")
+    def study_page() -> Response:
+        if study is None:
+            raise NotFound()
+        return respond(study.page(request.args))
+
+    @app.post("/study/mturk/externalSubmit")
+    def study_answer() -> Response:
+        if study is None:
+            raise NotFound()
+        return respond(study.answer(request.form))
 
     if task_app is None:
         return app
@@ -564,6 +577,7 @@ class TaskServer:
         on_onboarding: OnboardingHook | None = None,
         verifier: AssignmentVerifier | None = None,
         campaign_pages: CampaignPages | None = None,
+        study_pages: Any = None,
     ) -> None:
         self.task = task
         self.db = db
@@ -580,6 +594,7 @@ class TaskServer:
             self.app = TaskApp(task, db, self.task_run_id, rules=rules, submit_origins=submit_origins,
                                on_onboarding=on_onboarding, verifier=verifier)
         self.campaign_pages = campaign_pages
+        self.study_pages = study_pages
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -596,7 +611,8 @@ class TaskServer:
             def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
                 LOG.debug(message, *args)
 
-        server = make_server(self.host, self.port, create_app(self.app, self.campaign_pages), threaded=True,
+        server = make_server(self.host, self.port, create_app(self.app, self.campaign_pages, self.study_pages),
+                             threaded=True,
                              request_handler=QuietHandler)
         self._server = server
         if self.db is not None and self.task_run_id:

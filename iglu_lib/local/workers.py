@@ -225,8 +225,16 @@ class SimulatedCrowd:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.errors: list[str] = []
-        for worker in self.workers:
+        self._register(self.workers)
+
+    def _register(self, workers: Sequence[WorkerState]) -> None:
+        """Give each worker the figures the qualification checks read."""
+        for worker in workers:
             self.control.set_worker(worker.worker_id, approval_rate=98, approved_hits=500)
+
+    def now(self) -> float:
+        """The crowd service's clock (the games are played on it)."""
+        return self.control.now()
 
     @classmethod
     def for_agents(cls, mturk_url: str, simulator: Any, agent_instances: Mapping[str, Sequence[Mapping[str, str]]],
@@ -305,7 +313,7 @@ class SimulatedCrowd:
         time-compressed so that they end before the worker submits (the loop checks that)."""
         from datetime import datetime, timedelta, timezone
 
-        moment = datetime.fromtimestamp(self.control.now(), timezone.utc)
+        moment = datetime.fromtimestamp(self.now(), timezone.utc)
         codes = []
         for number, code in enumerate(behaviour.plays(list(join_codes))):
             codes.append(self.simulator.play(

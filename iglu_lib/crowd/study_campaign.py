@@ -1,0 +1,465 @@
+"""A campaign on Prolific: one study, its slots claimed by sessions, settled by the same loop.
+
+The campaign loop (`iglu_lib.collection`) plans slots, judges submissions from the game data,
+pays and sanctions through its ledger; it asks its *manager* for the work it posted, what was
+submitted, and to approve, reject, pay, message and block. `StudyCampaign` is that manager for
+`provider: prolific`, speaking the loop's nouns (a slot's work is a "HIT" with a stable id, a
+session's submission an "assignment" with parsed answers) and Prolific's rules underneath:
+
+- one study per campaign, internal name `<campaign>:study`, found again after a restart by the
+  provider's `reconcile`; its places grow to the number of slots planned (Prolific never lowers
+  them), and it is published with its first slot;
+- a slot is a row of the shared `StudySlotStore`; the study page (`study_pages`) claims it for
+  the session that opens the page and keeps the session's answers;
+- each turn lists the study's submissions once: a returned or timed-out session gives its slot
+  back; a session awaiting review whose answers are kept makes its slot reviewable; one that
+  reached Prolific's completion without our page holds no slot and is rejected (`NO_CODE`);
+- a rejection carries the Prolific category that fits the verdict's reasons (`category_for`)
+  and a message of at least 100 characters;
+- a bonus is set up, recorded, then paid once (the ledger calls `send_bonus` once per intent;
+  the set-up id and the moment of paying are kept here, so a retry after a crash recognises a
+  payment that may have been made instead of making a second);
+- the campaign's soft blocks, caps and allow-list are participant groups the study excludes
+  (or requires); hard blocks go to the workspace's blocked group.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
+
+from iglu_lib.crowd.study_slots import (
+    ANSWERED,
+    CLAIMED,
+    CLOSED,
+    OPEN,
+    REVIEWING,
+    StudySlot,
+    StudySlotStore,
+)
+from iglu_lib.errors import IgluError
+from iglu_lib.prolific.provider import (
+    AWAITING_REVIEW,
+    BLOCKED_GROUP,
+    MIN_REJECTION_MESSAGE,
+    ProlificProvider,
+    Study,
+    Submission,
+)
+
+if TYPE_CHECKING:
+    from iglu_lib.config import Profile
+    from iglu_lib.mturk.manager import Assignment
+
+LOG = logging.getLogger(__name__)
+
+#: The study of a campaign: `<campaign>:study`; `reconcile("<campaign>:")` finds it.
+STUDY_SUFFIX = "study"
+#: Where our page sends a session's answers: the crowd-form script posts to
+#: `turkSubmitTo + "/mturk/externalSubmit"`, so the study URL names `<serve>/study` as turkSubmitTo.
+SUBMIT_PATH = "/study/mturk/externalSubmit"
+#: Our reasons (`iglu_lib.platform.reasons`) in Prolific's rejection categories, first match wins.
+CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("NO_CODE", ("empty_code", "answer_unreadable")),
+    ("BAD_CODE", ("worker_id_pasted", "join_command_pasted", "not_gzip", "wrong_field_count", "malformed_code",
+                  "human_challenge", "tournament_mismatch", "task_mismatch", "agent_mismatch", "code_reused",
+                  "same_code_twice", "game_data_mismatch", "game_task_mismatch", "game_agent_mismatch",
+                  "fraud_in_hit")),
+    ("NO_DATA", ("game_data_missing", "game_data_unreadable")),
+    ("LOW_EFFORT", ("too_few_turns", "instruction_too_short")),
+    ("FAILED_INSTRUCTIONS", ("not_english", "played_outside_assignment", "agent_unverified", "time_unverified")),
+)
+#: What a rejection message says after the verdict's sentences when they are shorter than Prolific allows.
+REJECTION_TAIL = (" Our checks of the games behind your completion codes found the problems above, so this "
+                  "submission cannot be approved. Please message us through Prolific if you think this is a mistake.")
+NO_PAGE_REASON = ("This submission reached Prolific's completion page without any work recorded on our study page: "
+                  "no games or answers were received for it, so it cannot be approved. Please message us through "
+                  "Prolific if you think this is a mistake.")
+#: Assignment words the loop reads (the MTurk adapter's), from a session's state.
+ASSIGNMENT_STATUS = {"submitted": "Submitted", "approved": "Approved", "rejected": "Rejected"}
+
+
+def category_for(reasons: Iterable[str]) -> str:
+    """The Prolific rejection category of a verdict's reasons (`FAILED_INSTRUCTIONS` otherwise)."""
+    given = set(reasons)
+    for category, ours in CATEGORIES:
+        if given & set(ours):
+            return category
+    return "FAILED_INSTRUCTIONS"
+
+
+def rejection_message(message: str) -> str:
+    """The verdict's message, lengthened to Prolific's minimum when it is short."""
+    text = " ".join(message.split())
+    return text if len(text) >= MIN_REJECTION_MESSAGE else (text + REJECTION_TAIL).strip()
+
+
+def answer_xml(task_answers: str) -> str:
+    """A session's `taskAnswers` as the `QuestionFormAnswers` the answer parser reads, so a study's
+    answers are parsed exactly as a HIT's."""
+    return ('<?xml version="1.0" encoding="UTF-8"?><QuestionFormAnswers xmlns="http://mechanicalturk.amazonaws.com/'
+            'AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd"><Answer><QuestionIdentifier>taskAnswers'
+            f"</QuestionIdentifier><FreeText>{escape(task_answers)}</FreeText></Answer></QuestionFormAnswers>")
+
+
+def _moment(epoch: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, timezone.utc) if epoch is not None else None
+
+
+@dataclass(frozen=True)
+class SlotToken:
+    """What the loop's adoption reads of a HIT's annotation: its request token."""
+
+    token: str | None
+
+
+@dataclass(frozen=True)
+class SlotWork:
+    """A slot as the loop sees a HIT: its id and a status in the loop's words."""
+
+    hit_id: str
+    status: str
+    annotation: SlotToken = field(default_factory=lambda: SlotToken(None))
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+class StudyGroup:
+    """A campaign capability as a participant group (the peer of `CampaignQualification`)."""
+
+    def __init__(self, provider: ProlificProvider, name: str, excluded: bool = True) -> None:
+        self.provider = provider
+        self.name = name[:100]
+        self.excluded = excluded
+
+    def requirement(self) -> dict[str, Any]:
+        return {"group": self.name, "excluded": True}
+
+    def required(self) -> dict[str, Any]:
+        return {"group": self.name, "excluded": False}
+
+    def grant(self, worker_id: str) -> None:
+        self.provider.add_to_group(self.name, [worker_id])
+
+    def workers(self) -> set[str]:
+        return set(self.provider.group_members(self.name))
+
+
+class StudyCapabilities:
+    """`CampaignQualification`'s constructors, made of participant groups."""
+
+    def __init__(self, provider: ProlificProvider) -> None:
+        self.provider = provider
+
+    def soft_block(self, _: Any, campaign: str) -> StudyGroup:
+        return StudyGroup(self.provider, f"iglu-blocked-{campaign}")
+
+    def cap(self, _: Any, campaign: str) -> StudyGroup:
+        return StudyGroup(self.provider, f"iglu-capped-{campaign}")
+
+    def allowed(self, _: Any, campaign: str) -> StudyGroup:
+        return StudyGroup(self.provider, f"iglu-allowed-{campaign}", excluded=False)
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """What the study shows and pays: title, description, our page, reward, minutes."""
+
+    title: str
+    description: str
+    page_url: str
+    reward: Decimal
+    estimated_minutes: int
+
+
+class StudyCampaign:
+    """The loop's manager for a campaign on Prolific (see the module's docstring)."""
+
+    question_mode = "external"  # codes only to a verified session (no preview shows them)
+    takes_reasons = True  # `reject` wants the verdict's reasons, for Prolific's category
+    page_store = None  # no MTurk HIT-page claims to keep off: Prolific ends unsubmitted sessions itself
+
+    def __init__(self, provider: ProlificProvider, store: StudySlotStore, campaign: str, settings: StudySettings,
+                 *, kind: str = "pairwise", allow_spending: bool = False) -> None:
+        self.provider = provider
+        self.kind = kind
+        self.store = store
+        self.campaign = campaign
+        self.settings = settings
+        self.allow_spending = allow_spending
+        self.capabilities = StudyCapabilities(provider)
+        self._study: Study | None = None
+        self._listed: dict[str, Submission] = {}
+        self.stopped = False  # `pause_and_stop` was asked: no slot opens and no place is added
+
+    @classmethod
+    def open(cls, profile: Profile, campaign: str, *, page_url: str | None, estimated_minutes: int,
+             kind: str = "pairwise", title: str | None = None) -> StudyCampaign:
+        from iglu_lib.crowd.study_slots import store_path
+
+        url = (page_url or str(profile.hit.external_url or "")).rstrip("/")
+        if not url:
+            raise IgluError(f"campaign {campaign} runs on Prolific but names no study page: set study_url in the "
+                            "campaign (the address of `iglu crowd serve`) or hit.external_url in the profile")
+        settings = StudySettings(title or profile.hit.title or f"IGLU study {campaign}",
+                                 profile.hit.description or "Play short building games and compare the builders.",
+                                 url, Decimal(str(profile.hit.reward)), estimated_minutes)
+        return cls(ProlificProvider.open(profile), StudySlotStore(store_path(profile.hit)), campaign, settings,
+                   kind=kind, allow_spending=profile.spend_money)
+
+    # -- the study ---------------------------------------------------------------------------
+    @property
+    def study_name(self) -> str:
+        return f"{self.campaign}:{STUDY_SUFFIX}"
+
+    def study(self) -> Study | None:
+        """The campaign's study, found by its internal name (None before the first slot)."""
+        if self._study is None:
+            found = [w for w in self.provider.reconcile(f"{self.campaign}:") if w.key == self.study_name]
+            self._study = self.provider.study(found[0].work_id) if found else None
+        return self._study
+
+    def page_url(self) -> str:
+        """Our study page for this campaign; Prolific appends the participant, study and session."""
+        base = self.settings.page_url
+        return f"{base}/study?campaign={self.campaign}&turkSubmitTo={base}/study"
+
+    def _ensure_places(self, excluded: Sequence[str], required: Sequence[str]) -> Study:
+        """The study with a free place for every open slot, beside the places sessions hold
+        (a rejected or returned session frees its place, Prolific's rule, and a slot that runs
+        again is a new open slot): drafted and published with the first slot."""
+        open_slots = len(self.store.slots(self.campaign, OPEN))
+        wanted = max(1, open_slots)
+        study = self.study()
+        if study is None:
+            from iglu_lib.crowd.prolific_provider import URL_NAMES
+
+            study = self.provider.create_draft(
+                self.study_name, title=self.settings.title, description=self.settings.description,
+                url=self.page_url(), reward=self.settings.reward, places=wanted,
+                estimated_minutes=self.settings.estimated_minutes, url_names=URL_NAMES,
+                required_groups=required, excluded_groups=excluded)
+        study = self.provider.publish(study.id, allow_spending=self.allow_spending)
+        wanted = study.places_taken - self._unclaimed_sessions(study) + open_slots
+        if wanted > study.places:
+            study = self.provider.grow_places(study.id, wanted, allow_spending=self.allow_spending)
+        elif open_slots and study.status == AWAITING_REVIEW:  # it filled up, then a rejection freed a place
+            study = self.provider.resume(study.id)
+        self._study = study
+        return study
+
+    def _unclaimed_sessions(self, study: Study) -> int:
+        """Sessions in progress that hold a place but no slot yet (started, page not opened):
+        each will claim one of the open slots, so it needs no place of its own."""
+        if not study.places_taken:
+            return 0
+        return sum(1 for s in self.provider.submissions(study.id)
+                   if s.in_progress and self.store.of_session(s.id) is None)
+
+    # -- the loop's calls: work ----------------------------------------------------------------
+    def create_hit(self, variables: Mapping[str, Any], *, unique_request_token: str, kind: str = "",
+                   extra_qualification_requirements: Sequence[Mapping[str, Any]] = (), **_: Any) -> SlotWork:
+        """A slot for the study page to hand out (made once per token), and a place for it."""
+        groups = [r for r in extra_qualification_requirements if "group" in r]
+        excluded = tuple(str(r["group"]) for r in groups if r.get("excluded"))
+        required = [str(r["group"]) for r in groups if not r.get("excluded")]
+        slot = self.store.put(self.campaign, unique_request_token, kind or self.kind, variables, excluded)
+        if self.stopped:
+            self.delete(slot.slot_key)
+            return SlotWork(slot.slot_key, "Disposed", SlotToken(slot.token))
+        self._ensure_places(excluded, required)
+        return SlotWork(slot.slot_key, "Assignable", SlotToken(slot.token))
+
+    def hit_with_token(self, token: str) -> SlotWork | None:
+        slot = self.store.with_token(self.campaign, token)
+        if slot is None:
+            return None
+        if not self.stopped:
+            self._ensure_places(slot.excluded, ())  # a crash may have come before the place was added
+        return SlotWork(slot.slot_key, "Assignable", SlotToken(slot.token))
+
+    def hits(self, statuses: Sequence[str] = ()) -> list[SlotWork]:
+        """Nothing for the adoption sweep: a slot is written before the records point to it, and
+        a restart finds it by its token (`hit_with_token`)."""
+        return []
+
+    def _submissions(self) -> dict[str, Submission]:
+        study = self.study()
+        self._listed = {s.id: s for s in self.provider.submissions(study.id)} if study else {}
+        return self._listed
+
+    def reviewable_hits(self) -> list[SlotWork]:
+        """One listing of the study's submissions per turn: sessions given back free their slot,
+        sessions awaiting review with answers make their slot reviewable, and a session that
+        completed without our page is rejected (it holds no slot and did no work we saw). Open
+        slots keep a free place in an open study."""
+        reviewable = []
+        if not self.stopped and self.study() is not None and self.store.slots(self.campaign, OPEN):
+            self._ensure_places(self.study_excluded(), ())
+        for submission in self._submissions().values():
+            slot = self.store.of_session(submission.id)
+            if submission.given_back:
+                if slot is not None:
+                    LOG.info("study %s: session %s %s; its slot %s is open again", self.study_name, submission.id,
+                             submission.status.lower(), slot.slot_key)
+                    self.store.release(submission.id)
+                continue
+            if submission.needs_review and (slot is None or slot.answers is None):
+                self._reject_pageless(submission, slot)
+                continue
+            # as a HIT stays reviewable until the loop marks it reviewing, whatever its assignment's
+            # status: a crash after approving and before paying the bonus is met again
+            if slot is not None and slot.state == ANSWERED and submission.state in ASSIGNMENT_STATUS:
+                reviewable.append(SlotWork(slot.slot_key, "Reviewable", SlotToken(slot.token)))
+        return reviewable
+
+    def study_excluded(self) -> tuple[str, ...]:
+        slots = self.store.slots(self.campaign)
+        return slots[0].excluded if slots else ()
+
+    def _reject_pageless(self, submission: Submission, slot: StudySlot | None) -> None:
+        LOG.warning("study %s: session %s completed without answers on our page; rejected", self.study_name,
+                    submission.id)
+        self.provider.reject(submission.id, NO_PAGE_REASON, "NO_CODE")
+        if slot is not None:
+            self.store.release(submission.id)
+
+    def get_hit(self, hit_id: str) -> SlotWork:
+        slot = self._slot(hit_id)
+        if slot.state == OPEN:
+            return SlotWork(hit_id, "Assignable")
+        if slot.state == CLOSED:
+            return SlotWork(hit_id, "Disposed")
+        session = self._session(slot)
+        if session is None or session.in_progress:
+            return SlotWork(hit_id, "Unassignable")
+        if session.given_back:
+            self.store.release(session.id)
+            return SlotWork(hit_id, "Assignable")
+        return SlotWork(hit_id, "Reviewing" if slot.state == REVIEWING else "Reviewable")
+
+    def _slot(self, hit_id: str) -> StudySlot:
+        slot = self.store.get(hit_id)
+        if slot is None:
+            raise IgluError(f"slot {hit_id} does not exist in the study's slot file")
+        return slot
+
+    def _session(self, slot: StudySlot) -> Submission | None:
+        if not slot.session_id:
+            return None
+        return self._listed.get(slot.session_id) or self.provider.submission(slot.session_id)
+
+    def assignments(self, hit_id: str, statuses: Sequence[str] = (), agents: int = 2) -> list[Assignment]:
+        """The slot's session as an assignment, when it submitted answers (and its state is asked for)."""
+        from iglu_lib.mturk.manager import Assignment
+
+        slot = self._slot(hit_id)
+        session = self._session(slot)
+        if session is None or slot.answers is None:
+            return []
+        status = ASSIGNMENT_STATUS.get(session.state)
+        if status is None or (statuses and status not in statuses):
+            return []
+        return [Assignment.from_service({
+            "AssignmentId": session.id, "HITId": hit_id, "WorkerId": session.participant_id,
+            "AssignmentStatus": status, "AcceptTime": _moment(slot.claimed_at),
+            "SubmitTime": _moment(slot.submitted_at), "Answer": answer_xml(slot.answers)})]
+
+    def set_reviewing(self, hit_id: str) -> None:
+        self.store.set_state(hit_id, REVIEWING)
+
+    def delete(self, hit_id: str) -> None:
+        """An expired slot no session may claim any more (an open place stays: Prolific never lowers them)."""
+        slot = self.store.get(hit_id)
+        if slot is not None and slot.state in (OPEN, CLAIMED):
+            self.store.set_state(hit_id, CLOSED)
+
+    # -- the loop's calls: pay and sanction ----------------------------------------------------
+    def approve(self, assignment_id: str, message: str = "") -> None:
+        self.provider.approve(assignment_id, allow_spending=self.allow_spending)
+
+    def reject(self, assignment_id: str, message: str, reasons: Sequence[str] = ()) -> None:
+        self.provider.reject(assignment_id, rejection_message(message), category_for(reasons))
+
+    def send_bonus(self, worker_id: str, assignment_id: str, amount: str, reason: str, token: str,
+                   allow_spending: bool = False) -> bool:
+        """Set up, record, then pay one bonus; False when this token's bonus was paid (or its
+        payment begun) before: Prolific would pay a repeated set-up again."""
+        known = self.store.bonus(token)
+        if known is not None and known.paying_at is not None:
+            return False
+        study = self.study()
+        if study is None:
+            raise IgluError(f"campaign {self.campaign} has no study to pay a bonus in")
+        if known is None or not known.setup_id:
+            setup = self.provider.set_up_bonus(study.id, [(assignment_id, Decimal(amount))])
+            self.store.bonus_set_up(token, assignment_id, amount, reason, setup.id)
+            known = self.store.bonus(token)
+        assert known is not None and known.setup_id  # noqa: S101 - recorded just above
+        self.store.bonus_paying(token)
+        self.provider.pay_bonus(known.setup_id, allow_spending=allow_spending or self.allow_spending)
+        self.store.bonus_paid(token)
+        return True
+
+    def bonus_payments(self, assignment_id: str | None = None, **_: Any) -> list[dict[str, Any]]:
+        """Bonuses whose payment was begun for a session, in the words the ledger reads."""
+        if not assignment_id:
+            return []
+        return [{"BonusAmount": b.amount, "Reason": b.reason, "AssignmentId": assignment_id}
+                for b in self.store.bonuses_of(assignment_id) if b.paying_at is not None]
+
+    def notify(self, worker_ids: Sequence[str], subject: str, text: str) -> list[str]:
+        """Message each participant about the study; returns those not reached."""
+        study = self.study()
+        failed = []
+        for worker_id in worker_ids:
+            try:
+                self.provider.message(worker_id, text, work_id=study.id if study else "", subject=subject)
+            except IgluError as err:
+                LOG.warning("message to participant %s failed: %s", worker_id, err)
+                failed.append(worker_id)
+        return failed
+
+    def block(self, worker_id: str, reason: str) -> None:
+        self.provider.block(worker_id, reason)
+
+    def blocked_workers(self) -> list[dict[str, str]]:
+        return [{"WorkerId": member} for member in self.provider.group_members(BLOCKED_GROUP)]
+
+    def balance(self) -> Decimal:
+        return self.provider.balance()
+
+    # -- winding down ------------------------------------------------------------------------
+    def pause_and_stop(self) -> Study | None:
+        """`iglu campaign stop --expire`: no new sessions (pause, then stop the study), and no
+        open slot can be claimed any more (the loop then expires them and frees their instances)."""
+        self.stopped = True
+        for slot in self.store.slots(self.campaign, OPEN):
+            self.delete(slot.slot_key)
+        study = self.study()
+        if study is None:
+            return None
+        self.provider.pause(study.id)
+        self._study = self.provider.stop(study.id)
+        return self._study
+
+    def service_status(self) -> dict[str, Any]:
+        """The study as Prolific shows it and its sessions by state, for `iglu campaign status`."""
+        study = self.study()
+        if study is None:
+            return {"study": None}
+        states: dict[str, int] = {}
+        for submission in self.provider.submissions(study.id):
+            states[submission.state] = states.get(submission.state, 0) + 1
+        slots: dict[str, int] = {}
+        for slot in self.store.slots(self.campaign):
+            slots[slot.state] = slots.get(slot.state, 0) + 1
+        return {"study": study.id, "name": study.internal_name, "status": study.status, "places": study.places,
+                "places_taken": study.places_taken, "sessions": states, "slots": slots}
+
+    def open_slots(self) -> list[StudySlot]:
+        return self.store.slots(self.campaign, OPEN, CLAIMED)
