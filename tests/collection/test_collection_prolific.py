@@ -101,10 +101,9 @@ def test_prolific_campaign_reaches_its_target_in_the_true_order(
                                                             Counter(t["outcome"] for t in crowd.taken))
     records = GameRecords.open(local_profile, name).all()
     collected, truth = collected_order(records), true_order(rehearsal)
-    # the clear leader leads, and the strongest beats the weakest; the close middle pair (0.5 vs
-    # 0.2 in skill, some 15 judgements) may swap by chance in a campaign this short
+    # the clear leader leads; the middle pair (0.5 vs 0.2 in skill, some 15 judgements) may swap
+    # by chance in a campaign this short (the MTurk demo checks the full order over 60 HITs)
     assert collected[0] == truth[0], (collected, truth)
-    assert collected.index(truth[0]) < collected.index(truth[-1]), (collected, truth)
     assert len(studies_of(local_profile, name)) == 1
     behaviours = Counter(t["behaviour"] for t in crowd.taken)
     assert behaviours["returns"] and behaviours["times_out"], crowd.taken
