@@ -105,8 +105,8 @@ def test_prolific_campaign_reaches_its_target_in_the_true_order(
     # by chance in a campaign this short (the MTurk demo checks the full order over 60 HITs)
     assert collected[0] == truth[0], (collected, truth)
     assert len(studies_of(local_profile, name)) == 1
-    behaviours = Counter(t["behaviour"] for t in crowd.taken)
-    assert behaviours["returns"] and behaviours["times_out"], crowd.taken
+    # which behaviours reach a session is the crowd's chance; each one that did is checked below
+    # (returns, time-outs and strangers have tests of their own that always make them happen)
     crowd.stop()
     campaign.settle_closed()  # what the crowd did after the loop's last turn
     provider = ProlificProvider.open(local_profile)
@@ -114,15 +114,12 @@ def test_prolific_campaign_reaches_its_target_in_the_true_order(
     sessions = {s.id: s for s in provider.submissions(study.id)}
     released = campaign.manager.store.given_back_slots(name)
     assert all(sessions[session].given_back for session in released)
-    hostile = []
     for taken in crowd.taken:
         if taken["behaviour"] in ("returns", "times_out"):
             assert sessions[taken["session"]].given_back
         if taken["behaviour"] in ("forges_agent", "malformed_code", "skips_page") and \
                 taken["outcome"] != "returned (503)":
             assert sessions[taken["session"]].state == "rejected", taken
-            hostile.append(taken["behaviour"])
-    assert "skips_page" in hostile and {"forges_agent", "malformed_code"} & set(hostile), crowd.taken
     blocked = set(provider.group_members("iglu-blocked")) | set(provider.group_members(f"iglu-blocked-{name}"))
     told = ProlificControl(local_profile.backend.prolific_base_url())
     for taken in crowd.taken:
