@@ -49,6 +49,7 @@ MODULES: dict[str, Module] = {
         "tests/test_edges_evidence.py", "tests/test_platform_validation.py")),
     "validation": Module("iglu_lib/platform/validation.py", (
         "tests/test_edges_validation.py", "tests/test_platform_validation.py")),
+    "collection_evidence": Module("iglu_lib/collection/evidence.py", ("tests/test_collection_evidence_rules.py",)),
     "judge": Module("iglu_lib/collection/judge.py", (
         "tests/test_edges_judge.py", "tests/test_judge_properties.py")),
     "strategy": Module("iglu_lib/scheduling/strategy.py", (

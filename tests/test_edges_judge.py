@@ -116,11 +116,10 @@ def judged(platform: Platform, fields: dict[str, Any], *, records: list[GameReco
     problems = kw.pop("problems", ())
     ties = kw.pop("ties", ("both_good_option", "both_bad_option"))
     thresholds = kw.pop("thresholds", Thresholds())
-    count_unusable = kw.pop("count_unusable_choices", False)
+    options = {"count_unusable_choices": kw.pop("count_unusable_choices")} if "count_unusable_choices" in kw else {}
     games = records if records is not None else [record(p) for p in range(k)]
     result = judge(assignment(fields, problems, **kw), games, k=k, fetch=platform.fetch,
-                   stored_elsewhere=platform.stored_elsewhere, thresholds=thresholds, ties=ties,
-                   count_unusable_choices=count_unusable)
+                   stored_elsewhere=platform.stored_elsewhere, thresholds=thresholds, ties=ties, **options)
     return result, [changes for _, changes in result.changes]
 
 
@@ -367,3 +366,36 @@ def test_an_assignment_without_times_leaves_the_window_unchecked():
 ])
 def test_the_hit_outcome_from_its_games_annotations(annotations, outcome):
     assert hit_outcome(annotations) == outcome
+
+
+# -- fraud is not partial ------------------------------------------------------------------------
+def _change(verdict: str, *reasons: str) -> dict[str, Any]:
+    return {"verdict": verdict, "reasons": reasons, "is_hit_qualified": verdict != "reject"}
+
+
+def test_one_fraud_game_rejects_the_whole_hit_unpaid_and_unqualified():
+    games = [record(0), record(1)]
+    changes = [(games[0], _change("approve")), (games[1], _change("reject", "code_reused"))]
+    whole = judging.reject_whole_if_fraud(changes, judging.FRAUD_REASONS)
+    assert [(c["verdict"], c["reasons"], c["is_hit_qualified"]) for _, c in whole] == [
+        ("reject", (judging.FRAUD_IN_HIT,), False), ("reject", ("code_reused",), False)]
+    assert [g for g, _ in whole] == games
+
+
+@pytest.mark.parametrize("second", [_change("reject", "too_few_turns"), _change("approve_with_warning", "code_reused")])
+def test_an_honest_shortfall_or_a_fraud_word_on_a_good_game_leaves_the_hit_partial(second):
+    changes = [(record(0), _change("approve")), (record(1), second)]
+    assert judging.reject_whole_if_fraud(changes, judging.FRAUD_REASONS) == changes
+
+
+def test_the_campaigns_fraud_reasons_are_the_ones_applied():
+    changes = [(record(0), _change("approve")), (record(1), _change("reject", "too_few_turns"))]
+    whole = judging.reject_whole_if_fraud(changes, ("too_few_turns",))
+    assert [c["verdict"] for _, c in whole] == ["reject", "reject"]
+
+
+def test_an_unusable_choice_does_not_count_unless_the_campaign_says_so():
+    platform, fields, _ = pair()
+    del fields["best_agent"]
+    _, changes = judged(platform, fields)  # the default of judge() itself
+    assert [c["is_hit_qualified"] for c in changes] == [False, False]

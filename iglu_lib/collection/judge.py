@@ -136,7 +136,7 @@ def judge(
     annotations = [annotation_of(answers, game.shown_position, k, ties) for game in games]
     qualified = hit_qualifies(verdict.verdict, [a for a, _ in annotations], count_unusable_choices)
     for game, code, data, judged, (annotation, cut) in zip(games, codes, fetched, verdict.games, annotations,
-                                                           strict=True):
+                                                           strict=True):  # pragma: no mutate: the lengths are equal (validate_assignment refuses others)
         truncated |= cut
         reasons = (*judged.reasons, *judged.warnings)
         game_verdict = judged.verdict
