@@ -14,6 +14,7 @@ never touches the others.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -86,3 +87,21 @@ def check_onboarding(answer: str, rules: OnboardingRules | None = None) -> Onboa
     commands = split_commands(answer)
     reasons = [reason for reason, fires in RULES.items() if fires(commands, rules)]
     return OnboardingResult(passed=not reasons, reasons=reasons, commands=len(commands))
+
+
+def mirror_onboarding(db: Any, qualification: Any, refused: tuple[type[Exception], ...]) -> int:
+    """Mirror every onboarding result the task server recorded but the crowd service does not
+    hold yet (a qualification score on MTurk, a participant group on Prolific); returns how many
+    were. A worker the service refuses is logged and left for the next review, so one odd record
+    never stops the others."""
+    mirrored = 0
+    for record in db.unsynced_onboarding(qualification.name):
+        try:
+            qualification.record(record.worker_id, record.passed)
+        except refused as err:
+            logging.getLogger(__name__).warning("onboarding result of %s not mirrored to the crowd service: %s",
+                                                record.worker_id, err)
+            continue
+        db.mark_onboarding_synced(record.worker_id, record.qualification)
+        mirrored += 1
+    return mirrored

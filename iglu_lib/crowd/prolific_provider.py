@@ -29,6 +29,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from iglu_lib.crowd.db import CrowdDB
+from iglu_lib.crowd.onboarding import mirror_onboarding
 from iglu_lib.crowd.server import Page, RequestProblem, TaskApp, WorkContext
 from iglu_lib.crowd.task import CrowdTask
 from iglu_lib.crowd.verify import AssignmentVerifier, NotVerified, Verdict, checked_id
@@ -340,16 +341,7 @@ class ProlificTaskProvider:
                 "unit_id": opened["unit_id"] if opened else None, "decision": decision, "reason": reason}
 
     def sync_onboarding(self) -> int:
-        """Mirror every onboarding result not yet in the groups; returns how many were."""
+        """Mirror every onboarding result not yet on the crowd service; returns how many were."""
         if self.qualification is None:
             return 0
-        mirrored = 0
-        for record in self.db.unsynced_onboarding(self.qualification.name):
-            try:
-                self.qualification.record(record.worker_id, record.passed)
-            except ProlificError as err:
-                LOG.warning("onboarding result of %s not mirrored to Prolific: %s", record.worker_id, err)
-                continue
-            self.db.mark_onboarding_synced(record.worker_id, record.qualification)
-            mirrored += 1
-        return mirrored
+        return mirror_onboarding(self.db, self.qualification, (ProlificError,))

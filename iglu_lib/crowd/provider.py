@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from iglu_lib.crowd.db import CrowdDB
+from iglu_lib.crowd.onboarding import mirror_onboarding
 from iglu_lib.crowd.task import CrowdTask
 from iglu_lib.mturk.manager import Assignment, HitManager, MTurkError
 from iglu_lib.mturk.qualifications import grant
@@ -300,20 +301,7 @@ class StaticTaskProvider:
                 "unit_id": unit["unit_id"], "decision": decision, "reason": reason}
 
     def sync_onboarding(self) -> int:
-        """Mirror every onboarding result not yet on the platform; returns how many were.
-
-        A worker id the platform refuses (one it does not know) is logged and left for the next
-        review, so one odd record never stops the settling of the others.
-        """
+        """Mirror every onboarding result not yet on the crowd service; returns how many were."""
         if self.qualification is None:
             return 0
-        mirrored = 0
-        for record in self.db.unsynced_onboarding(self.qualification.name):
-            try:
-                self.qualification.record(record.worker_id, record.passed)
-            except MTurkError as err:
-                LOG.warning("onboarding result of %s not mirrored to the platform: %s", record.worker_id, err)
-                continue
-            self.db.mark_onboarding_synced(record.worker_id, record.qualification)
-            mirrored += 1
-        return mirrored
+        return mirror_onboarding(self.db, self.qualification, (MTurkError,))
