@@ -179,7 +179,7 @@ def _preview(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from iglu_lib.collection.params import CampaignParams
-    from iglu_lib.mturk.templates import check_template, render_folder, render_hit, sample_variables
+    from iglu_lib.pages.templates import check_template, render_folder, render_hit, sample_variables
 
     params = CampaignParams.from_file(args.params)
     variables = {**params.page_variables, **sample_variables(params.k)}

@@ -1,5 +1,5 @@
-"""MTurk for the workbench: the HIT manager over boto3, HIT page templates, answer parsing and
-qualification tests. Imports stay light: the names below load their module when first used."""
+"""MTurk for the workbench: the HIT manager over boto3, the question XML that carries our pages
+(`iglu_lib.pages`), answer XML parsing and qualification tests. Imports stay light: the names below load their module when first used."""
 
 from __future__ import annotations
 
@@ -13,16 +13,9 @@ _EXPORTS = {
     "MTurkError": "iglu_lib.mturk.manager",
     "TokenSpent": "iglu_lib.mturk.manager",
     "RetryPolicy": "iglu_lib.mturk.retry",
-    "ParsedAnswers": "iglu_lib.mturk.answers",
     "parse_answers": "iglu_lib.mturk.answers",
-    "render_hit": "iglu_lib.mturk.templates",
-    "html_question": "iglu_lib.mturk.templates",
-    "external_question": "iglu_lib.mturk.templates",
-    "TemplateError": "iglu_lib.mturk.templates",
-    "TEMPLATES": "iglu_lib.mturk.templates",
-    "QUESTION_MODES": "iglu_lib.mturk.templates",
-    "preview_exposes_codes": "iglu_lib.mturk.templates",
-    "HitPageStore": "iglu_lib.mturk.hit_pages",
+    "html_question": "iglu_lib.mturk.questions",
+    "external_question": "iglu_lib.mturk.questions",
     "QualificationTest": "iglu_lib.mturk.qualifications",
     "create_qualification_type": "iglu_lib.mturk.qualifications",
     "Decision": "iglu_lib.mturk.review",
