@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -41,6 +42,45 @@ PROVIDERS: dict[str, str] = {
 
 class UnknownProvider(IgluError):
     """A campaign or command names a provider that does not exist."""
+
+
+class WorkState(StrEnum):
+    """Where a piece of work (a HIT, a study slot) stands, in our words: each provider maps its
+    own statuses to these at its boundary, so the loop decides on them and on nothing else."""
+
+    OPEN = "open"  # workers can still take it
+    HELD = "held"  # every place is taken, the work is under way
+    REVIEWABLE = "reviewable"  # what was submitted waits for approve or reject
+    REVIEWING = "reviewing"  # a reviewer (the loop) has taken it off the reviewable list
+    DISPOSED = "disposed"  # gone: expired unworked, deleted, closed
+
+
+#: Work that workers can take or are working on: what winding down expires.
+OPEN_WORK = (WorkState.OPEN, WorkState.HELD)
+#: Work after which no more submissions arrive: the loop settles what is there.
+CLOSED_WORK = (WorkState.REVIEWABLE, WorkState.REVIEWING, WorkState.DISPOSED)
+
+
+class SubmissionStatus(StrEnum):
+    """Where one worker's submission stands. The values are the lower case of the words MTurk
+    uses, so a status read back from older ledgers and logs compares alike case-insensitively."""
+
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+#: Every status a submitted piece of work can have: settled or still waiting.
+ANY_SUBMISSION = (SubmissionStatus.SUBMITTED, SubmissionStatus.APPROVED, SubmissionStatus.REJECTED)
+
+
+@dataclass(frozen=True)
+class PaidBonus:
+    """A bonus the service shows as paid (or begun) for one submission: what the ledger holds
+    its own entries against, so that a crash between paying and booking never pays twice."""
+
+    amount: Decimal
+    reason: str
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,11 @@ class Service:
         self.asked.append(assignment_id)
         return [dict(p) for p in self.payments if p["AssignmentId"] == assignment_id]
 
+    def bonuses_paid(self, *, assignment_id: str) -> list[Any]:
+        from iglu_lib.providers import PaidBonus
+
+        return [PaidBonus(Decimal(p["BonusAmount"]), p.get("Reason", "")) for p in self.bonus_payments(assignment_id=assignment_id)]
+
     def paid_elsewhere(self, assignment_id: str, amount: str, reason: str) -> None:
         """A payment the ledger did not see go out (a crash before its outcome was written)."""
         self.payments.append({"WorkerId": "W1", "AssignmentId": assignment_id, "BonusAmount": amount, "Reason": reason})

@@ -267,9 +267,8 @@ class Ledger:
         """Whether the service paid this intent: more matching payments (amount, normalised
         reason) for the assignment than the ledger's other entries explain."""
         wanted = (entry.amount, normalise_reason(entry.reason))
-        payments = self.manager.bonus_payments(assignment_id=entry.assignment_id)
-        paid = sum((money(p.get("BonusAmount")), normalise_reason(str(p.get("Reason", "")))) == wanted
-                   for p in payments)
+        payments = self.manager.bonuses_paid(assignment_id=entry.assignment_id)
+        paid = sum((money(p.amount), normalise_reason(p.reason)) == wanted for p in payments)
         explained = 0
         for other in self.entries(AssignmentId=entry.assignment_id):
             if other.key == entry.key or other.kind not in BONUSES:
@@ -296,11 +295,11 @@ class Ledger:
                 known.append(status())
             return known[0]
 
-        def on_service(_: Entry) -> str | None:
-            return f"found {wanted.lower()} on the service" if now() == wanted else None
+        def on_service(_: Entry) -> str | None:  # any case: MTurk's words or the providers' lower-case ones
+            return f"found {wanted.lower()} on the service" if now().lower() == wanted.lower() else None
 
         def act(_: Entry) -> str:
-            if now() != before:
+            if now().lower() != before.lower():
                 raise LedgerRefused(f"assignment {assignment_id} is {now()} on the service, not {before}: "
                                     f"it cannot be booked as {kind.value}")
             call()

@@ -26,6 +26,7 @@ from iglu_lib.mturk.questions import external_question, html_question
 from iglu_lib.mturk.retry import RetryPolicy
 from iglu_lib.pages.answers import ParsedAnswers
 from iglu_lib.pages.templates import TEMPLATES, check_question_mode, render_hit
+from iglu_lib.providers import PaidBonus, SubmissionStatus, WorkState
 from iglu_lib.settings import CREATE_HIT_FIELDS, HitSettings
 
 #: MTurk's largest page size.
@@ -36,6 +37,13 @@ ANNOTATION_LIMIT = 255
 
 #: Statuses of HITs workers can still take or are working on.
 OPEN_STATUSES = ("Assignable", "Unassignable")
+
+#: MTurk's HIT statuses in our words (`providers.WorkState`): the loop decides on these only.
+HIT_STATES = {"Assignable": WorkState.OPEN, "Unassignable": WorkState.HELD, "Reviewable": WorkState.REVIEWABLE,
+              "Reviewing": WorkState.REVIEWING, "Disposed": WorkState.DISPOSED}
+#: Our submission statuses as MTurk's `AssignmentStatus` names them.
+ASSIGNMENT_STATUSES = {SubmissionStatus.SUBMITTED: "Submitted", SubmissionStatus.APPROVED: "Approved",
+                       SubmissionStatus.REJECTED: "Rejected"}
 
 #: Worker ids per `NotifyWorkers` call (the service's limit).
 NOTIFY_BATCH = 100
@@ -130,6 +138,23 @@ class Hit:
             raw=hit,
         )
 
+    @property
+    def state(self) -> WorkState | None:
+        """The HIT's status in our words (None for a status MTurk may add one day)."""
+        return HIT_STATES.get(self.status)
+
+    @property
+    def created(self) -> datetime | float | None:
+        """When the HIT was made (`CreationTime`: a datetime from boto3, or epoch seconds)."""
+        value: datetime | float | None = self.raw.get("CreationTime")
+        return value
+
+    @property
+    def assignment_seconds(self) -> int | None:
+        """How long a worker may hold an assignment of this HIT (None when the HIT does not say)."""
+        value = self.raw.get("AssignmentDurationInSeconds")
+        return int(value) if value else None
+
 
 @dataclass(frozen=True)
 class Assignment:
@@ -142,7 +167,14 @@ class Assignment:
     accept_time: datetime | None
     submit_time: datetime | None
     answers: ParsedAnswers
-    raw: Mapping[str, Any] = field(repr=False, compare=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: The answer as the worker's page sent it (MTurk's answer XML), kept whole when too long for records.
+    document: str = field(default="", repr=False, compare=False)
+
+    @property
+    def state(self) -> SubmissionStatus:
+        """The status in our words: ours are the lower case of MTurk's (and of older records')."""
+        return SubmissionStatus(self.status.lower())
 
     @classmethod
     def from_service(cls, assignment: Mapping[str, Any], required: Iterable[str] = ()) -> Assignment:
@@ -155,6 +187,7 @@ class Assignment:
             submit_time=assignment.get("SubmitTime"),
             answers=parse_answers(assignment.get("Answer"), required),
             raw=assignment,
+            document=str(assignment.get("Answer") or ""),
         )
 
 
@@ -425,8 +458,13 @@ class HitManager:
         """Every HIT of this type and campaign (all pages of `ListHITs`), optionally by status."""
         for raw in self.paginate("list_hits", "HITs"):
             hit = Hit.from_service(raw)
-            if self._mine(hit) and (statuses is None or hit.status in statuses):
+            if self._mine(hit) and (statuses is None or hit.status in statuses or hit.state in statuses):
                 yield hit
+
+    def all_hits(self) -> list[Hit]:
+        """Every HIT of the account, whatever its type or campaign tag (adoption and wind-down
+        look for a campaign's HITs made under another type)."""
+        return [Hit.from_service(raw) for raw in self.paginate("list_hits", "HITs")]
 
     def open_hits(self) -> list[Hit]:
         """HITs workers can still accept or are working on."""
@@ -458,7 +496,7 @@ class HitManager:
         are marked won, so the task server never asks the service about them again."""
         required = self.answer_fields(agents)
         raws = list(self.paginate("list_assignments_for_hit", "Assignments", HITId=hit_id,
-                                  AssignmentStatuses=list(statuses)))
+                                  AssignmentStatuses=_wire_statuses(statuses)))
         if raws and self.question_mode == "external":
             self.page_store.mark_submitted(hit_id, [raw["AssignmentId"] for raw in raws])
         return [Assignment.from_service(raw, required) for raw in raws]
@@ -470,7 +508,7 @@ class HitManager:
         answers left unchecked: what to search for a worker the requester has paid or may pay."""
         for hit in self.paginate("list_hits", "HITs"):
             raws = self.paginate("list_assignments_for_hit", "Assignments", HITId=hit["HITId"],
-                                  AssignmentStatuses=list(statuses))
+                                  AssignmentStatuses=_wire_statuses(statuses))
             for raw in raws:
                 yield Assignment.from_service(raw)
 
@@ -569,6 +607,11 @@ class HitManager:
         target = {"HITId": hit_id} if hit_id is not None else {"AssignmentId": assignment_id}
         return list(self.paginate("list_bonus_payments", "BonusPayments", **target))
 
+    def bonuses_paid(self, hit_id: str | None = None, assignment_id: str | None = None) -> list[PaidBonus]:
+        """`bonus_payments` in our words: what the ledger and the campaign status read."""
+        return [PaidBonus(Decimal(str(p.get("BonusAmount") or "0")), str(p.get("Reason") or ""))
+                for p in self.bonus_payments(hit_id=hit_id, assignment_id=assignment_id)]
+
     def update_expiration(self, hit_id: str, when: datetime | float) -> None:
         """Set when a HIT stops taking workers: a past time expires it now, a later one extends
         it (reopening free slots). `when` is an aware datetime or epoch seconds."""
@@ -587,6 +630,10 @@ class HitManager:
     def blocked_workers(self) -> list[dict[str, Any]]:
         return list(self.paginate("list_worker_blocks", "WorkerBlocks"))
 
+    def blocked_ids(self) -> set[str]:
+        """The ids of the workers the account blocked."""
+        return {str(block["WorkerId"]) for block in self.blocked_workers()}
+
     def balance(self) -> str:
         """The account's available balance, as the service reports it (a decimal string)."""
         return self.call("get_account_balance")["AvailableBalance"]
@@ -604,6 +651,12 @@ def _bonus_amount(amount: str | Decimal) -> str:
     ):
         raise MTurkError(f"bonus amount {str(amount)[:40]!r} is not a positive amount of dollars and cents")
     return f"{value:.2f}"
+
+
+def _wire_statuses(statuses: Sequence[str]) -> list[str]:
+    """Assignment statuses as MTurk names them; ours (`SubmissionStatus`) are translated."""
+    wire = {str(ours): theirs for ours, theirs in ASSIGNMENT_STATUSES.items()}
+    return [wire.get(str(status), str(status)) for status in statuses]
 
 
 def _is_duplicate_token(err: MTurkError) -> bool:
