@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from iglu_lib.collection.faults import Fault, classify
 from iglu_lib.collection.outcomes import scheduled_games
+from iglu_lib.providers import OPEN_WORK, SubmissionStatus
 from iglu_lib.scheduling import Slot
 from iglu_lib.scheduling.model import Inventory, full_join_code
 from iglu_lib.storage import GameRecord, RecordStatus
@@ -271,14 +272,14 @@ class Adoption:
         from iglu_lib.mturk import MTurkError
 
         manager = self.campaign.manager
-        if hit.status in ("Assignable", "Unassignable"):
+        if hit.state in OPEN_WORK:
             try:
                 manager.expire(hit.hit_id)
             except MTurkError as err:
                 if classify(err) is Fault.TRANSIENT:
                     raise
                 log.info("HIT %s not expired: %s", hit.hit_id, err)
-        submitted = manager.assignments(hit.hit_id, ("Submitted",), agents=self.campaign.params.k)
+        submitted = manager.assignments(hit.hit_id, (SubmissionStatus.SUBMITTED,), agents=self.campaign.params.k)
         if submitted:
             why += (f"; {len(submitted)} submitted assignment(s) wait for a person "
                     "(approve or reject them on the service)")
@@ -345,9 +346,8 @@ def unaccounted_hits(profile: Profile, params: Any, campaign: str) -> list[str] 
 
 
 def _any_type_hits(manager: Any) -> list[Hit]:
-    from iglu_lib.mturk.manager import Hit
-
-    return [Hit.from_service(raw) for raw in manager.paginate("list_hits", "HITs")]
+    hits: list[Hit] = manager.all_hits()
+    return hits
 
 
 def good_in_records(stored: Sequence[GameRecord]) -> int:

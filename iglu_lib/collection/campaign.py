@@ -202,7 +202,7 @@ class Campaign:
             log.info("campaign %s: $%s paid before its ledger existed counts in the spend", self.params.campaign,
                      self._unbooked)
         self.refresh_spend()
-        self.blocked = {block["WorkerId"] for block in self.manager.blocked_workers()}
+        self.blocked = set(self.manager.blocked_ids())
         if self.sanctions.soft_block:
             self.blocked |= self.block_qualification.workers()
         if self.params.allow_list:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from iglu_lib.collection.sanctions import rejected_reasons
 from iglu_lib.ledger.book import Kind, LedgerRefused
+from iglu_lib.providers import SubmissionStatus
 from iglu_lib.storage import GameRecord, RecordStatus
 from iglu_lib.storage.record import LOOP, utc_now
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Assignment statuses the loop reads back from the service.
-SETTLED_ON_SERVICE = {"Approved": RecordStatus.APPROVED, "Rejected": RecordStatus.REJECTED}
+SETTLED_ON_SERVICE = {SubmissionStatus.APPROVED: RecordStatus.APPROVED, SubmissionStatus.REJECTED: RecordStatus.REJECTED}
 FINAL = (RecordStatus.APPROVED, RecordStatus.REJECTED)
 
 
@@ -39,7 +40,7 @@ class Consequences:
         if all(g.status in FINAL for g in games):
             return self.pay_bonuses(assignment, games)  # a crash may have come before they were paid
         verdict = combine_game_verdicts([game_verdict(g) for g in games])
-        status = SETTLED_ON_SERVICE.get(assignment.status) or (
+        status = SETTLED_ON_SERVICE.get(assignment.state) or (
             RecordStatus.REJECTED if verdict.verdict == "reject" else RecordStatus.APPROVED)
         rejecting = status is RecordStatus.REJECTED
         assignment_id = assignment.assignment_id
@@ -54,7 +55,7 @@ class Consequences:
 
         c.ledger.settle(Kind.REJECT if rejecting else Kind.REWARD, assignment_id=assignment_id,
                         worker_id=assignment.worker_id, hit_id=games[0].hit_id, amount=c.profile.hit.reward,
-                        reason=verdict.worker_message, status=lambda: str(assignment.status), call=call)
+                        reason=verdict.worker_message, status=lambda: str(assignment.state), call=call)
         if not rejecting:
             c.paid_hits += 1
         games = self.pay_bonuses(assignment, c.records.update_all(games, status=status))

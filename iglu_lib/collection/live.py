@@ -159,7 +159,7 @@ def timeline_figure(timeline: Timeline) -> Any:
         load.plot(minutes, [s["busy_instances"] for s in samples], marker=".", label="busy instances")
         for reason in sorted({r for s in samples for r in s["reasons"]}):
             reasons.plot(minutes, [s["reasons"].get(reason, 0) for s in samples], marker=".", label=reason)
-    progress.set(title="Good HITs against the target", ylabel="HITs")
+    progress.set(title="Good HITs against the target", ylabel="good HITs")
     spend.set(title="Spend against the budget", ylabel="$")
     load.set(title="Open HITs and busy agent instances", ylabel="count")
     reasons.set(title="Disqualified or flagged games by reason", ylabel="games")

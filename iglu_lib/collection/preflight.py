@@ -182,20 +182,9 @@ def _template_check(params: Any) -> tuple[bool | None, str]:
 
 def _qualifications_check(profile: Profile, manager: Any) -> tuple[bool, str]:
     """Every qualification type the profile's HIT settings require exists and is active."""
-    from iglu_lib.mturk import MTurkError
-    from iglu_lib.mturk.system_qualifications import SYSTEM_TYPES
+    from iglu_lib.mturk.qualifications import required_type_problems
 
-    wanted = [str(q.get("QualificationTypeId")) for q in manager.settings.qualification_requirements]
-    custom = [type_id for type_id in wanted if type_id not in SYSTEM_TYPES]
-    problems = []
-    for type_id in custom:
-        try:
-            found = manager.call("get_qualification_type", QualificationTypeId=type_id)["QualificationType"]
-        except MTurkError as err:
-            problems.append(f"{type_id} ({str(err)[:120]})")
-            continue
-        if found.get("QualificationTypeStatus", "Active") != "Active":
-            problems.append(f"{type_id} is {found.get('QualificationTypeStatus')}")
+    wanted, custom, problems = required_type_problems(manager)
     if problems:
         return False, (f"hit.qualification_requirements names missing or inactive types: {'; '.join(problems)}; "
                        "create them (`iglu mturk qualify`) or fix the profile")

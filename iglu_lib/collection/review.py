@@ -33,6 +33,7 @@ from typing import Any
 from iglu_lib.collection.judge import GOOD_VERDICTS
 from iglu_lib.collection.params import CampaignParams
 from iglu_lib.errors import IgluError
+from iglu_lib.providers import ANY_SUBMISSION, SubmissionStatus
 from iglu_lib.storage.record import MANUAL, GameRecord, RecordStatus, utc_now
 
 log = logging.getLogger(__name__)
@@ -314,7 +315,7 @@ class Review:
             unjudged = record.status in (RecordStatus.HIT_CREATED, RecordStatus.SUBMITTED) and not record.worker_id
             if unjudged and record.hit_id and record.hit_id not in found:
                 try:
-                    submitted = self.manager.assignments(record.hit_id, ("Submitted",), agents=self.params.k)
+                    submitted = self.manager.assignments(record.hit_id, (SubmissionStatus.SUBMITTED,), agents=self.params.k)
                 except MTurkError as err:  # a HIT the service no longer has: nothing to decide on
                     log.info("HIT %s: assignments not listed (%s)", record.hit_id, err)
                     submitted = []
@@ -419,7 +420,7 @@ class Review:
         try:
             self.ledger.settle(kind, assignment_id=assignment.assignment_id, worker_id=worker_id,
                                hit_id=games[0].hit_id, amount=self.profile.hit.reward, reason=reason,
-                               status=lambda: str(assignment.status), call=call)
+                               status=lambda: str(assignment.state), call=call)
         except LedgerRefused as err:
             raise ReviewRefused(f"HIT {games[0].hit_id}: {err}; the decision stays pending in the records") from None
 
@@ -568,7 +569,7 @@ class Review:
 
     def _assignment_of(self, games: list[GameRecord], worker_id: str) -> Any:
         """The HIT's assignment on the service, which must be this worker's."""
-        found = self.manager.assignments(games[0].hit_id, ("Submitted", "Approved", "Rejected"), agents=self.params.k)
+        found = self.manager.assignments(games[0].hit_id, ANY_SUBMISSION, agents=self.params.k)
         assignment = next((a for a in found if a.worker_id == worker_id), None)
         if assignment is None:
             raise ReviewRefused(f"HIT {games[0].hit_id} has no submitted assignment of this worker on the service; check --hit and --worker (iglu campaign review --worker W lists their HITs)")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iglu_lib.config import ConfigError
+from iglu_lib.mturk.qualifications import CampaignQualification as CampaignQualification
 from iglu_lib.platform.reasons import worker_message
 
 log = logging.getLogger(__name__)
@@ -73,70 +74,6 @@ class Sanctions:
 
     def is_fraud(self, reasons: Iterable[str]) -> bool:
         return any(reason in self.hard_block_reasons for reason in reasons)
-
-
-class CampaignQualification:
-    """One of the campaign's own qualification types on the service, found or made on first use.
-    A worker who has it is kept out of the HITs that require its absence (see `requirement`)."""
-
-    def __init__(self, manager: Any, name: str, description: str = "") -> None:
-        self.manager = manager
-        self.name = name[:200]
-        self.description = description or "Workers kept out of this study's HITs"
-        self._type_id: str | None = None
-
-    @classmethod
-    def soft_block(cls, manager: Any, campaign: str) -> CampaignQualification:
-        return cls(manager, f"iglu-blocked-{campaign}",
-                   "Workers kept out of this study's HITs (their work did not meet its requirements)")
-
-    @classmethod
-    def cap(cls, manager: Any, campaign: str) -> CampaignQualification:
-        return cls(manager, f"iglu-capped-{campaign}", "Workers who did as many of this study's HITs as it allows")
-
-    @classmethod
-    def allowed(cls, manager: Any, campaign: str) -> CampaignQualification:
-        return cls(manager, f"iglu-allowed-{campaign}", "Workers invited to this study's pilot")
-
-    @classmethod
-    def judged_task(cls, manager: Any, campaign: str, task_id: str) -> CampaignQualification:
-        return cls(manager, f"iglu-judged-{campaign}-{task_id}", "Workers who already judged this task of the study")
-
-    @property
-    def type_id(self) -> str:
-        if self._type_id is None:
-            self._type_id = self._find() or self._create()
-        return self._type_id
-
-    def requirement(self) -> dict[str, Any]:
-        """What every HIT of the campaign requires: not soft-blocked, not even shown otherwise."""
-        return {"QualificationTypeId": self.type_id, "Comparator": "DoesNotExist",
-                "ActionsGuarded": "DiscoverPreviewAndAccept"}
-
-    def required(self) -> dict[str, Any]:
-        """What every HIT of a pilot requires: the worker is on the allow-list."""
-        return {"QualificationTypeId": self.type_id, "Comparator": "Exists",
-                "ActionsGuarded": "DiscoverPreviewAndAccept"}
-
-    def grant(self, worker_id: str) -> None:
-        self.manager.call("associate_qualification_with_worker", QualificationTypeId=self.type_id,
-                          WorkerId=worker_id, IntegerValue=1, SendNotification=False)
-
-    def workers(self) -> set[str]:
-        """Workers soft-blocked from this campaign."""
-        pages = self.manager.paginate("list_workers_with_qualification_type", "Qualifications",
-                                       QualificationTypeId=self.type_id, Status="Granted")
-        return {q["WorkerId"] for q in pages}
-
-    def _find(self) -> str | None:
-        from iglu_lib.mturk.qualifications import find_type_by_name
-
-        return find_type_by_name(self.manager, self.name)
-
-    def _create(self) -> str:
-        response = self.manager.call("create_qualification_type", Name=self.name,
-                                     QualificationTypeStatus="Active", Description=self.description)
-        return str(response["QualificationType"]["QualificationTypeId"])
 
 
 def rejected_reasons(games: Sequence[Any]) -> list[str]:

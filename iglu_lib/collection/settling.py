@@ -16,6 +16,7 @@ from iglu_lib.collection.faults import Fault, classify, is_account_problem
 from iglu_lib.collection.judge import NEEDS_REVIEW, judge
 from iglu_lib.collection.outcomes import OPEN_STATUSES, slot_outcome
 from iglu_lib.errors import CampaignStopped, IgluError
+from iglu_lib.providers import ANY_SUBMISSION, CLOSED_WORK, WorkState
 from iglu_lib.scheduling import Outcome
 from iglu_lib.scheduling.model import winner_of
 from iglu_lib.storage import GameRecord, RecordStatus
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: HIT statuses after which no more work can arrive: the loop settles what is there.
-CLOSED_HIT_STATUSES = ("Reviewable", "Reviewing", "Disposed")
 #: A HIT waiting for late game data is settled at least this long before the service's
 #: auto-approval would approve it unjudged.
 AUTO_APPROVAL_MARGIN_SECONDS = 600
@@ -63,12 +62,12 @@ class Settler:
             if c.stopping or not hit_id:
                 continue
             try:
-                status = c.manager.get_hit(hit_id).status
+                status = c.manager.get_hit(hit_id).state
             except MTurkError as err:
                 if not hit_gone(err):
                     raise
-                status = "Disposed"
-            if status in CLOSED_HIT_STATUSES or games[0].status is RecordStatus.SUBMITTED:
+                status = WorkState.DISPOSED
+            if status in CLOSED_WORK or games[0].status is RecordStatus.SUBMITTED:
                 log.info("reconciling HIT %s (%s on the service, %s in the records)", hit_id, status,
                          games[0].status.value)
                 self.settle_guarded(hit_id, games, report)
@@ -147,7 +146,7 @@ class Settler:
 
         c = self.campaign
         try:
-            return list(c.manager.assignments(hit_id, ("Submitted", "Approved", "Rejected"), agents=c.params.k))
+            return list(c.manager.assignments(hit_id, ANY_SUBMISSION, agents=c.params.k))
         except MTurkError as err:
             if hit_gone(err):
                 return []
@@ -232,7 +231,7 @@ class Settler:
         container = c.profile.backend.blob_service().get_container_client(c.profile.storage.private_container)
         if not container.exists():
             container.create_container()
-        container.upload_blob(path, str(assignment.raw.get("Answer") or "").encode("utf-8"), overwrite=True)
+        container.upload_blob(path, str(assignment.document).encode("utf-8"), overwrite=True)
         for _, changes in judgement.changes:
             changes["annotation"] = {**changes["annotation"], "full_answer": path}
 

@@ -88,11 +88,11 @@ def bonuses_on_service(manager: Any, records: Sequence[GameRecord]) -> dict[str,
     for hit_id in sorted({g.hit_id for g in records if g.hit_id and g.status in
                           (RecordStatus.APPROVED, RecordStatus.REJECTED)}):
         try:
-            payments = manager.bonus_payments(hit_id=hit_id)
+            payments = manager.bonuses_paid(hit_id=hit_id)
         except Exception:  # noqa: BLE001 - a deleted HIT's payments cannot be listed any more
             missing += 1
             continue
-        total += sum((Decimal(str(p.get("BonusAmount", "0"))) for p in payments), Decimal("0"))
+        total += sum((p.amount for p in payments), Decimal("0"))
     return {"paid": f"{total:.2f}", "hits_not_listed": missing}
 
 

@@ -27,6 +27,7 @@ from iglu_lib.collection.stop_request import clear_stop_request as clear_stop_re
 from iglu_lib.collection.stop_request import request_stop as request_stop
 from iglu_lib.collection.stop_request import stop_request_path as stop_request_path
 from iglu_lib.collection.stop_request import stop_requested as stop_requested
+from iglu_lib.providers import OPEN_WORK, WorkState
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
@@ -89,7 +90,7 @@ def wind_down(params: Any, *, profile: Profile | None = None, delete_settled: bo
     started = campaign.start()  # reconciles, and creates HITs of slots a crash left planned
     report.reconciled += started["resumed"]
     report.errors += started["errors"]
-    report.expired += _expire_open(campaign.manager, ("Assignable",))  # any it just created
+    report.expired += _expire_open(campaign.manager, (WorkState.OPEN,))  # any it just created
     for _ in range(SETTLE_ROUNDS):
         turn = campaign.settle_closed()
         report.settled += turn.settled
@@ -104,7 +105,7 @@ def wind_down(params: Any, *, profile: Profile | None = None, delete_settled: bo
     return report
 
 
-def _expire_open(manager: Any, statuses: tuple[str, ...] = ("Assignable", "Unassignable")) -> list[str]:
+def _expire_open(manager: Any, statuses: tuple[WorkState, ...] = OPEN_WORK) -> list[str]:
     """Expire every HIT of the campaign workers can take or hold (idempotent): a held HIT too,
     so that an assignment given back does not reopen it."""
     expired = []
@@ -123,12 +124,12 @@ def _delete_settled(campaign: Any) -> list[str]:
 
     final = (RecordStatus.APPROVED, RecordStatus.REJECTED)
     deleted = []
-    for hit in campaign.manager.hits(("Reviewable", "Reviewing")):
+    for hit in campaign.manager.hits((WorkState.REVIEWABLE, WorkState.REVIEWING)):
         games = campaign.records.by_hit(hit.hit_id)
         if hit.pending or not games or any(g.status not in final for g in games):
             continue
         try:
-            if hit.status == "Reviewing":
+            if hit.state is WorkState.REVIEWING:
                 campaign.manager.set_reviewing(hit.hit_id, reviewing=False)
             campaign.manager.delete(hit.hit_id)
         except MTurkError as err:
@@ -146,7 +147,7 @@ def _describe_leftovers(campaign: Any, report: WindDownReport) -> None:
     report.hits_by_status = dict(Counter(hit.status for hit in hits))
     fallback = int(campaign.profile.hit.assignment_duration_seconds or 0)
     for hit in hits:
-        if hit.status in ("Assignable", "Unassignable"):
+        if hit.state in OPEN_WORK:
             report.held.append(HeldHit(hit.hit_id, hit.status, hit.pending, _free_by(hit, fallback)))
     report.needs_review = sorted(campaign.parked)
     report.busy_instances = sorted(g.agent_minecraft_id for g in campaign.records.all()
@@ -158,10 +159,10 @@ def _free_by(hit: Any, fallback_seconds: int) -> str:
     before the HIT expired, and lasts at most the assignment duration. A service that reports
     the requested past moment as the expiration (before the HIT was made) gives no such bound,
     so now is used: the work was accepted before now."""
-    expiration, created = (_moment(hit.expiration), _moment(hit.raw.get("CreationTime")))
+    expiration, created = (_moment(hit.expiration), _moment(hit.created))
     if expiration is None or (created is not None and expiration < created):
         expiration = datetime.now(timezone.utc)
-    seconds = int(hit.raw.get("AssignmentDurationInSeconds") or fallback_seconds)
+    seconds = int(hit.assignment_seconds or fallback_seconds)
     return (expiration + timedelta(seconds=seconds)).isoformat(timespec="seconds")
 
 
@@ -177,11 +178,9 @@ def _moment(value: Any) -> datetime | None:
 def service_status(manager: Any, *, any_type: bool = False) -> dict[str, int]:
     """The campaign's HITs on the service, counted by `HITStatus` (Disposed ones are not listed);
     `any_type`: of every HIT type the campaign tagged (when only its name is known)."""
-    from iglu_lib.mturk.manager import Hit
-
     if not any_type:
         return dict(Counter(hit.status for hit in manager.hits()))
-    hits = (Hit.from_service(raw) for raw in manager.paginate("list_hits", "HITs"))
+    hits = manager.all_hits()
     return dict(Counter(hit.status for hit in hits if hit.annotation.campaign == manager.campaign))
 
 

@@ -26,7 +26,7 @@ session's submission an "assignment" with parsed answers) and Prolific's rules u
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -43,6 +43,8 @@ from iglu_lib.crowd.study_slots import (
     StudySlotStore,
 )
 from iglu_lib.errors import IgluError
+from iglu_lib.mturk.answers import parse_answers
+from iglu_lib.mturk.manager import Assignment
 from iglu_lib.prolific.provider import (
     AWAITING_REVIEW,
     BLOCKED_GROUP,
@@ -51,10 +53,12 @@ from iglu_lib.prolific.provider import (
     Study,
     Submission,
 )
+from iglu_lib.prolific.rejections import NO_CODE
+from iglu_lib.prolific.rejections import category_for as category_for
+from iglu_lib.providers import PaidBonus, SubmissionStatus, WorkState
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
-    from iglu_lib.mturk.manager import Assignment
 
 LOG = logging.getLogger(__name__)
 
@@ -63,34 +67,14 @@ STUDY_SUFFIX = "study"
 #: Where our page sends a session's answers: the crowd-form script posts to
 #: `turkSubmitTo + "/mturk/externalSubmit"`, so the study URL names `<serve>/study` as turkSubmitTo.
 SUBMIT_PATH = "/study/mturk/externalSubmit"
-#: Our reasons (`iglu_lib.platform.reasons`) in Prolific's rejection categories, first match wins.
-CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("NO_CODE", ("empty_code", "answer_unreadable")),
-    ("BAD_CODE", ("worker_id_pasted", "join_command_pasted", "not_gzip", "wrong_field_count", "malformed_code",
-                  "human_challenge", "tournament_mismatch", "task_mismatch", "agent_mismatch", "code_reused",
-                  "same_code_twice", "game_data_mismatch", "game_task_mismatch", "game_agent_mismatch",
-                  "fraud_in_hit")),
-    ("NO_DATA", ("game_data_missing", "game_data_unreadable")),
-    ("LOW_EFFORT", ("too_few_turns", "instruction_too_short")),
-    ("FAILED_INSTRUCTIONS", ("not_english", "played_outside_assignment", "agent_unverified", "time_unverified")),
-)
 #: What a rejection message says after the verdict's sentences when they are shorter than Prolific allows.
 REJECTION_TAIL = (" Our checks of the games behind your completion codes found the problems above, so this "
                   "submission cannot be approved. Please message us through Prolific if you think this is a mistake.")
 NO_PAGE_REASON = ("This submission reached Prolific's completion page without any work recorded on our study page: "
                   "no games or answers were received for it, so it cannot be approved. Please message us through "
                   "Prolific if you think this is a mistake.")
-#: Assignment words the loop reads (the MTurk adapter's), from a session's state.
-ASSIGNMENT_STATUS = {"submitted": "Submitted", "approved": "Approved", "rejected": "Rejected"}
-
-
-def category_for(reasons: Iterable[str]) -> str:
-    """The Prolific rejection category of a verdict's reasons (`FAILED_INSTRUCTIONS` otherwise)."""
-    given = set(reasons)
-    for category, ours in CATEGORIES:
-        if given & set(ours):
-            return category
-    return "FAILED_INSTRUCTIONS"
+#: A session's states that are a submission's (`Submission.state` speaks our lower-case words).
+SUBMISSION_STATES = frozenset(str(status) for status in SubmissionStatus)
 
 
 def rejection_message(message: str) -> str:
@@ -120,12 +104,17 @@ class SlotToken:
 
 @dataclass(frozen=True)
 class SlotWork:
-    """A slot as the loop sees a HIT: its id and a status in the loop's words."""
+    """A slot as the loop sees a piece of work: its id and its state in the loop's words."""
 
     hit_id: str
-    status: str
+    state: WorkState
     annotation: SlotToken = field(default_factory=lambda: SlotToken(None))
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def status(self) -> str:
+        """The state as people read it (a HIT shows MTurk's word here, a slot ours)."""
+        return str(self.state)
 
 
 class StudyGroup:
@@ -270,9 +259,9 @@ class StudyCampaign:
         slot = self.store.put(self.campaign, unique_request_token, kind or self.kind, variables, excluded)
         if self.stopped:
             self.delete(slot.slot_key)
-            return SlotWork(slot.slot_key, "Disposed", SlotToken(slot.token))
+            return SlotWork(slot.slot_key, WorkState.DISPOSED, SlotToken(slot.token))
         self._ensure_places(excluded, required)
-        return SlotWork(slot.slot_key, "Assignable", SlotToken(slot.token))
+        return SlotWork(slot.slot_key, WorkState.OPEN, SlotToken(slot.token))
 
     def hit_with_token(self, token: str) -> SlotWork | None:
         slot = self.store.with_token(self.campaign, token)
@@ -280,9 +269,9 @@ class StudyCampaign:
             return None
         if not self.stopped:
             self._ensure_places(slot.excluded, ())  # a crash may have come before the place was added
-        return SlotWork(slot.slot_key, "Assignable", SlotToken(slot.token))
+        return SlotWork(slot.slot_key, WorkState.OPEN, SlotToken(slot.token))
 
-    def hits(self, statuses: Sequence[str] = ()) -> list[SlotWork]:
+    def hits(self, statuses: Sequence[WorkState] = ()) -> list[SlotWork]:
         """Nothing for the adoption sweep: a slot is written before the records point to it, and
         a restart finds it by its token (`hit_with_token`)."""
         return []
@@ -313,8 +302,8 @@ class StudyCampaign:
                 continue
             # as a HIT stays reviewable until the loop marks it reviewing, whatever its assignment's
             # status: a crash after approving and before paying the bonus is met again
-            if slot is not None and slot.state == ANSWERED and submission.state in ASSIGNMENT_STATUS:
-                reviewable.append(SlotWork(slot.slot_key, "Reviewable", SlotToken(slot.token)))
+            if slot is not None and slot.state == ANSWERED and submission.state in SUBMISSION_STATES:
+                reviewable.append(SlotWork(slot.slot_key, WorkState.REVIEWABLE, SlotToken(slot.token)))
         return reviewable
 
     def study_excluded(self) -> tuple[str, ...]:
@@ -324,23 +313,23 @@ class StudyCampaign:
     def _reject_pageless(self, submission: Submission, slot: StudySlot | None) -> None:
         LOG.warning("study %s: session %s completed without answers on our page; rejected", self.study_name,
                     submission.id)
-        self.provider.reject(submission.id, NO_PAGE_REASON, "NO_CODE")
+        self.provider.reject(submission.id, NO_PAGE_REASON, NO_CODE)
         if slot is not None:
             self.store.release(submission.id)
 
     def get_hit(self, hit_id: str) -> SlotWork:
         slot = self._slot(hit_id)
         if slot.state == OPEN:
-            return SlotWork(hit_id, "Assignable")
+            return SlotWork(hit_id, WorkState.OPEN)
         if slot.state == CLOSED:
-            return SlotWork(hit_id, "Disposed")
+            return SlotWork(hit_id, WorkState.DISPOSED)
         session = self._session(slot)
         if session is None or session.in_progress:
-            return SlotWork(hit_id, "Unassignable")
+            return SlotWork(hit_id, WorkState.HELD)
         if session.given_back:
             self.store.release(session.id)
-            return SlotWork(hit_id, "Assignable")
-        return SlotWork(hit_id, "Reviewing" if slot.state == REVIEWING else "Reviewable")
+            return SlotWork(hit_id, WorkState.OPEN)
+        return SlotWork(hit_id, WorkState.REVIEWING if slot.state == REVIEWING else WorkState.REVIEWABLE)
 
     def _slot(self, hit_id: str) -> StudySlot:
         slot = self.store.get(hit_id)
@@ -354,20 +343,17 @@ class StudyCampaign:
         return self._listed.get(slot.session_id) or self.provider.submission(slot.session_id)
 
     def assignments(self, hit_id: str, statuses: Sequence[str] = (), agents: int = 2) -> list[Assignment]:
-        """The slot's session as an assignment, when it submitted answers (and its state is asked for)."""
-        from iglu_lib.mturk.manager import Assignment
-
+        """The slot's session as an assignment, when it submitted answers (and its state is asked for:
+        `statuses` are `SubmissionStatus`es, in any case)."""
         slot = self._slot(hit_id)
         session = self._session(slot)
-        if session is None or slot.answers is None:
+        if session is None or slot.answers is None or session.state not in SUBMISSION_STATES:
             return []
-        status = ASSIGNMENT_STATUS.get(session.state)
-        if status is None or (statuses and status not in statuses):
+        if statuses and session.state not in {str(status).lower() for status in statuses}:
             return []
-        return [Assignment.from_service({
-            "AssignmentId": session.id, "HITId": hit_id, "WorkerId": session.participant_id,
-            "AssignmentStatus": status, "AcceptTime": _moment(slot.claimed_at),
-            "SubmitTime": _moment(slot.submitted_at), "Answer": answer_xml(slot.answers)})]
+        document = answer_xml(slot.answers)
+        return [Assignment(session.id, hit_id, session.participant_id, session.state, _moment(slot.claimed_at),
+                           _moment(slot.submitted_at), parse_answers(document), document=document)]
 
     def set_reviewing(self, hit_id: str) -> None:
         self.store.set_state(hit_id, REVIEWING)
@@ -405,11 +391,11 @@ class StudyCampaign:
         self.store.bonus_paid(token)
         return True
 
-    def bonus_payments(self, assignment_id: str | None = None, **_: Any) -> list[dict[str, Any]]:
-        """Bonuses whose payment was begun for a session, in the words the ledger reads."""
+    def bonuses_paid(self, assignment_id: str | None = None, **_: Any) -> list[PaidBonus]:
+        """Bonuses whose payment was begun for a session, for the ledger to hold its entries against."""
         if not assignment_id:
             return []
-        return [{"BonusAmount": b.amount, "Reason": b.reason, "AssignmentId": assignment_id}
+        return [PaidBonus(Decimal(b.amount), b.reason)
                 for b in self.store.bonuses_of(assignment_id) if b.paying_at is not None]
 
     def notify(self, worker_ids: Sequence[str], subject: str, text: str) -> list[str]:
@@ -427,8 +413,9 @@ class StudyCampaign:
     def block(self, worker_id: str, reason: str) -> None:
         self.provider.block(worker_id, reason)
 
-    def blocked_workers(self) -> list[dict[str, str]]:
-        return [{"WorkerId": member} for member in self.provider.group_members(BLOCKED_GROUP)]
+    def blocked_ids(self) -> set[str]:
+        """The participants in the workspace's blocked group."""
+        return set(self.provider.group_members(BLOCKED_GROUP))
 
     def balance(self) -> Decimal:
         return self.provider.balance()
@@ -459,7 +446,7 @@ class StudyCampaign:
         for slot in self.store.slots(self.campaign):
             slots[slot.state] = slots.get(slot.state, 0) + 1
         return {"study": study.id, "name": study.internal_name, "status": study.status, "places": study.places,
-                "places_taken": study.places_taken, "sessions": states, "slots": slots}
+                "taken": study.places_taken, "sessions": states, "slots": slots}
 
     def open_slots(self) -> list[StudySlot]:
         return self.store.slots(self.campaign, OPEN, CLAIMED)

@@ -106,9 +106,9 @@ class StudySlot:
 
     @classmethod
     def from_row(cls, row: Any) -> StudySlot:
-        return cls(row["slot_key"], row["campaign"], row["token"], row["kind"], json.loads(row["variables"]),
-                   float(row["created_at"]), row["state"], row["session_id"], row["participant_id"],
-                   row["claimed_at"], row["answers"], row["submitted_at"], tuple(json.loads(row["excluded"])))
+        columns = dict(zip(row.keys(), row, strict=True))  # the table's columns are the fields
+        return cls(**{**columns, "variables": json.loads(row["variables"]), "created_at": float(row["created_at"]),
+                      "excluded": tuple(json.loads(row["excluded"]))})
 
 
 @dataclass(frozen=True)

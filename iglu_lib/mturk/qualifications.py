@@ -231,3 +231,84 @@ def resolve_type(manager: HitManager, name_or_id: str) -> str:
             f"qualification_requirements: no qualification type named or with id '{name_or_id}' on "
             f"profile '{manager.profile_name}' ({err.code or err}); create it with `iglu mturk qualify`"
         ) from None
+
+
+def required_type_problems(manager: HitManager) -> tuple[list[str], list[str], list[str]]:
+    """The qualification types the profile's HIT settings require, those of them that are not
+    MTurk's system types, and each custom type that is missing or inactive (with why)."""
+    from iglu_lib.mturk.system_qualifications import SYSTEM_TYPES
+
+    wanted = [str(q.get("QualificationTypeId")) for q in manager.settings.qualification_requirements]
+    custom = [type_id for type_id in wanted if type_id not in SYSTEM_TYPES]
+    problems = []
+    for type_id in custom:
+        try:
+            found = manager.call("get_qualification_type", QualificationTypeId=type_id)["QualificationType"]
+        except MTurkError as err:
+            problems.append(f"{type_id} ({str(err)[:120]})")
+            continue
+        if found.get("QualificationTypeStatus", "Active") != "Active":
+            problems.append(f"{type_id} is {found.get('QualificationTypeStatus')}")
+    return wanted, custom, problems
+
+
+class CampaignQualification:
+    """One of the campaign's own qualification types on the service, found or made on first use.
+    A worker who has it is kept out of the HITs that require its absence (see `requirement`)."""
+
+    def __init__(self, manager: Any, name: str, description: str = "") -> None:
+        self.manager = manager
+        self.name = name[:200]
+        self.description = description or "Workers kept out of this study's HITs"
+        self._type_id: str | None = None
+
+    @classmethod
+    def soft_block(cls, manager: Any, campaign: str) -> CampaignQualification:
+        return cls(manager, f"iglu-blocked-{campaign}",
+                   "Workers kept out of this study's HITs (their work did not meet its requirements)")
+
+    @classmethod
+    def cap(cls, manager: Any, campaign: str) -> CampaignQualification:
+        return cls(manager, f"iglu-capped-{campaign}", "Workers who did as many of this study's HITs as it allows")
+
+    @classmethod
+    def allowed(cls, manager: Any, campaign: str) -> CampaignQualification:
+        return cls(manager, f"iglu-allowed-{campaign}", "Workers invited to this study's pilot")
+
+    @classmethod
+    def judged_task(cls, manager: Any, campaign: str, task_id: str) -> CampaignQualification:
+        return cls(manager, f"iglu-judged-{campaign}-{task_id}", "Workers who already judged this task of the study")
+
+    @property
+    def type_id(self) -> str:
+        if self._type_id is None:
+            self._type_id = self._find() or self._create()
+        return self._type_id
+
+    def requirement(self) -> dict[str, Any]:
+        """What every HIT of the campaign requires: not soft-blocked, not even shown otherwise."""
+        return {"QualificationTypeId": self.type_id, "Comparator": "DoesNotExist",
+                "ActionsGuarded": "DiscoverPreviewAndAccept"}
+
+    def required(self) -> dict[str, Any]:
+        """What every HIT of a pilot requires: the worker is on the allow-list."""
+        return {"QualificationTypeId": self.type_id, "Comparator": "Exists",
+                "ActionsGuarded": "DiscoverPreviewAndAccept"}
+
+    def grant(self, worker_id: str) -> None:
+        self.manager.call("associate_qualification_with_worker", QualificationTypeId=self.type_id,
+                          WorkerId=worker_id, IntegerValue=1, SendNotification=False)
+
+    def workers(self) -> set[str]:
+        """Workers soft-blocked from this campaign."""
+        pages = self.manager.paginate("list_workers_with_qualification_type", "Qualifications",
+                                       QualificationTypeId=self.type_id, Status="Granted")
+        return {q["WorkerId"] for q in pages}
+
+    def _find(self) -> str | None:
+        return find_type_by_name(self.manager, self.name)
+
+    def _create(self) -> str:
+        response = self.manager.call("create_qualification_type", Name=self.name,
+                                     QualificationTypeStatus="Active", Description=self.description)
+        return str(response["QualificationType"]["QualificationTypeId"])
