@@ -155,13 +155,12 @@ def test_stop_expire_without_services_says_what_to_do_in_one_line(rehearsal, uni
 
 def test_the_time_a_held_hit_is_free_never_comes_from_the_requested_past_moment():
     """MTurk may report the past moment `expire` asked for; the bound is then now + duration."""
-    from types import SimpleNamespace
-
     from iglu_lib.collection.winddown import _free_by
+    from iglu_lib.mturk.manager import Hit
 
     created = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    asked = SimpleNamespace(expiration=datetime(2015, 1, 1, tzinfo=timezone.utc),
-                            raw={"CreationTime": created, "AssignmentDurationInSeconds": 3600})
+    asked = Hit.from_service({"HITId": "H1", "Expiration": datetime(2015, 1, 1, tzinfo=timezone.utc),
+                              "CreationTime": created, "AssignmentDurationInSeconds": 3600})
     assert datetime.fromisoformat(_free_by(asked, 0)) >= datetime.now(timezone.utc) + timedelta(seconds=3590)
-    honest = SimpleNamespace(expiration=created + timedelta(days=1), raw={"CreationTime": created})
+    honest = Hit.from_service({"HITId": "H2", "Expiration": created + timedelta(days=1), "CreationTime": created})
     assert _free_by(honest, 60) == "2026-01-02T00:01:00+00:00", "the profile's duration when the HIT lacks one"
