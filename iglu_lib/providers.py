@@ -18,7 +18,7 @@ neither, and `open_provider` loads the one a campaign names by its dotted path, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -191,6 +191,108 @@ class CrowdProvider(Protocol):
 
     def reconcile(self, prefix: str) -> list[PostedWork]:
         """Every piece of work whose key starts with `prefix` (a campaign's), as the service shows it."""
+
+
+class WorkTag(Protocol):
+    """What the loop reads of the tag a piece of work carries: the request token that made it."""
+
+    @property
+    def token(self) -> str | None: ...
+
+
+class CampaignWork(Protocol):
+    """A slot's piece of work as the campaign loop sees it: an MTurk HIT (`mturk.manager.Hit`)
+    or a study slot (`crowd.study_campaign.SlotWork`). The loop decides on `state`; `status` is
+    the provider's own word, for people (reports, logs)."""
+
+    @property
+    def hit_id(self) -> str: ...
+
+    @property
+    def state(self) -> WorkState | None: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def annotation(self) -> WorkTag: ...
+
+
+class CampaignSubmission(Protocol):
+    """One worker's submission of a slot's work, as the loop judges it. `answers` are our pages'
+    parsed answers (`pages.answers.ParsedAnswers`, a package this layer does not import);
+    `document` is the answer as the page sent it, kept whole when too long for the records."""
+
+    @property
+    def assignment_id(self) -> str: ...
+
+    @property
+    def hit_id(self) -> str: ...
+
+    @property
+    def worker_id(self) -> str: ...
+
+    @property
+    def state(self) -> SubmissionStatus: ...
+
+    @property
+    def answers(self) -> Any: ...
+
+    @property
+    def document(self) -> str: ...
+
+
+class CampaignCrowd(Protocol):
+    """What the campaign loop asks of its crowd, shared by `mturk.manager.HitManager` (MTurk) and
+    `crowd.study_campaign.StudyCampaign` (Prolific): post a slot's work, find it again, list what
+    was submitted, approve or reject, pay a bonus once (the ledger guards it), message and block.
+    Statuses are ours (`WorkState`, `SubmissionStatus`); each side maps its service's words."""
+
+    campaign: str
+
+    @property
+    def question_mode(self) -> str: ...
+
+    def requirements_for(self, specs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """The campaign's `qualification_requirements` as this crowd's requirements on its work."""
+
+    def create_hit(self, variables: Mapping[str, Any], *, unique_request_token: str,
+                   **options: Any) -> CampaignWork: ...
+
+    def hit_with_token(self, token: str) -> CampaignWork | None: ...
+
+    def get_hit(self, hit_id: str) -> CampaignWork: ...
+
+    def hits(self, statuses: Sequence[str] | None = None) -> Iterable[CampaignWork]: ...
+
+    def reviewable_hits(self) -> Sequence[CampaignWork]: ...
+
+    def set_reviewing(self, hit_id: str) -> None: ...
+
+    def expire(self, hit_id: str) -> None: ...
+
+    def delete(self, hit_id: str) -> None: ...
+
+    def assignments(self, hit_id: str, statuses: Sequence[str] = ..., agents: int = ...
+                    ) -> Sequence[CampaignSubmission]: ...
+
+    def approve(self, assignment_id: str, feedback: str, /) -> None: ...
+
+    def reject(self, assignment_id: str, feedback: str, /, reasons: Sequence[str] = ...) -> None:
+        """Reject with the verdict's message; `reasons` (ours) pick Prolific's rejection category."""
+
+    def send_bonus(self, worker_id: str, assignment_id: str, amount: str, reason: str, token: str, /, *,
+                   allow_spending: bool = False) -> bool: ...
+
+    def bonuses_paid(self, *, assignment_id: str | None = None) -> list[PaidBonus]: ...
+
+    def notify(self, worker_ids: Sequence[str], subject: str, text: str, /) -> Sequence[Any]: ...
+
+    def block(self, worker_id: str, reason: str) -> None: ...
+
+    def blocked_ids(self) -> set[str]: ...
+
+    def balance(self) -> str | Decimal: ...
 
 
 def provider_class(name: str) -> type[Any]:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from iglu_lib.collection.campaign import Campaign, TurnReport
     from iglu_lib.config import Profile
     from iglu_lib.mturk.manager import Hit
+    from iglu_lib.providers import CampaignWork
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ class Adoption:
         self._journal = journal
         self.adopted: dict[str, str] = {}  # HIT id -> why, this run
         self.expired: dict[str, str] = {}
-        self._listing: tuple[int, dict[str, Hit]] | None = None  # (turn, token -> HIT) of the last sweep
+        self._listing: tuple[int, dict[str, CampaignWork]] | None = None  # (turn, token -> HIT) of the last sweep
         self._resync_due = False
         self._disagreed: tuple[int, int] | None = None  # good HITs (loop, records) last warned about
 
@@ -158,7 +159,7 @@ class Adoption:
         return self._journal
 
     # -- before a planned slot's HIT is created again ---------------------------------------
-    def hit_made_before(self, token: str) -> Hit | None:
+    def hit_made_before(self, token: str) -> CampaignWork | None:
         """The HIT the campaign already made with `token`, searched on the service (or in this
         turn's sweep), so a slot whose create is repeated after 24 hours gets no second HIT."""
         if self._listing is not None and self._listing[0] == self.campaign.turns:
@@ -227,7 +228,7 @@ class Adoption:
             self._resync()
         return taken
 
-    def _take(self, hit: Hit, slots: Mapping[str, list[GameRecord]]) -> int:
+    def _take(self, hit: CampaignWork, slots: Mapping[str, list[GameRecord]]) -> int:
         campaign = self.campaign
         slot_id = slot_of_token(campaign.params.campaign, hit.annotation.token)
         if slot_id is None:
@@ -246,7 +247,7 @@ class Adoption:
         planned = campaign.records.plan(slot, hit_type=campaign.params.hit_type)
         return self._adopt(hit, planned, "its records were lost (e.g. the table service lost rows)")
 
-    def _slot(self, hit: Hit, slot_id: str) -> Slot | None:
+    def _slot(self, hit: CampaignWork, slot_id: str) -> Slot | None:
         """The slot of a HIT without records: the scheduler's, if it handed the slot out in this
         run, else rebuilt from the join codes the HIT's page shows (the scheduler then learns it)."""
         campaign = self.campaign
@@ -254,19 +255,19 @@ class Adoption:
             return campaign.scheduler.slot(slot_id)
         except ValueError:
             pass
-        slot = slot_from_page(campaign.scheduler.inventory, slot_id, campaign.manager.page_text(hit), campaign.params.k)
+        slot = slot_from_page(campaign.scheduler.inventory, slot_id, getattr(campaign.manager, "page_text", lambda _: "")(hit), campaign.params.k)
         if slot is not None and campaign.started:
             self._resync_due = True
         return slot
 
-    def _adopt(self, hit: Hit, games: Sequence[GameRecord], why: str) -> int:
+    def _adopt(self, hit: CampaignWork, games: Sequence[GameRecord], why: str) -> int:
         self.campaign.records.update_all(games, status=RecordStatus.HIT_CREATED, hit_id=hit.hit_id)
         log.warning("campaign %s: adopted HIT %s (%s on the service) into slot %s: %s; its work is "
                     "judged as usual", self.campaign.params.campaign, hit.hit_id, hit.status, games[0].slot_id, why)
         self._name(hit.hit_id, ADOPTED, games[0].slot_id, why)
         return 1
 
-    def _expire(self, hit: Hit, slot_id: str, why: str) -> int:
+    def _expire(self, hit: CampaignWork, slot_id: str, why: str) -> int:
         """Expire a HIT that cannot be adopted, so no worker takes it; work already submitted
         to it is named for a person (it has no records to be judged by)."""
         from iglu_lib.mturk import MTurkError

@@ -64,6 +64,8 @@ from iglu_lib.storage.record import LOOP
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
+    from iglu_lib.crowd.study_campaign import StudyCampaign
+    from iglu_lib.providers import CampaignCrowd
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +105,7 @@ class Campaign:
         params: CampaignParams,
         *,
         profile: Profile,
-        manager: Any,
+        manager: CampaignCrowd,
         records: GameRecords,
         game_client: Any,
         scheduler: Scheduler,
@@ -114,7 +116,7 @@ class Campaign:
 
         self.params = params
         self.profile = profile
-        self.manager = manager
+        self.manager: CampaignCrowd = manager
         self.records = records
         self.games = game_client
         self.thresholds = Thresholds.from_params(params.validation)
@@ -153,7 +155,7 @@ class Campaign:
         params: CampaignParams,
         *,
         profile: Profile | None = None,
-        manager: Any = None,
+        manager: CampaignCrowd | None = None,
         records: GameRecords | None = None,
         game_client: Any = None,
         clock: Callable[[], float] = time.time,
@@ -421,7 +423,7 @@ class Campaign:
         return report
 
 
-def open_study_campaign(params: CampaignParams, profile: Profile) -> Any:
+def open_study_campaign(params: CampaignParams, profile: Profile) -> StudyCampaign:
     """The manager of a `provider: prolific` campaign: its one study and the slots sessions claim."""
     from iglu_lib.crowd.study_campaign import StudyCampaign
 

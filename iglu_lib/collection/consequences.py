@@ -46,10 +46,8 @@ class Consequences:
         assignment_id = assignment.assignment_id
 
         def call() -> None:
-            if rejecting and getattr(c.manager, "takes_reasons", False):  # Prolific: a rejection category
+            if rejecting:  # the reasons pick Prolific's rejection category; MTurk takes none
                 c.manager.reject(assignment_id, verdict.worker_message, verdict.reasons)
-            elif rejecting:
-                c.manager.reject(assignment_id, verdict.worker_message)
             else:
                 c.manager.approve(assignment_id, verdict.worker_message)
 
@@ -143,7 +141,8 @@ class Consequences:
         c = self.campaign
         if getattr(c.manager, "question_mode", "html") != "external" or not c.sanctions.soft_block:
             return
-        if c.manager.page_store is None:  # a Prolific study: a session that never submits is returned or timed out
+        page_store = getattr(c.manager, "page_store", None)  # MTurk's HIT-page claims
+        if page_store is None:  # a Prolific study: a session that never submits is returned or timed out
             return
         from iglu_lib.mturk.hit_pages import keep_off_flagged
 
@@ -154,7 +153,7 @@ class Consequences:
                            call=lambda: c.block_qualification.grant(worker_id))
             c.blocked.add(worker_id)
 
-        kept_off = keep_off_flagged(c.manager, c.manager.page_store, c.params.campaign, block)
+        kept_off = keep_off_flagged(c.manager, page_store, c.params.campaign, block)
         if kept_off:
             log.info("campaign %s: %d workers soft-blocked, their HIT-page claims never submitted",
                      c.params.campaign, len(kept_off))

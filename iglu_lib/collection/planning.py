@@ -98,9 +98,7 @@ class Planner:
             **c.params.tie_variables,
         }
         if self._qualifications is None:
-            from iglu_lib.mturk.qualifications import campaign_requirements
-
-            self._qualifications = campaign_requirements(c.manager, c.params.qualification_requirements)
+            self._qualifications = c.manager.requirements_for(c.params.qualification_requirements)
         extra = [*self._qualifications, *self.requirements(slot)]
         hit = c.manager.create_hit(variables, unique_request_token=games[0].unique_request_token,
                                    max_assignments=1, extra_qualification_requirements=extra)

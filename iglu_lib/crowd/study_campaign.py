@@ -169,7 +169,6 @@ class StudyCampaign:
     """The loop's manager for a campaign on Prolific (see the module's docstring)."""
 
     question_mode = "external"  # codes only to a verified session (no preview shows them)
-    takes_reasons = True  # `reject` wants the verdict's reasons, for Prolific's category
     page_store = None  # no MTurk HIT-page claims to keep off: Prolific ends unsubmitted sessions itself
 
     def __init__(self, provider: ProlificProvider, store: StudySlotStore, campaign: str, settings: StudySettings,
@@ -271,7 +270,7 @@ class StudyCampaign:
             self._ensure_places(slot.excluded, ())  # a crash may have come before the place was added
         return SlotWork(slot.slot_key, WorkState.OPEN, SlotToken(slot.token))
 
-    def hits(self, statuses: Sequence[WorkState] = ()) -> list[SlotWork]:
+    def hits(self, statuses: Sequence[str] | None = None) -> list[SlotWork]:
         """Nothing for the adoption sweep: a slot is written before the records point to it, and
         a restart finds it by its token (`hit_with_token`)."""
         return []
@@ -354,6 +353,17 @@ class StudyCampaign:
         document = answer_xml(slot.answers)
         return [Assignment(session.id, hit_id, session.participant_id, session.state, _moment(slot.claimed_at),
                            _moment(slot.submitted_at), parse_answers(document), document=document)]
+
+    def requirements_for(self, specs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """A study has no qualification types: a campaign that names some is refused, by name."""
+        if specs:
+            raise IgluError(f"campaign {self.campaign} runs on Prolific, which has no MTurk qualification types: "
+                            "remove qualification_requirements (an allow_list keeps the study to named participants)")
+        return []
+
+    def expire(self, hit_id: str) -> None:
+        """A slot stops being handed out: closed (the study's places stay, Prolific never lowers them)."""
+        self.delete(hit_id)
 
     def set_reviewing(self, hit_id: str) -> None:
         self.store.set_state(hit_id, REVIEWING)
@@ -450,3 +460,9 @@ class StudyCampaign:
 
     def open_slots(self) -> list[StudySlot]:
         return self.store.slots(self.campaign, OPEN, CLAIMED)
+
+
+if TYPE_CHECKING:  # the type checker holds the study side to the loop's shape
+    from iglu_lib.providers import CampaignCrowd
+
+    _LOOP_CROWD: type[CampaignCrowd] = StudyCampaign

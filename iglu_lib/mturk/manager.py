@@ -425,6 +425,13 @@ class HitManager:
         return next((hit for hit in self.hits() if hit.annotation.token == token), None)
 
     # -- finding HITs the caller lost track of (see `iglu_lib.collection.adoption`) ----------
+    def requirements_for(self, specs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """A campaign's `qualification_requirements` as `QualificationRequirement`s (see
+        `mturk.qualifications.campaign_requirements`)."""
+        from iglu_lib.mturk.qualifications import campaign_requirements
+
+        return campaign_requirements(self, specs)
+
     def hit_with_token(self, token: str) -> Hit | None:
         """This campaign's HIT created with request `token`, found by the token in its
         annotation: MTurk forgets a `UniqueRequestToken` after 24 hours, the annotation stays."""
@@ -534,8 +541,9 @@ class HitManager:
             arguments["RequesterFeedback"] = feedback
         self.call("approve_assignment", **arguments)
 
-    def reject(self, assignment_id: str, feedback: str) -> None:
-        """Reject an assignment; the feedback is the reason the worker reads."""
+    def reject(self, assignment_id: str, feedback: str, reasons: Sequence[str] = ()) -> None:
+        """Reject an assignment; the feedback is the reason the worker reads (MTurk takes no
+        category, so the verdict's `reasons` are not sent)."""
         if not feedback or not feedback.strip():
             raise MTurkError(f"rejecting {assignment_id} needs a reason the worker can read")
         self.call("reject_assignment", AssignmentId=assignment_id, RequesterFeedback=feedback)
@@ -669,3 +677,9 @@ def _describe_target(arguments: Mapping[str, Any]) -> str:
         if key in arguments:
             return f" {key}={arguments[key]}"
     return ""
+
+
+if TYPE_CHECKING:  # the type checker holds the HIT manager to the campaign loop's shape
+    from iglu_lib.providers import CampaignCrowd
+
+    _LOOP_CROWD: type[CampaignCrowd] = HitManager
