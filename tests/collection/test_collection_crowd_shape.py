@@ -1,0 +1,52 @@
+"""The loop decides on our states only (`providers.WorkState`, `SubmissionStatus`); each crowd maps
+its service's words to them at its boundary. These tests hold the MTurk mapping to botocore's
+published model, so a status MTurk adds is noticed here rather than misread by the loop."""
+
+from __future__ import annotations
+
+import pytest
+
+from iglu_lib.mturk.manager import ASSIGNMENT_STATUSES, HIT_STATES, Assignment, Hit, _wire_statuses
+from iglu_lib.providers import ANY_SUBMISSION, CLOSED_WORK, OPEN_WORK, SubmissionStatus, WorkState
+
+
+def _enum(shape: str) -> set[str]:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("mturk")
+    return set(model.shape_for(shape).enum)
+
+
+def test_every_hit_status_of_mturk_has_one_of_our_states() -> None:
+    assert set(HIT_STATES) == _enum("HITStatus")
+    assert set(HIT_STATES.values()) == set(WorkState)
+    assert set(OPEN_WORK) | set(CLOSED_WORK) == set(WorkState) and not set(OPEN_WORK) & set(CLOSED_WORK)
+
+
+def test_every_assignment_status_of_mturk_is_ours_in_upper_case() -> None:
+    assert set(ASSIGNMENT_STATUSES.values()) == _enum("AssignmentStatus")
+    assert all(theirs.lower() == ours for ours, theirs in ASSIGNMENT_STATUSES.items())
+    assert set(ANY_SUBMISSION) == set(SubmissionStatus)
+
+
+@pytest.mark.parametrize(("wire", "ours"), sorted(HIT_STATES.items()))
+def test_a_hit_reads_its_state_in_our_words_and_keeps_mturk_s_for_people(wire: str, ours: WorkState) -> None:
+    hit = Hit.from_service({"HITId": "H1", "HITStatus": wire, "CreationTime": 1.5e9,
+                            "AssignmentDurationInSeconds": 600})
+    assert (hit.state, hit.status, hit.created, hit.assignment_seconds) == (ours, wire, 1.5e9, 600)
+
+
+def test_a_hit_with_a_status_we_do_not_know_has_no_state() -> None:
+    assert Hit.from_service({"HITId": "H1", "HITStatus": "Paused"}).state is None
+
+
+@pytest.mark.parametrize("wire", ["Submitted", "Approved", "Rejected"])
+def test_an_assignment_reads_its_status_in_our_words_and_keeps_its_answer(wire: str) -> None:
+    assignment = Assignment.from_service({"AssignmentId": "A1", "AssignmentStatus": wire, "Answer": "<xml/>"})
+    assert assignment.state is SubmissionStatus(wire.lower()) and assignment.document == "<xml/>"
+
+
+def test_the_manager_asks_mturk_in_its_words_whichever_words_it_is_given() -> None:
+    assert _wire_statuses(ANY_SUBMISSION) == ["Submitted", "Approved", "Rejected"]
+    assert _wire_statuses(("Submitted", SubmissionStatus.REJECTED)) == ["Submitted", "Rejected"]
+
