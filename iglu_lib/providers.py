@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from importlib import import_module
@@ -218,10 +219,24 @@ class CampaignWork(Protocol):
     def annotation(self) -> WorkTag: ...
 
 
+class SubmittedAnswers(Protocol):
+    """A submission's answers as our pages' parser read them (`pages.answers.ParsedAnswers`):
+    the fields by name, and the problems found (none: `ok`)."""
+
+    @property
+    def fields(self) -> dict[str, Any]: ...
+
+    @property
+    def problems(self) -> tuple[str, ...]: ...
+
+    @property
+    def ok(self) -> bool: ...
+
+
 class CampaignSubmission(Protocol):
-    """One worker's submission of a slot's work, as the loop judges it. `answers` are our pages'
-    parsed answers (`pages.answers.ParsedAnswers`, a package this layer does not import);
-    `document` is the answer as the page sent it, kept whole when too long for the records."""
+    """One worker's submission of a slot's work, as the loop judges it: who, when, the answers
+    read from our page, and `document`, the answer as the page sent it (kept whole when it is
+    too long for the records)."""
 
     @property
     def assignment_id(self) -> str: ...
@@ -236,7 +251,13 @@ class CampaignSubmission(Protocol):
     def state(self) -> SubmissionStatus: ...
 
     @property
-    def answers(self) -> Any: ...
+    def accept_time(self) -> datetime | None: ...
+
+    @property
+    def submit_time(self) -> datetime | None: ...
+
+    @property
+    def answers(self) -> SubmittedAnswers: ...
 
     @property
     def document(self) -> str: ...

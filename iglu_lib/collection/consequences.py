@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from iglu_lib.collection.sanctions import rejected_reasons
 from iglu_lib.ledger.book import Kind, LedgerRefused
-from iglu_lib.providers import SubmissionStatus
+from iglu_lib.providers import CampaignSubmission, SubmissionStatus
 from iglu_lib.storage import GameRecord, RecordStatus
 from iglu_lib.storage.record import LOOP, utc_now
 
@@ -31,7 +31,7 @@ class Consequences:
     def __init__(self, campaign: Campaign) -> None:
         self.campaign = campaign
 
-    def act(self, assignment: Any, games: list[GameRecord]) -> list[GameRecord]:
+    def act(self, assignment: CampaignSubmission, games: list[GameRecord]) -> list[GameRecord]:
         """Approve or reject on the service unless the ledger or the service shows it done, then
         record it, pay the bonus rule and tell the worker."""
         from iglu_lib.platform.validation import combine_game_verdicts
@@ -62,7 +62,7 @@ class Consequences:
             games = self.tell(assignment.worker_id, kind, verdict.reasons, games, about=assignment_id)
         return games
 
-    def pay_bonuses(self, assignment: Any, games: list[GameRecord]) -> list[GameRecord]:
+    def pay_bonuses(self, assignment: CampaignSubmission, games: list[GameRecord]) -> list[GameRecord]:
         """Pay the bonuses the rule gave an approved assignment's games, once per game (the
         ledger's key holds the game: a game reused in another HIT never earns it twice)."""
         c = self.campaign

@@ -19,9 +19,9 @@ from iglu_lib.pages.answers import TIE_OPTIONS, code_field, read_choice
 from iglu_lib.platform.codes import CodeError, parse_completion_code
 
 if TYPE_CHECKING:
-    from iglu_lib.mturk.manager import Assignment
     from iglu_lib.platform.client import Game
     from iglu_lib.platform.validation import AssignmentVerdict, Thresholds
+    from iglu_lib.providers import CampaignSubmission
     from iglu_lib.storage import GameRecord
 
 APPROVE, APPROVE_WITH_WARNING = "approve", "approve_with_warning"  # as `platform.validation` names them
@@ -96,7 +96,7 @@ def game_id_of(code: str) -> str | None:
 
 
 def judge(
-    assignment: Assignment,
+    assignment: CampaignSubmission,
     games: Sequence[GameRecord],
     *,
     k: int,

@@ -16,7 +16,7 @@ from iglu_lib.collection.faults import Fault, classify, is_account_problem
 from iglu_lib.collection.judge import NEEDS_REVIEW, judge
 from iglu_lib.collection.outcomes import OPEN_STATUSES, slot_outcome
 from iglu_lib.errors import CampaignStopped, IgluError
-from iglu_lib.providers import ANY_SUBMISSION, CLOSED_WORK, WorkState
+from iglu_lib.providers import ANY_SUBMISSION, CLOSED_WORK, CampaignSubmission, WorkState
 from iglu_lib.scheduling import Outcome
 from iglu_lib.scheduling.model import winner_of
 from iglu_lib.storage import GameRecord, RecordStatus
@@ -140,7 +140,7 @@ class Settler:
             c.planner.apply_caps(assignments[0].worker_id, games)
         return outcome
 
-    def assignments(self, hit_id: str) -> list[Any]:
+    def assignments(self, hit_id: str) -> list[CampaignSubmission]:
         """The HIT's submitted or settled assignments; none for a HIT the service no longer has."""
         from iglu_lib.mturk import MTurkError
 
@@ -171,7 +171,7 @@ class Settler:
             log.info("HIT %s not deleted (%s); its records are expired", hit_id, err)
         return games
 
-    def judge(self, assignment: Any, games: list[GameRecord]) -> list[GameRecord]:
+    def judge(self, assignment: CampaignSubmission, games: list[GameRecord]) -> list[GameRecord]:
         """Fetch the games behind the codes, validate, and write the verdicts (the intention)."""
         c = self.campaign
         if all(g.status not in (RecordStatus.HIT_CREATED, RecordStatus.EXPIRED) for g in games):
@@ -197,7 +197,7 @@ class Settler:
             self.keep_full_answer(assignment, judgement)
         return c.records.update_many(judgement.changes)
 
-    def wait_for_late_games(self, assignment: Any, judgement: Any) -> None:
+    def wait_for_late_games(self, assignment: CampaignSubmission, judgement: Any) -> None:
         """The platform can store a game minutes after it ended: a game not found yet is looked
         for again until `game_data_grace_seconds` after the submission, but never later than
         `AUTO_APPROVAL_MARGIN_SECONDS` before the service would approve the assignment itself."""
@@ -224,7 +224,7 @@ class Settler:
                     seen[game_id] = record.assignment_id
         return seen
 
-    def keep_full_answer(self, assignment: Any, judgement: Any) -> None:
+    def keep_full_answer(self, assignment: CampaignSubmission, judgement: Any) -> None:
         """Keep an answer too long for the records in the private container, and point to it."""
         c = self.campaign
         path = f"answers/{c.params.campaign}/{assignment.assignment_id}.xml"
