@@ -194,6 +194,33 @@ class CrowdProvider(Protocol):
         """Every piece of work whose key starts with `prefix` (a campaign's), as the service shows it."""
 
 
+class Capability(Protocol):
+    """One of a campaign's own capabilities on its crowd (a qualification type on MTurk, a
+    participant group on Prolific): work can require its absence (`requirement`) or holding it
+    (`required`), and the loop grants it to workers."""
+
+    def requirement(self) -> dict[str, Any]: ...
+
+    def required(self) -> dict[str, Any]: ...
+
+    def grant(self, worker_id: str) -> None: ...
+
+    def workers(self) -> set[str]: ...
+
+
+class Capabilities(Protocol):
+    """A crowd's makers of a campaign's capabilities: who is kept out of it (soft-blocked, at
+    their cap, already judged a task) and who is let in (a pilot's allow-list)."""
+
+    def soft_block(self, campaign: str) -> Capability: ...
+
+    def cap(self, campaign: str) -> Capability: ...
+
+    def allowed(self, campaign: str) -> Capability: ...
+
+    def judged_task(self, campaign: str, task_id: str) -> Capability: ...
+
+
 class WorkTag(Protocol):
     """What the loop reads of the tag a piece of work carries: the request token that made it."""
 
@@ -273,6 +300,9 @@ class CampaignCrowd(Protocol):
 
     @property
     def question_mode(self) -> str: ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
 
     def requirements_for(self, specs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """The campaign's `qualification_requirements` as this crowd's requirements on its work."""

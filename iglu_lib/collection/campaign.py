@@ -50,7 +50,7 @@ from iglu_lib.collection.outcomes import slot_outcome as slot_outcome
 from iglu_lib.collection.params import CampaignParams
 from iglu_lib.collection.planning import Planner, unbooked_spend
 from iglu_lib.collection.rewards import BonusRule
-from iglu_lib.collection.sanctions import CampaignQualification, Sanctions
+from iglu_lib.collection.sanctions import Sanctions
 from iglu_lib.collection.settling import GameDataLate as GameDataLate
 from iglu_lib.collection.settling import Settler
 from iglu_lib.collection.stall import StallWatch
@@ -121,11 +121,11 @@ class Campaign:
         self.games = game_client
         self.thresholds = Thresholds.from_params(params.validation)
         self.sanctions = Sanctions.from_params(params.sanctions, params.messages, params.campaign)
-        # a Prolific campaign's manager makes these of participant groups (`capabilities`)
-        capability: Any = getattr(manager, "capabilities", CampaignQualification)
-        self.block_qualification = capability.soft_block(self.manager, params.campaign)
-        self.cap_qualification = capability.cap(self.manager, params.campaign)
-        self.allow_qualification = capability.allowed(self.manager, params.campaign)
+        # qualification types on MTurk, participant groups on Prolific
+        capabilities = manager.capabilities
+        self.block_qualification = capabilities.soft_block(params.campaign)
+        self.cap_qualification = capabilities.cap(params.campaign)
+        self.allow_qualification = capabilities.allowed(params.campaign)
         self.bonus_rule = BonusRule.from_params(params.bonus, params.campaign)
         self.scheduler = scheduler
         self.cost_per_hit = params.cost_per_hit(self.profile.hit.reward)

@@ -13,13 +13,13 @@ from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from iglu_lib.collection.sanctions import CampaignQualification
 from iglu_lib.ledger.book import Entry, Kind
 from iglu_lib.scheduling import Slot, split_join_code
 from iglu_lib.storage import GameRecord, RecordStatus
 
 if TYPE_CHECKING:
     from iglu_lib.collection.campaign import Campaign, TurnReport
+    from iglu_lib.providers import Capability
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class Planner:
     def __init__(self, campaign: Campaign) -> None:
         self.campaign = campaign
         self._qualifications: list[dict[str, Any]] | None = None  # resolved on the first HIT
-        self._task_qualifications: dict[str, CampaignQualification] = {}
+        self._task_qualifications: dict[str, Capability] = {}
         self.planned: dict[str, list[GameRecord] | None] = {}  # handed-out slots whose HIT is not made yet
 
     def create_hits(self, report: TurnReport) -> None:
@@ -119,11 +119,10 @@ class Planner:
         allowed = [c.allow_qualification.required()] if c.params.allow_list else []
         return [*allowed, *(qualification.requirement() for qualification in keep_out)]
 
-    def task_qualification(self, task_id: str) -> CampaignQualification:
+    def task_qualification(self, task_id: str) -> Capability:
         c = self.campaign
         if task_id not in self._task_qualifications:
-            self._task_qualifications[task_id] = CampaignQualification.judged_task(
-                c.manager, c.params.campaign, task_id)
+            self._task_qualifications[task_id] = c.manager.capabilities.judged_task(c.params.campaign, task_id)
         return self._task_qualifications[task_id]
 
     def apply_caps(self, worker_id: str, games: list[GameRecord]) -> None:

@@ -139,19 +139,24 @@ class StudyGroup:
 
 
 class StudyCapabilities:
-    """`CampaignQualification`'s constructors, made of participant groups."""
+    """A campaign's capabilities made of participant groups (the peer of MTurk's qualifications)."""
 
     def __init__(self, provider: ProlificProvider) -> None:
         self.provider = provider
 
-    def soft_block(self, _: Any, campaign: str) -> StudyGroup:
+    def soft_block(self, campaign: str) -> StudyGroup:
         return StudyGroup(self.provider, f"iglu-blocked-{campaign}")
 
-    def cap(self, _: Any, campaign: str) -> StudyGroup:
+    def cap(self, campaign: str) -> StudyGroup:
         return StudyGroup(self.provider, f"iglu-capped-{campaign}")
 
-    def allowed(self, _: Any, campaign: str) -> StudyGroup:
+    def allowed(self, campaign: str) -> StudyGroup:
         return StudyGroup(self.provider, f"iglu-allowed-{campaign}", excluded=False)
+
+    def judged_task(self, campaign: str, task_id: str) -> StudyGroup:
+        """Refused: a campaign's one study cannot keep a participant from one task's slots only."""
+        raise IgluError(f"campaign {campaign} runs on Prolific, whose one study cannot keep participants from "
+                        f"task {task_id} only: remove one_judgement_per_task")
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,7 @@ class TokenSpent(MTurkError):
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
+    from iglu_lib.mturk.qualifications import CampaignCapabilities
 
 
 # -- settings and records ----------------------------------------------------------------
@@ -425,6 +426,13 @@ class HitManager:
         return next((hit for hit in self.hits() if hit.annotation.token == token), None)
 
     # -- finding HITs the caller lost track of (see `iglu_lib.collection.adoption`) ----------
+    @property
+    def capabilities(self) -> CampaignCapabilities:
+        """The campaign's own qualification types (soft block, cap, allow-list, judged task)."""
+        from iglu_lib.mturk.qualifications import CampaignCapabilities
+
+        return CampaignCapabilities(self)
+
     def requirements_for(self, specs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """A campaign's `qualification_requirements` as `QualificationRequirement`s (see
         `mturk.qualifications.campaign_requirements`)."""

@@ -252,6 +252,25 @@ def required_type_problems(manager: HitManager) -> tuple[list[str], list[str], l
     return wanted, custom, problems
 
 
+class CampaignCapabilities:
+    """A campaign's capabilities on MTurk: its own qualification types (see `HitManager.capabilities`)."""
+
+    def __init__(self, manager: HitManager) -> None:
+        self.manager = manager
+
+    def soft_block(self, campaign: str) -> CampaignQualification:
+        return CampaignQualification.soft_block(self.manager, campaign)
+
+    def cap(self, campaign: str) -> CampaignQualification:
+        return CampaignQualification.cap(self.manager, campaign)
+
+    def allowed(self, campaign: str) -> CampaignQualification:
+        return CampaignQualification.allowed(self.manager, campaign)
+
+    def judged_task(self, campaign: str, task_id: str) -> CampaignQualification:
+        return CampaignQualification.judged_task(self.manager, campaign, task_id)
+
+
 class CampaignQualification:
     """One of the campaign's own qualification types on the service, found or made on first use.
     A worker who has it is kept out of the HITs that require its absence (see `requirement`)."""
