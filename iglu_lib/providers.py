@@ -18,7 +18,7 @@ neither, and `open_provider` loads the one a campaign names by its dotted path, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -342,6 +342,11 @@ class CampaignCrowd(Protocol):
     def block(self, worker_id: str, reason: str) -> None: ...
 
     def blocked_ids(self) -> set[str]: ...
+
+    def keep_off_unsubmitted(self, campaign: str, keep_off: Callable[[str], None]) -> list[str]:
+        """Call `keep_off` (the campaign's soft block) for each worker who saw the codes on our
+        page and never submitted; returns their ids. Only MTurk needs it: Prolific ends such a
+        session itself (returned or timed out)."""
 
     def balance(self) -> str | Decimal: ...
 

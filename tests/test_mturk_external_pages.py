@@ -337,7 +337,7 @@ def test_flagged_claimants_are_soft_blocked_from_the_campaign_once(external_hit,
     """What the collection loop does each turn in external mode (`keep_off_flagged`): settle the
     campaign's HITs holding overdue claims, soft-block each flagged claimant once; the worker
     whose assignment was submitted is never among them."""
-    from iglu_lib.collection.sanctions import CampaignQualification
+    from iglu_lib.mturk.qualifications import CampaignQualification
 
     manager, hit = external_hit
     mturk = stack["mturk_endpoint_url"]

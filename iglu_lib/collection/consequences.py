@@ -139,12 +139,8 @@ class Consequences:
         became a submission: strangers who raced an accepted worker, workers who returned after
         seeing the codes."""
         c = self.campaign
-        if getattr(c.manager, "question_mode", "html") != "external" or not c.sanctions.soft_block:
+        if not c.sanctions.soft_block:
             return
-        page_store = getattr(c.manager, "page_store", None)  # MTurk's HIT-page claims
-        if page_store is None:  # a Prolific study: a session that never submits is returned or timed out
-            return
-        from iglu_lib.mturk.hit_pages import keep_off_flagged
 
         def block(worker_id: str) -> None:
             if worker_id in c.params.never_block:
@@ -153,7 +149,7 @@ class Consequences:
                            call=lambda: c.block_qualification.grant(worker_id))
             c.blocked.add(worker_id)
 
-        kept_off = keep_off_flagged(c.manager, page_store, c.params.campaign, block)
+        kept_off = c.manager.keep_off_unsubmitted(c.params.campaign, block)
         if kept_off:
             log.info("campaign %s: %d workers soft-blocked, their HIT-page claims never submitted",
                      c.params.campaign, len(kept_off))

@@ -247,8 +247,7 @@ def workers_at_cap(records: Iterable[GameRecord], cap: int) -> int:
 def cap_holders(manager: Any, campaign: str) -> int:
     """Workers the service keeps out of the campaign at their cap (its cap qualification's
     holders); 0 when the campaign never made one. Creates nothing."""
-    from iglu_lib.collection.sanctions import CampaignQualification
-    from iglu_lib.mturk.qualifications import find_type_by_name
+    from iglu_lib.mturk.qualifications import CampaignQualification, find_type_by_name
 
     qualification = CampaignQualification.cap(manager, campaign)
     type_id = find_type_by_name(manager, qualification.name)
@@ -541,12 +540,11 @@ class Review:
         if entry is None:
             entry = _entry(action, reason, None)
             games = self._write(games, entry)
-        from iglu_lib.collection.sanctions import CampaignQualification
         from iglu_lib.ledger.book import Kind
 
         def call() -> None:
             if action == "soft-block":
-                CampaignQualification.soft_block(self.manager, self.params.campaign).grant(worker_id)
+                self.manager.capabilities.soft_block(self.params.campaign).grant(worker_id)
             else:
                 self.manager.block(worker_id, reason)
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iglu_lib.config import ConfigError
-from iglu_lib.mturk.qualifications import CampaignQualification as CampaignQualification
 from iglu_lib.platform.reasons import worker_message
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ session's submission an "assignment" with parsed answers) and Prolific's rules u
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -364,6 +364,11 @@ class StudyCampaign:
         if specs:
             raise IgluError(f"campaign {self.campaign} runs on Prolific, which has no MTurk qualification types: "
                             "remove qualification_requirements (an allow_list keeps the study to named participants)")
+        return []
+
+    def keep_off_unsubmitted(self, campaign: str, keep_off: Callable[[str], None]) -> list[str]:
+        """Nobody: Prolific ends a session that never submits itself (returned or timed out), and
+        our page shows the codes only to the session that claimed the slot."""
         return []
 
     def expire(self, hit_id: str) -> None:

@@ -433,6 +433,16 @@ class HitManager:
 
         return CampaignCapabilities(self)
 
+    def keep_off_unsubmitted(self, campaign: str, keep_off: Callable[[str], None]) -> list[str]:
+        """In `external` mode, settle the campaign's overdue HIT-page claims with what MTurk lists
+        and `keep_off` each worker of a claim that never became a submission (see
+        `mturk.hit_pages.keep_off_flagged`); nothing in `html` mode (no claims are kept)."""
+        if self.question_mode != "external":
+            return []
+        from iglu_lib.mturk.hit_pages import keep_off_flagged
+
+        return keep_off_flagged(self, self.page_store, campaign, keep_off)
+
     def requirements_for(self, specs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """A campaign's `qualification_requirements` as `QualificationRequirement`s (see
         `mturk.qualifications.campaign_requirements`)."""
