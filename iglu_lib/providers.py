@@ -45,6 +45,31 @@ class UnknownProvider(IgluError):
     """A campaign or command names a provider that does not exist."""
 
 
+class CrowdError(IgluError):
+    """A crowd service refused or failed a call. A provider's error derives from it and says how
+    the campaign loop takes it (`collection.faults`): `transient` (throttled, the service's own
+    fault, unreachable: the next turn tries again), `permanent` (waiting will not heal it), and
+    `about_account` (credentials, rights, funds: the campaign stops, not just one HIT's settling).
+    Neither by default: an unexpected failure, parked for a person."""
+
+    @property
+    def transient(self) -> bool:
+        return False
+
+    @property
+    def permanent(self) -> bool:
+        return False
+
+    @property
+    def about_account(self) -> bool:
+        return False
+
+
+class TokenRefused(CrowdError):
+    """The service refused a request token that made work before, yet lists no work made with it
+    (the work was deleted): the token cannot post work again, so its slot is retired."""
+
+
 class WorkState(StrEnum):
     """Where a piece of work (a HIT, a study slot) stands, in our words: each provider maps its
     own statuses to these at its boundary, so the loop decides on them and on nothing else."""

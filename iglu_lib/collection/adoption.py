@@ -177,12 +177,12 @@ class Adoption:
         """Open a slot's HIT (1), or retire the slot (0) when the service refuses its token and
         lists no HIT with it: an earlier slot of that id lost its rows and its HIT was deleted,
         so the id was handed out again. The slot is closed as expired; the next has a new id."""
-        from iglu_lib.mturk import TokenSpent
+        from iglu_lib.providers import TokenRefused
         from iglu_lib.scheduling import Outcome
 
         try:
             open_hit()
-        except TokenSpent as err:
+        except TokenRefused as err:
             self.campaign.records.update_all(games, status=RecordStatus.EXPIRED)
             self.campaign.scheduler.close(slot.slot_id, Outcome.EXPIRED)
             log.warning("campaign %s: slot %s retired unopened, its id was used before: %s",
@@ -270,13 +270,13 @@ class Adoption:
     def _expire(self, hit: CampaignWork, slot_id: str, why: str) -> int:
         """Expire a HIT that cannot be adopted, so no worker takes it; work already submitted
         to it is named for a person (it has no records to be judged by)."""
-        from iglu_lib.mturk import MTurkError
+        from iglu_lib.providers import CrowdError
 
         manager = self.campaign.manager
         if hit.state in OPEN_WORK:
             try:
                 manager.expire(hit.hit_id)
-            except MTurkError as err:
+            except CrowdError as err:
                 if classify(err) is Fault.TRANSIENT:
                     raise
                 log.info("HIT %s not expired: %s", hit.hit_id, err)

@@ -306,7 +306,7 @@ class Review:
         judged yet (parked as `needs_review`, or waiting) read from the service."""
         import dataclasses
 
-        from iglu_lib.mturk import MTurkError
+        from iglu_lib.providers import CrowdError
 
         records = self.records.all()
         found: dict[str, Any] = {}
@@ -315,7 +315,7 @@ class Review:
             if unjudged and record.hit_id and record.hit_id not in found:
                 try:
                     submitted = self.manager.assignments(record.hit_id, (SubmissionStatus.SUBMITTED,), agents=self.params.k)
-                except MTurkError as err:  # a HIT the service no longer has: nothing to decide on
+                except CrowdError as err:  # a HIT the service no longer has: nothing to decide on
                     log.info("HIT %s: assignments not listed (%s)", record.hit_id, err)
                     submitted = []
                 found[record.hit_id] = submitted[0] if submitted else None

@@ -54,7 +54,7 @@ class Settler:
     def reconcile(self, report: TurnReport) -> None:
         """Settle open records whose HIT the service has closed (settled by auto-approval or by a
         person, reviewing, or deleted), so their instances are freed and their pay is counted."""
-        from iglu_lib.mturk import MTurkError
+        from iglu_lib.providers import CrowdError
 
         c = self.campaign
         for games in c.records.slots(RecordStatus.HIT_CREATED, RecordStatus.SUBMITTED).values():
@@ -63,7 +63,7 @@ class Settler:
                 continue
             try:
                 status = c.manager.get_hit(hit_id).state
-            except MTurkError as err:
+            except CrowdError as err:
                 if not hit_gone(err):
                     raise
                 status = WorkState.DISPOSED
@@ -142,22 +142,22 @@ class Settler:
 
     def assignments(self, hit_id: str) -> list[CampaignSubmission]:
         """The HIT's submitted or settled assignments; none for a HIT the service no longer has."""
-        from iglu_lib.mturk import MTurkError
+        from iglu_lib.providers import CrowdError
 
         c = self.campaign
         try:
             return list(c.manager.assignments(hit_id, ANY_SUBMISSION, agents=c.params.k))
-        except MTurkError as err:
+        except CrowdError as err:
             if hit_gone(err):
                 return []
             raise
 
     def mark_reviewing(self, hit_id: str) -> None:
-        from iglu_lib.mturk import MTurkError
+        from iglu_lib.providers import CrowdError
 
         try:
             self.campaign.manager.set_reviewing(hit_id)
-        except MTurkError as err:
+        except CrowdError as err:
             if not hit_gone(err) and classify(err) is Fault.TRANSIENT:
                 raise  # the HIT stays reviewable and the next turn settles it again (a no-op)
 

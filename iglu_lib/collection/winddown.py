@@ -119,7 +119,7 @@ def _expire_open(manager: Any, statuses: tuple[WorkState, ...] = OPEN_WORK) -> l
 
 def _delete_settled(campaign: Any) -> list[str]:
     """Delete the campaign's HITs whose work is all approved or rejected (their records stay)."""
-    from iglu_lib.mturk import MTurkError
+    from iglu_lib.providers import CrowdError
     from iglu_lib.storage import RecordStatus
 
     final = (RecordStatus.APPROVED, RecordStatus.REJECTED)
@@ -132,7 +132,7 @@ def _delete_settled(campaign: Any) -> list[str]:
             if hit.state is WorkState.REVIEWING:
                 campaign.manager.set_reviewing(hit.hit_id, reviewing=False)
             campaign.manager.delete(hit.hit_id)
-        except MTurkError as err:
+        except CrowdError as err:
             log.warning("HIT %s not deleted: %s", hit.hit_id, err)
             continue
         deleted.append(hit.hit_id)

@@ -20,13 +20,12 @@ from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from iglu_lib.errors import IgluError
 from iglu_lib.mturk.answers import parse_answers
 from iglu_lib.mturk.questions import external_question, html_question
 from iglu_lib.mturk.retry import RetryPolicy
 from iglu_lib.pages.answers import ParsedAnswers
 from iglu_lib.pages.templates import TEMPLATES, check_question_mode, render_hit
-from iglu_lib.providers import PaidBonus, SubmissionStatus, WorkState
+from iglu_lib.providers import CrowdError, PaidBonus, SubmissionStatus, TokenRefused, WorkState
 from iglu_lib.settings import CREATE_HIT_FIELDS, HitSettings
 
 #: MTurk's largest page size.
@@ -52,20 +51,49 @@ NOTIFY_BATCH = 100
 EXPIRE_NOW = datetime(2015, 1, 1, tzinfo=timezone.utc)
 
 
-class MTurkError(IgluError):
-    """An MTurk call failed; the message names the operation, its target and the service's error."""
+#: MTurk error codes about the account as a whole: its credentials or its rights.
+ACCOUNT_CODES = frozenset({
+    "AccessDenied", "AccessDeniedException", "UnrecognizedClientException", "InvalidClientTokenId",
+    "SignatureDoesNotMatch", "IncompleteSignature", "MissingAuthenticationToken",
+})
+#: MTurk error codes that waiting will not heal: the account's, and a parameter it calls invalid.
+PERMANENT_CODES = ACCOUNT_CODES | {"ParameterValidationError", "ValidationException", "InvalidParameterValue"}
+#: Words of MTurk's generic `RequestError` that name an account problem, not one request's.
+PERMANENT_PHRASES = ("insufficient funds", "not authorized", "access denied")
+
+
+class MTurkError(CrowdError):
+    """An MTurk call failed; the message names the operation, its target and the service's error.
+    Its code says how the loop takes it (`providers.CrowdError`)."""
 
 
     def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.code = code
 
+    @property
+    def about_account(self) -> bool:
+        text = str(self).lower()
+        return self.code in ACCOUNT_CODES or any(phrase in text for phrase in PERMANENT_PHRASES)
+
+    @property
+    def permanent(self) -> bool:
+        return self.code in PERMANENT_CODES or any(phrase in str(self).lower() for phrase in PERMANENT_PHRASES)
+
+    @property
+    def transient(self) -> bool:
+        """Throttled, the service's fault, or no code at all: the endpoint could not be reached."""
+        from iglu_lib.mturk.retry import SERVER_FAULT_CODES, THROTTLING_CODES
+
+        return not self.permanent and (self.code is None or self.code in THROTTLING_CODES
+                                       or self.code in SERVER_FAULT_CODES)
+
 
 class SpendingRefused(MTurkError):
     """A call that pays was refused because the profile does not spend money by default."""
 
 
-class TokenSpent(MTurkError):
+class TokenSpent(MTurkError, TokenRefused):
     """`CreateHIT` refused a request token it saw within 24 hours, yet no HIT listed carries it
     (its HIT was deleted): the token cannot make a HIT before the service forgets it."""
 
