@@ -41,6 +41,14 @@ PROVIDERS: dict[str, str] = {
 }
 
 
+#: The campaign loop's crowd of each provider (`CampaignCrowd`): name -> "module:Class", loaded on
+#: request like `PROVIDERS`; each class opens with `for_campaign(profile, CrowdOptions)`.
+CAMPAIGN_CROWDS: dict[str, str] = {
+    "mturk": "iglu_lib.mturk.manager:HitManager",
+    "prolific": "iglu_lib.crowd.study_campaign:StudyCampaign",
+}
+
+
 class UnknownProvider(IgluError):
     """A campaign or command names a provider that does not exist."""
 
@@ -374,6 +382,34 @@ class CampaignCrowd(Protocol):
         session itself (returned or timed out)."""
 
     def balance(self) -> str | Decimal: ...
+
+
+@dataclass(frozen=True)
+class CrowdOptions:
+    """What a campaign tells its crowd when opening it; each crowd takes what applies to it.
+
+    `kind` is the page template (`single`, `pairwise`, `multi`); `template_folder` and
+    `template_variables` a researcher's own pages (MTurk's HIT pages); `page_url` and
+    `estimated_minutes` the study's page and length (Prolific); `allow_spending` lets a person's
+    command pay in a profile that does not spend by default."""
+
+    campaign: str
+    kind: str = "pairwise"
+    template_folder: str | None = None
+    template_variables: Mapping[str, Any] = field(default_factory=dict)
+    page_url: str | None = None
+    estimated_minutes: int = 3
+    allow_spending: bool = False
+
+
+def open_campaign_crowd(name: str, profile: Profile, options: CrowdOptions) -> CampaignCrowd:
+    """The campaign loop's crowd of provider `name` (see `CAMPAIGN_CROWDS`), imported on request."""
+    target = CAMPAIGN_CROWDS.get(name)
+    if target is None:
+        raise UnknownProvider(f"unknown crowd provider '{name}' (known: {', '.join(sorted(CAMPAIGN_CROWDS))})")
+    module, _, attribute = target.partition(":")
+    crowd: CampaignCrowd = getattr(import_module(module), attribute).for_campaign(profile, options)
+    return crowd
 
 
 def provider_class(name: str) -> type[Any]:

@@ -331,12 +331,12 @@ class Adoption:
 def unaccounted_hits(profile: Profile, params: Any, campaign: str) -> list[str] | str:
     """The campaign's HITs on the service that are neither in its records nor in the adoption
     journal (what the next sweep would take in), or why they could not be listed."""
-    from iglu_lib.mturk import HitManager
+    from iglu_lib.providers import CrowdOptions, open_campaign_crowd
     from iglu_lib.storage import GameRecords
 
     try:
-        options = {"hit_type": params.hit_type} if params is not None else {}
-        manager = HitManager.open(profile, campaign=campaign, **options)
+        options = CrowdOptions(campaign, kind=params.hit_type) if params is not None else CrowdOptions(campaign)
+        manager = open_campaign_crowd("mturk", profile, options)  # the any-type listing is MTurk's
         hits = list(manager.hits()) if params is not None else [
             hit for hit in _any_type_hits(manager) if hit.annotation.campaign == campaign]
         known = {g.hit_id for g in GameRecords.open(profile, campaign).all()}

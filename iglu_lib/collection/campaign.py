@@ -65,7 +65,7 @@ from iglu_lib.storage.record import LOOP
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
     from iglu_lib.crowd.study_campaign import StudyCampaign
-    from iglu_lib.providers import CampaignCrowd
+    from iglu_lib.providers import CampaignCrowd, CrowdOptions
 
 log = logging.getLogger(__name__)
 
@@ -165,15 +165,11 @@ class Campaign:
         backend, and the scheduler over the join codes and instances. `start` then restores
         the scheduler from the records."""
         from iglu_lib.config import load_profile
-        from iglu_lib.mturk import HitManager
         from iglu_lib.platform.client import GameDataClient
+        from iglu_lib.providers import open_campaign_crowd
 
         profile = profile or load_profile(params.profile)
-        if manager is None and params.provider == "prolific":
-            manager = open_study_campaign(params, profile)
-        manager = manager or HitManager.open(profile, hit_type=params.hit_type, campaign=params.campaign,
-                                             template_folder=params.hit_template,
-                                             template_variables=params.hit_variables)
+        manager = manager or open_campaign_crowd(params.provider, profile, crowd_options(params))
         scheduler = Scheduler.from_files(
             params.path(params.join_codes), params.path(params.agent_instances), params.k, params.seed,
             strategy=check_scheduling(params.scheduling, stop_when=params.stop_when, evidence=params.evidence_rules),
@@ -421,6 +417,15 @@ class Campaign:
         for step in (self._review, self._reconcile):
             self._step(step, report)
         return report
+
+
+def crowd_options(params: CampaignParams) -> CrowdOptions:
+    """What the campaign's parameters tell its crowd (each takes what applies to it)."""
+    from iglu_lib.providers import CrowdOptions
+
+    return CrowdOptions(params.campaign, kind=params.hit_type, template_folder=params.hit_template,
+                        template_variables=params.hit_variables, page_url=params.study_url,
+                        estimated_minutes=params.study_minutes)
 
 
 def open_study_campaign(params: CampaignParams, profile: Profile) -> StudyCampaign:

@@ -176,10 +176,9 @@ def _spend(profile: Any, name: str, fee_rate: Any) -> Any:
 def _bonuses_on_service(profile: Any, name: str, records: Any) -> dict[str, Any] | str:
     """The service's own bonus payments for the campaign's HITs, or why they could not be listed."""
     from iglu_lib.collection.status import bonuses_on_service
-    from iglu_lib.mturk import HitManager
 
     try:
-        return bonuses_on_service(HitManager.open(profile, campaign=name), records)
+        return bonuses_on_service(_mturk(profile, name), records)
     except Exception as err:  # noqa: BLE001 - the records' status is still worth printing
         return f"not listed: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
 
@@ -187,12 +186,11 @@ def _bonuses_on_service(profile: Any, name: str, records: Any) -> dict[str, Any]
 def _service_counts(profile: object, params: CampaignParams | None, name: str) -> dict[str, int] | str:
     """The campaign's HITs on MTurk by status, or why they could not be listed."""
     from iglu_lib.collection.winddown import service_status
-    from iglu_lib.mturk import HitManager
 
     try:
         if params is None:
-            return service_status(HitManager.open(profile, campaign=name), any_type=True)
-        return service_status(HitManager.open(profile, hit_type=params.hit_type, campaign=name))
+            return service_status(_mturk(profile, name), any_type=True)
+        return service_status(_mturk(profile, name, params.hit_type))
     except Exception as err:  # noqa: BLE001 - the records' status is still worth printing
         return f"not listed: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
 
@@ -200,12 +198,18 @@ def _service_counts(profile: object, params: CampaignParams | None, name: str) -
 def _capped_on_service(profile: object, params: CampaignParams) -> int | str:
     """Workers the service keeps out of the campaign at their cap, or why they could not be counted."""
     from iglu_lib.collection.review import cap_holders
-    from iglu_lib.mturk import HitManager
 
     try:
-        return cap_holders(HitManager.open(profile, hit_type=params.hit_type, campaign=params.campaign), params.campaign)
+        return cap_holders(_mturk(profile, params.campaign, params.hit_type), params.campaign)
     except Exception as err:  # noqa: BLE001 - the records' status is still worth printing
         return f"not counted: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
+
+
+def _mturk(profile: Any, campaign: str, kind: str = "pairwise") -> Any:
+    """A campaign's HIT manager, for the status lines only MTurk has (any-type listing, bonuses)."""
+    from iglu_lib.providers import CrowdOptions, open_campaign_crowd
+
+    return open_campaign_crowd("mturk", profile, CrowdOptions(campaign, kind=kind))
 
 
 def _stop(args: argparse.Namespace) -> int:

@@ -58,10 +58,11 @@ class PreflightReport:
 def preflight(params: Any, *, profile: Profile | None = None, manager: Any = None) -> PreflightReport:
     """Run every check for the campaign of `params` (on `profile`, default the file's)."""
     from iglu_lib.config import load_profile
-    from iglu_lib.mturk import HitManager
+    from iglu_lib.providers import CrowdOptions, open_campaign_crowd
 
     profile = profile or load_profile(params.profile)
-    manager = manager or HitManager.open(profile, hit_type=params.hit_type, campaign=params.campaign)
+    # the checks read MTurk's HIT settings and qualification types, whatever the campaign's crowd
+    manager = manager or open_campaign_crowd("mturk", profile, CrowdOptions(params.campaign, kind=params.hit_type))
     report = PreflightReport(params.campaign, profile.name)
     report.checks.append(_guarded("parameters", lambda: _parameters_check(params)))
     report.checks.append(_guarded("profile", lambda: _profile_check(profile)))

@@ -269,11 +269,11 @@ class Review:
 
         self.params = params
         self.profile = profile or load_profile(params.profile)
-        if manager is None:
-            from iglu_lib.mturk import HitManager
+        if manager is None:  # a person's review reads MTurk's assignments (HITs by worker)
+            from iglu_lib.providers import CrowdOptions, open_campaign_crowd
 
-            manager = HitManager.open(self.profile, hit_type=params.hit_type, campaign=params.campaign,
-                                 allow_spending=allow_spending)
+            manager = open_campaign_crowd("mturk", self.profile, CrowdOptions(
+                params.campaign, kind=params.hit_type, allow_spending=allow_spending))
         self.manager = manager
         self.records = records or GameRecords.open(self.profile, params.campaign)
         self._games = game_client

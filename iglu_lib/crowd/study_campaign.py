@@ -59,6 +59,7 @@ from iglu_lib.providers import PaidBonus, SubmissionStatus, WorkState
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
+    from iglu_lib.providers import CrowdOptions
 
 LOG = logging.getLogger(__name__)
 
@@ -203,6 +204,12 @@ class StudyCampaign:
                                  url, Decimal(str(profile.hit.reward)), estimated_minutes)
         return cls(ProlificProvider.open(profile), StudySlotStore(store_path(profile.hit)), campaign, settings,
                    kind=kind, allow_spending=profile.spend_money)
+
+    @classmethod
+    def for_campaign(cls, profile: Profile, options: CrowdOptions) -> StudyCampaign:
+        """The study side of a campaign (`providers.open_campaign_crowd`)."""
+        return cls.open(profile, options.campaign, page_url=options.page_url,
+                        estimated_minutes=options.estimated_minutes, kind=options.kind)
 
     # -- the study ---------------------------------------------------------------------------
     @property

@@ -101,6 +101,7 @@ class TokenSpent(MTurkError, TokenRefused):
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
     from iglu_lib.mturk.qualifications import CampaignCapabilities
+    from iglu_lib.providers import CrowdOptions
 
 
 # -- settings and records ----------------------------------------------------------------
@@ -279,6 +280,13 @@ class HitManager:
 
         return cls(profile.hit, connect, profile_name=profile.name, spend_money=profile.spend_money,
                    requires_https=backend.requires_https, **options)
+
+    @classmethod
+    def for_campaign(cls, profile: Profile, options: CrowdOptions) -> HitManager:
+        """The manager of a campaign's HITs (`providers.open_campaign_crowd`)."""
+        return cls.open(profile, hit_type=options.kind, campaign=options.campaign,
+                        template_folder=options.template_folder, template_variables=options.template_variables,
+                        allow_spending=options.allow_spending)
 
     @property
     def question_mode(self) -> str:

@@ -50,3 +50,26 @@ def test_the_manager_asks_mturk_in_its_words_whichever_words_it_is_given() -> No
     assert _wire_statuses(ANY_SUBMISSION) == ["Submitted", "Approved", "Rejected"]
     assert _wire_statuses(("Submitted", SubmissionStatus.REJECTED)) == ["Submitted", "Rejected"]
 
+
+
+def test_every_provider_has_a_campaign_crowd_and_an_unknown_one_is_refused_by_name() -> None:
+    from iglu_lib.providers import (
+        CAMPAIGN_CROWDS,
+        PROVIDERS,
+        CrowdOptions,
+        UnknownProvider,
+        open_campaign_crowd,
+    )
+
+    assert set(CAMPAIGN_CROWDS) == set(PROVIDERS)
+    with pytest.raises(UnknownProvider, match="unknown crowd provider 'mechanical' \\(known: mturk, prolific\\)"):
+        open_campaign_crowd("mechanical", None, CrowdOptions("c1"))  # type: ignore[arg-type]
+
+
+def test_the_registry_opens_the_hit_manager_with_the_campaign_s_options(local_profile) -> None:
+    from iglu_lib.mturk.manager import HitManager
+    from iglu_lib.providers import CrowdOptions, open_campaign_crowd
+
+    crowd = open_campaign_crowd("mturk", local_profile, CrowdOptions("c1", kind="single", allow_spending=True))
+    assert isinstance(crowd, HitManager)
+    assert (crowd.campaign, crowd.hit_type, crowd.allow_spending) == ("c1", "single", True)
