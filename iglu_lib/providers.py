@@ -368,7 +368,8 @@ class CampaignCrowd(Protocol):
     def send_bonus(self, worker_id: str, assignment_id: str, amount: str, reason: str, token: str, /, *,
                    allow_spending: bool = False) -> bool: ...
 
-    def bonuses_paid(self, *, assignment_id: str | None = None) -> list[PaidBonus]: ...
+    def bonuses_paid(self, *, hit_id: str | None = None, assignment_id: str | None = None) -> list[PaidBonus]:
+        """Bonuses paid for one piece of work's submissions or for one submission (give one)."""
 
     def notify(self, worker_ids: Sequence[str], subject: str, text: str, /) -> Sequence[Any]: ...
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib.collection.judge import CHOICE_UNUSABLE, NEEDS_REVIEW, hit_outcome
 from iglu_lib.collection.outcomes import OPEN_STATUSES, slot_outcome
@@ -16,6 +16,9 @@ from iglu_lib.scheduling import Outcome
 from iglu_lib.scheduling.evidence import EvidenceRules
 from iglu_lib.storage import GameRecord, RecordStatus
 from iglu_lib.storage.record import LOOP
+
+if TYPE_CHECKING:
+    from iglu_lib.providers import CampaignCrowd
 
 
 def campaign_status(
@@ -81,7 +84,7 @@ def campaign_status(
     return status
 
 
-def bonuses_on_service(manager: Any, records: Sequence[GameRecord]) -> dict[str, Any]:
+def bonuses_on_service(manager: CampaignCrowd, records: Sequence[GameRecord]) -> dict[str, Any]:
     """The bonuses the service paid for the campaign's settled HITs (`ListBonusPayments` per
     HIT), to hold against the ledger's; HITs the service no longer has are counted apart."""
     total, missing = Decimal("0.00"), 0

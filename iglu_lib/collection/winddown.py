@@ -27,7 +27,7 @@ from iglu_lib.collection.stop_request import clear_stop_request as clear_stop_re
 from iglu_lib.collection.stop_request import request_stop as request_stop
 from iglu_lib.collection.stop_request import stop_request_path as stop_request_path
 from iglu_lib.collection.stop_request import stop_requested as stop_requested
-from iglu_lib.providers import OPEN_WORK, WorkState
+from iglu_lib.providers import OPEN_WORK, CampaignCrowd, WorkState
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
@@ -105,7 +105,7 @@ def wind_down(params: Any, *, profile: Profile | None = None, delete_settled: bo
     return report
 
 
-def _expire_open(manager: Any, statuses: tuple[WorkState, ...] = OPEN_WORK) -> list[str]:
+def _expire_open(manager: CampaignCrowd, statuses: tuple[WorkState, ...] = OPEN_WORK) -> list[str]:
     """Expire every HIT of the campaign workers can take or hold (idempotent): a held HIT too,
     so that an assignment given back does not reopen it."""
     expired = []
