@@ -255,10 +255,14 @@ class Capabilities(Protocol):
 
 
 class WorkTag(Protocol):
-    """What the loop reads of the tag a piece of work carries: the request token that made it."""
+    """What the loop reads of the tag a piece of work carries: the request token that made it,
+    and the campaign it belongs to (None when the tag does not say)."""
 
     @property
     def token(self) -> str | None: ...
+
+    @property
+    def campaign(self) -> str | None: ...
 
 
 class CampaignWork(Protocol):

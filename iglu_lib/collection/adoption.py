@@ -43,7 +43,6 @@ from iglu_lib.storage.record import request_token, utc_now
 if TYPE_CHECKING:
     from iglu_lib.collection.campaign import Campaign, TurnReport
     from iglu_lib.config import Profile
-    from iglu_lib.mturk.manager import Hit
     from iglu_lib.providers import CampaignWork
 
 log = logging.getLogger(__name__)
@@ -346,8 +345,9 @@ def unaccounted_hits(profile: Profile, params: Any, campaign: str) -> list[str] 
     return sorted(hit.hit_id for hit in hits if hit.hit_id not in known)
 
 
-def _any_type_hits(manager: Any) -> list[Hit]:
-    hits: list[Hit] = manager.all_hits()
+def _any_type_hits(manager: Any) -> list[CampaignWork]:
+    """Every HIT of the account, whatever its type tag (MTurk's HIT manager lists them)."""
+    hits: list[CampaignWork] = manager.all_hits()
     return hits
 
 

@@ -183,9 +183,7 @@ def _template_check(params: Any) -> tuple[bool | None, str]:
 
 def _qualifications_check(profile: Profile, manager: Any) -> tuple[bool, str]:
     """Every qualification type the profile's HIT settings require exists and is active."""
-    from iglu_lib.mturk.qualifications import required_type_problems
-
-    wanted, custom, problems = required_type_problems(manager)
+    wanted, custom, problems = manager.qualification_problems()
     if problems:
         return False, (f"hit.qualification_requirements names missing or inactive types: {'; '.join(problems)}; "
                        "create them (`iglu mturk qualify`) or fix the profile")

@@ -246,15 +246,9 @@ def workers_at_cap(records: Iterable[GameRecord], cap: int) -> int:
 
 def cap_holders(manager: Any, campaign: str) -> int:
     """Workers the service keeps out of the campaign at their cap (its cap qualification's
-    holders); 0 when the campaign never made one. Creates nothing."""
-    from iglu_lib.mturk.qualifications import CampaignQualification, find_type_by_name
-
-    qualification = CampaignQualification.cap(manager, campaign)
-    type_id = find_type_by_name(manager, qualification.name)
-    if not type_id:
-        return 0
-    qualification._type_id = type_id
-    return len(qualification.workers())
+    holders); 0 when the campaign never made one. Creates nothing. MTurk's HIT manager counts them."""
+    holders: int = manager.capabilities.cap_holders(campaign)
+    return holders
 
 
 # -- what a person does ----------------------------------------------------------------------

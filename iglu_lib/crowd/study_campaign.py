@@ -98,9 +98,10 @@ def _moment(epoch: float | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class SlotToken:
-    """What the loop's adoption reads of a HIT's annotation: its request token."""
+    """What the loop's adoption reads of a piece of work's tag: its request token (and campaign)."""
 
     token: str | None
+    campaign: str | None = None
 
 
 @dataclass(frozen=True)

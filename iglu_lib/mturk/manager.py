@@ -469,6 +469,13 @@ class HitManager:
 
         return CampaignCapabilities(self)
 
+    def qualification_problems(self) -> tuple[list[str], list[str], list[str]]:
+        """The profile's required qualification types, the custom ones, and each custom one that
+        is missing or inactive (see `mturk.qualifications.required_type_problems`)."""
+        from iglu_lib.mturk.qualifications import required_type_problems
+
+        return required_type_problems(self)
+
     def keep_off_unsubmitted(self, campaign: str, keep_off: Callable[[str], None]) -> list[str]:
         """In `external` mode, settle the campaign's overdue HIT-page claims with what MTurk lists
         and `keep_off` each worker of a claim that never became a submission (see

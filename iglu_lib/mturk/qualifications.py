@@ -270,6 +270,16 @@ class CampaignCapabilities:
     def judged_task(self, campaign: str, task_id: str) -> CampaignQualification:
         return CampaignQualification.judged_task(self.manager, campaign, task_id)
 
+    def cap_holders(self, campaign: str) -> int:
+        """Workers kept out of the campaign at their cap (its cap qualification's holders); 0 when
+        the campaign never made one. Creates nothing."""
+        qualification = self.cap(campaign)
+        type_id = find_type_by_name(self.manager, qualification.name)
+        if not type_id:
+            return 0
+        qualification._type_id = type_id
+        return len(qualification.workers())
+
 
 class CampaignQualification:
     """One of the campaign's own qualification types on the service, found or made on first use.
