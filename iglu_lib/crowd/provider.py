@@ -22,13 +22,15 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from iglu_lib.crowd.db import CrowdDB
+from iglu_lib.crowd.db import APPROVED, REJECTED, CrowdDB
 from iglu_lib.crowd.onboarding import mirror_onboarding
 from iglu_lib.crowd.task import CrowdTask
 from iglu_lib.mturk.manager import Assignment, HitManager, MTurkError
+from iglu_lib.mturk.provider import MTurkProvider
 from iglu_lib.mturk.qualifications import grant
 from iglu_lib.mturk.qualifications import score as qualification_score
 from iglu_lib.mturk.questions import external_question
+from iglu_lib.mturk.work_checks import REVIEWED, state
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
@@ -47,7 +49,6 @@ WORKER_MISMATCH_REASON = (
     "so it cannot be paid."
 )
 UNIT_MISMATCH_REASON = "The work recorded for this assignment is for another unit than its HIT's, so it cannot be paid."
-ASSIGNMENT_STATES = ("Submitted", "Approved", "Rejected")
 
 
 class ProviderError(MTurkError):
@@ -175,6 +176,7 @@ class StaticTaskProvider:
 
     def __init__(self, manager: HitManager, task: CrowdTask, db: CrowdDB) -> None:
         self.manager = manager
+        self.mturk = MTurkProvider(manager)
         self.task = task
         self.db = db
         name = task.config.onboarding_qualification
@@ -235,7 +237,7 @@ class StaticTaskProvider:
                 rows.append({"unit_id": unit["unit_id"], "hit_id": None, "hit_status": "not launched"})
                 continue
             hit = self.manager.get_hit(unit["hit_id"])
-            assignments = self.manager.assignments(unit["hit_id"], ASSIGNMENT_STATES)
+            assignments = self.manager.assignments(unit["hit_id"], REVIEWED)
             rows.append({
                 "unit_id": unit["unit_id"],
                 "hit_id": unit["hit_id"],
@@ -243,7 +245,7 @@ class StaticTaskProvider:
                 "available": hit.available,
                 "pending": hit.pending,
                 "completed": hit.completed,
-                "assignments": {a.assignment_id: a.status for a in assignments},
+                "assignments": {a.assignment_id: state(a.status) for a in assignments},
             })
         return rows
 
@@ -263,7 +265,7 @@ class StaticTaskProvider:
         submitted = [
             (assignment, unit)
             for unit in self.db.units(task_run_id) if unit["hit_id"]
-            for assignment in self.manager.assignments(unit["hit_id"], ("Submitted",))
+            for assignment in self.manager.submitted_assignments(unit["hit_id"])
         ]
         for assignment, unit in submitted:  # rows made from what the service reports
             if self.db.assignment(assignment.assignment_id) is None:
@@ -277,7 +279,7 @@ class StaticTaskProvider:
 
     def _approve(self, assignment: Assignment, unit: dict[str, Any], allow_spending: bool) -> dict[str, Any]:
         self.manager.approve(assignment.assignment_id, "Thank you for your work.", allow_spending=allow_spending)
-        return self._decided(assignment, unit, "Approved", None)
+        return self._decided(assignment, unit, APPROVED, None)
 
     def _problem(self, assignment: Assignment, unit: dict[str, Any]) -> str | None:
         """Why a submitted assignment is not paid, or None: the recorded work must be this
@@ -293,7 +295,7 @@ class StaticTaskProvider:
 
     def _reject(self, assignment: Assignment, unit: dict[str, Any], reason: str) -> dict[str, Any]:
         self.manager.reject(assignment.assignment_id, reason)
-        return self._decided(assignment, unit, "Rejected", reason)
+        return self._decided(assignment, unit, REJECTED, reason)
 
     def _decided(self, assignment: Assignment, unit: dict[str, Any], decision: str, reason: str | None) -> dict[str, Any]:
         self.db.set_assignment_status(assignment.assignment_id, decision, reason)

@@ -36,16 +36,19 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
-from iglu_lib.crowd.db import CrowdDB
+from iglu_lib.crowd.db import REFUSED, WORKING, CrowdDB
 from iglu_lib.crowd.onboarding import REASON_TEXT, OnboardingRules, check_onboarding
 from iglu_lib.crowd.page_guard import Busy, ClientLimiter, HitStates, Throttle
 from iglu_lib.crowd.pages import fill, task_values
 from iglu_lib.crowd.task import CrowdTask
-from iglu_lib.crowd.verify import AssignmentVerifier, NotVerified, checked_id
+from iglu_lib.crowd.verify import NotVerified, Verifier, checked_id
 from iglu_lib.errors import IgluError
+
+if TYPE_CHECKING:
+    from iglu_lib.mturk.work_checks import WorkHolding
 
 LOG = logging.getLogger(__name__)
 
@@ -127,7 +130,7 @@ class TaskApp:
         rules: OnboardingRules | None = None,
         submit_origins: Iterable[str] = (),
         on_onboarding: OnboardingHook | None = None,
-        verifier: AssignmentVerifier | None = None,
+        verifier: Verifier | None = None,
     ) -> None:
         self.task = task
         self.db = db
@@ -138,7 +141,7 @@ class TaskApp:
         self.verifier = verifier
 
     # -- request parsing ---------------------------------------------------------
-    def context(self, params: Mapping[str, str], statuses: tuple[str, ...] = ("Accepted",)) -> WorkContext:
+    def context(self, params: Mapping[str, str], statuses: tuple[str, ...] = (WORKING,)) -> WorkContext:
         """The verified work context of a request, opening (binding) its assignment here."""
         hit_id = params.get("hitId", "").strip()
         turk_submit_to = params.get("turkSubmitTo", "").strip()
@@ -237,7 +240,7 @@ class TaskApp:
 
     def _refused(self, ctx: WorkContext) -> Page:
         """The refusal; the assignment no longer holds its HIT's slot here (the worker returns it)."""
-        self.db.set_assignment_status(ctx.assignment_id, "Refused")
+        self.db.set_assignment_status(ctx.assignment_id, REFUSED)
         return self.refusal(ctx.worker_id)
 
     def _mirror(self, worker_id: str, passed: bool) -> None:
@@ -320,7 +323,7 @@ class CampaignPages:
         self.manager = manager
         self.submit_origins = {origin(url) for url in submit_origins}
         self.crowd_script = crowd_script
-        self.states = states or (HitStates(self._get_hit) if manager is not None else None)
+        self.states = states or (HitStates(self._holding) if manager is not None else None)
         self.limiter = limiter or ClientLimiter()
         self.settling = settling or Throttle()
 
@@ -406,9 +409,11 @@ class CampaignPages:
                 LOG.warning("could not settle the page claims of HIT %s: %s", hit_id, err)
         return flagged
 
-    def _get_hit(self, hit_id: str) -> dict[str, Any]:
+    def _holding(self, hit_id: str) -> WorkHolding:
+        from iglu_lib.mturk.work_checks import work_holding
+
         manager: Any = self.manager  # set whenever `states` asks (see __init__)
-        return dict(manager.call("get_hit", HITId=hit_id)["HIT"])
+        return work_holding(manager, hit_id)
 
     def _render(self, hit_page: Any, claim: Any) -> str:
         from iglu_lib.pages.templates import render_hit
@@ -575,7 +580,7 @@ class TaskServer:
         rules: OnboardingRules | None = None,
         submit_origins: Iterable[str] = (),
         on_onboarding: OnboardingHook | None = None,
-        verifier: AssignmentVerifier | None = None,
+        verifier: Verifier | None = None,
         campaign_pages: CampaignPages | None = None,
         study_pages: Any = None,
     ) -> None:

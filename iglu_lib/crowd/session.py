@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from iglu_lib.crowd.db import CrowdDB, TaskRunError, default_db_path
+from iglu_lib.crowd.db import APPROVED, REJECTED, SUBMITTED, CrowdDB, TaskRunError, default_db_path
 from iglu_lib.crowd.onboarding import OnboardingRules
 from iglu_lib.crowd.provider import StaticTaskProvider
 from iglu_lib.crowd.server import CampaignPages, TaskServer
 from iglu_lib.crowd.task import CrowdTask, load_task
-from iglu_lib.crowd.verify import AssignmentVerifier
+from iglu_lib.crowd.verify import AssignmentVerifier, Verifier
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
@@ -70,9 +70,9 @@ class TaskRun:
             self.server.app = self.provider.task_app(self.server.app)  # back to Prolific once done
         return self.server
 
-    def _verifier(self) -> AssignmentVerifier:
+    def _verifier(self) -> Verifier:
         if isinstance(self.provider, StaticTaskProvider):
-            return AssignmentVerifier(self.provider.manager)
+            return AssignmentVerifier(self.provider.mturk)
         return self.provider.verifier()
 
     def serve(self, **options: Any) -> TaskServer:
@@ -110,7 +110,7 @@ class TaskRun:
         rows = []
         for row in self.provider.status(self.run_id(task_run_id)):
             states = list(row.pop("assignments", {}).values())
-            rows.append({**row, **{state.lower(): states.count(state) for state in ("Submitted", "Approved", "Rejected")}})
+            rows.append({**row, **{state: states.count(state) for state in (SUBMITTED, APPROVED, REJECTED)}})
         return pd.DataFrame(rows)
 
     def stop(self) -> None:

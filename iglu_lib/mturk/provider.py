@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from iglu_lib.mturk.manager import Hit, HitManager, MTurkError
 from iglu_lib.mturk.qualifications import grant, resolve_type
 from iglu_lib.mturk.questions import FRAME_HEIGHT, external_question
+from iglu_lib.mturk.work_checks import SeenAssignment, WorkHolding, seen_assignment, work_holding
 from iglu_lib.providers import Bonus, Check, CrowdProvider, PostedWork, Submitted, WorkSpec
 
 if TYPE_CHECKING:
@@ -118,6 +119,15 @@ class MTurkProvider:
     def reconcile(self, prefix: str) -> list[PostedWork]:
         """The manager's HITs (its type and campaign) whose key starts with `prefix`."""
         return [_work(hit) for hit in self.manager.hits() if (hit.annotation.token or "").startswith(prefix)]
+
+    # -- what the task server and our pages ask (see `iglu_lib.mturk.work_checks`) ----------
+    def seen(self, submission_id: str) -> SeenAssignment | None:
+        """The assignment once submitted (its HIT, worker and state in our words), else None."""
+        return seen_assignment(self.manager, submission_id)
+
+    def holding(self, work_id: str) -> WorkHolding:
+        """The HIT's accepted assignments now and how long each may be held (`GetHIT`)."""
+        return work_holding(self.manager, work_id)
 
 
 def _conforms(provider: MTurkProvider) -> CrowdProvider:
