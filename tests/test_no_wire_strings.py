@@ -35,7 +35,6 @@ NOT_YET = frozenset({
     "iglu_lib/collection/preflight.py", "iglu_lib/collection/review.py",
     "iglu_lib/collection/sanctions.py", "iglu_lib/collection/settling.py",
     "iglu_lib/collection/status.py", "iglu_lib/collection/winddown.py",
-    "iglu_lib/crowd/provider.py",
     "iglu_lib/crowd/study_campaign.py", "iglu_lib/crowd/study_slots.py",
 })
 
