@@ -20,10 +20,12 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from iglu_lib.crowd.db import APPROVED, REJECTED, CrowdDB
-from iglu_lib.crowd.onboarding import mirror_onboarding
+from iglu_lib.crowd.db import CrowdDB
+from iglu_lib.crowd.server import TaskApp
 from iglu_lib.crowd.task import CrowdTask
-from iglu_lib.mturk.manager import Assignment, HitManager, MTurkError
+from iglu_lib.crowd.task_review import Reasons, TaskReview
+from iglu_lib.crowd.verify import AssignmentVerifier
+from iglu_lib.mturk.manager import HitManager, MTurkError
 from iglu_lib.mturk.onboarding import OnboardingQualification, ProviderError
 from iglu_lib.mturk.provider import MTurkProvider
 from iglu_lib.mturk.questions import external_question
@@ -31,6 +33,7 @@ from iglu_lib.mturk.work_checks import REVIEWED, state
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
+    from iglu_lib.providers import Submitted
 
 LOG = logging.getLogger(__name__)
 #: Kept importable from here: the onboarding gate's MTurk side lives in `iglu_lib.mturk.onboarding`.
@@ -45,6 +48,7 @@ WORKER_MISMATCH_REASON = (
     "The work our task server recorded for this assignment was sent under another worker id than yours, "
     "so it cannot be paid."
 )
+APPROVAL_FEEDBACK = "Thank you for your work."
 UNIT_MISMATCH_REASON = "The work recorded for this assignment is for another unit than its HIT's, so it cannot be paid."
 
 
@@ -53,12 +57,18 @@ def crowd_task_manager(profile: Profile, task: CrowdTask) -> HitManager:
     return HitManager.open(profile, hit_type=HIT_TYPE, campaign=task.name)
 
 
-class StaticTaskProvider:
-    """Launch, follow and settle the HITs of a static task run through a `HitManager`."""
+class StaticTaskProvider(TaskReview):
+    """Launch, follow and settle the HITs of a static task run through a `HitManager`; the
+    review is `TaskReview`'s over the MTurk provider."""
+
+    reasons = Reasons(NO_DATA_REASON, WORKER_MISMATCH_REASON, UNIT_MISMATCH_REASON)
+    refused = (MTurkError,)
+    qualification: OnboardingQualification | None
 
     def __init__(self, manager: HitManager, task: CrowdTask, db: CrowdDB) -> None:
         self.manager = manager
-        self.mturk = MTurkProvider(manager)
+        self.mturk = MTurkProvider(manager, approval_feedback=APPROVAL_FEEDBACK)
+        self.crowd = self.mturk
         self.task = task
         self.db = db
         name = task.config.onboarding_qualification
@@ -131,61 +141,21 @@ class StaticTaskProvider:
             })
         return rows
 
-    # -- settle ----------------------------------------------------------------------
-    def review(self, task_run_id: str, allow_spending: bool = False) -> list[dict[str, Any]]:
-        """Approve submitted work the task server recorded, reject work it never received.
+    # -- settle (`TaskReview.review`) ----------------------------------------------
+    def _adopt(self, task_run_id: str, waiting: list[Submitted]) -> None:
+        """Rows made from what the service reports, for assignments the server never saw opened
+        (their work is then missing, and they are rejected as such)."""
+        units = {str(u["hit_id"]): u for u in self.db.units(task_run_id) if u["hit_id"]}
+        for submission in waiting:
+            unit = units.get(submission.work_id)
+            if unit is not None and self.db.assignment(submission.submission_id) is None:
+                self.db.open_assignment(submission.submission_id, unit["task_run_id"], unit["unit_id"],
+                                        unit["hit_id"], submission.worker_id)
 
-        Work is paid only when the worker the service names for the assignment is the worker
-        whose work was recorded, for the unit of the assignment's HIT (`_problem`); otherwise it
-        is rejected with the reason, so no identity typed into a URL is ever paid.
+    def verifier(self) -> AssignmentVerifier:
+        """The task server's check of each request's assignment with MTurk."""
+        return AssignmentVerifier(self.mturk)
 
-        Only assignments the platform still shows as Submitted are acted on, so running the
-        review again never pays or rejects twice. Approvals go first: a profile that does not
-        spend money refuses the first one (`SpendingRefused`) before any work is settled.
-        Onboarding results the server could not mirror at the time are mirrored here.
-        """
-        submitted = [
-            (assignment, unit)
-            for unit in self.db.units(task_run_id) if unit["hit_id"]
-            for assignment in self.manager.submitted_assignments(unit["hit_id"])
-        ]
-        for assignment, unit in submitted:  # rows made from what the service reports
-            if self.db.assignment(assignment.assignment_id) is None:
-                self.db.open_assignment(assignment.assignment_id, unit["task_run_id"], unit["unit_id"],
-                                        unit["hit_id"], assignment.worker_id)
-        verdicts = [(assignment, unit, self._problem(assignment, unit)) for assignment, unit in submitted]
-        decisions = [self._approve(a, u, allow_spending) for a, u, problem in verdicts if problem is None]
-        decisions += [self._reject(a, u, problem) for a, u, problem in verdicts if problem is not None]
-        self.sync_onboarding()
-        return decisions
-
-    def _approve(self, assignment: Assignment, unit: dict[str, Any], allow_spending: bool) -> dict[str, Any]:
-        self.manager.approve(assignment.assignment_id, "Thank you for your work.", allow_spending=allow_spending)
-        return self._decided(assignment, unit, APPROVED, None)
-
-    def _problem(self, assignment: Assignment, unit: dict[str, Any]) -> str | None:
-        """Why a submitted assignment is not paid, or None: the recorded work must be this
-        assignment's, sent by the worker the service names, for the unit of its HIT."""
-        stored = self.db.submission(assignment.assignment_id)
-        if stored is None:
-            return NO_DATA_REASON
-        if stored["worker_id"] != assignment.worker_id:
-            return WORKER_MISMATCH_REASON
-        if int(stored["unit_id"]) != int(unit["unit_id"]):
-            return UNIT_MISMATCH_REASON
-        return None
-
-    def _reject(self, assignment: Assignment, unit: dict[str, Any], reason: str) -> dict[str, Any]:
-        self.manager.reject(assignment.assignment_id, reason)
-        return self._decided(assignment, unit, REJECTED, reason)
-
-    def _decided(self, assignment: Assignment, unit: dict[str, Any], decision: str, reason: str | None) -> dict[str, Any]:
-        self.db.set_assignment_status(assignment.assignment_id, decision, reason)
-        return {"assignment_id": assignment.assignment_id, "worker_id": assignment.worker_id,
-                "unit_id": unit["unit_id"], "decision": decision, "reason": reason}
-
-    def sync_onboarding(self) -> int:
-        """Mirror every onboarding result not yet on the crowd service; returns how many were."""
-        if self.qualification is None:
-            return 0
-        return mirror_onboarding(self.db, self.qualification, (MTurkError,))
+    def task_app(self, base: TaskApp) -> TaskApp:
+        """The task server's handlers, as they are (a HIT's unit is known from its URL)."""
+        return base

@@ -44,8 +44,10 @@ class MTurkProvider:
 
     name = "mturk"
 
-    def __init__(self, manager: HitManager) -> None:
+    def __init__(self, manager: HitManager, *, approval_feedback: str | None = None) -> None:
         self.manager = manager
+        #: What an approved worker reads (MTurk's requester feedback), when given.
+        self.approval_feedback = approval_feedback
 
     @classmethod
     def open(cls, profile: Profile, **options: Any) -> MTurkProvider:
@@ -74,7 +76,7 @@ class MTurkProvider:
                 for a in self.manager.assignments(work_id, REVIEWED)]
 
     def approve(self, submission_id: str, *, allow_spending: bool = False) -> None:
-        self.manager.approve(submission_id, allow_spending=allow_spending)
+        self.manager.approve(submission_id, self.approval_feedback, allow_spending=allow_spending)
 
     def reject(self, submission_id: str, reason: str, category: str = "OTHER") -> None:
         """MTurk has no categories: the reason alone is what the worker reads."""
