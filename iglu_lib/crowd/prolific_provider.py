@@ -28,10 +28,10 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from iglu_lib.crowd.db import APPROVED, OPENED, REJECTED, RETURNED, SUBMITTED, WORKING, CrowdDB
-from iglu_lib.crowd.onboarding import mirror_onboarding
+from iglu_lib.crowd.db import APPROVED, OPENED, RETURNED, SUBMITTED, WORKING, CrowdDB
 from iglu_lib.crowd.server import Page, RequestProblem, TaskApp, WorkContext
 from iglu_lib.crowd.task import CrowdTask
+from iglu_lib.crowd.task_review import Reasons, TaskReview
 from iglu_lib.crowd.verify import OPEN_STATES, NotVerified, Verdict, checked_id
 from iglu_lib.prolific.client import ProlificError
 from iglu_lib.prolific.provider import (
@@ -202,12 +202,18 @@ def _reachable(call: Callable[[], T]) -> T:
         raise RequestProblem("Prolific could not be reached; reload this page in a minute.", 503) from None
 
 
-class ProlificTaskProvider:
-    """Launch, follow and review the studies of a static task run through a `ProlificProvider`."""
+class ProlificTaskProvider(TaskReview):
+    """Launch, follow and review the studies of a static task run through a `ProlificProvider`;
+    the review is `TaskReview`'s over the Prolific provider."""
+
+    reasons = Reasons(NO_DATA_REASON, WORKER_MISMATCH_REASON, UNIT_MISMATCH_REASON)
+    refused = (ProlificError,)
+    qualification: OnboardingGroups | None
 
     def __init__(self, provider: ProlificProvider, task: CrowdTask, db: CrowdDB,
                  estimated_minutes: int | None = None) -> None:
         self.provider = provider
+        self.crowd = provider
         self.task = task
         self.db = db
         self.estimated_minutes = estimated_minutes
@@ -296,47 +302,7 @@ class ProlificTaskProvider:
             })
         return rows
 
-    # -- settle ----------------------------------------------------------------------
-    def review(self, task_run_id: str, allow_spending: bool = False) -> list[dict[str, Any]]:
-        """Approve sessions whose work the server recorded (for this participant, in the unit the
-        session opened), reject the others with a reason; only sessions awaiting review are acted
-        on, so a second review does nothing. Onboarding results not yet mirrored are mirrored here."""
-        study_ids = sorted({u["hit_id"] for u in self.db.units(task_run_id) if u["hit_id"]})
-        waiting = [s for sid in study_ids for s in self.provider.submissions(sid) if s.needs_review]
-        verdicts = [(session, self._problem(session)) for session in waiting]
-        decisions = [self._approve(s, allow_spending) for s, problem in verdicts if problem is None]
-        decisions += [self._reject(s, problem) for s, problem in verdicts if problem is not None]
-        self.sync_onboarding()
-        return decisions
-
-    def _problem(self, session: Submission) -> str | None:
-        stored = self.db.submission(session.id)
-        opened = self.db.assignment(session.id)
-        if stored is None or opened is None:
-            return NO_DATA_REASON
-        if stored["worker_id"] != session.participant_id:
-            return WORKER_MISMATCH_REASON
-        if int(stored["unit_id"]) != int(opened["unit_id"]):
-            return UNIT_MISMATCH_REASON
-        return None
-
-    def _approve(self, session: Submission, allow_spending: bool) -> dict[str, Any]:
-        self.provider.approve(session.id, allow_spending=allow_spending)
-        return self._decided(session, APPROVED, None)
-
-    def _reject(self, session: Submission, reason: str) -> dict[str, Any]:
-        self.provider.reject(session.id, reason, NO_DATA if reason == NO_DATA_REASON else OTHER)
-        return self._decided(session, REJECTED, reason)
-
-    def _decided(self, session: Submission, decision: str, reason: str | None) -> dict[str, Any]:
-        """Record the decision on the session's row (a session that never opened the task has none)."""
-        self.db.set_assignment_status(session.id, decision, reason)
-        opened = self.db.assignment(session.id)
-        return {"assignment_id": session.id, "worker_id": session.participant_id,
-                "unit_id": opened["unit_id"] if opened else None, "decision": decision, "reason": reason}
-
-    def sync_onboarding(self) -> int:
-        """Mirror every onboarding result not yet on the crowd service; returns how many were."""
-        if self.qualification is None:
-            return 0
-        return mirror_onboarding(self.db, self.qualification, (ProlificError,))
+    # -- settle (`TaskReview.review`) ----------------------------------------------
+    def rejection_category(self, reason: str) -> str:
+        """Prolific's category: no data when nothing reached the server, otherwise other."""
+        return NO_DATA if reason == NO_DATA_REASON else OTHER

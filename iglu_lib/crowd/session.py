@@ -16,7 +16,7 @@ from iglu_lib.crowd.onboarding import OnboardingRules
 from iglu_lib.crowd.provider import StaticTaskProvider
 from iglu_lib.crowd.server import CampaignPages, TaskServer
 from iglu_lib.crowd.task import CrowdTask, load_task
-from iglu_lib.crowd.verify import AssignmentVerifier, Verifier
+from iglu_lib.crowd.verify import Verifier
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
@@ -66,13 +66,11 @@ class TaskRun:
             verifier=self._verifier(),
             campaign_pages=campaign_pages(self.profile),
         )
-        if not isinstance(self.provider, StaticTaskProvider) and self.server.app is not None:
-            self.server.app = self.provider.task_app(self.server.app)  # back to Prolific once done
+        if self.server.app is not None:  # e.g. a unit per session, and back to Prolific once done
+            self.server.app = self.provider.task_app(self.server.app)
         return self.server
 
     def _verifier(self) -> Verifier:
-        if isinstance(self.provider, StaticTaskProvider):
-            return AssignmentVerifier(self.provider.mturk)
         return self.provider.verifier()
 
     def serve(self, **options: Any) -> TaskServer:
