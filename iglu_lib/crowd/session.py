@@ -16,11 +16,11 @@ from iglu_lib.crowd.onboarding import OnboardingRules
 from iglu_lib.crowd.provider import StaticTaskProvider
 from iglu_lib.crowd.server import CampaignPages, TaskServer
 from iglu_lib.crowd.task import CrowdTask, load_task
+from iglu_lib.crowd.task_review import TaskProvider
 from iglu_lib.crowd.verify import Verifier
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
-    from iglu_lib.crowd.prolific_provider import ProlificTaskProvider
 
 #: The crowds a task run can be put on (`--provider`).
 TASK_PROVIDERS = ("mturk", "prolific")
@@ -48,7 +48,7 @@ class TaskRun:
 
     task: CrowdTask
     db: CrowdDB
-    provider: StaticTaskProvider | ProlificTaskProvider
+    provider: TaskProvider
     profile: Profile
     server: TaskServer | None = None
 

@@ -23,6 +23,10 @@ from iglu_lib.crowd.db import APPROVED, REJECTED, CrowdDB
 from iglu_lib.crowd.onboarding import OnboardingGate, mirror_onboarding
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from iglu_lib.crowd.server import TaskApp
+    from iglu_lib.crowd.verify import Verifier
     from iglu_lib.providers import CrowdProvider, Submitted
 
 
@@ -36,13 +40,20 @@ class Reasons:
 
 
 class TaskProvider(Protocol):
-    """What a task run (`iglu_lib.crowd.session.TaskRun`) asks of a crowd-task provider."""
+    """What a task run (`iglu_lib.crowd.session.TaskRun`) asks of a crowd-task provider, so a
+    run is wired the same whichever crowd it is on."""
 
     @property
     def qualification(self) -> OnboardingGate | None:
         """The task's onboarding gate on the crowd, when the task has onboarding."""
 
-    def launch(self, task_run_id: str, server_url: str, unit_ids: Any = None,
+    def verifier(self) -> Verifier:
+        """The task server's check of each request's ids with the crowd."""
+
+    def task_app(self, base: TaskApp) -> TaskApp:
+        """The task server's handlers on this crowd (`base`, or a subclass around it)."""
+
+    def launch(self, task_run_id: str, server_url: str, unit_ids: Iterable[int] | None = None,
                allow_spending: bool = False) -> list[dict[str, Any]]:
         """Put the run's units not launched yet on the crowd."""
 
