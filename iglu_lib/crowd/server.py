@@ -48,7 +48,10 @@ from iglu_lib.crowd.verify import NotVerified, Verifier, checked_id
 from iglu_lib.errors import IgluError
 
 if TYPE_CHECKING:
+    from iglu_lib.crowd.page_guard import HitState
+    from iglu_lib.mturk.manager import HitManager
     from iglu_lib.mturk.work_checks import WorkHolding
+    from iglu_lib.pages.store import Claim, HitPage, HitPageStore
 
 LOG = logging.getLogger(__name__)
 
@@ -316,7 +319,7 @@ class CampaignPages:
     few seconds (`page_guard`).
     """
 
-    def __init__(self, store: Any, manager: Any | None, *, submit_origins: Iterable[str] = (),
+    def __init__(self, store: HitPageStore, manager: HitManager | None, *, submit_origins: Iterable[str] = (),
                  crowd_script: str | None = None, states: HitStates | None = None,
                  limiter: ClientLimiter | None = None, settling: Throttle | None = None) -> None:
         self.store = store
@@ -341,7 +344,7 @@ class CampaignPages:
             return Page("preview", self._preview(hit_page, str(err), retry=err.status in RETRY_STATUSES), err.status)
         return Page("hit", self._local(self._render(hit_page, claim)))
 
-    def _claim(self, hit_page: Any, params: Mapping[str, str], client: str) -> Any:
+    def _claim(self, hit_page: HitPage, params: Mapping[str, str], client: str) -> Claim:
         """The request's claim: the one it made before, or a new one the service allows."""
         self._check_request(hit_page, params)
         assignment_id = checked(params.get("assignmentId", ""), "assignmentId")
@@ -354,11 +357,11 @@ class CampaignPages:
         if self.store.flagged(worker_id) or self._settled_flagged(worker_id):
             raise RequestProblem("This worker opened HIT pages whose work was never submitted; "
                                  "this campaign shows no more HITs to this worker.", 403)
-        state = self._hit_state(hit_page.hit_id)
+        state = self._hit_state(hit_page.hit_id or "")  # never empty: `_check_request` refused it
         claim = self.store.add_claim(hit_page, assignment_id, worker_id, client, state.duration_seconds)
         return self._reopened(claim, hit_page, worker_id)  # another request may have made it meanwhile
 
-    def _check_request(self, hit_page: Any, params: Mapping[str, str]) -> None:
+    def _check_request(self, hit_page: HitPage, params: Mapping[str, str]) -> None:
         turk_submit_to = params.get("turkSubmitTo", "").strip()
         if not turk_submit_to or origin(turk_submit_to) not in self.submit_origins:
             raise RequestProblem("turkSubmitTo is not an address of the crowd platform this server works for.", 400)
@@ -367,7 +370,7 @@ class CampaignPages:
         if self.states is None:
             raise RequestProblem("This server has no crowd platform to check assignments with.", 503)
 
-    def _reopened(self, claim: Any, hit_page: Any, worker_id: str) -> Any:
+    def _reopened(self, claim: Claim, hit_page: HitPage, worker_id: str) -> Claim:
         from iglu_lib.pages.store import UNSUBMITTED
 
         if claim.page_id != hit_page.page_id or claim.worker_id != worker_id:
@@ -378,7 +381,7 @@ class CampaignPages:
             raise RequestProblem("This assignment's time ran out; accept the HIT again if it is still offered.", 403)
         return claim
 
-    def _hit_state(self, hit_id: str) -> Any:
+    def _hit_state(self, hit_id: str) -> HitState:
         assert self.states is not None  # noqa: S101 - _check_request refused the request otherwise
         try:
             state = self.states.state(hit_id)
@@ -412,15 +415,15 @@ class CampaignPages:
     def _holding(self, hit_id: str) -> WorkHolding:
         from iglu_lib.mturk.work_checks import work_holding
 
-        manager: Any = self.manager  # set whenever `states` asks (see __init__)
-        return work_holding(manager, hit_id)
+        assert self.manager is not None  # noqa: S101 - `states` asks only when a manager was given
+        return work_holding(self.manager, hit_id)
 
-    def _render(self, hit_page: Any, claim: Any) -> str:
+    def _render(self, hit_page: HitPage, claim: Claim) -> str:
         from iglu_lib.pages.templates import render_hit
 
         return render_hit(hit_page.kind, claim.variables(hit_page))
 
-    def _preview(self, hit_page: Any, reason: str | None = None, retry: bool = False) -> str:
+    def _preview(self, hit_page: HitPage, reason: str | None = None, retry: bool = False) -> str:
         from iglu_lib.pages.templates import render_hit_preview
 
         page = render_hit_preview(hit_page.kind, hit_page.variables)
