@@ -51,7 +51,7 @@ def pages_server(local_profile, tmp_path):
 @pytest.fixture
 def requester_calls(pages_server, monkeypatch):
     """The requester operations the HIT pages call, in order (a counting wrapper on its manager)."""
-    manager, calls = pages_server.campaign_pages.manager, []
+    manager, calls = pages_server.campaign_pages.crowd.manager, []
     real = manager.call
 
     def counted(operation, **arguments):

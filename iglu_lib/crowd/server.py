@@ -36,7 +36,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 from iglu_lib.crowd.db import REFUSED, WORKING, CrowdDB
@@ -49,7 +49,6 @@ from iglu_lib.errors import IgluError
 
 if TYPE_CHECKING:
     from iglu_lib.crowd.page_guard import HitState
-    from iglu_lib.mturk.manager import HitManager
     from iglu_lib.mturk.work_checks import WorkHolding
     from iglu_lib.pages.store import Claim, HitPage, HitPageStore
 
@@ -303,6 +302,16 @@ def forward_page(action: str, fields: Mapping[str, Any]) -> str:
     )
 
 
+class PageChecks(Protocol):
+    """What the campaign pages ask the crowd (`iglu_lib.mturk.provider.MTurkProvider`)."""
+
+    def holding(self, work_id: str) -> WorkHolding:
+        """The HIT's accepted assignments now, and for how long each may be held."""
+
+    def settle_claims(self, store: HitPageStore, work_id: str) -> list[Claim]:
+        """Settle the HIT's page claims with what the crowd lists as submitted."""
+
+
 class CampaignPages:
     """`GET /hit?page=...`: the page of an `external`-mode campaign HIT (see `iglu_lib.pages.store`).
 
@@ -313,20 +322,20 @@ class CampaignPages:
     gets codes, even if a stranger claimed first or another worker returned the HIT. Each claim's
     codes carry its own expiry (the page's, cut to the assignment's duration), the claim whose
     assignment is submitted wins, and a claim that never becomes a submission is flagged and its
-    worker id gets no more pages (`settle_hit`). A previewer, a flagged worker, a client over its
+    worker id gets no more pages (`PageChecks.settle_claims`). A previewer, a flagged worker, a client over its
     limit and a HIT the service shows nobody working on get the page with every code left out.
     Reloading a claim costs no requester call; a new claim costs at most one `GetHIT` per HIT per
     few seconds (`page_guard`).
     """
 
-    def __init__(self, store: HitPageStore, manager: HitManager | None, *, submit_origins: Iterable[str] = (),
+    def __init__(self, store: HitPageStore, crowd: PageChecks | None, *, submit_origins: Iterable[str] = (),
                  crowd_script: str | None = None, states: HitStates | None = None,
                  limiter: ClientLimiter | None = None, settling: Throttle | None = None) -> None:
         self.store = store
-        self.manager = manager
+        self.crowd = crowd
         self.submit_origins = {origin(url) for url in submit_origins}
         self.crowd_script = crowd_script
-        self.states = states or (HitStates(self._holding) if manager is not None else None)
+        self.states = states or (HitStates(crowd.holding) if crowd is not None else None)
         self.limiter = limiter or ClientLimiter()
         self.settling = settling or Throttle()
 
@@ -397,26 +406,19 @@ class CampaignPages:
     def _settled_flagged(self, worker_id: str) -> bool:
         """Settle the HITs where this worker holds claims past their time; True if any was never
         submitted (one listing per such HIT, once: a settled claim is not listed again)."""
-        from iglu_lib.mturk.hit_pages import settle_hit
         from iglu_lib.mturk.manager import MTurkError
 
-        if self.manager is None:
+        if self.crowd is None:
             return False
         flagged = False
         for hit_id in self.store.due_hits(worker_id):
             if not self.settling.attempt(hit_id):
                 continue
             try:
-                flagged |= any(c.worker_id == worker_id for c in settle_hit(self.manager, self.store, hit_id))
+                flagged |= any(c.worker_id == worker_id for c in self.crowd.settle_claims(self.store, hit_id))
             except MTurkError as err:
                 LOG.warning("could not settle the page claims of HIT %s: %s", hit_id, err)
         return flagged
-
-    def _holding(self, hit_id: str) -> WorkHolding:
-        from iglu_lib.mturk.work_checks import work_holding
-
-        assert self.manager is not None  # noqa: S101 - `states` asks only when a manager was given
-        return work_holding(self.manager, hit_id)
 
     def _render(self, hit_page: HitPage, claim: Claim) -> str:
         from iglu_lib.pages.templates import render_hit

@@ -32,13 +32,14 @@ def campaign_pages(profile: Profile, store_path: str | Path | None = None, **gua
     MTurk server's crowd-form script instead of the CDN's. `guards`: `states` and `limiter` of
     `CampaignPages` (tests pass their own limits)."""
     from iglu_lib.mturk.manager import HitManager
+    from iglu_lib.mturk.provider import MTurkProvider
     from iglu_lib.pages.store import HitPageStore
     from iglu_lib.pages.store import store_path as profile_store_path
 
     store = HitPageStore(store_path or profile_store_path(profile.hit))
     manager = HitManager.open(profile, hit_type="hit-pages", campaign="hit-pages")
     backend = profile.backend
-    return CampaignPages(store, manager, submit_origins=backend.worker_submit_origins(),
+    return CampaignPages(store, MTurkProvider(manager), submit_origins=backend.worker_submit_origins(),
                          crowd_script=backend.crowd_script_url(), **guards)
 
 

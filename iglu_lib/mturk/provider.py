@@ -12,6 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from iglu_lib.mturk.hit_pages import settle_hit
 from iglu_lib.mturk.manager import Hit, HitManager, MTurkError
 from iglu_lib.mturk.qualifications import grant, resolve_type
 from iglu_lib.mturk.questions import FRAME_HEIGHT, external_question
@@ -20,6 +21,7 @@ from iglu_lib.providers import Bonus, Check, CrowdProvider, PostedWork, Submitte
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
+    from iglu_lib.pages.store import Claim, HitPageStore
 
 #: MTurk's limit on `UniqueRequestToken`.
 TOKEN_LIMIT = 64
@@ -130,6 +132,10 @@ class MTurkProvider:
     def holding(self, work_id: str) -> WorkHolding:
         """The HIT's accepted assignments now and how long each may be held (`GetHIT`)."""
         return work_holding(self.manager, work_id)
+
+    def settle_claims(self, store: HitPageStore, work_id: str) -> list[Claim]:
+        """Settle the HIT's external-page claims with the assignments MTurk lists as submitted."""
+        return settle_hit(self.manager, store, work_id)
 
 
 def _conforms(provider: MTurkProvider) -> CrowdProvider:
