@@ -35,9 +35,7 @@ NOT_YET = frozenset({
     "iglu_lib/collection/preflight.py", "iglu_lib/collection/review.py",
     "iglu_lib/collection/sanctions.py", "iglu_lib/collection/settling.py",
     "iglu_lib/collection/status.py", "iglu_lib/collection/winddown.py",
-    "iglu_lib/crowd/db.py", "iglu_lib/crowd/page_guard.py", "iglu_lib/crowd/prolific_provider.py",
-    "iglu_lib/crowd/provider.py", "iglu_lib/crowd/server.py", "iglu_lib/crowd/session.py",
-    "iglu_lib/crowd/study_campaign.py", "iglu_lib/crowd/study_slots.py", "iglu_lib/crowd/verify.py",
+    "iglu_lib/crowd/study_campaign.py", "iglu_lib/crowd/study_slots.py",
 })
 
 
