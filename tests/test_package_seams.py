@@ -10,10 +10,15 @@ top-level module must be placed in the layers before `lint-imports` passes again
 from __future__ import annotations
 
 import ast
+import os
 import pkgutil
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import tomllib
 
 import iglu_lib
 
@@ -114,3 +119,78 @@ def test_importing_any_top_level_module_loads_no_heavy_library():
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
         assert (module, result.stdout.strip()) == (module, "")
+
+
+def importlinter_contracts() -> list[dict[str, Any]]:
+    with (PACKAGE_DIR.parent / "pyproject.toml").open("rb") as file:
+        contracts: list[dict[str, Any]] = tomllib.load(file)["tool"]["importlinter"]["contracts"]
+    return contracts
+
+
+def the_layers() -> dict[str, Any]:
+    """The layers contract over the whole library (the one with `containers`)."""
+    (layers,) = [c for c in importlinter_contracts() if c["type"] == "layers" and c.get("containers")]
+    return layers
+
+
+def layer_members(contract: dict[str, Any]) -> list[str]:
+    """The module names of a layers contract, `a | b` and `a : b` split, `(optional)` unwrapped."""
+    return [
+        name.strip().strip("()")
+        for layer in contract["layers"]
+        for name in layer.replace(":", "|").split("|")
+    ]
+
+
+def named_modules(expression: str, modules: list[str]) -> set[str]:
+    """The top-level modules a module expression names whole (`*` and `**` stand for any name);
+    an expression naming a submodule does not count for its package."""
+    parts = expression.split(".")
+    if len(parts) != 2:
+        return set()
+    return {m for m in modules if all(p in ("*", "**", q) for p, q in zip(parts, m.split("."), strict=True))}
+
+
+def test_the_layers_rule_the_whole_library_and_nothing_is_excused():
+    layers = the_layers()
+    assert (layers["containers"], layers["exhaustive"], layers.get("exhaustive_ignores")) == (["iglu_lib"], True, None)
+    assert [c["name"] for c in importlinter_contracts() if c.get("ignore_imports")] == []
+
+
+def test_every_top_level_module_has_exactly_one_place_in_the_layers():
+    """A module not placed makes the exhaustive contract fail; a name with no module is stale."""
+    members = layer_members(the_layers())
+    on_disk = [m.removeprefix("iglu_lib.") for m in top_level_modules()]
+    assert sorted(members) == sorted(set(members))
+    assert sorted(set(on_disk) - set(members)) == []
+    assert sorted(set(members) - set(on_disk)) == []
+
+
+def test_every_top_level_module_is_named_by_some_contract():
+    modules = top_level_modules()
+    named: set[str] = set()
+    for contract in importlinter_contracts():
+        expressions = [*contract.get("source_modules", []), *contract.get("forbidden_modules", [])]
+        layers = layer_members(contract) if "layers" in contract else []
+        containers = contract.get("containers") or [""]
+        expressions += [f"{c}.{m}" if c else m for c in containers for m in layers]
+        for expression in expressions:
+            named |= named_modules(expression, modules)
+    assert sorted(set(modules) - named) == []
+
+
+def run_lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).parent / "lint-imports"), "--no-cache", "--no-logo"]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_lint_imports_refuses_a_new_module_until_it_is_placed_in_the_layers(tmp_path):
+    shutil.copytree(PACKAGE_DIR, tmp_path / "iglu_lib", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(PACKAGE_DIR.parent / "pyproject.toml", tmp_path / "pyproject.toml")
+    kept = run_lint_imports(tmp_path)
+    assert kept.returncode == 0, kept.stdout
+    (tmp_path / "iglu_lib" / "brand_new.py").write_text('"""A module nobody placed yet."""\n')
+    refused = run_lint_imports(tmp_path)
+    assert refused.returncode != 0
+    assert "not listed as layers" in refused.stdout and "- iglu_lib.brand_new" in refused.stdout
