@@ -196,13 +196,13 @@ def test_lint_imports_refuses_a_new_module_until_it_is_placed_in_the_layers(tmp_
     assert "not listed as layers" in refused.stdout and "- iglu_lib.brand_new" in refused.stdout
 
 
-def test_each_implementation_satisfies_the_protocol_its_callers_are_typed_with(tmp_path):
+def test_each_implementation_satisfies_the_protocol_its_callers_are_typed_with():
     """mypy on tests/typing/seams_conformance.py: HitManager and the Prolific study campaign are
     the ledger's BonusService, Azure's TableClient the records' EntityTable, GameDataClient a
-    GameSource, both onboarding gates an OnboardingGate, both providers a CrowdProvider."""
+    GameSource, both onboarding gates an OnboardingGate, both providers a CrowdProvider. The
+    project's settings and cache are used, so after `make test`'s mypy this takes a second."""
     root = PACKAGE_DIR.parent
-    command = [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent",
-               "--cache-dir", str(tmp_path / "mypy"), "tests/typing/seams_conformance.py"]
+    command = [sys.executable, "-m", "mypy", "tests/typing/seams_conformance.py"]
     result = subprocess.run(command, cwd=root, env={**os.environ, "MYPYPATH": str(root)},
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:]
