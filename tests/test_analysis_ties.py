@@ -16,7 +16,7 @@ from iglu_lib.analysis.preferences import compare
 from iglu_lib.analysis.ranking import choices_of, position_bias, rank
 from iglu_lib.analysis.report import analyze
 from iglu_lib.collection.judge import annotation_of, hit_outcome
-from iglu_lib.mturk.answers import BOTH_BAD, BOTH_GOOD, read_choice
+from iglu_lib.pages.answers import BOTH_BAD, BOTH_GOOD, read_choice
 from iglu_lib.platform.feedback import read_feedback, write_feedback
 
 TASK = "03794642-d5dc-40df-bd41-4cd898ae6b7c"
@@ -219,7 +219,7 @@ def test_iglu_analyze_counts_ties_and_leaves_them_out_on_request(tmp_path):
 
 def test_simulated_workers_answer_ties_only_where_the_page_offers_them():
     from iglu_lib.local.workers import SimulatedCrowd, ties_offered
-    from iglu_lib.mturk.templates import render_hit
+    from iglu_lib.pages.templates import render_hit
 
     join = "/plaiground:join-task-with-agent T1:C1:TASK1"
     joins = [f"{join}:inst-a", f"{join}:inst-b"]

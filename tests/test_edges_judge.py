@@ -27,7 +27,7 @@ from iglu_lib.collection.judge import (
     judge,
     submitted_code,
 )
-from iglu_lib.mturk.answers import ParsedAnswers
+from iglu_lib.pages.answers import ParsedAnswers
 from iglu_lib.platform.client import Game
 from iglu_lib.platform.codes import JOIN_COMMAND, make_completion_code, parse_completion_code
 from iglu_lib.platform.validation import Thresholds

@@ -27,7 +27,8 @@ from iglu_lib.local.platform import codes as local_codes
 from iglu_lib.local.platform import world as local_world
 from iglu_lib.mturk import answer_key as client_key
 from iglu_lib.mturk import answers as client_answers
-from iglu_lib.mturk import templates as client_templates
+from iglu_lib.mturk import questions as client_templates
+from iglu_lib.pages import answers as client_pages
 from iglu_lib.platform import codes as client_codes
 from iglu_lib.platform import events as client_events
 
@@ -231,7 +232,7 @@ def test_the_duplicated_constants_match_the_clients():
     from iglu_lib.mturk import system_qualifications as client_system
 
     assert local_system.SYSTEM_TYPES == client_system.SYSTEM_TYPES
-    assert TIE_OPTIONS == client_answers.TIE_OPTIONS
+    assert TIE_OPTIONS == client_pages.TIE_OPTIONS
     assert set(local_world.WOOLS) == set(client_events.WOOL_COLOURS)
     assert (local_world.WORLD_X, local_world.WORLD_Y, local_world.WORLD_Z) == (
         client_events.WORLD_X, client_events.WORLD_Y, client_events.WORLD_Z)

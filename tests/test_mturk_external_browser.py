@@ -17,7 +17,7 @@ from iglu_lib.crowd.server import TaskServer
 from iglu_lib.crowd.session import campaign_pages
 from iglu_lib.local.mturk.control_client import LocalMTurkControl
 from iglu_lib.mturk import HitManager
-from iglu_lib.mturk.hit_pages import SUBMITTED
+from iglu_lib.pages.store import SUBMITTED
 from tests.test_mturk_external_pages import frame_url, shown_join_codes, stranger_get
 
 pytestmark = pytest.mark.browser

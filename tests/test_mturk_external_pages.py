@@ -23,9 +23,10 @@ from iglu_lib.crowd.server import RETRY_SECONDS, TaskServer
 from iglu_lib.crowd.session import campaign_pages
 from iglu_lib.local.mturk.control_client import LocalMTurkControl
 from iglu_lib.mturk import HitManager
-from iglu_lib.mturk.hit_pages import DUE_GRACE_SECONDS, SUBMITTED, UNSUBMITTED, keep_off_flagged
+from iglu_lib.mturk.hit_pages import keep_off_flagged
 from iglu_lib.mturk.manager import MTurkError
-from iglu_lib.mturk.templates import TemplateError, preview_exposes_codes
+from iglu_lib.pages.store import DUE_GRACE_SECONDS, SUBMITTED, UNSUBMITTED
+from iglu_lib.pages.templates import TemplateError, preview_exposes_codes
 
 JOIN = "/plaiground:join-task-with-agent T1:C1:TASK1"
 SECRET_IDS = ["inst-secret-a", "inst-secret-b"]

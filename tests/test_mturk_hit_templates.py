@@ -16,7 +16,7 @@ from iglu_lib.collection.params import CampaignParams
 from iglu_lib.config import ConfigError
 from iglu_lib.errors import IgluError
 from iglu_lib.mturk.qualifications import QualificationFileError, QualificationTest
-from iglu_lib.mturk.templates import (
+from iglu_lib.pages.templates import (
     SAMPLE_SUFFIX,
     SAMPLE_TASK_JOIN_CODE,
     TemplateIncomplete,
@@ -136,7 +136,7 @@ def test_missing_folder_file_or_variable_is_named(tmp_path):
 
 
 def test_a_page_may_extend_the_package_base_without_prefix(tmp_path):
-    (tmp_path / "hit.html.j2").write_text((ROOT / "iglu_lib/mturk/templates/multi_agent.html.j2").read_text())
+    (tmp_path / "hit.html.j2").write_text((ROOT / "iglu_lib/pages/templates/multi_agent.html.j2").read_text())
     assert check_template(tmp_path, "pairwise", 2) == []
     assert check_template(tmp_path, "multi", 4) == []
 
@@ -203,7 +203,7 @@ def test_qualifier_without_consent_or_with_a_key_that_pays_non_consenters_is_ref
 
 def test_external_mode_pages_render_from_the_stored_folder():
     """External-mode rows keep the folder, so the task server renders (and masks) the same page."""
-    from iglu_lib.mturk.templates import FOLDER_KEY, HIDDEN_CODE, render_hit, render_hit_preview
+    from iglu_lib.pages.templates import FOLDER_KEY, HIDDEN_CODE, render_hit, render_hit_preview
 
     stored = {**SET, **sample_variables(2), FOLDER_KEY: str(EXAMPLE)}
     assert "/end-turn" in render_hit("pairwise", stored) and "sample-instance-1" in render_hit("pairwise", stored)

@@ -11,17 +11,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from iglu_lib.config import load_profile
-from iglu_lib.mturk import (
-    HitManager,
-    SpendingRefused,
-    TemplateError,
-    html_question,
-    parse_answers,
-    render_hit,
-)
+from iglu_lib.mturk import HitManager, SpendingRefused, html_question, parse_answers
 from iglu_lib.mturk.manager import Annotation, MTurkError
 from iglu_lib.mturk.qualifications import QualificationFileError, QualificationTest
 from iglu_lib.mturk.retry import RetryPolicy
+from iglu_lib.pages import TemplateError, render_hit
 
 ROOT = Path(__file__).resolve().parents[1]
 QUALIFIER = ROOT / "params" / "examples" / "qualifier"

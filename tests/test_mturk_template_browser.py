@@ -12,7 +12,7 @@ import pytest
 
 from iglu_lib.local.mturk.control_client import LocalMTurkControl
 from iglu_lib.mturk import HitManager
-from iglu_lib.mturk.answers import code_field
+from iglu_lib.pages.answers import code_field
 
 pytestmark = pytest.mark.browser
 

@@ -18,7 +18,7 @@ A schema that recognises an annotation but finds it unusable returns a `problem`
 analysis counts and reports; nothing is guessed.
 
 Ties: a workbench record of a two-game HIT also carries the HIT's `outcome` (`decisive`,
-`tie_good`, `tie_bad`, `no_decision`, see `iglu_lib.mturk.answers.OUTCOMES`), and a stored
+`tie_good`, `tie_bad`, `no_decision`, see `iglu_lib.pages.answers.OUTCOMES`), and a stored
 answer may have chosen `both_good_option` / `both_bad_option`; `Judgement.outcome` keeps it.
 Annotations without it (the published export) have no ties and read as before.
 """
@@ -58,7 +58,7 @@ class PerGameSchema:
         return "was_chosen_best" in annotation
 
     def judge(self, annotation: Mapping[str, Any], game: Mapping[str, Any]) -> Judgement:
-        from iglu_lib.mturk.answers import OUTCOMES
+        from iglu_lib.pages.answers import OUTCOMES
 
         chosen = annotation["was_chosen_best"]
         text = _text(annotation.get("agent_performance"))
@@ -82,7 +82,7 @@ class PairwiseAnswerSchema:
         position = self._position(annotation, game)
         if position is None:
             return Judgement(problem="neither joinCode1/2 nor completionCode1/2 of the answer is this game's")
-        from iglu_lib.mturk.answers import TIE_OPTIONS, read_choice
+        from iglu_lib.pages.answers import TIE_OPTIONS, read_choice
 
         best = annotation.get("best_agent")
         chosen = best.get(f"agent{position}_option") if isinstance(best, Mapping) else None

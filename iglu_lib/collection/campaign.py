@@ -185,7 +185,7 @@ class Campaign:
     def start(self) -> dict[str, Any]:
         """Rebuild the scheduler from the records, reconcile them with the service, and finish
         what a crash left half done."""
-        from iglu_lib.mturk.templates import preview_exposes_codes, require_complete_template
+        from iglu_lib.pages.templates import preview_exposes_codes, require_complete_template
 
         if self.params.hit_template:
             require_complete_template(self.params.hit_template, self.params.hit_type, self.params.k,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from iglu_lib.collection.sanctions import FRAUD_REASONS
-from iglu_lib.mturk.answers import TIE_OPTIONS, code_field, read_choice
+from iglu_lib.pages.answers import TIE_OPTIONS, code_field, read_choice
 from iglu_lib.platform.codes import CodeError, parse_completion_code
 
 if TYPE_CHECKING:
@@ -195,7 +195,7 @@ def hit_outcome(annotations: Sequence[Mapping[str, Any]]) -> str | None:
     """What the games' annotations of one HIT say was chosen: `decisive`, `tie_good`, `tie_bad` or
     `no_decision` (see `answers.OUTCOMES`); records written before ties existed are read from
     `was_chosen_best` (one game chosen: decisive). None for a one-game HIT or games not annotated."""
-    from iglu_lib.mturk.answers import DECISIVE, NO_DECISION, OUTCOMES
+    from iglu_lib.pages.answers import DECISIVE, NO_DECISION, OUTCOMES
 
     if len(annotations) < 2 or not all(isinstance(a, Mapping) and a for a in annotations):
         return None

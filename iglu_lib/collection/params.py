@@ -251,7 +251,7 @@ class CampaignParams:
     @property
     def ties_offered(self) -> tuple[str, ...]:
         """The tie answers (`best_agent` values) this campaign's two-game pages offer."""
-        from iglu_lib.mturk.templates import offered_ties
+        from iglu_lib.pages.templates import offered_ties
 
         return offered_ties(self.tie_variables) if self.k == 2 else ()
 

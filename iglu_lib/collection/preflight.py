@@ -153,7 +153,7 @@ def _sample_variables(params: Any) -> dict[str, Any]:
 
 def _page_check(params: Any, manager: Any) -> tuple[bool, str]:
     """The bundled page renders with sample variables and carries every answer field."""
-    from iglu_lib.mturk.templates import render_hit
+    from iglu_lib.pages.templates import render_hit
 
     page = render_hit(params.hit_type, {"title": manager.settings.title, **_sample_variables(params)})
     fields = manager.answer_fields(params.k)
@@ -171,7 +171,7 @@ def _template_check(params: Any) -> tuple[bool | None, str]:
     template = getattr(params, "hit_template", None)
     if not template:
         return None, "none set: the bundled page is used"
-    from iglu_lib.mturk.templates import check_template
+    from iglu_lib.pages.templates import check_template
 
     missing = check_template(params.path(str(template)), params.hit_type, params.k,
                              getattr(params, "page_variables", None) or getattr(params, "hit_variables", None))

@@ -207,7 +207,7 @@ def review_lines(reviews: Sequence[WorkerReview], *, detail: bool = False) -> li
         for sub in review.submissions if detail else ():
             notes = ", ".join(sub.reasons or sub.warnings) or "-"
             lines.append(f"  HIT {sub.hit_id} {sub.task_name} ({' vs '.join(sub.agents)}): {sub.status} [{notes}]")
-            lines.extend(f"    {'done' if d.get('done') else 'PENDING'} {d['action']} at {d.get('at', '')}: "
+            lines.extend(f"    {'done' if d.get('done') else 'pending'} {d['action']} at {d.get('at', '')}: "
                          f"{d.get('reason', '')}" for d in sub.decisions)
     return lines
 

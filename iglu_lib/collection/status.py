@@ -122,7 +122,7 @@ def not_counted(hits: Iterable[Sequence[GameRecord]]) -> dict[str, int]:
 def choice_counts(hits: Iterable[Sequence[GameRecord]]) -> dict[str, int]:
     """What the workers chose in `hits` (each a HIT's games): decisive, a tie (both good, both bad)
     or no decision; `ties` is both kinds together. Empty for one-game HITs."""
-    from iglu_lib.mturk.answers import DECISIVE, NO_DECISION, TIE_BAD, TIE_GOOD
+    from iglu_lib.pages.answers import DECISIVE, NO_DECISION, TIE_BAD, TIE_GOOD
 
     found = Counter(hit_outcome([g.annotation for g in games]) for games in hits)
     found.pop(None, None)

@@ -28,7 +28,7 @@ from iglu_lib.crowd.task import CrowdTask
 from iglu_lib.mturk.manager import Assignment, HitManager, MTurkError
 from iglu_lib.mturk.qualifications import grant
 from iglu_lib.mturk.qualifications import score as qualification_score
-from iglu_lib.mturk.templates import external_question
+from iglu_lib.mturk.questions import external_question
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile

@@ -298,7 +298,7 @@ def forward_page(action: str, fields: Mapping[str, Any]) -> str:
 
 
 class CampaignPages:
-    """`GET /hit?page=...`: the page of an `external`-mode campaign HIT (see `iglu_lib.mturk.hit_pages`).
+    """`GET /hit?page=...`: the page of an `external`-mode campaign HIT (see `iglu_lib.pages.store`).
 
     MTurk proves an assignment id and its worker only once the work is submitted; while a
     worker works, all it can say is that the HIT holds an accepted assignment. So a request with
@@ -365,7 +365,7 @@ class CampaignPages:
             raise RequestProblem("This server has no crowd platform to check assignments with.", 503)
 
     def _reopened(self, claim: Any, hit_page: Any, worker_id: str) -> Any:
-        from iglu_lib.mturk.hit_pages import UNSUBMITTED
+        from iglu_lib.pages.store import UNSUBMITTED
 
         if claim.page_id != hit_page.page_id or claim.worker_id != worker_id:
             raise RequestProblem("This assignment was opened by another worker or for another HIT.", 403)
@@ -411,12 +411,12 @@ class CampaignPages:
         return dict(manager.call("get_hit", HITId=hit_id)["HIT"])
 
     def _render(self, hit_page: Any, claim: Any) -> str:
-        from iglu_lib.mturk.templates import render_hit
+        from iglu_lib.pages.templates import render_hit
 
         return render_hit(hit_page.kind, claim.variables(hit_page))
 
     def _preview(self, hit_page: Any, reason: str | None = None, retry: bool = False) -> str:
-        from iglu_lib.mturk.templates import render_hit_preview
+        from iglu_lib.pages.templates import render_hit_preview
 
         page = render_hit_preview(hit_page.kind, hit_page.variables)
         page = WORK_SECTION.sub("", page, count=1).replace('<p id="preview-note" hidden>', '<p id="preview-note">')

@@ -31,9 +31,9 @@ def campaign_pages(profile: Profile, store_path: str | Path | None = None, **gua
     checked with the profile's crowd platform; on the local profile the pages load the local
     MTurk server's crowd-form script instead of the CDN's. `guards`: `states` and `limiter` of
     `CampaignPages` (tests pass their own limits)."""
-    from iglu_lib.mturk.hit_pages import HitPageStore
-    from iglu_lib.mturk.hit_pages import store_path as profile_store_path
     from iglu_lib.mturk.manager import HitManager
+    from iglu_lib.pages.store import HitPageStore
+    from iglu_lib.pages.store import store_path as profile_store_path
 
     store = HitPageStore(store_path or profile_store_path(profile.hit))
     manager = HitManager.open(profile, hit_type="hit-pages", campaign="hit-pages")

@@ -112,7 +112,7 @@ class StudyPages:
         return study
 
     def _render(self, slot: StudySlot) -> str:
-        from iglu_lib.mturk.templates import render_hit
+        from iglu_lib.pages.templates import render_hit
 
         page = render_hit(slot.kind, slot.variables)
         return page.replace(CROWD_SCRIPT_URL, html.escape(self.crowd_script)) if self.crowd_script else page

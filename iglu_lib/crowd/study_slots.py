@@ -76,7 +76,7 @@ OPEN, CLAIMED, ANSWERED, REVIEWING, CLOSED = "open", "claimed", "answered", "rev
 
 def store_path(hit: HitSettings) -> Path:
     """`study_slots.sqlite` beside the profile's external HIT-page file."""
-    from iglu_lib.mturk.hit_pages import store_path as pages_path
+    from iglu_lib.pages.store import store_path as pages_path
 
     return pages_path(hit).with_name("study_slots.sqlite")
 

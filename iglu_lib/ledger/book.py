@@ -334,11 +334,28 @@ class Ledger:
             call()
             return wanted.lower()
 
+        paid = self._reward_paid_as_the_other(kind, assignment_id)
+        if paid is not None:
+            return Result(paid, already=True)
         key = entry_key(self.campaign, kind, assignment_id, "", "")
         draft = Entry(self.campaign, key, kind, assignment_id, worker_id, hit_id,
                       money(amount) if kind is not Kind.REJECT else "0.00", reason.strip()[:1000], "",
                       self.source)
         return self._once(draft, act, on_service, check_first=True)
+
+    def _reward_paid_as_the_other(self, kind: Kind, assignment_id: str) -> Entry | None:
+        """An assignment's reward is paid once, as a reward or as a reversal: an approval asked
+        after a reversal (the status then shows it approved) must not book the reward again."""
+        other = {Kind.REWARD: Kind.REVERSAL, Kind.REVERSAL: Kind.REWARD}.get(kind)
+        if other is None:
+            return None
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            entry = self._get(entry_key(self.campaign, other, assignment_id, "", ""))
+        except ResourceNotFoundError:
+            return None
+        return entry if entry.done else None
 
     # -- sanctions and messages -------------------------------------------------------------
     def block(self, kind: Kind, *, worker_id: str, reason: str, call: Callable[[], None],

@@ -1,5 +1,5 @@
-"""MTurk for the workbench: the HIT manager over boto3, HIT page templates, answer parsing and
-qualification tests. Imports stay light: the names below load their module when first used."""
+"""MTurk for the workbench: the HIT manager over boto3, the question XML that carries our pages
+(`iglu_lib.pages`), answer XML parsing and qualification tests. Imports stay light: the names below load their module when first used."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING
 from iglu_lib.lazy import lazy_exports
 
 if TYPE_CHECKING:  # the checker sees the real names; at run time they load on first use
-    from iglu_lib.mturk.answers import ParsedAnswers as ParsedAnswers
     from iglu_lib.mturk.answers import parse_answers as parse_answers
-    from iglu_lib.mturk.hit_pages import HitPageStore as HitPageStore
     from iglu_lib.mturk.manager import Assignment as Assignment
     from iglu_lib.mturk.manager import Hit as Hit
     from iglu_lib.mturk.manager import HitManager as HitManager
@@ -19,16 +17,11 @@ if TYPE_CHECKING:  # the checker sees the real names; at run time they load on f
     from iglu_lib.mturk.manager import TokenSpent as TokenSpent
     from iglu_lib.mturk.qualifications import QualificationTest as QualificationTest
     from iglu_lib.mturk.qualifications import create_qualification_type as create_qualification_type
+    from iglu_lib.mturk.questions import external_question as external_question
+    from iglu_lib.mturk.questions import html_question as html_question
     from iglu_lib.mturk.retry import RetryPolicy as RetryPolicy
     from iglu_lib.mturk.review import Decision as Decision
     from iglu_lib.mturk.review import act_on_assignments as act_on_assignments
-    from iglu_lib.mturk.templates import QUESTION_MODES as QUESTION_MODES
-    from iglu_lib.mturk.templates import TEMPLATES as TEMPLATES
-    from iglu_lib.mturk.templates import TemplateError as TemplateError
-    from iglu_lib.mturk.templates import external_question as external_question
-    from iglu_lib.mturk.templates import html_question as html_question
-    from iglu_lib.mturk.templates import preview_exposes_codes as preview_exposes_codes
-    from iglu_lib.mturk.templates import render_hit as render_hit
 
 _EXPORTS = {
     "HitManager": "iglu_lib.mturk.manager",
@@ -38,16 +31,9 @@ _EXPORTS = {
     "MTurkError": "iglu_lib.mturk.manager",
     "TokenSpent": "iglu_lib.mturk.manager",
     "RetryPolicy": "iglu_lib.mturk.retry",
-    "ParsedAnswers": "iglu_lib.mturk.answers",
     "parse_answers": "iglu_lib.mturk.answers",
-    "render_hit": "iglu_lib.mturk.templates",
-    "html_question": "iglu_lib.mturk.templates",
-    "external_question": "iglu_lib.mturk.templates",
-    "TemplateError": "iglu_lib.mturk.templates",
-    "TEMPLATES": "iglu_lib.mturk.templates",
-    "QUESTION_MODES": "iglu_lib.mturk.templates",
-    "preview_exposes_codes": "iglu_lib.mturk.templates",
-    "HitPageStore": "iglu_lib.mturk.hit_pages",
+    "html_question": "iglu_lib.mturk.questions",
+    "external_question": "iglu_lib.mturk.questions",
     "QualificationTest": "iglu_lib.mturk.qualifications",
     "create_qualification_type": "iglu_lib.mturk.qualifications",
     "Decision": "iglu_lib.mturk.review",

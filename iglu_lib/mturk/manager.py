@@ -21,15 +21,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from iglu_lib.errors import IgluError
-from iglu_lib.mturk.answers import ParsedAnswers, parse_answers
+from iglu_lib.mturk.answers import parse_answers
+from iglu_lib.mturk.questions import external_question, html_question
 from iglu_lib.mturk.retry import RetryPolicy
-from iglu_lib.mturk.templates import (
-    TEMPLATES,
-    check_question_mode,
-    external_question,
-    html_question,
-    render_hit,
-)
+from iglu_lib.pages.answers import ParsedAnswers
+from iglu_lib.pages.templates import TEMPLATES, check_question_mode, render_hit
 from iglu_lib.settings import CREATE_HIT_FIELDS, HitSettings
 
 #: MTurk's largest page size.
@@ -326,7 +322,7 @@ class HitManager:
     @cached_property
     def page_store(self) -> Any:
         """Where external-mode HIT pages are kept for the task server (`hit.external_store`)."""
-        from iglu_lib.mturk.hit_pages import HitPageStore, store_path
+        from iglu_lib.pages.store import HitPageStore, store_path
 
         return HitPageStore(store_path(self.settings))
 
@@ -344,8 +340,8 @@ class HitManager:
 
     def _external_page(self, variables: Mapping[str, Any], token: str) -> tuple[str, str]:
         """Store the page's variables for the task server; the question carries only the page id."""
-        from iglu_lib.mturk.hit_pages import page_id_for
-        from iglu_lib.mturk.templates import FRAME_HEIGHT
+        from iglu_lib.mturk.questions import FRAME_HEIGHT
+        from iglu_lib.pages.store import page_id_for
 
         if self.hit_type not in TEMPLATES:
             raise MTurkError(f"HIT type '{self.hit_type}' has no template ({', '.join(TEMPLATES)}); pass question=")
@@ -360,7 +356,7 @@ class HitManager:
         (the folder, kept with external-mode pages so the task server renders the same page)."""
         if not self.template_folder:
             return {}
-        from iglu_lib.mturk.templates import FOLDER_KEY, template_folder
+        from iglu_lib.pages.templates import FOLDER_KEY, template_folder
 
         return {**self.template_variables, FOLDER_KEY: str(template_folder(self.template_folder))}
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from iglu_lib.mturk.manager import Hit, HitManager, MTurkError
 from iglu_lib.mturk.qualifications import grant, resolve_type
-from iglu_lib.mturk.templates import FRAME_HEIGHT, external_question
+from iglu_lib.mturk.questions import FRAME_HEIGHT, external_question
 from iglu_lib.providers import Bonus, Check, CrowdProvider, PostedWork, Submitted, WorkSpec
 
 if TYPE_CHECKING:

@@ -123,7 +123,7 @@ def bonus(
         raise WorkerActionRefused(f"the token must have 1 to {TOKEN_MAX} characters")
     manager = _manager(profile, manager, allow_spending)
     resolved, hit_id = _worker_of_assignment(profile, manager, worker, assignment_id)
-    ledger = Ledger.open(profile, _campaign_of(manager, hit_id), manager, source="workers")
+    ledger = Ledger.open(profile, campaign_of(manager, hit_id), manager, source="workers")
     result = ledger.pay_bonus(Kind.BONUS, worker_id=resolved.worker_id, assignment_id=assignment_id, amount=value,
                               reason=reason, hit_id=hit_id, token=token.strip() if token else None,
                               allow_spending=allow_spending)
@@ -132,9 +132,10 @@ def bonus(
             "campaign": ledger.campaign, "paid_now": result.acted}
 
 
-def _campaign_of(manager: HitManager, hit_id: str) -> str:
-    """The campaign whose ledger books a bonus: the one the HIT's annotation names, or the
-    ledger's `unfiled` partition for a HIT the workbench did not make."""
+def campaign_of(manager: HitManager, hit_id: str) -> str:
+    """The campaign whose ledger books a bonus or a decision about one assignment: the one the
+    HIT's annotation names, or the ledger's `unfiled` partition for a HIT the workbench did not
+    make (or none, for a worker's block)."""
     from iglu_lib.ledger.book import UNFILED
 
     try:

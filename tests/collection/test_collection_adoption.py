@@ -421,9 +421,9 @@ def test_a_slot_is_rebuilt_from_the_join_codes_its_page_shows():
 
 def test_an_external_mode_hit_shows_the_join_codes_its_stored_page_holds(tmp_path, local_profile):
     """An `ExternalQuestion` carries only a page id: the join codes come from the page store."""
-    from iglu_lib.mturk.hit_pages import HitPageStore
     from iglu_lib.mturk.manager import Hit
-    from iglu_lib.mturk.templates import external_question
+    from iglu_lib.mturk.questions import external_question
+    from iglu_lib.pages.store import HitPageStore
 
     manager = HitManager(local_profile.hit, lambda: None, hit_type="pairwise", campaign="ext")
     manager.__dict__["page_store"] = store = HitPageStore(tmp_path / "pages.sqlite")

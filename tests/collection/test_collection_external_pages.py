@@ -15,7 +15,7 @@ from iglu_lib.collection.sanctions import CampaignQualification
 from iglu_lib.crowd.server import TaskServer
 from iglu_lib.crowd.session import campaign_pages
 from iglu_lib.local.mturk.control_client import LocalMTurkControl
-from iglu_lib.mturk.hit_pages import DUE_GRACE_SECONDS
+from iglu_lib.pages.store import DUE_GRACE_SECONDS
 from tests.test_mturk_external_pages import frame_url, opened, stranger_get
 
 

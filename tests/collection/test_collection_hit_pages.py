@@ -15,7 +15,7 @@ from iglu_lib.collection import Campaign
 from iglu_lib.local.mturk.control_client import LocalMTurkControl, WorkerRefused
 from iglu_lib.mturk import HitManager
 from iglu_lib.mturk.qualifications import QualificationTest, create_qualification_type
-from iglu_lib.mturk.templates import TemplateIncomplete
+from iglu_lib.pages.templates import TemplateIncomplete
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "params" / "templates" / "iglu-minecraft"

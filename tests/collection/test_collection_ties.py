@@ -11,7 +11,7 @@ import pytest
 
 from iglu_lib.collection.status import campaign_status
 from iglu_lib.local.mturk.control_client import LocalMTurkControl
-from iglu_lib.mturk.answers import code_field
+from iglu_lib.pages.answers import code_field
 from iglu_lib.storage import RecordStatus
 
 TIES = ("#best-agent-both-good", "#best-agent-both-bad")

@@ -1,4 +1,5 @@
-"""HIT pages: Jinja2 templates shipped in the package, rendered into MTurk `HTMLQuestion`s.
+"""Our task pages: Jinja2 templates shipped in the package, rendered for either crowd (an MTurk
+`HTMLQuestion` or external page, a Prolific study page).
 
 Each kind of HIT (one assistant, a pair, k assistants) is a `HitTemplate` in `TEMPLATES`,
 which also knows the answer fields its page submits, so that answer parsing can name what is
@@ -27,14 +28,6 @@ OPTIONAL_VARIABLES: dict[str, Any] = {
 
 #: The template variable that switches each tie answer of `best_agent` on (see `answers.TIE_OPTIONS`).
 TIE_VARIABLES = {"both_good_option": "offer_both_good", "both_bad_option": "offer_both_bad"}
-
-HTML_QUESTION_SCHEMA = (
-    "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd"
-)
-EXTERNAL_QUESTION_SCHEMA = (
-    "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2006-07-14/ExternalQuestion.xsd"
-)
-
 
 class TemplateError(IgluError, ValueError):
     """A HIT page cannot be rendered from the variables given; the message says which."""
@@ -101,7 +94,7 @@ def _environment() -> Any:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     return Environment(
-        loader=PackageLoader("iglu_lib.mturk", "templates"),
+        loader=PackageLoader("iglu_lib.pages", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -133,29 +126,6 @@ def render_hit(kind: str, variables: Mapping[str, Any]) -> str:
         ) from None
     except JinjaError as err:
         raise TemplateError(f"template '{kind}' ({template.file}) failed to render: {err}") from None
-
-
-def html_question(html: str, frame_height: int = 0) -> str:
-    """Wrap a page in MTurk's `HTMLQuestion` XML (`FrameHeight` 0 lets the page take the window)."""
-    safe = html.replace("]]>", "]]]]><![CDATA[>")
-    return (
-        f'<HTMLQuestion xmlns="{HTML_QUESTION_SCHEMA}">\n'
-        f"  <HTMLContent><![CDATA[{safe}]]></HTMLContent>\n"
-        f"  <FrameHeight>{int(frame_height)}</FrameHeight>\n"
-        "</HTMLQuestion>\n"
-    )
-
-
-def external_question(url: str, frame_height: int = 0) -> str:
-    """MTurk's `ExternalQuestion` XML for a page served elsewhere (MTurk adds the worker parameters)."""
-    from xml.sax.saxutils import escape
-
-    return (
-        f'<ExternalQuestion xmlns="{EXTERNAL_QUESTION_SCHEMA}">\n'
-        f"  <ExternalURL>{escape(url)}</ExternalURL>\n"
-        f"  <FrameHeight>{int(frame_height)}</FrameHeight>\n"
-        "</ExternalQuestion>\n"
-    )
 
 
 # -- question modes ---------------------------------------------------------------------------
@@ -205,8 +175,6 @@ def render_hit_preview(kind: str, variables: Mapping[str, Any]) -> str:
     page = render_hit(kind, masked)
     return page.replace(f"{HIDDEN_CODE}:", HIDDEN_CODE)
 
-#: Height of an external-mode HIT's frame on the worker's page.
-FRAME_HEIGHT = 900
 
 
 # -- a researcher's own template folder --------------------------------------------------------
@@ -280,7 +248,7 @@ def _folder_environment(folder: str) -> Any:
         StrictUndefined,
     )
 
-    package = PackageLoader("iglu_lib.mturk", "templates")
+    package = PackageLoader("iglu_lib.pages", "templates")
     return Environment(
         loader=ChoiceLoader([FileSystemLoader(folder), PrefixLoader({"package": package}), package]),
         autoescape=True,
@@ -334,7 +302,7 @@ def check_template(folder: str | Path, hit_type: str, agents: int,
     named as the loop reads it, every other answer field the loop reads (the `best_agent` radios:
     one per game, and beside two games each tie `offer_both_good` / `offer_both_bad` switches on,
     none it switches off), a form and a submit; and no variable left at its `CHANGE ME` placeholder."""
-    from iglu_lib.mturk.answers import code_field
+    from iglu_lib.pages.answers import code_field
 
     try:
         sample = {**(variables or {}), **sample_variables(agents)}
@@ -384,7 +352,7 @@ def offered_ties(variables: Mapping[str, Any] | None) -> tuple[str, ...]:
 def _best_agent_lacks(shown: set[str], agents: int, variables: Mapping[str, Any] | None) -> list[str]:
     """The `best_agent` radios a page lacks, and tie radios it shows although switched off (the
     answer would be refused as a choice the campaign did not offer)."""
-    from iglu_lib.mturk.answers import TIE_OPTIONS, offered_options
+    from iglu_lib.pages.answers import TIE_OPTIONS, offered_options
 
     wanted = set(offered_options(agents, offered_ties(variables)))
     lacks = []
