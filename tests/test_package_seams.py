@@ -206,3 +206,18 @@ def test_each_implementation_satisfies_the_protocol_its_callers_are_typed_with()
     result = subprocess.run(command, cwd=root, env={**os.environ, "MYPYPATH": str(root)},
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_the_any_count_counts_parameters_annotated_any_and_nothing_else(tmp_path):
+    sys.path.insert(0, str(PACKAGE_DIR.parent / "scripts"))
+    try:
+        import count_any_params
+    finally:
+        sys.path.pop(0)
+    (tmp_path / "m.py").write_text(
+        "import typing\nfrom typing import Any\n"
+        "def f(a: Any, b: 'Any', c: typing.Any, *d: Any, e: int, f: dict[str, Any], **g: Any) -> Any: ...\n"
+        "class C:\n    async def m(self, h: Any, /, i: object) -> None: ...\n"
+    )
+    found = [(function, name) for _, _, function, name in count_any_params.any_parameters(tmp_path)]
+    assert sorted(found) == [("f", "a"), ("f", "b"), ("f", "c"), ("f", "d"), ("f", "g"), ("m", "h")]
