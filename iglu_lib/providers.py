@@ -153,22 +153,6 @@ class CrowdProvider(Protocol):
         """Every piece of work whose key starts with `prefix` (a campaign's), as the service shows it."""
 
 
-class OnboardingGate(Protocol):
-    """A crowd task's onboarding result kept on the crowd service, per worker: a qualification
-    score (and a `-failed` qualification) on MTurk, a passed and a failed participant group on
-    Prolific. The task server records the result first; mirroring it to the service
-    (`crowd.onboarding.mirror_onboarding`) calls only this."""
-
-    @property
-    def name(self) -> str:
-        """The capability's name (what the work requires)."""
-        ...
-
-    def record(self, worker_id: str, passed: bool) -> None:
-        """Hold the worker's result on the service (repeating it changes nothing)."""
-        ...
-
-
 def provider_class(name: str) -> type[Any]:
     """The class of a provider by name, imported on request."""
     target = PROVIDERS.get(name)

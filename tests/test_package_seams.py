@@ -199,7 +199,7 @@ def test_lint_imports_refuses_a_new_module_until_it_is_placed_in_the_layers(tmp_
 def test_each_implementation_satisfies_the_protocol_its_callers_are_typed_with():
     """mypy on tests/typing/seams_conformance.py: HitManager and the Prolific study campaign are
     the ledger's BonusService, Azure's TableClient the records' EntityTable, GameDataClient a
-    GameSource, both onboarding gates an OnboardingGate, both providers a CrowdProvider. The
+    GameSource, both providers a CrowdProvider. The
     project's settings and cache are used, so after `make test`'s mypy this takes a second."""
     root = PACKAGE_DIR.parent
     command = [sys.executable, "-m", "mypy", "tests/typing/seams_conformance.py"]

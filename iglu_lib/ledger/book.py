@@ -212,7 +212,7 @@ class BonusService(Protocol):
     messages reach the service through the callables the caller hands to `settle`, `block` and
     `message`, so the ledger needs nothing more of it."""
 
-    def send_bonus(self, worker_id: str, assignment_id: str, amount: str, reason: str, token: str, *,
+    def send_bonus(self, worker_id: str, assignment_id: str, amount: str, reason: str, token: str, /, *,
                    allow_spending: bool = False) -> bool:
         """Pay; False when the service had this token's payment already (paid, not twice)."""
         ...

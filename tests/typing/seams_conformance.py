@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from azure.data.tables import TableClient
 
-from iglu_lib.crowd.prolific_provider import OnboardingGroups
-from iglu_lib.crowd.provider import OnboardingQualification
 from iglu_lib.crowd.study_campaign import StudyCampaign
 from iglu_lib.ledger.book import BonusService
 from iglu_lib.mturk.manager import HitManager
 from iglu_lib.mturk.provider import MTurkProvider
 from iglu_lib.platform.client import GameDataClient, GameSource
 from iglu_lib.prolific.provider import ProlificProvider
-from iglu_lib.providers import CrowdProvider, OnboardingGate
+from iglu_lib.providers import CrowdProvider
 from iglu_lib.storage import EntityTable
 
 
@@ -25,10 +23,6 @@ def bonus_services(mturk: HitManager, prolific: StudyCampaign) -> list[BonusServ
 
 
 def crowd_providers(mturk: MTurkProvider, prolific: ProlificProvider) -> list[CrowdProvider]:
-    return [mturk, prolific]
-
-
-def onboarding_gates(mturk: OnboardingQualification, prolific: OnboardingGroups) -> list[OnboardingGate]:
     return [mturk, prolific]
 
 
