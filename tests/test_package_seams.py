@@ -197,12 +197,12 @@ def test_lint_imports_refuses_a_new_module_until_it_is_placed_in_the_layers(tmp_
 
 
 def test_each_implementation_satisfies_the_protocol_its_callers_are_typed_with():
-    """mypy on tests/typing/seams_conformance.py: HitManager and the Prolific study campaign are
+    """mypy on tests/typecheck/seams_conformance.py: HitManager and the Prolific study campaign are
     the ledger's BonusService, Azure's TableClient the records' EntityTable, GameDataClient a
     GameSource, both providers a CrowdProvider. The
     project's settings and cache are used, so after `make test`'s mypy this takes a second."""
     root = PACKAGE_DIR.parent
-    command = [sys.executable, "-m", "mypy", "tests/typing/seams_conformance.py"]
+    command = [sys.executable, "-m", "mypy", "tests/typecheck/seams_conformance.py"]
     result = subprocess.run(command, cwd=root, env={**os.environ, "MYPYPATH": str(root)},
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:]
