@@ -779,3 +779,10 @@ def test_every_entry_names_its_source_and_no_hit_unless_given(table: Table, serv
     assert [table.row(r.entry.key)["Part"] for r in results] == ["", "", "W1", "warning"]
     assert [table.row(r.entry.key)["Token"] for r in results] == [results[0].entry.key, "", "", ""]
     assert all(table.row(r.entry.key)["Source"] == "manual" for r in results)
+
+
+def test_a_ledger_opened_to_be_read_refuses_to_pay_and_books_no_intent(table: Table) -> None:
+    reader = Ledger(table, CAMPAIGN, None)  # as `iglu campaign status` opens it
+    with pytest.raises(LedgerRefused, match="opened without a crowd service"):
+        reader.pay_bonus(Kind.BONUS, worker_id="W1", assignment_id="A1", amount="0.50", reason="thanks")
+    assert reader.entries() == [] and reader.spend().total == Decimal("0.00")

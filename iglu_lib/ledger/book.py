@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from iglu_lib.errors import IgluError
+from iglu_lib.storage.entity_table import EntityTable
 from iglu_lib.storage.record import check_key, utc_now
 
 if TYPE_CHECKING:
@@ -204,17 +205,37 @@ def ledger_table_name(profile: Profile) -> str:
     return f"{name}{TABLE_SUFFIX}"
 
 
-class Ledger:
-    """The ledger of one campaign on one service (`manager`: a `HitManager` or alike)."""
+class BonusService(Protocol):
+    """What the ledger asks of a crowd service itself: to pay a bonus once per token, and the
+    bonuses it paid for an assignment (its own record, read when an intent has no outcome).
+    `HitManager` is one; a Prolific study campaign is another. Approvals, rejections, blocks and
+    messages reach the service through the callables the caller hands to `settle`, `block` and
+    `message`, so the ledger needs nothing more of it."""
 
-    def __init__(self, table: Any, campaign: str, manager: Any, *, source: str = "loop") -> None:
+    def send_bonus(self, worker_id: str, assignment_id: str, amount: str, reason: str, token: str, /, *,
+                   allow_spending: bool = False) -> bool:
+        """Pay; False when the service had this token's payment already (paid, not twice)."""
+        ...
+
+    def bonus_payments(self, *, assignment_id: str) -> Sequence[Mapping[str, Any]]:
+        """The assignment's bonus payments in the service's words (`BonusAmount`, `Reason`)."""
+        ...
+
+
+class Ledger:
+    """The ledger of one campaign on one service (`manager`: None for a ledger opened only to
+    be read, e.g. by `iglu campaign status`; it then refuses to pay)."""
+
+    def __init__(self, table: EntityTable, campaign: str, manager: BonusService | None, *,
+                 source: str = "loop") -> None:
         self.table = table
         self.campaign = check_key(campaign, "campaign name")
         self.manager = manager
         self.source = source
 
     @classmethod
-    def open(cls, profile: Profile, campaign: str, manager: Any, *, source: str = "loop") -> Ledger:
+    def open(cls, profile: Profile, campaign: str, manager: BonusService | None, *,
+             source: str = "loop") -> Ledger:
         """The campaign's ledger in the profile's table service (the table made if missing)."""
         table = profile.backend.table_service().create_table_if_not_exists(ledger_table_name(profile))
         return cls(table, campaign, manager, source=source)
@@ -243,6 +264,7 @@ class Ledger:
         assignment is refused."""
         if kind not in BONUSES:
             raise LedgerRefused(f"{kind.value} is not a bonus")
+        service = self._service()
         value = money(amount)
         if kind is Kind.RULE_BONUS and part:
             self._refuse_second_rule_bonus(part, assignment_id)
@@ -252,10 +274,16 @@ class Ledger:
         spending = {"allow_spending": True} if allow_spending else {}
 
         def send(entry: Entry) -> str:
-            fresh = self.manager.send_bonus(worker_id, assignment_id, value, entry.reason, entry.token, **spending)
+            fresh = service.send_bonus(worker_id, assignment_id, value, entry.reason, entry.token, **spending)
             return "paid" if fresh else "paid before (the service knew its token)"
 
         return self._once(draft, send, self._bonus_on_service)
+
+    def _service(self) -> BonusService:
+        if self.manager is None:
+            raise LedgerRefused(f"the ledger of {self.campaign} was opened without a crowd service, "
+                                "to be read; open it with the campaign's service to pay")
+        return self.manager
 
     def _refuse_second_rule_bonus(self, game: str, assignment_id: str) -> None:
         for entry in self.entries(Part=game):
@@ -267,7 +295,7 @@ class Ledger:
         """Whether the service paid this intent: more matching payments (amount, normalised
         reason) for the assignment than the ledger's other entries explain."""
         wanted = (entry.amount, normalise_reason(entry.reason))
-        payments = self.manager.bonus_payments(assignment_id=entry.assignment_id)
+        payments = self._service().bonus_payments(assignment_id=entry.assignment_id)
         paid = sum((money(p.get("BonusAmount")), normalise_reason(str(p.get("Reason", "")))) == wanted
                    for p in payments)
         explained = 0
