@@ -1,0 +1,113 @@
+"""`prolific_calls_per_submission`: Prolific API requests per good (approved) submission of a
+Prolific campaign on the local stack, against a loop that lists every submission of the study
+on each turn.
+
+Both are real requests of one run. The loop's are counted by its client (`ProlificClient.counts`,
+retries included). The baseline makes the same writes and the same set-up reads as the loop
+(workspace, project, groups, the study's creation, places, approvals, rejections, bonuses,
+messages), but instead of the loop's watching reads (the study read for its counters or
+places, submission lists and details) it lists every submission of the study once a turn:
+that listing is really requested, on each turn, by a client of its own, and counted there.
+The study page of `iglu crowd serve` reads each session it shows; it is the same for both and
+counted in neither."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from iglu_lib import paths
+
+#: The loop's reads that the baseline replaces with its listing.
+WATCHING = frozenset({"GET studies/{id}/", "GET submissions/", "GET submissions/{id}/", "GET studies/{id}/submissions/"})
+#: The crowd: mostly honest, a few hostile, and each of Prolific's ways of leaving a session.
+CROWD_MIX = {"lazy": 0.05, "forges_agent": 0.05, "returns": 0.05, "times_out": 0.05, "skips_page": 0.05}
+
+
+def run() -> list[dict]:
+    from iglu_lib.local import stack
+
+    with tempfile.TemporaryDirectory() as folder:
+        state_dir = Path(folder) / "stack"
+        os.environ["IGLU_STACK_DIR"] = str(state_dir)
+        stack.up(state_dir)
+        try:
+            counts = _campaign(Path(folder))
+        finally:
+            stack.down(state_dir)
+            os.environ.pop("IGLU_STACK_DIR", None)
+    good = counts["good"]
+    return [{
+        "name": "prolific_calls_per_submission",
+        "value": counts["ours"] / good,
+        "unit": "requests/good submission",
+        "baseline": counts["baseline"] / good,
+        "ratio": counts["ours"] / counts["baseline"],
+        "target": 0.5,
+        "better": "lower",
+        "detail": counts,
+    }]
+
+
+def _platform(folder: Path) -> dict[str, Path]:
+    from iglu_lib.config import load_profile, read_yaml
+    from iglu_lib.encoding.batch import encode_tasks
+    from iglu_lib.encoding.join_codes import build_join_codes
+    from iglu_lib.local.rehearsal import prepare_simulated_platform
+    from iglu_lib.tasks import load_sample
+
+    agents = read_yaml(paths.params_dir() / "01b_simulated_platform.yaml")["agents"]
+    encode_tasks(load_sample()[:12], folder / "tasks", architect_role_id="architect", builder_role_id="builder")
+    files = prepare_simulated_platform(load_profile("local"), folder / "tasks", agents, folder / "platform")
+    codes, _ = build_join_codes(json.loads(files["task_id_mapping"].read_text()),
+                                json.loads(files["join_commands"].read_text()))
+    (folder / "join_codes.json").write_text(json.dumps(codes))
+    return {"join_codes": folder / "join_codes.json", "agent_instances": files["agent_instances"],
+            "platform": folder / "platform"}
+
+
+def _campaign(folder: Path) -> dict[str, Any]:
+    from iglu_lib.collection import Campaign, CampaignParams
+    from iglu_lib.config import load_profile
+    from iglu_lib.crowd.server import TaskServer
+    from iglu_lib.crowd.study_pages import study_pages
+    from iglu_lib.local.prolific_crowd import prolific_rehearsal_crowd
+    from iglu_lib.prolific.client import ProlificClient
+
+    profile = load_profile("local")
+    files = _platform(folder)
+    name = f"bench-prolific-{secrets.token_hex(3)}"  # the slot file outlives the stack: a new campaign each run
+    server = TaskServer(None, None, study_pages=study_pages(profile)).start()
+    try:
+        params = CampaignParams.from_file(paths.params_dir() / "campaigns" / "demo-prolific.yaml", {
+            "campaign": name, "join_codes": str(files["join_codes"]),
+            "agent_instances": str(files["agent_instances"]), "study_url": server.url,
+        })
+        campaign = Campaign.open(params)
+        ours = campaign.manager.provider.client
+        lister = ProlificClient.open(profile.backend)
+
+        def list_every_submission(running: Campaign, report: Any) -> None:
+            study = running.manager.known_study
+            if study is not None:
+                lister.submissions(study.id)
+
+        crowd = prolific_rehearsal_crowd(profile.backend.prolific_base_url(), profile.backend.rehearsal().platform(),
+                                         str(files["platform"]), size=80, mix=CROWD_MIX,
+                                         studies=[f"{name}:study"])
+        try:
+            summary = campaign.run(progress=False, on_turn=list_every_submission)
+        finally:
+            crowd.stop()
+    finally:
+        server.stop()
+    common = sum(n for kind, n in ours.counts.items() if kind not in WATCHING)
+    return {"ours": ours.requests, "baseline": common + lister.requests, "good": summary["good_hits"],
+            "turns": summary["turns"], "watching": sum(ours.counts[kind] for kind in WATCHING),
+            "by_kind": dict(Counter(ours.counts).most_common()),
+            "sessions": dict(Counter(t["outcome"] for t in crowd.taken))}
