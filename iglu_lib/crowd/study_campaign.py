@@ -20,7 +20,8 @@ session's submission an "assignment" with parsed answers) and Prolific's rules u
   listing, a returned or timed-out session gives its slot back; a session awaiting review whose
   answers are kept makes its slot reviewable; one that reached Prolific's completion without our
   page holds no slot and is rejected (`NO_CODE`). Sessions settled for good are remembered and
-  passed over. The study itself is read at most once a turn, when places may have to grow;
+  passed over. Places are counted from the turn's listing (one is made when a slot is
+  planned in a turn without one) and the study's places as last answered (only we change them);
 - a rejection carries the Prolific category that fits the verdict's reasons (`category_for`)
   and a message of at least 100 characters;
 - a bonus is set up, recorded, then paid once (the ledger calls `send_bonus` once per intent;
@@ -90,10 +91,13 @@ NO_PAGE_REASON = ("This submission reached Prolific's completion page without an
 #: Assignment words the loop reads (the MTurk adapter's), from a session's state.
 ASSIGNMENT_STATUS = {"submitted": "Submitted", "approved": "Approved", "rejected": "Rejected"}
 #: Turns between two listings of the study's submissions when nothing on our side calls for one.
-WATCH_EVERY_TURNS = 5
+WATCH_EVERY_TURNS = 10
 #: Listings that may find a session Prolific has not shown completed although our page kept its
 #: answers (its browser was on its way to Prolific's completion page), before it waits for the next watch.
 CONFIRM_TRIES = 2
+#: Session states that hold one of the study's places (Prolific's `places_taken`: started, not
+#: returned, timed out or rejected).
+HOLDING = ("working", "submitted", "approved")
 
 
 def category_for(reasons: Iterable[str]) -> str:
@@ -210,7 +214,8 @@ class StudyCampaign:
         self.stopped = False  # `pause_and_stop` was asked: no slot opens and no place is added
         self.watch_every_turns = watch_every_turns
         self._turn = 0  # `reviewable_hits` is asked once a turn
-        self._study_turn: int | None = None  # the turn `_study` was read (or changed) in
+        self._filled = False  # a listing found every place taken since the study's status was last read
+        self._status_turn: int | None = None  # the turn the study's status was last read for open slots
         self._watched_turn: int | None = None  # the turn of the last listing (None: not since the start)
         self._unconfirmed: dict[str, int] = {}  # answered sessions not seen completed: listings that missed them
         self._seen_waiting: set[str] = set()  # sessions waiting for a slot at the last listing
@@ -240,7 +245,7 @@ class StudyCampaign:
         """The campaign's study, found by its internal name (None before the first slot)."""
         if self._study is None:
             found = [w for w in self.provider.reconcile(f"{self.campaign}:") if w.key == self.study_name]
-            self._keep_study(self.provider.study(found[0].work_id) if found else None)
+            self._study = self.provider.study(found[0].work_id) if found else None
         return self._study
 
     @property
@@ -256,10 +261,14 @@ class StudyCampaign:
     def _ensure_places(self, excluded: Sequence[str], required: Sequence[str]) -> Study:
         """The study with a free place for every open slot, beside the places sessions hold
         (a rejected or returned session frees its place, Prolific's rule, and a slot that runs
-        again is a new open slot): drafted and published with the first slot. The study is read
-        once a turn; the answers of growing and publishing keep it current within the turn."""
+        again is a new open slot): drafted and published with the first slot.
+
+        The places taken come from this turn's listing of the submissions (made now if the turn
+        has none), the study's places from its last answer (only we change them); the study is
+        read only when open slots wait and nobody is at work, since Prolific moves a study that
+        filled up to awaiting review by itself and it then takes nobody until started again."""
         open_slots = len(self.store.slots(self.campaign, OPEN))
-        study = self._fresh_study()
+        study = self.study()
         if study is None:
             from iglu_lib.crowd.prolific_provider import URL_NAMES
 
@@ -270,39 +279,30 @@ class StudyCampaign:
                 required_groups=required, excluded_groups=excluded)
         if not study.published:
             study = self.provider.publish(study.id, allow_spending=self.allow_spending, known=study)
-        wanted = study.places_taken - self._unclaimed_sessions(study) + open_slots
-        if wanted > study.places:
-            study = self.provider.grow_places(study.id, wanted, allow_spending=self.allow_spending, known=study)
-        elif open_slots and study.status == AWAITING_REVIEW:  # it filled up, then a rejection freed a place
-            study = self.provider.resume(study.id)
-        self._keep_study(study)
+        self._study = study
+        if self._watched_turn != self._turn:
+            self._submissions()
+        working = [s for s in self._listed.values() if s.in_progress]
+        unclaimed = sum(1 for s in working if self.store.of_session(s.id) is None)
+        taken = sum(1 for s in self._listed.values() if s.state in HOLDING)
+        if taken - unclaimed + open_slots > study.places:
+            study = self.provider.grow_places(study.id, taken - unclaimed + open_slots,
+                                              allow_spending=self.allow_spending, known=study)
+        elif open_slots > unclaimed and not working and self._may_have_filled(taken, study):
+            study = self.provider.study(study.id)
+            if study.status == AWAITING_REVIEW:  # it filled up, then a rejection or a return freed a place
+                study = self.provider.resume(study.id)
+            self._filled, self._status_turn = False, self._turn
+        self._study = study
         return study
 
-    def _fresh_study(self) -> Study | None:
-        """The study as read in this turn (read now if not yet); None before it is made."""
-        known = self.study()
-        if known is not None and self._study_turn != self._turn:
-            known = self.provider.study(known.id)
-            self._keep_study(known)
-        return known
-
-    def _keep_study(self, study: Study | None) -> None:
-        self._study, self._study_turn = study, self._turn
-
-    def _unclaimed_sessions(self, study: Study) -> int:
-        """Sessions in progress that hold a place but no slot yet (started, page not opened):
-        each will claim one of the open slots, so it needs no place of its own. Those listed
-        are looked up; those started since the last listing (the study's count of submissions
-        says how many) are the ones that hold no slot in our file either."""
-        if not study.places_taken:
-            return 0
-        listed = sum(1 for s in self._listed.values() if s.in_progress and self.store.of_session(s.id) is None)
-        unseen = study.number_of_submissions - len(self._listed)
-        if unseen <= 0:
-            return listed
-        unseen_with_slot = sum(1 for slot in self.store.slots(self.campaign, CLAIMED, ANSWERED, REVIEWING)
-                               if slot.session_id not in self._listed)
-        return listed + max(0, unseen - unseen_with_slot)
+    def _may_have_filled(self, taken: int, study: Study) -> bool:
+        """Whether the study may sit in awaiting review: a listing since the last look found
+        every place taken (or said so), or, for a fill between two listings, the open slots
+        have waited `watch_every_turns` turns since that look."""
+        self._filled = self._filled or taken >= study.places or study.status == AWAITING_REVIEW
+        waited = self._status_turn is None or self._turn - self._status_turn >= self.watch_every_turns
+        return self._filled or waited
 
     # -- the loop's calls: work ----------------------------------------------------------------
     def create_hit(self, variables: Mapping[str, Any], *, unique_request_token: str, kind: str = "",
@@ -359,36 +359,24 @@ class StudyCampaign:
         return bool(self.store.waiting(self.campaign) - self._seen_waiting)
 
     def _watch(self) -> None:
-        """List the study's submissions once and act on what changed; then, when open slots may
-        lack a place (the listing shows places freed or taken that our file does not explain),
-        make sure they have one."""
+        """List the study's submissions once and act on what changed; then make sure the open
+        slots have places (which this listing tells, with no other request unless one is short)."""
         self._seen_waiting = self.store.waiting(self.campaign)
         self._submissions()
-        self._watched_turn = self._turn
         for slot in self.store.slots(self.campaign, ANSWERED):
             if slot.session_id and not self._completed(slot):
                 self._unconfirmed[slot.session_id] = self._unconfirmed.get(slot.session_id, 0) + 1
-        if not self.stopped and self._places_may_lack():
+        if not self.stopped and self.store.slots(self.campaign, OPEN):
             self._ensure_places(self.study_excluded(), ())
-
-    def _places_may_lack(self) -> bool:
-        """Open slots that no session in progress will claim, and either fewer free places than
-        them (by the listing and the places last read) or nobody at work (a study Prolific moved
-        to awaiting review when it filled up takes nobody until it is started again)."""
-        open_slots = len(self.store.slots(self.campaign, OPEN))
-        working = [s for s in self._listed.values() if s.in_progress]
-        unclaimed = sum(1 for s in working if self.store.of_session(s.id) is None)
-        needed = open_slots - unclaimed
-        if needed <= 0 or self._study is None:
-            return False
-        taken = sum(1 for s in self._listed.values() if s.state in ("working", "submitted", "approved"))
-        return self._study.places - taken < needed or not working
 
     def _submissions(self) -> dict[str, Submission]:
         """One listing of the study's submissions; each not settled before is acted on: a
         session given back frees its slot, one completed without our page is rejected."""
         study = self.study()
         self._listed = {s.id: s for s in self.provider.submissions(study.id)} if study else {}
+        self._watched_turn = self._turn
+        if study is not None and sum(1 for s in self._listed.values() if s.state in HOLDING) >= study.places:
+            self._filled = True
         for submission in self._listed.values():
             if submission.id not in self._settled:
                 self._take(submission)
@@ -426,6 +414,8 @@ class StudyCampaign:
             return SlotWork(hit_id, "Assignable")
         if slot.state == CLOSED:
             return SlotWork(hit_id, "Disposed")
+        if slot.state == CLAIMED and slot.session_id not in self._listed:
+            return SlotWork(hit_id, "Unassignable")  # claimed since the last listing: our page saw it at work
         session = self._session(slot)
         if session is None or session.in_progress:
             return SlotWork(hit_id, "Unassignable")
@@ -443,6 +433,8 @@ class StudyCampaign:
     def _session(self, slot: StudySlot) -> Submission | None:
         if not slot.session_id:
             return None
+        if self._watched_turn is None:  # not listed since the start: one listing tells every session
+            self._submissions()
         return self._listed.get(slot.session_id) or self.provider.submission(slot.session_id)
 
     def assignments(self, hit_id: str, statuses: Sequence[str] = (), agents: int = 2) -> list[Assignment]:
