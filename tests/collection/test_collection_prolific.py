@@ -138,10 +138,10 @@ def participant() -> str:
 def test_a_returned_or_timed_out_session_gives_its_slot_to_the_next_participant(
         rehearsal, local_profile, unique_name, study_server):
     name = unique_name("back")
-    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=2))
+    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=1))
     campaign.turn()
     study = campaign.manager.study()
-    assert study is not None and study.places == 2 and study.status == "ACTIVE"
+    assert study is not None and study.places == 1 and study.status == "ACTIVE"
     control = ProlificControl(local_profile.backend.prolific_base_url())
     first = control.start(study.id, participant())
     shown = join_codes_of(requests.get(first["url"], timeout=30).text)
@@ -150,15 +150,47 @@ def test_a_returned_or_timed_out_session_gives_its_slot_to_the_next_participant(
     control.give_back(first["submission_id"])
     again = requests.get(first["url"], timeout=30)
     assert again.status_code == 409 and not join_codes_of(again.text), "a returned session sees no codes"
+    requests_made = campaign.manager.provider.client.counts
+    second = control.start(study.id, participant())  # the returned session's place is free again
+    assert requests.get(second["url"], timeout=30).status_code == 503, "its slot is not seen given back yet"
+    listings = requests_made["GET submissions/"]
     campaign.turn()
-    second = control.start(study.id, participant())
+    assert requests_made["GET submissions/"] == listings + 1, "a session waiting for a slot makes the loop look"
     assert join_codes_of(requests.get(second["url"], timeout=30).text) == shown, "the slot came back"
     control.time_out(second["submission_id"])
-    campaign.turn()
     third = control.start(study.id, participant())
+    assert requests.get(third["url"], timeout=30).status_code == 503
+    campaign.turn()
     assert join_codes_of(requests.get(third["url"], timeout=30).text) == shown, "and again after a time-out"
     assert set(campaign.manager.store.given_back_slots(name)) == {first["submission_id"], second["submission_id"]}
-    assert campaign.manager.study().places == 2, "no place was added for a slot given back"
+    assert campaign.manager.study().places == 1, "no place was added for a slot given back"
+
+
+def test_a_quiet_turn_asks_prolific_nothing_and_a_watch_comes_every_few_turns(
+        rehearsal, local_profile, unique_name, study_server):
+    """The loop lists the study's submissions when there is something to learn, not every turn:
+    a turn with nothing new on our page makes no request; every `watch_every_turns` turns one
+    listing finds what leaves no trace on our page (a return nobody waits behind)."""
+    name = unique_name("quiet")
+    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=2))
+    campaign.turn()
+    manager = campaign.manager
+    study = manager.study()
+    control = ProlificControl(local_profile.backend.prolific_base_url())
+    first = control.start(study.id, participant())
+    assert join_codes_of(requests.get(first["url"], timeout=30).text)
+    control.give_back(first["submission_id"])
+    made = manager.provider.client.counts
+    before, listings, turns = sum(made.values()), made["GET submissions/"], 0
+    while not manager.store.given_back_slots(name):
+        campaign.turn()
+        turns += 1
+        assert turns <= manager.watch_every_turns, "a return is seen within watch_every_turns turns"
+    # one listing, and one read of the study: open slots wait with nobody at work (is it full?)
+    assert sum(made.values()) - before <= 2 and made["GET submissions/"] == listings + 1, dict(made)
+    quiet = sum(made.values())
+    campaign.turn()
+    assert sum(made.values()) == quiet, "a quiet turn makes no request"
 
 
 def test_a_session_of_another_study_or_participant_sees_no_codes(rehearsal, local_profile, unique_name, study_server):
