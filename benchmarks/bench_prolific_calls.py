@@ -19,6 +19,8 @@ a place) are the same for both. Two paces are measured:
   at a time, each taking `SESSION_SECONDS` on the page, the loop polling every
   `PACED_POLL_SECONDS`), as a real campaign polling every 30 s sees a study of a few minutes;
   the target (0.5) is set here;
+- `prolific_watch_requests_per_submission`: the same run, the loop's watching reads alone
+  against the baseline's listings alone (what the loop's schedule of looking decides);
 - `prolific_calls_per_submission_demo_pace`: `demo-prolific.yaml` as it is, where the simulated
   crowd answers within a turn or two and the loop settles several submissions a turn: there
   the writes dominate both sides and the ratio stays near 1, reported without a target."""
@@ -60,13 +62,16 @@ def run() -> list[dict]:
         finally:
             stack.down(state_dir)
             os.environ.pop("IGLU_STACK_DIR", None)
+    watched = {**paced, "ours": paced["watching"], "baseline": paced["listings"]}
     return [_entry("prolific_calls_per_submission", paced, 0.5),
+            _entry("prolific_watch_requests_per_submission", watched, 0.5, "reads of the study/good submission"),
             _entry("prolific_calls_per_submission_demo_pace", demo, None)]
 
 
-def _entry(name: str, counts: dict[str, Any], target: float | None) -> dict[str, Any]:
+def _entry(name: str, counts: dict[str, Any], target: float | None,
+           unit: str = "requests/good submission") -> dict[str, Any]:
     good = counts["good"]
-    return {"name": name, "value": counts["ours"] / good, "unit": "requests/good submission",
+    return {"name": name, "value": counts["ours"] / good, "unit": unit,
             "baseline": counts["baseline"] / good, "ratio": counts["ours"] / counts["baseline"],
             "target": target, "better": "lower", "detail": counts}
 
@@ -140,7 +145,8 @@ def _campaign(files: dict[str, Path], *, session_seconds: float, overrides: dict
     finally:
         server.stop()
     common = sum(n for kind, n in ours.counts.items() if kind not in WATCHING)
-    return {"ours": ours.requests, "baseline": common + lister.requests, "good": summary["good_hits"],
+    return {"ours": ours.requests, "baseline": common + lister.requests, "listings": lister.requests,
+            "good": summary["good_hits"],
             "turns": summary["turns"], "watching": sum(ours.counts[kind] for kind in WATCHING),
             "by_kind": dict(Counter(ours.counts).most_common()),
             "sessions": dict(Counter(t["outcome"] for t in crowd.taken))}

@@ -344,6 +344,11 @@ class StudyCampaign:
         return [SlotWork(slot.slot_key, "Reviewable", SlotToken(slot.token))
                 for slot in self.store.slots(self.campaign, ANSWERED) if self._completed(slot)]
 
+    def look_again(self) -> None:
+        """Make the next turn list the submissions whatever the schedule says: before the last
+        settling of a campaign winding down, which must see every session as Prolific does."""
+        self._watched_turn = None
+
     def _completed(self, slot: StudySlot) -> bool:
         session = self._listed.get(slot.session_id or "")
         return session is not None and session.state in ASSIGNMENT_STATUS
@@ -529,6 +534,7 @@ class StudyCampaign:
         """`iglu campaign stop --expire`: no new sessions (pause, then stop the study), and no
         open slot can be claimed any more (the loop then expires them and frees their instances)."""
         self.stopped = True
+        self.look_again()
         for slot in self.store.slots(self.campaign, OPEN):
             self.delete(slot.slot_key)
         study = self.study()

@@ -108,7 +108,8 @@ def test_prolific_campaign_reaches_its_target_in_the_true_order(
     # which behaviours reach a session is the crowd's chance; each one that did is checked below
     # (returns, time-outs and strangers have tests of their own that always make them happen)
     crowd.stop()
-    campaign.settle_closed()  # what the crowd did after the loop's last turn
+    campaign.manager.look_again()  # what the crowd did after the loop's last listing
+    campaign.settle_closed()
     provider = ProlificProvider.open(local_profile)
     study = campaign.manager.study()
     sessions = {s.id: s for s in provider.submissions(study.id)}
