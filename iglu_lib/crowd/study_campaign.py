@@ -215,6 +215,7 @@ class StudyCampaign:
         self.watch_every_turns = watch_every_turns
         self._turn = 0  # `reviewable_hits` is asked once a turn
         self._filled = False  # a listing found every place taken since the study's status was last read
+        self._freed = False  # a session gave its place back or was rejected since then
         self._status_turn: int | None = None  # the turn the study's status was last read for open slots
         self._watched_turn: int | None = None  # the turn of the last listing (None: not since the start)
         self._unconfirmed: dict[str, int] = {}  # answered sessions not seen completed: listings that missed them
@@ -292,17 +293,18 @@ class StudyCampaign:
             study = self.provider.study(study.id)
             if study.status == AWAITING_REVIEW:  # it filled up, then a rejection or a return freed a place
                 study = self.provider.resume(study.id)
-            self._filled, self._status_turn = False, self._turn
+            self._filled, self._freed, self._status_turn = False, False, self._turn
         self._study = study
         return study
 
     def _may_have_filled(self, taken: int, study: Study) -> bool:
-        """Whether the study may sit in awaiting review: a listing since the last look found
-        every place taken (or said so), or, for a fill between two listings, the open slots
-        have waited `watch_every_turns` turns since that look."""
+        """Whether the study may sit in awaiting review with a place free: a listing since the
+        last look found every place taken (or the study said so) and a session then gave its
+        place back or was rejected; or, for a fill between two listings, the open slots have
+        waited `watch_every_turns` turns since that look."""
         self._filled = self._filled or taken >= study.places or study.status == AWAITING_REVIEW
         waited = self._status_turn is None or self._turn - self._status_turn >= self.watch_every_turns
-        return self._filled or waited
+        return (self._filled and self._freed) or waited
 
     # -- the loop's calls: work ----------------------------------------------------------------
     def create_hit(self, variables: Mapping[str, Any], *, unique_request_token: str, kind: str = "",
@@ -395,6 +397,7 @@ class StudyCampaign:
                          submission.status.lower(), slot.slot_key)
                 self.store.release(submission.id)
             self._settled.add(submission.id)
+            self._freed = True
         elif submission.needs_review:
             slot = self.store.of_session(submission.id)
             if slot is None or slot.answers is None:
@@ -409,7 +412,7 @@ class StudyCampaign:
         LOG.warning("study %s: session %s completed without answers on our page; rejected", self.study_name,
                     submission.id)
         self.provider.reject(submission.id, NO_PAGE_REASON, "NO_CODE")
-        self._listed[submission.id] = replace(submission, status="REJECTED")
+        self._now_is(submission.id, "REJECTED")
         if slot is not None:
             self.store.release(submission.id)
 
@@ -419,7 +422,7 @@ class StudyCampaign:
             return SlotWork(hit_id, "Assignable")
         if slot.state == CLOSED:
             return SlotWork(hit_id, "Disposed")
-        if slot.state == CLAIMED and slot.session_id not in self._listed:
+        if slot.state in (CLAIMED, ANSWERED) and slot.session_id not in self._listed:
             return SlotWork(hit_id, "Unassignable")  # claimed since the last listing: our page saw it at work
         session = self._session(slot)
         if session is None or session.in_progress:
@@ -478,6 +481,7 @@ class StudyCampaign:
 
     def _now_is(self, session_id: str, status: str) -> None:
         """What Prolific accepted, kept in the last listing until the next one."""
+        self._freed = self._freed or status == "REJECTED"
         if session_id in self._listed:
             self._listed[session_id] = replace(self._listed[session_id], status=status)
 
