@@ -11,19 +11,20 @@ that listing is really requested, on each turn, by a client of its own, and coun
 The study page of `iglu crowd serve` reads each session it shows; it is the same for both and
 counted in neither.
 
-The ratio depends on how many turns the loop makes per submission, since the baseline pays one
-listing a turn and the writes (about four a good submission: approval, bonus set-up and payment,
-a place) are the same for both. Two paces are measured:
+The ratio depends on how many turns the loop makes per good submission, since the baseline pays
+one listing a turn while the writes (some five a good submission: approval, bonus set-up and
+payment, a place, and the rejections, messages and blocks of the others) are the same for both;
+the loop itself needs about one listing a submission to see it completed on Prolific. So the
+pace is set in turns of the loop, not in seconds (which the machine's load would change):
 
-- `prolific_calls_per_submission`: a session lasts some ten turns of the loop (one participant
-  at a time, each taking `SESSION_SECONDS` on the page, the loop polling every
-  `PACED_POLL_SECONDS`), as a real campaign polling every 30 s sees a study of a few minutes;
-  the target (0.5) is set here;
+- `prolific_calls_per_submission`: one participant at a time stays on the page for
+  `SESSION_TURNS` turns of the loop before answering (as a ten-minute session does with a loop
+  polling every 30 s, in a study filling one participant at a time); the target (0.5) is set here;
 - `prolific_watch_requests_per_submission`: the same run, the loop's watching reads alone
   against the baseline's listings alone (what the loop's schedule of looking decides);
-- `prolific_calls_per_submission_demo_pace`: `demo-prolific.yaml` as it is, where the simulated
-  crowd answers within a turn or two and the loop settles several submissions a turn: there
-  the writes dominate both sides and the ratio stays near 1, reported without a target."""
+- `prolific_calls_per_submission_demo_pace`: `demo-prolific.yaml` as it is, the crowd answering
+  at once: the loop settles several submissions a turn, the writes dominate both sides and the
+  ratio stays near 1; reported without a target."""
 
 from __future__ import annotations
 
@@ -41,9 +42,24 @@ from iglu_lib import paths
 WATCHING = frozenset({"GET studies/{id}/", "GET submissions/", "GET submissions/{id}/", "GET studies/{id}/submissions/"})
 #: The crowd: mostly honest, a few hostile, and each of Prolific's ways of leaving a session.
 CROWD_MIX = {"lazy": 0.05, "forges_agent": 0.05, "returns": 0.05, "times_out": 0.05, "skips_page": 0.05}
-#: The paced run: how long a participant spends on the page, and how often the loop polls.
-SESSION_SECONDS = 1.0
-PACED_POLL_SECONDS = 0.1
+#: The paced run: turns of the loop a participant spends on the page, and the loop's poll.
+SESSION_TURNS = 10
+PACED_POLL_SECONDS = 0.05
+
+
+class LoopTurns:
+    """The loop's turns, counted by its `on_turn` hook, for participants who pace themselves by them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def tick(self) -> None:
+        self.count += 1
+
+    def wait(self, turns: int, stop: Any) -> None:
+        until = self.count + turns
+        while self.count < until and not stop.is_set():
+            stop.wait(0.005)
 
 
 def run() -> list[dict]:
@@ -55,10 +71,10 @@ def run() -> list[dict]:
         stack.up(state_dir)
         try:
             files = _platform(Path(folder))
-            paced = _campaign(files, session_seconds=SESSION_SECONDS,
+            paced = _campaign(files, session_turns=SESSION_TURNS,
                               overrides={"poll_interval_seconds": PACED_POLL_SECONDS,
                                          "max_poll_interval_seconds": PACED_POLL_SECONDS})
-            demo = _campaign(files, session_seconds=0.0, overrides={})
+            demo = _campaign(files, session_turns=0, overrides={})
         finally:
             stack.down(state_dir)
             os.environ.pop("IGLU_STACK_DIR", None)
@@ -93,14 +109,14 @@ def _platform(folder: Path) -> dict[str, Path]:
             "platform": folder / "platform"}
 
 
-def _crowd(profile: Any, platform_dir: Path, study: str, session_seconds: float) -> Any:
-    """The simulated Prolific crowd; each participant stays `session_seconds` on the page before answering."""
+def _crowd(profile: Any, platform_dir: Path, study: str, session_turns: int, turns: LoopTurns) -> Any:
+    """The simulated Prolific crowd; each participant stays `session_turns` turns of the loop on the page."""
     from iglu_lib.local.prolific_crowd import SimulatedProlificCrowd, participant_crowd
     from iglu_lib.local.rehearsal import EXPORT_FILES
 
     class PacedCrowd(SimulatedProlificCrowd):
         def _answer(self, *args: Any, **kwargs: Any) -> str:
-            self._stop.wait(session_seconds)
+            turns.wait(session_turns, self._stop)
             return str(super()._answer(*args, **kwargs))
 
     instances = json.loads((platform_dir / EXPORT_FILES["agent_instances"]).read_text(encoding="utf-8"))
@@ -113,7 +129,7 @@ def _crowd(profile: Any, platform_dir: Path, study: str, session_seconds: float)
     return crowd
 
 
-def _campaign(files: dict[str, Path], *, session_seconds: float, overrides: dict[str, Any]) -> dict[str, Any]:
+def _campaign(files: dict[str, Path], *, session_turns: int, overrides: dict[str, Any]) -> dict[str, Any]:
     from iglu_lib.collection import Campaign, CampaignParams
     from iglu_lib.config import load_profile
     from iglu_lib.crowd.server import TaskServer
@@ -131,13 +147,15 @@ def _campaign(files: dict[str, Path], *, session_seconds: float, overrides: dict
         campaign = Campaign.open(params)
         ours = campaign.manager.provider.client
         lister = ProlificClient.open(profile.backend)
+        turns = LoopTurns()
 
         def list_every_submission(running: Campaign, report: Any) -> None:
+            turns.tick()
             study = running.manager.known_study
             if study is not None:
                 lister.submissions(study.id)
 
-        crowd = _crowd(profile, files["platform"], f"{name}:study", session_seconds)
+        crowd = _crowd(profile, files["platform"], f"{name}:study", session_turns, turns)
         try:
             summary = campaign.run(progress=False, on_turn=list_every_submission)
         finally:
