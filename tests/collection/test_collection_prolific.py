@@ -194,6 +194,42 @@ def test_a_quiet_turn_asks_prolific_nothing_and_a_watch_comes_every_few_turns(
     assert sum(made.values()) == quiet, "a quiet turn makes no request"
 
 
+def test_answers_on_our_page_make_the_next_turn_look_once_and_settle_the_session(
+        rehearsal, local_profile, unique_name, study_server):
+    name = unique_name("look")
+    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=1))
+    campaign.turn()
+    study = campaign.manager.study()
+    control = ProlificControl(local_profile.backend.prolific_base_url())
+    started = control.start(study.id, participant())
+    assert join_codes_of(requests.get(started["url"], timeout=30).text)
+    session = started["submission_id"]
+    sent = requests.post(f"{study_server.url}/study/mturk/externalSubmit", allow_redirects=False, timeout=30,
+                         data={"assignmentId": session, "taskAnswers": json.dumps([{"nothing": "useful"}])})
+    assert sent.status_code == 302
+    control.complete(session, sent.headers["Location"].split("cc=")[1])
+    made = campaign.manager.provider.client.counts
+    listings = made["GET submissions/"]
+    campaign.turn()
+    assert made["GET submissions/"] == listings + 1, "one listing sees the answered session completed"
+    assert ProlificProvider.open(local_profile).submission(session).state == "rejected", "and it is judged"
+
+
+def test_a_restarted_loop_lists_at_once_and_frees_a_slot_given_back_while_it_was_down(
+        rehearsal, local_profile, unique_name, study_server):
+    name = unique_name("down")
+    params = prolific_params(rehearsal, name, study_server, target_approved_hits=1)
+    Campaign.open(params).turn()
+    study = studies_of(local_profile, name)[0]
+    control = ProlificControl(local_profile.backend.prolific_base_url())
+    started = control.start(study.work_id, participant())
+    assert join_codes_of(requests.get(started["url"], timeout=30).text)
+    control.give_back(started["submission_id"])  # while no loop runs
+    restarted = Campaign.open(params)
+    restarted.turn()
+    assert started["submission_id"] in restarted.manager.store.given_back_slots(name)
+
+
 def test_a_session_of_another_study_or_participant_sees_no_codes(rehearsal, local_profile, unique_name, study_server):
     name = unique_name("stranger")
     campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=1))
