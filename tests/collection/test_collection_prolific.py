@@ -353,3 +353,16 @@ def test_our_reasons_map_to_prolific_rejection_categories(reasons, category):
     assert len(rejection_message("Too short.")) >= MIN_REJECTION_MESSAGE
     long = "x" * 150
     assert rejection_message(long) == long
+
+
+def test_a_session_finding_no_open_slot_is_noted_waiting_until_it_claims_one(tmp_path):
+    """The page's note that tells the loop a place is free without a slot (see `StudySlotStore.claim`)."""
+    from iglu_lib.crowd.study_slots import StudySlotStore
+
+    store = StudySlotStore(tmp_path / "slots.sqlite")
+    assert store.claim("camp", "s1", "p1") is None
+    assert store.waiting("camp") == {"s1"} and store.waiting("other") == set()
+    store.put("camp", "token-1", "pairwise", {})
+    claimed = store.claim("camp", "s1", "p1")
+    assert claimed is not None and claimed.session_id == "s1"
+    assert store.waiting("camp") == set()
