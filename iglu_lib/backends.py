@@ -26,6 +26,9 @@ from iglu_lib.errors import IgluError
 from iglu_lib.settings import ConfigError
 
 if TYPE_CHECKING:
+    from azure.data.tables import TableServiceClient
+    from azure.storage.blob import BlobServiceClient
+
     from iglu_lib.settings import ProlificSettings, Settings
 
 #: Entry point group under which packages register backends (`name = "module:Class"`).
@@ -173,7 +176,7 @@ class Backend(ABC):
         """The researcher API token, from `PROLIFIC_TOKEN` in the environment or `.env`."""
         return self.secret("PROLIFIC_TOKEN")
 
-    def blob_service(self, *, retry: bool = True, **kwargs: Any) -> Any:
+    def blob_service(self, *, retry: bool = True, **kwargs: Any) -> BlobServiceClient:
         """An Azure `BlobServiceClient`, retrying as `STORAGE_RETRY` (`retry=False`: the SDK's
         defaults; `kwargs` go to the SDK, e.g. a transport)."""
         from azure.storage.blob import BlobServiceClient
@@ -181,7 +184,7 @@ class Backend(ABC):
         return BlobServiceClient.from_connection_string(self.azure_connection_string(),
                                                         **{**(STORAGE_RETRY if retry else {}), **kwargs})
 
-    def table_service(self, **kwargs: Any) -> Any:
+    def table_service(self, **kwargs: Any) -> TableServiceClient:
         from azure.data.tables import TableServiceClient
 
         return TableServiceClient.from_connection_string(self.azure_connection_string(),

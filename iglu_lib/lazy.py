@@ -2,7 +2,12 @@
 
 Packages re-export their main names (`from iglu_lib.tasks import structure_f1`) without
 importing the modules behind them, so that `import iglu_lib.<pkg>` — which the CLI does for
-every command — never pulls in numpy, pandas, boto3 or azure."""
+every command — never pulls in numpy, pandas, boto3 or azure.
+
+A module-level `__getattr__` is opaque to mypy (every name it serves is an `Any`), so each
+package also imports the same names `as` themselves under `if TYPE_CHECKING:`; the checker sees
+the real types and nothing more is imported at run time. tests/test_package_seams.py keeps that
+block and `_EXPORTS` naming the same names from the same modules."""
 
 from __future__ import annotations
 

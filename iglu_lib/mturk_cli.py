@@ -143,21 +143,56 @@ def _assignments(args: argparse.Namespace) -> int:
 
 
 def _approve(args: argparse.Namespace) -> int:
-    _manager(args).approve(args.assignment_id, args.feedback, override_rejection=args.override_rejection)
-    return _emit(args, {"approved": args.assignment_id}, f"approved {args.assignment_id}")
+    return _decide(args, "approve", args.feedback or "")
 
 
 def _reject(args: argparse.Namespace) -> int:
-    _manager(args).reject(args.assignment_id, args.reason)
-    return _emit(args, {"rejected": args.assignment_id}, f"rejected {args.assignment_id}")
+    return _decide(args, "reject", args.reason)
+
+
+def _decide(args: argparse.Namespace, action: str, reason: str) -> int:
+    """Approve or reject one assignment through the ledger of its HIT's campaign (the `unfiled`
+    partition for a HIT the workbench did not make), so a campaign's spend counts it and a
+    repeat, here or from `iglu campaign review`, does nothing twice."""
+    from iglu_lib.console import CommandError
+    from iglu_lib.mturk.review import Decision, act_on_assignments
+
+    manager = _manager(args)
+    if action == "approve" and not (manager.spend_money or manager.allow_spending):
+        raise CommandError(f"approving spends real money and profile '{manager.profile_name}' has "
+                           "spend_money: false; pass --allow-spending to do it on purpose")
+    assignment = manager.get_assignment(args.assignment_id)
+    if action == "approve" and assignment.status == "Rejected" and not args.override_rejection:
+        raise CommandError(f"assignment {args.assignment_id} was rejected; add --override-rejection to approve it")
+    ledger = _ledger(args, manager, assignment.hit_id)
+    [result] = act_on_assignments(manager, [Decision(args.assignment_id, action, reason)], ledger=ledger)
+    if result["outcome"].startswith("error"):
+        raise CommandError(f"assignment {args.assignment_id}: {result['outcome']}")
+    done = {"approve": "approved", "reject": "rejected"}[action]
+    return _emit(args, {done: args.assignment_id, "outcome": result["outcome"], "campaign": ledger.campaign},
+                 f"{done} {args.assignment_id} ({result['outcome']}; booked in campaign {ledger.campaign})")
+
+
+def _ledger(args: argparse.Namespace, manager: Any, hit_id: str) -> Any:
+    from iglu_lib.config import load_profile
+    from iglu_lib.ledger.book import Ledger
+    from iglu_lib.workers.actions import campaign_of
+
+    return Ledger.open(load_profile(args.profile), campaign_of(manager, hit_id), manager, source="mturk")
 
 
 def _block(args: argparse.Namespace) -> int:
+    """Block (booked in the ledger's `unfiled` partition: a block is the worker's, not one
+    campaign's) or unblock a worker."""
+    from iglu_lib.ledger.book import Kind
+
     manager = _manager(args)
     if args.undo:
         manager.unblock(args.worker_id, args.reason)
         return _emit(args, {"unblocked": args.worker_id}, f"unblocked {args.worker_id}")
-    manager.block(args.worker_id, args.reason)
+    ledger = _ledger(args, manager, "")
+    ledger.block(Kind.HARD_BLOCK, worker_id=args.worker_id, reason=args.reason,
+                 call=lambda: manager.block(args.worker_id, args.reason))
     return _emit(args, {"blocked": args.worker_id}, f"blocked {args.worker_id}")
 
 

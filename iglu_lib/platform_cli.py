@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     games = subparsers.add_parser("games", help="completion codes and game data of the platform")
     games_commands = games.add_subparsers(dest="games_command", metavar="ACTION")
     games.set_defaults(handler=lambda args: _help(games))

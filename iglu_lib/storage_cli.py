@@ -22,7 +22,7 @@ LISTED = (
 )
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     records = subparsers.add_parser("records", help="game records of a campaign (Azure Tables)")
     commands = records.add_subparsers(dest="records_command", metavar="ACTION")
     records.set_defaults(handler=lambda args: _help(records))

@@ -29,4 +29,4 @@ def test_crowd_task_notebook_runs_headless(stack, local_profile, test_outputs, u
     assert submitted == sorted([pseudonym("SIMWORKERRICH01", salt), pseudonym("SIMWORKERRICH03", salt)])
     exported = (output_dir / "onboarding.csv").read_text() + (output_dir / "submissions.csv").read_text()
     assert "SIMWORKER" not in exported and "build a red tower next to the tree" not in exported
-    assert text.count("Approved") >= 2
+    assert text.count("<td>approved</td>") >= 2  # the review table: both good workers paid

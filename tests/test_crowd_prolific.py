@@ -149,7 +149,7 @@ def test_units_go_to_one_session_each_and_come_back_when_a_session_is_returned(t
     done = late.finish(late.work(study_id, GOOD))
     assert done["status"] == "AWAITING REVIEW"
     assert task_run.db.submission(late.session_id)["unit_id"] == task_run.db.assignment(workers[1].session_id)["unit_id"]
-    assert task_run.db.assignment(workers[1].session_id)["status"] == "Returned"
+    assert task_run.db.assignment(workers[1].session_id)["status"] == "returned"
 
 
 def test_review_approves_recorded_work_and_rejects_the_rest_once(task_run, prolific_url, local_profile):
@@ -162,18 +162,18 @@ def test_review_approves_recorded_work_and_rejects_the_rest_once(task_run, proli
     silent.control("POST", f"submissions/{silent.session_id}/complete", code=code)
 
     status = {row["unit_id"]: row for row in task_run.provider.status(task_run.run_id())}
-    assert status[0]["assignments"] == {good.session_id: "Submitted"} and status[0]["available"] == 0
+    assert status[0]["assignments"] == {good.session_id: "submitted"} and status[0]["available"] == 0
     assert status[1]["available"] == 1 and status[1]["assignments"] == {}
     decisions = {d["assignment_id"]: d for d in task_run.review()}
-    assert decisions[good.session_id]["decision"] == "Approved"
+    assert decisions[good.session_id]["decision"] == "approved"
     assert decisions[silent.session_id] == {"assignment_id": silent.session_id, "worker_id": silent.id, "unit_id": None,
-                                             "decision": "Rejected", "reason": NO_DATA_REASON}
+                                             "decision": "rejected", "reason": NO_DATA_REASON}
     assert task_run.review() == []  # nothing is settled twice
     prolific = task_run.provider.provider
     assert prolific.submission(good.session_id).status == "APPROVED"
     rejected = prolific.submission(silent.session_id)
     assert rejected.status == "REJECTED" and len(NO_DATA_REASON) >= 100
-    assert task_run.db.assignment(good.session_id)["status"] == "Approved"
+    assert task_run.db.assignment(good.session_id)["status"] == "approved"
     totals = task_run.status_frame()[["submitted", "approved", "rejected"]].sum().to_dict()
     assert totals == {"submitted": 0, "approved": 1, "rejected": 0}  # the silent session opened no unit
 
@@ -228,7 +228,7 @@ def test_cli_launch_status_review_with_provider_prolific(local_profile, tmp_path
         assert status.returncode == 0 and studies[0]["hit_id"] in status.stdout and "ACTIVE" in status.stdout
         review = _cli("review", *common, "--json")
         assert review.returncode == 0, review.stderr
-        assert [d["decision"] for d in json.loads(review.stdout)] == ["Approved"]
+        assert [d["decision"] for d in json.loads(review.stdout)] == ["approved"]
     finally:
         run.stop()
     unknown = _cli("status", str(task_dir), "--conf", "craftassist", "--db", str(db), "--provider", "upwork")

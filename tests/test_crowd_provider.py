@@ -104,17 +104,17 @@ def test_status_and_review_settle_each_assignment_once(task_run, mturk_url, uniq
     requests.post(f"{mturk_url}/_local/assignments/{accepted['assignment_id']}/submit", json={"answers": {"x": "1"}}, timeout=30)
 
     status = {row["unit_id"]: row for row in task_run.provider.status(task_run.run_id())}
-    assert status[0]["assignments"] == {good.assignment_id: "Submitted"}
-    assert status[1]["available"] == 1 and status[2]["assignments"] == {accepted["assignment_id"]: "Submitted"}
+    assert status[0]["assignments"] == {good.assignment_id: "submitted"}
+    assert status[1]["available"] == 1 and status[2]["assignments"] == {accepted["assignment_id"]: "submitted"}
 
     decisions = {d["assignment_id"]: d for d in task_run.provider.review(task_run.run_id())}
-    assert decisions[good.assignment_id]["decision"] == "Approved"
-    assert decisions[accepted["assignment_id"]]["decision"] == "Rejected"
+    assert decisions[good.assignment_id]["decision"] == "approved"
+    assert decisions[accepted["assignment_id"]]["decision"] == "rejected"
     assert "No task data" in decisions[accepted["assignment_id"]]["reason"]
     assert task_run.provider.review(task_run.run_id()) == []  # nothing is settled twice
     client = local_profile.backend.mturk_client()
     assert client.get_assignment(AssignmentId=good.assignment_id)["Assignment"]["AssignmentStatus"] == "Approved"
-    assert task_run.db.assignment(good.assignment_id)["status"] == "Approved"
+    assert task_run.db.assignment(good.assignment_id)["status"] == "approved"
 
 
 def test_qualification_type_is_found_again_not_made_twice(local_profile, unique_name, tmp_path, mturk_url):
@@ -157,7 +157,7 @@ def test_cli_launch_status_review_over_the_local_server(local_profile, tmp_path,
         assert status.returncode == 0 and hits[0]["hit_id"] in status.stdout and "Assignable" in status.stdout
         review = _cli("review", str(task_dir), "--conf", "craftassist", "--db", str(db), "--json")
         assert review.returncode == 0, review.stderr
-        assert [d["decision"] for d in json.loads(review.stdout)] == ["Approved"]
+        assert [d["decision"] for d in json.loads(review.stdout)] == ["approved"]
     finally:
         run.stop()
     missing = _cli("status", str(task_dir), "--conf", "craftassist", "--db", str(tmp_path / "none.sqlite"))
@@ -208,8 +208,8 @@ def test_spending_and_plain_http_are_refused_where_money_is_real(task_run, local
     assert worker.submitted, worker
     with pytest.raises(SpendingRefused, match="ApproveAssignment spends real money"):
         careful.review(task_run.run_id())
-    assert careful.status(task_run.run_id())[0]["assignments"] == {worker.assignment_id: "Submitted"}
-    assert [d["decision"] for d in careful.review(task_run.run_id(), allow_spending=True)] == ["Approved"]
+    assert careful.status(task_run.run_id())[0]["assignments"] == {worker.assignment_id: "submitted"}
+    assert [d["decision"] for d in careful.review(task_run.run_id(), allow_spending=True)] == ["approved"]
 
     production = TaskRun(task_run.task, task_run.db, careful, load_profile("production", env={}), task_run.server)
     with pytest.raises(TaskRunError, match="only over HTTPS"):

@@ -102,7 +102,7 @@ def test_an_invented_worker_id_is_refused_and_never_paid(run, mturk, unique_name
     again = requests.get(f"{run.server.url}/task", params=query, timeout=30)  # submitted: the service names the worker
     assert again.status_code == 403 and "another worker" in again.text
     decisions = {d["assignment_id"]: d for d in run.provider.review(run.run_id())}
-    assert decisions[held]["decision"] == "Rejected" and decisions[held]["reason"] == WORKER_MISMATCH_REASON
+    assert decisions[held]["decision"] == "rejected" and decisions[held]["reason"] == WORKER_MISMATCH_REASON
     client = run.profile.backend.mturk_client()
     assert client.get_assignment(AssignmentId=held)["Assignment"]["AssignmentStatus"] == "Rejected"
 
@@ -158,7 +158,7 @@ def test_one_submission_per_assignment_a_second_is_409_and_not_forwarded(run, mt
     answer = run.profile.backend.mturk_client().get_assignment(AssignmentId=assignment)["Assignment"]["Answer"]
     assert "first" in answer and "second" not in answer and "third" not in answer
     decisions = run.provider.review(run.run_id())
-    assert [(d["assignment_id"], d["decision"]) for d in decisions] == [(assignment, "Approved")]
+    assert [(d["assignment_id"], d["decision"]) for d in decisions] == [(assignment, "approved")]
 
 
 def test_a_20_mb_body_is_refused_with_413(run, mturk, unique_name):
@@ -215,7 +215,7 @@ def test_review_does_not_pay_work_recorded_for_another_unit(run, mturk, unique_n
         connection.execute("UPDATE submissions SET unit_id = 2 WHERE assignment_id = ?", (assignment,))
     connection.close()
     decision = run.provider.review(run.run_id())[0]
-    assert decision["decision"] == "Rejected" and decision["reason"] == UNIT_MISMATCH_REASON
+    assert decision["decision"] == "rejected" and decision["reason"] == UNIT_MISMATCH_REASON
 
 
 def test_extra_source_files_are_served_and_nothing_outside(run):
@@ -281,4 +281,4 @@ def test_a_returned_hit_is_freed_for_the_next_worker_when_previewed(run, mturk, 
     again = accept(mturk, run.hits[0]["hit_id"], second)
     opened = requests.get(f"{run.server.url}/task", params=params(run, 0, again, second, mturk), timeout=30)
     assert opened.status_code == 200 and opened.headers["X-Crowd-Page"] == "onboarding"
-    assert run.db.assignment(held)["status"] == "Returned"
+    assert run.db.assignment(held)["status"] == "returned"

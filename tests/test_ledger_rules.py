@@ -562,6 +562,28 @@ def test_a_settlement_asks_the_service_once_from_the_status_it_needs(ledger: Led
     assert again.already and again.entry == result.entry and calls == ["status", kind.value]
 
 
+@pytest.mark.parametrize(("first", "before", "then"), [
+    (Kind.REVERSAL, "Rejected", Kind.REWARD), (Kind.REWARD, "Submitted", Kind.REVERSAL)])
+def test_a_reward_paid_one_way_is_not_booked_again_the_other(ledger: Ledger, table: Table, first: Kind,
+                                                            before: str, then: Kind) -> None:
+    calls: list[str] = []
+    paid = settle(ledger, first, before, calls)
+    again = settle(ledger, then, "Approved", calls)
+    assert again.already and again.entry == paid.entry and calls == ["status", first.value]
+    assert ledger.spend().as_dict()["total"] == "0.50" and len(table.rows) == 1
+
+
+def test_an_undone_reward_of_the_other_kind_does_not_stop_the_settlement(ledger: Ledger, table: Table) -> None:
+    def broken() -> None:
+        raise RuntimeError("the service timed out")
+
+    with pytest.raises(RuntimeError):
+        ledger.settle(Kind.REVERSAL, assignment_id="A1", worker_id="W1", hit_id="H1", amount="0.50", reason="ok",
+                      status=lambda: "Rejected", call=broken)
+    calls: list[str] = []
+    assert settle(ledger, Kind.REWARD, "Submitted", calls).acted and calls == ["status", "reward"]
+
+
 @pytest.mark.parametrize(("kind", "shown", "outcome"), [
     (Kind.REWARD, "Approved", "found approved on the service"),
     (Kind.REVERSAL, "Approved", "found approved on the service"),
@@ -591,7 +613,7 @@ def test_a_settlement_cuts_its_reason_and_refuses_a_wrong_amount(ledger: Ledger,
     long = settle(ledger, Kind.REWARD, "Submitted", calls, reason=" " + "r" * 1001)
     assert long.entry.reason == "r" * 1000
     with pytest.raises(LedgerRefused, match="not an amount"):
-        settle(ledger, Kind.REVERSAL, "Rejected", calls, amount="x")
+        settle(ledger, Kind.REVERSAL, "Rejected", calls, assignment_id="A3", amount="x")
     assert settle(ledger, Kind.REJECT, "Submitted", calls, assignment_id="A2", amount="x").entry.amount == "0.00"
 
 
@@ -762,3 +784,10 @@ def test_every_entry_names_its_source_and_no_hit_unless_given(table: Table, serv
     assert [table.row(r.entry.key)["Part"] for r in results] == ["", "", "W1", "warning"]
     assert [table.row(r.entry.key)["Token"] for r in results] == [results[0].entry.key, "", "", ""]
     assert all(table.row(r.entry.key)["Source"] == "manual" for r in results)
+
+
+def test_a_ledger_opened_to_be_read_refuses_to_pay_and_books_no_intent(table: Table) -> None:
+    reader = Ledger(table, CAMPAIGN, None)  # as `iglu campaign status` opens it
+    with pytest.raises(LedgerRefused, match="opened without a crowd service"):
+        reader.pay_bonus(Kind.BONUS, worker_id="W1", assignment_id="A1", amount="0.50", reason="thanks")
+    assert reader.entries() == [] and reader.spend().total == Decimal("0.00")

@@ -25,6 +25,7 @@ from iglu_lib.local.mturk.control_client import LocalMTurkControl
 from iglu_lib.mturk import HitManager
 from iglu_lib.mturk.hit_pages import keep_off_flagged
 from iglu_lib.mturk.manager import MTurkError
+from iglu_lib.mturk.work_checks import WorkHolding
 from iglu_lib.pages.store import DUE_GRACE_SECONDS, SUBMITTED, UNSUBMITTED
 from iglu_lib.pages.templates import TemplateError, preview_exposes_codes
 
@@ -50,7 +51,7 @@ def pages_server(local_profile, tmp_path):
 @pytest.fixture
 def requester_calls(pages_server, monkeypatch):
     """The requester operations the HIT pages call, in order (a counting wrapper on its manager)."""
-    manager, calls = pages_server.campaign_pages.manager, []
+    manager, calls = pages_server.campaign_pages.crowd.manager, []
     real = manager.call
 
     def counted(operation, **arguments):
@@ -263,9 +264,9 @@ def test_page_guards_bound_calls_and_new_claims_per_client():
     now = [1000.0]
     asked: list[str] = []
 
-    def ask(hit_id: str) -> dict:
+    def ask(hit_id: str) -> WorkHolding:
         asked.append(hit_id)
-        return {"NumberOfAssignmentsPending": 1 if now[0] >= 1010 else 0, "AssignmentDurationInSeconds": 600}
+        return WorkHolding(True, 1 if now[0] >= 1010 else 0, 600)
 
     states = HitStates(ask, fresh_seconds=60, recheck_seconds=5, clock=lambda: now[0])
     assert [states.state("H").pending for _ in range(50)] == [0] * 50 and asked == ["H"]

@@ -226,6 +226,9 @@ def iglu(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_cli_lists_reviews_blocks_and_qualifies(manager, turk, unique_name):
+    from iglu_lib.config import load_profile
+    from iglu_lib.ledger.book import UNFILED, Ledger
+
     worker = "WC" + unique_name().upper()
     hit, assignment_id = submitted(manager, turk, worker)
     balance = iglu("balance", "--json")
@@ -235,9 +238,18 @@ def test_cli_lists_reviews_blocks_and_qualifies(manager, turk, unique_name):
     rows = json.loads(iglu("assignments", hit.hit_id, "--json").stdout)
     assert rows[0]["assignment_id"] == assignment_id and rows[0]["best_agent"] == "agent1_option"
     assert iglu("reject", assignment_id, "--reason", "code reused").returncode == 0
+    not_overridden = iglu("approve", assignment_id)
+    assert not_overridden.returncode == 2 and "--override-rejection" in not_overridden.stderr
     assert iglu("approve", assignment_id, "--override-rejection").returncode == 0
     assert manager.get_assignment(assignment_id).status == "Approved"
+    again = json.loads(iglu("approve", assignment_id, "--override-rejection", "--json").stdout)
+    assert again["outcome"] == "already done" and again["campaign"] == manager.campaign
     assert iglu("block", worker, "--reason", "cheating").returncode == 0
+    booked = Ledger.open(load_profile("local"), manager.campaign, manager).entries(AssignmentId=assignment_id)
+    assert sorted((e.kind.value, e.done) for e in booked) == [("reject", True), ("reversal", True)], \
+        "every decision of `iglu mturk` is booked once in the campaign's ledger"
+    blocks = Ledger.open(load_profile("local"), UNFILED, manager).entries(WorkerId=worker)
+    assert [e.kind.value for e in blocks] == ["hard-block"]
     assert iglu("block", worker, "--reason", "appeal", "--undo").returncode == 0
     qualify = iglu("qualify", "--name", "q " + unique_name(), "--description", "d",
                    "--test", str(QUALIFIER / "test.xml"), "--answer-key", str(QUALIFIER / "answer_key.xml"), "--json")

@@ -104,6 +104,34 @@ def test_a_study_goes_from_draft_to_stopped_and_its_places_only_grow(provider, u
     assert provider.reconcile(unique_name("other")) == []
 
 
+def test_a_study_just_read_is_published_and_grown_without_reading_it_again(provider, participants, unique_name):
+    """What a campaign's loop relies on to keep its requests few: `known=` saves the read, and
+    the study's counters (`places_taken`, `number_of_submissions`) come with every answer."""
+    study = draft(provider, unique_name("known") + ":study")
+    made = provider.client.counts
+    before = dict(made)
+    study = provider.publish(study.id, known=study)
+    study = provider.grow_places(study.id, 2, known=study)
+    assert study.status == "ACTIVE" and study.places == 2
+    assert {k: made[k] - before.get(k, 0) for k in made if made[k] != before.get(k, 0)} == {
+        "POST studies/{id}/transition/": 1, "PATCH studies/{id}/": 1}
+    finished(provider, participants, study)
+    participants.start(study.id, pid())
+    study = provider.study(study.id)
+    assert (study.places_taken, study.number_of_submissions) == (2, 2)
+    with pytest.raises(ProlificError, match="never lowers"):
+        provider.grow_places(study.id, 1, known=study)
+
+
+def test_requests_are_counted_by_kind_without_their_ids():
+    from iglu_lib.prolific.client import request_kind
+
+    some = "0123456789abcdef01234567"
+    assert request_kind("GET", f"https://api.prolific.com/api/v1/studies/{some}/") == "GET studies/{id}/"
+    assert request_kind("GET", f"http://127.0.0.1:1/api/v1/submissions/?study={some}") == "GET submissions/"
+    assert request_kind("POST", f"http://h/api/v1/bulk-bonus-payments/{some}/pay/") == "POST bulk-bonus-payments/{id}/pay/"
+
+
 def test_participants_submit_and_the_researcher_approves_and_rejects(provider, participants, unique_name):
     study = draft(provider, unique_name("review"), places=2)
     provider.publish(study.id)

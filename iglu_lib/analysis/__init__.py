@@ -12,7 +12,23 @@ stays light.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from iglu_lib.lazy import lazy_exports
+
+if TYPE_CHECKING:  # the checker sees the real names; at run time they load on first use
+    from iglu_lib.analysis.intervals import wilson_interval as wilson_interval
+    from iglu_lib.analysis.loading import default_input as default_input
+    from iglu_lib.analysis.loading import load_campaign as load_campaign
+    from iglu_lib.analysis.loading import load_games as load_games
+    from iglu_lib.analysis.loading import prepare_games as prepare_games
+    from iglu_lib.analysis.preferences import ComparisonRules as ComparisonRules
+    from iglu_lib.analysis.preferences import compare as compare
+    from iglu_lib.analysis.preferences import filter_games as filter_games
+    from iglu_lib.analysis.ranking import position_bias as position_bias
+    from iglu_lib.analysis.ranking import rank as rank
+    from iglu_lib.analysis.report import analyze as analyze
+    from iglu_lib.analysis.report import write_outputs as write_outputs
 
 _EXPORTS = {
     "load_games": "loading",

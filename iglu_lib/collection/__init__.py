@@ -9,7 +9,15 @@ libraries load only when a campaign runs.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from iglu_lib.lazy import lazy_exports
+
+if TYPE_CHECKING:  # the checker sees the real names; at run time they load on first use
+    from iglu_lib.collection.campaign import Campaign as Campaign
+    from iglu_lib.collection.campaign import TurnReport as TurnReport
+    from iglu_lib.collection.params import CampaignParams as CampaignParams
+    from iglu_lib.collection.status import campaign_status as campaign_status
 
 _EXPORTS = {
     "CampaignParams": "iglu_lib.collection.params",

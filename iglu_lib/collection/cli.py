@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from iglu_lib.collection.campaign import Campaign
     from iglu_lib.collection.params import CampaignParams
     from iglu_lib.collection.winddown import WindDownReport
+    from iglu_lib.config import Profile
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -183,7 +184,7 @@ def _bonuses_on_service(profile: Any, name: str, records: Any) -> dict[str, Any]
         return f"not listed: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
 
 
-def _service_counts(profile: object, params: CampaignParams | None, name: str) -> dict[str, int] | str:
+def _service_counts(profile: Profile, params: CampaignParams | None, name: str) -> dict[str, int] | str:
     """The campaign's HITs on MTurk by status, or why they could not be listed."""
     from iglu_lib.collection.winddown import service_status
 
@@ -195,7 +196,7 @@ def _service_counts(profile: object, params: CampaignParams | None, name: str) -
         return f"not listed: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
 
 
-def _capped_on_service(profile: object, params: CampaignParams) -> int | str:
+def _capped_on_service(profile: Profile, params: CampaignParams) -> int | str:
     """Workers the service keeps out of the campaign at their cap, or why they could not be counted."""
     from iglu_lib.collection.review import cap_holders
 

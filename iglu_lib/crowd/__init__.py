@@ -7,7 +7,33 @@ recorded in a `CrowdDB`. Names are re-exported lazily so `import iglu_lib.crowd`
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from iglu_lib.lazy import lazy_exports
+
+if TYPE_CHECKING:  # the checker sees the real names; at run time they load on first use
+    from iglu_lib.crowd.config import TaskConfig as TaskConfig
+    from iglu_lib.crowd.config import TaskConfigError as TaskConfigError
+    from iglu_lib.crowd.config import load_config as load_config
+    from iglu_lib.crowd.db import CrowdDB as CrowdDB
+    from iglu_lib.crowd.db import default_db_path as default_db_path
+    from iglu_lib.crowd.export import export_records as export_records
+    from iglu_lib.crowd.onboarding import OnboardingResult as OnboardingResult
+    from iglu_lib.crowd.onboarding import OnboardingRules as OnboardingRules
+    from iglu_lib.crowd.onboarding import check_onboarding as check_onboarding
+    from iglu_lib.crowd.onboarding import split_commands as split_commands
+    from iglu_lib.crowd.pages import RUNTIME_VALUES as RUNTIME_VALUES
+    from iglu_lib.crowd.pages import fill as fill
+    from iglu_lib.crowd.pages import placeholders as placeholders
+    from iglu_lib.crowd.provider import OnboardingQualification as OnboardingQualification
+    from iglu_lib.crowd.provider import StaticTaskProvider as StaticTaskProvider
+    from iglu_lib.crowd.server import TaskServer as TaskServer
+    from iglu_lib.crowd.session import TaskRun as TaskRun
+    from iglu_lib.crowd.session import open_task_run as open_task_run
+    from iglu_lib.crowd.task import CrowdTask as CrowdTask
+    from iglu_lib.crowd.task import load_task as load_task
+    from iglu_lib.crowd.units import Unit as Unit
+    from iglu_lib.crowd.units import read_units as read_units
 
 _EXPORTS = {
     "TaskConfig": "iglu_lib.crowd.config",

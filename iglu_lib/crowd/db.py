@@ -80,7 +80,17 @@ CREATE TABLE IF NOT EXISTS submissions (
     data TEXT NOT NULL,
     submitted_at TEXT NOT NULL
 );
+-- files written before the records spoke their own words held MTurk's capitalised statuses
+UPDATE assignments SET status = lower(status) WHERE status GLOB '[A-Z]*';
 """
+
+#: An assignment's states in the records, in the workbench's own words (each crowd service's
+#: words stay in its provider package): opened here, working (accepted, not yet submitted, as
+#: a service confirms it), submitted, approved, rejected, returned (given back), refused (at
+#: onboarding).
+OPENED, WORKING, SUBMITTED, APPROVED, REJECTED = "opened", "working", "submitted", "approved", "rejected"
+RETURNED, REFUSED = "returned", "refused"
+REVIEWED = (APPROVED, REJECTED)
 
 TABLES = ("task_runs", "units", "workers", "assignments", "onboarding", "submissions", "qualification_types")
 
@@ -170,8 +180,8 @@ class CrowdDB(SqliteFile):
             conn.execute("INSERT OR IGNORE INTO workers VALUES (?, ?)", (worker_id, stamp))
             conn.execute(
                 "INSERT OR IGNORE INTO assignments (assignment_id, task_run_id, unit_id, hit_id, worker_id, status, opened_at)"
-                " VALUES (?, ?, ?, ?, ?, 'Opened', ?)",
-                (assignment_id, task_run_id, unit_id, hit_id, worker_id, stamp),
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (assignment_id, task_run_id, unit_id, hit_id, worker_id, OPENED, stamp),
             )
 
     def claim_assignment(self, assignment_id: str, task_run_id: str, unit_id: int, hit_id: str, worker_id: str,
@@ -194,27 +204,27 @@ class CrowdDB(SqliteFile):
             if pending is not None:
                 cutoff = datetime.fromtimestamp(datetime.now(timezone.utc).timestamp() - max(duration_seconds, 60), timezone.utc)
                 open_here = conn.execute(
-                    "SELECT COUNT(*) FROM assignments WHERE hit_id = ? AND status = 'Opened' AND opened_at > ?",
-                    (hit_id, cutoff.isoformat(timespec="seconds")),
+                    "SELECT COUNT(*) FROM assignments WHERE hit_id = ? AND status = ? AND opened_at > ?",
+                    (hit_id, OPENED, cutoff.isoformat(timespec="seconds")),
                 ).fetchone()[0]
                 if open_here >= pending:
                     return "The accepted assignment of this HIT is already open for another assignment id."
             conn.execute("INSERT OR IGNORE INTO workers VALUES (?, ?)", (worker_id, stamp))
             conn.execute(
                 "INSERT INTO assignments (assignment_id, task_run_id, unit_id, hit_id, worker_id, status, opened_at)"
-                " VALUES (?, ?, ?, ?, ?, 'Opened', ?)",
-                (assignment_id, task_run_id, unit_id, hit_id, worker_id, stamp),
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (assignment_id, task_run_id, unit_id, hit_id, worker_id, OPENED, stamp),
             )
             return None
 
     def open_claims(self, hit_id: str) -> int:
-        rows = self._rows("SELECT COUNT(*) AS n FROM assignments WHERE hit_id = ? AND status = 'Opened'", (hit_id,))
+        rows = self._rows("SELECT COUNT(*) AS n FROM assignments WHERE hit_id = ? AND status = ?", (hit_id, OPENED))
         return int(rows[0]["n"])
 
     def release_claims(self, hit_id: str) -> None:
         """The HIT's open assignments were returned (the service shows none): free the slot."""
         with self._connect() as conn:
-            conn.execute("UPDATE assignments SET status = 'Returned' WHERE hit_id = ? AND status = 'Opened'", (hit_id,))
+            conn.execute("UPDATE assignments SET status = ? WHERE hit_id = ? AND status = ?", (RETURNED, hit_id, OPENED))
 
     def assignments_of_hit(self, hit_id: str) -> list[dict[str, Any]]:
         """Every assignment opened on a HIT (on Prolific: every session of a run's study)."""
@@ -225,7 +235,7 @@ class CrowdDB(SqliteFile):
         return rows[0] if rows else None
 
     def set_assignment_status(self, assignment_id: str, status: str, reason: str | None = None) -> None:
-        reviewed = now() if status in ("Approved", "Rejected") else None
+        reviewed = now() if status in REVIEWED else None
         with self._connect() as conn:
             conn.execute(
                 "UPDATE assignments SET status = ?, review_reason = COALESCE(?, review_reason),"
@@ -287,8 +297,8 @@ class CrowdDB(SqliteFile):
                 (assignment_id, task_run_id, unit_id, worker_id, json.dumps(dict(data)), stamp),
             )
             conn.execute(
-                "UPDATE assignments SET status = 'Submitted', submitted_at = ? WHERE assignment_id = ? AND status = 'Opened'",
-                (stamp, assignment_id),
+                "UPDATE assignments SET status = ?, submitted_at = ? WHERE assignment_id = ? AND status = ?",
+                (SUBMITTED, stamp, assignment_id, OPENED),
             )
             return cursor.rowcount == 1
 

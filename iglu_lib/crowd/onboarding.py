@@ -17,7 +17,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from iglu_lib.crowd.db import CrowdDB
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,29 @@ def check_onboarding(answer: str, rules: OnboardingRules | None = None) -> Onboa
     return OnboardingResult(passed=not reasons, reasons=reasons, commands=len(commands))
 
 
-def mirror_onboarding(db: Any, qualification: Any, refused: tuple[type[Exception], ...]) -> int:
+class OnboardingGate(Protocol):
+    """The onboarding result kept on a crowd service: MTurk's two qualification types
+    (`iglu_lib.mturk.onboarding.OnboardingQualification`), Prolific's two participant groups
+    (`iglu_lib.crowd.prolific_provider.OnboardingGroups`). `name` records passing,
+    `failed_name` failing; work is hidden from holders of `failed_name`."""
+
+    name: str
+    failed_name: str
+
+    def ensure(self) -> str:
+        """The id of the `name` capability on the service, made when missing."""
+
+    def ensure_failed(self) -> str:
+        """The id of the `failed_name` capability on the service, made when missing."""
+
+    def record(self, worker_id: str, passed: bool) -> None:
+        """Mirror one worker's result."""
+
+    def has_failed(self, worker_id: str) -> bool:
+        """True when the service holds the worker as failed."""
+
+
+def mirror_onboarding(db: CrowdDB, qualification: OnboardingGate, refused: tuple[type[Exception], ...]) -> int:
     """Mirror every onboarding result the task server recorded but the crowd service does not
     hold yet (a qualification score on MTurk, a participant group on Prolific); returns how many
     were. A worker the service refuses is logged and left for the next review, so one odd record

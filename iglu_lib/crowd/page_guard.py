@@ -25,9 +25,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from iglu_lib.errors import IgluError
+
+if TYPE_CHECKING:
+    from iglu_lib.mturk.work_checks import WorkHolding
 
 LOG = logging.getLogger(__name__)
 
@@ -52,10 +55,10 @@ class HitState:
 
 class HitStates:
     """`GetHIT` answers per HIT, reused so that a flood of page requests costs a bounded number
-    of calls (see the module docstring). `ask(hit_id)` returns the service's HIT or raises the
-    manager's error; an unknown HIT is remembered as such."""
+    of calls (see the module docstring). `ask(hit_id)` returns what the service holds of the HIT
+    (`MTurkProvider.holding`) or raises `Unreachable`; an unknown HIT is remembered as such."""
 
-    def __init__(self, ask: Callable[[str], dict[str, Any]], *, fresh_seconds: float = 60.0,
+    def __init__(self, ask: Callable[[str], WorkHolding], *, fresh_seconds: float = 60.0,
                  recheck_seconds: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.ask = ask
         self.fresh_seconds = fresh_seconds
@@ -85,17 +88,14 @@ class HitStates:
         return age < self.recheck_seconds or (state.pending > 0 and age < self.fresh_seconds)
 
     def _asked(self, hit_id: str, now: float) -> HitState:
-        from iglu_lib.mturk.manager import MTurkError
+        from iglu_lib.mturk.work_checks import Unreachable
 
         try:
-            hit = self.ask(hit_id)
-        except MTurkError as err:
-            if err.code in (None, "ServiceFault", "ServiceUnavailable", "Throttling", "ThrottlingException"):
-                LOG.warning("could not ask the platform about HIT %s: %s", hit_id, err)
-                return HitState(True, 0, 0, now, failed=True)  # no second call before recheck_seconds
-            return HitState(False, 0, 0, now)
-        return HitState(True, int(hit.get("NumberOfAssignmentsPending", 0) or 0),
-                        int(hit.get("AssignmentDurationInSeconds", 0) or 0), now)
+            holding = self.ask(hit_id)
+        except Unreachable as err:
+            LOG.warning("could not ask the platform about HIT %s: %s", hit_id, err)
+            return HitState(True, 0, 0, now, failed=True)  # no second call before recheck_seconds
+        return HitState(holding.known, holding.pending, holding.duration_seconds, now)
 
 
 class ClientLimiter:

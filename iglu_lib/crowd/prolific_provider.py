@@ -28,11 +28,11 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from iglu_lib.crowd.db import CrowdDB
-from iglu_lib.crowd.onboarding import mirror_onboarding
+from iglu_lib.crowd.db import APPROVED, OPENED, RETURNED, SUBMITTED, WORKING, CrowdDB
 from iglu_lib.crowd.server import Page, RequestProblem, TaskApp, WorkContext
 from iglu_lib.crowd.task import CrowdTask
-from iglu_lib.crowd.verify import AssignmentVerifier, NotVerified, Verdict, checked_id
+from iglu_lib.crowd.task_review import Reasons, TaskReview
+from iglu_lib.crowd.verify import OPEN_STATES, NotVerified, Verdict, checked_id
 from iglu_lib.prolific.client import ProlificError
 from iglu_lib.prolific.provider import (
     NO_DATA,
@@ -56,10 +56,7 @@ URL_NAMES = {"PROLIFIC_PID": "workerId", "STUDY_ID": "hitId", "SESSION_ID": "ass
 #: Internal names of a task's studies: `crowd_task:<task>:<run>` (reconcile by prefix).
 STUDY_PREFIX = "crowd_task"
 #: Assignment rows that hold their unit (a refused, rejected or returned one gives it back).
-HOLDS_UNIT = ("Opened", "Submitted", "Approved")
-#: A session's state (the provider's words) in the task server's words.
-SERVER_STATUS = {"working": "Accepted", "submitted": "Submitted", "approved": "Approved", "rejected": "Rejected",
-                 "returned": "Returned"}
+HOLDS_UNIT = (OPENED, SUBMITTED, APPROVED)
 NO_DATA_REASON = ("No task data reached our task server for this submission, so there is nothing we can pay for. "
                   "If you did the task, please message us through Prolific and tell us what happened.")
 WORKER_MISMATCH_REASON = ("The work our task server recorded for this submission was sent under another participant "
@@ -73,15 +70,14 @@ def study_name(task_name: str, task_run_id: str) -> str:
     return f"{STUDY_PREFIX}:{task_name}:{task_run_id}"
 
 
-class ProlificVerifier(AssignmentVerifier):
-    """Confirms a session with Prolific (the whole check, in progress or submitted)."""
+class ProlificVerifier:
+    """Confirms a session with Prolific (the whole check, in progress or submitted): a `Verifier`."""
 
     def __init__(self, provider: ProlificProvider) -> None:
-        super().__init__(provider)
         self.provider = provider
 
     def verify(self, assignment_id: str, hit_id: str, worker_id: str,
-               statuses: Collection[str] = ("Accepted", "Submitted")) -> Verdict:
+               statuses: Collection[str] = OPEN_STATES) -> Verdict:
         session = checked_id(assignment_id, "SESSION_ID")
         study_id = checked_id(hit_id, "STUDY_ID")
         participant = checked_id(worker_id, "PROLIFIC_PID")
@@ -90,10 +86,9 @@ class ProlificVerifier(AssignmentVerifier):
             raise NotVerified("This session belongs to another study; open the task from the study you started.")
         if found.participant_id != participant:
             raise NotVerified("This session belongs to another participant; open the task from your own study.")
-        status = SERVER_STATUS.get(found.state, found.state)
-        if status not in statuses:
+        if found.state not in statuses:
             raise NotVerified(f"This session is {found.state} on Prolific: it takes no more work here.", 409)
-        return Verdict(session, study_id, participant, status)
+        return Verdict(session, study_id, participant, found.state)
 
     def _session(self, session: str) -> Submission:
         try:
@@ -147,7 +142,7 @@ class ProlificTaskApp(TaskApp):
         self.provider = provider
         self._units = threading.Lock()
 
-    def context(self, params: Mapping[str, str], statuses: tuple[str, ...] = ("Accepted",)) -> WorkContext:
+    def context(self, params: Mapping[str, str], statuses: tuple[str, ...] = (WORKING,)) -> WorkContext:
         """The confirmed session, holding the unit it was given the first time it opened the task."""
         study_id = params.get("hitId", "").strip()
         launched = self.db.unit_for_hit(study_id) if study_id and len(study_id) <= 64 else None
@@ -172,8 +167,8 @@ class ProlificTaskApp(TaskApp):
         if not free:
             given_back = {s.id for s in _reachable(lambda: self.provider.submissions(study_id)) if s.given_back}
             for row in self.db.assignments_of_hit(study_id):
-                if row["status"] == "Opened" and row["assignment_id"] in given_back:
-                    self.db.set_assignment_status(row["assignment_id"], "Returned")
+                if row["status"] == OPENED and row["assignment_id"] in given_back:
+                    self.db.set_assignment_status(row["assignment_id"], RETURNED)
             free = self._unheld(run_id, study_id)
         if not free:
             raise RequestProblem("Every unit of this task is taken; please return the study on Prolific.", 409)
@@ -207,12 +202,18 @@ def _reachable(call: Callable[[], T]) -> T:
         raise RequestProblem("Prolific could not be reached; reload this page in a minute.", 503) from None
 
 
-class ProlificTaskProvider:
-    """Launch, follow and review the studies of a static task run through a `ProlificProvider`."""
+class ProlificTaskProvider(TaskReview):
+    """Launch, follow and review the studies of a static task run through a `ProlificProvider`;
+    the review is `TaskReview`'s over the Prolific provider."""
+
+    reasons = Reasons(NO_DATA_REASON, WORKER_MISMATCH_REASON, UNIT_MISMATCH_REASON)
+    refused = (ProlificError,)
+    qualification: OnboardingGroups | None
 
     def __init__(self, provider: ProlificProvider, task: CrowdTask, db: CrowdDB,
                  estimated_minutes: int | None = None) -> None:
         self.provider = provider
+        self.crowd = provider
         self.task = task
         self.db = db
         self.estimated_minutes = estimated_minutes
@@ -297,51 +298,11 @@ class ProlificTaskProvider:
                 "available": int(not any(r["status"] in HOLDS_UNIT for r in opened)),
                 "pending": sum(s.in_progress for s in mine),
                 "completed": sum(not s.in_progress and not s.given_back for s in mine),
-                "assignments": {s.id: SERVER_STATUS.get(s.state, s.state) for s in mine},
+                "assignments": {s.id: s.state for s in mine},
             })
         return rows
 
-    # -- settle ----------------------------------------------------------------------
-    def review(self, task_run_id: str, allow_spending: bool = False) -> list[dict[str, Any]]:
-        """Approve sessions whose work the server recorded (for this participant, in the unit the
-        session opened), reject the others with a reason; only sessions awaiting review are acted
-        on, so a second review does nothing. Onboarding results not yet mirrored are mirrored here."""
-        study_ids = sorted({u["hit_id"] for u in self.db.units(task_run_id) if u["hit_id"]})
-        waiting = [s for sid in study_ids for s in self.provider.submissions(sid) if s.needs_review]
-        verdicts = [(session, self._problem(session)) for session in waiting]
-        decisions = [self._approve(s, allow_spending) for s, problem in verdicts if problem is None]
-        decisions += [self._reject(s, problem) for s, problem in verdicts if problem is not None]
-        self.sync_onboarding()
-        return decisions
-
-    def _problem(self, session: Submission) -> str | None:
-        stored = self.db.submission(session.id)
-        opened = self.db.assignment(session.id)
-        if stored is None or opened is None:
-            return NO_DATA_REASON
-        if stored["worker_id"] != session.participant_id:
-            return WORKER_MISMATCH_REASON
-        if int(stored["unit_id"]) != int(opened["unit_id"]):
-            return UNIT_MISMATCH_REASON
-        return None
-
-    def _approve(self, session: Submission, allow_spending: bool) -> dict[str, Any]:
-        self.provider.approve(session.id, allow_spending=allow_spending)
-        return self._decided(session, "Approved", None)
-
-    def _reject(self, session: Submission, reason: str) -> dict[str, Any]:
-        self.provider.reject(session.id, reason, NO_DATA if reason == NO_DATA_REASON else OTHER)
-        return self._decided(session, "Rejected", reason)
-
-    def _decided(self, session: Submission, decision: str, reason: str | None) -> dict[str, Any]:
-        """Record the decision on the session's row (a session that never opened the task has none)."""
-        self.db.set_assignment_status(session.id, decision, reason)
-        opened = self.db.assignment(session.id)
-        return {"assignment_id": session.id, "worker_id": session.participant_id,
-                "unit_id": opened["unit_id"] if opened else None, "decision": decision, "reason": reason}
-
-    def sync_onboarding(self) -> int:
-        """Mirror every onboarding result not yet on the crowd service; returns how many were."""
-        if self.qualification is None:
-            return 0
-        return mirror_onboarding(self.db, self.qualification, (ProlificError,))
+    # -- settle (`TaskReview.review`) ----------------------------------------------
+    def rejection_category(self, reason: str) -> str:
+        """Prolific's category: no data when nothing reached the server, otherwise other."""
+        return NO_DATA if reason == NO_DATA_REASON else OTHER

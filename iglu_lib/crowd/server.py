@@ -36,16 +36,21 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
-from iglu_lib.crowd.db import CrowdDB
+from iglu_lib.crowd.db import REFUSED, WORKING, CrowdDB
 from iglu_lib.crowd.onboarding import REASON_TEXT, OnboardingRules, check_onboarding
 from iglu_lib.crowd.page_guard import Busy, ClientLimiter, HitStates, Throttle
 from iglu_lib.crowd.pages import fill, task_values
 from iglu_lib.crowd.task import CrowdTask
-from iglu_lib.crowd.verify import AssignmentVerifier, NotVerified, checked_id
+from iglu_lib.crowd.verify import NotVerified, Verifier, checked_id
 from iglu_lib.errors import IgluError
+
+if TYPE_CHECKING:
+    from iglu_lib.crowd.page_guard import HitState
+    from iglu_lib.mturk.work_checks import WorkHolding
+    from iglu_lib.pages.store import Claim, HitPage, HitPageStore
 
 LOG = logging.getLogger(__name__)
 
@@ -127,7 +132,7 @@ class TaskApp:
         rules: OnboardingRules | None = None,
         submit_origins: Iterable[str] = (),
         on_onboarding: OnboardingHook | None = None,
-        verifier: AssignmentVerifier | None = None,
+        verifier: Verifier | None = None,
     ) -> None:
         self.task = task
         self.db = db
@@ -138,7 +143,7 @@ class TaskApp:
         self.verifier = verifier
 
     # -- request parsing ---------------------------------------------------------
-    def context(self, params: Mapping[str, str], statuses: tuple[str, ...] = ("Accepted",)) -> WorkContext:
+    def context(self, params: Mapping[str, str], statuses: tuple[str, ...] = (WORKING,)) -> WorkContext:
         """The verified work context of a request, opening (binding) its assignment here."""
         hit_id = params.get("hitId", "").strip()
         turk_submit_to = params.get("turkSubmitTo", "").strip()
@@ -237,7 +242,7 @@ class TaskApp:
 
     def _refused(self, ctx: WorkContext) -> Page:
         """The refusal; the assignment no longer holds its HIT's slot here (the worker returns it)."""
-        self.db.set_assignment_status(ctx.assignment_id, "Refused")
+        self.db.set_assignment_status(ctx.assignment_id, REFUSED)
         return self.refusal(ctx.worker_id)
 
     def _mirror(self, worker_id: str, passed: bool) -> None:
@@ -297,6 +302,16 @@ def forward_page(action: str, fields: Mapping[str, Any]) -> str:
     )
 
 
+class PageChecks(Protocol):
+    """What the campaign pages ask the crowd (`iglu_lib.mturk.provider.MTurkProvider`)."""
+
+    def holding(self, work_id: str) -> WorkHolding:
+        """The HIT's accepted assignments now, and for how long each may be held."""
+
+    def settle_claims(self, store: HitPageStore, work_id: str) -> list[Claim]:
+        """Settle the HIT's page claims with what the crowd lists as submitted."""
+
+
 class CampaignPages:
     """`GET /hit?page=...`: the page of an `external`-mode campaign HIT (see `iglu_lib.pages.store`).
 
@@ -307,20 +322,20 @@ class CampaignPages:
     gets codes, even if a stranger claimed first or another worker returned the HIT. Each claim's
     codes carry its own expiry (the page's, cut to the assignment's duration), the claim whose
     assignment is submitted wins, and a claim that never becomes a submission is flagged and its
-    worker id gets no more pages (`settle_hit`). A previewer, a flagged worker, a client over its
+    worker id gets no more pages (`PageChecks.settle_claims`). A previewer, a flagged worker, a client over its
     limit and a HIT the service shows nobody working on get the page with every code left out.
     Reloading a claim costs no requester call; a new claim costs at most one `GetHIT` per HIT per
     few seconds (`page_guard`).
     """
 
-    def __init__(self, store: Any, manager: Any | None, *, submit_origins: Iterable[str] = (),
+    def __init__(self, store: HitPageStore, crowd: PageChecks | None, *, submit_origins: Iterable[str] = (),
                  crowd_script: str | None = None, states: HitStates | None = None,
                  limiter: ClientLimiter | None = None, settling: Throttle | None = None) -> None:
         self.store = store
-        self.manager = manager
+        self.crowd = crowd
         self.submit_origins = {origin(url) for url in submit_origins}
         self.crowd_script = crowd_script
-        self.states = states or (HitStates(self._get_hit) if manager is not None else None)
+        self.states = states or (HitStates(crowd.holding) if crowd is not None else None)
         self.limiter = limiter or ClientLimiter()
         self.settling = settling or Throttle()
 
@@ -338,7 +353,7 @@ class CampaignPages:
             return Page("preview", self._preview(hit_page, str(err), retry=err.status in RETRY_STATUSES), err.status)
         return Page("hit", self._local(self._render(hit_page, claim)))
 
-    def _claim(self, hit_page: Any, params: Mapping[str, str], client: str) -> Any:
+    def _claim(self, hit_page: HitPage, params: Mapping[str, str], client: str) -> Claim:
         """The request's claim: the one it made before, or a new one the service allows."""
         self._check_request(hit_page, params)
         assignment_id = checked(params.get("assignmentId", ""), "assignmentId")
@@ -351,11 +366,11 @@ class CampaignPages:
         if self.store.flagged(worker_id) or self._settled_flagged(worker_id):
             raise RequestProblem("This worker opened HIT pages whose work was never submitted; "
                                  "this campaign shows no more HITs to this worker.", 403)
-        state = self._hit_state(hit_page.hit_id)
+        state = self._hit_state(hit_page.hit_id or "")  # never empty: `_check_request` refused it
         claim = self.store.add_claim(hit_page, assignment_id, worker_id, client, state.duration_seconds)
         return self._reopened(claim, hit_page, worker_id)  # another request may have made it meanwhile
 
-    def _check_request(self, hit_page: Any, params: Mapping[str, str]) -> None:
+    def _check_request(self, hit_page: HitPage, params: Mapping[str, str]) -> None:
         turk_submit_to = params.get("turkSubmitTo", "").strip()
         if not turk_submit_to or origin(turk_submit_to) not in self.submit_origins:
             raise RequestProblem("turkSubmitTo is not an address of the crowd platform this server works for.", 400)
@@ -364,7 +379,7 @@ class CampaignPages:
         if self.states is None:
             raise RequestProblem("This server has no crowd platform to check assignments with.", 503)
 
-    def _reopened(self, claim: Any, hit_page: Any, worker_id: str) -> Any:
+    def _reopened(self, claim: Claim, hit_page: HitPage, worker_id: str) -> Claim:
         from iglu_lib.pages.store import UNSUBMITTED
 
         if claim.page_id != hit_page.page_id or claim.worker_id != worker_id:
@@ -375,7 +390,7 @@ class CampaignPages:
             raise RequestProblem("This assignment's time ran out; accept the HIT again if it is still offered.", 403)
         return claim
 
-    def _hit_state(self, hit_id: str) -> Any:
+    def _hit_state(self, hit_id: str) -> HitState:
         assert self.states is not None  # noqa: S101 - _check_request refused the request otherwise
         try:
             state = self.states.state(hit_id)
@@ -391,31 +406,26 @@ class CampaignPages:
     def _settled_flagged(self, worker_id: str) -> bool:
         """Settle the HITs where this worker holds claims past their time; True if any was never
         submitted (one listing per such HIT, once: a settled claim is not listed again)."""
-        from iglu_lib.mturk.hit_pages import settle_hit
         from iglu_lib.mturk.manager import MTurkError
 
-        if self.manager is None:
+        if self.crowd is None:
             return False
         flagged = False
         for hit_id in self.store.due_hits(worker_id):
             if not self.settling.attempt(hit_id):
                 continue
             try:
-                flagged |= any(c.worker_id == worker_id for c in settle_hit(self.manager, self.store, hit_id))
+                flagged |= any(c.worker_id == worker_id for c in self.crowd.settle_claims(self.store, hit_id))
             except MTurkError as err:
                 LOG.warning("could not settle the page claims of HIT %s: %s", hit_id, err)
         return flagged
 
-    def _get_hit(self, hit_id: str) -> dict[str, Any]:
-        manager: Any = self.manager  # set whenever `states` asks (see __init__)
-        return dict(manager.call("get_hit", HITId=hit_id)["HIT"])
-
-    def _render(self, hit_page: Any, claim: Any) -> str:
+    def _render(self, hit_page: HitPage, claim: Claim) -> str:
         from iglu_lib.pages.templates import render_hit
 
         return render_hit(hit_page.kind, claim.variables(hit_page))
 
-    def _preview(self, hit_page: Any, reason: str | None = None, retry: bool = False) -> str:
+    def _preview(self, hit_page: HitPage, reason: str | None = None, retry: bool = False) -> str:
         from iglu_lib.pages.templates import render_hit_preview
 
         page = render_hit_preview(hit_page.kind, hit_page.variables)
@@ -575,7 +585,7 @@ class TaskServer:
         rules: OnboardingRules | None = None,
         submit_origins: Iterable[str] = (),
         on_onboarding: OnboardingHook | None = None,
-        verifier: AssignmentVerifier | None = None,
+        verifier: Verifier | None = None,
         campaign_pages: CampaignPages | None = None,
         study_pages: Any = None,
     ) -> None:

@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from iglu_lib.crowd.db import CrowdDB, TaskRunError, default_db_path
+from iglu_lib.crowd.db import APPROVED, REJECTED, SUBMITTED, CrowdDB, TaskRunError, default_db_path
 from iglu_lib.crowd.onboarding import OnboardingRules
 from iglu_lib.crowd.provider import StaticTaskProvider
 from iglu_lib.crowd.server import CampaignPages, TaskServer
 from iglu_lib.crowd.task import CrowdTask, load_task
-from iglu_lib.crowd.verify import AssignmentVerifier
+from iglu_lib.crowd.task_review import TaskProvider
+from iglu_lib.crowd.verify import Verifier
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
-    from iglu_lib.crowd.prolific_provider import ProlificTaskProvider
 
 #: The crowds a task run can be put on (`--provider`).
 TASK_PROVIDERS = ("mturk", "prolific")
@@ -32,13 +32,14 @@ def campaign_pages(profile: Profile, store_path: str | Path | None = None, **gua
     MTurk server's crowd-form script instead of the CDN's. `guards`: `states` and `limiter` of
     `CampaignPages` (tests pass their own limits)."""
     from iglu_lib.mturk.manager import HitManager
+    from iglu_lib.mturk.provider import MTurkProvider
     from iglu_lib.pages.store import HitPageStore
     from iglu_lib.pages.store import store_path as profile_store_path
 
     store = HitPageStore(store_path or profile_store_path(profile.hit))
     manager = HitManager.open(profile, hit_type="hit-pages", campaign="hit-pages")
     backend = profile.backend
-    return CampaignPages(store, manager, submit_origins=backend.worker_submit_origins(),
+    return CampaignPages(store, MTurkProvider(manager), submit_origins=backend.worker_submit_origins(),
                          crowd_script=backend.crowd_script_url(), **guards)
 
 
@@ -48,7 +49,7 @@ class TaskRun:
 
     task: CrowdTask
     db: CrowdDB
-    provider: StaticTaskProvider | ProlificTaskProvider
+    provider: TaskProvider
     profile: Profile
     server: TaskServer | None = None
 
@@ -66,13 +67,11 @@ class TaskRun:
             verifier=self._verifier(),
             campaign_pages=campaign_pages(self.profile),
         )
-        if not isinstance(self.provider, StaticTaskProvider) and self.server.app is not None:
-            self.server.app = self.provider.task_app(self.server.app)  # back to Prolific once done
+        if self.server.app is not None:  # e.g. a unit per session, and back to Prolific once done
+            self.server.app = self.provider.task_app(self.server.app)
         return self.server
 
-    def _verifier(self) -> AssignmentVerifier:
-        if isinstance(self.provider, StaticTaskProvider):
-            return AssignmentVerifier(self.provider.manager)
+    def _verifier(self) -> Verifier:
         return self.provider.verifier()
 
     def serve(self, **options: Any) -> TaskServer:
@@ -110,7 +109,7 @@ class TaskRun:
         rows = []
         for row in self.provider.status(self.run_id(task_run_id)):
             states = list(row.pop("assignments", {}).values())
-            rows.append({**row, **{state.lower(): states.count(state) for state in ("Submitted", "Approved", "Rejected")}})
+            rows.append({**row, **{state: states.count(state) for state in (SUBMITTED, APPROVED, REJECTED)}})
         return pd.DataFrame(rows)
 
     def stop(self) -> None:

@@ -11,9 +11,17 @@ session's submission an "assignment" with parsed answers) and Prolific's rules u
   them), and it is published with its first slot;
 - a slot is a row of the shared `StudySlotStore`; the study page (`study_pages`) claims it for
   the session that opens the page and keeps the session's answers;
-- each turn lists the study's submissions once: a returned or timed-out session gives its slot
-  back; a session awaiting review whose answers are kept makes its slot reviewable; one that
-  reached Prolific's completion without our page holds no slot and is rejected (`NO_CODE`);
+- the study's submissions are listed when there is something to learn, not on every turn
+  (`make bench`: `prolific_calls_per_submission`): when our page kept answers Prolific has not
+  yet been seen to complete, when a session found no open slot on our page (a place is free
+  without a slot: a session holding one was returned or timed out), and otherwise every
+  `watch_every_turns` turns (a session completing on Prolific without our page leaves no trace
+  here, and neither does a return nobody is waiting behind); a restart lists at once. In a
+  listing, a returned or timed-out session gives its slot back; a session awaiting review whose
+  answers are kept makes its slot reviewable; one that reached Prolific's completion without our
+  page holds no slot and is rejected (`NO_CODE`). Sessions settled for good are remembered and
+  passed over. Places are counted from the turn's listing (one is made when a slot is
+  planned in a turn without one) and the study's places as last answered (only we change them);
 - a rejection carries the Prolific category that fits the verdict's reasons (`category_for`)
   and a message of at least 100 characters;
 - a bonus is set up, recorded, then paid once (the ledger calls `send_bonus` once per intent;
@@ -27,7 +35,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -49,6 +57,7 @@ from iglu_lib.prolific.provider import (
     AWAITING_REVIEW,
     BLOCKED_GROUP,
     MIN_REJECTION_MESSAGE,
+    STATES,
     ProlificProvider,
     Study,
     Submission,
@@ -76,6 +85,17 @@ NO_PAGE_REASON = ("This submission reached Prolific's completion page without an
                   "Prolific if you think this is a mistake.")
 #: A session's states that are a submission's (`Submission.state` speaks our lower-case words).
 SUBMISSION_STATES = frozenset(str(status) for status in SubmissionStatus)
+#: Our submission statuses in Prolific's words (its first word for each), to note what it accepted.
+PROLIFIC_STATUS = {ours: theirs for theirs, ours in reversed(STATES.items())}
+#: Turns between two listings of the study's submissions when nothing on our side calls for one.
+WATCH_EVERY_TURNS = 10
+#: Listings that may find a session Prolific has not shown completed although our page kept its
+#: answers (its browser was on its way to Prolific's completion page), before it waits for the next watch.
+CONFIRM_TRIES = 2
+#: Session states that hold one of the study's places (Prolific's `places_taken`: started, not
+#: returned, timed out or rejected).
+HOLDING = ("working", "submitted", "approved")
+
 
 
 def rejection_message(message: str) -> str:
@@ -179,7 +199,8 @@ class StudyCampaign:
     page_store = None  # no MTurk HIT-page claims to keep off: Prolific ends unsubmitted sessions itself
 
     def __init__(self, provider: ProlificProvider, store: StudySlotStore, campaign: str, settings: StudySettings,
-                 *, kind: str = "pairwise", allow_spending: bool = False) -> None:
+                 *, kind: str = "pairwise", allow_spending: bool = False,
+                 watch_every_turns: int = WATCH_EVERY_TURNS) -> None:
         self.provider = provider
         self.kind = kind
         self.store = store
@@ -190,6 +211,15 @@ class StudyCampaign:
         self._study: Study | None = None
         self._listed: dict[str, Submission] = {}
         self.stopped = False  # `pause_and_stop` was asked: no slot opens and no place is added
+        self.watch_every_turns = watch_every_turns
+        self._turn = 0  # `reviewable_hits` is asked once a turn
+        self._filled = False  # a listing found every place taken since the study's status was last read
+        self._freed = False  # a session gave its place back or was rejected since then
+        self._status_turn: int | None = None  # the turn the study's status was last read for open slots
+        self._watched_turn: int | None = None  # the turn of the last listing (None: not since the start)
+        self._unconfirmed: dict[str, int] = {}  # answered sessions not seen completed: listings that missed them
+        self._seen_waiting: set[str] = set()  # sessions waiting for a slot at the last listing
+        self._settled: set[str] = set()  # sessions nothing more happens to (given back, rejected without page)
 
     @classmethod
     def open(cls, profile: Profile, campaign: str, *, page_url: str | None, estimated_minutes: int,
@@ -224,6 +254,11 @@ class StudyCampaign:
             self._study = self.provider.study(found[0].work_id) if found else None
         return self._study
 
+    @property
+    def known_study(self) -> Study | None:
+        """The study as last read, without asking Prolific (None before it is found or made)."""
+        return self._study
+
     def page_url(self) -> str:
         """Our study page for this campaign; Prolific appends the participant, study and session."""
         base = self.settings.page_url
@@ -232,34 +267,49 @@ class StudyCampaign:
     def _ensure_places(self, excluded: Sequence[str], required: Sequence[str]) -> Study:
         """The study with a free place for every open slot, beside the places sessions hold
         (a rejected or returned session frees its place, Prolific's rule, and a slot that runs
-        again is a new open slot): drafted and published with the first slot."""
+        again is a new open slot): drafted and published with the first slot.
+
+        The places taken come from this turn's listing of the submissions (made now if the turn
+        has none), the study's places from its last answer (only we change them); the study is
+        read only when open slots wait and nobody is at work, since Prolific moves a study that
+        filled up to awaiting review by itself and it then takes nobody until started again."""
         open_slots = len(self.store.slots(self.campaign, OPEN))
-        wanted = max(1, open_slots)
         study = self.study()
         if study is None:
             from iglu_lib.crowd.prolific_provider import URL_NAMES
 
             study = self.provider.create_draft(
                 self.study_name, title=self.settings.title, description=self.settings.description,
-                url=self.page_url(), reward=self.settings.reward, places=wanted,
+                url=self.page_url(), reward=self.settings.reward, places=max(1, open_slots),
                 estimated_minutes=self.settings.estimated_minutes, url_names=URL_NAMES,
                 required_groups=required, excluded_groups=excluded)
-        study = self.provider.publish(study.id, allow_spending=self.allow_spending)
-        wanted = study.places_taken - self._unclaimed_sessions(study) + open_slots
-        if wanted > study.places:
-            study = self.provider.grow_places(study.id, wanted, allow_spending=self.allow_spending)
-        elif open_slots and study.status == AWAITING_REVIEW:  # it filled up, then a rejection freed a place
-            study = self.provider.resume(study.id)
+        if not study.published:
+            study = self.provider.publish(study.id, allow_spending=self.allow_spending, known=study)
+        self._study = study
+        if self._watched_turn != self._turn:
+            self._submissions()
+        working = [s for s in self._listed.values() if s.in_progress]
+        unclaimed = sum(1 for s in working if self.store.of_session(s.id) is None)
+        taken = sum(1 for s in self._listed.values() if s.state in HOLDING)
+        if taken - unclaimed + open_slots > study.places:
+            study = self.provider.grow_places(study.id, taken - unclaimed + open_slots,
+                                              allow_spending=self.allow_spending, known=study)
+        elif open_slots > unclaimed and not working and self._may_have_filled(taken, study):
+            study = self.provider.study(study.id)
+            if study.status == AWAITING_REVIEW:  # it filled up, then a rejection or a return freed a place
+                study = self.provider.resume(study.id)
+            self._filled, self._freed, self._status_turn = False, False, self._turn
         self._study = study
         return study
 
-    def _unclaimed_sessions(self, study: Study) -> int:
-        """Sessions in progress that hold a place but no slot yet (started, page not opened):
-        each will claim one of the open slots, so it needs no place of its own."""
-        if not study.places_taken:
-            return 0
-        return sum(1 for s in self.provider.submissions(study.id)
-                   if s.in_progress and self.store.of_session(s.id) is None)
+    def _may_have_filled(self, taken: int, study: Study) -> bool:
+        """Whether the study may sit in awaiting review with a place free: a listing since the
+        last look found every place taken (or the study said so) and a session then gave its
+        place back or was rejected; or, for a fill between two listings, the open slots have
+        waited `watch_every_turns` turns since that look."""
+        self._filled = self._filled or taken >= study.places or study.status == AWAITING_REVIEW
+        waited = self._status_turn is None or self._turn - self._status_turn >= self.watch_every_turns
+        return (self._filled and self._freed) or waited
 
     # -- the loop's calls: work ----------------------------------------------------------------
     def create_hit(self, variables: Mapping[str, Any], *, unique_request_token: str, kind: str = "",
@@ -288,35 +338,76 @@ class StudyCampaign:
         a restart finds it by its token (`hit_with_token`)."""
         return []
 
+    def reviewable_hits(self) -> list[SlotWork]:
+        """Slots whose session's answers are kept and which Prolific shows completed (awaiting
+        review, or approved or rejected by a turn a crash cut short): as a HIT stays reviewable
+        until the loop marks it reviewing. The submissions are listed first when there is
+        something to learn (see the module's docstring)."""
+        self._turn += 1
+        if not self.store.slots(self.campaign) or self.study() is None:
+            return []
+        if self._watch_due():
+            self._watch()
+        return [SlotWork(slot.slot_key, WorkState.REVIEWABLE, SlotToken(slot.token))
+                for slot in self.store.slots(self.campaign, ANSWERED) if self._completed(slot)]
+
+    def look_again(self) -> None:
+        """Make the next turn list the submissions whatever the schedule says: before the last
+        settling of a campaign winding down, which must see every session as Prolific does."""
+        self._watched_turn = None
+
+    def _completed(self, slot: StudySlot) -> bool:
+        session = self._listed.get(slot.session_id or "")
+        return session is not None and session.state in SUBMISSION_STATES
+
+    def _watch_due(self) -> bool:
+        """Whether this turn lists the submissions: at the start, every `watch_every_turns`
+        turns, for answers Prolific was not yet seen to complete, and for a session waiting."""
+        if self._watched_turn is None or self._turn - self._watched_turn >= self.watch_every_turns:
+            return True
+        answered = [s.session_id for s in self.store.slots(self.campaign, ANSWERED) if not self._completed(s)]
+        if any(self._unconfirmed.get(session or "", 0) < CONFIRM_TRIES for session in answered):
+            return True
+        return bool(self.store.waiting(self.campaign) - self._seen_waiting)
+
+    def _watch(self) -> None:
+        """List the study's submissions once and act on what changed; then make sure the open
+        slots have places (which this listing tells, with no other request unless one is short)."""
+        self._seen_waiting = self.store.waiting(self.campaign)
+        self._submissions()
+        for slot in self.store.slots(self.campaign, ANSWERED):
+            if slot.session_id and not self._completed(slot):
+                self._unconfirmed[slot.session_id] = self._unconfirmed.get(slot.session_id, 0) + 1
+        if not self.stopped and self.store.slots(self.campaign, OPEN):
+            self._ensure_places(self.study_excluded(), ())
+
     def _submissions(self) -> dict[str, Submission]:
+        """One listing of the study's submissions; each not settled before is acted on: a
+        session given back frees its slot, one completed without our page is rejected."""
         study = self.study()
         self._listed = {s.id: s for s in self.provider.submissions(study.id)} if study else {}
+        self._watched_turn = self._turn
+        if study is not None and sum(1 for s in self._listed.values() if s.state in HOLDING) >= study.places:
+            self._filled = True
+        for submission in self._listed.values():
+            if submission.id not in self._settled:
+                self._take(submission)
         return self._listed
 
-    def reviewable_hits(self) -> list[SlotWork]:
-        """One listing of the study's submissions per turn: sessions given back free their slot,
-        sessions awaiting review with answers make their slot reviewable, and a session that
-        completed without our page is rejected (it holds no slot and did no work we saw). Open
-        slots keep a free place in an open study."""
-        reviewable = []
-        if not self.stopped and self.study() is not None and self.store.slots(self.campaign, OPEN):
-            self._ensure_places(self.study_excluded(), ())
-        for submission in self._submissions().values():
+    def _take(self, submission: Submission) -> None:
+        if submission.given_back:
             slot = self.store.of_session(submission.id)
-            if submission.given_back:
-                if slot is not None:
-                    LOG.info("study %s: session %s %s; its slot %s is open again", self.study_name, submission.id,
-                             submission.status.lower(), slot.slot_key)
-                    self.store.release(submission.id)
-                continue
-            if submission.needs_review and (slot is None or slot.answers is None):
+            if slot is not None:
+                LOG.info("study %s: session %s %s; its slot %s is open again", self.study_name, submission.id,
+                         submission.status.lower(), slot.slot_key)
+                self.store.release(submission.id)
+            self._settled.add(submission.id)
+            self._freed = True
+        elif submission.needs_review:
+            slot = self.store.of_session(submission.id)
+            if slot is None or slot.answers is None:
                 self._reject_pageless(submission, slot)
-                continue
-            # as a HIT stays reviewable until the loop marks it reviewing, whatever its assignment's
-            # status: a crash after approving and before paying the bonus is met again
-            if slot is not None and slot.state == ANSWERED and submission.state in SUBMISSION_STATES:
-                reviewable.append(SlotWork(slot.slot_key, WorkState.REVIEWABLE, SlotToken(slot.token)))
-        return reviewable
+                self._settled.add(submission.id)
 
     def study_excluded(self) -> tuple[str, ...]:
         slots = self.store.slots(self.campaign)
@@ -326,6 +417,7 @@ class StudyCampaign:
         LOG.warning("study %s: session %s completed without answers on our page; rejected", self.study_name,
                     submission.id)
         self.provider.reject(submission.id, NO_PAGE_REASON, NO_CODE)
+        self._now_is(submission.id, SubmissionStatus.REJECTED)
         if slot is not None:
             self.store.release(submission.id)
 
@@ -335,6 +427,8 @@ class StudyCampaign:
             return SlotWork(hit_id, WorkState.OPEN)
         if slot.state == CLOSED:
             return SlotWork(hit_id, WorkState.DISPOSED)
+        if slot.state in (CLAIMED, ANSWERED) and slot.session_id not in self._listed:
+            return SlotWork(hit_id, WorkState.HELD)  # claimed since the last listing: our page saw it at work
         session = self._session(slot)
         if session is None or session.in_progress:
             return SlotWork(hit_id, WorkState.HELD)
@@ -352,6 +446,8 @@ class StudyCampaign:
     def _session(self, slot: StudySlot) -> Submission | None:
         if not slot.session_id:
             return None
+        if self._watched_turn is None:  # not listed since the start: one listing tells every session
+            self._submissions()
         return self._listed.get(slot.session_id) or self.provider.submission(slot.session_id)
 
     def assignments(self, hit_id: str, statuses: Sequence[str] = (), agents: int = 2) -> list[Assignment]:
@@ -395,9 +491,17 @@ class StudyCampaign:
     # -- the loop's calls: pay and sanction ----------------------------------------------------
     def approve(self, assignment_id: str, message: str = "") -> None:
         self.provider.approve(assignment_id, allow_spending=self.allow_spending)
+        self._now_is(assignment_id, SubmissionStatus.APPROVED)
 
     def reject(self, assignment_id: str, message: str, reasons: Sequence[str] = ()) -> None:
         self.provider.reject(assignment_id, rejection_message(message), category_for(reasons))
+        self._now_is(assignment_id, SubmissionStatus.REJECTED)
+
+    def _now_is(self, session_id: str, status: SubmissionStatus) -> None:
+        """What Prolific accepted, kept in the last listing (in its words) until the next one."""
+        self._freed = self._freed or status is SubmissionStatus.REJECTED
+        if session_id in self._listed:
+            self._listed[session_id] = replace(self._listed[session_id], status=PROLIFIC_STATUS[status])
 
     def send_bonus(self, worker_id: str, assignment_id: str, amount: str, reason: str, token: str,
                    allow_spending: bool = False) -> bool:
@@ -453,6 +557,7 @@ class StudyCampaign:
         """`iglu campaign stop --expire`: no new sessions (pause, then stop the study), and no
         open slot can be claimed any more (the loop then expires them and frees their instances)."""
         self.stopped = True
+        self.look_again()
         for slot in self.store.slots(self.campaign, OPEN):
             self.delete(slot.slot_key)
         study = self.study()
@@ -467,6 +572,7 @@ class StudyCampaign:
         study = self.study()
         if study is None:
             return {"study": None}
+        study = self.provider.study(study.id)  # as Prolific shows it now, not as last read
         states: dict[str, int] = {}
         for submission in self.provider.submissions(study.id):
             states[submission.state] = states.get(submission.state, 0) + 1

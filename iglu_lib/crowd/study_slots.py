@@ -59,6 +59,11 @@ CREATE TABLE IF NOT EXISTS given_back (
     campaign TEXT NOT NULL,
     at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS waiting (
+    session_id TEXT PRIMARY KEY,
+    campaign TEXT NOT NULL,
+    at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS study_bonuses (
     token TEXT PRIMARY KEY,
     session_id TEXT NOT NULL,
@@ -198,7 +203,9 @@ class StudySlotStore(SqliteFile):
     # -- the study page ----------------------------------------------------------------------
     def claim(self, campaign: str, session_id: str, participant_id: str) -> StudySlot | None:
         """The slot this session claimed before, or the oldest open slot, claimed now (one
-        transaction: two sessions never share a slot); None when no slot is open."""
+        transaction: two sessions never share a slot); None when no slot is open, and the
+        session is then noted as waiting (`waiting`), which tells the loop that a place is
+        free without a slot: a session it holds was returned or timed out."""
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             row = conn.execute("SELECT * FROM study_slots WHERE session_id = ?", (session_id,)).fetchone()
@@ -206,11 +213,20 @@ class StudySlotStore(SqliteFile):
                 free = conn.execute("SELECT slot_key FROM study_slots WHERE campaign = ? AND state = ?"
                                     " ORDER BY created_at, slot_key LIMIT 1", (campaign, OPEN)).fetchone()
                 if free is None:
+                    conn.execute("INSERT OR IGNORE INTO waiting (session_id, campaign, at) VALUES (?, ?, ?)",
+                                 (session_id, campaign, self.clock()))
                     return None
+                conn.execute("DELETE FROM waiting WHERE session_id = ?", (session_id,))
                 conn.execute("UPDATE study_slots SET state = ?, session_id = ?, participant_id = ?, claimed_at = ?"
                              " WHERE slot_key = ?", (CLAIMED, session_id, participant_id, self.clock(), free[0]))
                 row = conn.execute("SELECT * FROM study_slots WHERE slot_key = ?", (free[0],)).fetchone()
         return StudySlot.from_row(row)
+
+    def waiting(self, campaign: str) -> set[str]:
+        """Sessions of the campaign that found no open slot on the page and have not claimed one since."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT session_id FROM waiting WHERE campaign = ?", (campaign,)).fetchall()
+        return {row[0] for row in rows}
 
     def answer(self, session_id: str, answers: str) -> bool:
         """Keep a claimed session's answers, once (False when it has none to take or answered before)."""

@@ -22,15 +22,21 @@ import logging
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
+from iglu_lib.crowd.db import SUBMITTED, WORKING
 from iglu_lib.errors import IgluError
+
+if TYPE_CHECKING:
+    from iglu_lib.mturk.work_checks import SeenAssignment, WorkHolding
 
 LOG = logging.getLogger(__name__)
 
 #: MTurk ids are 30-ish upper-case letters and digits; anything else is refused before any call.
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 PREVIEW_ASSIGNMENT = "ASSIGNMENT_ID_NOT_AVAILABLE"
+#: What a page that takes work accepts by default: work in progress, or submitted (a reload).
+OPEN_STATES = (WORKING, SUBMITTED)
 
 
 class NotVerified(IgluError):
@@ -43,8 +49,9 @@ class NotVerified(IgluError):
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the service confirmed: the real worker and HIT; `pending` when it could only confirm
-    that the HIT holds an accepted assignment (the caller must bind the slot to the first claim)."""
+    """What the service confirmed: the real worker and HIT and the assignment's state (ours:
+    `working`, `submitted`, ...); `pending` when it could only confirm that the HIT holds an
+    accepted assignment (the caller must bind the slot to the first claim)."""
 
     assignment_id: str
     hit_id: str
@@ -55,7 +62,28 @@ class Verdict:
 
     @property
     def is_pending(self) -> bool:
-        return self.status == "Accepted"
+        return self.status == WORKING
+
+
+class Verifier(Protocol):
+    """What the task server asks of a crowd service about the ids a request carries."""
+
+    def verify(self, assignment_id: str, hit_id: str, worker_id: str,
+               statuses: Collection[str] = OPEN_STATES) -> Verdict:
+        """The verdict on a request's ids, or `NotVerified` saying why it is refused."""
+
+    def nobody_holds(self, hit_id: str) -> bool:
+        """True when the service shows nobody working on the HIT (claims on it can go)."""
+
+
+class AssignmentChecks(Protocol):
+    """What MTurk can confirm (`iglu_lib.mturk.provider.MTurkProvider`), in neutral values."""
+
+    def seen(self, submission_id: str) -> SeenAssignment | None:
+        """The assignment once submitted; None while the service does not show it."""
+
+    def holding(self, work_id: str) -> WorkHolding:
+        """The HIT's accepted assignments now, and for how long each may be held."""
 
 
 def checked_id(value: str, name: str) -> str:
@@ -66,53 +94,53 @@ def checked_id(value: str, name: str) -> str:
     return value
 
 
-class AssignmentVerifier:
-    """Checks assignments through a `HitManager` (retried calls, errors as `MTurkError`)."""
+UNREACHABLE = "The crowd platform could not be reached to check your assignment; reload in a minute."
 
-    def __init__(self, manager: Any) -> None:
-        self.manager = manager
+
+class AssignmentVerifier:
+    """Checks assignments with MTurk through `AssignmentChecks` (retried calls, neutral answers)."""
+
+    def __init__(self, checks: AssignmentChecks) -> None:
+        self.checks = checks
 
     def verify(self, assignment_id: str, hit_id: str, worker_id: str,
-               statuses: Collection[str] = ("Accepted", "Submitted")) -> Verdict:
+               statuses: Collection[str] = OPEN_STATES) -> Verdict:
         """The verdict on a request's ids, or `NotVerified` saying why it is refused."""
-        from iglu_lib.mturk.manager import MTurkError
+        from iglu_lib.mturk.work_checks import Unreachable
 
         assignment_id = checked_id(assignment_id, "assignmentId")
         hit_id = checked_id(hit_id, "hitId")
         worker_id = checked_id(worker_id, "workerId")
         try:
-            found = self.manager.call("get_assignment", AssignmentId=assignment_id)["Assignment"]
-        except MTurkError as err:
-            if err.code in (None, "ServiceFault", "ServiceUnavailable", "Throttling", "ThrottlingException"):
-                LOG.warning("could not check assignment %s with the platform: %s", assignment_id, err)
-                raise NotVerified("The crowd platform could not be reached to check your assignment; reload in a minute.", 503) from None
+            found = self.checks.seen(assignment_id)
+        except Unreachable as err:
+            LOG.warning("could not check assignment %s with the platform: %s", assignment_id, err)
+            raise NotVerified(UNREACHABLE, 503) from None
+        if found is None:
             return self._pending(assignment_id, hit_id, worker_id, statuses)
-        if found.get("HITId") != hit_id:
+        if found.work_id != hit_id:
             raise NotVerified("This assignment belongs to another HIT; open the task from the HIT you accepted.")
-        if found.get("WorkerId") != worker_id:
+        if found.worker_id != worker_id:
             raise NotVerified("This assignment belongs to another worker; open the task from your own HIT page.")
-        status = str(found.get("AssignmentStatus", ""))
-        if status not in statuses:
-            raise NotVerified(f"This assignment is {status}: it takes no more work here.", 409)
-        return Verdict(assignment_id, hit_id, worker_id, status)
+        if found.state not in statuses:
+            raise NotVerified(f"This assignment is {found.state}: it takes no more work here.", 409)
+        return Verdict(assignment_id, hit_id, worker_id, found.state)
 
     def _pending(self, assignment_id: str, hit_id: str, worker_id: str, statuses: Collection[str]) -> Verdict:
-        """Not visible to `GetAssignment`: accepted and still in progress, or made up."""
-        from iglu_lib.mturk.manager import MTurkError
+        """Not shown as submitted: accepted and still in progress, or made up."""
+        from iglu_lib.mturk.work_checks import Unreachable
 
-        if "Accepted" not in statuses:
+        if WORKING not in statuses:
             raise NotVerified("The crowd platform does not know this assignment as submitted.")
         try:
-            hit = self.manager.call("get_hit", HITId=hit_id)["HIT"]
-        except MTurkError as err:
-            if err.code in (None, "ServiceFault", "ServiceUnavailable"):
-                raise NotVerified("The crowd platform could not be reached to check your assignment; reload in a minute.", 503) from None
-            raise NotVerified("The crowd platform does not know this HIT.") from None
-        pending = int(hit.get("NumberOfAssignmentsPending", 0))
-        if pending < 1:
+            holding = self.checks.holding(hit_id)
+        except Unreachable:
+            raise NotVerified(UNREACHABLE, 503) from None
+        if not holding.known:
+            raise NotVerified("The crowd platform does not know this HIT.")
+        if holding.pending < 1:
             raise NotVerified("The crowd platform shows no accepted assignment on this HIT; accept the HIT first.")
-        return Verdict(assignment_id, hit_id, worker_id, "Accepted", pending,
-                       int(hit.get("AssignmentDurationInSeconds", 0) or 0))
+        return Verdict(assignment_id, hit_id, worker_id, WORKING, holding.pending, holding.duration_seconds)
 
     def nobody_holds(self, hit_id: str) -> bool:
         """True when the service shows no accepted assignment on the HIT (claims on it can go).
@@ -120,12 +148,12 @@ class AssignmentVerifier:
         Asked when a HIT with an open claim is previewed: a worker who returned the HIT leaves
         no other trace, and the next worker usually previews before accepting.
         """
-        from iglu_lib.mturk.manager import MTurkError
+        from iglu_lib.mturk.work_checks import Unreachable
 
         if not ID_PATTERN.fullmatch(hit_id or ""):
             return False
         try:
-            hit = self.manager.call("get_hit", HITId=hit_id)["HIT"]
-        except MTurkError:
+            holding = self.checks.holding(hit_id)
+        except Unreachable:
             return False
-        return int(hit.get("NumberOfAssignmentsPending", 0)) == 0
+        return holding.known and holding.pending == 0

@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from iglu_lib.console import CommandError, print_json
 
+if TYPE_CHECKING:
+    from iglu_lib.encoding.join_codes import JoinCodeReport
 
-def register(subparsers: Any) -> None:
+
+def register(subparsers: argparse._SubParsersAction) -> None:
     _register_encode(subparsers)
     _register_join_codes(subparsers)
     _register_agents(subparsers)
 
 
-def _register_encode(subparsers: Any) -> None:
+def _register_encode(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "encode-tasks",
         help="encode IGLU tasks into the platform's task JSON, one file per task",
@@ -42,7 +45,7 @@ def _register_encode(subparsers: Any) -> None:
     parser.set_defaults(handler=_encode_tasks)
 
 
-def _register_join_codes(subparsers: Any) -> None:
+def _register_join_codes(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "join-codes",
         help="build the join-code file from the platform's two exports",
@@ -56,7 +59,7 @@ def _register_join_codes(subparsers: Any) -> None:
     parser.set_defaults(handler=_join_codes)
 
 
-def _register_agents(subparsers: Any) -> None:
+def _register_agents(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("agents", help="agent-instances files")
     commands = parser.add_subparsers(dest="agents_command", metavar="SUBCOMMAND")
     check = commands.add_parser("check", help="validate an agent-instances file and print its instances")
@@ -123,7 +126,7 @@ def _join_codes(args: argparse.Namespace) -> int:
     return 0 if report.usable else 1
 
 
-def _print_join_code_report(report: Any, out: str) -> None:
+def _print_join_code_report(report: JoinCodeReport, out: str) -> None:
     stream = sys.stdout if report.usable else sys.stderr
     if report.usable:
         print(f"wrote join codes of {report.tasks} tasks ({len(report.agents)} agents) to {out}", file=stream)

@@ -16,7 +16,18 @@ The ledger sits below the HIT manager's users and above storage: it takes a mana
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from iglu_lib.lazy import lazy_exports
+
+if TYPE_CHECKING:  # the checker sees the real names; at run time they load on first use
+    from iglu_lib.ledger.book import Entry as Entry
+    from iglu_lib.ledger.book import Kind as Kind
+    from iglu_lib.ledger.book import Ledger as Ledger
+    from iglu_lib.ledger.book import LedgerRefused as LedgerRefused
+    from iglu_lib.ledger.book import Result as Result
+    from iglu_lib.ledger.book import Spend as Spend
+    from iglu_lib.ledger.book import normalise_reason as normalise_reason
 
 _EXPORTS = {
     "Entry": "iglu_lib.ledger.book",

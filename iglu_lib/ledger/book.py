@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from iglu_lib.errors import IgluError
+from iglu_lib.storage.entity_table import EntityTable
 from iglu_lib.storage.record import check_key, utc_now
 
 if TYPE_CHECKING:
@@ -204,17 +205,47 @@ def ledger_table_name(profile: Profile) -> str:
     return f"{name}{TABLE_SUFFIX}"
 
 
-class Ledger:
-    """The ledger of one campaign on one service (`manager`: a `HitManager` or alike)."""
+class PaidOnService(Protocol):
+    """A bonus the service shows as paid (`providers.PaidBonus` is one): amount and reason."""
 
-    def __init__(self, table: Any, campaign: str, manager: Any, *, source: str = "loop") -> None:
+    @property
+    def amount(self) -> Decimal: ...
+
+    @property
+    def reason(self) -> str: ...
+
+
+class BonusService(Protocol):
+    """What the ledger asks of a crowd service itself: to pay a bonus once per token, and the
+    bonuses it paid for an assignment (its own record, read when an intent has no outcome).
+    `HitManager` is one; a Prolific study campaign is another. Approvals, rejections, blocks and
+    messages reach the service through the callables the caller hands to `settle`, `block` and
+    `message`, so the ledger needs nothing more of it."""
+
+    def send_bonus(self, worker_id: str, assignment_id: str, amount: str, reason: str, token: str, /, *,
+                   allow_spending: bool = False) -> bool:
+        """Pay; False when the service had this token's payment already (paid, not twice)."""
+        ...
+
+    def bonuses_paid(self, *, assignment_id: str) -> Sequence[PaidOnService]:
+        """The bonuses the service shows paid (or begun) for the assignment."""
+        ...
+
+
+class Ledger:
+    """The ledger of one campaign on one service (`manager`: None for a ledger opened only to
+    be read, e.g. by `iglu campaign status`; it then refuses to pay)."""
+
+    def __init__(self, table: EntityTable, campaign: str, manager: BonusService | None, *,
+                 source: str = "loop") -> None:
         self.table = table
         self.campaign = check_key(campaign, "campaign name")
         self.manager = manager
         self.source = source
 
     @classmethod
-    def open(cls, profile: Profile, campaign: str, manager: Any, *, source: str = "loop") -> Ledger:
+    def open(cls, profile: Profile, campaign: str, manager: BonusService | None, *,
+             source: str = "loop") -> Ledger:
         """The campaign's ledger in the profile's table service (the table made if missing)."""
         table = profile.backend.table_service().create_table_if_not_exists(ledger_table_name(profile))
         return cls(table, campaign, manager, source=source)
@@ -243,6 +274,7 @@ class Ledger:
         assignment is refused."""
         if kind not in BONUSES:
             raise LedgerRefused(f"{kind.value} is not a bonus")
+        service = self._service()
         value = money(amount)
         if kind is Kind.RULE_BONUS and part:
             self._refuse_second_rule_bonus(part, assignment_id)
@@ -252,10 +284,16 @@ class Ledger:
         spending = {"allow_spending": True} if allow_spending else {}
 
         def send(entry: Entry) -> str:
-            fresh = self.manager.send_bonus(worker_id, assignment_id, value, entry.reason, entry.token, **spending)
+            fresh = service.send_bonus(worker_id, assignment_id, value, entry.reason, entry.token, **spending)
             return "paid" if fresh else "paid before (the service knew its token)"
 
         return self._once(draft, send, self._bonus_on_service)
+
+    def _service(self) -> BonusService:
+        if self.manager is None:
+            raise LedgerRefused(f"the ledger of {self.campaign} was opened without a crowd service, "
+                                "to be read; open it with the campaign's service to pay")
+        return self.manager
 
     def _refuse_second_rule_bonus(self, game: str, assignment_id: str) -> None:
         for entry in self.entries(Part=game):
@@ -267,7 +305,7 @@ class Ledger:
         """Whether the service paid this intent: more matching payments (amount, normalised
         reason) for the assignment than the ledger's other entries explain."""
         wanted = (entry.amount, normalise_reason(entry.reason))
-        payments = self.manager.bonuses_paid(assignment_id=entry.assignment_id)
+        payments = self._service().bonuses_paid(assignment_id=entry.assignment_id)
         paid = sum((money(p.amount), normalise_reason(p.reason)) == wanted for p in payments)
         explained = 0
         for other in self.entries(AssignmentId=entry.assignment_id):
@@ -305,11 +343,28 @@ class Ledger:
             call()
             return wanted.lower()
 
+        paid = self._reward_paid_as_the_other(kind, assignment_id)
+        if paid is not None:
+            return Result(paid, already=True)
         key = entry_key(self.campaign, kind, assignment_id, "", "")
         draft = Entry(self.campaign, key, kind, assignment_id, worker_id, hit_id,
                       money(amount) if kind is not Kind.REJECT else "0.00", reason.strip()[:1000], "",
                       self.source)
         return self._once(draft, act, on_service, check_first=True)
+
+    def _reward_paid_as_the_other(self, kind: Kind, assignment_id: str) -> Entry | None:
+        """An assignment's reward is paid once, as a reward or as a reversal: an approval asked
+        after a reversal (the status then shows it approved) must not book the reward again."""
+        other = {Kind.REWARD: Kind.REVERSAL, Kind.REVERSAL: Kind.REWARD}.get(kind)
+        if other is None:
+            return None
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            entry = self._get(entry_key(self.campaign, other, assignment_id, "", ""))
+        except ResourceNotFoundError:
+            return None
+        return entry if entry.done else None
 
     # -- sanctions and messages -------------------------------------------------------------
     def block(self, kind: Kind, *, worker_id: str, reason: str, call: Callable[[], None],

@@ -10,7 +10,16 @@ collated table). Names below are imported on first use, so `import iglu_lib.logs
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from iglu_lib.lazy import lazy_exports
+
+if TYPE_CHECKING:  # the checker sees the real names; at run time they load on first use
+    from iglu_lib.logs.clean import clean_file as clean_file
+    from iglu_lib.logs.process import process_logs as process_logs
+    from iglu_lib.logs.sources import find_sources as find_sources
+    from iglu_lib.logs.sync import local_name as local_name
+    from iglu_lib.logs.sync import sync_prefix as sync_prefix
 
 _EXPORTS = {
     "sync_prefix": "sync",

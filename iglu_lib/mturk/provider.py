@@ -12,13 +12,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from iglu_lib.mturk.hit_pages import settle_hit
 from iglu_lib.mturk.manager import Hit, HitManager, MTurkError
 from iglu_lib.mturk.qualifications import grant, resolve_type
 from iglu_lib.mturk.questions import FRAME_HEIGHT, external_question
+from iglu_lib.mturk.work_checks import SeenAssignment, WorkHolding, seen_assignment, work_holding
 from iglu_lib.providers import Bonus, Check, CrowdProvider, PostedWork, Submitted, WorkSpec
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
+    from iglu_lib.pages.store import Claim, HitPageStore
 
 #: MTurk's limit on `UniqueRequestToken`.
 TOKEN_LIMIT = 64
@@ -43,8 +46,10 @@ class MTurkProvider:
 
     name = "mturk"
 
-    def __init__(self, manager: HitManager) -> None:
+    def __init__(self, manager: HitManager, *, approval_feedback: str | None = None) -> None:
         self.manager = manager
+        #: What an approved worker reads (MTurk's requester feedback), when given.
+        self.approval_feedback = approval_feedback
 
     @classmethod
     def open(cls, profile: Profile, **options: Any) -> MTurkProvider:
@@ -73,7 +78,7 @@ class MTurkProvider:
                 for a in self.manager.assignments(work_id, REVIEWED)]
 
     def approve(self, submission_id: str, *, allow_spending: bool = False) -> None:
-        self.manager.approve(submission_id, allow_spending=allow_spending)
+        self.manager.approve(submission_id, self.approval_feedback, allow_spending=allow_spending)
 
     def reject(self, submission_id: str, reason: str, category: str = "OTHER") -> None:
         """MTurk has no categories: the reason alone is what the worker reads."""
@@ -118,6 +123,19 @@ class MTurkProvider:
     def reconcile(self, prefix: str) -> list[PostedWork]:
         """The manager's HITs (its type and campaign) whose key starts with `prefix`."""
         return [_work(hit) for hit in self.manager.hits() if (hit.annotation.token or "").startswith(prefix)]
+
+    # -- what the task server and our pages ask (see `iglu_lib.mturk.work_checks`) ----------
+    def seen(self, submission_id: str) -> SeenAssignment | None:
+        """The assignment once submitted (its HIT, worker and state in our words), else None."""
+        return seen_assignment(self.manager, submission_id)
+
+    def holding(self, work_id: str) -> WorkHolding:
+        """The HIT's accepted assignments now and how long each may be held (`GetHIT`)."""
+        return work_holding(self.manager, work_id)
+
+    def settle_claims(self, store: HitPageStore, work_id: str) -> list[Claim]:
+        """Settle the HIT's external-page claims with the assignments MTurk lists as submitted."""
+        return settle_hit(self.manager, store, work_id)
 
 
 def _conforms(provider: MTurkProvider) -> CrowdProvider:

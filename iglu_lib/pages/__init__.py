@@ -5,7 +5,21 @@ participants to them (`iglu crowd serve`). Imports stay light: names load their 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from iglu_lib.lazy import lazy_exports
+
+if TYPE_CHECKING:  # the checker sees the real names; at run time they load on first use
+    from iglu_lib.pages.answers import ParsedAnswers as ParsedAnswers
+    from iglu_lib.pages.answers import code_field as code_field
+    from iglu_lib.pages.answers import read_choice as read_choice
+    from iglu_lib.pages.store import HitPageStore as HitPageStore
+    from iglu_lib.pages.templates import QUESTION_MODES as QUESTION_MODES
+    from iglu_lib.pages.templates import TEMPLATES as TEMPLATES
+    from iglu_lib.pages.templates import TemplateError as TemplateError
+    from iglu_lib.pages.templates import preview_exposes_codes as preview_exposes_codes
+    from iglu_lib.pages.templates import render_hit as render_hit
+    from iglu_lib.pages.templates import render_hit_preview as render_hit_preview
 
 _EXPORTS = {
     "ParsedAnswers": "iglu_lib.pages.answers",

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from iglu_lib.errors import IgluError
 from iglu_lib.platform.codes import CodeError, CompletionCode, parse_completion_code
@@ -26,6 +26,7 @@ from iglu_lib.platform.events import GameSummary, TaskTarget, events_frame, summ
 
 if TYPE_CHECKING:
     import pandas as pd
+    from azure.storage.blob import ContainerClient
 
     from iglu_lib.config import Profile
 
@@ -98,12 +99,29 @@ class Game:
         return row
 
 
+class GameSource(Protocol):
+    """Where a campaign, its review and the review desk read games from: the game of a
+    completion code (with the join code the HIT gave, to check it), alone or many at once.
+    `GameDataClient` reads the platform's blob storage; anything else with these two methods (a
+    replay of stored games, a test's own source) can stand in for it."""
+
+    def fetch(self, code: str, join_code: str | None = None) -> Game:
+        """The game of one code; a bad code or blob gives the game a reason, an outage raises."""
+        ...
+
+    def fetch_many(self, codes: Sequence[str], *, join_codes: Sequence[str | None] | None = None,
+                   workers: int = 16, progress: bool = True) -> list[Game]:
+        """The games of many codes, in order."""
+        ...
+
+
 class GameDataClient:
     """Reads games and tasks from two blob containers: the profile's (`open`) or container
     URLs with a SAS (`from_urls`). The client's own retries (`attempts`, with backoff) replace
     the SDK's, so an outage is told from a missing blob."""
 
-    def __init__(self, games: Any, tasks: Any, *, attempts: int = 3, backoff_seconds: float = 0.2) -> None:
+    def __init__(self, games: ContainerClient, tasks: ContainerClient, *, attempts: int = 3,
+                 backoff_seconds: float = 0.2) -> None:
         #: Azure `ContainerClient`s of the game data and the task data.
         self.games = games
         self.tasks = tasks
@@ -113,22 +131,25 @@ class GameDataClient:
         self._task_lock = threading.Lock()
 
     @classmethod
-    def open(cls, profile: Profile, *, pool_size: int = 32, **options: Any) -> GameDataClient:
+    def open(cls, profile: Profile, *, pool_size: int = 32, attempts: int = 3,
+             backoff_seconds: float = 0.2) -> GameDataClient:
         """The client of a profile's `storage.game_container` and `storage.task_container`,
         through its backend's blob service (one attempt per call, `pool_size` connections)."""
         service = profile.backend.blob_service(retry=False, transport=_transport(pool_size), retry_total=0)
         return cls(service.get_container_client(profile.storage.game_container),
-                   service.get_container_client(profile.storage.task_container), **options)
+                   service.get_container_client(profile.storage.task_container), attempts=attempts,
+                   backoff_seconds=backoff_seconds)
 
     @classmethod
     def from_urls(cls, game_container_url: str, task_container_url: str, *, pool_size: int = 32,
-                  **options: Any) -> GameDataClient:
+                  attempts: int = 3, backoff_seconds: float = 0.2) -> GameDataClient:
         """The client of two container URLs (with a SAS when the containers are private)."""
         from azure.storage.blob import ContainerClient
 
         transport = _transport(pool_size)
-        return cls(*(ContainerClient.from_container_url(url, transport=transport, retry_total=0)
-                     for url in (game_container_url, task_container_url)), **options)
+        games, tasks = (ContainerClient.from_container_url(url, transport=transport, retry_total=0)
+                        for url in (game_container_url, task_container_url))
+        return cls(games, tasks, attempts=attempts, backoff_seconds=backoff_seconds)
 
     # -- one game -----------------------------------------------------------------------
     def fetch(self, code: str, join_code: str | None = None) -> Game:
@@ -207,7 +228,7 @@ class GameDataClient:
             return [future.result() for future in _progress(futures, progress)]
 
     # -- transport ----------------------------------------------------------------------
-    def _download(self, container: Any, path: str) -> str | None:
+    def _download(self, container: ContainerClient, path: str) -> str | None:
         """A blob's text, None when it does not exist; transient errors are retried."""
         from azure.core.exceptions import ResourceNotFoundError
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from iglu_lib.config import Profile
+    from iglu_lib.platform.validation import Thresholds
 
 
 #: Plays games and returns `(completion code, join code)` of each (see
@@ -147,7 +148,7 @@ def _compact(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True) if isinstance(value, Mapping) else None
 
 
-def verdict_table(games: Sequence[Game], thresholds: Any = None) -> pd.DataFrame:
+def verdict_table(games: Sequence[Game], thresholds: Thresholds | Mapping[str, Any] | None = None) -> pd.DataFrame:
     """One row per game with its verdict, each game judged as its own assignment."""
     import pandas as pd
 

@@ -19,6 +19,8 @@ from iglu_lib.errors import IgluError
 from iglu_lib.platform.codes import PSEUDONYM, WORKER_ID
 
 if TYPE_CHECKING:
+    from azure.storage.blob import BlobServiceClient
+
     from iglu_lib.platform.client import Game
     from iglu_lib.settings import StorageSettings
 
@@ -125,7 +127,7 @@ def scrub_value(value: Any, key: str | None = None) -> Any:
     return value
 
 
-def store_game_data(game: Game, storage: StorageSettings, blob_service: Any) -> str:
+def store_game_data(game: Game, storage: StorageSettings, blob_service: BlobServiceClient) -> str:
     """Copy a fetched game's raw document to the private container and its scrubbed copy to
     the results container (`storage.*` of the profile), at the platform's path; returns the
     record's `ResultGameDataPath` (`<results container>/<path>`).

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -38,6 +40,8 @@ LOG = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: Said of a request that is not safe to repeat and failed in a way that may hide its success.
 MAY_HAVE_HAPPENED = " (it may have been done all the same: look before repeating it)"
+#: Ids in a path, replaced by `{id}` when requests are counted by kind.
+ID_IN_PATH = re.compile(r"/[a-f\d]{24}(?=/|$)")
 
 
 class ProlificError(IgluError):
@@ -82,6 +86,8 @@ class ProlificClient:
         self.session.headers["Authorization"] = f"Token {token}"
         #: How many requests were sent (retries included): what `make bench` counts.
         self.requests = 0
+        #: The same, by kind: `"GET submissions/{id}/"` (method and path, ids and query left out).
+        self.counts: Counter[str] = Counter()
 
     @classmethod
     def open(cls, backend: Backend, **options: Any) -> ProlificClient:
@@ -101,6 +107,7 @@ class ProlificClient:
         attempt = 0
         while True:
             self.requests += 1
+            self.counts[request_kind(method, url)] += 1
             try:
                 response = self.session.request(method, url, json=json, params=params, timeout=self.timeout)
             except requests.RequestException as err:
@@ -218,6 +225,12 @@ class ProlificClient:
 
     def messages(self, participant_id: str) -> list[dict[str, Any]]:
         return list(self.results(f"read messages with {participant_id}", "messages/", {"user_id": participant_id}))
+
+
+def request_kind(method: str, url: str) -> str:
+    """`"GET studies/{id}/"`: a request's method and API path without its ids and query."""
+    path = url.split("?", 1)[0].split("/api/v1/", 1)[-1]
+    return f"{method} {ID_IN_PATH.sub('/{id}', '/' + path).lstrip('/')}"
 
 
 def _decoded(operation: str, response: requests.Response, note: str = "") -> Any:

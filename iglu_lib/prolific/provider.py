@@ -94,6 +94,8 @@ class Study:
     estimated_minutes: int
     completion_code: str | None
     raw: Mapping[str, Any] = field(repr=False, compare=False)
+    #: Every session ever started (returned and timed out included): a new one raises it.
+    number_of_submissions: int = 0
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Study:
@@ -102,7 +104,8 @@ class Study:
                    status=str(data.get("status", "")), places=int(data.get("total_available_places") or 0),
                    places_taken=int(data.get("places_taken") or 0), reward=dollars(data.get("reward")),
                    estimated_minutes=int(data.get("estimated_completion_time") or 0),
-                   completion_code=str(codes[0]["code"]) if codes else None, raw=data)
+                   completion_code=str(codes[0]["code"]) if codes else None, raw=data,
+                   number_of_submissions=int(data.get("number_of_submissions") or 0))
 
     @property
     def published(self) -> bool:
@@ -327,17 +330,20 @@ class ProlificProvider:
                             "selected_values": [self.group_id(name) for name in required]})
         return filters
 
-    def publish(self, study_id: str, *, allow_spending: bool = False) -> Study:
-        """Publish a draft (Prolific locks the money for its places); a published one is left as is."""
-        study = self.study(study_id)
+    def publish(self, study_id: str, *, allow_spending: bool = False, known: Study | None = None) -> Study:
+        """Publish a draft (Prolific locks the money for its places); a published one is left as is.
+        `known`: the study as just read, so it is not read again."""
+        study = known or self.study(study_id)
         if study.published:
             return study
         self._require_spending(f"publishing study {study_id}", allow_spending)
         return Study.from_api(self.client.transition_study(study_id, "PUBLISH"))
 
-    def grow_places(self, study_id: str, places: int, *, allow_spending: bool = False) -> Study:
-        """Raise a study's places to `places` (reopening a finished study); never lower them."""
-        study = self.study(study_id)
+    def grow_places(self, study_id: str, places: int, *, allow_spending: bool = False,
+                    known: Study | None = None) -> Study:
+        """Raise a study's places to `places` (reopening a finished study); never lower them.
+        `known`: the study as just read, so it is not read again."""
+        study = known or self.study(study_id)
         if places < study.places:
             raise ProlificError(f"study {study_id} has {study.places} places and Prolific never lowers them; "
                                 f"{places} would shrink it (pause or stop the study instead)")

@@ -44,7 +44,7 @@ class EvidenceRules:
     count_beyond_worker_cap: bool = False  # judgements beyond max_hits_per_worker count (read by the loop)
 
     @classmethod
-    def from_params(cls, values: Any, source: str = "parameters") -> EvidenceRules:
+    def from_params(cls, values: object, source: str = "parameters") -> EvidenceRules:
         """The campaign's `evidence` mapping, checked (left out: the defaults)."""
         if values in (None, {}):
             return cls()

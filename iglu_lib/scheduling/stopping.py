@@ -14,13 +14,17 @@ alone never settle it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from iglu_lib.scheduling.evidence import EvidenceRules
+    from iglu_lib.scheduling.scheduler import Scheduler, StrategyFactory
 
 #: The rules `stop_when` may name, and what each needs.
 STOP_RULES = {"ranking_confident": "a level between 0.5 and 1, e.g. 0.95"}
 
 
-def check_stop_when(stop_when: Any, source: str = "parameters") -> dict[str, float]:
+def check_stop_when(stop_when: object, source: str = "parameters") -> dict[str, float]:
     """The `stop_when` mapping, checked: known rules with usable values."""
     from iglu_lib.scheduling.model import SchedulingError
 
@@ -39,8 +43,8 @@ def check_stop_when(stop_when: Any, source: str = "parameters") -> dict[str, flo
     return {"ranking_confident": float(level)}
 
 
-def check_scheduling(scheduling: Any, source: str = "parameters", stop_when: Any = None,
-                     evidence: Any = None) -> Any:
+def check_scheduling(scheduling: object, source: str = "parameters", stop_when: object = None,
+                     evidence: EvidenceRules | None = None) -> StrategyFactory:
     """The strategy factory that `scheduling: {strategy: adaptive, floor: 0.1}` names, checked
     by building it once on a tiny inventory (so a bad option fails at load, not mid-campaign).
     An adaptive strategy aims at the level of `stop_when.ranking_confident` unless it is given
@@ -108,7 +112,8 @@ def ranking_confident(preferences: Sequence[tuple[Sequence[str], str]], agents: 
     return order_settled(fit_preferences(preferences, agents), level)
 
 
-def stop_rule_reached(scheduler: Any, stop_when: Mapping[str, Any] | None, evidence: Any = None) -> str | None:
+def stop_rule_reached(scheduler: Scheduler, stop_when: Mapping[str, Any] | None,
+                      evidence: EvidenceRules | None = None) -> str | None:
     """The name of the `stop_when` rule that says stop (`"ranking_confident"`), or None.
 
     Reads the preferences the scheduler was given (`close(slot_id, outcome, winner=..., worker=...)`

@@ -5,6 +5,7 @@ and `RecordStatus` its place in the collection loop. Azure and pandas are import
 when records are read or written, so importing this package stays cheap.
 """
 
+from iglu_lib.storage.entity_table import EntityTable
 from iglu_lib.storage.record import (
     COLUMNS,
     TRANSITIONS,
@@ -18,6 +19,7 @@ from iglu_lib.storage.table import GameRecords, RecordConflict, RecordNotFound
 
 __all__ = [
     "COLUMNS",
+    "EntityTable",
     "TRANSITIONS",
     "GameRecord",
     "GameRecords",

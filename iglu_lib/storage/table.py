@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from iglu_lib.errors import IgluError
+from iglu_lib.storage.entity_table import EntityTable, Operation
 from iglu_lib.storage.record import (
     COLUMNS,
     TRANSITIONS,
@@ -68,7 +69,7 @@ class RecordNotFound(IgluError, KeyError):
 class GameRecords:
     """The game records of one campaign (one table partition)."""
 
-    def __init__(self, table: Any, campaign: str) -> None:
+    def __init__(self, table: EntityTable, campaign: str) -> None:
         self.table = table
         self.campaign = check_key(campaign, "campaign name")
 
@@ -187,7 +188,7 @@ class GameRecords:
             fields["reasons"] = tuple(fields["reasons"])
         return dataclasses.replace(record, **fields)
 
-    def _transact(self, operations: list[tuple]) -> list[dict[str, Any]]:
+    def _transact(self, operations: Sequence[Operation]) -> list[Mapping[str, Any]]:
         from azure.data.tables import TableTransactionError
 
         if not operations:

@@ -11,7 +11,7 @@ from typing import Any
 from iglu_lib.console import print_json
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("tasks", help="IGLU tasks: list a dataset or the bundled sample")
     commands = parser.add_subparsers(dest="tasks_command", metavar="SUBCOMMAND")
     listing = commands.add_parser("list", help="list tasks with their sizes and the rows skipped")

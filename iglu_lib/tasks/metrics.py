@@ -12,17 +12,15 @@ pairs, for the four rotations at once, gives the matches of every placement.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from iglu_lib.tasks.model import to_dense
+from iglu_lib.tasks.model import Structure, to_dense
 
 ZONE = 11
 SHIFTS = 2 * ZONE - 1  # translations per axis: -10 .. 10
 
 
-def structure_f1(built: Any, target: Any) -> float:
+def structure_f1(built: Structure, target: Structure) -> float:
     """F1 of the best match of `target` (rotated, shifted in the zone) against `built`.
 
     Each argument is a dense `(9, 11, 11)` array or a sparse sequence of `(x, y, z, colour)`.
@@ -77,7 +75,7 @@ def _admissible(rotations: np.ndarray) -> np.ndarray:
     return ok_x[:, :, None] & ok_z[:, None, :]
 
 
-def _blocks(structure: Any, name: str) -> np.ndarray:
+def _blocks(structure: Structure, name: str) -> np.ndarray:
     """`(n, 4)` array of `(y, x, z, colour)` grid indices of the non-air cells."""
     grid = to_dense(structure, where=name)
     ys, xs, zs = np.nonzero(grid)

@@ -7,16 +7,14 @@ the `structure_f1` benchmark; use `iglu_lib.tasks.structure_f1` for real work.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from iglu_lib.tasks.model import to_dense
+from iglu_lib.tasks.model import Structure, to_dense
 
 ZONE = 11
 
 
-def reference_structure_f1(built: Any, target: Any) -> float:
+def reference_structure_f1(built: Structure, target: Structure) -> float:
     """Structure F1 by brute force over rotations and translations."""
     built_grid = to_dense(built, where="built")
     target_grid = to_dense(target, where="target")

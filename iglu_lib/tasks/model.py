@@ -25,6 +25,9 @@ Z_RANGE = (-5, 5)
 COLOURS = {0: "air", 1: "blue", 2: "green", 3: "red", 4: "orange", 5: "purple", 6: "yellow"}
 
 Block = tuple[int, int, int, int]
+#: A structure as callers hold it: a dense `(9, 11, 11)` grid or sparse `(x, y, z, colour)`
+#: blocks (None: no blocks); `to_dense` and `to_sparse` check it.
+Structure = np.ndarray | Iterable[Sequence[int]] | None
 
 
 class TaskError(IgluError, ValueError):
@@ -98,7 +101,7 @@ def as_task(obj: Any) -> Task:
     )
 
 
-def to_dense(structure: Any, *, where: str = "structure") -> np.ndarray:
+def to_dense(structure: Structure, *, where: str = "structure") -> np.ndarray:
     """A `(9, 11, 11)` int array from a dense grid or a sparse sequence of blocks."""
     if isinstance(structure, np.ndarray) and structure.ndim == 3:
         return _checked_dense(structure, where)
@@ -108,7 +111,7 @@ def to_dense(structure: Any, *, where: str = "structure") -> np.ndarray:
     return grid
 
 
-def to_sparse(structure: Any, *, where: str = "structure") -> list[Block]:
+def to_sparse(structure: Structure, *, where: str = "structure") -> list[Block]:
     """Sorted `(x, y, z, colour)` blocks (air left out) from a dense grid or sparse blocks."""
     if isinstance(structure, np.ndarray) and structure.ndim == 3:
         grid = _checked_dense(structure, where)

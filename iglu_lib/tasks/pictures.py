@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from iglu_lib.tasks.model import COLOURS, as_task, to_dense
+from iglu_lib.tasks.model import COLOURS, Structure, as_task, to_dense
 
 #: Face colours of the IGLU palette (index = colour id; 0 is air and never drawn).
 COLOUR_HEX = ("#ffffff", "#3b6fd8", "#3da53d", "#d63a3a", "#f28c28", "#8e44ad", "#f1d40f")
@@ -34,7 +34,7 @@ def render(task: Any, *, figsize: tuple[float, float] = (10, 4.8)) -> Any:
     return figure
 
 
-def draw_structure(axes: Any, structure: Any, *, title: str = "") -> None:
+def draw_structure(axes: Any, structure: Structure, *, title: str = "") -> None:
     """Draw one structure (dense or sparse) on 3-D axes, with the compass on the floor."""
     grid = to_dense(structure)
     by_xzy = np.transpose(grid, (1, 2, 0))  # plot x across, z into the picture, y up

@@ -19,6 +19,7 @@ from iglu_lib.workers.identity import ResolvedWorker, WorkerNotResolved, resolve
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
+    from iglu_lib.mturk.manager import HitManager
 
 #: The service's limits of one NotifyWorkers call.
 SUBJECT_MAX = 200
@@ -39,7 +40,7 @@ class WorkerActionRefused(IgluError):
     """The action was refused before anything was sent; the message says why."""
 
 
-def _manager(profile: Profile, manager: Any, allow_spending: bool = False) -> Any:
+def _manager(profile: Profile, manager: HitManager | None, allow_spending: bool = False) -> HitManager:
     if manager is not None:
         return manager
     from iglu_lib.mturk.manager import HitManager
@@ -62,7 +63,7 @@ def notify(
     message: str,
     *,
     campaign: str | None = None,
-    manager: Any = None,
+    manager: HitManager | None = None,
 ) -> dict[str, Any]:
     """Send one message to each worker named; `{"sent": [...], "failed": [{"worker", "code",
     "reason"}]}`, workers named as they were given."""
@@ -103,7 +104,7 @@ def bonus(
     *,
     token: str | None = None,
     allow_spending: bool = False,
-    manager: Any = None,
+    manager: HitManager | None = None,
 ) -> dict[str, Any]:
     """Pay a bonus for an assignment to the worker named, once: through the ledger of the
     assignment's campaign (read from its HIT), under the same key as `iglu campaign review
@@ -122,7 +123,7 @@ def bonus(
         raise WorkerActionRefused(f"the token must have 1 to {TOKEN_MAX} characters")
     manager = _manager(profile, manager, allow_spending)
     resolved, hit_id = _worker_of_assignment(profile, manager, worker, assignment_id)
-    ledger = Ledger.open(profile, _campaign_of(manager, hit_id), manager, source="workers")
+    ledger = Ledger.open(profile, campaign_of(manager, hit_id), manager, source="workers")
     result = ledger.pay_bonus(Kind.BONUS, worker_id=resolved.worker_id, assignment_id=assignment_id, amount=value,
                               reason=reason, hit_id=hit_id, token=token.strip() if token else None,
                               allow_spending=allow_spending)
@@ -131,9 +132,10 @@ def bonus(
             "campaign": ledger.campaign, "paid_now": result.acted}
 
 
-def _campaign_of(manager: Any, hit_id: str) -> str:
-    """The campaign whose ledger books a bonus: the one the HIT's annotation names, or the
-    ledger's `unfiled` partition for a HIT the workbench did not make."""
+def campaign_of(manager: HitManager, hit_id: str) -> str:
+    """The campaign whose ledger books a bonus or a decision about one assignment: the one the
+    HIT's annotation names, or the ledger's `unfiled` partition for a HIT the workbench did not
+    make (or none, for a worker's block)."""
     from iglu_lib.ledger.book import UNFILED
 
     try:
@@ -165,7 +167,7 @@ def _amount(amount: str) -> str:
     return f"{Decimal(text):.2f}"
 
 
-def _worker_of_assignment(profile: Profile, manager: Any, given: str, assignment_id: str) -> tuple[ResolvedWorker, str]:
+def _worker_of_assignment(profile: Profile, manager: HitManager, given: str, assignment_id: str) -> tuple[ResolvedWorker, str]:
     """The assignment's worker, if it is the one named (by raw id or pseudonym), and its HIT."""
     assignment = manager.get_assignment(assignment_id)
     actual = assignment.worker_id

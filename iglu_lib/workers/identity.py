@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from iglu_lib.errors import IgluError
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
+    from iglu_lib.mturk.manager import HitManager
 
 #: What a raw worker id may look like here: MTurk's (`A` and capitals or digits) and the
 #: local server's simulated workers' ids; at most 64 characters, as the service's field.
@@ -105,12 +106,12 @@ def record_worker_ids(profile: Profile, campaign: str) -> Callable[[], Iterable[
     return read
 
 
-def assignment_worker_ids(manager: Any) -> Callable[[], Iterable[str]]:
+def assignment_worker_ids(manager: HitManager) -> Callable[[], Iterable[str]]:
     """The worker ids of every assignment of the account (read when called)."""
     return lambda: (assignment.worker_id for assignment in manager.account_assignments())
 
 
-def sources_for(profile: Profile, manager: Any, campaign: str | None) -> list[tuple[str, Callable[[], Iterable[str]]]]:
+def sources_for(profile: Profile, manager: HitManager, campaign: str | None) -> list[tuple[str, Callable[[], Iterable[str]]]]:
     """Where to look for a pseudonym's worker: the campaign's records first, then the service."""
     sources = []
     if campaign:

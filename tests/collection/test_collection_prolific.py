@@ -108,7 +108,8 @@ def test_prolific_campaign_reaches_its_target_in_the_true_order(
     # which behaviours reach a session is the crowd's chance; each one that did is checked below
     # (returns, time-outs and strangers have tests of their own that always make them happen)
     crowd.stop()
-    campaign.settle_closed()  # what the crowd did after the loop's last turn
+    campaign.manager.look_again()  # what the crowd did after the loop's last listing
+    campaign.settle_closed()
     provider = ProlificProvider.open(local_profile)
     study = campaign.manager.study()
     sessions = {s.id: s for s in provider.submissions(study.id)}
@@ -138,10 +139,10 @@ def participant() -> str:
 def test_a_returned_or_timed_out_session_gives_its_slot_to_the_next_participant(
         rehearsal, local_profile, unique_name, study_server):
     name = unique_name("back")
-    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=2))
+    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=1))
     campaign.turn()
     study = campaign.manager.study()
-    assert study is not None and study.places == 2 and study.status == "ACTIVE"
+    assert study is not None and study.places == 1 and study.status == "ACTIVE"
     control = ProlificControl(local_profile.backend.prolific_base_url())
     first = control.start(study.id, participant())
     shown = join_codes_of(requests.get(first["url"], timeout=30).text)
@@ -150,15 +151,83 @@ def test_a_returned_or_timed_out_session_gives_its_slot_to_the_next_participant(
     control.give_back(first["submission_id"])
     again = requests.get(first["url"], timeout=30)
     assert again.status_code == 409 and not join_codes_of(again.text), "a returned session sees no codes"
+    requests_made = campaign.manager.provider.client.counts
+    second = control.start(study.id, participant())  # the returned session's place is free again
+    assert requests.get(second["url"], timeout=30).status_code == 503, "its slot is not seen given back yet"
+    listings = requests_made["GET submissions/"]
     campaign.turn()
-    second = control.start(study.id, participant())
+    assert requests_made["GET submissions/"] == listings + 1, "a session waiting for a slot makes the loop look"
     assert join_codes_of(requests.get(second["url"], timeout=30).text) == shown, "the slot came back"
     control.time_out(second["submission_id"])
-    campaign.turn()
     third = control.start(study.id, participant())
+    assert requests.get(third["url"], timeout=30).status_code == 503
+    campaign.turn()
     assert join_codes_of(requests.get(third["url"], timeout=30).text) == shown, "and again after a time-out"
     assert set(campaign.manager.store.given_back_slots(name)) == {first["submission_id"], second["submission_id"]}
-    assert campaign.manager.study().places == 2, "no place was added for a slot given back"
+    assert campaign.manager.study().places == 1, "no place was added for a slot given back"
+
+
+def test_a_quiet_turn_asks_prolific_nothing_and_a_watch_comes_every_few_turns(
+        rehearsal, local_profile, unique_name, study_server):
+    """The loop lists the study's submissions when there is something to learn, not every turn:
+    a turn with nothing new on our page makes no request; every `watch_every_turns` turns one
+    listing finds what leaves no trace on our page (a return nobody waits behind)."""
+    name = unique_name("quiet")
+    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=2))
+    campaign.turn()
+    manager = campaign.manager
+    study = manager.study()
+    control = ProlificControl(local_profile.backend.prolific_base_url())
+    first = control.start(study.id, participant())
+    assert join_codes_of(requests.get(first["url"], timeout=30).text)
+    control.give_back(first["submission_id"])
+    made = manager.provider.client.counts
+    before, listings, turns = sum(made.values()), made["GET submissions/"], 0
+    while not manager.store.given_back_slots(name):
+        campaign.turn()
+        turns += 1
+        assert turns <= manager.watch_every_turns, "a return is seen within watch_every_turns turns"
+    # one listing, and one read of the study: open slots wait with nobody at work (is it full?)
+    assert sum(made.values()) - before <= 2 and made["GET submissions/"] == listings + 1, dict(made)
+    quiet = sum(made.values())
+    campaign.turn()
+    assert sum(made.values()) == quiet, "a quiet turn makes no request"
+
+
+def test_answers_on_our_page_make_the_next_turn_look_once_and_settle_the_session(
+        rehearsal, local_profile, unique_name, study_server):
+    name = unique_name("look")
+    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=1))
+    campaign.turn()
+    study = campaign.manager.study()
+    control = ProlificControl(local_profile.backend.prolific_base_url())
+    started = control.start(study.id, participant())
+    assert join_codes_of(requests.get(started["url"], timeout=30).text)
+    session = started["submission_id"]
+    sent = requests.post(f"{study_server.url}/study/mturk/externalSubmit", allow_redirects=False, timeout=30,
+                         data={"assignmentId": session, "taskAnswers": json.dumps([{"nothing": "useful"}])})
+    assert sent.status_code == 302
+    control.complete(session, sent.headers["Location"].split("cc=")[1])
+    made = campaign.manager.provider.client.counts
+    listings = made["GET submissions/"]
+    campaign.turn()
+    assert made["GET submissions/"] == listings + 1, "one listing sees the answered session completed"
+    assert ProlificProvider.open(local_profile).submission(session).state == "rejected", "and it is judged"
+
+
+def test_a_restarted_loop_lists_at_once_and_frees_a_slot_given_back_while_it_was_down(
+        rehearsal, local_profile, unique_name, study_server):
+    name = unique_name("down")
+    params = prolific_params(rehearsal, name, study_server, target_approved_hits=1)
+    Campaign.open(params).turn()
+    study = studies_of(local_profile, name)[0]
+    control = ProlificControl(local_profile.backend.prolific_base_url())
+    started = control.start(study.work_id, participant())
+    assert join_codes_of(requests.get(started["url"], timeout=30).text)
+    control.give_back(started["submission_id"])  # while no loop runs
+    restarted = Campaign.open(params)
+    restarted.turn()
+    assert started["submission_id"] in restarted.manager.store.given_back_slots(name)
 
 
 def test_a_session_of_another_study_or_participant_sees_no_codes(rehearsal, local_profile, unique_name, study_server):
@@ -284,3 +353,16 @@ def test_our_reasons_map_to_prolific_rejection_categories(reasons, category):
     assert len(rejection_message("Too short.")) >= MIN_REJECTION_MESSAGE
     long = "x" * 150
     assert rejection_message(long) == long
+
+
+def test_a_session_finding_no_open_slot_is_noted_waiting_until_it_claims_one(tmp_path):
+    """The page's note that tells the loop a place is free without a slot (see `StudySlotStore.claim`)."""
+    from iglu_lib.crowd.study_slots import StudySlotStore
+
+    store = StudySlotStore(tmp_path / "slots.sqlite")
+    assert store.claim("camp", "s1", "p1") is None
+    assert store.waiting("camp") == {"s1"} and store.waiting("other") == set()
+    store.put("camp", "token-1", "pairwise", {})
+    claimed = store.claim("camp", "s1", "p1")
+    assert claimed is not None and claimed.session_id == "s1"
+    assert store.waiting("camp") == set()

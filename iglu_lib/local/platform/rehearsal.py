@@ -26,7 +26,7 @@ BUILDER_ROLE = "77d0e089-6302-496b-9844-9f3e37961464"
 
 def rehearsal_tasks(sample_tasks: int = 4) -> dict[str, Any]:
     """The real greenlands task and the first sample tasks, encoded."""
-    from iglu_lib.encoding import encode_task
+    from iglu_lib.encoding.encoder import encode_task
     from iglu_lib.tasks import load_sample
 
     tasks: dict[str, Any] = {}
