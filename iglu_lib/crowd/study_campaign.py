@@ -39,7 +39,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from xml.sax.saxutils import escape
 
 from iglu_lib.crowd.study_slots import (
     ANSWERED,
@@ -51,8 +50,7 @@ from iglu_lib.crowd.study_slots import (
     StudySlotStore,
 )
 from iglu_lib.errors import IgluError
-from iglu_lib.mturk.answers import parse_answers
-from iglu_lib.mturk.manager import Assignment
+from iglu_lib.pages.answers import MAX_ANSWER_BYTES, ParsedAnswers, crowd_form_fields
 from iglu_lib.prolific.provider import (
     AWAITING_REVIEW,
     BLOCKED_GROUP,
@@ -104,12 +102,29 @@ def rejection_message(message: str) -> str:
     return text if len(text) >= MIN_REJECTION_MESSAGE else (text + REJECTION_TAIL).strip()
 
 
-def answer_xml(task_answers: str) -> str:
-    """A session's `taskAnswers` as the `QuestionFormAnswers` the answer parser reads, so a study's
-    answers are parsed exactly as a HIT's."""
-    return ('<?xml version="1.0" encoding="UTF-8"?><QuestionFormAnswers xmlns="http://mechanicalturk.amazonaws.com/'
-            'AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd"><Answer><QuestionIdentifier>taskAnswers'
-            f"</QuestionIdentifier><FreeText>{escape(task_answers)}</FreeText></Answer></QuestionFormAnswers>")
+def session_answers(task_answers: str) -> ParsedAnswers:
+    """A session's `taskAnswers` (the crowd form's JSON, as our study page kept it) read exactly as
+    a HIT's are: the same fields, the same problems, the same size limit."""
+    size = len(task_answers.encode("utf-8"))
+    if size > MAX_ANSWER_BYTES:
+        return ParsedAnswers({}, (f"the answer is {size} bytes, over the limit of {MAX_ANSWER_BYTES}; not parsed",))
+    fields, problems = crowd_form_fields(task_answers)
+    return ParsedAnswers(fields, tuple(problems))
+
+
+@dataclass(frozen=True)
+class SessionSubmission:
+    """A session's submission as the loop judges it (`providers.CampaignSubmission`): the slot is
+    its piece of work, the participant its worker, `document` the answers as our page kept them."""
+
+    assignment_id: str
+    hit_id: str
+    worker_id: str
+    state: SubmissionStatus
+    accept_time: datetime | None
+    submit_time: datetime | None
+    answers: ParsedAnswers
+    document: str = field(repr=False, compare=False)
 
 
 def _moment(epoch: float | None) -> datetime | None:
@@ -450,7 +465,7 @@ class StudyCampaign:
             self._submissions()
         return self._listed.get(slot.session_id) or self.provider.submission(slot.session_id)
 
-    def assignments(self, hit_id: str, statuses: Sequence[str] = (), agents: int = 2) -> list[Assignment]:
+    def assignments(self, hit_id: str, statuses: Sequence[str] = (), agents: int = 2) -> list[SessionSubmission]:
         """The slot's session as an assignment, when it submitted answers (and its state is asked for:
         `statuses` are `SubmissionStatus`es, in any case)."""
         slot = self._slot(hit_id)
@@ -459,9 +474,9 @@ class StudyCampaign:
             return []
         if statuses and session.state not in {str(status).lower() for status in statuses}:
             return []
-        document = answer_xml(slot.answers)
-        return [Assignment(session.id, hit_id, session.participant_id, session.state, _moment(slot.claimed_at),
-                           _moment(slot.submitted_at), parse_answers(document), document=document)]
+        return [SessionSubmission(session.id, hit_id, session.participant_id, SubmissionStatus(session.state),
+                                  _moment(slot.claimed_at), _moment(slot.submitted_at), session_answers(slot.answers),
+                                  slot.answers)]
 
     def requirements_for(self, specs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """A study has no qualification types: a campaign that names some is refused, by name."""

@@ -73,3 +73,22 @@ def test_the_registry_opens_the_hit_manager_with_the_campaign_s_options(local_pr
     crowd = open_campaign_crowd("mturk", local_profile, CrowdOptions("c1", kind="single", allow_spending=True))
     assert isinstance(crowd, HitManager)
     assert (crowd.campaign, crowd.hit_type, crowd.allow_spending) == ("c1", "single", True)
+
+
+@pytest.mark.parametrize("task_answers", [
+    '[{"completionCode1": "abc", "bestAgent": "agent1"}]', '{"completionCode1": "abc"}', '[{"a": 1}, {"b": 2}]',
+    "not json", "", '[{"text": "<b>&amp; \\u00e9</b>"}]',
+])
+def test_a_study_session_s_answers_read_as_a_hit_s_do(task_answers: str) -> None:
+    """The study side reads the crowd form's JSON itself; MTurk reads it out of its answer XML:
+    the fields and whether they are usable agree."""
+    from xml.sax.saxutils import escape
+
+    from iglu_lib.crowd.study_campaign import session_answers
+    from iglu_lib.mturk.answers import parse_answers
+
+    xml = ('<QuestionFormAnswers xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/'
+           '2005-10-01/QuestionFormAnswers.xsd"><Answer><QuestionIdentifier>taskAnswers</QuestionIdentifier>'
+           f"<FreeText>{escape(task_answers)}</FreeText></Answer></QuestionFormAnswers>")
+    ours, theirs = session_answers(task_answers), parse_answers(xml)
+    assert (ours.fields, ours.ok) == (theirs.fields, theirs.ok)
