@@ -183,7 +183,8 @@ class SimulatedProlificCrowd(SimulatedCrowd):
 
 def prolific_rehearsal_crowd(prolific_url: str, platform: Any, platform_dir: str, *, size: int,
                              mix: Mapping[str, float], studies: Sequence[str] = (), seed: int = 0,
-                             first_shown_bias: float = 0.3, start: bool = True) -> SimulatedProlificCrowd:
+                             first_shown_bias: float = 0.3, tie_margin: float = 0.0,
+                             start: bool = True) -> SimulatedProlificCrowd:
     """The Prolific crowd of a rehearsal, from the files the simulated platform step wrote."""
     from pathlib import Path
 
@@ -196,7 +197,7 @@ def prolific_rehearsal_crowd(prolific_url: str, platform: Any, platform_dir: str
                          for agent, entries in instances.items() for entry in entries}
     crowd = SimulatedProlificCrowd(prolific_url, platform, participant_crowd(size, mix, seed),
                                    skill_of_instance=skill_of_instance, studies=studies, seed=seed,
-                                   first_shown_bias=first_shown_bias)
+                                   first_shown_bias=first_shown_bias, tie_margin=tie_margin)
     if start:
         crowd.start()
     return crowd
