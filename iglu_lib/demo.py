@@ -65,6 +65,7 @@ def run_demo(demo_file: Path | None = None, *, keep_stack: bool = False) -> list
     state_dir = demo_dir() / "stack"
     stack.down(state_dir)
     shutil.rmtree(demo_dir(), ignore_errors=True)
+    forget_study_slots()
     kernel_env = {"IGLU_STACK_DIR": str(state_dir)}  # the notebooks' kernels only; this process keeps its own
     executed = []
     try:
@@ -81,6 +82,19 @@ def run_demo(demo_file: Path | None = None, *, keep_stack: bool = False) -> list
     return executed
 
 
+def forget_study_slots() -> None:
+    """The demo's Prolific campaign starts from nothing, as its stack does: the slots an earlier
+    demo left in the profile's slot file (beside `hit.external_store`) are dropped."""
+    from iglu_lib.config import load_profile
+    from iglu_lib.crowd.study_slots import StudySlotStore, store_path
+
+    path = store_path(load_profile("local").hit)
+    if path.is_file():
+        for campaign in CAMPAIGNS:
+            if campaign.provider == "prolific":
+                StudySlotStore(path).forget(read_yaml(paths.project_root() / campaign.params)["campaign"])
+
+
 #: What each hostile behaviour of the rehearsal crowd leaves in the records when it is caught.
 HOSTILE_REASONS = {
     "forged agent field": "game_agent_mismatch",
@@ -90,9 +104,15 @@ HOSTILE_REASONS = {
 }
 
 
-def hostile_caught(games_by_reason: dict[str, int]) -> dict[str, int]:
-    """Games caught per hostile behaviour, from the campaign's games by reason."""
-    return {what: int(games_by_reason.get(reason, 0)) for what, reason in HOSTILE_REASONS.items()}
+#: The hostile behaviours a Prolific participant can show in the records: one takes a study once, so
+#: has no earlier games to reuse, and the study page refuses an answer over 64 KiB before it is kept.
+PROLIFIC_HOSTILE = ("forged agent field", "malformed code")
+
+
+def hostile_caught(games_by_reason: dict[str, int], provider: str = "mturk") -> dict[str, int]:
+    """Games caught per hostile behaviour the campaign's crowd has, from its games by reason."""
+    kinds = PROLIFIC_HOSTILE if provider == "prolific" else tuple(HOSTILE_REASONS)
+    return {what: int(games_by_reason.get(HOSTILE_REASONS[what], 0)) for what in kinds}
 
 
 def report_path() -> Path:
@@ -132,7 +152,7 @@ def final_report(folder: Path | None = None, provider: str = "mturk") -> dict[st
         "campaign": {k: v for k, v in summary.items() if k != "status"},
         "cell_spread": summary["status"]["cell_spread"],
         "games_by_reason": summary["status"]["games_by_reason"],
-        "hostile_caught": hostile_caught(summary["status"]["games_by_reason"]),
+        "hostile_caught": hostile_caught(summary["status"]["games_by_reason"], provider),
         "choices": summary["status"].get("choices", {}),
         "analysis_counts": {k: v for k, v in analysis.comparisons.counts().items() if not isinstance(v, dict)},
         "collected_order": collected,
