@@ -26,7 +26,7 @@ class ParticipantRehearsal(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    size: int = Field(300, ge=1, le=5000, description="simulated participants (each submits once per study)")
+    size: int = Field(default=300, ge=1, le=5000, description="simulated participants (each submits once per study)")
     mix: dict[str, float] = Field(default_factory=dict, description="fractions of misbehaving participants by "
                                   "behaviour: the MTurk crowd's, and returns, times_out, skips_page")
 
@@ -55,7 +55,7 @@ class CrowdRehearsal(BaseModel):
                               "felt this close (0: never); only where the page offers ties")
     mix: dict[str, float] = Field(default_factory=dict, description="fractions of misbehaving workers "
                                   "by behaviour (the rest diligent)")
-    prolific: ParticipantRehearsal = Field(default_factory=ParticipantRehearsal,
+    prolific: ParticipantRehearsal = Field(ParticipantRehearsal(),
                                            description="the participants of `provider: prolific` campaigns")
 
     @field_validator("mix")
