@@ -120,6 +120,30 @@ def test_the_rehearsal_crowd_comes_from_the_local_profile(local_profile):
     assert crowd.crowd and crowd.size == 20 and crowd.tie_margin == 0.6
     assert crowd.mix["forges_agent"] == 0.04
     assert crowd_rehearsal(settings.path, settings.document, {"size": 6}).size == 6
+    assert crowd.prolific.size >= 100 and {"returns", "times_out", "skips_page"} <= set(crowd.prolific.mix), \
+        "the Prolific participants are many (each takes a study once) and do what only happens on Prolific"
+
+
+@pytest.mark.parametrize(("study_url", "says"), [
+    (None, "its rehearsal needs study_url"),
+    ("https://tasks.example.org", "a rehearsal serves the study page itself, on a loopback address"),
+    ("taken", "is taken by another program"),
+])
+def test_a_prolific_rehearsal_needs_a_study_page_it_can_serve(local_profile, study_url, says):
+    import socket
+    from types import SimpleNamespace
+
+    from iglu_lib.settings import ConfigError
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        if study_url == "taken":
+            study_url = f"http://127.0.0.1:{busy.getsockname()[1]}"
+        params = SimpleNamespace(campaign="c", provider="prolific", study_url=study_url)
+        with pytest.raises(ConfigError, match=says):
+            with local_profile.backend.campaign_crowd({}, params):
+                pass
 
 
 @pytest.mark.parametrize(("override", "says"), [
@@ -128,6 +152,9 @@ def test_the_rehearsal_crowd_comes_from_the_local_profile(local_profile):
     ({"mix": {"sleepy": 0.1}}, "unknown behaviour(s) sleepy"),
     ({"mix": {"lazy": 0.8, "abandons": 0.4}}, "together they are at most 1"),
     ({"crowd_size": 6}, "rehearsal.crowd_size: Extra inputs are not permitted"),
+    ({"prolific": {"mix": {"sleepy": 0.1}}}, "rehearsal.prolific.mix: Value error, unknown behaviour(s) sleepy"),
+    ({"mix": {"returns": 0.1}}, "unknown behaviour(s) returns"),  # only a Prolific participant returns a study
+    ({"prolific": {"size": 0}}, "rehearsal.prolific.size"),
 ])
 def test_a_bad_rehearsal_setting_is_one_sentence(local_profile, override, says):
     from iglu_lib.settings import ConfigError
