@@ -133,3 +133,30 @@ def check_prolific_report(stdout: str, demo) -> None:
     assert set(caught) == {"forged agent field", "malformed code"} and sum(caught.values()) >= 1, caught
     assert report["collected_order"] == report["true_order"], "the full order, hostile participants and all"
     assert f"agents ranked by the collected preferences: {' > '.join(report['true_order'])}" in stdout
+
+
+def test_the_demo_plan_names_each_executed_notebook_once_and_runs_both_campaigns():
+    from iglu_lib.demo import CAMPAIGNS, campaign_of, hostile_caught, read_stages
+    from iglu_lib.notebooks import read_parameters
+
+    stages = read_stages(paths.params_dir() / "demo.yaml")
+    names = [stage.output_name for stage in stages]
+    assert len(names) == len(set(names)), "a notebook run twice is saved under a name of its own"
+    campaigns = {read_parameters(paths.project_root() / s.parameters)["campaign_params"]
+                 for s in stages if s.notebook == "03_collect"}
+    assert campaigns == {c.params for c in CAMPAIGNS}
+    assert campaign_of("prolific").folder == "prolific"
+    caught = hostile_caught({"game_agent_mismatch": 2, "code_reused": 1}, "prolific")
+    assert caught == {"forged agent field": 2, "malformed code": 0}, "no reuse on Prolific: one study each"
+
+
+def test_a_new_demo_forgets_the_study_slots_of_the_last(tmp_path):
+    from iglu_lib.crowd.study_slots import StudySlotStore
+
+    store = StudySlotStore(tmp_path / "slots.sqlite")
+    store.put("demo-prolific", "t1", "pairwise", {})
+    store.put("demo-prolific", "t2", "pairwise", {})
+    store.put("other", "t3", "pairwise", {})
+    assert store.forget("demo-prolific") == 2
+    assert store.slots("demo-prolific") == [] and len(store.slots("other")) == 1
+    assert store.put("demo-prolific", "t1", "pairwise", {}).state == "open", "the same token starts afresh"
