@@ -149,7 +149,7 @@ def final_report(folder: Path | None = None, provider: str = "mturk") -> dict[st
     ranking = analysis.ranking
     collected = [] if ranking.problem else list(ranking.table["agent"])
     return {
-        "campaign": {k: v for k, v in summary.items() if k != "status"},
+        "campaign": {k: v for k, v in summary.items() if k not in ("status", "on_service")},
         "cell_spread": summary["status"]["cell_spread"],
         "games_by_reason": summary["status"]["games_by_reason"],
         "hostile_caught": hostile_caught(summary["status"]["games_by_reason"], provider),
@@ -159,6 +159,7 @@ def final_report(folder: Path | None = None, provider: str = "mturk") -> dict[st
         "true_order": sorted(skills, key=skills.__getitem__, reverse=True),
         "ranking_problem": ranking.problem,
         "workers_at_cap": summary["status"].get("workers_at_cap", 0),
+        "on_service": summary.get("on_service", {}),
         "manual_decisions": manual_decisions(files),
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,7 +44,18 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_campaign(report: dict, provider: str) -> None:
+def _service_line(service: dict[str, Any]) -> str:
+    """A Prolific study (status, places, sessions and slots by state) or MTurk's HITs by status."""
+    if "study" in service:
+        sessions = ", ".join(f"{k} {v}" for k, v in sorted(service.get("sessions", {}).items()))
+        slots = ", ".join(f"{k} {v}" for k, v in sorted(service.get("slots", {}).items()))
+        return (f"study {service.get('name')} {service.get('status')}, {service.get('places')} places; "
+                f"sessions: {sessions or 'none'}; slots: {slots or 'none'}")
+    hits = ", ".join(f"{k} {v}" for k, v in sorted(service.get("hits", {}).items()))
+    return f"HITs: {hits or 'none listed'}"
+
+
+def _print_campaign(report: dict[str, Any], provider: str) -> None:
     """One campaign's summary, what was caught, and its ranking beside the truth."""
     campaign = report["campaign"]
     ended = ENDED_BY.get(str(campaign.get("stopped_by")), str(campaign.get("stopped_by")))
@@ -51,6 +63,7 @@ def _print_campaign(report: dict, provider: str) -> None:
           f"{campaign['paid_hits']} paid, ${campaign['spent']} of ${campaign['budget']}, "
           f"{campaign['blocked_workers']} workers blocked, cells within {report['cell_spread']} of each other "
           f"(on {provider}; ended: {ended})")
+    print(f"on the crowd service: {_service_line(report['on_service'])}")
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(report["games_by_reason"].items())) or "none"
     print(f"games flagged by reason: {reasons}")
     caught = ", ".join(f"{what} {n}" for what, n in report["hostile_caught"].items())

@@ -66,6 +66,16 @@ def work_frame(manager: Any) -> Any:
     return pd.DataFrame(rows, columns=list(SLOT_COLUMNS))
 
 
+def on_service(manager: Any) -> dict[str, Any]:
+    """The campaign's work as the crowd service shows it (`iglu campaign status` shows the same):
+    its HITs by status on MTurk; its study's status, places, sessions and slots by state on Prolific."""
+    if _is_study(manager):
+        return dict(manager.service_status())
+    from iglu_lib.collection.winddown import service_status
+
+    return {"hits": service_status(manager)}
+
+
 def by_status(work: Any) -> Any:
     """How many HITs or slots of a `work_frame` are in each status."""
     from iglu_lib.mturk import review

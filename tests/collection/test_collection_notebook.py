@@ -59,6 +59,8 @@ def test_collect_and_review_notebooks_run_a_prolific_campaign(rehearsal, local_p
     assert summary["done"] and summary["good_hits"] == 4, summary
     assert summary["status"]["outcomes"]["valid"] == 4 and summary["status"]["cells"], "status from the records"
     assert "image/png" in collected.read_text(), "the live view and the reasons figure were drawn"
+    service = summary["on_service"]  # the study as Prolific shows it, beside the records' status
+    assert service["name"] == f"{name}:study" and service["sessions"]["approved"] == 4, service
 
     records = GameRecords.open(local_profile, name).all()
     salt = local_profile.backend.worker_id_salt()
