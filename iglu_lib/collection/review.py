@@ -269,6 +269,10 @@ class Review:
 
         self.params = params
         self.profile = profile or load_profile(params.profile)
+        if manager is None and params.provider == "prolific":
+            from iglu_lib.collection.campaign import open_study_campaign
+
+            manager = open_study_campaign(params, self.profile)
         if manager is None:
             from iglu_lib.mturk import HitManager
 
@@ -437,6 +441,10 @@ class Review:
             if games[0].status is not RecordStatus.REJECTED:
                 raise ReviewRefused(f"HIT {games[0].hit_id} is {games[0].status.value}, not rejected: only a "
                                     "rejected HIT can be reversed")
+            if not getattr(self.manager, "reverses_rejections", True):
+                raise ReviewRefused(f"HIT {games[0].hit_id}: the campaign's crowd service (provider: "
+                                    f"{self.params.provider}) never approves a rejected submission; pay the "
+                                    "worker a bonus instead (--action bonus)")
             fraud = sorted({r for g in games if g.verdict == "reject" for r in g.reasons if r in self.fraud_reasons})
             if fraud and not force:
                 raise ReviewRefused(f"HIT {games[0].hit_id} was rejected for fraud ({', '.join(fraud)}); a reversal "

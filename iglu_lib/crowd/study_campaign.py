@@ -198,6 +198,7 @@ class StudyCampaign:
     question_mode = "external"  # codes only to a verified session (no preview shows them)
     takes_reasons = True  # `reject` wants the verdict's reasons, for Prolific's category
     page_store = None  # no MTurk HIT-page claims to keep off: Prolific ends unsubmitted sessions itself
+    reverses_rejections = False  # Prolific approves only a submission awaiting review
 
     def __init__(self, provider: ProlificProvider, store: StudySlotStore, campaign: str, settings: StudySettings,
                  *, kind: str = "pairwise", allow_spending: bool = False,
@@ -461,6 +462,18 @@ class StudyCampaign:
             "AssignmentStatus": status, "AcceptTime": _moment(slot.claimed_at),
             "SubmitTime": _moment(slot.submitted_at), "Answer": answer_xml(slot.answers)})]
 
+    def submitted_assignments(self, hit_id: str, agents: int = 2) -> list[Assignment]:
+        """The slot's session waiting for a decision (as `HitManager.submitted_assignments`)."""
+        return self.assignments(hit_id, (ASSIGNMENT_STATUS["submitted"],), agents)
+
+    def get_assignment(self, assignment_id: str, agents: int = 2) -> Assignment:
+        """A session that answered on our page, as an assignment (the review and its ledger read its state)."""
+        slot = self.store.of_session(assignment_id)
+        found = self.assignments(slot.slot_key, (), agents) if slot is not None else []
+        if not found:
+            raise IgluError(f"session {assignment_id[:40]} holds no answered slot of campaign {self.campaign}")
+        return found[0]
+
     def set_reviewing(self, hit_id: str) -> None:
         self.store.set_state(hit_id, REVIEWING)
 
@@ -471,7 +484,10 @@ class StudyCampaign:
             self.store.set_state(hit_id, CLOSED)
 
     # -- the loop's calls: pay and sanction ----------------------------------------------------
-    def approve(self, assignment_id: str, message: str = "") -> None:
+    def approve(self, assignment_id: str, message: str = "", *, override_rejection: bool = False) -> None:
+        if override_rejection:
+            raise IgluError(f"submission {assignment_id[:40]} was rejected, and Prolific approves only a submission "
+                            "awaiting review; pay the participant a bonus instead")
         self.provider.approve(assignment_id, allow_spending=self.allow_spending)
         self._now_is(assignment_id, "APPROVED")
 
