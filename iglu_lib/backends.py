@@ -113,10 +113,12 @@ class Backend(ABC):
         raise NoRehearsal(f"profile '{self.settings.name}' runs against real services; simulated work (crowd, "
                           f"platform, generated logs) exists only in the local profile{hint}")
 
-    def campaign_crowd(self, overrides: Mapping[str, Any] | None = None) -> AbstractContextManager[Any]:
+    def campaign_crowd(self, overrides: Mapping[str, Any] | None = None,
+                       params: Any = None) -> AbstractContextManager[Any]:
         """Who works a campaign's HITs beside the loop: on a real backend, people (nothing to
         start here); the local backend starts the simulated crowd its profile's `rehearsal`
-        section describes (`overrides` change that section for one run)."""
+        section describes (`overrides` change that section for one run) for the crowd service
+        the campaign's `params` name (`provider`)."""
         return nullcontext()
 
     @property

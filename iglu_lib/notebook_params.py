@@ -76,8 +76,8 @@ class SimulatedPlatform(NotebookParameters):
     tasks_dir: Name = "outputs/demo/tasks"
     task_limit: Annotated[Whole, Field(ge=1, description="the first N encoded tasks (file-name order)")] = 12
     agents: Annotated[dict[str, SimulatedAgent], Field(description="agent: {instances, skill (0..1)}")] = {
-        "MHB": SimulatedAgent(instances=3, skill=0.6), "Felipe": SimulatedAgent(instances=3, skill=0.35),
-        "Happy": SimulatedAgent(instances=3, skill=0.8)}
+        "MHB": SimulatedAgent(instances=3, skill=0.55), "Felipe": SimulatedAgent(instances=3, skill=0.25),
+        "Happy": SimulatedAgent(instances=3, skill=0.85)}
     out_dir: Name = "outputs/demo/platform"
 
 

@@ -315,6 +315,10 @@ class CampaignSubmission(Protocol):
     def state(self) -> SubmissionStatus: ...
 
     @property
+    def status(self) -> str:
+        """The status as people read it: the service's own word where it has one."""
+
+    @property
     def accept_time(self) -> datetime | None: ...
 
     @property

@@ -61,6 +61,8 @@ def demo_stages(campaign: str) -> list[tuple[str, dict[str, Any]]]:
 
     stages = []
     for stage in read_stages(paths.params_dir() / "demo.yaml"):
+        if stage.name:  # a notebook the demo runs a second time (the Prolific campaign): once is enough here
+            continue
         values = _redirect(read_parameters(ROOT / stage.parameters if stage.parameters else None))
         if stage.notebook == "03_collect":
             demo_campaign = read_yaml(ROOT / values["campaign_params"])

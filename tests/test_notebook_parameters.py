@@ -105,7 +105,8 @@ def test_the_notebook_model_declares_what_the_cell_declares_with_its_defaults(no
     assert json.loads(model().model_dump_json()) == expected
 
 
-@pytest.mark.parametrize("params", sorted((ROOT / "params").glob("0*.yaml")) + sorted((ROOT / "params" / "demo").glob("0*.yaml")),
+@pytest.mark.parametrize("params", sorted((ROOT / "params").glob("0*.yaml")) + sorted((ROOT / "params" / "demo").glob("0*.yaml"))
+                         + sorted((ROOT / "params" / "demo" / "prolific").glob("0*.yaml")),
                          ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_every_bundled_notebook_params_file_fits_its_model(params):
     from iglu_lib.notebooks import checked_parameters

@@ -263,11 +263,12 @@ class Review:
 
         self.params = params
         self.profile = profile or load_profile(params.profile)
-        if manager is None:  # a person's review reads MTurk's assignments (HITs by worker)
+        if manager is None:  # the campaign's crowd: a person's review reads what it shows
             from iglu_lib.providers import CrowdOptions, open_campaign_crowd
 
-            manager = open_campaign_crowd("mturk", self.profile, CrowdOptions(
-                params.campaign, kind=params.hit_type, allow_spending=allow_spending))
+            manager = open_campaign_crowd(params.provider, self.profile, CrowdOptions(
+                params.campaign, kind=params.hit_type, allow_spending=allow_spending, page_url=params.study_url,
+                estimated_minutes=params.study_minutes))
         self.manager = manager
         self.records = records or GameRecords.open(self.profile, params.campaign)
         self._games = game_client
@@ -431,6 +432,10 @@ class Review:
             if games[0].status is not RecordStatus.REJECTED:
                 raise ReviewRefused(f"HIT {games[0].hit_id} is {games[0].status.value}, not rejected: only a "
                                     "rejected HIT can be reversed")
+            if not getattr(self.manager, "reverses_rejections", True):
+                raise ReviewRefused(f"HIT {games[0].hit_id}: the campaign's crowd service (provider: "
+                                    f"{self.params.provider}) never approves a rejected submission; pay the "
+                                    "worker a bonus instead (--action bonus)")
             fraud = sorted({r for g in games if g.verdict == "reject" for r in g.reasons if r in self.fraud_reasons})
             if fraud and not force:
                 raise ReviewRefused(f"HIT {games[0].hit_id} was rejected for fraud ({', '.join(fraud)}); a reversal "

@@ -126,6 +126,11 @@ class SessionSubmission:
     answers: ParsedAnswers
     document: str = field(repr=False, compare=False)
 
+    @property
+    def status(self) -> str:
+        """The state as people read it (a HIT's assignment shows MTurk's word here, a session ours)."""
+        return str(self.state)
+
 
 def _moment(epoch: float | None) -> datetime | None:
     return datetime.fromtimestamp(epoch, timezone.utc) if epoch is not None else None
@@ -211,7 +216,7 @@ class StudyCampaign:
     """The loop's manager for a campaign on Prolific (see the module's docstring)."""
 
     question_mode = "external"  # codes only to a verified session (no preview shows them)
-    page_store = None  # no MTurk HIT-page claims to keep off: Prolific ends unsubmitted sessions itself
+    reverses_rejections = False  # Prolific approves only a submission awaiting review
 
     def __init__(self, provider: ProlificProvider, store: StudySlotStore, campaign: str, settings: StudySettings,
                  *, kind: str = "pairwise", allow_spending: bool = False,
@@ -494,6 +499,18 @@ class StudyCampaign:
         """A slot stops being handed out: closed (the study's places stay, Prolific never lowers them)."""
         self.delete(hit_id)
 
+    def submitted_assignments(self, hit_id: str, agents: int = 2) -> list[SessionSubmission]:
+        """The slot's session waiting for a decision (as `HitManager.submitted_assignments`)."""
+        return self.assignments(hit_id, (SubmissionStatus.SUBMITTED,), agents)
+
+    def get_assignment(self, assignment_id: str, agents: int = 2) -> SessionSubmission:
+        """A session that answered on our page, as an assignment (the review and its ledger read its state)."""
+        slot = self.store.of_session(assignment_id)
+        found = self.assignments(slot.slot_key, (), agents) if slot is not None else []
+        if not found:
+            raise IgluError(f"session {assignment_id[:40]} holds no answered slot of campaign {self.campaign}")
+        return found[0]
+
     def set_reviewing(self, hit_id: str) -> None:
         self.store.set_state(hit_id, REVIEWING)
 
@@ -504,7 +521,10 @@ class StudyCampaign:
             self.store.set_state(hit_id, CLOSED)
 
     # -- the loop's calls: pay and sanction ----------------------------------------------------
-    def approve(self, assignment_id: str, message: str = "") -> None:
+    def approve(self, assignment_id: str, message: str = "", *, override_rejection: bool = False) -> None:
+        if override_rejection:
+            raise IgluError(f"submission {assignment_id[:40]} was rejected, and Prolific approves only a submission "
+                            "awaiting review; pay the participant a bonus instead")
         self.provider.approve(assignment_id, allow_spending=self.allow_spending)
         self._now_is(assignment_id, SubmissionStatus.APPROVED)
 

@@ -200,6 +200,17 @@ class StudySlotStore(SqliteFile):
         with self._connect() as conn:
             return conn.execute("SELECT 1 FROM given_back WHERE session_id = ?", (session_id,)).fetchone() is not None
 
+    def forget(self, campaign: str) -> int:
+        """Drop every slot, given-back session and bonus of `campaign`: for a rehearsal that starts
+        again on a fresh stack under the same campaign name (its study is gone with the old stack,
+        and its slots' tokens would be met again). Returns the slots dropped."""
+        with self._connect() as conn:
+            conn.execute("DELETE FROM study_bonuses WHERE session_id IN (SELECT session_id FROM given_back WHERE "
+                         "campaign = ?) OR session_id IN (SELECT session_id FROM study_slots WHERE campaign = ?)",
+                         (campaign, campaign))
+            conn.execute("DELETE FROM given_back WHERE campaign = ?", (campaign,))
+            return int(conn.execute("DELETE FROM study_slots WHERE campaign = ?", (campaign,)).rowcount)
+
     # -- the study page ----------------------------------------------------------------------
     def claim(self, campaign: str, session_id: str, participant_id: str) -> StudySlot | None:
         """The slot this session claimed before, or the oldest open slot, claimed now (one

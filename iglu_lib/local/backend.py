@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from iglu_lib.backends import Backend
@@ -20,8 +20,18 @@ from iglu_lib.settings import ConfigError
 
 if TYPE_CHECKING:
     from iglu_lib.local.platform.simulator import PlatformSimulator
+    from iglu_lib.local.prolific_crowd import SimulatedProlificCrowd
+    from iglu_lib.local.rehearsal_settings import CrowdRehearsal
     from iglu_lib.local.workers import SimulatedCrowd
     from iglu_lib.settings import Settings
+
+
+class CrowdOf(Protocol):
+    """What the rehearsal reads of a campaign's parameters to know which crowd works it."""
+
+    campaign: str
+    provider: str
+    study_url: str | None
 
 #: Local emulators accept any AWS credentials; these are placeholders, not secrets.
 LOCAL_AWS_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
@@ -118,14 +128,19 @@ class LocalBackend(Backend):
     def rehearsal(self, advice: str | None = None) -> LocalRehearsal:
         return LocalRehearsal(self)
 
-    def campaign_crowd(self, overrides: Mapping[str, Any] | None = None) -> AbstractContextManager[Any]:
+    def campaign_crowd(self, overrides: Mapping[str, Any] | None = None,
+                       params: CrowdOf | None = None) -> AbstractContextManager[Any]:
         """The simulated crowd of the profile's `rehearsal` section, working while the block runs
-        (nothing when the section says `crowd: false`)."""
+        (nothing when the section says `crowd: false`): workers on the local MTurk server, or,
+        for a campaign whose `params` say `provider: prolific`, participants on the Prolific
+        emulator with the study page (`iglu crowd serve`) at the campaign's `study_url`."""
         from iglu_lib.local.rehearsal_settings import crowd_rehearsal
 
         crowd = crowd_rehearsal(self.settings.path, self.settings.document, overrides)
         if not crowd.crowd:
             return nullcontext()
+        if params is not None and params.provider == "prolific":
+            return self.rehearsal().participants_beside(params, crowd)
         return self.rehearsal().crowd_beside(crowd.folder(), size=crowd.size, mix=crowd.mix, seed=crowd.seed,
                                              first_shown_bias=crowd.first_shown_bias, tie_margin=crowd.tie_margin)
 
@@ -163,6 +178,26 @@ class LocalRehearsal:
             yield crowd
         finally:
             crowd.stop()
+
+    @contextmanager
+    def participants_beside(self, params: CrowdOf, crowd: CrowdRehearsal) -> Iterator[SimulatedProlificCrowd]:
+        """The study page and the profile's simulated Prolific participants (`crowd.prolific`),
+        taking the campaign's study only, while the block runs; both stopped afterwards."""
+        from iglu_lib.local.prolific_crowd import prolific_rehearsal_crowd
+        from iglu_lib.local.rehearsal_study_page import study_page
+
+        if not params.study_url:
+            raise ConfigError(f"campaign {params.campaign} runs on Prolific: its rehearsal needs study_url, the "
+                              "loopback address the study page is served at (e.g. http://127.0.0.1:8790)")
+        with study_page(params.study_url, profile=self.backend.settings.name, stack_dir=self.backend.stack_dir):
+            participants = prolific_rehearsal_crowd(
+                self.backend.prolific_base_url(), self.platform(), str(crowd.folder()), size=crowd.prolific.size,
+                mix=crowd.prolific.mix, studies=[f"{params.campaign}:study"], seed=crowd.seed,
+                first_shown_bias=crowd.first_shown_bias, tie_margin=crowd.tie_margin)
+            try:
+                yield participants
+            finally:
+                participants.stop()
 
     def simulate_workers(self, hits: list[Mapping[str, Any]], workers: list[Mapping[str, Any]],
                          progress: bool = True) -> list[Any]:

@@ -107,6 +107,7 @@ class SimulatedProlificCrowd(SimulatedCrowd):
         #: Only these studies' internal names are taken (empty: any), so crowds of two tests never mix.
         self.studies = tuple(studies)
         self.taken: list[dict[str, Any]] = []  # what each participant did, for tests
+        self._found_nothing = False  # the last participant found no study with a free place
         super().__init__(prolific_url, simulator, workers, skill_of_instance=skill_of_instance, **options)
 
     def _register(self, workers: Sequence[WorkerState]) -> None:
@@ -117,12 +118,29 @@ class SimulatedProlificCrowd(SimulatedCrowd):
         which tests may have moved forward."""
         return time.time()
 
+    def step(self) -> int:
+        """Participants who have not taken part yet look for a study, in random order, until one
+        finds no free place: the others would find none either (bar those a group keeps out), so
+        a crowd of hundreds waiting for the next slot asks Prolific once per step, not once each."""
+        submitted = 0
+        waiting = [w for w in self.workers if not w.hits_done]
+        for worker in self.rng.sample(waiting, len(waiting)):
+            if self._stop.is_set():
+                break
+            self._found_nothing = False
+            if self._work_one(worker):
+                submitted += 1
+            elif self._found_nothing:
+                break
+        return submitted
+
     def _work_one(self, worker: WorkerState) -> bool:
         if worker.hits_done:
             return False  # one submission per participant and study: Prolific's rule
         studies = [s for s in self.prolific.studies(worker.worker_id)
                    if not self.studies or s.get("internal_name") in self.studies]
         if not studies:
+            self._found_nothing = True
             return False
         study = self.rng.choice(studies)
         try:
@@ -183,7 +201,8 @@ class SimulatedProlificCrowd(SimulatedCrowd):
 
 def prolific_rehearsal_crowd(prolific_url: str, platform: Any, platform_dir: str, *, size: int,
                              mix: Mapping[str, float], studies: Sequence[str] = (), seed: int = 0,
-                             first_shown_bias: float = 0.3, start: bool = True) -> SimulatedProlificCrowd:
+                             first_shown_bias: float = 0.3, tie_margin: float = 0.0,
+                             start: bool = True) -> SimulatedProlificCrowd:
     """The Prolific crowd of a rehearsal, from the files the simulated platform step wrote."""
     from pathlib import Path
 
@@ -196,7 +215,7 @@ def prolific_rehearsal_crowd(prolific_url: str, platform: Any, platform_dir: str
                          for agent, entries in instances.items() for entry in entries}
     crowd = SimulatedProlificCrowd(prolific_url, platform, participant_crowd(size, mix, seed),
                                    skill_of_instance=skill_of_instance, studies=studies, seed=seed,
-                                   first_shown_bias=first_shown_bias)
+                                   first_shown_bias=first_shown_bias, tie_margin=tie_margin)
     if start:
         crowd.start()
     return crowd

@@ -19,6 +19,26 @@ from iglu_lib import paths
 from iglu_lib.settings import ConfigError
 
 
+class ParticipantRehearsal(BaseModel):
+    """The simulated participants of a `provider: prolific` campaign. Each takes a study once
+    (Prolific's rule), so a campaign of N good submissions needs well over N of them; their
+    choices follow the crowd's `seed`, `first_shown_bias` and `tie_margin`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    size: int = Field(default=300, ge=1, le=5000, description="simulated participants (each submits once per study)")
+    mix: dict[str, float] = Field(default_factory=dict, description="fractions of misbehaving participants by "
+                                  "behaviour: the MTurk crowd's, and returns, times_out, skips_page")
+
+    @field_validator("mix")
+    @classmethod
+    def _known_shares(cls, mix: dict[str, float]) -> dict[str, float]:
+        from iglu_lib.local.prolific_crowd import PROLIFIC_ONLY
+        from iglu_lib.local.workers import BEHAVIOURS
+
+        return _checked_mix(mix, (*BEHAVIOURS, *PROLIFIC_ONLY))
+
+
 class CrowdRehearsal(BaseModel):
     """How the simulated crowd of a local campaign behaves."""
 
@@ -35,22 +55,28 @@ class CrowdRehearsal(BaseModel):
                               "felt this close (0: never); only where the page offers ties")
     mix: dict[str, float] = Field(default_factory=dict, description="fractions of misbehaving workers "
                                   "by behaviour (the rest diligent)")
+    prolific: ParticipantRehearsal = Field(ParticipantRehearsal(),
+                                           description="the participants of `provider: prolific` campaigns")
 
     @field_validator("mix")
     @classmethod
     def _known_shares(cls, mix: dict[str, float]) -> dict[str, float]:
         from iglu_lib.local.workers import BEHAVIOURS
 
-        unknown = sorted(set(mix) - set(BEHAVIOURS))
-        if unknown:
-            raise ValueError(f"unknown behaviour(s) {', '.join(unknown)}; known: {', '.join(BEHAVIOURS)}")
-        if any(not 0 <= share <= 1 for share in mix.values()) or sum(mix.values()) > 1:
-            raise ValueError("each share is between 0 and 1 and together they are at most 1")
-        return mix
+        return _checked_mix(mix, tuple(BEHAVIOURS))
 
     def folder(self) -> Path:
         folder = Path(self.platform_dir)
         return folder if folder.is_absolute() else paths.project_root() / folder
+
+
+def _checked_mix(mix: dict[str, float], known: tuple[str, ...]) -> dict[str, float]:
+    unknown = sorted(set(mix) - set(known))
+    if unknown:
+        raise ValueError(f"unknown behaviour(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    if any(not 0 <= share <= 1 for share in mix.values()) or sum(mix.values()) > 1:
+        raise ValueError("each share is between 0 and 1 and together they are at most 1")
+    return mix
 
 
 def crowd_rehearsal(profile_path: Path, document: Mapping[str, Any],

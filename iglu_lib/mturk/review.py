@@ -16,6 +16,7 @@ from typing import Any
 from iglu_lib import paths
 from iglu_lib.errors import IgluError
 from iglu_lib.mturk.manager import Assignment, HitManager, MTurkError
+from iglu_lib.providers import CampaignSubmission, SubmissionStatus
 
 #: HIT statuses whose assignments may still wait for review.
 REVIEW_STATUSES = ("Assignable", "Unassignable", "Reviewable", "Reviewing")
@@ -44,7 +45,8 @@ class Decision:
 
 
 def _approve(manager: HitManager, assignment: Assignment, reason: str) -> None:
-    manager.approve(assignment.assignment_id, reason or None, override_rejection=assignment.status == "Rejected")
+    manager.approve(assignment.assignment_id, reason or None,
+                    override_rejection=assignment.state is SubmissionStatus.REJECTED)
 
 
 def _reject(manager: HitManager, assignment: Assignment, reason: str) -> None:
@@ -64,7 +66,7 @@ ACTIONS: dict[str, Callable[[HitManager, Assignment, str], None]] = {
 }
 
 
-def assignment_row(assignment: Assignment, code_status: Callable[[str], str] | None = None) -> dict[str, Any]:
+def assignment_row(assignment: CampaignSubmission, code_status: Callable[[str], str] | None = None) -> dict[str, Any]:
     """One flat row: ids, status, every answer field, and the problems found in the answers.
 
     `best_agent` (crowd-form radio answers) becomes the chosen option's name; with
@@ -130,7 +132,7 @@ def _carry_out(manager: HitManager, assignment: Assignment, decision: Decision, 
                               hit_id=assignment.hit_id)
     else:
         kind = (Kind.REJECT if decision.action == "reject"
-                else Kind.REVERSAL if assignment.status == "Rejected" else Kind.REWARD)
+                else Kind.REVERSAL if assignment.state is SubmissionStatus.REJECTED else Kind.REWARD)
         result = ledger.settle(kind, assignment_id=assignment.assignment_id, worker_id=assignment.worker_id,
                                hit_id=assignment.hit_id, amount=manager.settings.reward, reason=decision.reason,
                                status=lambda: assignment.status, call=call)
@@ -161,7 +163,7 @@ def hits_by_status(hits: Any) -> Any:
     return hits.groupby("status").size().rename("HITs").to_frame()
 
 
-def assignments_frame(assignments: Iterable[Assignment],
+def assignments_frame(assignments: Iterable[CampaignSubmission],
                       code_status: Callable[[str], str] | None = None) -> Any:
     """One `assignment_row` per assignment, as a DataFrame."""
     import pandas as pd
