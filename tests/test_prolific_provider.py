@@ -229,6 +229,10 @@ def test_preflight_checks_token_workspace_project_balance_and_reward(provider, l
     lost = ProlificProvider(provider.client, replace(provider.settings, workspace="Nowhere"), profile_name="local")
     found = lost.preflight(spec)
     assert [c.ok for c in found] == [True, False] and "workspace 'Nowhere'" in found[-1].detail
+    unnamed = ProlificProvider(provider.client, replace(provider.settings, project="Not yet " + unique_name("p")),
+                               profile_name="local")
+    noted = {c.name: c for c in unnamed.preflight(spec)}
+    assert noted["project"].ok and "does not exist yet" in noted["project"].detail and "check the name" in noted["project"].detail
 
 
 def test_bad_input_is_one_line_naming_the_setting(provider, local_profile, unique_name):

@@ -61,23 +61,81 @@ def preflight(params: Any, *, profile: Profile | None = None, manager: Any = Non
     from iglu_lib.providers import CrowdOptions, open_campaign_crowd
 
     profile = profile or load_profile(params.profile)
-    # the checks read MTurk's HIT settings and qualification types, whatever the campaign's crowd
-    manager = manager or open_campaign_crowd("mturk", profile, CrowdOptions(params.campaign, kind=params.hit_type))
     report = PreflightReport(params.campaign, profile.name)
     report.checks.append(_guarded("parameters", lambda: _parameters_check(params)))
-    report.checks.append(_guarded("profile", lambda: _profile_check(profile)))
-    credentials = _guarded("credentials", lambda: _credentials_check(profile))
-    report.checks.append(credentials)
-    reachable = credentials.ok is not False
-    report.checks.append(_needs(reachable, "MTurk and balance", lambda: _balance_check(params, manager)))
-    report.checks.append(_guarded("HIT page", lambda: _page_check(params, manager)))
-    report.checks.append(_guarded("custom HIT template", lambda: _template_check(params)))
-    report.checks.append(_needs(reachable, "qualifications", lambda: _qualifications_check(profile, manager)))
+    if getattr(params, "provider", "mturk") == "prolific":
+        report.checks.extend(_study_checks(params, profile))
+    else:
+        # the checks read MTurk's HIT settings and qualification types
+        manager = manager or open_campaign_crowd("mturk", profile, CrowdOptions(params.campaign, kind=params.hit_type))
+        report.checks.extend(_hit_checks(params, profile, manager))
     report.checks.append(_guarded("join codes and agent instances", lambda: _inventory_check(params)))
-    report.checks.append(_needs(reachable, "storage", lambda: _storage_check(profile)))
+    credentials_ok = all(c.ok is not False for c in report.checks if c.name in ("credentials", "Prolific token"))
+    report.checks.append(_needs(credentials_ok, "storage", lambda: _storage_check(profile)))
     for check in report.failures:
         log.info("preflight %s: %s: %s", params.campaign, check.name, check.message)
     return report
+
+
+def _hit_checks(params: Any, profile: Profile, manager: Any) -> list[Check]:
+    """MTurk: the account, its credentials and balance, the HIT page and the qualifications."""
+    checks = [_guarded("profile", lambda: _profile_check(profile))]
+    credentials = _guarded("credentials", lambda: _credentials_check(profile))
+    reachable = credentials.ok is not False
+    return [*checks, credentials,
+            _needs(reachable, "MTurk and balance", lambda: _balance_check(params, manager)),
+            _guarded("HIT page", lambda: _page_check(params, manager)),
+            _guarded("custom HIT template", lambda: _template_check(params)),
+            _needs(reachable, "qualifications", lambda: _qualifications_check(profile, manager))]
+
+
+def _study_checks(params: Any, profile: Profile) -> list[Check]:
+    """Prolific: the token, workspace and project, the balance against the budget, the study's
+    reward against Prolific's hourly minimum, and the study page; nothing is created."""
+    from iglu_lib.providers import WorkSpec, open_provider
+
+    checks = [_guarded("profile", lambda: (True, (
+        f"'{profile.name}', Prolific at {profile.backend.prolific_base_url()}, spend_money "
+        f"{str(profile.spend_money).lower()}; records table {profile.storage.records_table}")))]
+    try:
+        provider = open_provider("prolific", profile)
+        spec = WorkSpec(f"{params.campaign}:study", params.campaign, params.campaign, str(params.study_url or ""),
+                        Decimal(str(profile.hit.reward)), 1, int(params.study_minutes))
+        found = provider.preflight(spec)
+    except Exception as err:  # noqa: BLE001 - every failure is a line of the checklist
+        return [*checks, Check("Prolific token", False, f"{type(err).__name__}: {str(err).splitlines()[0][:300]}")]
+    checks += [Check(f"Prolific {c.name}", c.ok, c.detail) for c in found]
+    if all(c.ok for c in found):
+        checks.append(_guarded("Prolific budget", lambda: _study_budget_check(params, provider)))
+    checks.append(_guarded("study page", lambda: _study_page_check(params)))
+    return checks
+
+
+def _study_budget_check(params: Any, provider: Any) -> tuple[bool, str]:
+    balance, budget = Decimal(str(provider.balance())), Decimal(params.budget)
+    if balance < budget:
+        return False, (f"the workspace's balance ${balance:.2f} is below the budget ${budget:.2f} (rewards plus the "
+                       f"{Decimal(params.fee_rate) * 100:.0f}% fee); add funds or lower `budget`")
+    return True, f"the workspace's balance ${balance:.2f} covers the budget ${budget:.2f} (rewards plus fee)"
+
+
+def _study_page_check(params: Any) -> tuple[bool, str]:
+    """The study's page: an address participants can reach, and a page with every answer field."""
+    from iglu_lib.pages.templates import TEMPLATES, render_hit
+
+    url = str(params.study_url or "")
+    if not url:
+        return False, "study_url is not set: give the public HTTPS address of `iglu crowd serve`"
+    local = url.startswith(("http://127.0.0.1", "http://localhost"))
+    if not url.startswith("https://") and not local:
+        return False, f"study_url {url} is not HTTPS: Prolific's participants need a public HTTPS address"
+    page = render_hit(params.hit_type, _sample_variables(params))
+    fields = TEMPLATES[params.hit_type].answer_fields(params.k)
+    missing = [name for name in fields if f'name="{name}"' not in page]
+    if missing:
+        return False, f"the '{params.hit_type}' page lacks the answer field(s) {', '.join(missing)}"
+    where = "on this machine (a rehearsal)" if local else "publicly"
+    return True, f"served by `iglu crowd serve` at {url} {where}; the '{params.hit_type}' page has its {len(fields)} answer fields"
 
 
 def preflight_file(path: str, **options: Any) -> PreflightReport:

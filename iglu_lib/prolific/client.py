@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from iglu_lib.errors import IgluError
+from iglu_lib.providers import CrowdError
 
 if TYPE_CHECKING:
     from iglu_lib.backends import Backend
@@ -44,13 +44,35 @@ MAY_HAVE_HAPPENED = " (it may have been done all the same: look before repeating
 ID_IN_PATH = re.compile(r"/[a-f\d]{24}(?=/|$)")
 
 
-class ProlificError(IgluError):
-    """A Prolific call failed; the message names the operation, the status and Prolific's detail."""
+class ProlificError(CrowdError):
+    """A Prolific call failed; the message names the operation, the status and Prolific's detail.
+    The status says how the campaign loop takes it (`providers.CrowdError`): unreachable, 429 and
+    5xx pass; another 4xx will not heal by waiting, and 401, 402 and 403 among them are about the
+    account (the loop stops). An
+    error raised before any request (a refused setting) is neither: parked for a person."""
 
-    def __init__(self, message: str, *, status: int | None = None, detail: str = "") -> None:
+    def __init__(self, message: str, *, status: int | None = None, detail: str = "",
+                 unreachable: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.detail = detail
+        self.unreachable = unreachable
+
+    @property
+    def transient(self) -> bool:
+        return self.unreachable or self.status == 429 or (self.status or 0) >= 500
+
+    @property
+    def about_account(self) -> bool:
+        return self.status in ACCOUNT_STATUSES
+
+    @property
+    def permanent(self) -> bool:
+        return self.status is not None and 400 <= self.status < 500 and self.status != 429
+
+
+#: Statuses that say the token, its rights or the workspace's funds are wrong.
+ACCOUNT_STATUSES = (401, 402, 403)
 
 
 @dataclass
@@ -118,7 +140,7 @@ class ProlificClient:
                     continue
                 raise ProlificError(f"Prolific {operation} failed: cannot reach {self.base_url} "
                                     f"({type(err).__name__}) after {attempt + 1} attempt(s); is the endpoint reachable?"
-                                    f"{'' if safe else MAY_HAVE_HAPPENED}") from None
+                                    f"{'' if safe else MAY_HAVE_HAPPENED}", unreachable=True) from None
             if response.status_code in RETRY_STATUSES and (safe or response.status_code == 429) \
                     and attempt + 1 < self.backoff.max_attempts:
                 LOG.warning("Prolific %s: HTTP %s; retrying", operation, response.status_code)

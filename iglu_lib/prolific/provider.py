@@ -471,14 +471,23 @@ class ProlificProvider:
             checks.append(Check("token", True, f"the token works (researcher {me.get('id')})"))
             self.workspace()
             checks.append(Check("workspace", True, f"workspace '{self.settings.workspace}' exists"))
-            self.project_id(create=False)
-            checks.append(Check("project", True, f"project '{self.settings.project}' exists"))
         except ProlificError as err:
-            return [*checks, Check(("token", "workspace", "project")[len(checks)], False, str(err))]
+            return [*checks, Check(("token", "workspace")[len(checks)], False, str(err))]
+        checks.append(self._project_check())
         available = self.balance()
         if spec is None:
             return [*checks, Check("balance", available > 0, f"${available} available")]
         return [*checks, self._balance_check(spec, available), self._reward_check(spec)]
+
+    def _project_check(self) -> Check:
+        """The project exists, or the first study makes it (a missing one is only noted, as the
+        records table is: a typo shows in the name)."""
+        try:
+            self.project_id(create=False)
+        except ProlificError:
+            return Check("project", True, f"project '{self.settings.project}' does not exist yet in workspace "
+                                          f"'{self.settings.workspace}' (the first study creates it: check the name)")
+        return Check("project", True, f"project '{self.settings.project}' exists")
 
     def _balance_check(self, spec: WorkSpec, available: Decimal) -> Check:
         cost = dollars(self.client.call("price a study", "POST", "study-cost-calculator/", repeatable=True,

@@ -110,3 +110,22 @@ def test_the_loop_takes_nothing_from_the_mturk_package_but_its_review_helpers() 
             elif isinstance(node, ast.Import):
                 taken += [f"{path.name}: {a.name}" for a in node.names if a.name.startswith(("iglu_lib.mturk", "iglu_lib.prolific"))]
     assert taken == []
+
+
+@pytest.mark.parametrize(("error", "fault", "about_account"), [
+    ({"status": None, "unreachable": True}, "transient", False),
+    ({"status": 429}, "transient", False),
+    ({"status": 503}, "transient", False),
+    ({"status": 401}, "permanent", True),
+    ({"status": 402}, "permanent", True),
+    ({"status": 404}, "permanent", False),
+    ({"status": 400}, "permanent", False),
+    ({"status": None}, "unexpected", False),
+])
+def test_a_prolific_error_says_how_the_loop_takes_it(error: dict, fault: str, about_account: bool) -> None:
+    from iglu_lib.collection.faults import classify, is_account_problem
+    from iglu_lib.prolific.client import ProlificError
+
+    refused = ProlificError("Prolific call failed", **error)
+    assert classify(refused).value == fault
+    assert is_account_problem(refused) is about_account

@@ -366,3 +366,36 @@ def test_a_session_finding_no_open_slot_is_noted_waiting_until_it_claims_one(tmp
     claimed = store.claim("camp", "s1", "p1")
     assert claimed is not None and claimed.session_id == "s1"
     assert store.waiting("camp") == set()
+
+
+# -- preflight ----------------------------------------------------------------------------------
+def test_preflight_of_a_prolific_campaign_checks_the_study_not_mturk(rehearsal, local_profile, unique_name,
+                                                                    study_server):
+    from iglu_lib.collection.preflight import preflight
+
+    report = preflight(prolific_params(rehearsal, unique_name("pp"), study_server), profile=local_profile)
+    assert report.passed, "\n".join(report.lines())
+    names = [check.name for check in report.checks]
+    assert names == ["parameters", "profile", "Prolific token", "Prolific workspace", "Prolific project",
+                     "Prolific balance", "Prolific reward", "Prolific budget", "study page",
+                     "join codes and agent instances", "storage"]
+    checks = {check.name: check.message for check in report.checks}
+    assert local_profile.backend.prolific_base_url() in checks["profile"]
+    assert "covers the budget" in checks["Prolific budget"] and study_server.url in checks["study page"]
+
+
+def test_preflight_names_a_reward_below_the_hourly_minimum_a_budget_above_the_balance_and_no_https(
+        rehearsal, local_profile, unique_name, study_server):
+    from iglu_lib.collection.preflight import preflight
+
+    slow = preflight(prolific_params(rehearsal, unique_name("pp"), study_server, study_minutes=600),
+                     profile=local_profile)
+    assert [c.name for c in slow.failures] == ["Prolific reward"], "\n".join(slow.lines())
+    assert "an hour" in slow.failures[0].message
+    rich = preflight(prolific_params(rehearsal, unique_name("pp"), study_server, budget="900000.00"),
+                     profile=local_profile)
+    assert [c.name for c in rich.failures] == ["Prolific budget"]
+    assert "below the budget $900000.00" in rich.failures[0].message
+    plain = rehearsal.params(unique_name("pp"), provider="prolific", study_url="http://tasks.example.org")
+    report = preflight(plain, profile=local_profile)
+    assert [c.name for c in report.failures] == ["study page"] and "HTTPS" in report.failures[0].message
