@@ -27,10 +27,6 @@ OUR_WORDS = {
     "completion_code": "the IGLU platform's completion code of a game, a column of our records",
 }
 
-#: Modules still holding wire strings while the provider seam is being finished (issue 22):
-#: each is expected to fail; one that no longer does fails the run until it leaves this list.
-NOT_YET: frozenset[str] = frozenset()
-
 
 @cache
 def mturk_wire() -> frozenset[str]:
@@ -84,15 +80,11 @@ def wire_strings_in(path: Path, root: Path = ROOT) -> list[str]:
     return found
 
 
-def modules() -> list[object]:
-    paths = sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py"))
-    not_yet = pytest.mark.xfail(strict=True, reason="wire strings not yet moved to the provider")
-    return [pytest.param(p, id=str(p.relative_to(ROOT)),
-                         marks=[not_yet] if str(p.relative_to(ROOT)) in NOT_YET else [])
-            for p in paths]
+def modules() -> list[Path]:
+    return sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py"))
 
 
-@pytest.mark.parametrize("path", modules())
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_loop_and_the_crowd_tasks_hold_no_wire_string_of_a_crowd_service(path: Path) -> None:
     assert wire_strings_in(path) == []
 
