@@ -9,27 +9,17 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
+from benchmarks.fresh_stack import fresh_stack
 from iglu_lib import paths
 
 LISTING = ("ListReviewableHITs", "ListAssignmentsForHIT")
 
 
 def run() -> list[dict]:
-    from iglu_lib.local import stack
-
-    with tempfile.TemporaryDirectory() as folder:
-        state_dir = Path(folder) / "stack"
-        os.environ["IGLU_STACK_DIR"] = str(state_dir)
-        stack.up(state_dir)
-        try:
-            ours, baseline, good = _campaign(Path(folder))
-        finally:
-            stack.down(state_dir)
-            os.environ.pop("IGLU_STACK_DIR", None)
+    with fresh_stack() as folder:
+        ours, baseline, good = _campaign(folder)
     return [{
         "name": "mturk_calls_per_hit",
         "value": ours / good,

@@ -29,13 +29,12 @@ pace is set in turns of the loop, not in seconds (which the machine's load would
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from benchmarks.fresh_stack import fresh_stack
 from iglu_lib import paths
 
 #: The loop's reads that the baseline replaces with its listing.
@@ -63,21 +62,12 @@ class LoopTurns:
 
 
 def run() -> list[dict]:
-    from iglu_lib.local import stack
-
-    with tempfile.TemporaryDirectory() as folder:
-        state_dir = Path(folder) / "stack"
-        os.environ["IGLU_STACK_DIR"] = str(state_dir)
-        stack.up(state_dir)
-        try:
-            files = _platform(Path(folder))
-            paced = _campaign(files, session_turns=SESSION_TURNS,
-                              overrides={"poll_interval_seconds": PACED_POLL_SECONDS,
-                                         "max_poll_interval_seconds": PACED_POLL_SECONDS})
-            demo = _campaign(files, session_turns=0, overrides={})
-        finally:
-            stack.down(state_dir)
-            os.environ.pop("IGLU_STACK_DIR", None)
+    with fresh_stack() as folder:
+        files = _platform(folder)
+        paced = _campaign(files, session_turns=SESSION_TURNS,
+                          overrides={"poll_interval_seconds": PACED_POLL_SECONDS,
+                                     "max_poll_interval_seconds": PACED_POLL_SECONDS})
+        demo = _campaign(files, session_turns=0, overrides={})
     watched = {**paced, "ours": paced["watching"], "baseline": paced["listings"]}
     return [_entry("prolific_calls_per_submission", paced, 0.5),
             _entry("prolific_watch_requests_per_submission", watched, 0.5, "reads of the study/good submission"),
