@@ -282,6 +282,21 @@ class CampaignWork(Protocol):
     @property
     def annotation(self) -> WorkTag: ...
 
+    @property
+    def pending(self) -> int:
+        """Submissions a worker holds and has not submitted (the wind-down says until when)."""
+
+    @property
+    def expiration(self) -> datetime | None: ...
+
+    @property
+    def created(self) -> datetime | float | None:
+        """When the work was made (a datetime, or epoch seconds), when the service says."""
+
+    @property
+    def assignment_seconds(self) -> int | None:
+        """How long a worker may hold the work, when the service says."""
+
 
 class SubmittedAnswers(Protocol):
     """A submission's answers as our pages' parser read them (`pages.answers.ParsedAnswers`):
@@ -359,7 +374,8 @@ class CampaignCrowd(Protocol):
 
     def reviewable_hits(self) -> Sequence[CampaignWork]: ...
 
-    def set_reviewing(self, hit_id: str) -> None: ...
+    def set_reviewing(self, hit_id: str, reviewing: bool = ...) -> None:
+        """Mark the work as under review (or, `reviewing=False`, back to awaiting review)."""
 
     def expire(self, hit_id: str) -> None: ...
 
@@ -368,7 +384,11 @@ class CampaignCrowd(Protocol):
     def assignments(self, hit_id: str, statuses: Sequence[str] = ..., agents: int = ...
                     ) -> Sequence[CampaignSubmission]: ...
 
-    def approve(self, assignment_id: str, feedback: str, /) -> None: ...
+    def get_assignment(self, assignment_id: str, agents: int = ...) -> CampaignSubmission:
+        """One submission by its id (a person's review and its ledger read its state)."""
+
+    def approve(self, assignment_id: str, feedback: str, /, *, override_rejection: bool = ...) -> None:
+        """Approve; `override_rejection` reverses a rejection where the service can (MTurk)."""
 
     def reject(self, assignment_id: str, feedback: str, /, reasons: Sequence[str] = ...) -> None:
         """Reject with the verdict's message; `reasons` (ours) pick Prolific's rejection category."""
@@ -391,6 +411,24 @@ class CampaignCrowd(Protocol):
         session itself (returned or timed out)."""
 
     def balance(self) -> str | Decimal: ...
+
+
+class CountedCapabilities(Capabilities, Protocol):
+    """Capabilities whose holders the service can count (MTurk's qualification types)."""
+
+    def cap_holders(self, campaign: str) -> int:
+        """Workers kept out of the campaign at their cap; 0 when it never made one."""
+
+
+class AccountCrowd(CampaignCrowd, Protocol):
+    """A crowd whose account lists every piece of work whatever its type, and counts who holds a
+    campaign's cap: what `iglu campaign status` shows only for MTurk (its HIT manager)."""
+
+    @property
+    def capabilities(self) -> CountedCapabilities: ...
+
+    def all_hits(self) -> Sequence[CampaignWork]:
+        """Every piece of work of the account, whatever its type or campaign tag."""
 
 
 @dataclass(frozen=True)
@@ -416,9 +454,20 @@ def open_campaign_crowd(name: str, profile: Profile, options: CrowdOptions) -> C
     target = CAMPAIGN_CROWDS.get(name)
     if target is None:
         raise UnknownProvider(f"unknown crowd provider '{name}' (known: {', '.join(sorted(CAMPAIGN_CROWDS))})")
-    module, _, attribute = target.partition(":")
-    crowd: CampaignCrowd = getattr(import_module(module), attribute).for_campaign(profile, options)
+    crowd: CampaignCrowd = _crowd_class(target).for_campaign(profile, options)
     return crowd
+
+
+def open_account_crowd(profile: Profile, options: CrowdOptions) -> AccountCrowd:
+    """MTurk's campaign crowd as an `AccountCrowd`, for the status lines only it can give."""
+    crowd: AccountCrowd = _crowd_class(CAMPAIGN_CROWDS["mturk"]).for_campaign(profile, options)
+    return crowd
+
+
+def _crowd_class(target: str) -> Any:
+    """The class named `module:attribute`, imported on request."""
+    module, _, attribute = target.partition(":")
+    return getattr(import_module(module), attribute)
 
 
 def provider_class(name: str) -> type[Any]:
