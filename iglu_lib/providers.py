@@ -30,6 +30,7 @@ from iglu_lib.errors import IgluError
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
+    from iglu_lib.settings import HitSettings
 
 #: The provider a campaign uses when it names none.
 DEFAULT_PROVIDER = "mturk"
@@ -226,6 +227,9 @@ class CrowdProvider(Protocol):
     def reconcile(self, prefix: str) -> list[PostedWork]:
         """Every piece of work whose key starts with `prefix` (a campaign's), as the service shows it."""
 
+    def balance(self) -> Decimal:
+        """The account's available balance in dollars (preflight holds it against the budget)."""
+
 
 class Capability(Protocol):
     """One of a campaign's own capabilities on its crowd (a qualification type on MTurk, a
@@ -421,14 +425,25 @@ class CountedCapabilities(Capabilities, Protocol):
 
 
 class AccountCrowd(CampaignCrowd, Protocol):
-    """A crowd whose account lists every piece of work whatever its type, and counts who holds a
-    campaign's cap: what `iglu campaign status` shows only for MTurk (its HIT manager)."""
+    """What `iglu campaign status` and `preflight` read only of MTurk's HIT manager: every piece
+    of work of the account whatever its type, who holds a campaign's cap, the HIT settings and
+    page the work is posted with, and the qualification types the profile requires."""
 
     @property
     def capabilities(self) -> CountedCapabilities: ...
 
+    @property
+    def settings(self) -> HitSettings: ...
+
     def all_hits(self) -> Sequence[CampaignWork]:
         """Every piece of work of the account, whatever its type or campaign tag."""
+
+    def answer_fields(self, agents: int = ...) -> tuple[str, ...]: ...
+
+    def external_base_url(self) -> str: ...
+
+    def qualification_problems(self) -> tuple[list[str], list[str], list[str]]:
+        """The required qualification types, the custom ones, and the problems of custom ones."""
 
 
 @dataclass(frozen=True)
