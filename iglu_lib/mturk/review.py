@@ -11,12 +11,17 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib import paths
 from iglu_lib.errors import IgluError
 from iglu_lib.mturk.manager import Assignment, HitManager, MTurkError
 from iglu_lib.providers import CampaignSubmission, SubmissionStatus
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from iglu_lib.ledger.book import Ledger
 
 #: HIT statuses whose assignments may still wait for review.
 REVIEW_STATUSES = ("Assignable", "Unassignable", "Reviewable", "Reviewing")
@@ -101,7 +106,7 @@ def submitted_assignments(manager: HitManager, agents: int = 2) -> list[Assignme
 
 
 def act_on_assignments(manager: HitManager, decisions: Iterable[Decision | Mapping[str, Any]],
-                       agents: int = 2, ledger: Any = None) -> list[dict[str, Any]]:
+                       agents: int = 2, ledger: Ledger | None = None) -> list[dict[str, Any]]:
     """Carry out decisions about single assignments; each result says `done`, `already done` or
     the error, so one failure stops nothing. With the campaign's `ledger` (notebook 04 passes
     it), every approval, rejection and block is booked there and done once, whoever repeats it.
@@ -118,7 +123,7 @@ def act_on_assignments(manager: HitManager, decisions: Iterable[Decision | Mappi
     return results
 
 
-def _carry_out(manager: HitManager, assignment: Assignment, decision: Decision, ledger: Any) -> str:
+def _carry_out(manager: HitManager, assignment: Assignment, decision: Decision, ledger: Ledger | None) -> str:
     """One decision, through the ledger when there is one."""
     act = ACTIONS[decision.action]
     if ledger is None:
@@ -158,7 +163,7 @@ def hits_frame(manager: HitManager) -> Any:
     return pd.DataFrame(rows, columns=list(HIT_COLUMNS))
 
 
-def hits_by_status(hits: Any) -> Any:
+def hits_by_status(hits: pd.DataFrame) -> pd.DataFrame:
     """How many HITs of a `hits_frame` are in each status, as a one-column (`HITs`) frame."""
     return hits.groupby("status").size().rename("HITs").to_frame()
 
@@ -172,7 +177,8 @@ def assignments_frame(assignments: Iterable[CampaignSubmission],
 
 
 def record_decisions(manager: HitManager, decisions: Iterable[Decision | Mapping[str, Any]],
-                     folder: Path, act: bool, agents: int = 2, ledger: Any = None) -> tuple[list[dict[str, Any]], Path]:
+                     folder: Path, act: bool, agents: int = 2,
+                     ledger: Ledger | None = None) -> tuple[list[dict[str, Any]], Path]:
     """Apply `decisions` only when `act` is true (a headless run lists and shows, and acts
     only when asked), and write `act` and the results to `folder/decisions.json` either way,
     so every run leaves a record of what it did; returns the results and that file."""
