@@ -417,6 +417,23 @@ class CampaignCrowd(Protocol):
     def balance(self) -> str | Decimal: ...
 
 
+class PaySettings(Protocol):
+    """The part of a crowd's work settings a review books: the reward one submission earns."""
+
+    @property
+    def reward(self) -> Decimal | str: ...
+
+
+class ReviewedCrowd(CampaignCrowd, Protocol):
+    """What notebook 04's review of single submissions (`mturk.review.record_decisions`) asks of
+    either crowd: the reward its work pays, and a piece of work's submissions awaiting a decision."""
+
+    @property
+    def settings(self) -> PaySettings: ...
+
+    def submitted_assignments(self, hit_id: str, agents: int = ...) -> Sequence[CampaignSubmission]: ...
+
+
 class CountedCapabilities(Capabilities, Protocol):
     """Capabilities whose holders the service can count (MTurk's qualification types)."""
 
@@ -470,6 +487,15 @@ def open_campaign_crowd(name: str, profile: Profile, options: CrowdOptions) -> C
     if target is None:
         raise UnknownProvider(f"unknown crowd provider '{name}' (known: {', '.join(sorted(CAMPAIGN_CROWDS))})")
     crowd: CampaignCrowd = _crowd_class(target).for_campaign(profile, options)
+    return crowd
+
+
+def open_reviewed_crowd(name: str, profile: Profile, options: CrowdOptions) -> ReviewedCrowd:
+    """The campaign crowd of provider `name`, as notebook 04's review of single submissions uses it."""
+    target = CAMPAIGN_CROWDS.get(name)
+    if target is None:
+        raise UnknownProvider(f"unknown crowd provider '{name}' (known: {', '.join(sorted(CAMPAIGN_CROWDS))})")
+    crowd: ReviewedCrowd = _crowd_class(target).for_campaign(profile, options)
     return crowd
 
 

@@ -192,11 +192,11 @@ def _bonuses_on_service(profile: Profile, name: str, records: Sequence[GameRecor
 
 def _service_counts(profile: Profile, params: CampaignParams | None, name: str) -> dict[str, int] | str:
     """The campaign's HITs on MTurk by status, or why they could not be listed."""
-    from iglu_lib.collection.winddown import service_status
+    from iglu_lib.collection.winddown import account_status, service_status
 
     try:
         if params is None:
-            return service_status(_mturk(profile, name), any_type=True)
+            return account_status(_mturk(profile, name))
         return service_status(_mturk(profile, name, params.hit_type))
     except Exception as err:  # noqa: BLE001 - the records' status is still worth printing
         return f"not listed: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"

@@ -178,11 +178,13 @@ def _moment(value: object) -> datetime | None:
     return None
 
 
-def service_status(manager: AccountCrowd, *, any_type: bool = False) -> dict[str, int]:
-    """The campaign's HITs on the service, counted by `HITStatus` (Disposed ones are not listed);
-    `any_type`: of every HIT type the campaign tagged (when only its name is known)."""
-    if not any_type:
-        return dict(Counter(hit.status for hit in manager.hits()))
+def service_status(manager: CampaignCrowd) -> dict[str, int]:
+    """The campaign's HITs on the service, counted by `HITStatus` (Disposed ones are not listed)."""
+    return dict(Counter(hit.status for hit in manager.hits()))
+
+
+def account_status(manager: AccountCrowd) -> dict[str, int]:
+    """`service_status` of every HIT type the campaign tagged (when only its name is known)."""
     hits = manager.all_hits()
     return dict(Counter(hit.status for hit in hits if hit.annotation.campaign == manager.campaign))
 

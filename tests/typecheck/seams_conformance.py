@@ -14,7 +14,7 @@ from iglu_lib.mturk.manager import HitManager
 from iglu_lib.mturk.provider import MTurkProvider
 from iglu_lib.platform.client import GameDataClient, GameSource
 from iglu_lib.prolific.provider import ProlificProvider
-from iglu_lib.providers import AccountCrowd, CampaignCrowd, CrowdProvider
+from iglu_lib.providers import AccountCrowd, CampaignCrowd, CrowdProvider, ReviewedCrowd
 from iglu_lib.storage import EntityTable
 
 
@@ -40,3 +40,7 @@ def campaign_crowds(mturk: HitManager, prolific: StudyCampaign) -> list[Campaign
 
 def account_crowds(mturk: HitManager) -> list[AccountCrowd]:
     return [mturk]
+
+
+def reviewed_crowds(mturk: HitManager, prolific: StudyCampaign) -> list[ReviewedCrowd]:
+    return [mturk, prolific]
