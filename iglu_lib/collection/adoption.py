@@ -41,6 +41,8 @@ from iglu_lib.storage import GameRecord, RecordStatus
 from iglu_lib.storage.record import request_token, utc_now
 
 if TYPE_CHECKING:
+    from azure.storage.blob import ContainerClient
+
     from iglu_lib.collection.campaign import Campaign, TurnReport
     from iglu_lib.collection.params import CampaignParams
     from iglu_lib.config import Profile
@@ -60,7 +62,7 @@ class Journal:
     """Adopted and expired HITs of one campaign, `{hit id: {action, slot_id, why, at}}`, in one
     JSON blob. Only the loop writes it; it is read whole, and rewritten whole on each entry."""
 
-    def __init__(self, container: Any, campaign: str) -> None:
+    def __init__(self, container: ContainerClient, campaign: str) -> None:
         self.container = container
         self.path = JOURNAL_PATH.format(campaign=campaign)
         self._entries: dict[str, dict[str, str]] | None = None

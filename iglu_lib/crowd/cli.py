@@ -9,7 +9,7 @@ from typing import Any
 from iglu_lib.console import CommandError
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     crowd = subparsers.add_parser("crowd", help="static HTML crowd tasks with onboarding (droidlet kind)")
     commands = crowd.add_subparsers(dest="crowd_command", metavar="SUBCOMMAND")
     crowd.set_defaults(handler=lambda args: _help(crowd))

@@ -10,7 +10,7 @@ from typing import Any
 from iglu_lib.console import CommandError
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     prolific = subparsers.add_parser("prolific", help="the profile's Prolific workspace: preflight, studies, submissions")
     commands = prolific.add_subparsers(dest="prolific_command", metavar="SUBCOMMAND")
     prolific.set_defaults(handler=lambda args: _help(prolific))
