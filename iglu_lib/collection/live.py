@@ -223,7 +223,7 @@ def evidence_line(status: Mapping[str, Any]) -> str:
     return str(evidence["summary"]) if isinstance(evidence, Mapping) else "the ranking's evidence is unknown"
 
 
-def account_balance(campaign: Campaign) -> Any:
+def account_balance(campaign: Campaign) -> str | Decimal | None:
     """The crowd account's available balance, or None when it cannot be read (the view must
     never stop the loop)."""
     try:

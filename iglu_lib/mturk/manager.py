@@ -101,6 +101,7 @@ class TokenSpent(MTurkError, TokenRefused):
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
     from iglu_lib.mturk.qualifications import CampaignCapabilities
+    from iglu_lib.pages.store import HitPageStore
     from iglu_lib.providers import CrowdOptions
 
 
@@ -390,7 +391,7 @@ class HitManager:
         return hit
 
     @cached_property
-    def page_store(self) -> Any:
+    def page_store(self) -> HitPageStore:
         """Where external-mode HIT pages are kept for the task server (`hit.external_store`)."""
         from iglu_lib.pages.store import HitPageStore, store_path
 
