@@ -362,6 +362,10 @@ class CampaignCrowd(Protocol):
     def question_mode(self) -> str: ...
 
     @property
+    def reverses_rejections(self) -> bool:
+        """Whether a rejected submission can be approved after all (MTurk yes, Prolific no)."""
+
+    @property
     def capabilities(self) -> Capabilities: ...
 
     def requirements_for(self, specs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

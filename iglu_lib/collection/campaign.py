@@ -189,7 +189,7 @@ class Campaign:
         if self.params.hit_template:
             require_complete_template(self.params.hit_template, self.params.hit_type, self.params.k,
                                       self.params.page_variables)
-        warning = preview_exposes_codes(getattr(self.manager, "question_mode", "html"))
+        warning = preview_exposes_codes(self.manager.question_mode)
         if warning:
             log.warning("campaign %s: %s", self.params.campaign, warning)
         self.adoption.sweep()  # before the restore: adopted slots count, their ids are never reused

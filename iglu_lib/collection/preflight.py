@@ -65,7 +65,7 @@ def preflight(params: CampaignParams, *, profile: Profile | None = None, manager
     profile = profile or load_profile(params.profile)
     report = PreflightReport(params.campaign, profile.name)
     report.checks.append(_guarded("parameters", lambda: _parameters_check(params)))
-    if getattr(params, "provider", "mturk") == "prolific":
+    if params.provider == "prolific":
         report.checks.extend(_study_checks(params, profile))
     else:
         # the checks read MTurk's HIT settings and qualification types
@@ -209,7 +209,7 @@ def _sample_variables(params: CampaignParams) -> dict[str, Any]:
     instances = [ids[0] for ids in list(inventory.instances.values())[: params.k]]
     return {"task_name": task.name, "task_join_code": task.task_join_code,
             "agent_instance_ids": instances, "join_code_suffix": ":4102444800000",
-            **getattr(params, "tie_variables", {})}
+            **params.tie_variables}
 
 
 def _page_check(params: CampaignParams, manager: AccountCrowd) -> tuple[bool, str]:
@@ -229,13 +229,13 @@ def _page_check(params: CampaignParams, manager: AccountCrowd) -> tuple[bool, st
 
 def _template_check(params: CampaignParams) -> tuple[bool | None, str]:
     """A campaign's own template (`hit_template`), checked by the template module when it can."""
-    template = getattr(params, "hit_template", None)
+    template = params.hit_template
     if not template:
         return None, "none set: the bundled page is used"
     from iglu_lib.pages.templates import check_template
 
     missing = check_template(params.path(str(template)), params.hit_type, params.k,
-                             getattr(params, "page_variables", None) or getattr(params, "hit_variables", None))
+                             params.page_variables or params.hit_variables)
     if missing:
         return False, f"'{template}' lacks: {'; '.join(missing)}"
     return True, f"'{template}' renders with every required element"

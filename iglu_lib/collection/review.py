@@ -442,7 +442,7 @@ class Review:
             if games[0].status is not RecordStatus.REJECTED:
                 raise ReviewRefused(f"HIT {games[0].hit_id} is {games[0].status.value}, not rejected: only a "
                                     "rejected HIT can be reversed")
-            if not getattr(self.manager, "reverses_rejections", True):
+            if not self.manager.reverses_rejections:
                 raise ReviewRefused(f"HIT {games[0].hit_id}: the campaign's crowd service (provider: "
                                     f"{self.params.provider}) never approves a rejected submission; pay the "
                                     "worker a bonus instead (--action bonus)")

@@ -234,6 +234,8 @@ class HitManager:
     `spend_money` is false unless `allow_spending=True` is given here or to the call.
     """
 
+    reverses_rejections = True  # `approve(..., override_rejection=True)` pays a rejected assignment
+
     def __init__(
         self,
         settings: HitSettings,
