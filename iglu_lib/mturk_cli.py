@@ -11,7 +11,11 @@ campaign's parameters (`iglu_lib.collection.params`), which the mturk package ne
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from iglu_lib.ledger.book import Ledger
+    from iglu_lib.mturk.manager import HitManager
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -173,7 +177,7 @@ def _decide(args: argparse.Namespace, action: str, reason: str) -> int:
                  f"{done} {args.assignment_id} ({result['outcome']}; booked in campaign {ledger.campaign})")
 
 
-def _ledger(args: argparse.Namespace, manager: Any, hit_id: str) -> Any:
+def _ledger(args: argparse.Namespace, manager: HitManager, hit_id: str) -> Ledger:
     from iglu_lib.config import load_profile
     from iglu_lib.ledger.book import Ledger
     from iglu_lib.workers.actions import campaign_of

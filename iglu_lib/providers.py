@@ -30,6 +30,7 @@ from iglu_lib.errors import IgluError
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
+    from iglu_lib.settings import HitSettings
 
 #: The provider a campaign uses when it names none.
 DEFAULT_PROVIDER = "mturk"
@@ -226,6 +227,9 @@ class CrowdProvider(Protocol):
     def reconcile(self, prefix: str) -> list[PostedWork]:
         """Every piece of work whose key starts with `prefix` (a campaign's), as the service shows it."""
 
+    def balance(self) -> Decimal:
+        """The account's available balance in dollars (preflight holds it against the budget)."""
+
 
 class Capability(Protocol):
     """One of a campaign's own capabilities on its crowd (a qualification type on MTurk, a
@@ -281,6 +285,21 @@ class CampaignWork(Protocol):
 
     @property
     def annotation(self) -> WorkTag: ...
+
+    @property
+    def pending(self) -> int:
+        """Submissions a worker holds and has not submitted (the wind-down says until when)."""
+
+    @property
+    def expiration(self) -> datetime | None: ...
+
+    @property
+    def created(self) -> datetime | float | None:
+        """When the work was made (a datetime, or epoch seconds), when the service says."""
+
+    @property
+    def assignment_seconds(self) -> int | None:
+        """How long a worker may hold the work, when the service says."""
 
 
 class SubmittedAnswers(Protocol):
@@ -343,6 +362,10 @@ class CampaignCrowd(Protocol):
     def question_mode(self) -> str: ...
 
     @property
+    def reverses_rejections(self) -> bool:
+        """Whether a rejected submission can be approved after all (MTurk yes, Prolific no)."""
+
+    @property
     def capabilities(self) -> Capabilities: ...
 
     def requirements_for(self, specs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -359,7 +382,8 @@ class CampaignCrowd(Protocol):
 
     def reviewable_hits(self) -> Sequence[CampaignWork]: ...
 
-    def set_reviewing(self, hit_id: str) -> None: ...
+    def set_reviewing(self, hit_id: str, reviewing: bool = ...) -> None:
+        """Mark the work as under review (or, `reviewing=False`, back to awaiting review)."""
 
     def expire(self, hit_id: str) -> None: ...
 
@@ -368,7 +392,11 @@ class CampaignCrowd(Protocol):
     def assignments(self, hit_id: str, statuses: Sequence[str] = ..., agents: int = ...
                     ) -> Sequence[CampaignSubmission]: ...
 
-    def approve(self, assignment_id: str, feedback: str, /) -> None: ...
+    def get_assignment(self, assignment_id: str, agents: int = ...) -> CampaignSubmission:
+        """One submission by its id (a person's review and its ledger read its state)."""
+
+    def approve(self, assignment_id: str, feedback: str, /, *, override_rejection: bool = ...) -> None:
+        """Approve; `override_rejection` reverses a rejection where the service can (MTurk)."""
 
     def reject(self, assignment_id: str, feedback: str, /, reasons: Sequence[str] = ...) -> None:
         """Reject with the verdict's message; `reasons` (ours) pick Prolific's rejection category."""
@@ -391,6 +419,52 @@ class CampaignCrowd(Protocol):
         session itself (returned or timed out)."""
 
     def balance(self) -> str | Decimal: ...
+
+
+class PaySettings(Protocol):
+    """The part of a crowd's work settings a review books: the reward one submission earns."""
+
+    @property
+    def reward(self) -> Decimal | str: ...
+
+
+class ReviewedCrowd(CampaignCrowd, Protocol):
+    """What notebook 04's review of single submissions (`mturk.review.record_decisions`) asks of
+    either crowd: the reward its work pays, and a piece of work's submissions awaiting a decision."""
+
+    @property
+    def settings(self) -> PaySettings: ...
+
+    def submitted_assignments(self, hit_id: str, agents: int = ...) -> Sequence[CampaignSubmission]: ...
+
+
+class CountedCapabilities(Capabilities, Protocol):
+    """Capabilities whose holders the service can count (MTurk's qualification types)."""
+
+    def cap_holders(self, campaign: str) -> int:
+        """Workers kept out of the campaign at their cap; 0 when it never made one."""
+
+
+class AccountCrowd(CampaignCrowd, Protocol):
+    """What `iglu campaign status` and `preflight` read only of MTurk's HIT manager: every piece
+    of work of the account whatever its type, who holds a campaign's cap, the HIT settings and
+    page the work is posted with, and the qualification types the profile requires."""
+
+    @property
+    def capabilities(self) -> CountedCapabilities: ...
+
+    @property
+    def settings(self) -> HitSettings: ...
+
+    def all_hits(self) -> Sequence[CampaignWork]:
+        """Every piece of work of the account, whatever its type or campaign tag."""
+
+    def answer_fields(self, agents: int = ...) -> tuple[str, ...]: ...
+
+    def external_base_url(self) -> str: ...
+
+    def qualification_problems(self) -> tuple[list[str], list[str], list[str]]:
+        """The required qualification types, the custom ones, and the problems of custom ones."""
 
 
 @dataclass(frozen=True)
@@ -416,9 +490,29 @@ def open_campaign_crowd(name: str, profile: Profile, options: CrowdOptions) -> C
     target = CAMPAIGN_CROWDS.get(name)
     if target is None:
         raise UnknownProvider(f"unknown crowd provider '{name}' (known: {', '.join(sorted(CAMPAIGN_CROWDS))})")
-    module, _, attribute = target.partition(":")
-    crowd: CampaignCrowd = getattr(import_module(module), attribute).for_campaign(profile, options)
+    crowd: CampaignCrowd = _crowd_class(target).for_campaign(profile, options)
     return crowd
+
+
+def open_reviewed_crowd(name: str, profile: Profile, options: CrowdOptions) -> ReviewedCrowd:
+    """The campaign crowd of provider `name`, as notebook 04's review of single submissions uses it."""
+    target = CAMPAIGN_CROWDS.get(name)
+    if target is None:
+        raise UnknownProvider(f"unknown crowd provider '{name}' (known: {', '.join(sorted(CAMPAIGN_CROWDS))})")
+    crowd: ReviewedCrowd = _crowd_class(target).for_campaign(profile, options)
+    return crowd
+
+
+def open_account_crowd(profile: Profile, options: CrowdOptions) -> AccountCrowd:
+    """MTurk's campaign crowd as an `AccountCrowd`, for the status lines only it can give."""
+    crowd: AccountCrowd = _crowd_class(CAMPAIGN_CROWDS["mturk"]).for_campaign(profile, options)
+    return crowd
+
+
+def _crowd_class(target: str) -> Any:
+    """The class named `module:attribute`, imported on request."""
+    module, _, attribute = target.partition(":")
+    return getattr(import_module(module), attribute)
 
 
 def provider_class(name: str) -> type[Any]:

@@ -41,9 +41,12 @@ from iglu_lib.storage import GameRecord, RecordStatus
 from iglu_lib.storage.record import request_token, utc_now
 
 if TYPE_CHECKING:
+    from azure.storage.blob import ContainerClient
+
     from iglu_lib.collection.campaign import Campaign, TurnReport
+    from iglu_lib.collection.params import CampaignParams
     from iglu_lib.config import Profile
-    from iglu_lib.providers import CampaignWork
+    from iglu_lib.providers import AccountCrowd, CampaignWork
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ class Journal:
     """Adopted and expired HITs of one campaign, `{hit id: {action, slot_id, why, at}}`, in one
     JSON blob. Only the loop writes it; it is read whole, and rewritten whole on each entry."""
 
-    def __init__(self, container: Any, campaign: str) -> None:
+    def __init__(self, container: ContainerClient, campaign: str) -> None:
         self.container = container
         self.path = JOURNAL_PATH.format(campaign=campaign)
         self._entries: dict[str, dict[str, str]] | None = None
@@ -327,15 +330,15 @@ class Adoption:
         return {"adopted_hits": sorted(self.adopted), "expired_unrecorded_hits": sorted(self.expired)}
 
 
-def unaccounted_hits(profile: Profile, params: Any, campaign: str) -> list[str] | str:
+def unaccounted_hits(profile: Profile, params: CampaignParams | None, campaign: str) -> list[str] | str:
     """The campaign's HITs on the service that are neither in its records nor in the adoption
     journal (what the next sweep would take in), or why they could not be listed."""
-    from iglu_lib.providers import CrowdOptions, open_campaign_crowd
+    from iglu_lib.providers import CrowdOptions, open_account_crowd
     from iglu_lib.storage import GameRecords
 
     try:
         options = CrowdOptions(campaign, kind=params.hit_type) if params is not None else CrowdOptions(campaign)
-        manager = open_campaign_crowd("mturk", profile, options)  # the any-type listing is MTurk's
+        manager = open_account_crowd(profile, options)  # the any-type listing is MTurk's
         hits = list(manager.hits()) if params is not None else [
             hit for hit in _any_type_hits(manager) if hit.annotation.campaign == campaign]
         known = {g.hit_id for g in GameRecords.open(profile, campaign).all()}
@@ -345,10 +348,9 @@ def unaccounted_hits(profile: Profile, params: Any, campaign: str) -> list[str] 
     return sorted(hit.hit_id for hit in hits if hit.hit_id not in known)
 
 
-def _any_type_hits(manager: Any) -> list[CampaignWork]:
+def _any_type_hits(manager: AccountCrowd) -> Sequence[CampaignWork]:
     """Every HIT of the account, whatever its type tag (MTurk's HIT manager lists them)."""
-    hits: list[CampaignWork] = manager.all_hits()
-    return hits
+    return manager.all_hits()
 
 
 def good_in_records(stored: Sequence[GameRecord]) -> int:

@@ -65,6 +65,7 @@ from iglu_lib.storage.record import LOOP
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
     from iglu_lib.crowd.study_campaign import StudyCampaign
+    from iglu_lib.platform.client import GameSource
     from iglu_lib.providers import CampaignCrowd, CrowdOptions
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class Campaign:
         profile: Profile,
         manager: CampaignCrowd,
         records: GameRecords,
-        game_client: Any,
+        game_client: GameSource,
         scheduler: Scheduler,
         clock: Callable[[], float] = time.time,
         ledger: Ledger | None = None,
@@ -118,7 +119,7 @@ class Campaign:
         self.profile = profile
         self.manager: CampaignCrowd = manager
         self.records = records
-        self.games = game_client
+        self.games: GameSource = game_client
         self.thresholds = Thresholds.from_params(params.validation)
         self.sanctions = Sanctions.from_params(params.sanctions, params.messages, params.campaign)
         # qualification types on MTurk, participant groups on Prolific
@@ -157,7 +158,7 @@ class Campaign:
         profile: Profile | None = None,
         manager: CampaignCrowd | None = None,
         records: GameRecords | None = None,
-        game_client: Any = None,
+        game_client: GameSource | None = None,
         clock: Callable[[], float] = time.time,
     ) -> Campaign:
         """The one place a campaign is assembled: the profile of `params` (unless given), the
@@ -188,7 +189,7 @@ class Campaign:
         if self.params.hit_template:
             require_complete_template(self.params.hit_template, self.params.hit_type, self.params.k,
                                       self.params.page_variables)
-        warning = preview_exposes_codes(getattr(self.manager, "question_mode", "html"))
+        warning = preview_exposes_codes(self.manager.question_mode)
         if warning:
             log.warning("campaign %s: %s", self.params.campaign, warning)
         self.adoption.sweep()  # before the restore: adopted slots count, their ids are never reused

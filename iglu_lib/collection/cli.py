@@ -9,10 +9,16 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from decimal import Decimal
+
     from iglu_lib.collection.campaign import Campaign
     from iglu_lib.collection.params import CampaignParams
     from iglu_lib.collection.winddown import WindDownReport
     from iglu_lib.config import Profile
+    from iglu_lib.ledger.book import Spend
+    from iglu_lib.providers import AccountCrowd
+    from iglu_lib.storage import GameRecord
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -136,7 +142,7 @@ def _status(args: argparse.Namespace) -> int:
                              spend=_spend(profile, name, params.fee_rate if params else 0),
                              evidence=params.evidence_rules if params else None)
     prolific = params is not None and params.provider == "prolific"
-    if prolific:
+    if prolific and params is not None:
         status["study_on_service"] = _study_on_service(profile, params)
     elif params or args.service:
         status["hits_on_service"] = _service_counts(profile, params, name)
@@ -159,7 +165,7 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _study_on_service(profile: Any, params: Any) -> dict[str, Any]:
+def _study_on_service(profile: Profile, params: CampaignParams) -> dict[str, Any]:
     """A Prolific campaign's study: status, places, sessions by state, slots by state."""
     from iglu_lib.collection.campaign import open_study_campaign
 
@@ -167,14 +173,14 @@ def _study_on_service(profile: Any, params: Any) -> dict[str, Any]:
     return status
 
 
-def _spend(profile: Any, name: str, fee_rate: Any) -> Any:
+def _spend(profile: Profile, name: str, fee_rate: Decimal | str | float) -> Spend:
     """What the campaign's ledger booked, by kind (the fee needs --params)."""
     from iglu_lib.ledger.book import Ledger
 
     return Ledger.open(profile, name, manager=None).spend(fee_rate)
 
 
-def _bonuses_on_service(profile: Any, name: str, records: Any) -> dict[str, Any] | str:
+def _bonuses_on_service(profile: Profile, name: str, records: Sequence[GameRecord]) -> dict[str, Any] | str:
     """The service's own bonus payments for the campaign's HITs, or why they could not be listed."""
     from iglu_lib.collection.status import bonuses_on_service
 
@@ -186,11 +192,11 @@ def _bonuses_on_service(profile: Any, name: str, records: Any) -> dict[str, Any]
 
 def _service_counts(profile: Profile, params: CampaignParams | None, name: str) -> dict[str, int] | str:
     """The campaign's HITs on MTurk by status, or why they could not be listed."""
-    from iglu_lib.collection.winddown import service_status
+    from iglu_lib.collection.winddown import account_status, service_status
 
     try:
         if params is None:
-            return service_status(_mturk(profile, name), any_type=True)
+            return account_status(_mturk(profile, name))
         return service_status(_mturk(profile, name, params.hit_type))
     except Exception as err:  # noqa: BLE001 - the records' status is still worth printing
         return f"not listed: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
@@ -206,11 +212,11 @@ def _capped_on_service(profile: Profile, params: CampaignParams) -> int | str:
         return f"not counted: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
 
 
-def _mturk(profile: Any, campaign: str, kind: str = "pairwise") -> Any:
+def _mturk(profile: Profile, campaign: str, kind: str = "pairwise") -> AccountCrowd:
     """A campaign's HIT manager, for the status lines only MTurk has (any-type listing, bonuses)."""
-    from iglu_lib.providers import CrowdOptions, open_campaign_crowd
+    from iglu_lib.providers import CrowdOptions, open_account_crowd
 
-    return open_campaign_crowd("mturk", profile, CrowdOptions(campaign, kind=kind))
+    return open_account_crowd(profile, CrowdOptions(campaign, kind=kind))
 
 
 def _stop(args: argparse.Namespace) -> int:

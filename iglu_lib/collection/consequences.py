@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from iglu_lib.collection.sanctions import rejected_reasons
 from iglu_lib.ledger.book import Kind, LedgerRefused
@@ -17,6 +17,7 @@ from iglu_lib.storage.record import LOOP, utc_now
 
 if TYPE_CHECKING:
     from iglu_lib.collection.campaign import Campaign
+    from iglu_lib.platform.validation import GameVerdict
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ class Consequences:
         return self.campaign.records.update_many([(g, {"decisions": (*g.decisions, entry)}) for g in games])
 
 
-def game_verdict(record: GameRecord) -> Any:
+def game_verdict(record: GameRecord) -> GameVerdict:
     """The stored verdict of a game (a rejected game's reasons reject, others only warn)."""
     from iglu_lib.platform.validation import GameVerdict
 

@@ -29,6 +29,7 @@ from iglu_lib.errors import IgluError
 
 if TYPE_CHECKING:
     from iglu_lib.collection.review import Review
+    from iglu_lib.platform.client import GameSource
     from iglu_lib.storage import GameRecord
 
 log = logging.getLogger(__name__)
@@ -66,9 +67,9 @@ class Question:
 class ReviewDesk:
     """A campaign's submissions by worker, filtered, and decisions taken one confirmed click at a time."""
 
-    def __init__(self, review: Review, *, games: Any = None) -> None:
+    def __init__(self, review: Review, *, games: GameSource | None = None) -> None:
         self.review = review
-        self._games = games
+        self._games: GameSource | None = games
         self.filter = "all"
         self.question: Question | None = None
         self.last_result: dict[str, Any] | None = None
@@ -89,7 +90,7 @@ class ReviewDesk:
                 return worker
         raise DeskError(f"no worker {shown[:80]} in campaign {self.review.params.campaign!r}")
 
-    def game_client(self) -> Any:
+    def game_client(self) -> GameSource:
         """The campaign's game data (opened on the first drawing)."""
         if self._games is None:
             from iglu_lib.platform.client import GameDataClient
@@ -272,7 +273,7 @@ class DeskView:
             display(game_figure(self.desk.game_client(), games))
 
 
-def game_figure(client: Any, games: Sequence[GameRecord]) -> Any:
+def game_figure(client: GameSource, games: Sequence[GameRecord]) -> Any:
     """Per game of a HIT, the task's target beside what was built by the end of the game."""
     import matplotlib.pyplot as plt
 
@@ -284,13 +285,13 @@ def game_figure(client: Any, games: Sequence[GameRecord]) -> Any:
         game = client.fetch(record.completion_code) if record.completion_code else None
         target = game.target if game is not None and game.ok else None
         title = f"{record.agent_name}: "
-        if target is None:
+        if game is None or target is None:
             axes = figure.add_subplot(len(games), 1, row + 1)
             axes.axis("off")
             axes.text(0.5, 0.5, title + (game.reason if game is not None and game.reason else "no game data"),
                       ha="center")
             continue
-        built = structure_blocks(final_world(target.initial, game.events))  # type: ignore[union-attr]
+        built = structure_blocks(final_world(target.initial, game.events))
         draw_structure(figure.add_subplot(len(games), 2, 2 * row + 1, projection="3d"), target.target_grid,
                        title=title + "target")
         draw_structure(figure.add_subplot(len(games), 2, 2 * row + 2, projection="3d"), built, title=title + "built")

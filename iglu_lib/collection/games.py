@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from iglu_lib.platform import games as platform_games
 from iglu_lib.platform.games import CodeSelection, Simulation
@@ -93,7 +93,7 @@ def _record_path(records: GameRecords, game: Game, path: str) -> str:
     return "updated"
 
 
-def game_agents(profile: Any, campaign: str | None = None) -> dict[str, str]:
+def game_agents(profile: Profile, campaign: str | None = None) -> dict[str, str]:
     """`{agent instance id: agent name}` for the games notebook: from the campaign's records
     when the games came from a campaign, else empty (games are then labelled by instance)."""
     if not campaign:

@@ -62,7 +62,8 @@ class Timeline:
         elif report is not None and report.progress:
             self.errors = []  # the loop recovered: old transient errors need nobody
 
-    def record(self, status: Mapping[str, Any], *, target: int, budget: Any, at: float | None = None) -> dict[str, Any]:
+    def record(self, status: Mapping[str, Any], *, target: int, budget: Decimal | str | float | None,
+               at: float | None = None) -> dict[str, Any]:
         """Add one sample from `campaign_status`'s counts; returns it."""
         sample = {
             "time": time.time() if at is None else at,
@@ -83,8 +84,8 @@ def attention(
     summary: Mapping[str, Any],
     timeline: Timeline,
     *,
-    balance: Any = None,
-    cost_per_hit: Any = None,
+    balance: Decimal | str | None = None,
+    cost_per_hit: Decimal | str | None = None,
     stall_turns: int = STALL_TURNS,
 ) -> str:
     """One line saying what needs a person, or that nothing does.
@@ -127,7 +128,7 @@ def adoption_line(summary: Mapping[str, Any]) -> str:
     return " HITs on the service without records: " + "; ".join(parts) + " (see the log)."
 
 
-def _low_balance(balance: Any, cost_per_hit: Any) -> str | None:
+def _low_balance(balance: Decimal | str | None, cost_per_hit: Decimal | str | None) -> str | None:
     if balance is None:
         return None
     try:
@@ -222,7 +223,7 @@ def evidence_line(status: Mapping[str, Any]) -> str:
     return str(evidence["summary"]) if isinstance(evidence, Mapping) else "the ranking's evidence is unknown"
 
 
-def account_balance(campaign: Campaign) -> Any:
+def account_balance(campaign: Campaign) -> str | Decimal | None:
     """The crowd account's available balance, or None when it cannot be read (the view must
     never stop the loop)."""
     try:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import field
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator, with_config
 from pydantic.dataclasses import dataclass
@@ -34,6 +34,9 @@ from iglu_lib.schema import (
     validate,
     words,
 )
+
+if TYPE_CHECKING:
+    from iglu_lib.scheduling.evidence import EvidenceRules
 
 #: Agents per HIT by mode; `multi` takes `agents_per_hit` from the parameters.
 MODES = {"single": 1, "pairwise": 2, "multi": None}
@@ -256,7 +259,7 @@ class CampaignParams:
         return offered_ties(self.tie_variables) if self.k == 2 else ()
 
     @property
-    def evidence_rules(self) -> Any:
+    def evidence_rules(self) -> EvidenceRules:
         """The `evidence` parameters as `scheduling.evidence.EvidenceRules` (defaults filled in)."""
         from iglu_lib.scheduling.evidence import EvidenceRules
 

@@ -15,7 +15,9 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from iglu_lib.collection.params import CampaignParams
     from iglu_lib.config import Profile
+    from iglu_lib.providers import AccountCrowd, CrowdProvider
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +57,19 @@ class PreflightReport:
                 "checks": [asdict(check) for check in self.checks]}
 
 
-def preflight(params: Any, *, profile: Profile | None = None, manager: Any = None) -> PreflightReport:
+def preflight(params: CampaignParams, *, profile: Profile | None = None, manager: AccountCrowd | None = None) -> PreflightReport:
     """Run every check for the campaign of `params` (on `profile`, default the file's)."""
     from iglu_lib.config import load_profile
-    from iglu_lib.providers import CrowdOptions, open_campaign_crowd
+    from iglu_lib.providers import CrowdOptions, open_account_crowd
 
     profile = profile or load_profile(params.profile)
     report = PreflightReport(params.campaign, profile.name)
     report.checks.append(_guarded("parameters", lambda: _parameters_check(params)))
-    if getattr(params, "provider", "mturk") == "prolific":
+    if params.provider == "prolific":
         report.checks.extend(_study_checks(params, profile))
     else:
         # the checks read MTurk's HIT settings and qualification types
-        manager = manager or open_campaign_crowd("mturk", profile, CrowdOptions(params.campaign, kind=params.hit_type))
+        manager = manager or open_account_crowd(profile, CrowdOptions(params.campaign, kind=params.hit_type))
         report.checks.extend(_hit_checks(params, profile, manager))
     report.checks.append(_guarded("join codes and agent instances", lambda: _inventory_check(params)))
     credentials_ok = all(c.ok is not False for c in report.checks if c.name in ("credentials", "Prolific token"))
@@ -77,7 +79,7 @@ def preflight(params: Any, *, profile: Profile | None = None, manager: Any = Non
     return report
 
 
-def _hit_checks(params: Any, profile: Profile, manager: Any) -> list[Check]:
+def _hit_checks(params: CampaignParams, profile: Profile, manager: AccountCrowd) -> list[Check]:
     """MTurk: the account, its credentials and balance, the HIT page and the qualifications."""
     checks = [_guarded("profile", lambda: _profile_check(profile))]
     credentials = _guarded("credentials", lambda: _credentials_check(profile))
@@ -89,7 +91,7 @@ def _hit_checks(params: Any, profile: Profile, manager: Any) -> list[Check]:
             _needs(reachable, "qualifications", lambda: _qualifications_check(profile, manager))]
 
 
-def _study_checks(params: Any, profile: Profile) -> list[Check]:
+def _study_checks(params: CampaignParams, profile: Profile) -> list[Check]:
     """Prolific: the token, workspace and project, the balance against the budget, the study's
     reward against Prolific's hourly minimum, and the study page; nothing is created."""
     from iglu_lib.providers import WorkSpec, open_provider
@@ -111,7 +113,7 @@ def _study_checks(params: Any, profile: Profile) -> list[Check]:
     return checks
 
 
-def _study_budget_check(params: Any, provider: Any) -> tuple[bool, str]:
+def _study_budget_check(params: CampaignParams, provider: CrowdProvider) -> tuple[bool, str]:
     balance, budget = Decimal(str(provider.balance())), Decimal(params.budget)
     if balance < budget:
         return False, (f"the workspace's balance ${balance:.2f} is below the budget ${budget:.2f} (rewards plus the "
@@ -119,7 +121,7 @@ def _study_budget_check(params: Any, provider: Any) -> tuple[bool, str]:
     return True, f"the workspace's balance ${balance:.2f} covers the budget ${budget:.2f} (rewards plus fee)"
 
 
-def _study_page_check(params: Any) -> tuple[bool, str]:
+def _study_page_check(params: CampaignParams) -> tuple[bool, str]:
     """The study's page: an address participants can reach, and a page with every answer field."""
     from iglu_lib.pages.templates import TEMPLATES, render_hit
 
@@ -163,7 +165,7 @@ def _needs(reachable: bool, name: str, run: Callable[[], tuple[bool | None, str]
 
 
 # -- the checks ------------------------------------------------------------------------------
-def _parameters_check(params: Any) -> tuple[bool, str]:
+def _parameters_check(params: CampaignParams) -> tuple[bool, str]:
     """The parameters again through the campaign model (an object made in code skips the file)."""
     from dataclasses import asdict
 
@@ -186,7 +188,7 @@ def _credentials_check(profile: Profile) -> tuple[bool, str]:
     return profile.backend.check_credentials()
 
 
-def _balance_check(params: Any, manager: Any) -> tuple[bool, str]:
+def _balance_check(params: CampaignParams, manager: AccountCrowd) -> tuple[bool, str]:
     try:
         balance = Decimal(str(manager.balance()))
         budget = Decimal(params.budget)
@@ -198,7 +200,7 @@ def _balance_check(params: Any, manager: Any) -> tuple[bool, str]:
     return True, f"MTurk answers; balance ${balance:.2f} covers the budget ${budget:.2f} (rewards plus fee)"
 
 
-def _sample_variables(params: Any) -> dict[str, Any]:
+def _sample_variables(params: CampaignParams) -> dict[str, Any]:
     """Page variables as the loop would give them, from the first task and agents' instances."""
     from iglu_lib.scheduling import Inventory
 
@@ -207,10 +209,10 @@ def _sample_variables(params: Any) -> dict[str, Any]:
     instances = [ids[0] for ids in list(inventory.instances.values())[: params.k]]
     return {"task_name": task.name, "task_join_code": task.task_join_code,
             "agent_instance_ids": instances, "join_code_suffix": ":4102444800000",
-            **getattr(params, "tie_variables", {})}
+            **params.tie_variables}
 
 
-def _page_check(params: Any, manager: Any) -> tuple[bool, str]:
+def _page_check(params: CampaignParams, manager: AccountCrowd) -> tuple[bool, str]:
     """The bundled page renders with sample variables and carries every answer field."""
     from iglu_lib.pages.templates import render_hit
 
@@ -225,21 +227,21 @@ def _page_check(params: Any, manager: Any) -> tuple[bool, str]:
     return True, f"the '{params.hit_type}' page renders with its {len(fields)} answer fields{served}"
 
 
-def _template_check(params: Any) -> tuple[bool | None, str]:
+def _template_check(params: CampaignParams) -> tuple[bool | None, str]:
     """A campaign's own template (`hit_template`), checked by the template module when it can."""
-    template = getattr(params, "hit_template", None)
+    template = params.hit_template
     if not template:
         return None, "none set: the bundled page is used"
     from iglu_lib.pages.templates import check_template
 
     missing = check_template(params.path(str(template)), params.hit_type, params.k,
-                             getattr(params, "page_variables", None) or getattr(params, "hit_variables", None))
+                             params.page_variables or params.hit_variables)
     if missing:
         return False, f"'{template}' lacks: {'; '.join(missing)}"
     return True, f"'{template}' renders with every required element"
 
 
-def _qualifications_check(profile: Profile, manager: Any) -> tuple[bool, str]:
+def _qualifications_check(profile: Profile, manager: AccountCrowd) -> tuple[bool, str]:
     """Every qualification type the profile's HIT settings require exists and is active."""
     wanted, custom, problems = manager.qualification_problems()
     if problems:
@@ -249,7 +251,7 @@ def _qualifications_check(profile: Profile, manager: Any) -> tuple[bool, str]:
                   if wanted else "no qualification required by the profile")
 
 
-def _inventory_check(params: Any) -> tuple[bool, str]:
+def _inventory_check(params: CampaignParams) -> tuple[bool, str]:
     """Both files parse, the mode's agents exist, and every join code names its instance."""
     from iglu_lib.platform.codes import parse_join_code
     from iglu_lib.scheduling import Inventory

@@ -28,13 +28,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib.collection.judge import GOOD_VERDICTS
 from iglu_lib.collection.params import CampaignParams
 from iglu_lib.errors import IgluError
 from iglu_lib.providers import ANY_SUBMISSION, SubmissionStatus
 from iglu_lib.storage.record import MANUAL, GameRecord, RecordStatus, utc_now
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from iglu_lib.config import Profile
+    from iglu_lib.ledger.book import Kind, Ledger
+    from iglu_lib.platform.client import GameSource
+    from iglu_lib.providers import AccountCrowd, CampaignCrowd, CampaignSubmission
+    from iglu_lib.storage import GameRecords
 
 log = logging.getLogger(__name__)
 
@@ -244,19 +253,19 @@ def workers_at_cap(records: Iterable[GameRecord], cap: int) -> int:
     return sum(len(found) >= cap for found in hits.values())
 
 
-def cap_holders(manager: Any, campaign: str) -> int:
+def cap_holders(manager: AccountCrowd, campaign: str) -> int:
     """Workers the service keeps out of the campaign at their cap (its cap qualification's
     holders); 0 when the campaign never made one. Creates nothing. MTurk's HIT manager counts them."""
-    holders: int = manager.capabilities.cap_holders(campaign)
-    return holders
+    return manager.capabilities.cap_holders(campaign)
 
 
 # -- what a person does ----------------------------------------------------------------------
 class Review:
     """A campaign's records and services, for reading by worker and acting with a reason."""
 
-    def __init__(self, params: CampaignParams, *, profile: Any = None, manager: Any = None,
-                 records: Any = None, game_client: Any = None, allow_spending: bool = False) -> None:
+    def __init__(self, params: CampaignParams, *, profile: Profile | None = None,
+                 manager: CampaignCrowd | None = None, records: GameRecords | None = None,
+                 game_client: GameSource | None = None, allow_spending: bool = False) -> None:
         from iglu_lib.collection.rewards import BonusRule
         from iglu_lib.config import load_profile
         from iglu_lib.storage import GameRecords
@@ -269,14 +278,14 @@ class Review:
             manager = open_campaign_crowd(params.provider, self.profile, CrowdOptions(
                 params.campaign, kind=params.hit_type, allow_spending=allow_spending, page_url=params.study_url,
                 estimated_minutes=params.study_minutes))
-        self.manager = manager
+        self.manager: CampaignCrowd = manager
         self.records = records or GameRecords.open(self.profile, params.campaign)
-        self._games = game_client
+        self._games: GameSource | None = game_client
         self.bonus_rule = BonusRule.from_params(params.bonus, params.campaign)
-        self._ledger: Any = None
+        self._ledger: Ledger | None = None
 
     @property
-    def ledger(self) -> Any:
+    def ledger(self) -> Ledger:
         """The campaign's ledger, the one way a person's decision reaches the service."""
         if self._ledger is None:
             from iglu_lib.ledger.book import Ledger
@@ -292,7 +301,7 @@ class Review:
         return Sanctions.from_params(self.params.sanctions, self.params.messages, self.params.campaign).hard_block_reasons
 
     @classmethod
-    def from_file(cls, path: Any, **options: Any) -> Review:
+    def from_file(cls, path: str | Path, **options: Any) -> Review:
         return cls(CampaignParams.from_file(path), **options)
 
     # -- reading --------------------------------------------------------------------------
@@ -369,10 +378,10 @@ class Review:
                  " already done" if result.get("already") else "")
         return {"worker": shown, "action": action, "reason": reason, **result}
 
-    def _approve(self, worker_id: str, games: list[GameRecord], reason: str, _: Any) -> dict[str, Any]:
+    def _approve(self, worker_id: str, games: list[GameRecord], reason: str, _: Decimal | None) -> dict[str, Any]:
         return self._settle(worker_id, games, reason, "approve")
 
-    def _reject(self, worker_id: str, games: list[GameRecord], reason: str, _: Any) -> dict[str, Any]:
+    def _reject(self, worker_id: str, games: list[GameRecord], reason: str, _: Decimal | None) -> dict[str, Any]:
         return self._settle(worker_id, games, reason, "reject")
 
     def _settle(self, worker_id: str, games: list[GameRecord], reason: str, action: str) -> dict[str, Any]:
@@ -406,7 +415,8 @@ class Review:
                         "decisions": _marked(g.decisions, entry["id"])}) for g in games]
         return _done(self.records.update_many(changes), entry)
 
-    def _book(self, kind: Any, worker_id: str, games: list[GameRecord], reason: str, call: Any) -> None:
+    def _book(self, kind: Kind, worker_id: str, games: list[GameRecord], reason: str,
+              call: Callable[[], None]) -> None:
         """Approve, reject or reverse on the service through the ledger (once, whoever repeats it)."""
         from iglu_lib.ledger.book import LedgerRefused
 
@@ -432,7 +442,7 @@ class Review:
             if games[0].status is not RecordStatus.REJECTED:
                 raise ReviewRefused(f"HIT {games[0].hit_id} is {games[0].status.value}, not rejected: only a "
                                     "rejected HIT can be reversed")
-            if not getattr(self.manager, "reverses_rejections", True):
+            if not self.manager.reverses_rejections:
                 raise ReviewRefused(f"HIT {games[0].hit_id}: the campaign's crowd service (provider: "
                                     f"{self.params.provider}) never approves a rejected submission; pay the "
                                     "worker a bonus instead (--action bonus)")
@@ -564,7 +574,7 @@ class Review:
             by_hit.setdefault(record.hit_id or record.slot_id, []).append((record, fields))
         return [new for group in by_hit.values() for new in self.records.update_many(group)]
 
-    def _assignment_of(self, games: list[GameRecord], worker_id: str) -> Any:
+    def _assignment_of(self, games: list[GameRecord], worker_id: str) -> CampaignSubmission:
         """The HIT's assignment on the service, which must be this worker's."""
         found = self.manager.assignments(games[0].hit_id, ANY_SUBMISSION, agents=self.params.k)
         assignment = next((a for a in found if a.worker_id == worker_id), None)
@@ -592,7 +602,7 @@ def _hit_games(mine: list[GameRecord], hit: str | None, action: str, given: str)
     return sorted(hits[candidates[0]], key=lambda g: g.shown_position)
 
 
-def _reason(reason: Any, action: str) -> str:
+def _reason(reason: object, action: str) -> str:
     text = str(reason or "").strip()
     if not text:
         raise ReviewRefused(f"a manual {action} needs a reason (--reason): it is recorded with the decision "
@@ -602,7 +612,7 @@ def _reason(reason: Any, action: str) -> str:
     return text
 
 
-def _amount(amount: Any) -> Decimal:
+def _amount(amount: object) -> Decimal:
     try:
         value = Decimal(str(amount).strip())
     except (InvalidOperation, ValueError):

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from iglu_lib.collection.evidence import beyond_worker_cap, mark_beyond_cap
 from iglu_lib.collection.faults import Fault, classify, is_account_problem
-from iglu_lib.collection.judge import NEEDS_REVIEW, judge
+from iglu_lib.collection.judge import NEEDS_REVIEW, Judgement, judge
 from iglu_lib.collection.outcomes import OPEN_STATUSES, slot_outcome
 from iglu_lib.errors import CampaignStopped, IgluError
 from iglu_lib.providers import ANY_SUBMISSION, CLOSED_WORK, CampaignSubmission, WorkState
@@ -197,7 +197,7 @@ class Settler:
             self.keep_full_answer(assignment, judgement)
         return c.records.update_many(judgement.changes)
 
-    def wait_for_late_games(self, assignment: CampaignSubmission, judgement: Any) -> None:
+    def wait_for_late_games(self, assignment: CampaignSubmission, judgement: Judgement) -> None:
         """The platform can store a game minutes after it ended: a game not found yet is looked
         for again until `game_data_grace_seconds` after the submission, but never later than
         `AUTO_APPROVAL_MARGIN_SECONDS` before the service would approve the assignment itself."""
@@ -224,7 +224,7 @@ class Settler:
                     seen[game_id] = record.assignment_id
         return seen
 
-    def keep_full_answer(self, assignment: CampaignSubmission, judgement: Any) -> None:
+    def keep_full_answer(self, assignment: CampaignSubmission, judgement: Judgement) -> None:
         """Keep an answer too long for the records in the private container, and point to it."""
         c = self.campaign
         path = f"answers/{c.params.campaign}/{assignment.assignment_id}.xml"

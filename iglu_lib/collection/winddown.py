@@ -30,7 +30,10 @@ from iglu_lib.collection.stop_request import stop_requested as stop_requested
 from iglu_lib.providers import OPEN_WORK, CampaignCrowd, WorkState
 
 if TYPE_CHECKING:
+    from iglu_lib.collection.campaign import Campaign
+    from iglu_lib.collection.params import CampaignParams
     from iglu_lib.config import Profile
+    from iglu_lib.providers import AccountCrowd, CampaignWork
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +77,7 @@ class WindDownReport:
         return {**asdict(self), "finished": self.finished}
 
 
-def wind_down(params: Any, *, profile: Profile | None = None, delete_settled: bool = False) -> WindDownReport:
+def wind_down(params: CampaignParams, *, profile: Profile | None = None, delete_settled: bool = False) -> WindDownReport:
     """Stop the campaign of `params`: request a stop, expire every open HIT, settle, report.
 
     Safe to run again (every step is idempotent); run it again after the time of a held HIT."""
@@ -117,7 +120,7 @@ def _expire_open(manager: CampaignCrowd, statuses: tuple[WorkState, ...] = OPEN_
     return expired
 
 
-def _delete_settled(campaign: Any) -> list[str]:
+def _delete_settled(campaign: Campaign) -> list[str]:
     """Delete the campaign's HITs whose work is all approved or rejected (their records stay)."""
     from iglu_lib.providers import CrowdError
     from iglu_lib.storage import RecordStatus
@@ -139,7 +142,7 @@ def _delete_settled(campaign: Any) -> list[str]:
     return deleted
 
 
-def _describe_leftovers(campaign: Any, report: WindDownReport) -> None:
+def _describe_leftovers(campaign: Campaign, report: WindDownReport) -> None:
     """HITs by service status, those a worker still holds (and until when), open records."""
     from iglu_lib.collection.outcomes import OPEN_STATUSES
 
@@ -154,7 +157,7 @@ def _describe_leftovers(campaign: Any, report: WindDownReport) -> None:
                                    if g.status in OPEN_STATUSES)
 
 
-def _free_by(hit: Any, fallback_seconds: int) -> str:
+def _free_by(hit: CampaignWork, fallback_seconds: int) -> str:
     """When the last accepted assignment of an expired HIT ends at the latest: it was accepted
     before the HIT expired, and lasts at most the assignment duration. A service that reports
     the requested past moment as the expiration (before the HIT was made) gives no such bound,
@@ -166,7 +169,7 @@ def _free_by(hit: Any, fallback_seconds: int) -> str:
     return (expiration + timedelta(seconds=seconds)).isoformat(timespec="seconds")
 
 
-def _moment(value: Any) -> datetime | None:
+def _moment(value: object) -> datetime | None:
     """An aware datetime from what boto3 returns (datetime) or epoch seconds; None otherwise."""
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value, timezone.utc)
@@ -175,11 +178,13 @@ def _moment(value: Any) -> datetime | None:
     return None
 
 
-def service_status(manager: Any, *, any_type: bool = False) -> dict[str, int]:
-    """The campaign's HITs on the service, counted by `HITStatus` (Disposed ones are not listed);
-    `any_type`: of every HIT type the campaign tagged (when only its name is known)."""
-    if not any_type:
-        return dict(Counter(hit.status for hit in manager.hits()))
+def service_status(manager: CampaignCrowd) -> dict[str, int]:
+    """The campaign's HITs on the service, counted by `HITStatus` (Disposed ones are not listed)."""
+    return dict(Counter(hit.status for hit in manager.hits()))
+
+
+def account_status(manager: AccountCrowd) -> dict[str, int]:
+    """`service_status` of every HIT type the campaign tagged (when only its name is known)."""
     hits = manager.all_hits()
     return dict(Counter(hit.status for hit in hits if hit.annotation.campaign == manager.campaign))
 

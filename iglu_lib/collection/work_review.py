@@ -11,32 +11,36 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from iglu_lib import paths
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from iglu_lib.config import Profile
-    from iglu_lib.providers import CampaignSubmission
+    from iglu_lib.crowd.study_campaign import StudyCampaign
+    from iglu_lib.ledger.book import Ledger
+    from iglu_lib.providers import CampaignSubmission, ReviewedCrowd
 
 #: The columns of `work_frame`, one row per HIT or slot (as `mturk.review.HIT_COLUMNS`).
 SLOT_COLUMNS = ("hit_id", "status", "session", "participant", "claimed_at", "submitted_at")
 
 
 def open_manager(profile: Profile, *, hit_type: str, campaign: str, campaign_params: str | Path | None = None,
-                 allow_spending: bool = False) -> Any:
+                 allow_spending: bool = False) -> ReviewedCrowd:
     """The manager of the campaign's work: its study's slots when `campaign_params` (relative to
     the project) say `provider: prolific`, else its MTurk HITs of `hit_type`."""
     from iglu_lib.collection.params import CampaignParams
-    from iglu_lib.providers import DEFAULT_PROVIDER, CrowdOptions, open_campaign_crowd
+    from iglu_lib.providers import DEFAULT_PROVIDER, CrowdOptions, open_reviewed_crowd
 
     if campaign_params:
         params = CampaignParams.from_file(_project_path(campaign_params))
         if params.provider != DEFAULT_PROVIDER:
-            return open_campaign_crowd(params.provider, profile, CrowdOptions(
+            return open_reviewed_crowd(params.provider, profile, CrowdOptions(
                 params.campaign, kind=params.hit_type, page_url=params.study_url,
                 estimated_minutes=params.study_minutes))
-    return open_campaign_crowd(DEFAULT_PROVIDER, profile, CrowdOptions(campaign, kind=hit_type,
+    return open_reviewed_crowd(DEFAULT_PROVIDER, profile, CrowdOptions(campaign, kind=hit_type,
                                                                        allow_spending=allow_spending))
 
 
@@ -45,13 +49,13 @@ def _project_path(path: str | Path) -> Path:
     return given if given.is_absolute() else paths.project_root() / given
 
 
-def _is_study(manager: Any) -> bool:
+def _is_study(manager: ReviewedCrowd) -> TypeGuard[StudyCampaign]:
     from iglu_lib.crowd.study_campaign import StudyCampaign
 
     return isinstance(manager, StudyCampaign)
 
 
-def work_frame(manager: Any) -> Any:
+def work_frame(manager: ReviewedCrowd) -> pd.DataFrame:
     """The campaign's HITs (MTurk) or its study's slots with the session holding each (Prolific),
     one row each, with a `status` column either way."""
     import pandas as pd
@@ -66,7 +70,7 @@ def work_frame(manager: Any) -> Any:
     return pd.DataFrame(rows, columns=list(SLOT_COLUMNS))
 
 
-def on_service(manager: Any) -> dict[str, Any]:
+def on_service(manager: ReviewedCrowd) -> dict[str, Any]:
     """The campaign's work as the crowd service shows it (`iglu campaign status` shows the same):
     its HITs by status on MTurk; its study's status, places, sessions and slots by state on Prolific."""
     if _is_study(manager):
@@ -76,14 +80,14 @@ def on_service(manager: Any) -> dict[str, Any]:
     return {"hits": service_status(manager)}
 
 
-def by_status(work: Any) -> Any:
+def by_status(work: pd.DataFrame) -> pd.DataFrame:
     """How many HITs or slots of a `work_frame` are in each status."""
     from iglu_lib.mturk import review
 
     return review.hits_by_status(work)
 
 
-def waiting_for_review(manager: Any, agents: int = 2) -> list[CampaignSubmission]:
+def waiting_for_review(manager: ReviewedCrowd, agents: int = 2) -> list[CampaignSubmission]:
     """Submitted work no decision was taken on yet: assignments of the campaign's HITs, or the
     sessions awaiting review whose answers the study page kept."""
     from iglu_lib.crowd.study_slots import ANSWERED, REVIEWING
@@ -97,7 +101,7 @@ def waiting_for_review(manager: Any, agents: int = 2) -> list[CampaignSubmission
     return found
 
 
-def assignments_frame(assignments: Iterable[CampaignSubmission]) -> Any:
+def assignments_frame(assignments: Iterable[CampaignSubmission]) -> pd.DataFrame:
     """One row per submission: ids, status, answers and the state of each completion code."""
     from iglu_lib.mturk import review
     from iglu_lib.platform.codes import code_status
@@ -105,8 +109,8 @@ def assignments_frame(assignments: Iterable[CampaignSubmission]) -> Any:
     return review.assignments_frame(assignments, code_status)
 
 
-def record_decisions(manager: Any, decisions: Iterable[Mapping[str, Any]], output_dir: str | Path, act: bool, *,
-                     agents: int = 2, ledger: Any = None) -> tuple[list[dict[str, Any]], Path]:
+def record_decisions(manager: ReviewedCrowd, decisions: Iterable[Mapping[str, Any]], output_dir: str | Path, act: bool, *,
+                     agents: int = 2, ledger: Ledger | None = None) -> tuple[list[dict[str, Any]], Path]:
     """Decisions about single submissions (`assignment_id`: a session on Prolific), carried out
     through the ledger only when `act` is true, and written to `output_dir` either way."""
     from iglu_lib.mturk import review

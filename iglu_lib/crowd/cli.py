@@ -4,12 +4,17 @@ onboarding answers. Heavy libraries are imported inside the handlers."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib.console import CommandError
 
+if TYPE_CHECKING:
+    from iglu_lib.crowd.onboarding import OnboardingRules
+    from iglu_lib.crowd.server import CampaignPages, TaskServer
+    from iglu_lib.crowd.session import TaskRun
 
-def register(subparsers: Any) -> None:
+
+def register(subparsers: argparse._SubParsersAction) -> None:
     crowd = subparsers.add_parser("crowd", help="static HTML crowd tasks with onboarding (droidlet kind)")
     commands = crowd.add_subparsers(dest="crowd_command", metavar="SUBCOMMAND")
     crowd.set_defaults(handler=lambda args: _help(crowd))
@@ -85,7 +90,7 @@ def _rule_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-average-words", type=float, default=2.0, help="fewest words per command on average (default 2)")
 
 
-def _rules(args: argparse.Namespace) -> Any:
+def _rules(args: argparse.Namespace) -> OnboardingRules:
     from iglu_lib.crowd.onboarding import OnboardingRules
 
     return OnboardingRules(args.min_commands, args.min_average_words)
@@ -128,7 +133,7 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open(args: argparse.Namespace) -> Any:
+def _open(args: argparse.Namespace) -> TaskRun:
     from iglu_lib.config import load_profile
     from iglu_lib.crowd.session import open_task_run
 
@@ -138,8 +143,8 @@ def _open(args: argparse.Namespace) -> Any:
 
 def _serve(args: argparse.Namespace) -> int:
     if args.task_dir is None:
-        server = _hit_pages_server(args)
-        print(f"serving the pages of external-mode campaign HITs from {server.campaign_pages.store.path}; "
+        server, pages = _hit_pages_server(args)
+        print(f"serving the pages of external-mode campaign HITs from {pages.store.path}; "
               "SIGTERM or Ctrl-C stops", flush=True)
     else:
         if not args.conf:
@@ -153,7 +158,8 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _hit_pages_server(args: argparse.Namespace) -> Any:
+def _hit_pages_server(args: argparse.Namespace) -> tuple[TaskServer, CampaignPages]:
+    """The server of campaign HIT pages (and Prolific study pages), and the pages it serves."""
     from iglu_lib.config import load_profile
     from iglu_lib.crowd.server import TaskServer
     from iglu_lib.crowd.session import campaign_pages
@@ -166,8 +172,8 @@ def _hit_pages_server(args: argparse.Namespace) -> Any:
     except IgluError as err:
         print(f"no study pages for Prolific campaigns: {err}", flush=True)
         studies = None
-    return TaskServer(None, None, host=args.host, port=args.port, campaign_pages=campaign_pages(profile),
-                      study_pages=studies)
+    pages = campaign_pages(profile)
+    return TaskServer(None, None, host=args.host, port=args.port, campaign_pages=pages, study_pages=studies), pages
 
 
 def _launch(args: argparse.Namespace) -> int:

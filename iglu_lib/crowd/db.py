@@ -15,11 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib import paths
 from iglu_lib.errors import IgluError
 from iglu_lib.sqlite_file import SqliteFile
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS task_runs (
@@ -309,7 +312,7 @@ class CrowdDB(SqliteFile):
         return {**rows[0], "data": json.loads(rows[0]["data"])}
 
     # -- views ----------------------------------------------------------------------
-    def frame(self, table: str) -> Any:
+    def frame(self, table: str) -> pd.DataFrame:
         """A table as a pandas DataFrame; JSON columns of submissions are spread into columns."""
         import pandas as pd
 

@@ -8,12 +8,17 @@ the free text workers submitted is scrubbed of links, addresses, phone numbers a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from iglu_lib.crowd.db import CrowdDB
 
 SUBMISSION_COLUMNS = ("assignment_id", "task_run_id", "unit_id", "worker_id", "submitted_at")
 
 
-def private_frames(db: Any, salt: str) -> dict[str, Any]:
+def private_frames(db: CrowdDB, salt: str) -> dict[str, pd.DataFrame]:
     """`onboarding` and `submissions` as DataFrames fit to export."""
     from iglu_lib.platform.privacy import pseudonym, scrub
 
@@ -27,7 +32,7 @@ def private_frames(db: Any, salt: str) -> dict[str, Any]:
     return {"onboarding": onboarding, "submissions": submissions}
 
 
-def export_records(db: Any, folder: str | Path, salt: str) -> dict[str, Path]:
+def export_records(db: CrowdDB, folder: str | Path, salt: str) -> dict[str, Path]:
     """Write `onboarding.csv` and `submissions.csv` to `folder` (formula-leading cells escaped
     for spreadsheets); returns their paths."""
     from iglu_lib.spreadsheet import escape_frame
@@ -42,7 +47,7 @@ def export_records(db: Any, folder: str | Path, salt: str) -> dict[str, Path]:
     return written
 
 
-def onboarding_verdicts(onboarding: Any) -> Any:
+def onboarding_verdicts(onboarding: pd.DataFrame) -> pd.Series:
     """How many workers `passed` and `failed` the onboarding, from an `onboarding` frame (its
     `passed` column holds 1 or 0); a verdict nobody got is left out."""
     return onboarding["passed"].map({1: "passed", 0: "failed"}).value_counts().rename("workers")

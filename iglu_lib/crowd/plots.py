@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib.crowd.export import onboarding_verdicts
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-def onboarding_figure(onboarding: Any) -> Any:
+
+def onboarding_figure(onboarding: pd.DataFrame) -> Any:
     """A bar chart of onboarding verdicts (workers who passed, who failed) from an `onboarding`
     frame; None when nobody has taken the onboarding yet, so there is nothing to draw."""
     import matplotlib.pyplot as plt

@@ -36,6 +36,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
@@ -48,7 +49,11 @@ from iglu_lib.crowd.verify import NotVerified, Verifier, checked_id
 from iglu_lib.errors import IgluError
 
 if TYPE_CHECKING:
+    from flask import Flask
+    from werkzeug.serving import BaseWSGIServer
+
     from iglu_lib.crowd.page_guard import HitState
+    from iglu_lib.crowd.study_pages import StudyPages
     from iglu_lib.mturk.work_checks import WorkHolding
     from iglu_lib.pages.store import Claim, HitPage, HitPageStore
 
@@ -465,7 +470,8 @@ WORK_SECTION = re.compile(r'<section id="work">.*?</section>', re.DOTALL)
 MAX_BODY_BYTES = 64 * 1024
 
 
-def create_app(task_app: TaskApp | None, campaign: CampaignPages | None = None, study: Any = None) -> Any:
+def create_app(task_app: TaskApp | None, campaign: CampaignPages | None = None,
+               study: StudyPages | None = None) -> Flask:
     """The Flask application around `task_app`'s handlers, the campaign HIT pages and the
     Prolific campaign study pages (`study`: a `study_pages.StudyPages`)."""
     from flask import Flask, Response, jsonify, redirect, request, send_from_directory
@@ -557,7 +563,7 @@ def stop_on_signals() -> Iterator[None]:
         yield
         return
 
-    def interrupt(signum: int, frame: Any) -> None:
+    def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -587,7 +593,7 @@ class TaskServer:
         on_onboarding: OnboardingHook | None = None,
         verifier: Verifier | None = None,
         campaign_pages: CampaignPages | None = None,
-        study_pages: Any = None,
+        study_pages: StudyPages | None = None,
     ) -> None:
         self.task = task
         self.db = db
@@ -605,7 +611,7 @@ class TaskServer:
                                on_onboarding=on_onboarding, verifier=verifier)
         self.campaign_pages = campaign_pages
         self.study_pages = study_pages
-        self._server: Any = None
+        self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -614,7 +620,7 @@ class TaskServer:
             raise RuntimeError("the task server is not running; call start() first")
         return f"http://{self.host}:{self._server.server_port}"
 
-    def make_server(self) -> Any:
+    def make_server(self) -> BaseWSGIServer:
         from werkzeug.serving import WSGIRequestHandler, make_server
 
         class QuietHandler(WSGIRequestHandler):

@@ -20,6 +20,8 @@ from iglu_lib.crowd.task_review import TaskProvider
 from iglu_lib.crowd.verify import Verifier
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from iglu_lib.config import Profile
 
 #: The crowds a task run can be put on (`--provider`).
@@ -102,7 +104,7 @@ class TaskRun:
     def review(self, task_run_id: str | None = None, allow_spending: bool = False) -> list[dict[str, Any]]:
         return self.provider.review(self.run_id(task_run_id), allow_spending=allow_spending)
 
-    def status_frame(self, task_run_id: str | None = None) -> Any:
+    def status_frame(self, task_run_id: str | None = None) -> pd.DataFrame:
         """`provider.status` as a DataFrame, assignments counted by state."""
         import pandas as pd
 

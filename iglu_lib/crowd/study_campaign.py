@@ -158,6 +158,23 @@ class SlotWork:
         """The state as people read it (a HIT shows MTurk's word here, a slot ours)."""
         return str(self.state)
 
+    @property
+    def pending(self) -> int:
+        """Nothing held: the slot is listed once its session answered or ended."""
+        return 0
+
+    @property
+    def expiration(self) -> datetime | None:
+        return None
+
+    @property
+    def created(self) -> datetime | float | None:
+        return None
+
+    @property
+    def assignment_seconds(self) -> int | None:
+        return None
+
 
 class StudyGroup:
     """A campaign capability as a participant group (the peer of `CampaignQualification`)."""
@@ -511,8 +528,8 @@ class StudyCampaign:
             raise IgluError(f"session {assignment_id[:40]} holds no answered slot of campaign {self.campaign}")
         return found[0]
 
-    def set_reviewing(self, hit_id: str) -> None:
-        self.store.set_state(hit_id, REVIEWING)
+    def set_reviewing(self, hit_id: str, reviewing: bool = True) -> None:
+        self.store.set_state(hit_id, REVIEWING if reviewing else ANSWERED)
 
     def delete(self, hit_id: str) -> None:
         """An expired slot no session may claim any more (an open place stays: Prolific never lowers them)."""

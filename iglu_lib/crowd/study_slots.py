@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -110,7 +111,7 @@ class StudySlot:
     excluded: tuple[str, ...]
 
     @classmethod
-    def from_row(cls, row: Any) -> StudySlot:
+    def from_row(cls, row: sqlite3.Row) -> StudySlot:
         columns = dict(zip(row.keys(), row, strict=True))  # the table's columns are the fields
         return cls(**{**columns, "variables": json.loads(row["variables"]), "created_at": float(row["created_at"]),
                       "excluded": tuple(json.loads(row["excluded"]))})

@@ -7,21 +7,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from iglu_lib.pages.store import Claim, HitPageStore
+
+if TYPE_CHECKING:
+    from iglu_lib.mturk.manager import HitManager
 
 LOG = logging.getLogger(__name__)
 
 
-def settle_hit(manager: Any, store: HitPageStore, hit_id: str) -> list[Claim]:
+def settle_hit(manager: HitManager, store: HitPageStore, hit_id: str) -> list[Claim]:
     """Settle the HIT's claims with what the service lists as submitted (one listing, paged)."""
     submitted = {raw["AssignmentId"] for raw in manager.paginate(
         "list_assignments_for_hit", "Assignments", HITId=hit_id, AssignmentStatuses=list(WORKED_STATUSES))}
     return store.settle(hit_id, submitted)
 
 
-def keep_off_flagged(manager: Any, store: HitPageStore, campaign: str, keep_off: Callable[[str], None]) -> list[str]:
+def keep_off_flagged(manager: HitManager, store: HitPageStore, campaign: str, keep_off: Callable[[str], None]) -> list[str]:
     """Settle the campaign's HITs holding overdue claims, then `keep_off` (the campaign's soft
     block) each worker of a flagged claim, once per claim. A made-up worker id makes `keep_off`
     fail with the service's error: logged, not tried again (the pages refuse that id anyway).

@@ -101,6 +101,7 @@ class TokenSpent(MTurkError, TokenRefused):
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
     from iglu_lib.mturk.qualifications import CampaignCapabilities
+    from iglu_lib.pages.store import HitPageStore
     from iglu_lib.providers import CrowdOptions
 
 
@@ -232,6 +233,8 @@ class HitManager:
     Calls that pay (`create_hit`, `approve`, `bonus`) are refused in a profile whose
     `spend_money` is false unless `allow_spending=True` is given here or to the call.
     """
+
+    reverses_rejections = True  # `approve(..., override_rejection=True)` pays a rejected assignment
 
     def __init__(
         self,
@@ -390,7 +393,7 @@ class HitManager:
         return hit
 
     @cached_property
-    def page_store(self) -> Any:
+    def page_store(self) -> HitPageStore:
         """Where external-mode HIT pages are kept for the task server (`hit.external_store`)."""
         from iglu_lib.pages.store import HitPageStore, store_path
 

@@ -108,6 +108,10 @@ class MTurkProvider:
         self.manager.call("disassociate_qualification_from_worker", QualificationTypeId=resolve_type(self.manager, capability),
                           WorkerId=worker_id, Reason="revoked by the requester")
 
+    def balance(self) -> Decimal:
+        """The account's available balance in dollars."""
+        return Decimal(str(self.manager.balance()))
+
     def preflight(self, spec: WorkSpec | None = None) -> list[Check]:
         try:
             available = Decimal(self.manager.balance())

@@ -13,6 +13,7 @@ Campaign parameters name qualifications by id or name (`campaign_requirements`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -198,7 +199,7 @@ def _count(choices: dict[str, list[Any]]) -> int:
     return total
 
 
-def campaign_requirements(manager: HitManager, specs: Any) -> list[dict[str, Any]]:
+def campaign_requirements(manager: HitManager, specs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """`QualificationRequirement`s for a campaign's `qualification_requirements`
     (`[{type: <QualificationTypeId or name>, min_score: N}]`): a name is looked up among the
     requester's own types (exact match), anything else must be a type the service knows."""
@@ -285,27 +286,27 @@ class CampaignQualification:
     """One of the campaign's own qualification types on the service, found or made on first use.
     A worker who has it is kept out of the HITs that require its absence (see `requirement`)."""
 
-    def __init__(self, manager: Any, name: str, description: str = "") -> None:
+    def __init__(self, manager: HitManager, name: str, description: str = "") -> None:
         self.manager = manager
         self.name = name[:200]
         self.description = description or "Workers kept out of this study's HITs"
         self._type_id: str | None = None
 
     @classmethod
-    def soft_block(cls, manager: Any, campaign: str) -> CampaignQualification:
+    def soft_block(cls, manager: HitManager, campaign: str) -> CampaignQualification:
         return cls(manager, f"iglu-blocked-{campaign}",
                    "Workers kept out of this study's HITs (their work did not meet its requirements)")
 
     @classmethod
-    def cap(cls, manager: Any, campaign: str) -> CampaignQualification:
+    def cap(cls, manager: HitManager, campaign: str) -> CampaignQualification:
         return cls(manager, f"iglu-capped-{campaign}", "Workers who did as many of this study's HITs as it allows")
 
     @classmethod
-    def allowed(cls, manager: Any, campaign: str) -> CampaignQualification:
+    def allowed(cls, manager: HitManager, campaign: str) -> CampaignQualification:
         return cls(manager, f"iglu-allowed-{campaign}", "Workers invited to this study's pilot")
 
     @classmethod
-    def judged_task(cls, manager: Any, campaign: str, task_id: str) -> CampaignQualification:
+    def judged_task(cls, manager: HitManager, campaign: str, task_id: str) -> CampaignQualification:
         return cls(manager, f"iglu-judged-{campaign}-{task_id}", "Workers who already judged this task of the study")
 
     @property

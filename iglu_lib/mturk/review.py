@@ -11,12 +11,18 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib import paths
 from iglu_lib.errors import IgluError
-from iglu_lib.mturk.manager import Assignment, HitManager, MTurkError
+from iglu_lib.mturk.manager import MTurkError
 from iglu_lib.providers import CampaignSubmission, SubmissionStatus
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from iglu_lib.ledger.book import Ledger
+    from iglu_lib.providers import CampaignCrowd, ReviewedCrowd
 
 #: HIT statuses whose assignments may still wait for review.
 REVIEW_STATUSES = ("Assignable", "Unassignable", "Reviewable", "Reviewing")
@@ -44,22 +50,22 @@ class Decision:
         return cls(str(value["assignment_id"]), str(value["action"]), str(value.get("reason") or ""))
 
 
-def _approve(manager: HitManager, assignment: Assignment, reason: str) -> None:
-    manager.approve(assignment.assignment_id, reason or None,
+def _approve(manager: ReviewedCrowd, assignment: CampaignSubmission, reason: str) -> None:
+    manager.approve(assignment.assignment_id, reason,
                     override_rejection=assignment.state is SubmissionStatus.REJECTED)
 
 
-def _reject(manager: HitManager, assignment: Assignment, reason: str) -> None:
+def _reject(manager: ReviewedCrowd, assignment: CampaignSubmission, reason: str) -> None:
     manager.reject(assignment.assignment_id, reason)
 
 
-def _block(manager: HitManager, assignment: Assignment, reason: str) -> None:
+def _block(manager: ReviewedCrowd, assignment: CampaignSubmission, reason: str) -> None:
     if not reason:
         raise MTurkError(f"blocking worker {assignment.worker_id} needs a reason")
     manager.block(assignment.worker_id, reason)
 
 
-ACTIONS: dict[str, Callable[[HitManager, Assignment, str], None]] = {
+ACTIONS: dict[str, Callable[[ReviewedCrowd, CampaignSubmission, str], None]] = {
     "approve": _approve,
     "reject": _reject,
     "block": _block,
@@ -92,16 +98,16 @@ def _chosen(options: Mapping[str, Any]) -> str:
     return ",".join(chosen) if chosen else "(none)"
 
 
-def submitted_assignments(manager: HitManager, agents: int = 2) -> list[Assignment]:
+def submitted_assignments(manager: ReviewedCrowd, agents: int = 2) -> list[CampaignSubmission]:
     """Every submitted assignment of the manager's HIT type and campaign, HIT by HIT."""
-    found: list[Assignment] = []
+    found: list[CampaignSubmission] = []
     for hit in manager.hits(REVIEW_STATUSES):
         found.extend(manager.submitted_assignments(hit.hit_id, agents=agents))
     return found
 
 
-def act_on_assignments(manager: HitManager, decisions: Iterable[Decision | Mapping[str, Any]],
-                       agents: int = 2, ledger: Any = None) -> list[dict[str, Any]]:
+def act_on_assignments(manager: ReviewedCrowd, decisions: Iterable[Decision | Mapping[str, Any]],
+                       agents: int = 2, ledger: Ledger | None = None) -> list[dict[str, Any]]:
     """Carry out decisions about single assignments; each result says `done`, `already done` or
     the error, so one failure stops nothing. With the campaign's `ledger` (notebook 04 passes
     it), every approval, rejection and block is booked there and done once, whoever repeats it.
@@ -118,7 +124,7 @@ def act_on_assignments(manager: HitManager, decisions: Iterable[Decision | Mappi
     return results
 
 
-def _carry_out(manager: HitManager, assignment: Assignment, decision: Decision, ledger: Any) -> str:
+def _carry_out(manager: ReviewedCrowd, assignment: CampaignSubmission, decision: Decision, ledger: Ledger | None) -> str:
     """One decision, through the ledger when there is one."""
     act = ACTIONS[decision.action]
     if ledger is None:
@@ -149,7 +155,7 @@ def output_folder(output_dir: str | Path) -> Path:
     return folder
 
 
-def hits_frame(manager: HitManager) -> Any:
+def hits_frame(manager: CampaignCrowd) -> pd.DataFrame:
     """The manager's HITs as a DataFrame with `HIT_COLUMNS` (the columns are there even when
     there is no HIT)."""
     import pandas as pd
@@ -158,7 +164,7 @@ def hits_frame(manager: HitManager) -> Any:
     return pd.DataFrame(rows, columns=list(HIT_COLUMNS))
 
 
-def hits_by_status(hits: Any) -> Any:
+def hits_by_status(hits: pd.DataFrame) -> pd.DataFrame:
     """How many HITs of a `hits_frame` are in each status, as a one-column (`HITs`) frame."""
     return hits.groupby("status").size().rename("HITs").to_frame()
 
@@ -171,8 +177,9 @@ def assignments_frame(assignments: Iterable[CampaignSubmission],
     return pd.DataFrame([assignment_row(a, code_status) for a in assignments])
 
 
-def record_decisions(manager: HitManager, decisions: Iterable[Decision | Mapping[str, Any]],
-                     folder: Path, act: bool, agents: int = 2, ledger: Any = None) -> tuple[list[dict[str, Any]], Path]:
+def record_decisions(manager: ReviewedCrowd, decisions: Iterable[Decision | Mapping[str, Any]],
+                     folder: Path, act: bool, agents: int = 2,
+                     ledger: Ledger | None = None) -> tuple[list[dict[str, Any]], Path]:
     """Apply `decisions` only when `act` is true (a headless run lists and shows, and acts
     only when asked), and write `act` and the results to `folder/decisions.json` either way,
     so every run leaves a record of what it did; returns the results and that file."""

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import argparse
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iglu_lib.console import CommandError
 
+if TYPE_CHECKING:
+    from iglu_lib.prolific.provider import ProlificProvider
 
-def register(subparsers: Any) -> None:
+
+def register(subparsers: argparse._SubParsersAction) -> None:
     prolific = subparsers.add_parser("prolific", help="the profile's Prolific workspace: preflight, studies, submissions")
     commands = prolific.add_subparsers(dest="prolific_command", metavar="SUBCOMMAND")
     prolific.set_defaults(handler=lambda args: _help(prolific))
@@ -53,7 +56,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true")
 
 
-def _provider(args: argparse.Namespace) -> Any:
+def _provider(args: argparse.Namespace) -> ProlificProvider:
     from iglu_lib.config import load_profile
     from iglu_lib.prolific.provider import ProlificProvider
 

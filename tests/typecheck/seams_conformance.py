@@ -14,7 +14,7 @@ from iglu_lib.mturk.manager import HitManager
 from iglu_lib.mturk.provider import MTurkProvider
 from iglu_lib.platform.client import GameDataClient, GameSource
 from iglu_lib.prolific.provider import ProlificProvider
-from iglu_lib.providers import CrowdProvider
+from iglu_lib.providers import AccountCrowd, CampaignCrowd, CrowdProvider, ReviewedCrowd
 from iglu_lib.storage import EntityTable
 
 
@@ -32,3 +32,15 @@ def game_sources(blob_storage: GameDataClient) -> list[GameSource]:
 
 def entity_tables(azure: TableClient) -> list[EntityTable]:
     return [azure]
+
+
+def campaign_crowds(mturk: HitManager, prolific: StudyCampaign) -> list[CampaignCrowd]:
+    return [mturk, prolific]
+
+
+def account_crowds(mturk: HitManager) -> list[AccountCrowd]:
+    return [mturk]
+
+
+def reviewed_crowds(mturk: HitManager, prolific: StudyCampaign) -> list[ReviewedCrowd]:
+    return [mturk, prolific]
