@@ -41,6 +41,9 @@ from iglu_lib import paths
 WATCHING = frozenset({"GET studies/{id}/", "GET submissions/", "GET submissions/{id}/", "GET studies/{id}/submissions/"})
 #: The crowd: mostly honest, a few hostile, and each of Prolific's ways of leaving a session.
 CROWD_MIX = {"lazy": 0.05, "forges_agent": 0.05, "returns": 0.05, "times_out": 0.05, "skips_page": 0.05}
+#: The demo's Prolific campaign is adaptive and runs until the order settles (up to 160 good
+#: HITs, more than the paced crowd's 80 participants may give); the bench measures a fixed run.
+FIXED_RUN = {"target_approved_hits": 24, "scheduling": {"strategy": "balanced"}, "stop_when": None}
 #: The paced run: turns of the loop a participant spends on the page, and the loop's poll.
 SESSION_TURNS = 10
 PACED_POLL_SECONDS = 0.05
@@ -132,7 +135,7 @@ def _campaign(files: dict[str, Path], *, session_turns: int, overrides: dict[str
     try:
         params = CampaignParams.from_file(paths.params_dir() / "campaigns" / "demo-prolific.yaml", {
             "campaign": name, "join_codes": str(files["join_codes"]),
-            "agent_instances": str(files["agent_instances"]), "study_url": server.url, **overrides,
+            "agent_instances": str(files["agent_instances"]), "study_url": server.url, **FIXED_RUN, **overrides,
         })
         campaign = Campaign.open(params)
         ours = campaign.manager.provider.client
