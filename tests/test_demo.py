@@ -100,7 +100,12 @@ def check_prolific_campaign_on_the_stack(env: dict) -> None:
     assert set(study["slots"]) <= {"reviewing", "closed"}, "every slot a session answered was settled"
     sessions = study["sessions"]
     assert sessions.get("returned", 0) + sessions.get("timed-out", 0) >= 1, "returns and time-outs gave slots back"
-    assert sessions["approved"] == report["paid_hits"] and sessions["rejected"] >= report["outcomes"]["rejected"]
+    assert sessions["approved"] == report["paid_hits"], "every session the loop paid, and no other, approved"
+    # rejected on the service: every session whose slot the loop rejected, and those that completed
+    # without answers on our page (no records); a paid slot whose choice did not qualify counts as
+    # outcome "rejected" too, so the outcomes are not the service's rejections
+    assert sessions["rejected"] >= report["rejected_hits"] >= 1, (sessions, report["rejected_hits"])
+    assert report["outcomes"]["rejected"] >= report["rejected_hits"]
     assert report["sanctions_by_loop"].get("hard-block", 0) >= 1, "hostile participants were blocked"
 
     profile = load_profile("local", env=env)

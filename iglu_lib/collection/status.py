@@ -45,12 +45,14 @@ def campaign_status(
         if outcomes[slot_id] is Outcome.VALID:
             good[(games[0].task_name, " vs ".join(sorted(g.agent_name for g in games)))] += 1
     paid = sum(1 for games in slots.values() if games[0].status is RecordStatus.APPROVED)
+    rejected = sum(1 for games in slots.values() if games[0].status is RecordStatus.REJECTED)
     open_hits = sorted({g.hit_id or g.slot_id for g in records if g.status in OPEN_STATUSES})
     status: dict[str, Any] = {
         "slots": len(slots),
         "outcomes": dict(Counter(o.value for o in outcomes.values())),
         "good_hits": sum(o is Outcome.VALID for o in outcomes.values()),
         "paid_hits": paid,
+        "rejected_hits": rejected,
         "open_hits": len(open_hits),
         "busy_instances": sorted(g.agent_minecraft_id for g in records if g.status in OPEN_STATUSES),
         "needs_review": sorted({g.hit_id for g in records

@@ -131,6 +131,7 @@ def test_a_reversal_approves_on_the_service_pays_the_bonus_once_and_counts_as_go
     assert decision["reason"].startswith("Appeal") and decision["at"]
     after = campaign_status(attacker.campaign.records.all())
     assert after["good_hits"] == before["good_hits"] + 1 and after["paid_hits"] == before["paid_hits"] + 1
+    assert after["rejected_hits"] == before["rejected_hits"] - 1 >= 0, "the service's rejection is undone"
     assert after["manual"]["reversals"] == 1 and after["manual"]["pending"] == 0
     assert review.workers(worker)[0].counts["reversed"] == 1
 

@@ -179,6 +179,8 @@ def test_every_unusable_choice_is_named_paid_and_not_counted_by_default(attack):
     assert attacker.campaign.good_hits == good_before, "no unusable choice counts toward the target"
     status = campaign_status(attacker.campaign.records.all())
     assert status["not_counted"] == {"choice_unusable": len(UNUSABLE_CHOICES)}
+    assert status["outcomes"]["rejected"] == len(UNUSABLE_CHOICES), "not counted: their slots run again"
+    assert status["rejected_hits"] == 0 and status["paid_hits"] == len(UNUSABLE_CHOICES), "yet paid, none rejected"
 
 
 def test_unusable_choices_count_toward_the_target_when_the_campaign_says_so(attack):
