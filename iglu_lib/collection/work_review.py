@@ -39,7 +39,7 @@ def open_manager(profile: Profile, *, hit_type: str, campaign: str, campaign_par
         if params.provider != DEFAULT_PROVIDER:
             return open_reviewed_crowd(params.provider, profile, CrowdOptions(
                 params.campaign, kind=params.hit_type, page_url=params.study_url,
-                estimated_minutes=params.study_minutes))
+                estimated_minutes=params.study_minutes, allow_spending=allow_spending))
     return open_reviewed_crowd(DEFAULT_PROVIDER, profile, CrowdOptions(campaign, kind=hit_type,
                                                                        allow_spending=allow_spending))
 

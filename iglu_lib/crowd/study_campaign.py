@@ -260,7 +260,9 @@ class StudyCampaign:
 
     @classmethod
     def open(cls, profile: Profile, campaign: str, *, page_url: str | None, estimated_minutes: int,
-             kind: str = "pairwise", title: str | None = None) -> StudyCampaign:
+             kind: str = "pairwise", title: str | None = None, allow_spending: bool = False) -> StudyCampaign:
+        """The campaign's study side; it spends (publishes, approves, pays bonuses) when the
+        profile says `spend_money` or a person allows it for this run (`allow_spending`)."""
         from iglu_lib.crowd.study_slots import store_path
 
         url = (page_url or str(profile.hit.external_url or "")).rstrip("/")
@@ -271,13 +273,14 @@ class StudyCampaign:
                                  profile.hit.description or "Play short building games and compare the builders.",
                                  url, Decimal(str(profile.hit.reward)), estimated_minutes)
         return cls(ProlificProvider.open(profile), StudySlotStore(store_path(profile.hit)), campaign, settings,
-                   kind=kind, allow_spending=profile.spend_money)
+                   kind=kind, allow_spending=profile.spend_money or allow_spending)
 
     @classmethod
     def for_campaign(cls, profile: Profile, options: CrowdOptions) -> StudyCampaign:
         """The study side of a campaign (`providers.open_campaign_crowd`)."""
         return cls.open(profile, options.campaign, page_url=options.page_url,
-                        estimated_minutes=options.estimated_minutes, kind=options.kind)
+                        estimated_minutes=options.estimated_minutes, kind=options.kind,
+                        allow_spending=options.allow_spending)
 
     # -- the study ---------------------------------------------------------------------------
     @property

@@ -399,3 +399,29 @@ def test_preflight_names_a_reward_below_the_hourly_minimum_a_budget_above_the_ba
     plain = rehearsal.params(unique_name("pp"), provider="prolific", study_url="http://tasks.example.org")
     report = preflight(plain, profile=local_profile)
     assert [c.name for c in report.failures] == ["study page"] and "HTTPS" in report.failures[0].message
+
+
+def test_notebook_04s_allow_spending_lets_a_frugal_profile_approve_on_prolific(rehearsal, local_profile, unique_name,
+                                                                                study_server):
+    """A profile with `spend_money: false` approves a session only when the person allows it for
+    this review (notebook 04's `allow_spending`), as on MTurk."""
+    from dataclasses import replace
+
+    from iglu_lib.collection.params import CampaignParams
+    from iglu_lib.collection.work_review import open_manager
+    from iglu_lib.prolific.client import ProlificError
+    from iglu_lib.prolific.provider import SpendingRefused
+
+    frugal = replace(local_profile, settings=replace(local_profile.settings, spend_money=False))
+    params_file = rehearsal.params_file(unique_name("as"), provider="prolific", study_url=study_server.url)
+    params = CampaignParams.from_file(params_file)
+
+    def review(allow_spending: bool):
+        return open_manager(frugal, hit_type=params.hit_type, campaign=params.campaign,
+                            campaign_params=params_file, allow_spending=allow_spending)
+
+    with pytest.raises(SpendingRefused, match="spend_money: false"):
+        review(False).approve("0" * 24, "")
+    with pytest.raises(ProlificError) as passed_the_gate:  # the emulator knows no such submission
+        review(True).approve("0" * 24, "")
+    assert not isinstance(passed_the_gate.value, SpendingRefused)
