@@ -487,39 +487,33 @@ class CrowdOptions:
 
 def open_campaign_crowd(name: str, profile: Profile, options: CrowdOptions) -> CampaignCrowd:
     """The campaign loop's crowd of provider `name` (see `CAMPAIGN_CROWDS`), imported on request."""
-    target = CAMPAIGN_CROWDS.get(name)
-    if target is None:
-        raise UnknownProvider(f"unknown crowd provider '{name}' (known: {', '.join(sorted(CAMPAIGN_CROWDS))})")
-    crowd: CampaignCrowd = _crowd_class(target).for_campaign(profile, options)
+    crowd: CampaignCrowd = _registered(CAMPAIGN_CROWDS, name).for_campaign(profile, options)
     return crowd
 
 
 def open_reviewed_crowd(name: str, profile: Profile, options: CrowdOptions) -> ReviewedCrowd:
     """The campaign crowd of provider `name`, as notebook 04's review of single submissions uses it."""
-    target = CAMPAIGN_CROWDS.get(name)
-    if target is None:
-        raise UnknownProvider(f"unknown crowd provider '{name}' (known: {', '.join(sorted(CAMPAIGN_CROWDS))})")
-    crowd: ReviewedCrowd = _crowd_class(target).for_campaign(profile, options)
+    crowd: ReviewedCrowd = _registered(CAMPAIGN_CROWDS, name).for_campaign(profile, options)
     return crowd
 
 
 def open_account_crowd(profile: Profile, options: CrowdOptions) -> AccountCrowd:
     """MTurk's campaign crowd as an `AccountCrowd`, for the status lines only it can give."""
-    crowd: AccountCrowd = _crowd_class(CAMPAIGN_CROWDS["mturk"]).for_campaign(profile, options)
+    crowd: AccountCrowd = _registered(CAMPAIGN_CROWDS, "mturk").for_campaign(profile, options)
     return crowd
-
-
-def _crowd_class(target: str) -> Any:
-    """The class named `module:attribute`, imported on request."""
-    module, _, attribute = target.partition(":")
-    return getattr(import_module(module), attribute)
 
 
 def provider_class(name: str) -> type[Any]:
     """The class of a provider by name, imported on request."""
-    target = PROVIDERS.get(name)
+    return _registered(PROVIDERS, name)
+
+
+def _registered(registry: Mapping[str, str], name: str) -> type[Any]:
+    """The class a registry names `module:Class` for provider `name`, imported on request; an
+    unknown name is refused with the names known."""
+    target = registry.get(name)
     if target is None:
-        raise UnknownProvider(f"unknown crowd provider '{name}' (known: {', '.join(sorted(PROVIDERS))})")
+        raise UnknownProvider(f"unknown crowd provider '{name}' (known: {', '.join(sorted(registry))})")
     module, _, attribute = target.partition(":")
     found: type[Any] = getattr(import_module(module), attribute)
     return found
