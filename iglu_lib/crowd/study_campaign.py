@@ -528,7 +528,9 @@ class StudyCampaign:
         slot = self.store.of_session(assignment_id)
         found = self.assignments(slot.slot_key, (), agents) if slot is not None else []
         if not found:
-            raise IgluError(f"session {assignment_id[:40]} holds no answered slot of campaign {self.campaign}")
+            raise IgluError(f"session {assignment_id[:40]} holds no answered slot of campaign {self.campaign}: check "
+                            "the session id (notebook 04 lists the sessions awaiting review), or decide on a session "
+                            "that completed without our page in Prolific's own pages")
         return found[0]
 
     def set_reviewing(self, hit_id: str, reviewing: bool = True) -> None:

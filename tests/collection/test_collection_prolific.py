@@ -24,6 +24,7 @@ import requests
 from iglu_lib.collection.campaign import Campaign
 from iglu_lib.crowd.server import TaskServer
 from iglu_lib.crowd.study_pages import study_pages
+from iglu_lib.errors import IgluError
 from iglu_lib.local.prolific_crowd import ProlificControl, prolific_rehearsal_crowd
 from iglu_lib.local.workers import join_codes_of
 from iglu_lib.prolific.provider import ProlificProvider
@@ -425,3 +426,5 @@ def test_notebook_04s_allow_spending_lets_a_frugal_profile_approve_on_prolific(r
     with pytest.raises(ProlificError) as passed_the_gate:  # the emulator knows no such submission
         review(True).approve("0" * 24, "")
     assert not isinstance(passed_the_gate.value, SpendingRefused)
+    with pytest.raises(IgluError, match="holds no answered slot .*: check the session id \\(notebook 04 lists"):
+        review(True).get_assignment("0" * 24)
