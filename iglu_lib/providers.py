@@ -380,6 +380,14 @@ class CampaignCrowd(Protocol):
 
     def hits(self, statuses: Sequence[str] | None = None) -> Iterable[CampaignWork]: ...
 
+    def page_text(self, hit: CampaignWork) -> str:
+        """The join codes the work's page shows, as text: how work whose records were lost is
+        matched to its slot again (empty when the crowd cannot tell)."""
+
+    def stop_taking_work(self) -> None:
+        """`iglu campaign stop --expire`, before the open work is expired: the crowd takes no new
+        workers (Prolific: the study paused and stopped, its open slots closed)."""
+
     def reviewable_hits(self) -> Sequence[CampaignWork]: ...
 
     def set_reviewing(self, hit_id: str, reviewing: bool = ...) -> None:

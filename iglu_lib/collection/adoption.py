@@ -257,7 +257,7 @@ class Adoption:
             return campaign.scheduler.slot(slot_id)
         except ValueError:
             pass
-        slot = slot_from_page(campaign.scheduler.inventory, slot_id, getattr(campaign.manager, "page_text", lambda _: "")(hit), campaign.params.k)
+        slot = slot_from_page(campaign.scheduler.inventory, slot_id, campaign.manager.page_text(hit), campaign.params.k)
         if slot is not None and campaign.started:
             self._resync_due = True
         return slot

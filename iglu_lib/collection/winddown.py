@@ -86,9 +86,7 @@ def wind_down(params: CampaignParams, *, profile: Profile | None = None, delete_
     report = WindDownReport(params.campaign, stop_requested=True)
     request_stop(params.campaign, "iglu campaign stop --expire")
     campaign = Campaign.open(params, profile=profile)
-    stop_study = getattr(campaign.manager, "pause_and_stop", None)
-    if stop_study is not None:  # a Prolific study: paused and stopped, its open slots closed
-        stop_study()
+    campaign.manager.stop_taking_work()
     report.expired += _expire_open(campaign.manager)
     started = campaign.start()  # reconciles, and creates HITs of slots a crash left planned
     report.reconciled += started["resumed"]

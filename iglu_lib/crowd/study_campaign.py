@@ -51,6 +51,7 @@ from iglu_lib.crowd.study_slots import (
 )
 from iglu_lib.errors import IgluError
 from iglu_lib.pages.answers import MAX_ANSWER_BYTES, ParsedAnswers, crowd_form_fields
+from iglu_lib.pages.templates import shown_join_codes
 from iglu_lib.prolific.provider import (
     AWAITING_REVIEW,
     BLOCKED_GROUP,
@@ -66,7 +67,7 @@ from iglu_lib.providers import PaidBonus, SubmissionStatus, WorkState
 
 if TYPE_CHECKING:
     from iglu_lib.config import Profile
-    from iglu_lib.providers import CrowdOptions
+    from iglu_lib.providers import CampaignWork, CrowdOptions
 
 LOG = logging.getLogger(__name__)
 
@@ -142,6 +143,11 @@ class SlotToken:
 
     token: str | None
     campaign: str | None = None
+
+
+#: A slot's state in the slot file as the loop's state of a piece of work.
+SLOT_WORK_STATES = {OPEN: WorkState.OPEN, CLAIMED: WorkState.HELD, ANSWERED: WorkState.REVIEWABLE,
+                    REVIEWING: WorkState.REVIEWING, CLOSED: WorkState.DISPOSED}
 
 
 @dataclass(frozen=True)
@@ -247,7 +253,7 @@ class StudyCampaign:
         self.capabilities = StudyCapabilities(provider)
         self._study: Study | None = None
         self._listed: dict[str, Submission] = {}
-        self.stopped = False  # `pause_and_stop` was asked: no slot opens and no place is added
+        self.stopped = False  # `stop_taking_work` was asked: no slot opens and no place is added
         self.watch_every_turns = watch_every_turns
         self._turn = 0  # `reviewable_hits` is asked once a turn
         self._filled = False  # a listing found every place taken since the study's status was last read
@@ -374,9 +380,13 @@ class StudyCampaign:
         return SlotWork(slot.slot_key, WorkState.OPEN, SlotToken(slot.token))
 
     def hits(self, statuses: Sequence[str] | None = None) -> list[SlotWork]:
-        """Nothing for the adoption sweep: a slot is written before the records point to it, and
-        a restart finds it by its token (`hit_with_token`)."""
-        return []
+        """The campaign's slots not closed, in the loop's words and from the slot file alone (no
+        request to Prolific), optionally by state: the adoption sweep takes in a slot whose
+        records were lost, and `stop --expire` closes the open ones."""
+        work = [SlotWork(slot.slot_key, SLOT_WORK_STATES[slot.state], SlotToken(slot.token, self.campaign))
+                for slot in self.store.slots(self.campaign, OPEN, CLAIMED, ANSWERED, REVIEWING)]
+        wanted = {str(status).lower() for status in statuses} if statuses is not None else None
+        return [w for w in work if wanted is None or w.state in wanted]
 
     def reviewable_hits(self) -> list[SlotWork]:
         """Slots whose session's answers are kept and which Prolific shows completed (awaiting
@@ -516,8 +526,12 @@ class StudyCampaign:
         return []
 
     def expire(self, hit_id: str) -> None:
-        """A slot stops being handed out: closed (the study's places stay, Prolific never lowers them)."""
-        self.delete(hit_id)
+        """An open slot stops being handed out: closed (the study's places stay, Prolific never
+        lowers them). A claimed slot keeps its session, as an expired HIT keeps its accepted
+        assignment: the participant may still finish."""
+        slot = self.store.get(hit_id)
+        if slot is not None and slot.state == OPEN:
+            self.store.set_state(hit_id, CLOSED)
 
     def submitted_assignments(self, hit_id: str, agents: int = 2) -> list[SessionSubmission]:
         """The slot's session waiting for a decision (as `HitManager.submitted_assignments`)."""
@@ -610,6 +624,14 @@ class StudyCampaign:
         return self.provider.balance()
 
     # -- winding down ------------------------------------------------------------------------
+    def page_text(self, hit: CampaignWork) -> str:
+        """The join codes the slot's page shows (its variables are kept with the slot)."""
+        slot = self.store.get(hit.hit_id)
+        return shown_join_codes(slot.variables) if slot is not None else ""
+
+    def stop_taking_work(self) -> None:
+        self.pause_and_stop()
+
     def pause_and_stop(self) -> Study | None:
         """`iglu campaign stop --expire`: no new sessions (pause, then stop the study), and no
         open slot can be claimed any more (the loop then expires them and frees their instances)."""

@@ -24,7 +24,7 @@ from iglu_lib.mturk.answers import parse_answers
 from iglu_lib.mturk.questions import external_question, html_question
 from iglu_lib.mturk.retry import RetryPolicy
 from iglu_lib.pages.answers import ParsedAnswers
-from iglu_lib.pages.templates import TEMPLATES, check_question_mode, render_hit
+from iglu_lib.pages.templates import TEMPLATES, check_question_mode, render_hit, shown_join_codes
 from iglu_lib.providers import CrowdError, PaidBonus, SubmissionStatus, TokenRefused, WorkState
 from iglu_lib.settings import CREATE_HIT_FIELDS, HitSettings
 
@@ -102,7 +102,7 @@ if TYPE_CHECKING:
     from iglu_lib.config import Profile
     from iglu_lib.mturk.qualifications import CampaignCapabilities
     from iglu_lib.pages.store import HitPageStore
-    from iglu_lib.providers import CrowdOptions
+    from iglu_lib.providers import CampaignWork, CrowdOptions
 
 
 # -- settings and records ----------------------------------------------------------------
@@ -501,11 +501,12 @@ class HitManager:
         annotation: MTurk forgets a `UniqueRequestToken` after 24 hours, the annotation stays."""
         return self._hit_made_with(token)
 
-    def page_text(self, hit: Hit) -> str:
+    def page_text(self, hit: CampaignWork) -> str:
         """What a worker's page of `hit` shows, as text to search for join codes: the HTML of an
-        `HTMLQuestion`, or, for an `ExternalQuestion`, the variables stored for its page (empty
-        when the page store does not know it)."""
-        question = str(hit.raw.get("Question") or "")
+        `HTMLQuestion`, or, for an `ExternalQuestion`, the join codes of the variables stored for
+        its page (empty when the page store does not know it)."""
+        raw = hit.raw if isinstance(hit, Hit) else self.get_hit(hit.hit_id).raw
+        question = str(raw.get("Question") or "")
         if "<ExternalQuestion" not in question:
             return question
         from urllib.parse import parse_qs, urlparse
@@ -515,12 +516,10 @@ class HitManager:
         url = unescape(question[start + len("<ExternalURL>"):end]) if 0 <= start < end else ""
         page_id = (parse_qs(urlparse(url).query).get("page") or [""])[0]
         page = self.page_store.get(page_id)
-        if page is None:
-            return ""
-        variables = page.variables
-        code = str(variables.get("task_join_code", ""))
-        suffix = str(variables.get("join_code_suffix", ""))
-        return "\n".join(f"{code}:{instance}{suffix}" for instance in variables.get("agent_instance_ids", ()))
+        return shown_join_codes(page.variables) if page is not None else ""
+
+    def stop_taking_work(self) -> None:
+        """Nothing beyond expiring the open HITs, which `iglu campaign stop --expire` does next."""
 
     def get_hit(self, hit_id: str) -> Hit:
         return Hit.from_service(self.call("get_hit", HITId=hit_id)["HIT"])

@@ -128,6 +128,14 @@ def render_hit(kind: str, variables: Mapping[str, Any]) -> str:
         raise TemplateError(f"template '{kind}' ({template.file}) failed to render: {err}") from None
 
 
+def shown_join_codes(variables: Mapping[str, Any]) -> str:
+    """The join codes a page of `variables` shows, one per line, as `render_hit` writes them:
+    what a crowd gives back as a page's text when the records of its work were lost."""
+    code = str(variables.get("task_join_code", ""))
+    suffix = str(variables.get("join_code_suffix", ""))
+    return "\n".join(f"{code}:{instance}{suffix}" for instance in variables.get("agent_instance_ids", ()))
+
+
 # -- question modes ---------------------------------------------------------------------------
 
 #: How a campaign HIT carries its page: `html` puts the rendered page (join codes included) in an

@@ -428,3 +428,32 @@ def test_notebook_04s_allow_spending_lets_a_frugal_profile_approve_on_prolific(r
     assert not isinstance(passed_the_gate.value, SpendingRefused)
     with pytest.raises(IgluError, match="holds no answered slot .*: check the session id \\(notebook 04 lists"):
         review(True).get_assignment("0" * 24)
+
+
+def test_a_slot_of_the_study_whose_records_were_lost_is_adopted_from_its_join_codes(rehearsal, unique_name,
+                                                                                      study_server):
+    """A slot in the study's slot file that the records do not hold (made by a run whose rows were
+    lost) is matched to its task and instances by the join codes its page would show, as an
+    MTurk HIT is: adopted, not expired."""
+    from iglu_lib.storage.record import request_token
+    from iglu_lib.scheduling import Outcome
+
+    params = prolific_params(rehearsal, unique_name("adopt"), study_server, target_approved_hits=2,
+                             reconcile_every_turns=2)
+    loop = Campaign.open(params)
+    loop.turn()
+    busy = set(loop.scheduler.busy_instances())
+    free: dict[str, str] = {}
+    for instance_id, agent in loop.scheduler.inventory.agent_of_instance().items():
+        if instance_id not in busy and agent not in free.values() and len(free) < 2:
+            free[instance_id] = agent
+    task = next(iter(loop.scheduler.inventory.tasks.values()))
+    made = loop.manager.create_hit({"task_name": task.name, "task_join_code": task.task_join_code,
+                                    "agent_instance_ids": list(free)},
+                                   unique_request_token=request_token(params.campaign, "00000007"))
+    loop.turn()  # a reconcile turn: the sweep adopts it
+    assert made.hit_id in loop.adoption.adopted, loop.adoption.expired
+    games = loop.records.slot_games("00000007")
+    assert [g.agent_minecraft_id for g in games] == list(free) and {g.hit_id for g in games} == {made.hit_id}
+    assert loop.scheduler.outcome("00000007") is Outcome.OPEN
+    assert set(free) <= set(loop.scheduler.busy_instances()), "its instances are held by its slot"
