@@ -45,6 +45,20 @@ def test_thresholds_come_from_parameters():
         Thresholds.from_params({"min_turn": 1})
 
 
+def test_a_warn_only_reason_must_be_one_the_judge_gives_and_a_typo_is_named_with_its_fix():
+    from pydantic import TypeAdapter, ValidationError
+
+    from iglu_lib.platform.validation import Validation
+
+    checked = TypeAdapter(Validation)
+    assert checked.validate_python({"warn_only": ["too_few_turns", "not_english"]}) == {
+        "warn_only": ("too_few_turns", "not_english")}
+    with pytest.raises(ValidationError, match=r"unknown reason 'too_few_turn' \(did you mean too_few_turns\?\)"):
+        checked.validate_python({"warn_only": ["not_english", "too_few_turn"]})
+    with pytest.raises(ValidationError, match=r"unknown reason 'bored'\s"):
+        checked.validate_python({"warn_only": ["bored"]})
+
+
 @pytest.mark.parametrize(
     ("text", "english"),
     [
