@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -84,6 +86,21 @@ def test_collect_and_review_notebooks_run_a_prolific_campaign(rehearsal, local_p
     paid = ProlificControl(local_profile.backend.prolific_base_url()).bonus_payments(_study_id(local_profile, name))
     manual = [p for p in paid if p["submission_id"] == approved.assignment_id and p["amount"] == 25]
     assert len(manual) == 1, f"the person's bonus reached Prolific once: {paid}"
+
+    def review_cli(*args: str) -> dict:
+        done = subprocess.run([sys.executable, "-m", "iglu_lib.cli", "campaign", "review", "--params",
+                               str(params_file), *args, "--json"], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert approved.worker_id not in done.stdout, "participants by pseudonym"
+        return dict(json.loads(done.stdout))
+
+    workers = review_cli()["workers"]  # `iglu campaign review` reads the same study and ledger
+    assert sum(w["counts"]["approved"] for w in workers) == 4, workers
+    again = review_cli("--worker", decisions[0]["worker"], "--action", "bonus", "--amount", "0.25", "--hit",
+                       approved.hit_id, "--reason", decisions[0]["reason"])
+    assert again["paid_now"] is False, "the bonus notebook 04 paid is not paid again from the command line"
+    paid = ProlificControl(local_profile.backend.prolific_base_url()).bonus_payments(_study_id(local_profile, name))
+    assert len([p for p in paid if p["submission_id"] == approved.assignment_id and p["amount"] == 25]) == 1
 
 
 def _study_id(profile, campaign: str) -> str:
