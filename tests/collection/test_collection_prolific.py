@@ -435,8 +435,8 @@ def test_a_slot_of_the_study_whose_records_were_lost_is_adopted_from_its_join_co
     """A slot in the study's slot file that the records do not hold (made by a run whose rows were
     lost) is matched to its task and instances by the join codes its page would show, as an
     MTurk HIT is: adopted, not expired."""
-    from iglu_lib.storage.record import request_token
     from iglu_lib.scheduling import Outcome
+    from iglu_lib.storage.record import request_token
 
     params = prolific_params(rehearsal, unique_name("adopt"), study_server, target_approved_hits=2,
                              reconcile_every_turns=2)
