@@ -67,6 +67,15 @@ def local_profile(stack):
 
 
 @pytest.fixture
+def frugal_profile(local_profile):
+    """The local profile with `spend_money: false`, as a production profile is: every paying call
+    needs `allow_spending`."""
+    from dataclasses import replace
+
+    return replace(local_profile, settings=replace(local_profile.settings, spend_money=False))
+
+
+@pytest.fixture
 def unique_name():
     """A fresh lowercase name for containers, tables and buckets, so tests never share state."""
 

@@ -187,15 +187,14 @@ def test_onboarding_result_the_platform_missed_is_mirrored_at_review(task_run, m
     assert task_run.db.onboarding(worker, qualification.name).synced_to_platform
 
 
-def test_spending_and_plain_http_are_refused_where_money_is_real(task_run, local_profile, mturk_url, unique_name):
-    from dataclasses import replace
+def test_spending_and_plain_http_are_refused_where_money_is_real(task_run, frugal_profile, mturk_url, unique_name):
 
     from iglu_lib.config import load_profile
     from iglu_lib.crowd.provider import StaticTaskProvider, crowd_task_manager
     from iglu_lib.crowd.session import TaskRun
     from iglu_lib.mturk.manager import SpendingRefused
 
-    frugal = replace(local_profile, settings=replace(local_profile.settings, spend_money=False))
+    frugal = frugal_profile
     careful = StaticTaskProvider(crowd_task_manager(frugal, task_run.task), task_run.task, task_run.db)
     with pytest.raises(SpendingRefused, match="CreateHIT spends real money"):
         careful.launch(task_run.run_id(), task_run.server.url)

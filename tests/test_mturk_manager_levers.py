@@ -4,7 +4,6 @@ guarded against spending where the profile does not spend money."""
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -109,9 +108,9 @@ def test_send_bonus_errors_of_the_service_name_the_call(manager, turk):
         manager.bonus_payments(hit_id="H", assignment_id="A")
 
 
-def test_a_profile_that_does_not_spend_refuses_bonuses(local_profile, manager, turk):
+def test_a_profile_that_does_not_spend_refuses_bonuses(frugal_profile, manager, turk):
     _, assignment_id, worker_id = submitted(manager, turk)
-    frugal = dataclasses.replace(local_profile, settings=dataclasses.replace(local_profile.settings, spend_money=False))
+    frugal = frugal_profile
     careful = HitManager.open(frugal, campaign=manager.campaign)
     turk.reset_stats()
     with pytest.raises(SpendingRefused, match="spend_money: false"):

@@ -257,8 +257,8 @@ def test_bad_input_is_one_line_naming_the_setting(provider, local_profile, uniqu
     assert all("\n" not in str(err) and len(str(err)) < 300 for err in errors)
 
 
-def test_paying_calls_are_refused_where_money_is_real(local_profile, unique_name):
-    frugal = replace(local_profile, settings=replace(local_profile.settings, spend_money=False))
+def test_paying_calls_are_refused_where_money_is_real(frugal_profile, unique_name):
+    frugal = frugal_profile
     careful = ProlificProvider.open(frugal)
     study = draft(careful, unique_name("frugal"))  # a draft costs nothing
     with pytest.raises(SpendingRefused, match="publishing study .* spends real money and profile 'local' has spend_money: false"):

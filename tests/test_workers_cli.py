@@ -191,13 +191,12 @@ def test_bonus_amounts_are_checked_first(stack, turk, capsys, amount):
     assert turk.stats()["total"] == 0
 
 
-def test_a_profile_that_does_not_spend_refuses_before_any_request(local_profile, turk):
-    import dataclasses
+def test_a_profile_that_does_not_spend_refuses_before_any_request(local_profile, frugal_profile, turk):
 
     from iglu_lib.mturk.manager import SpendingRefused
 
     worker_id, assignment_id = worked(local_profile, turk)
-    frugal = dataclasses.replace(local_profile, settings=dataclasses.replace(local_profile.settings, spend_money=False))
+    frugal = frugal_profile
     turk.reset_stats()
     with pytest.raises(SpendingRefused, match="--allow-spending"):
         actions.bonus(frugal, worker_id, assignment_id, "1.00", "r")

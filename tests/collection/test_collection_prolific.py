@@ -402,18 +402,17 @@ def test_preflight_names_a_reward_below_the_hourly_minimum_a_budget_above_the_ba
     assert [c.name for c in report.failures] == ["study page"] and "HTTPS" in report.failures[0].message
 
 
-def test_notebook_04s_allow_spending_lets_a_frugal_profile_approve_on_prolific(rehearsal, local_profile, unique_name,
+def test_notebook_04s_allow_spending_lets_a_frugal_profile_approve_on_prolific(rehearsal, frugal_profile, unique_name,
                                                                                 study_server):
     """A profile with `spend_money: false` approves a session only when the person allows it for
     this review (notebook 04's `allow_spending`), as on MTurk."""
-    from dataclasses import replace
 
     from iglu_lib.collection.params import CampaignParams
     from iglu_lib.collection.work_review import open_manager
     from iglu_lib.prolific.client import ProlificError
     from iglu_lib.prolific.provider import SpendingRefused
 
-    frugal = replace(local_profile, settings=replace(local_profile.settings, spend_money=False))
+    frugal = frugal_profile
     params_file = rehearsal.params_file(unique_name("as"), provider="prolific", study_url=study_server.url)
     params = CampaignParams.from_file(params_file)
 
