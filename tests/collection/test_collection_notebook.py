@@ -101,6 +101,12 @@ def test_collect_and_review_notebooks_run_a_prolific_campaign(rehearsal, local_p
     assert again["paid_now"] is False, "the bonus notebook 04 paid is not paid again from the command line"
     paid = ProlificControl(local_profile.backend.prolific_base_url()).bonus_payments(_study_id(local_profile, name))
     assert len([p for p in paid if p["submission_id"] == approved.assignment_id and p["amount"] == 25]) == 1
+    blocked = review_cli("--worker", decisions[1]["worker"], "--action", "hard-block", "--reason",
+                         "Rehearsal: a participant a person chose to keep out of every study.")
+    assert blocked["action"] == "hard-block" and not blocked.get("already"), blocked
+    from iglu_lib.prolific.provider import BLOCKED_GROUP, ProlificProvider
+
+    assert rejected.worker_id in ProlificProvider.open(local_profile).group_members(BLOCKED_GROUP)
 
 
 def _study_id(profile, campaign: str) -> str:
