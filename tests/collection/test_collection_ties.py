@@ -125,7 +125,7 @@ def test_a_tie_hit_is_approved_and_counted_and_an_unoffered_tie_is_no_decision(a
     attacker.submit(assignment_id, _tie_answers(attacker, joins, codes, "both_good_option"))
     refused = attacker.settle(hit_id)
     assert {g.status for g in refused} == {RecordStatus.APPROVED}, "the games still count"
-    assert {g.verdict for g in refused} == {"approve_with_warning"}
+    assert {g.verdict for g in refused} == {"approve_with_warning"}, [(g.verdict, g.reasons) for g in refused]
     assert all("choice_unusable" in g.reasons for g in refused)
     assert refused[0].annotation["outcome"] == "no_decision"
     assert "did not offer" in refused[0].annotation["choice_problem"]

@@ -51,7 +51,10 @@ def plan(
         actions = needed
     else:
         kept = [a for a in needed if rng.random() < skill]
-        actions = kept + [_mistake(target, rng) for _ in range(rng.randint(1, 2))]
+        mistakes = [_mistake(target, rng) for _ in range(rng.randint(1, 2))]
+        # before the last kept change: were every change kept, the mistakes placed after it would
+        # leave the structure matching for a moment, and the game would end there as a success
+        actions = kept[:-1] + mistakes + kept[-1:]
     return _spread(actions, max(1, turns), rng)
 
 
