@@ -60,6 +60,7 @@ MODULES: dict[str, Module] = {
     "choice": Module("iglu_lib/analysis/choice.py", (
         "tests/test_choice_reference.py", "tests/test_analysis_choice.py"), goal=0.80),
     "ledger": Module("iglu_lib/ledger/book.py", ("tests/test_ledger_rules.py",)),
+    "judgements": Module("iglu_lib/analysis/judgements.py", ("tests/test_analysis_judgements.py",)),
 }
 
 

@@ -87,7 +87,7 @@ class PairwiseAnswerSchema:
         best = annotation.get("best_agent")
         chosen = best.get(f"agent{position}_option") if isinstance(best, Mapping) else None
         text = _text(annotation.get(f"agent{position}_performance"))
-        choice = read_choice(dict(best) if isinstance(best, Mapping) else best, 2, TIE_OPTIONS)
+        choice = read_choice(dict(best) if isinstance(best, Mapping) else best, 2, TIE_OPTIONS)  # pragma: no mutate: TIE_OPTIONS is also the default
         if choice.outcome in ("tie_good", "tie_bad"):
             return Judgement(chosen=False, text=text, position=position, outcome=choice.outcome)
         if not isinstance(chosen, bool):
@@ -120,14 +120,12 @@ def judge(annotation: Mapping[str, Any] | None, game: Mapping[str, Any]) -> Judg
     for schema in SCHEMAS:
         if schema.matches(annotation):
             return schema.judge(annotation, game)
-    fields = ", ".join(sorted(map(str, annotation))) or "none"
-    return Judgement(problem=f"annotation has no known verdict field (fields: {fields})")
+    return Judgement(problem=f"annotation has no known verdict field (fields: {', '.join(sorted(map(str, annotation)))})")
 
 
 def record_position(game: Mapping[str, Any]) -> int | None:
     """1-based shown position from a game record's `ShownPosition` (stored 0-based)."""
-    value = game.get("ShownPosition")
-    text = str(value).strip() if value is not None else ""
+    text = str(game.get("ShownPosition")).strip()  # None reads "None": no position
     return int(text) + 1 if text.isdigit() else None
 
 
