@@ -573,13 +573,15 @@ def test_a_reward_paid_one_way_is_not_booked_again_the_other(ledger: Ledger, tab
     assert ledger.spend().as_dict()["total"] == "0.50" and len(table.rows) == 1
 
 
-def test_an_undone_reward_of_the_other_kind_does_not_stop_the_settlement(ledger: Ledger, table: Table) -> None:
-    def broken() -> None:
-        raise RuntimeError("the service timed out")
+def _timed_out() -> None:
+    """A service call that never answered."""
+    raise RuntimeError("the service timed out")
 
+
+def test_an_undone_reward_of_the_other_kind_does_not_stop_the_settlement(ledger: Ledger, table: Table) -> None:
     with pytest.raises(RuntimeError):
         ledger.settle(Kind.REVERSAL, assignment_id="A1", worker_id="W1", hit_id="H1", amount="0.50", reason="ok",
-                      status=lambda: "Rejected", call=broken)
+                      status=lambda: "Rejected", call=_timed_out)
     calls: list[str] = []
     assert settle(ledger, Kind.REWARD, "Submitted", calls).acted and calls == ["status", "reward"]
 
@@ -618,12 +620,9 @@ def test_a_settlement_cuts_its_reason_and_refuses_a_wrong_amount(ledger: Ledger,
 
 
 def test_a_failed_call_leaves_its_intent_for_the_retry_to_settle(ledger: Ledger, table: Table) -> None:
-    def broken() -> None:
-        raise RuntimeError("the service timed out")
-
     with pytest.raises(RuntimeError):
         ledger.settle(Kind.REWARD, assignment_id="A1", worker_id="W1", hit_id="", amount="0.50", reason="ok",
-                      status=lambda: "Submitted", call=broken)
+                      status=lambda: "Submitted", call=_timed_out)
     [left] = ledger.entries()
     assert not left.done
     calls: list[str] = []

@@ -18,6 +18,7 @@ ask the person to reload instead of refusing them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from iglu_lib.mturk.manager import HitManager, MTurkError
 
@@ -57,18 +58,21 @@ def state(status: str) -> str:
     return STATES.get(status, status.lower())
 
 
-def _unreachable(err: MTurkError) -> Unreachable | None:
-    return Unreachable(str(err), err.code) if err.code in TRANSIENT else None
+def _answer(manager: HitManager, operation: str, key: str, **request: str) -> dict[str, Any] | None:
+    """MTurk's `key` in its answer to `operation`; None when it does not know what was asked of
+    it, `Unreachable` when it could not be asked now."""
+    try:
+        return dict(manager.call(operation, **request)[key])
+    except MTurkError as err:
+        if err.code in TRANSIENT:
+            raise Unreachable(str(err), err.code) from None
+        return None
 
 
 def seen_assignment(manager: HitManager, assignment_id: str) -> SeenAssignment | None:
     """The assignment once submitted, None while MTurk does not show it (in progress or made up)."""
-    try:
-        found = manager.call("get_assignment", AssignmentId=assignment_id)["Assignment"]
-    except MTurkError as err:
-        unreachable = _unreachable(err)
-        if unreachable is not None:
-            raise unreachable from None
+    found = _answer(manager, "get_assignment", "Assignment", AssignmentId=assignment_id)
+    if found is None:
         return None
     return SeenAssignment(str(found.get("HITId", "")), str(found.get("WorkerId", "")),
                           state(str(found.get("AssignmentStatus", ""))))
@@ -76,12 +80,8 @@ def seen_assignment(manager: HitManager, assignment_id: str) -> SeenAssignment |
 
 def work_holding(manager: HitManager, hit_id: str) -> WorkHolding:
     """What `GetHIT` says of the HIT's accepted assignments (`known` False when MTurk has no such HIT)."""
-    try:
-        hit = manager.call("get_hit", HITId=hit_id)["HIT"]
-    except MTurkError as err:
-        unreachable = _unreachable(err)
-        if unreachable is not None:
-            raise unreachable from None
+    hit = _answer(manager, "get_hit", "HIT", HITId=hit_id)
+    if hit is None:
         return WorkHolding(False, 0, 0)
     return WorkHolding(True, int(hit.get("NumberOfAssignmentsPending", 0) or 0),
                        int(hit.get("AssignmentDurationInSeconds", 0) or 0))

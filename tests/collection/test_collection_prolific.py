@@ -27,7 +27,7 @@ from iglu_lib.crowd.study_pages import study_pages
 from iglu_lib.errors import IgluError
 from iglu_lib.local.prolific_crowd import ProlificControl, prolific_rehearsal_crowd
 from iglu_lib.local.workers import join_codes_of
-from iglu_lib.prolific.provider import ProlificProvider
+from iglu_lib.prolific.provider import ProlificProvider, Study
 from iglu_lib.storage import GameRecords, RecordStatus
 
 HONEST_AND_HOSTILE = {"forges_agent": 0.08, "malformed_code": 0.05, "lazy": 0.05, "returns": 0.05,
@@ -137,18 +137,35 @@ def participant() -> str:
     return secrets.token_hex(12)
 
 
-def test_a_returned_or_timed_out_session_gives_its_slot_to_the_next_participant(
-        rehearsal, local_profile, unique_name, study_server):
-    name = unique_name("back")
-    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=1))
+@pytest.fixture
+def control(local_profile) -> ProlificControl:
+    """The emulator's control API: participants start, return, time out and complete sessions."""
+    return ProlificControl(local_profile.backend.prolific_base_url())
+
+
+def running_study(rehearsal, name: str, server: TaskServer, **overrides) -> tuple[Campaign, Study]:
+    """A Prolific campaign after its first turn, and the study that turn published."""
+    campaign = Campaign.open(prolific_params(rehearsal, name, server, **overrides))
     campaign.turn()
     study = campaign.manager.study()
-    assert study is not None and study.places == 1 and study.status == "ACTIVE"
-    control = ProlificControl(local_profile.backend.prolific_base_url())
+    assert study is not None, "the first turn publishes the study"
+    return campaign, study
+
+
+def codes_on(url: str) -> list[str]:
+    """The join codes the study page shows a session's browser at `url`."""
+    return join_codes_of(requests.get(url, timeout=30).text)
+
+
+def test_a_returned_or_timed_out_session_gives_its_slot_to_the_next_participant(
+        rehearsal, unique_name, study_server, control):
+    name = unique_name("back")
+    campaign, study = running_study(rehearsal, name, study_server, target_approved_hits=1)
+    assert study.places == 1 and study.status == "ACTIVE"
     first = control.start(study.id, participant())
-    shown = join_codes_of(requests.get(first["url"], timeout=30).text)
+    shown = codes_on(first["url"])
     assert len(shown) == 2
-    assert join_codes_of(requests.get(first["url"], timeout=30).text) == shown, "a reload shows the same slot"
+    assert codes_on(first["url"]) == shown, "a reload shows the same slot"
     control.give_back(first["submission_id"])
     again = requests.get(first["url"], timeout=30)
     assert again.status_code == 409 and not join_codes_of(again.text), "a returned session sees no codes"
@@ -158,29 +175,26 @@ def test_a_returned_or_timed_out_session_gives_its_slot_to_the_next_participant(
     listings = requests_made["GET submissions/"]
     campaign.turn()
     assert requests_made["GET submissions/"] == listings + 1, "a session waiting for a slot makes the loop look"
-    assert join_codes_of(requests.get(second["url"], timeout=30).text) == shown, "the slot came back"
+    assert codes_on(second["url"]) == shown, "the slot came back"
     control.time_out(second["submission_id"])
     third = control.start(study.id, participant())
     assert requests.get(third["url"], timeout=30).status_code == 503
     campaign.turn()
-    assert join_codes_of(requests.get(third["url"], timeout=30).text) == shown, "and again after a time-out"
+    assert codes_on(third["url"]) == shown, "and again after a time-out"
     assert set(campaign.manager.store.given_back_slots(name)) == {first["submission_id"], second["submission_id"]}
     assert campaign.manager.study().places == 1, "no place was added for a slot given back"
 
 
 def test_a_quiet_turn_asks_prolific_nothing_and_a_watch_comes_every_few_turns(
-        rehearsal, local_profile, unique_name, study_server):
+        rehearsal, unique_name, study_server, control):
     """The loop lists the study's submissions when there is something to learn, not every turn:
     a turn with nothing new on our page makes no request; every `watch_every_turns` turns one
     listing finds what leaves no trace on our page (a return nobody waits behind)."""
     name = unique_name("quiet")
-    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=2))
-    campaign.turn()
+    campaign, study = running_study(rehearsal, name, study_server, target_approved_hits=2)
     manager = campaign.manager
-    study = manager.study()
-    control = ProlificControl(local_profile.backend.prolific_base_url())
     first = control.start(study.id, participant())
-    assert join_codes_of(requests.get(first["url"], timeout=30).text)
+    assert codes_on(first["url"])
     control.give_back(first["submission_id"])
     made = manager.provider.client.counts
     before, listings, turns = sum(made.values()), made["GET submissions/"], 0
@@ -196,14 +210,11 @@ def test_a_quiet_turn_asks_prolific_nothing_and_a_watch_comes_every_few_turns(
 
 
 def test_answers_on_our_page_make_the_next_turn_look_once_and_settle_the_session(
-        rehearsal, local_profile, unique_name, study_server):
+        rehearsal, local_profile, unique_name, study_server, control):
     name = unique_name("look")
-    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=1))
-    campaign.turn()
-    study = campaign.manager.study()
-    control = ProlificControl(local_profile.backend.prolific_base_url())
+    campaign, study = running_study(rehearsal, name, study_server, target_approved_hits=1)
     started = control.start(study.id, participant())
-    assert join_codes_of(requests.get(started["url"], timeout=30).text)
+    assert codes_on(started["url"])
     session = started["submission_id"]
     sent = requests.post(f"{study_server.url}/study/mturk/externalSubmit", allow_redirects=False, timeout=30,
                          data={"assignmentId": session, "taskAnswers": json.dumps([{"nothing": "useful"}])})
@@ -217,26 +228,22 @@ def test_answers_on_our_page_make_the_next_turn_look_once_and_settle_the_session
 
 
 def test_a_restarted_loop_lists_at_once_and_frees_a_slot_given_back_while_it_was_down(
-        rehearsal, local_profile, unique_name, study_server):
+        rehearsal, local_profile, unique_name, study_server, control):
     name = unique_name("down")
     params = prolific_params(rehearsal, name, study_server, target_approved_hits=1)
     Campaign.open(params).turn()
     study = studies_of(local_profile, name)[0]
-    control = ProlificControl(local_profile.backend.prolific_base_url())
     started = control.start(study.work_id, participant())
-    assert join_codes_of(requests.get(started["url"], timeout=30).text)
+    assert codes_on(started["url"])
     control.give_back(started["submission_id"])  # while no loop runs
     restarted = Campaign.open(params)
     restarted.turn()
     assert started["submission_id"] in restarted.manager.store.given_back_slots(name)
 
 
-def test_a_session_of_another_study_or_participant_sees_no_codes(rehearsal, local_profile, unique_name, study_server):
+def test_a_session_of_another_study_or_participant_sees_no_codes(rehearsal, unique_name, study_server, control):
     name = unique_name("stranger")
-    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=1))
-    campaign.turn()
-    study = campaign.manager.study()
-    control = ProlificControl(local_profile.backend.prolific_base_url())
+    _, study = running_study(rehearsal, name, study_server, target_approved_hits=1)
     started = control.start(study.id, participant())
     forged = started["url"].replace(f"workerId={started['url'].split('workerId=')[1].split('&')[0]}",
                                     f"workerId={participant()}")
@@ -244,7 +251,7 @@ def test_a_session_of_another_study_or_participant_sees_no_codes(rehearsal, loca
     assert refused.status_code == 403 and not join_codes_of(refused.text)
     other = started["url"].replace(f"campaign={name}", "campaign=someoneelse")
     assert requests.get(other, timeout=30).status_code == 403
-    assert join_codes_of(requests.get(started["url"], timeout=30).text)
+    assert codes_on(started["url"])
 
 
 def test_sigkill_of_iglu_collect_on_prolific_pays_nothing_twice_and_keeps_one_study(
@@ -313,15 +320,12 @@ def fingerprint(records: GameRecords) -> tuple:
     return tuple(sorted((g.row_key, g.status.value) for g in records.all()))
 
 
-def test_campaign_status_and_stop_expire_on_prolific(rehearsal, local_profile, unique_name, study_server):
+def test_campaign_status_and_stop_expire_on_prolific(rehearsal, local_profile, unique_name, study_server, control):
     name = unique_name("pstop")
     params_file = rehearsal.params_file(name, provider="prolific", study_url=study_server.url, target_approved_hits=3)
-    campaign = Campaign.open(prolific_params(rehearsal, name, study_server, target_approved_hits=3))
-    campaign.turn()
-    study = campaign.manager.study()
-    control = ProlificControl(local_profile.backend.prolific_base_url())
+    campaign, study = running_study(rehearsal, name, study_server, target_approved_hits=3)
     working = control.start(study.id, participant())
-    assert join_codes_of(requests.get(working["url"], timeout=30).text)
+    assert codes_on(working["url"])
 
     def cli(*args: str) -> dict:
         result = subprocess.run([sys.executable, "-m", "iglu_lib.cli", "campaign", *args, "--params", str(params_file),
